@@ -1,0 +1,106 @@
+"""One typed home for configuration: flags > environment > optional YAML file > defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field
+
+ENV_PREFIX = "ARENALENS_"
+CONFIG_FILE_NAME = "arenalens.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration (flag, environment variable or file) is invalid."""
+
+
+class Settings(BaseModel):
+    """Everything a stage may need to know; passed down, never read from globals."""
+
+    workspace: Path = Path("./arenalens-workspace")
+    db: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in workspace")
+    embedding_model: str = Field(
+        default="default",
+        description="sentence-transformers name or path; 'default' = packaged all-MiniLM-L6-v2",
+    )
+    embedding_batch_size: int = 64
+    labeler: Literal["auto", "llm", "embedding"] = "auto"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key_env: str = Field(
+        default="ARENALENS_LLM_API_KEY",
+        description="name of the environment variable holding the key (the key is never stored)",
+    )
+    llm_concurrency: int = 4
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 5
+    llm_max_calls: int | None = None
+    llm_max_tokens: int | None = None
+    llm_temperature: float = 0.0
+    seed: int = 0
+    privacy_min_users: int = 5
+
+    @property
+    def db_url(self) -> str:
+        """The store's SQLAlchemy URL."""
+        if self.db:
+            return self.db
+        return f"sqlite:///{(self.workspace / 'arenalens.sqlite').resolve()}"
+
+    @property
+    def llm_api_key(self) -> str | None:
+        """Read the key from the environment at the moment it is needed."""
+        return os.environ.get(self.llm_api_key_env) or None
+
+    @property
+    def use_llm(self) -> bool:
+        """Whether the `llm` labeler is selected (explicitly, or by `auto` with an endpoint)."""
+        if self.labeler == "llm":
+            return True
+        return self.labeler == "auto" and bool(self.llm_base_url)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of setting names to values")
+    unknown = set(data) - set(Settings.model_fields)
+    if unknown:
+        raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
+    if "llm_api_key" in data or any("key" == k.split("_")[-1] for k in data):
+        raise ConfigError(f"{path}: API keys must come from the environment, not a file")
+    return data
+
+
+def _read_environment(environ: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in environ and environ[env_name] != "":
+            values[name] = environ[env_name]
+    return values
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Build settings from (in rising priority) defaults, a YAML file, the environment, flags."""
+    environ = dict(os.environ if environ is None else environ)
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    env_values = _read_environment(environ)
+    workspace = Path(overrides.get("workspace") or env_values.get("workspace") or "./arenalens-workspace")
+    file_path = config_file or workspace / CONFIG_FILE_NAME
+    file_values = _read_config_file(file_path) if file_path.exists() else {}
+    merged = {**file_values, **env_values, **overrides}
+    try:
+        return Settings(**merged)
+    except Exception as exc:  # pydantic.ValidationError, reworded for users
+        raise ConfigError(f"invalid settings: {exc}") from exc

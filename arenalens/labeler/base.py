@@ -1,0 +1,85 @@
+"""The Labeler interface shared by taxonomy (naming groups) and coding (assigning labels)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+class LabelerError(RuntimeError):
+    """A labeler could not produce a valid answer (after its retries)."""
+
+
+class BudgetExhausted(LabelerError):
+    """The configured call/token budget is spent; rerun later to resume from the cache."""
+
+
+@dataclass(frozen=True)
+class LabelDefinition:
+    """One label of a label set: name, definition and optional examples and rules."""
+
+    name: str
+    definition: str
+    include: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    positive_examples: Sequence[str] = ()
+    negative_examples: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class GroupName:
+    """A name and one-sentence description for a group of texts."""
+
+    name: str
+    description: str
+    keywords: Sequence[str] = ()
+    labeler: str = ""  # which implementation produced it, e.g. "llm:gpt-4o" or "embedding (not an LLM)"
+
+
+@dataclass(frozen=True)
+class LabelAssignment:
+    """One label assigned to a text, with a verbatim evidence quote and a confidence in [0, 1]."""
+
+    label: str
+    evidence: str
+    confidence: float
+    rationale: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)  # e.g. side, polarity
+
+
+@dataclass(frozen=True)
+class AssignmentResult:
+    """All labels assigned to one text (possibly none)."""
+
+    labels: Sequence[LabelAssignment]
+    labeler: str = ""
+
+
+class Labeler(ABC):
+    """Names groups of texts and assigns labels from a label set with definitions."""
+
+    #: short identifier stored with results, e.g. "llm:<model>" or "embedding:<model> (not an LLM)"
+    name: str = "labeler"
+
+    @abstractmethod
+    def name_group(
+        self,
+        in_group: Sequence[str],
+        out_group: Sequence[str],
+        *,
+        instructions: str = "",
+    ) -> GroupName:
+        """Name a group of texts, contrasting it with samples from nearby groups."""
+
+    @abstractmethod
+    def assign_labels(
+        self,
+        texts: Sequence[str],
+        label_set: Sequence[LabelDefinition],
+        *,
+        context: Sequence[str] | None = None,
+        instructions: str = "",
+        attribute_choices: dict[str, Sequence[str]] | None = None,
+    ) -> list[AssignmentResult]:
+        """Multi-label assignment for each text (with optional per-text context)."""

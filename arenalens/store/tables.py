@@ -1,0 +1,167 @@
+"""Core tables. Stages add theirs to the same `metadata` in `<stage>/tables.py`."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+# One row per stage execution; every derived row points at the run that made it.
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("stage", String(64), nullable=False, index=True),
+    Column("config", JSON, nullable=False, default=dict),
+    Column("model", String(512)),
+    Column("code_version", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False, default="running"),
+    Column("summary", JSON),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("timestamp", DateTime(timezone=True)),
+    Column("user_id", String(256), index=True),
+    Column("language", String(32)),
+    Column("query_text", Text),
+    Column("model_a", String(256), index=True),
+    Column("model_b", String(256), index=True),
+    Column("response_a", Text),
+    Column("response_b", Text),
+    Column("winner", String(16)),  # model_a | model_b | tie | NULL (no vote)
+    Column("extra", JSON, nullable=False, default=dict),  # unknown fields, e.g. gold `intent`
+    Column("source", String(512)),
+    Column("content_hash", String(64), nullable=False),
+)
+
+query_audio = Table(
+    "query_audio",
+    metadata,
+    Column("interaction_id", String(128), ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("duration_s", Float),
+)
+
+transcripts = Table(
+    "transcripts",
+    metadata,
+    Column("interaction_id", String(128), ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("language", String(32)),
+    Column("avg_logprob", Float),
+    Column("model", String(512), nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("interaction_id", String(128), ForeignKey("interactions.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("source", String(512)),
+)
+
+model_outputs = Table(
+    "model_outputs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("interaction_id", String(128), ForeignKey("interactions.id", ondelete="CASCADE"), nullable=False),
+    Column("system", String(256), nullable=False),
+    Column("output_text", Text),
+    Column("error", Text),
+    Column("latency_s", Float),
+    Column("prompt_tokens", Integer),
+    Column("completion_tokens", Integer),
+    Column("model_revision", String(256)),
+    Column("params", JSON),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    UniqueConstraint("interaction_id", "system", name="uq_model_outputs_query_system"),
+)
+
+benchmark_scores = Table(
+    "benchmark_scores",
+    metadata,
+    Column("model", String(256), primary_key=True),
+    Column("dataset", String(256), primary_key=True),
+    Column("task", String(256), primary_key=True),
+    Column("metric", String(128), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("higher_is_better", Integer, nullable=False, default=1),
+    Column("source", String(512)),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("alias", String(256), primary_key=True),
+    Column("canonical", String(256), nullable=False),
+)
+
+ingested_files = Table(
+    "ingested_files",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+)
+
+embedding_cache = Table(
+    "embedding_cache",
+    metadata,
+    Column("model", String(512), primary_key=True),
+    Column("text_hash", String(64), primary_key=True),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float32 bytes
+)
+
+llm_cache = Table(
+    "llm_cache",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("model", String(512), nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+llm_usage = Table(
+    "llm_usage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    Column("model", String(512), nullable=False),
+    Column("calls", Integer, nullable=False, default=0),
+    Column("cached_calls", Integer, nullable=False, default=0),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)

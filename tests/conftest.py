@@ -1,0 +1,84 @@
+"""Shared fixtures: stores on SQLite and PostgreSQL, the real shared data, the sample arena."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from arenalens.config import Settings
+from arenalens.context import AppContext
+from arenalens.store import Store
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+POSTGRES_URL_ENV = "ARENALENS_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """`../shared/data` (SLURP, Talk Arena); tests needing it skip clearly when absent."""
+    if not SHARED_DATA.exists():
+        pytest.skip(f"real data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def _fresh_postgres_url() -> str:
+    base = os.environ.get(POSTGRES_URL_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_URL_ENV} not set (scripts/postgres.sh start sets up a server)")
+    name = f"arenalens_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))  # name is generated above, not user input
+    admin.dispose()
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database URL on each backend (the store tests run against both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'arenalens.sqlite'}"
+    return _fresh_postgres_url()
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    opened = Store.open(db_url)
+    yield opened
+    opened.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(f"sqlite:///{tmp_path / 'arenalens.sqlite'}")
+    yield opened
+    opened.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sample_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with the shipped sample arena ingested (no stages run). Do not modify it."""
+    from arenalens.demo import load_sample_arena
+
+    workspace = tmp_path_factory.mktemp("sample-workspace")
+    opened = Store.open(Settings(workspace=workspace).db_url)
+    load_sample_arena(opened, with_audio=False)
+    opened.engine.dispose()
+    return workspace
+
+
+@pytest.fixture
+def sample_app(sample_workspace: Path, tmp_path: Path) -> Iterator[AppContext]:
+    """A private copy of the sample workspace, as an AppContext (offline embedding labeler)."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(sample_workspace, workspace)
+    app = AppContext(Settings(workspace=workspace, labeler="embedding"))
+    yield app
+    app.store.engine.dispose()
