@@ -147,6 +147,9 @@ class Store:
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         statement = insert(table).on_conflict_do_nothing()
         with self._maybe_conn(conn) as c:
+            if self.dialect == "postgresql":  # psycopg reports no rowcount for executemany
+                key = list(table.primary_key.columns) or list(table.columns)[:1]
+                return len(c.execute(statement.returning(*key), list(rows)).all())
             return int(c.execute(statement, list(rows)).rowcount or 0)
 
     def upsert(

@@ -1,0 +1,163 @@
+"""Core commands: ingest, benchmarks, aliases, status, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from arenalens.context import AppContext
+from arenalens.ingest import (
+    FORMATS,
+    ingest_aliases,
+    ingest_benchmark_scores,
+    ingest_interactions,
+    read_aliases,
+)
+
+
+def _echo_json(payload: object) -> None:
+    from arenalens.cli import echo_json
+
+    echo_json(payload)
+
+
+def _parse_field_map(pairs: tuple[str, ...]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"expected SOURCE=FIELD, got {pair!r}", param_hint="--map")
+        source, target = pair.split("=", 1)
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Input format (default: from the file name).")
+@click.option("--map", "field_map", multiple=True, metavar="SOURCE=FIELD", help="Rename an input field, e.g. --map sentence=query_text.")
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@click.pass_obj
+def ingest_command(app: AppContext, paths: tuple[Path, ...], fmt: str | None, field_map: tuple[str, ...], as_json: bool) -> None:
+    """Ingest interaction files (canonical JSONL/CSV/Parquet or Talk Arena votes).
+
+    Each file is one transaction: a bad record refuses the whole file. Re-ingesting adds nothing.
+    """
+    mapping = _parse_field_map(field_map)
+    reports = [ingest_interactions(app.store, path, fmt, field_map=mapping) for path in paths]
+    if as_json:
+        _echo_json([r.as_dict() for r in reports])
+        return
+    for r in reports:
+        click.echo(
+            f"{r.path}: {r.records} records -> {r.interactions_added} new interactions, "
+            f"{r.interactions_merged} updated, {r.feedback_added} feedback, {r.audio_added} audio"
+        )
+
+
+@click.group("benchmarks")
+def benchmarks_group() -> None:
+    """Static benchmark scores (long CSV: model, dataset, task, metric, score[, higher_is_better])."""
+
+
+@benchmarks_group.command("ingest")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.pass_obj
+def benchmarks_ingest(app: AppContext, path: Path) -> None:
+    """Store benchmark scores from a long CSV (same key again replaces the score)."""
+    rows = ingest_benchmark_scores(app.store, path)
+    click.echo(f"{path}: {rows} benchmark scores stored")
+
+
+@benchmarks_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def benchmarks_list(app: AppContext, as_json: bool) -> None:
+    """Show stored benchmark scores (model names with aliases resolved)."""
+    frame = app.store.benchmark_frame()
+    if as_json:
+        _echo_json(frame.to_dict("records"))
+    elif frame.empty:
+        click.echo("no benchmark scores; run `arenalens benchmarks ingest FILE.csv`")
+    else:
+        table = frame.pivot_table(index="dataset", columns="model", values="score")
+        click.echo(table.round(1).to_string())
+
+
+@click.group("aliases")
+def aliases_group() -> None:
+    """Model-name aliases (vote names vs benchmark names, e.g. diva_3_8b -> Diva)."""
+
+
+@aliases_group.command("add")
+@click.argument("alias")
+@click.argument("canonical")
+@click.pass_obj
+def aliases_add(app: AppContext, alias: str, canonical: str) -> None:
+    """Make ALIAS mean CANONICAL everywhere (votes, benchmarks, outputs)."""
+    ingest_aliases(app.store, {alias: canonical})
+    click.echo(f"{alias} -> {canonical}")
+
+
+@aliases_group.command("load")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.pass_obj
+def aliases_load(app: AppContext, path: Path) -> None:
+    """Load aliases from a YAML mapping `alias: canonical`."""
+    count = ingest_aliases(app.store, read_aliases(path))
+    click.echo(f"{path}: {count} aliases stored")
+
+
+@aliases_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def aliases_list(app: AppContext, as_json: bool) -> None:
+    """Show the stored aliases."""
+    aliases = app.store.aliases()
+    if as_json:
+        _echo_json(aliases)
+    for alias, canonical in sorted(aliases.items()):
+        if not as_json:
+            click.echo(f"{alias} -> {canonical}")
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (keys are a stable contract).")
+@click.pass_obj
+def status_command(app: AppContext, as_json: bool) -> None:
+    """What the workspace holds and which stages have run."""
+    status = app.store.status()
+    status["workspace"] = str(app.settings.workspace)
+    if as_json:
+        _echo_json(status)
+        return
+    click.echo(f"workspace: {status['workspace']} ({status['db']}, schema {status['schema_version']})")
+    for key in ("interactions", "votes", "ties", "queries", "audio", "transcripts", "feedback", "systems", "benchmark_scores", "aliases", "model_outputs"):
+        click.echo(f"  {key:<17}{status[key]:>9,}")
+    if status["stages"]:
+        click.echo("stages run:")
+        for stage, info in sorted(status["stages"].items()):
+            click.echo(f"  {stage:<17}{info['runs']} run(s), last {info['last_finished_at']}")
+    else:
+        click.echo("stages run: none yet")
+
+
+@click.command("demo")
+@click.option("--no-audio", is_flag=True, help="Skip espeak-ng audio synthesis even when installed.")
+@click.pass_obj
+def demo_command(app: AppContext, no_audio: bool) -> None:
+    """Build a workspace from the shipped synthetic sample arena and run every stage."""
+    from arenalens.demo import run_demo
+
+    run_demo(app, with_audio=not no_audio, echo=click.echo)
+
+
+@click.command("upgrade")
+@click.pass_obj
+def upgrade_command(app: AppContext) -> None:
+    """Open the workspace, upgrading its schema to this version of arenalens."""
+    status = app.store.status()
+    click.echo(f"schema version {status['schema_version']}: up to date")
+
+
+COMMANDS = [ingest_command, benchmarks_group, aliases_group, status_command, demo_command, upgrade_command]

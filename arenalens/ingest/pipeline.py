@@ -1,0 +1,185 @@
+"""Ingest files into the store: one transaction per file, idempotent, streaming in chunks."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from tqdm import tqdm
+
+from arenalens.errors import IngestError
+from arenalens.ingest.readers import read_records
+from arenalens.ingest.records import (
+    INTERACTION_COLUMNS,
+    NormalisedRecord,
+    feedback_id,
+    normalise_record,
+)
+from arenalens.store import Store, utcnow
+from arenalens.store import tables as t
+
+CHUNK_RECORDS = 2000
+
+
+@dataclass
+class IngestReport:
+    """What one ingest call did."""
+
+    path: str
+    format: str
+    records: int = 0
+    interactions_added: int = 0
+    interactions_merged: int = 0
+    feedback_added: int = 0
+    audio_added: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _merge_existing(conn: Connection, record: NormalisedRecord, existing: Mapping[str, Any]) -> bool:
+    """Fill columns that the stored row lacks; refuse contradictions. True if the row changed."""
+    new = record.interaction or {}
+    if existing["content_hash"] == new.get("content_hash"):
+        return False
+    changes: dict[str, Any] = {}
+    for column in INTERACTION_COLUMNS:
+        old_value, new_value = existing[column], new.get(column)
+        if new_value is None:
+            continue
+        if old_value is None:
+            changes[column] = new_value
+        elif column == "timestamp" and old_value.replace(tzinfo=None) == new_value.replace(tzinfo=None):
+            continue
+        elif old_value != new_value:
+            raise IngestError(
+                f"{record.location}: field '{column}': interaction {record.interaction_id!r} is already "
+                f"stored with {old_value!r}, this record says {new_value!r}"
+            )
+    old_extra = dict(existing["extra"] or {})
+    for key, value in record.extra.items():
+        if key in old_extra and old_extra[key] != value:
+            raise IngestError(
+                f"{record.location}: field '{key}': interaction {record.interaction_id!r} is already "
+                f"stored with {old_extra[key]!r}, this record says {value!r}"
+            )
+    if set(record.extra) - set(old_extra):
+        changes["extra"] = {**old_extra, **record.extra}
+    if not changes:
+        return False
+    conn.execute(update(t.interactions).where(t.interactions.c.id == record.interaction_id).values(**changes))
+    return True
+
+
+def _write_chunk(store: Store, conn: Connection, records: list[NormalisedRecord], report: IngestReport) -> None:
+    interaction_records = [r for r in records if r.interaction is not None]
+    ids = sorted({r.interaction_id for r in records})
+    existing = {
+        row["id"]: row
+        for row in conn.execute(select(t.interactions).where(t.interactions.c.id.in_(ids))).mappings()
+    }
+    fresh: dict[str, dict[str, Any]] = {}
+    for record in interaction_records:
+        if record.interaction_id in existing:
+            report.interactions_merged += _merge_existing(conn, record, existing[record.interaction_id])
+        elif record.interaction_id in fresh:
+            if fresh[record.interaction_id]["content_hash"] != record.interaction["content_hash"]:
+                raise IngestError(
+                    f"{record.location}: field 'id': {record.interaction_id!r} appears twice in this "
+                    f"file with different content"
+                )
+        else:
+            fresh[record.interaction_id] = record.interaction
+    report.interactions_added += store.insert_ignore(t.interactions, list(fresh.values()), conn=conn)
+
+    known = set(existing) | set(fresh)
+    orphans = [r for r in records if r.interaction is None and r.interaction_id not in known]
+    if orphans:
+        found = set(
+            conn.execute(
+                select(t.interactions.c.id).where(t.interactions.c.id.in_({r.interaction_id for r in orphans}))
+            ).scalars()
+        )
+        for record in orphans:
+            if record.interaction_id not in found:
+                raise IngestError(
+                    f"{record.location}: field 'id': feedback refers to interaction "
+                    f"{record.interaction_id!r}, which is neither stored nor in this file"
+                )
+    feedback_rows = {
+        feedback_id(r.interaction_id, r.feedback_text): {
+            "id": feedback_id(r.interaction_id, r.feedback_text),
+            "interaction_id": r.interaction_id,
+            "text": r.feedback_text,
+            "source": report.path,
+        }
+        for r in records
+        if r.feedback_text is not None
+    }
+    report.feedback_added += store.insert_ignore(t.feedback, list(feedback_rows.values()), conn=conn)
+    audio_rows = {
+        r.interaction_id: {"interaction_id": r.interaction_id, "path": r.audio_path}
+        for r in records
+        if r.audio_path is not None
+    }
+    report.audio_added += store.insert_ignore(t.query_audio, list(audio_rows.values()), conn=conn)
+
+
+def ingest_interactions(
+    store: Store,
+    path: Path | str,
+    fmt: str | None = None,
+    *,
+    field_map: Mapping[str, str] | None = None,
+    progress: bool = True,
+) -> IngestReport:
+    """Ingest one interactions file (canonical JSONL/CSV/Parquet or Talk Arena votes) atomically."""
+    from arenalens.ingest.readers import detect_format
+
+    path = Path(path)
+    fmt = fmt or (detect_format(path) if path.is_file() else None)
+    located = read_records(path, fmt)
+    renames = dict(field_map or {})
+    report = IngestReport(path=str(path), format=str(fmt))
+    with (
+        tqdm(desc=f"ingest {path.name}", unit=" records", disable=None if progress else True, leave=False) as bar,
+        store.transaction() as conn,
+    ):
+        for chunk in _chunks(located, CHUNK_RECORDS):
+            records = []
+            for where, raw in chunk:
+                if renames and isinstance(raw, dict):
+                    raw = {renames.get(k, k): v for k, v in raw.items()}
+                records.append(normalise_record(raw, where, base_dir=path.parent))
+            _write_chunk(store, conn, records, report)
+            report.records += len(records)
+            bar.update(len(records))
+        if report.records == 0:
+            raise IngestError(f"{path}: no records found")
+        sha = file_sha256(path)
+        store.upsert(
+            t.ingested_files,
+            [{"sha256": sha, "path": str(path), "kind": "interactions", "rows": report.records, "ingested_at": utcnow()}],
+            ["sha256"],
+            conn=conn,
+        )
+    return report

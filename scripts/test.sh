@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test run behind `make test`: system packages, loopback services, ruff, pytest.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+# Debian packages the tests use (PostgreSQL is handled by scripts/postgres.sh).
+if [ -f scripts/apt-packages.txt ]; then
+  missing=()
+  while read -r pkg; do
+    [ -z "$pkg" ] || [[ "$pkg" == \#* ]] && continue
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done < scripts/apt-packages.txt
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "installing Debian packages: ${missing[*]}"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+      echo "warning: missing Debian packages (tests needing them will skip): ${missing[*]}" >&2
+    fi
+  fi
+fi
+
+ARENALENS_TEST_POSTGRES_URL="$(scripts/postgres.sh start)" || { echo "could not start PostgreSQL" >&2; exit 1; }
+export ARENALENS_TEST_POSTGRES_URL
+trap 'scripts/postgres.sh stop' EXIT
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+
+$BIN/ruff check . || exit 1
+$BIN/pytest "$@"
+rc=$?
+if [ $rc -eq 5 ]; then
+  echo "pytest collected no tests: treating that as a failure" >&2
+  exit 1
+fi
+exit $rc
