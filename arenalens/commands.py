@@ -34,11 +34,28 @@ def _parse_field_map(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Input format (default: from the file name).")
-@click.option("--map", "field_map", multiple=True, metavar="SOURCE=FIELD", help="Rename an input field, e.g. --map sentence=query_text.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Input format (default: from the file name).",
+)
+@click.option(
+    "--map",
+    "field_map",
+    multiple=True,
+    metavar="SOURCE=FIELD",
+    help="Rename an input field, e.g. --map sentence=query_text.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @click.pass_obj
-def ingest_command(app: AppContext, paths: tuple[Path, ...], fmt: str | None, field_map: tuple[str, ...], as_json: bool) -> None:
+def ingest_command(
+    app: AppContext,
+    paths: tuple[Path, ...],
+    fmt: str | None,
+    field_map: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Ingest interaction files (canonical JSONL/CSV/Parquet or Talk Arena votes).
 
     Each file is one transaction: a bad record refuses the whole file. Re-ingesting adds nothing.
@@ -122,7 +139,9 @@ def aliases_list(app: AppContext, as_json: bool) -> None:
 
 
 @click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (keys are a stable contract).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object (keys are a stable contract)."
+)
 @click.pass_obj
 def status_command(app: AppContext, as_json: bool) -> None:
     """What the workspace holds and which stages have run."""
@@ -131,8 +150,22 @@ def status_command(app: AppContext, as_json: bool) -> None:
     if as_json:
         _echo_json(status)
         return
-    click.echo(f"workspace: {status['workspace']} ({status['db']}, schema {status['schema_version']})")
-    for key in ("interactions", "votes", "ties", "queries", "audio", "transcripts", "feedback", "systems", "benchmark_scores", "aliases", "model_outputs"):
+    click.echo(
+        f"workspace: {status['workspace']} ({status['db']}, schema {status['schema_version']})"
+    )
+    for key in (
+        "interactions",
+        "votes",
+        "ties",
+        "queries",
+        "audio",
+        "transcripts",
+        "feedback",
+        "systems",
+        "benchmark_scores",
+        "aliases",
+        "model_outputs",
+    ):
         click.echo(f"  {key:<17}{status[key]:>9,}")
     if status["stages"]:
         click.echo("stages run:")
@@ -143,7 +176,9 @@ def status_command(app: AppContext, as_json: bool) -> None:
 
 
 @click.command("demo")
-@click.option("--no-audio", is_flag=True, help="Skip espeak-ng audio synthesis even when installed.")
+@click.option(
+    "--no-audio", is_flag=True, help="Skip espeak-ng audio synthesis even when installed."
+)
 @click.pass_obj
 def demo_command(app: AppContext, no_audio: bool) -> None:
     """Build a workspace from the shipped synthetic sample arena and run every stage."""
@@ -160,4 +195,11 @@ def upgrade_command(app: AppContext) -> None:
     click.echo(f"schema version {status['schema_version']}: up to date")
 
 
-COMMANDS = [ingest_command, benchmarks_group, aliases_group, status_command, demo_command, upgrade_command]
+COMMANDS = [
+    ingest_command,
+    benchmarks_group,
+    aliases_group,
+    status_command,
+    demo_command,
+    upgrade_command,
+]

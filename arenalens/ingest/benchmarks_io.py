@@ -28,7 +28,9 @@ def read_benchmark_scores(path: Path | str) -> pd.DataFrame:
         raise IngestError(f"{path}: not a readable CSV file: {exc}") from exc
     missing = [c for c in BENCHMARK_COLUMNS if c not in frame.columns]
     if missing:
-        raise IngestError(f"{path}: missing columns {missing}; expected {', '.join(BENCHMARK_COLUMNS)}[, higher_is_better]")
+        raise IngestError(
+            f"{path}: missing columns {missing}; expected {', '.join(BENCHMARK_COLUMNS)}[, higher_is_better]"
+        )
     rows = []
     for index, record in enumerate(frame.to_dict("records")):
         where = f"{path} row {index + 2}"
@@ -38,12 +40,18 @@ def read_benchmark_scores(path: Path | str) -> pd.DataFrame:
         try:
             score = float(record["score"])
         except ValueError as exc:
-            raise IngestError(f"{where}: field 'score': expected a number, got {record['score']!r}") from exc
+            raise IngestError(
+                f"{where}: field 'score': expected a number, got {record['score']!r}"
+            ) from exc
         if not math.isfinite(score):
-            raise IngestError(f"{where}: field 'score': expected a finite number, got {record['score']!r}")
+            raise IngestError(
+                f"{where}: field 'score': expected a finite number, got {record['score']!r}"
+            )
         flag = str(record.get("higher_is_better", "") or "true").strip().lower()
         if flag not in TRUE_WORDS | FALSE_WORDS:
-            raise IngestError(f"{where}: field 'higher_is_better': expected true or false, got {flag!r}")
+            raise IngestError(
+                f"{where}: field 'higher_is_better': expected true or false, got {flag!r}"
+            )
         rows.append(
             {
                 "model": record["model"].strip(),
@@ -72,7 +80,12 @@ def ingest_benchmark_scores(store: Store, path: Path | str) -> int:
     """Store validated scores (replacing earlier values of the same key); returns rows read."""
     scores = read_benchmark_scores(path)
     with store.transaction() as conn:
-        store.upsert(t.benchmark_scores, scores.to_dict("records"), ["model", "dataset", "task", "metric"], conn=conn)
+        store.upsert(
+            t.benchmark_scores,
+            scores.to_dict("records"),
+            ["model", "dataset", "task", "metric"],
+            conn=conn,
+        )
     return len(scores)
 
 
@@ -91,8 +104,14 @@ def read_aliases(path: Path | str) -> dict[str, str]:
         raise IngestError(f"{path}: expected a mapping of alias names to canonical model names")
     aliases: dict[str, str] = {}
     for alias, canonical in document.items():
-        if not isinstance(canonical, str | int | float) or isinstance(canonical, bool) or not str(canonical).strip():
-            raise IngestError(f"{path}: alias {alias!r}: expected a canonical model name, got {canonical!r}")
+        if (
+            not isinstance(canonical, str | int | float)
+            or isinstance(canonical, bool)
+            or not str(canonical).strip()
+        ):
+            raise IngestError(
+                f"{path}: alias {alias!r}: expected a canonical model name, got {canonical!r}"
+            )
         aliases[str(alias).strip()] = str(canonical).strip()
     return aliases
 
@@ -103,11 +122,11 @@ def validate_aliases(aliases: dict[str, str]) -> None:
         if alias == canonical:
             continue
         if canonical in aliases and aliases[canonical] != canonical:
-            raise IngestError(f"alias {alias!r} -> {canonical!r}, but {canonical!r} is itself an alias of {aliases[canonical]!r}")
+            raise IngestError(
+                f"alias {alias!r} -> {canonical!r}, but {canonical!r} is itself an alias of {aliases[canonical]!r}"
+            )
 
 
 def ingest_aliases(store: Store, aliases: dict[str, str]) -> int:
     validate_aliases({**store.aliases(), **aliases})
     return store.set_aliases(aliases)
-
-

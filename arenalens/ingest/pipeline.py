@@ -56,7 +56,9 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _merge_existing(conn: Connection, record: NormalisedRecord, existing: Mapping[str, Any]) -> bool:
+def _merge_existing(
+    conn: Connection, record: NormalisedRecord, existing: Mapping[str, Any]
+) -> bool:
     """Fill columns that the stored row lacks; refuse contradictions. True if the row changed."""
     new = record.interaction or {}
     if existing["content_hash"] == new.get("content_hash"):
@@ -68,7 +70,9 @@ def _merge_existing(conn: Connection, record: NormalisedRecord, existing: Mappin
             continue
         if old_value is None:
             changes[column] = new_value
-        elif column == "timestamp" and old_value.replace(tzinfo=None) == new_value.replace(tzinfo=None):
+        elif column == "timestamp" and old_value.replace(tzinfo=None) == new_value.replace(
+            tzinfo=None
+        ):
             continue
         elif old_value != new_value:
             raise IngestError(
@@ -86,21 +90,29 @@ def _merge_existing(conn: Connection, record: NormalisedRecord, existing: Mappin
         changes["extra"] = {**old_extra, **record.extra}
     if not changes:
         return False
-    conn.execute(update(t.interactions).where(t.interactions.c.id == record.interaction_id).values(**changes))
+    conn.execute(
+        update(t.interactions).where(t.interactions.c.id == record.interaction_id).values(**changes)
+    )
     return True
 
 
-def _write_chunk(store: Store, conn: Connection, records: list[NormalisedRecord], report: IngestReport) -> None:
+def _write_chunk(
+    store: Store, conn: Connection, records: list[NormalisedRecord], report: IngestReport
+) -> None:
     interaction_records = [r for r in records if r.interaction is not None]
     ids = sorted({r.interaction_id for r in records})
     existing = {
         row["id"]: row
-        for row in conn.execute(select(t.interactions).where(t.interactions.c.id.in_(ids))).mappings()
+        for row in conn.execute(
+            select(t.interactions).where(t.interactions.c.id.in_(ids))
+        ).mappings()
     }
     fresh: dict[str, dict[str, Any]] = {}
     for record in interaction_records:
         if record.interaction_id in existing:
-            report.interactions_merged += _merge_existing(conn, record, existing[record.interaction_id])
+            report.interactions_merged += _merge_existing(
+                conn, record, existing[record.interaction_id]
+            )
         elif record.interaction_id in fresh:
             if fresh[record.interaction_id]["content_hash"] != record.interaction["content_hash"]:
                 raise IngestError(
@@ -109,14 +121,18 @@ def _write_chunk(store: Store, conn: Connection, records: list[NormalisedRecord]
                 )
         else:
             fresh[record.interaction_id] = record.interaction
-    report.interactions_added += store.insert_ignore(t.interactions, list(fresh.values()), conn=conn)
+    report.interactions_added += store.insert_ignore(
+        t.interactions, list(fresh.values()), conn=conn
+    )
 
     known = set(existing) | set(fresh)
     orphans = [r for r in records if r.interaction is None and r.interaction_id not in known]
     if orphans:
         found = set(
             conn.execute(
-                select(t.interactions.c.id).where(t.interactions.c.id.in_({r.interaction_id for r in orphans}))
+                select(t.interactions.c.id).where(
+                    t.interactions.c.id.in_({r.interaction_id for r in orphans})
+                )
             ).scalars()
         )
         for record in orphans:
@@ -135,7 +151,9 @@ def _write_chunk(store: Store, conn: Connection, records: list[NormalisedRecord]
         for r in records
         if r.feedback_text is not None
     }
-    report.feedback_added += store.insert_ignore(t.feedback, list(feedback_rows.values()), conn=conn)
+    report.feedback_added += store.insert_ignore(
+        t.feedback, list(feedback_rows.values()), conn=conn
+    )
     audio_rows = {
         r.interaction_id: {"interaction_id": r.interaction_id, "path": r.audio_path}
         for r in records
@@ -161,7 +179,12 @@ def ingest_interactions(
     renames = dict(field_map or {})
     report = IngestReport(path=str(path), format=str(fmt))
     with (
-        tqdm(desc=f"ingest {path.name}", unit=" records", disable=None if progress else True, leave=False) as bar,
+        tqdm(
+            desc=f"ingest {path.name}",
+            unit=" records",
+            disable=None if progress else True,
+            leave=False,
+        ) as bar,
         store.transaction() as conn,
     ):
         for chunk in _chunks(located, CHUNK_RECORDS):
@@ -178,7 +201,15 @@ def ingest_interactions(
         sha = file_sha256(path)
         store.upsert(
             t.ingested_files,
-            [{"sha256": sha, "path": str(path), "kind": "interactions", "rows": report.records, "ingested_at": utcnow()}],
+            [
+                {
+                    "sha256": sha,
+                    "path": str(path),
+                    "kind": "interactions",
+                    "rows": report.records,
+                    "ingested_at": utcnow(),
+                }
+            ],
             ["sha256"],
             conn=conn,
         )

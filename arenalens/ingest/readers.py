@@ -27,8 +27,12 @@ def detect_format(path: Path) -> str:
             head = handle.read(64).lstrip()
         if head.startswith(b'{"_default"'):
             return "talkarena"
-        raise IngestError(f"{path}: a .json file that is not a Talk Arena (TinyDB) vote file; use JSONL")
-    raise IngestError(f"{path}: cannot tell the format from '{suffix}'; pass --format {'|'.join(FORMATS)}")
+        raise IngestError(
+            f"{path}: a .json file that is not a Talk Arena (TinyDB) vote file; use JSONL"
+        )
+    raise IngestError(
+        f"{path}: cannot tell the format from '{suffix}'; pass --format {'|'.join(FORMATS)}"
+    )
 
 
 def read_jsonl(path: Path) -> Iterator[Located]:
@@ -39,7 +43,9 @@ def read_jsonl(path: Path) -> Iterator[Located]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise IngestError(f"{path} line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+                raise IngestError(
+                    f"{path} line {number}: not valid JSON ({exc.msg} at column {exc.colno})"
+                ) from exc
             yield f"{path} line {number}", record
 
 
@@ -72,7 +78,7 @@ def read_parquet(path: Path, batch_rows: int = 5000) -> Iterator[Located]:
             yield f"{path} row {row_number}", {k: v for k, v in record.items() if v is not None}
 
 
-TALKARENA_OUTCOMES = {0: "model_a", 0.0: "model_a", 0.5: "tie", 1: "model_b", 1.0: "model_b"}
+TALKARENA_OUTCOMES = {0: "model_a", 0.5: "tie", 1: "model_b"}  # 0.0 == 0 and 1.0 == 1 as keys
 
 
 def read_talkarena(path: Path) -> Iterator[Located]:
@@ -83,7 +89,7 @@ def read_talkarena(path: Path) -> Iterator[Located]:
         raise IngestError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     table = document.get("_default") if isinstance(document, dict) else None
     if not isinstance(table, dict):
-        raise IngestError(f"{path}: expected a TinyDB document {{\"_default\": {{id: vote}}}}")
+        raise IngestError(f'{path}: expected a TinyDB document {{"_default": {{id: vote}}}}')
     for key, vote in table.items():
         where = f"{path} vote {key}"
         if not isinstance(vote, dict):
@@ -106,12 +112,25 @@ def read_talkarena(path: Path) -> Iterator[Located]:
                 if latency.get(name) is not None:
                     record[f"{name}_{side}"] = latency[name]
         for name, value in vote.items():
-            if name not in ("outcome", "model_a", "model_b", "why", "audio_hash", "model_a_latency", "model_b_latency"):
+            if name not in (
+                "outcome",
+                "model_a",
+                "model_b",
+                "why",
+                "audio_hash",
+                "model_a_latency",
+                "model_b_latency",
+            ):
                 record[name] = value
         yield where, record
 
 
-READERS = {"jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet, "talkarena": read_talkarena}
+READERS = {
+    "jsonl": read_jsonl,
+    "csv": read_csv,
+    "parquet": read_parquet,
+    "talkarena": read_talkarena,
+}
 
 
 def read_records(path: Path, fmt: str | None = None) -> Iterator[Located]:

@@ -105,10 +105,14 @@ def _jsonable_extra(value: Any) -> Any:
     return value
 
 
-def normalise_record(raw: dict[str, Any], where: str, base_dir: Path | None = None) -> NormalisedRecord:
+def normalise_record(
+    raw: dict[str, Any], where: str, base_dir: Path | None = None
+) -> NormalisedRecord:
     """Validate one canonical record; `where` ("file.jsonl line 7") prefixes every error."""
     if not isinstance(raw, dict):
-        raise IngestError(f"{where}: expected an object with named fields, got {type(raw).__name__}")
+        raise IngestError(
+            f"{where}: expected an object with named fields, got {type(raw).__name__}"
+        )
     values = {name: raw.get(name) for name in CANONICAL_FIELDS}
     extra = {k: _jsonable_extra(v) for k, v in raw.items() if k not in CANONICAL_FIELDS}
     extra = {k: v for k, v in extra.items() if v is not None}
@@ -118,12 +122,16 @@ def normalise_record(raw: dict[str, Any], where: str, base_dir: Path | None = No
     winner = text["winner"]
     if winner is not None:
         if winner not in WINNERS:
-            raise IngestError(f"{where}: field 'winner': expected one of {', '.join(WINNERS)}, got {winner!r}")
+            raise IngestError(
+                f"{where}: field 'winner': expected one of {', '.join(WINNERS)}, got {winner!r}"
+            )
         for side in ("model_a", "model_b"):
             if text[side] is None:
                 raise IngestError(f"{where}: field '{side}': required when 'winner' is given")
         if text["model_a"] == text["model_b"]:
-            raise IngestError(f"{where}: fields 'model_a'/'model_b': a model cannot battle itself ({text['model_a']!r})")
+            raise IngestError(
+                f"{where}: fields 'model_a'/'model_b': a model cannot battle itself ({text['model_a']!r})"
+            )
 
     audio_path = None
     if text["query_audio"] is not None:
@@ -134,9 +142,13 @@ def normalise_record(raw: dict[str, Any], where: str, base_dir: Path | None = No
             raise IngestError(f"{where}: field 'query_audio': file not found: {path}")
         audio_path = str(path.resolve())
 
-    has_interaction_content = any(
-        text[n] is not None for n in ("query_text", "model_a", "model_b", "response_a", "response_b", "winner")
-    ) or audio_path is not None
+    has_interaction_content = (
+        any(
+            text[n] is not None
+            for n in ("query_text", "model_a", "model_b", "response_a", "response_b", "winner")
+        )
+        or audio_path is not None
+    )
     feedback_text = text["feedback"]
     if not has_interaction_content:
         if feedback_text is not None and text["id"] is not None:
@@ -148,7 +160,13 @@ def normalise_record(raw: dict[str, Any], where: str, base_dir: Path | None = No
 
     row: dict[str, Any] = {n: text[n] for n in INTERACTION_COLUMNS if n != "timestamp"}
     row["timestamp"] = timestamp
-    digest = content_hash({**{k: str(v) for k, v in row.items() if v is not None}, "audio": audio_path, "extra": extra})
+    digest = content_hash(
+        {
+            **{k: str(v) for k, v in row.items() if v is not None},
+            "audio": audio_path,
+            "extra": extra,
+        }
+    )
     interaction_id = text["id"] or f"h_{digest[:24]}"
     row.update(id=interaction_id, extra=extra, content_hash=digest)
     return NormalisedRecord(row, interaction_id, feedback_text, audio_path, where, extra)

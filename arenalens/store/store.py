@@ -128,7 +128,9 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
-    def read_frame(self, query: Executable | str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    def read_frame(
+        self, query: Executable | str, params: Mapping[str, Any] | None = None
+    ) -> pd.DataFrame:
         """Run a SELECT (SQLAlchemy expression or parameterised text) into a DataFrame."""
         statement = text(query) if isinstance(query, str) else query
         with self.engine.connect() as conn:
@@ -184,7 +186,9 @@ class Store:
 
     def count(self, table: Table, *where: Any) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+            return int(
+                conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+            )
 
     # -- runs -----------------------------------------------------------------
     def start_run(self, stage: str, config: Mapping[str, Any], model: str | None = None) -> int:
@@ -202,7 +206,9 @@ class Store:
             )
             return int(result.inserted_primary_key[0])
 
-    def finish_run(self, run_id: int, status: str = "done", summary: Mapping[str, Any] | None = None) -> None:
+    def finish_run(
+        self, run_id: int, status: str = "done", summary: Mapping[str, Any] | None = None
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 update(t.runs)
@@ -240,7 +246,9 @@ class Store:
         )
         frame = self.read_frame(query.order_by(t.interactions.c.id))
         if "query_text" in frame:
-            frame["query"] = frame["query_text"].where(frame["query_text"].notna(), frame["transcript"])
+            frame["query"] = frame["query_text"].where(
+                frame["query_text"].notna(), frame["transcript"]
+            )
         return frame
 
     def queries_frame(self) -> pd.DataFrame:

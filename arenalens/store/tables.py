@@ -62,7 +62,12 @@ interactions = Table(
 query_audio = Table(
     "query_audio",
     metadata,
-    Column("interaction_id", String(128), ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "interaction_id",
+        String(128),
+        ForeignKey("interactions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("path", Text, nullable=False),
     Column("duration_s", Float),
 )
@@ -70,7 +75,12 @@ query_audio = Table(
 transcripts = Table(
     "transcripts",
     metadata,
-    Column("interaction_id", String(128), ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "interaction_id",
+        String(128),
+        ForeignKey("interactions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("text", Text, nullable=False),
     Column("language", String(32)),
     Column("avg_logprob", Float),
@@ -82,7 +92,13 @@ feedback = Table(
     "feedback",
     metadata,
     Column("id", String(128), primary_key=True),
-    Column("interaction_id", String(128), ForeignKey("interactions.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column(
+        "interaction_id",
+        String(128),
+        ForeignKey("interactions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("text", Text, nullable=False),
     Column("source", String(512)),
 )
@@ -91,7 +107,12 @@ model_outputs = Table(
     "model_outputs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("interaction_id", String(128), ForeignKey("interactions.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "interaction_id",
+        String(128),
+        ForeignKey("interactions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("system", String(256), nullable=False),
     Column("output_text", Text),
     Column("error", Text),
