@@ -1,0 +1,216 @@
+"""Agreement between the machine's codes and human annotators, and among humans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from arenalens.store import Store
+from coding import persist
+from coding.annotations import AnnotationQueue
+from coding.codebook import Codebook
+
+
+# -- pure functions ------------------------------------------------------------
+def percent_agreement(a: Sequence, b: Sequence) -> float:
+    """Share of items on which two raters give the same label."""
+    a, b = np.asarray(a), np.asarray(b)
+    return float(np.mean(a == b)) if len(a) else float("nan")
+
+
+def cohen_kappa(a: Sequence, b: Sequence) -> float:
+    """Cohen's kappa of two raters' nominal labels (NaN when chance agreement is 1)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if len(a) == 0:
+        return float("nan")
+    labels = np.union1d(a, b)
+    p_o = float(np.mean(a == b))
+    p_e = float(sum(np.mean(a == lab) * np.mean(b == lab) for lab in labels))
+    if p_e >= 1.0:
+        return float("nan")
+    return (p_o - p_e) / (1.0 - p_e)
+
+
+def bootstrap_kappa_ci(
+    a: Sequence, b: Sequence, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap CI of Cohen's kappa over items (NaN resamples dropped)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if len(a) < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), size=(n_boot, len(a)))
+    values = np.array([cohen_kappa(a[i], b[i]) for i in idx])
+    values = values[~np.isnan(values)]
+    if len(values) < n_boot * 0.5:
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+
+def precision_recall(predicted: Sequence, truth: Sequence) -> tuple[float, float]:
+    """Precision and recall of binary predictions against binary truth (NaN when undefined)."""
+    p, t = np.asarray(predicted).astype(bool), np.asarray(truth).astype(bool)
+    tp = int(np.sum(p & t))
+    precision = tp / int(p.sum()) if p.sum() else float("nan")
+    recall = tp / int(t.sum()) if t.sum() else float("nan")
+    return precision, recall
+
+
+def krippendorff_alpha_nominal(units: Sequence[Sequence]) -> float:
+    """Krippendorff's alpha (nominal) from units of values (one value per coder who coded it)."""
+    pairable = [list(u) for u in units if len(u) >= 2]
+    if not pairable:
+        return float("nan")
+    labels = sorted({v for u in pairable for v in u}, key=str)
+    index = {lab: i for i, lab in enumerate(labels)}
+    o = np.zeros((len(labels), len(labels)))
+    for unit in pairable:
+        m = len(unit)
+        for i, x in enumerate(unit):
+            for j, y in enumerate(unit):
+                if i != j:
+                    o[index[x], index[y]] += 1.0 / (m - 1)
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    disagree_observed = o.sum() - np.trace(o)
+    expected = np.outer(n_c, n_c)
+    disagree_expected = expected.sum() - np.trace(expected)
+    if disagree_expected == 0:
+        return float("nan")
+    return float(1.0 - (n - 1) * disagree_observed / disagree_expected)
+
+
+def confusion_counts(machine: Sequence, human: Sequence) -> dict[str, int]:
+    """2x2 counts of binary machine vs human labels."""
+    m, h = np.asarray(machine).astype(bool), np.asarray(human).astype(bool)
+    return {
+        "both": int(np.sum(m & h)),
+        "machine_only": int(np.sum(m & ~h)),
+        "human_only": int(np.sum(~m & h)),
+        "neither": int(np.sum(~m & ~h)),
+    }
+
+
+# -- the report ----------------------------------------------------------------
+@dataclass
+class AgreementReport:
+    """Per-code agreement (machine vs resolved human, humans among themselves) and confusion counts."""
+
+    codebook_version: str
+    per_code: pd.DataFrame
+    confusion: pd.DataFrame
+    items_annotated: int
+    unresolved: int
+
+    def to_json(self) -> dict:
+        return {
+            "codebook_version": self.codebook_version,
+            "items_annotated": self.items_annotated,
+            "unresolved_disagreements": self.unresolved,
+            "per_code": _records(self.per_code),
+            "confusion": _records(self.confusion),
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+PER_CODE_COLUMNS = [
+    "code",
+    "n",
+    "kappa",
+    "kappa_low",
+    "kappa_high",
+    "percent_agreement",
+    "precision",
+    "recall",
+    "machine_rate",
+    "human_rate",
+    "human_alpha",
+    "human_percent_agreement",
+    "n_double_coded",
+]
+
+
+def agreement_report(
+    store: Store, codebook: Codebook, *, n_boot: int = 1000, seed: int = 0
+) -> AgreementReport:
+    """Agreement of the machine with the resolved human labels, and of humans with each other, per code."""
+    version = codebook.version_key
+    persist.require_coded(store, version)
+    queue = AnnotationQueue(store, codebook)
+    labels = queue.human_labels()
+    matrix = queue.annotation_matrix()
+    items = persist.machine_items_frame(store, version, codebook.code_names).set_index(
+        "feedback_id"
+    )
+    rows, confusion = [], []
+    for name in codebook.code_names:
+        resolved = (
+            labels[(labels["code"] == name) & labels["present"].notna()] if len(labels) else labels
+        )
+        resolved = (
+            resolved[resolved["feedback_id"].isin(items.index)] if len(resolved) else resolved
+        )
+        human = (
+            resolved["present"].astype(int).to_numpy() if len(resolved) else np.array([], dtype=int)
+        )
+        machine = (
+            items.loc[resolved["feedback_id"], name].to_numpy()
+            if len(resolved)
+            else np.array([], dtype=int)
+        )
+        low, high = bootstrap_kappa_ci(machine, human, n_boot=n_boot, seed=seed)
+        precision, recall = precision_recall(machine, human)
+        per_item = (
+            matrix[matrix["code"] == name].groupby("feedback_id")["present"].agg(list)
+            if len(matrix)
+            else pd.Series(dtype=object)
+        )
+        units = [v for v in per_item if len(v) >= 2]
+        rows.append(
+            {
+                "code": name,
+                "n": int(len(human)),
+                "kappa": cohen_kappa(machine, human),
+                "kappa_low": low,
+                "kappa_high": high,
+                "percent_agreement": percent_agreement(machine, human),
+                "precision": precision,
+                "recall": recall,
+                "machine_rate": float(np.mean(machine)) if len(machine) else float("nan"),
+                "human_rate": float(np.mean(human)) if len(human) else float("nan"),
+                "human_alpha": krippendorff_alpha_nominal(units),
+                "human_percent_agreement": float(np.mean([len(set(u)) == 1 for u in units]))
+                if units
+                else float("nan"),
+                "n_double_coded": len(units),
+            }
+        )
+        for key, count in confusion_counts(machine, human).items():
+            confusion.append(
+                {
+                    "code": name,
+                    "cell": key,
+                    "machine": int(key in ("both", "machine_only")),
+                    "human": int(key in ("both", "human_only")),
+                    "count": count,
+                }
+            )
+    annotated = int(labels["feedback_id"].nunique()) if len(labels) else 0
+    unresolved = int((labels["status"] == "disagreement").sum()) if len(labels) else 0
+    return AgreementReport(
+        version,
+        pd.DataFrame(rows, columns=PER_CODE_COLUMNS),
+        pd.DataFrame(confusion),
+        annotated,
+        unresolved,
+    )

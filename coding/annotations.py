@@ -1,0 +1,461 @@
+"""AnnotationQueue: what the dashboard (and CSV round-trips) use to validate machine codes."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from arenalens.store import Store
+from arenalens.store.store import utcnow
+from coding import persist
+from coding.codebook import POLARITIES, SIDES, Codebook
+from coding.errors import AnnotationError, CodebookMixError
+
+MAX_NAME = 128
+SOURCES = ("dashboard", "api", "csv", "demo")
+TRUE_VALUES = {"1", "yes", "y", "true", "x"}
+FALSE_VALUES = {"0", "no", "n", "false"}
+CSV_CONTEXT_COLUMNS = ("vote", "query", "response_a", "response_b", "feedback", "machine_codes")
+
+
+@dataclass(frozen=True)
+class CodeDecision:
+    """An annotator's judgement of one code: applies or not, and (optionally) side and polarity."""
+
+    present: bool
+    side: str | None = None
+    polarity: str | None = None
+
+
+@dataclass
+class AnnotationItem:
+    """One feedback item as an annotator sees it: text, context and the machine's codes."""
+
+    feedback_id: str
+    interaction_id: str
+    feedback: str
+    query: str | None
+    response_a: str | None
+    response_b: str | None
+    model_a: str | None
+    model_b: str | None
+    winner: str | None
+    codebook_version: str
+    machine_codes: list[dict[str, Any]] = field(default_factory=list)
+    sample: str | None = None
+    position: int | None = None
+
+
+def _clean_name(name: str, what: str) -> str:
+    cleaned = (name or "").strip()
+    if not cleaned or len(cleaned) > MAX_NAME:
+        raise AnnotationError(
+            f"{what} must be a non-empty name of at most {MAX_NAME} characters, got {name!r}"
+        )
+    return cleaned
+
+
+def _parse_flag(value: Any, where: str) -> bool | None:
+    text = str(value if value is not None else "").strip().lower()
+    if text == "":
+        return None
+    if text in TRUE_VALUES:
+        return True
+    if text in FALSE_VALUES:
+        return False
+    raise AnnotationError(f"{where}: expected 1/0 (or yes/no), got {value!r}")
+
+
+def _spreadsheet_safe(value: Any) -> str:
+    """Display-only text for CSV: a leading = + - @ would run as a formula in spreadsheets."""
+    text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+class AnnotationQueue:
+    """Next item / save / progress / adjudication / CSV for one codebook version (and optionally one sample)."""
+
+    def __init__(self, store: Store, codebook: Codebook, sample: str | None = None):
+        self.store = store
+        self.codebook = codebook
+        self.version = persist.register_codebook(store, codebook)
+        self.sample = sample
+        self._feedback: pd.DataFrame | None = None
+
+    # -- reading ---------------------------------------------------------------
+    def assignments(self) -> pd.DataFrame:
+        return persist.assignments_frame(self.store, self.version, self.sample)
+
+    def annotators(self) -> list[str]:
+        """Annotators with assignments (in this queue's sample, or any)."""
+        frame = self.assignments()
+        return sorted(frame["annotator"].unique()) if len(frame) else []
+
+    def _feedback_frame(self) -> pd.DataFrame:
+        if self._feedback is None:
+            self._feedback = self.store.feedback_frame().set_index("id", drop=False)
+        return self._feedback
+
+    def item(self, feedback_id: str) -> AnnotationItem:
+        """The feedback with its context and the machine's codes under this codebook."""
+        frame = self._feedback_frame()
+        if feedback_id not in frame.index:
+            raise AnnotationError(f"no feedback item with id {feedback_id!r} in this workspace")
+        row = frame.loc[feedback_id]
+        codes = persist.codes_frame(self.store, self.version)
+        mine = codes[codes["feedback_id"] == feedback_id] if len(codes) else codes
+        fields = ["code", "side", "polarity", "evidence", "rationale", "confidence"]
+        return AnnotationItem(
+            feedback_id=feedback_id,
+            interaction_id=str(row["interaction_id"]),
+            feedback=str(row["text"]),
+            query=_none(row["query"]),
+            response_a=_none(row["response_a"]),
+            response_b=_none(row["response_b"]),
+            model_a=_none(row["model_a"]),
+            model_b=_none(row["model_b"]),
+            winner=_none(row["winner"]),
+            codebook_version=self.version,
+            machine_codes=mine[fields].to_dict("records") if len(mine) else [],
+        )
+
+    def next_item(self, annotator: str) -> AnnotationItem | None:
+        """The annotator's next assigned item they have not yet saved (None when done)."""
+        annotator = _clean_name(annotator, "annotator")
+        assigned = self.assignments()
+        mine = assigned[assigned["annotator"] == annotator] if len(assigned) else assigned
+        if mine.empty:
+            return None
+        done = self._annotated_ids(annotator)
+        for row in mine.itertuples(index=False):
+            if row.feedback_id not in done:
+                item = self.item(row.feedback_id)
+                item.sample, item.position = row.sample, int(row.position)
+                return item
+        return None
+
+    def _annotated_ids(self, annotator: str) -> set[str]:
+        frame = persist.annotations_frame(self.store, self.version)
+        return (
+            set(frame.loc[frame["annotator"] == annotator, "feedback_id"]) if len(frame) else set()
+        )
+
+    # -- writing ---------------------------------------------------------------
+    def normalise_decisions(
+        self, decisions: Mapping[str, Any], where: str = "decisions"
+    ) -> dict[str, dict[str, Any]]:
+        """Validate decisions (bool, CodeDecision or mapping per code); codes not given are recorded absent."""
+        unknown = [name for name in decisions if name not in self.codebook.code_names]
+        if unknown:
+            raise AnnotationError(
+                f"{where}: unknown codes {unknown}; codebook {self.version} has {self.codebook.code_names}"
+            )
+        out: dict[str, dict[str, Any]] = {}
+        for name in self.codebook.code_names:
+            value = decisions.get(name, False)
+            if isinstance(value, CodeDecision):
+                value = {"present": value.present, "side": value.side, "polarity": value.polarity}
+            elif not isinstance(value, Mapping):
+                value = {"present": value}
+            present = value.get("present")
+            if not isinstance(present, bool):
+                present = _parse_flag(present, f"{where}.{name}.present")
+                if present is None:
+                    raise AnnotationError(f"{where}.{name}: 'present' must be given as true/false")
+            side, polarity = value.get("side") or None, value.get("polarity") or None
+            if side is not None and side not in SIDES:
+                raise AnnotationError(
+                    f"{where}.{name}.side: expected one of {list(SIDES)}, got {side!r}"
+                )
+            if polarity is not None and polarity not in POLARITIES:
+                raise AnnotationError(
+                    f"{where}.{name}.polarity: expected one of {list(POLARITIES)}, got {polarity!r}"
+                )
+            out[name] = {
+                "present": present,
+                "side": side if present else None,
+                "polarity": polarity if present else None,
+            }
+        return out
+
+    def save(
+        self,
+        annotator: str,
+        feedback_id: str,
+        decisions: Mapping[str, Any],
+        note: str = "",
+        source: str = "dashboard",
+    ) -> int:
+        """Append one durable annotation row (annotator, time, codebook version, item); returns its id."""
+        annotator = _clean_name(annotator, "annotator")
+        if source not in SOURCES:
+            raise AnnotationError(f"source must be one of {list(SOURCES)}, got {source!r}")
+        if feedback_id not in self._feedback_frame().index:
+            self._feedback = None  # maybe new feedback since the queue was opened
+            if feedback_id not in self._feedback_frame().index:
+                raise AnnotationError(f"no feedback item with id {feedback_id!r} in this workspace")
+        row = {
+            "codebook_version": self.version,
+            "feedback_id": feedback_id,
+            "annotator": annotator,
+            "decisions": self.normalise_decisions(decisions),
+            "note": str(note or ""),
+            "source": source,
+            "created_at": utcnow(),
+        }
+        return persist.insert_annotation(self.store, row)
+
+    def accept_machine(
+        self, annotator: str, feedback_id: str, note: str = "", source: str = "dashboard"
+    ) -> int:
+        """Save the machine's codes for the item as the annotator's judgement."""
+        codes = self.item(feedback_id).machine_codes
+        decisions = {c["code"]: CodeDecision(True, c["side"], c["polarity"]) for c in codes}
+        return self.save(annotator, feedback_id, decisions, note=note, source=source)
+
+    def adjudicate(
+        self, feedback_id: str, code: str, present: bool, adjudicator: str, note: str = ""
+    ) -> int:
+        """Settle a human disagreement on one (item, code); the latest adjudication counts."""
+        adjudicator = _clean_name(adjudicator, "adjudicator")
+        self.codebook.code(code)
+        if feedback_id not in self._feedback_frame().index:
+            raise AnnotationError(f"no feedback item with id {feedback_id!r} in this workspace")
+        row = {
+            "codebook_version": self.version,
+            "feedback_id": feedback_id,
+            "code": code,
+            "present": int(bool(present)),
+            "adjudicator": adjudicator,
+            "note": str(note or ""),
+            "created_at": utcnow(),
+        }
+        return persist.insert_adjudication(self.store, row)
+
+    # -- summaries -------------------------------------------------------------
+    def annotation_matrix(self) -> pd.DataFrame:
+        """Long frame of each annotator's latest decision: feedback_id, annotator, code, present, side, polarity."""
+        frame = persist.annotations_frame(self.store, self.version)
+        rows = []
+        for record in frame.to_dict("records"):
+            for code, decision in (record["decisions"] or {}).items():
+                rows.append(
+                    {
+                        "feedback_id": record["feedback_id"],
+                        "annotator": record["annotator"],
+                        "code": code,
+                        "present": int(bool(decision.get("present"))),
+                        "side": decision.get("side"),
+                        "polarity": decision.get("polarity"),
+                        "created_at": record["created_at"],
+                    }
+                )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "feedback_id",
+                "annotator",
+                "code",
+                "present",
+                "side",
+                "polarity",
+                "created_at",
+            ],
+        )
+
+    def human_labels(self) -> pd.DataFrame:
+        """Resolved human label per (item, code): adjudicated, else consensus, else single; disagreements left open."""
+        matrix = self.annotation_matrix()
+        columns = ["feedback_id", "code", "present", "status", "annotators", "values"]
+        if matrix.empty:
+            return pd.DataFrame(columns=columns)
+        grouped = (
+            matrix.groupby(["feedback_id", "code"])["present"].agg(list).reset_index(name="values")
+        )
+        adjudicated = persist.adjudications_frame(self.store, self.version)
+        verdict = (
+            {(r.feedback_id, r.code): int(r.present) for r in adjudicated.itertuples()}
+            if len(adjudicated)
+            else {}
+        )
+        rows = []
+        for record in grouped.itertuples(index=False):
+            values = list(record.values)
+            key = (record.feedback_id, record.code)
+            if key in verdict:
+                present, status = verdict[key], "adjudicated"
+            elif len(set(values)) == 1:
+                present, status = values[0], "single" if len(values) == 1 else "consensus"
+            else:
+                present, status = None, "disagreement"
+            rows.append(
+                {
+                    "feedback_id": record.feedback_id,
+                    "code": record.code,
+                    "present": present,
+                    "status": status,
+                    "annotators": len(values),
+                    "values": values,
+                }
+            )
+        return pd.DataFrame(rows, columns=columns)
+
+    def disagreements(self) -> pd.DataFrame:
+        """(item, code) pairs where annotators disagree and no adjudication exists yet."""
+        labels = self.human_labels()
+        open_ = labels[labels["status"] == "disagreement"] if len(labels) else labels
+        if open_.empty:
+            return pd.DataFrame(columns=["feedback_id", "code", "values", "feedback"])
+        text = self._feedback_frame()["text"]
+        open_ = open_.assign(feedback=open_["feedback_id"].map(text))
+        return open_[["feedback_id", "code", "values", "feedback"]].reset_index(drop=True)
+
+    def progress(self) -> pd.DataFrame:
+        """Per annotator: items assigned, annotated, remaining, last save time."""
+        assigned = self.assignments()
+        frame = persist.annotations_frame(self.store, self.version)
+        rows = []
+        for annotator in sorted(set(assigned["annotator"]) if len(assigned) else set()):
+            ids = set(assigned.loc[assigned["annotator"] == annotator, "feedback_id"])
+            mine = frame[frame["annotator"] == annotator] if len(frame) else frame
+            done = ids & set(mine["feedback_id"]) if len(mine) else set()
+            rows.append(
+                {
+                    "annotator": annotator,
+                    "assigned": len(ids),
+                    "annotated": len(done),
+                    "remaining": len(ids) - len(done),
+                    "last_saved_at": mine["created_at"].max() if len(mine) else None,
+                }
+            )
+        return pd.DataFrame(
+            rows, columns=["annotator", "assigned", "annotated", "remaining", "last_saved_at"]
+        )
+
+    # -- CSV -------------------------------------------------------------------
+    def csv_columns(self) -> list[str]:
+        per_code = [
+            c
+            for name in self.codebook.code_names
+            for c in (name, f"{name}_side", f"{name}_polarity")
+        ]
+        return [
+            "feedback_id",
+            "annotator",
+            "codebook_version",
+            "done",
+            *CSV_CONTEXT_COLUMNS,
+            *per_code,
+            "note",
+        ]
+
+    def export_csv(self, path: str | Path, annotator: str | None = None) -> int:
+        """Write assigned items (prefilled with the machine's codes) for annotators working in a spreadsheet."""
+        assigned = self.assignments()
+        if annotator is not None and len(assigned):
+            assigned = assigned[assigned["annotator"] == annotator]
+        codes = persist.codes_frame(self.store, self.version)
+        by_item = {fid: group for fid, group in codes.groupby("feedback_id")} if len(codes) else {}
+        feedback = self._feedback_frame()
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=self.csv_columns())
+            writer.writeheader()
+            for row in assigned.itertuples(index=False):
+                context = feedback.loc[row.feedback_id]
+                mine = by_item.get(row.feedback_id)
+                machine = {r.code: r for r in mine.itertuples()} if mine is not None else {}
+                record = {
+                    "feedback_id": row.feedback_id,
+                    "annotator": row.annotator,
+                    "codebook_version": self.version,
+                    "done": "",
+                    "vote": _spreadsheet_safe(context["winner"]),
+                    "query": _spreadsheet_safe(context["query"]),
+                    "response_a": _spreadsheet_safe(context["response_a"]),
+                    "response_b": _spreadsheet_safe(context["response_b"]),
+                    "feedback": _spreadsheet_safe(context["text"]),
+                    "machine_codes": _spreadsheet_safe(
+                        "; ".join(f'{c}: "{m.evidence}"' for c, m in machine.items())
+                    ),
+                    "note": "",
+                }
+                for name in self.codebook.code_names:
+                    hit = machine.get(name)
+                    record[name] = "1" if hit is not None else "0"
+                    record[f"{name}_side"] = hit.side if hit is not None else ""
+                    record[f"{name}_polarity"] = hit.polarity if hit is not None else ""
+                writer.writerow(record)
+        return len(assigned)
+
+    def import_csv(self, path: str | Path) -> dict[str, int]:
+        """Save rows marked done as annotations (one row each); unchanged re-imports add nothing."""
+        path = Path(path)
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            missing = {
+                "feedback_id",
+                "annotator",
+                "codebook_version",
+                "done",
+                *self.codebook.code_names,
+            } - set(reader.fieldnames or [])
+            if missing:
+                raise AnnotationError(f"{path}: missing columns {sorted(missing)}")
+            parsed = []
+            for line, record in enumerate(reader, start=2):
+                where = f"{path}, line {line}"
+                if record["codebook_version"] != self.version:
+                    raise CodebookMixError(
+                        f"{where}: codebook_version {record['codebook_version']!r} is not {self.version}; "
+                        "import it with the codebook it was exported under"
+                    )
+                if not _parse_flag(record.get("done"), f"{where}, column done"):
+                    continue
+                decisions = {}
+                for name in self.codebook.code_names:
+                    present = _parse_flag(record.get(name), f"{where}, column {name}")
+                    if present is None:
+                        raise AnnotationError(
+                            f"{where}, column {name}: expected 1 or 0 on a row marked done"
+                        )
+                    decisions[name] = {
+                        "present": present,
+                        "side": record.get(f"{name}_side") or None,
+                        "polarity": record.get(f"{name}_polarity") or None,
+                    }
+                annotator = _clean_name(record["annotator"], f"{where}, column annotator")
+                if record["feedback_id"] not in self._feedback_frame().index:
+                    raise AnnotationError(
+                        f"{where}: no feedback item with id {record['feedback_id']!r}"
+                    )
+                parsed.append(
+                    (
+                        annotator,
+                        record["feedback_id"],
+                        self.normalise_decisions(decisions, where),
+                        record.get("note") or "",
+                        where,
+                    )
+                )
+        latest = persist.annotations_frame(self.store, self.version)
+        previous = {
+            (r["annotator"], r["feedback_id"]): (r["decisions"], r["note"])
+            for r in latest.to_dict("records")
+        }
+        counts = {"rows_done": len(parsed), "saved": 0, "unchanged": 0}
+        for annotator, feedback_id, decisions, note, _where in parsed:
+            if previous.get((annotator, feedback_id)) == (decisions, note):
+                counts["unchanged"] += 1
+                continue
+            self.save(annotator, feedback_id, decisions, note=note, source="csv")
+            counts["saved"] += 1
+        return counts
+
+
+def _none(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value

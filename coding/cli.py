@@ -1,0 +1,363 @@
+"""Commands of the coding stage: code, codebook, annotate, agreement, prevalence; and its demo step."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+
+from arenalens.context import AppContext
+from coding import persist
+from coding.agreement import agreement_report
+from coding.annotations import AnnotationQueue
+from coding.codebook import Codebook, resolve_codebook
+from coding.coder import CodingConfig, code_feedback
+from coding.errors import CodingError
+from coding.prevalence import GROUPINGS, prevalence_table
+from coding.sampling import create_validation_sample
+
+DEMO_ANNOTATORS = ("demo-annotator-1", "demo-annotator-2")
+DEMO_SAMPLE = "demo"
+codebook_option = click.option(
+    "--codebook",
+    "codebook_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Codebook YAML (default: <workspace>/codebook.yaml, else the shipped data/codebook.yaml).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+def _codebook(app: AppContext, path: Path | None) -> Codebook:
+    return resolve_codebook(app.settings.workspace, path)
+
+
+def _echo_json(payload: object) -> None:
+    from arenalens.cli import echo_json
+
+    echo_json(payload)
+
+
+def _frame_records(frame: pd.DataFrame) -> list[dict]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [
+        {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+        for r in clean.to_dict("records")
+    ]
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return (
+        frame.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="-")
+        if len(frame)
+        else "(nothing)"
+    )
+
+
+@click.command("code")
+@codebook_option
+@click.option(
+    "--batch-size",
+    default=16,
+    show_default=True,
+    help="Feedback items per labeler call (committed together).",
+)
+@click.option(
+    "--samples",
+    default=1,
+    show_default=True,
+    help="Self-consistency: labeler samples per item (majority vote).",
+)
+@click.option(
+    "--min-confidence", default=0.0, show_default=True, help="Drop codes below this confidence."
+)
+@click.option("--limit", type=int, help="Code at most this many items now (a rerun resumes).")
+@click.option("--recode", is_flag=True, help="Replace the machine codes of this codebook version.")
+@json_option
+@click.pass_obj
+def code_command(
+    app: AppContext,
+    codebook_path: Path | None,
+    batch_size: int,
+    samples: int,
+    min_confidence: float,
+    limit: int | None,
+    recode: bool,
+    as_json: bool,
+) -> None:
+    """Code voters' feedback into loss reasons (resumable: reruns code only what is missing)."""
+    codebook = _codebook(app, codebook_path)
+    config = CodingConfig(
+        batch_size=batch_size,
+        samples=samples,
+        min_confidence=min_confidence,
+        limit=limit,
+        recode=recode,
+        seed=app.settings.seed,
+    )
+    summary = code_feedback(app.store, app.labeler, codebook, config, progress=not as_json)
+    if as_json:
+        _echo_json(asdict(summary))
+    else:
+        click.echo(summary.line())
+
+
+@click.command("codebook")
+@codebook_option
+@json_option
+@click.pass_obj
+def codebook_command(app: AppContext, codebook_path: Path | None, as_json: bool) -> None:
+    """Show the codebook in use (codes, definitions, version) and the versions coded in the workspace."""
+    codebook = _codebook(app, codebook_path)
+    versions = persist.coded_versions(app.store)
+    if as_json:
+        _echo_json(
+            {
+                "version_key": codebook.version_key,
+                "source": codebook.source,
+                **codebook.to_dict(),
+                "coded_versions": _frame_records(versions),
+            }
+        )
+        return
+    click.echo(f"{codebook.version_key}  ({codebook.source})")
+    for code in codebook.codes:
+        click.echo(f"  {code.name}: {code.definition}")
+    click.echo("coded versions in this workspace:")
+    click.echo(_table(versions))
+
+
+@click.group("annotate")
+def annotate_group() -> None:
+    """Human validation of the machine's codes: sample, export/import CSV, progress, adjudicate."""
+
+
+@annotate_group.command("sample")
+@codebook_option
+@click.option(
+    "--annotator",
+    "annotators",
+    multiple=True,
+    required=True,
+    help="An annotator's name (repeat for each).",
+)
+@click.option("--size", type=int, help="Items to sample (default: from --ci-width).")
+@click.option(
+    "--ci-width",
+    default=0.1,
+    show_default=True,
+    help="Target total width of a 95% CI for a code's rate.",
+)
+@click.option(
+    "--overlap", default=0.2, show_default=True, help="Share of items given to two annotators."
+)
+@click.option(
+    "--name",
+    default="validation",
+    show_default=True,
+    help="Sample name (once per codebook version).",
+)
+@click.option("--seed", type=int, help="Random seed (default: settings seed).")
+@json_option
+@click.pass_obj
+def sample_command(
+    app: AppContext,
+    codebook_path: Path | None,
+    annotators: tuple[str, ...],
+    size: int | None,
+    ci_width: float,
+    overlap: float,
+    name: str,
+    seed: int | None,
+    as_json: bool,
+) -> None:
+    """Draw a stratified (code x model) validation sample and assign it to annotators."""
+    summary = create_validation_sample(
+        app.store,
+        _codebook(app, codebook_path),
+        annotators,
+        name=name,
+        size=size,
+        ci_width=ci_width,
+        overlap=overlap,
+        seed=app.settings.seed if seed is None else seed,
+    )
+    if as_json:
+        _echo_json(asdict(summary))
+    else:
+        click.echo(summary.line())
+
+
+@annotate_group.command("export")
+@codebook_option
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--annotator", help="Only this annotator's items.")
+@click.option("--sample", help="Only this sample's items.")
+@click.pass_obj
+def export_command(
+    app: AppContext,
+    codebook_path: Path | None,
+    path: Path,
+    annotator: str | None,
+    sample: str | None,
+) -> None:
+    """Write assigned items to CSV (machine codes prefilled; mark `done` on reviewed rows)."""
+    queue = AnnotationQueue(app.store, _codebook(app, codebook_path), sample=sample)
+    rows = queue.export_csv(path, annotator=annotator)
+    click.echo(
+        f"wrote {rows} rows to {path} (set done=1 on each row you reviewed, then `arenalens annotate import`)"
+    )
+
+
+@annotate_group.command("import")
+@codebook_option
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_obj
+def import_command(app: AppContext, codebook_path: Path | None, path: Path) -> None:
+    """Save the rows marked done in an annotation CSV (one annotation row each)."""
+    counts = AnnotationQueue(app.store, _codebook(app, codebook_path)).import_csv(path)
+    click.echo(
+        f"{path}: {counts['rows_done']} rows marked done, {counts['saved']} saved, {counts['unchanged']} unchanged"
+    )
+
+
+@annotate_group.command("progress")
+@codebook_option
+@click.option("--sample", help="Only this sample.")
+@json_option
+@click.pass_obj
+def progress_command(
+    app: AppContext, codebook_path: Path | None, sample: str | None, as_json: bool
+) -> None:
+    """Items assigned, annotated and remaining per annotator."""
+    frame = AnnotationQueue(app.store, _codebook(app, codebook_path), sample=sample).progress()
+    _echo_json(_frame_records(frame)) if as_json else click.echo(_table(frame))
+
+
+@annotate_group.command("adjudicate")
+@codebook_option
+@click.option(
+    "--item", "feedback_id", help="Feedback id to settle (omit to list open disagreements)."
+)
+@click.option("--code", help="The code to settle.")
+@click.option("--present/--absent", default=None, help="The adjudicated label.")
+@click.option("--by", "adjudicator", help="Adjudicator's name.")
+@click.option("--note", default="", help="Why.")
+@json_option
+@click.pass_obj
+def adjudicate_command(
+    app: AppContext,
+    codebook_path: Path | None,
+    feedback_id: str | None,
+    code: str | None,
+    present: bool | None,
+    adjudicator: str | None,
+    note: str,
+    as_json: bool,
+) -> None:
+    """List disagreements between annotators, or settle one (--item, --code, --present/--absent, --by)."""
+    queue = AnnotationQueue(app.store, _codebook(app, codebook_path))
+    if feedback_id is None:
+        frame = queue.disagreements()
+        _echo_json(_frame_records(frame)) if as_json else click.echo(_table(frame))
+        return
+    if code is None or present is None or not adjudicator:
+        raise click.UsageError(
+            "settling a disagreement needs --item, --code, --present/--absent and --by"
+        )
+    row_id = queue.adjudicate(feedback_id, code, present, adjudicator, note)
+    click.echo(
+        f"adjudicated {feedback_id} / {code}: {'present' if present else 'absent'} (row {row_id})"
+    )
+
+
+@click.command("agreement")
+@codebook_option
+@click.option(
+    "--boot", default=1000, show_default=True, help="Bootstrap resamples for the kappa CI."
+)
+@json_option
+@click.pass_obj
+def agreement_command(
+    app: AppContext, codebook_path: Path | None, boot: int, as_json: bool
+) -> None:
+    """Per code: machine-vs-human Cohen's kappa (bootstrap CI), agreement, precision/recall; human alpha."""
+    report = agreement_report(
+        app.store, _codebook(app, codebook_path), n_boot=boot, seed=app.settings.seed
+    )
+    if as_json:
+        _echo_json(report.to_json())
+        return
+    click.echo(
+        f"{report.codebook_version}: {report.items_annotated} items annotated, "
+        f"{report.unresolved} unresolved disagreements (excluded until adjudicated)"
+    )
+    click.echo(_table(report.per_code))
+    click.echo("\nconfusion (machine x human):")
+    wide = (
+        report.confusion.pivot(index="code", columns="cell", values="count").reset_index()
+        if len(report.confusion)
+        else report.confusion
+    )
+    click.echo(_table(wide))
+
+
+@click.command("prevalence")
+@codebook_option
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(GROUPINGS),
+    default="overall",
+    show_default=True,
+    help="Break down by.",
+)
+@json_option
+@click.pass_obj
+def prevalence_command(app: AppContext, codebook_path: Path | None, by: str, as_json: bool) -> None:
+    """Prevalence of each loss reason: raw machine rate and the prediction-powered rate, with 95% CIs."""
+    frame = prevalence_table(app.store, _codebook(app, codebook_path), by=by)
+    if as_json:
+        _echo_json(_frame_records(frame))
+        return
+    shown = frame.drop(columns=["grouping"]).copy()
+    click.echo(_table(shown))
+
+
+COMMANDS: list[click.Command] = [
+    code_command,
+    codebook_command,
+    annotate_group,
+    agreement_command,
+    prevalence_command,
+]
+
+
+def demo(app: AppContext) -> str:
+    """Code the sample arena's feedback and seed a small annotation sample for two demo annotators."""
+    codebook = _codebook(app, None)
+    summary = code_feedback(
+        app.store, app.labeler, codebook, CodingConfig(seed=app.settings.seed), progress=False
+    )
+    existing = persist.samples_frame(app.store, codebook.version_key)
+    if len(existing) and DEMO_SAMPLE in set(existing["name"]):
+        sample_line = f"annotation sample {DEMO_SAMPLE!r} already exists"
+    else:
+        try:
+            sample = create_validation_sample(
+                app.store,
+                codebook,
+                DEMO_ANNOTATORS,
+                name=DEMO_SAMPLE,
+                size=60,
+                overlap=0.2,
+                seed=app.settings.seed,
+            )
+            sample_line = (
+                f"annotation sample of {sample.size} items for {', '.join(DEMO_ANNOTATORS)}"
+            )
+        except CodingError as exc:
+            sample_line = f"no annotation sample ({exc})"
+    return f"{summary.codes_written} codes on {summary.coded_now} new feedback items ({summary.labeler}); {sample_line}"

@@ -1,0 +1,369 @@
+"""Code feedback into loss reasons with a Labeler: batched, resumable, evidence-checked."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from arenalens.labeler.base import AssignmentResult, BudgetExhausted, LabelDefinition, Labeler
+from arenalens.store import Store
+from arenalens.store.store import utcnow
+from coding import persist
+from coding.attributes import derive_side_polarity
+from coding.codebook import POLARITIES, SIDES, Codebook
+from coding.errors import CodingError
+
+INSTRUCTIONS = (
+    "Each text is a voter's free-text feedback on an A/B battle between two voice assistants; "
+    "its context gives the spoken query, both responses and the vote. Assign every code whose "
+    "definition the feedback expresses as a reason for the vote (several may apply, or none). "
+    "For each code give: evidence = an exact, verbatim substring of the feedback (copy it "
+    "character for character, never paraphrase); side = which response the reason is about "
+    "(preferred = the response that won the vote, rejected = the one that lost, both, unclear); "
+    "polarity = negative when it criticises that response, positive when it praises it; "
+    "a one-sentence rationale and a confidence between 0 and 1."
+)
+
+
+@dataclass(frozen=True)
+class CodingConfig:
+    """How to code: batch size, self-consistency samples, thresholds, limits."""
+
+    batch_size: int = 16
+    samples: int = 1  # self-consistency: k labeler samples per item, majority vote
+    min_confidence: float = 0.0
+    limit: int | None = (
+        None  # code at most this many not-yet-coded items (then stop; rerun resumes)
+    )
+    recode: bool = False  # replace this codebook version's machine codes
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class MachineCode:
+    """One code the machine assigned to one feedback item."""
+
+    code: str
+    side: str
+    polarity: str
+    evidence: str
+    rationale: str
+    confidence: float
+    attribute_source: str  # labeler | rules
+
+
+@dataclass
+class CodedItem:
+    """The machine's codes for one feedback item, and the codes rejected for bad evidence."""
+
+    feedback_id: str
+    codes: list[MachineCode] = field(default_factory=list)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class CodingSummary:
+    """What a coding run did (stored as the run's summary and printed by the CLI)."""
+
+    codebook_version: str
+    labeler: str
+    run_id: int
+    feedback_total: int = 0
+    already_coded: int = 0
+    coded_now: int = 0
+    remaining: int = 0
+    codes_written: int = 0
+    evidence_rejected: int = 0
+    samples: int = 1
+    labeler_calls: int = 0
+    llm_calls: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    stopped: str = ""
+
+    def line(self) -> str:
+        """One human-readable line."""
+        tokens = ""
+        if self.prompt_tokens is not None:
+            tokens = f", {self.llm_calls} LLM calls, {self.prompt_tokens}+{self.completion_tokens} tokens"
+        text = (
+            f"coded {self.coded_now} feedback items ({self.already_coded} already coded, "
+            f"{self.remaining} remaining) under {self.codebook_version} with {self.labeler}: "
+            f"{self.codes_written} codes, {self.evidence_rejected} rejected for non-verbatim evidence, "
+            f"{self.labeler_calls} labeler calls{tokens}"
+        )
+        return text + (f"; stopped: {self.stopped}" if self.stopped else "")
+
+
+def clean_evidence(evidence: str) -> str:
+    """Strip surrounding whitespace and quote marks an LLM tends to add."""
+    return evidence.strip().strip("\"'“”‘’").strip()
+
+
+def is_verbatim(evidence: str, feedback: str) -> bool:
+    """Whether the evidence is a non-empty verbatim substring of the feedback."""
+    return bool(evidence) and evidence in feedback
+
+
+def describe_battle(row: dict[str, Any]) -> str:
+    """The context a labeler sees: query, both responses and the vote, in plain text."""
+    winner, get = row.get("winner"), row.get
+    vote = {
+        "model_a": "the voter preferred response A (A = preferred, B = rejected)",
+        "model_b": "the voter preferred response B (B = preferred, A = rejected)",
+        "tie": "tie (neither response preferred)",
+    }.get(str(winner), "no vote recorded")
+    parts = [
+        f"Query: {_short(get('query'))}",
+        f"Response A: {_short(get('response_a'))}",
+        f"Response B: {_short(get('response_b'))}",
+        f"Vote: {vote}",
+    ]
+    return "\n".join(parts)
+
+
+def _short(value: Any, limit: int = 1200) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "(not available)"
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + " [...]"
+
+
+def _attr(attributes: dict[str, str], name: str, allowed: Sequence[str]) -> str | None:
+    value = (attributes or {}).get(name)
+    return value if value in allowed else None
+
+
+def build_item(
+    feedback_id: str,
+    text: str,
+    winner: str | None,
+    results: Sequence[AssignmentResult],
+    min_confidence: float = 0.0,
+) -> CodedItem:
+    """Check evidence, fill side/polarity, and majority-vote over self-consistency samples."""
+    item = CodedItem(feedback_id=feedback_id)
+    k = len(results)
+    per_code: dict[str, list[MachineCode]] = {}
+    for result in results:
+        seen: set[str] = set()
+        for label in result.labels:
+            if label.label in seen:
+                continue
+            seen.add(label.label)
+            evidence = clean_evidence(label.evidence or "")
+            if not is_verbatim(evidence, text):
+                item.rejected.append(
+                    {"code": label.label, "evidence": (label.evidence or "")[:200]}
+                )
+                continue
+            side = _attr(label.attributes, "side", SIDES)
+            polarity = _attr(label.attributes, "polarity", POLARITIES)
+            source = "labeler" if side and polarity else "rules"
+            side, polarity = derive_side_polarity(text, evidence, winner, side, polarity)
+            per_code.setdefault(label.label, []).append(
+                MachineCode(
+                    code=label.label,
+                    side=side,
+                    polarity=polarity,
+                    evidence=evidence,
+                    rationale=label.rationale or "",
+                    confidence=float(min(1.0, max(0.0, label.confidence))),
+                    attribute_source=source,
+                )
+            )
+    for code, votes in per_code.items():
+        if k > 1 and len(votes) * 2 <= k:
+            continue  # no majority of the samples assigned it
+        side = Counter(v.side for v in votes).most_common(1)[0][0]
+        polarity = Counter(v.polarity for v in votes).most_common(1)[0][0]
+        best = max(votes, key=lambda v: v.confidence)
+        confidence = len(votes) / k if k > 1 else best.confidence
+        if confidence < min_confidence:
+            continue
+        item.codes.append(
+            MachineCode(
+                code,
+                side,
+                polarity,
+                best.evidence,
+                best.rationale,
+                round(confidence, 4),
+                best.attribute_source,
+            )
+        )
+    item.codes.sort(key=lambda c: c.code)
+    return item
+
+
+def _usage(labeler: Labeler) -> dict[str, int] | None:
+    """Call/token counters a labeler exposes (`usage` mapping or object), if any."""
+    usage = getattr(labeler, "usage", None)
+    if callable(usage):
+        usage = usage()
+    if usage is None:
+        return None
+    keys = ("calls", "prompt_tokens", "completion_tokens")
+    if isinstance(usage, dict):
+        return {k: int(usage.get(k, 0) or 0) for k in keys}
+    return {k: int(getattr(usage, k, 0) or 0) for k in keys}
+
+
+def _label_sets(codebook: Codebook, k: int, seed: int) -> list[list[LabelDefinition]]:
+    """One label set per self-consistency sample; later samples shuffle the code order."""
+    base = codebook.label_definitions()
+    sets = [base]
+    for i in range(1, k):
+        shuffled = list(base)
+        random.Random(seed + i).shuffle(shuffled)
+        sets.append(shuffled)
+    return sets
+
+
+def code_feedback(
+    store: Store,
+    labeler: Labeler,
+    codebook: Codebook,
+    config: CodingConfig | None = None,
+    *,
+    progress: bool = True,
+) -> CodingSummary:
+    """Code every not-yet-coded feedback item under `codebook`, committing per batch."""
+    config = config or CodingConfig()
+    if config.batch_size < 1 or config.samples < 1:
+        raise CodingError(
+            f"batch size and samples must be >= 1, got {config.batch_size} and {config.samples}"
+        )
+    version = persist.register_codebook(store, codebook)
+    labeler_name = getattr(labeler, "name", type(labeler).__name__)
+    if config.recode:
+        persist.delete_coding(store, version)
+    others = persist.labelers_used(store, version) - {labeler_name}
+    if others:
+        raise CodingError(
+            f"feedback under codebook {version} was coded by {sorted(others)}, this run uses "
+            f"{labeler_name}; codes of two labelers are not mixed: pass --recode to replace them"
+        )
+    feedback = store.feedback_frame()
+    done = persist.coded_feedback_ids(store, version)
+    todo = feedback[~feedback["id"].isin(done)]
+    if config.limit is not None:
+        todo = todo.head(config.limit)
+    run_config = {**asdict(config), "codebook_version": version, "codebook_source": codebook.source}
+    run_id = store.start_run(persist.STAGE, run_config, model=labeler_name)
+    if hasattr(labeler, "run_id"):
+        labeler.run_id = run_id  # the LLM labeler records its usage under this run
+    summary = CodingSummary(
+        version,
+        labeler_name,
+        run_id,
+        feedback_total=len(feedback),
+        already_coded=len(done),
+        samples=config.samples,
+    )
+    usage_before = _usage(labeler)
+    label_sets = _label_sets(codebook, config.samples, config.seed)
+    status = "done"
+    try:
+        with tqdm(
+            total=len(todo), desc="coding feedback", unit="item", disable=not progress
+        ) as bar:
+            for start in range(0, len(todo), config.batch_size):
+                batch = todo.iloc[start : start + config.batch_size]
+                _code_batch(
+                    store, labeler, codebook, config, label_sets, batch, version, run_id, summary
+                )
+                bar.update(len(batch))
+    except BudgetExhausted as exc:
+        summary.stopped = f"labeler budget exhausted ({exc}); rerun to resume"
+        status = "partial"
+    except BaseException:
+        _record_usage(summary, labeler, usage_before)
+        store.finish_run(run_id, status="failed", summary=asdict(summary))
+        raise
+    _record_usage(summary, labeler, usage_before)
+    summary.remaining = len(feedback) - len(persist.coded_feedback_ids(store, version))
+    store.finish_run(run_id, status=status, summary=asdict(summary))
+    return summary
+
+
+def _record_usage(summary: CodingSummary, labeler: Labeler, before: dict[str, int] | None) -> None:
+    after = _usage(labeler)
+    if before is None or after is None:
+        return
+    summary.llm_calls = after["calls"] - before["calls"]
+    summary.prompt_tokens = after["prompt_tokens"] - before["prompt_tokens"]
+    summary.completion_tokens = after["completion_tokens"] - before["completion_tokens"]
+
+
+def _code_batch(
+    store: Store,
+    labeler: Labeler,
+    codebook: Codebook,
+    config: CodingConfig,
+    label_sets: list[list[LabelDefinition]],
+    batch: pd.DataFrame,
+    version: str,
+    run_id: int,
+    summary: CodingSummary,
+) -> None:
+    texts = batch["text"].astype(str).tolist()
+    contexts = [describe_battle(row) for row in batch.to_dict("records")]
+    per_sample: list[list[AssignmentResult]] = []
+    for i, label_set in enumerate(label_sets):
+        instructions = (
+            INSTRUCTIONS
+            if i == 0
+            else f"{INSTRUCTIONS} (independent sample {i + 1} of {len(label_sets)})"
+        )
+        results = labeler.assign_labels(
+            texts,
+            label_set,
+            context=contexts,
+            instructions=instructions,
+            attribute_choices={"side": list(SIDES), "polarity": list(POLARITIES)},
+        )
+        summary.labeler_calls += 1
+        if len(results) != len(texts):
+            raise CodingError(
+                f"labeler {summary.labeler} returned {len(results)} results for {len(texts)} texts"
+            )
+        per_sample.append(results)
+    now = utcnow()
+    item_rows, code_rows = [], []
+    valid = set(codebook.code_names)
+    for j, row in enumerate(batch.itertuples(index=False)):
+        results = [sample[j] for sample in per_sample]
+        item = build_item(str(row.id), texts[j], row.winner, results, config.min_confidence)
+        item.codes = [c for c in item.codes if c.code in valid]
+        summary.evidence_rejected += len(item.rejected)
+        item_rows.append(
+            {
+                "codebook_version": version,
+                "feedback_id": item.feedback_id,
+                "labeler": summary.labeler,
+                "samples": config.samples,
+                "n_codes": len(item.codes),
+                "rejected": item.rejected,
+                "run_id": run_id,
+                "coded_at": now,
+            }
+        )
+        code_rows.extend(
+            {
+                "codebook_version": version,
+                "feedback_id": item.feedback_id,
+                "run_id": run_id,
+                **asdict(c),
+            }
+            for c in item.codes
+        )
+    persist.save_coded_batch(store, item_rows, code_rows)
+    summary.coded_now += len(item_rows)
+    summary.codes_written += len(code_rows)

@@ -1,0 +1,186 @@
+"""Prevalence of each loss reason: the raw machine rate and a prediction-powered (bias-corrected) rate."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from arenalens.store import Store
+from coding import persist
+from coding.annotations import AnnotationQueue
+from coding.codebook import Codebook
+from coding.errors import CodingError
+
+GROUPINGS = ("overall", "model", "category")
+MIN_VALIDATED = 10
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A rate with its confidence interval and the number of items behind it."""
+
+    rate: float
+    low: float
+    high: float
+    n: int
+
+
+NAN_ESTIMATE = Estimate(float("nan"), float("nan"), float("nan"), 0)
+
+
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> Estimate:
+    """A proportion with its Wilson score interval."""
+    if n == 0:
+        return NAN_ESTIMATE
+    z = float(norm.ppf(0.5 + level / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
+
+
+def ppi_estimate(
+    machine_all: Sequence[float],
+    machine_labeled: Sequence[float],
+    human_labeled: Sequence[float],
+    level: float = 0.95,
+) -> Estimate:
+    """Prediction-powered mean: machine mean over all items plus the mean human-minus-machine rectifier.
+
+    The labeled items are a random subset of all items, so the variance is
+    var(f)/N + var(y - f)/n + 2 cov(f, y - f)/N (Angelopoulos et al., 2023, for a mean).
+    """
+    f_all = np.asarray(machine_all, dtype=float)
+    f_lab = np.asarray(machine_labeled, dtype=float)
+    y_lab = np.asarray(human_labeled, dtype=float)
+    big_n, n = len(f_all), len(y_lab)
+    if n < 2 or big_n < 2 or len(f_lab) != n:
+        return NAN_ESTIMATE
+    rectifier = y_lab - f_lab
+    theta = f_all.mean() + rectifier.mean()
+    variance = f_all.var(ddof=1) / big_n + rectifier.var(ddof=1) / n
+    variance += 2 * np.cov(f_lab, rectifier, ddof=1)[0, 1] / big_n
+    half = float(norm.ppf(0.5 + level / 2)) * np.sqrt(max(variance, 0.0))
+    return Estimate(float(theta), float(max(0.0, theta - half)), float(min(1.0, theta + half)), n)
+
+
+# -- categories from the taxonomy stage -------------------------------------------
+def query_categories(store: Store) -> pd.DataFrame:
+    """interaction_id -> category from the taxonomy stage's public reads (clear error when it has not run)."""
+    try:
+        taxonomy = importlib.import_module("taxonomy.persist")
+    except ModuleNotFoundError as exc:
+        raise CodingError(
+            "per-category prevalence needs the taxonomy package, which is not installed"
+        ) from exc
+    reader = getattr(taxonomy, "query_categories_frame", None) or getattr(
+        taxonomy, "query_categories", None
+    )
+    if reader is None:
+        raise CodingError(
+            "per-category prevalence: taxonomy.persist has no per-query category reader"
+        )
+    frame = reader(store)
+    if frame is None or len(frame) == 0:
+        raise CodingError(
+            "per-category prevalence needs query categories: run `arenalens taxonomy` first"
+        )
+    id_column = "interaction_id" if "interaction_id" in frame else "id"
+    return frame[[id_column, "category"]].rename(columns={id_column: "interaction_id"})
+
+
+# -- the table -------------------------------------------------------------------
+PREVALENCE_COLUMNS = [
+    "grouping",
+    "group",
+    "code",
+    "n_items",
+    "n_validated",
+    "machine_rate",
+    "machine_low",
+    "machine_high",
+    "ppi_rate",
+    "ppi_low",
+    "ppi_high",
+    "human_rate",
+    "note",
+]
+
+
+def _groups(items: pd.DataFrame, by: str, store: Store) -> list[tuple[str, pd.DataFrame]]:
+    if by == "overall":
+        return [("all feedback", items)]
+    if by == "model":
+        lost = items[items["rejected_model"].notna()]
+        return [(str(model), group) for model, group in lost.groupby("rejected_model")]
+    if by == "category":
+        categories = query_categories(store)
+        joined = items.merge(categories, on="interaction_id", how="left")
+        joined["category"] = joined["category"].fillna("(uncategorised)")
+        return [(str(cat), group) for cat, group in joined.groupby("category")]
+    raise CodingError(f"prevalence --by must be one of {list(GROUPINGS)}, got {by!r}")
+
+
+def prevalence_table(
+    store: Store,
+    codebook: Codebook,
+    by: str = "overall",
+    *,
+    level: float = 0.95,
+    min_validated: int = MIN_VALIDATED,
+) -> pd.DataFrame:
+    """Per group and code: the machine's raw rate (Wilson CI) and the prediction-powered rate (PPI CI)."""
+    version = codebook.version_key
+    persist.require_coded(store, version)
+    items = persist.machine_items_frame(store, version, codebook.code_names)
+    labels = AnnotationQueue(store, codebook).human_labels()
+    resolved = labels[labels["present"].notna()] if len(labels) else labels
+    rows = []
+    for group_name, group in _groups(items, by, store):
+        for code in codebook.code_names:
+            machine = group[code].to_numpy()
+            raw = wilson_interval(int(machine.sum()), len(machine), level)
+            human = (
+                resolved[
+                    (resolved["code"] == code)
+                    & resolved["feedback_id"].isin(set(group["feedback_id"]))
+                ]
+                if len(resolved)
+                else resolved
+            )
+            if len(human):
+                f_lab = group.set_index("feedback_id").loc[human["feedback_id"], code].to_numpy()
+                y_lab = human["present"].astype(float).to_numpy()
+            else:
+                f_lab = y_lab = np.array([])
+            note = ""
+            if len(y_lab) >= min_validated:
+                ppi = ppi_estimate(machine, f_lab, y_lab, level)
+            else:
+                ppi = NAN_ESTIMATE
+                note = (
+                    f"{len(y_lab)} validated items (< {min_validated}): no bias-corrected estimate"
+                )
+            rows.append(
+                {
+                    "grouping": by,
+                    "group": group_name,
+                    "code": code,
+                    "n_items": int(len(machine)),
+                    "n_validated": int(len(y_lab)),
+                    "machine_rate": raw.rate,
+                    "machine_low": raw.low,
+                    "machine_high": raw.high,
+                    "ppi_rate": ppi.rate,
+                    "ppi_low": ppi.low,
+                    "ppi_high": ppi.high,
+                    "human_rate": float(y_lab.mean()) if len(y_lab) else float("nan"),
+                    "note": note,
+                }
+            )
+    return pd.DataFrame(rows, columns=PREVALENCE_COLUMNS)

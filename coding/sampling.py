@@ -1,0 +1,198 @@
+"""Draw a stratified validation sample and assign it to annotators with a chosen overlap."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from arenalens.store import Store
+from coding import persist
+from coding.codebook import Codebook
+from coding.errors import CodingError
+
+
+def sample_size_for_ci_width(
+    ci_width: float, p: float = 0.5, population: int | None = None, confidence: float = 0.95
+) -> int:
+    """Items needed so a proportion near `p` has a CI of total width `ci_width` (finite-population corrected)."""
+    if not 0 < ci_width < 1:
+        raise CodingError(f"target CI width must be between 0 and 1, got {ci_width}")
+    z = float(norm.ppf(0.5 + confidence / 2))
+    p = min(max(p, 0.01), 0.99)
+    n0 = z * z * p * (1 - p) / (ci_width / 2) ** 2
+    if population:
+        n0 = n0 / (1 + (n0 - 1) / population)
+    return int(math.ceil(n0))
+
+
+def stratum_labels(items: pd.DataFrame, code_names: Sequence[str]) -> pd.Series:
+    """`<rarest machine code or none>|<rejected model or tie>` per item: the strata of the sample."""
+    frequency = {name: int(items[name].sum()) for name in code_names}
+    by_rarity = sorted(code_names, key=lambda name: (frequency[name], name))
+
+    def rarest(row: pd.Series) -> str:
+        for name in by_rarity:
+            if row[name]:
+                return name
+        return "none"
+
+    codes = items.apply(rarest, axis=1) if len(items) else pd.Series([], dtype=str)
+    models = (
+        items["rejected_model"].fillna("tie").astype(str)
+        if len(items)
+        else pd.Series([], dtype=str)
+    )
+    return codes.astype(str) + "|" + models
+
+
+def proportional_allocation(stratum_sizes: pd.Series, size: int) -> pd.Series:
+    """Per-stratum sample sizes proportional to stratum size (largest remainder), summing to `size`."""
+    total = int(stratum_sizes.sum())
+    size = min(size, total)
+    exact = stratum_sizes.astype(float) * size / total
+    alloc = np.floor(exact).astype(int)
+    remainder = (exact - alloc).sort_values(ascending=False, kind="stable")
+    for key in remainder.index[: size - int(alloc.sum())]:
+        alloc[key] += 1
+    return alloc.clip(upper=stratum_sizes)
+
+
+def draw_stratified(items: pd.DataFrame, strata: pd.Series, size: int, seed: int) -> pd.DataFrame:
+    """A seeded stratified random sample with proportional allocation (self-weighting)."""
+    rng = np.random.default_rng(seed)
+    sizes = strata.value_counts().sort_index()
+    alloc = proportional_allocation(sizes, size)
+    chosen = []
+    for stratum, k in alloc.items():
+        if k <= 0:
+            continue
+        members = np.flatnonzero((strata == stratum).to_numpy())
+        chosen.extend(rng.choice(members, size=int(k), replace=False).tolist())
+    sample = items.iloc[sorted(chosen)].copy()
+    sample["stratum"] = strata.iloc[sorted(chosen)].to_numpy()
+    return sample.reset_index(drop=True)
+
+
+def assign_annotators(
+    feedback_ids: Sequence[str], annotators: Sequence[str], overlap: float, seed: int
+) -> list[dict[str, object]]:
+    """Assign each item to one annotator, and a share `overlap` of items to two, balancing load."""
+    names = [a.strip() for a in annotators]
+    if not names or any(not a for a in names) or len(set(names)) != len(names):
+        raise CodingError(f"annotators must be distinct non-empty names, got {list(annotators)}")
+    if not 0 <= overlap <= 1:
+        raise CodingError(f"overlap must be a share between 0 and 1, got {overlap}")
+    rng = np.random.default_rng(seed)
+    order = [feedback_ids[i] for i in rng.permutation(len(feedback_ids))]
+    n_double = round(overlap * len(order)) if len(names) >= 2 else 0
+    load = dict.fromkeys(names, 0)
+    rows: list[dict[str, object]] = []
+    for index, feedback_id in enumerate(order):
+        k = 2 if index < n_double else 1
+        ranked = sorted(names, key=lambda a: (load[a], rng.random()))
+        for annotator in ranked[:k]:
+            rows.append(
+                {
+                    "feedback_id": feedback_id,
+                    "annotator": annotator,
+                    "position": load[annotator],
+                    "overlap": int(k == 2),
+                }
+            )
+            load[annotator] += 1
+    return rows
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    """What `annotate sample` drew and assigned."""
+
+    sample_id: int
+    name: str
+    codebook_version: str
+    population: int
+    size: int
+    double_coded: int
+    strata: int
+    annotators: tuple[str, ...]
+    target_ci_width: float | None
+    seed: int
+
+    def line(self) -> str:
+        return (
+            f"sample {self.name!r} (id {self.sample_id}): {self.size} of {self.population} coded items "
+            f"in {self.strata} strata (code x model), {self.double_coded} double-coded, "
+            f"assigned to {', '.join(self.annotators)} under {self.codebook_version}"
+        )
+
+
+def create_validation_sample(
+    store: Store,
+    codebook: Codebook,
+    annotators: Sequence[str],
+    *,
+    name: str = "validation",
+    size: int | None = None,
+    ci_width: float = 0.1,
+    overlap: float = 0.2,
+    seed: int = 0,
+    exclude_sampled: bool = True,
+) -> SampleSummary:
+    """Draw and store a validation sample; its size comes from `ci_width` unless `size` is given."""
+    version = codebook.version_key
+    persist.require_coded(store, version)
+    items = persist.machine_items_frame(store, version, codebook.code_names)
+    if exclude_sampled:
+        already = persist.assignments_frame(store, version)
+        if len(already):
+            items = items[~items["feedback_id"].isin(set(already["feedback_id"]))].reset_index(
+                drop=True
+            )
+    if items.empty:
+        raise CodingError(f"no coded feedback left to sample under {version}")
+    size_given = size is not None
+    if size is None:
+        worst_p = max(
+            (float(items[c].mean()) for c in codebook.code_names), key=lambda p: p * (1 - p)
+        )
+        size = sample_size_for_ci_width(ci_width, p=worst_p, population=len(items))
+    if size < 1:
+        raise CodingError(f"sample size must be >= 1, got {size}")
+    strata = stratum_labels(items, codebook.code_names)
+    sample = draw_stratified(items, strata, size, seed)
+    rows = assign_annotators(sample["feedback_id"].tolist(), annotators, overlap, seed)
+    stratum_of = dict(zip(sample["feedback_id"], sample["stratum"], strict=True))
+    for row in rows:
+        row["stratum"] = stratum_of[row["feedback_id"]]
+    config = {
+        "size": int(len(sample)),
+        "target_ci_width": None if size_given else ci_width,
+        "overlap": overlap,
+        "seed": seed,
+        "annotators": list(annotators),
+        "population": int(len(items)),
+        "allocation": "proportional (self-weighting) over strata of rarest machine code x rejected model",
+    }
+    run_id = store.start_run(f"{persist.STAGE}.sample", config, model=None)
+    sample_id = persist.create_sample(
+        store, name=name, version=version, config=config, run_id=run_id, assignments=rows
+    )
+    summary = SampleSummary(
+        sample_id=sample_id,
+        name=name,
+        codebook_version=version,
+        population=int(len(items)),
+        size=int(len(sample)),
+        double_coded=int(sum(r["overlap"] for r in rows) // 2),
+        strata=int(sample["stratum"].nunique()),
+        annotators=tuple(annotators),
+        target_ci_width=None if size_given else ci_width,
+        seed=seed,
+    )
+    store.finish_run(run_id, summary=asdict(summary))
+    return summary
