@@ -1,0 +1,66 @@
+"""arenalens dashboard: one entry file with `st.navigation`, one module per page in pages/.
+
+Started by `arenalens dashboard` (which sets ARENALENS_WORKSPACE / ARENALENS_DB); pages read
+the store only through the cached loaders in `dashboard.data`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.ui import escape_markdown
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+
+# (section, file, title, icon); the first page is the default.
+PAGES: list[tuple[str, str, str, str]] = [
+    ("Summary", "overview.py", "Overview", ":material/dashboard:"),
+    ("Analysts", "use_cases.py", "Use cases", ":material/hub:"),
+    ("Analysts", "feedback.py", "Feedback", ":material/feedback:"),
+    ("Analysts", "outputs.py", "Outputs", ":material/compare:"),
+    ("Annotators", "annotate.py", "Annotate", ":material/edit_note:"),
+    ("Annotators", "agreement.py", "Agreement", ":material/handshake:"),
+    ("Product", "leaderboard.py", "Leaderboard", ":material/leaderboard:"),
+    ("Product", "benchmarks.py", "Benchmarks vs preference", ":material/insights:"),
+]
+
+
+def navigation() -> st.navigation:
+    """The sectioned page list."""
+    sections: dict[str, list] = {}
+    for index, (section, file, title, icon) in enumerate(PAGES):
+        page = st.Page(PAGES_DIR / file, title=title, icon=icon, default=index == 0)
+        sections.setdefault(section, []).append(page)
+    return st.navigation(sections)
+
+
+def sidebar() -> None:
+    """Which workspace is shown, and a button to reload everything from the store."""
+    from arenalens.errors import USER_ERRORS
+
+    try:
+        app = data.app_context()
+        label = data.workspace_label(app)
+        data.store_version(app)
+    except USER_ERRORS as exc:
+        st.error(f"cannot open the workspace: {exc}")
+        st.stop()
+    st.sidebar.caption("Workspace")
+    st.sidebar.markdown(f"`{escape_markdown(label)}`")
+    if st.sidebar.button(
+        "Reload data", help="Read the store again (caches refresh on their own too)"
+    ):
+        data.invalidate()
+
+
+def main() -> None:
+    st.set_page_config(layout="wide", page_icon=":material/graphic_eq:")
+    page = navigation()
+    sidebar()
+    page.run()
+
+
+main()

@@ -1,0 +1,188 @@
+"""Cached, read-only loaders for the pages, keyed on a store version token.
+
+Every loader goes through the same Store methods and stage `persist` functions the CLI
+uses. Results are cached with `st.cache_data` under (database, version, arguments); the
+version changes whenever a run starts or finishes, or a human-written row (annotation,
+taxonomy edit, ...) is added, so the caches invalidate by themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import func, select
+
+from arenalens.config import load_settings
+from arenalens.context import AppContext
+from arenalens.store import tables as t
+
+T = TypeVar("T")
+
+# How long a computed version token is reused before the store is asked again (seconds).
+VERSION_TTL_S = 2.0
+# Core tables whose row counts enter the version token (caches are left out on purpose).
+_CORE_COUNTED = (
+    t.interactions,
+    t.feedback,
+    t.transcripts,
+    t.query_audio,
+    t.model_outputs,
+    t.benchmark_scores,
+    t.model_aliases,
+)
+
+
+@st.cache_resource(show_spinner=False)
+def _open_context(workspace: str, db: str | None) -> AppContext:
+    settings = load_settings({"workspace": workspace, "db": db})
+    return AppContext(settings)
+
+
+def app_context() -> AppContext:
+    """The AppContext for the workspace named by ARENALENS_WORKSPACE / ARENALENS_DB."""
+    settings = load_settings()
+    return _open_context(str(settings.workspace), settings.db)
+
+
+def stage_module(stage: str, module: str = "persist") -> ModuleType | None:
+    """`<stage>.<module>` when that stage is installed, else None (the page says what to run)."""
+    name = f"{stage}.{module}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name in (stage, name):
+            return None
+        raise
+
+
+def stage_function(stage: str, function: str, module: str = "persist") -> Callable[..., Any] | None:
+    """A public function of a stage, or None when the stage (or that function) is absent."""
+    found = stage_module(stage, module)
+    return getattr(found, function, None) if found is not None else None
+
+
+STAGE_PREFIXES = ("taxonomy_", "coding_", "ranking_", "inference_", "dashboard_")
+
+
+def _human_tables() -> list:
+    """Stage tables written by people rather than runs (no run_id): annotations, edits, ..."""
+    return [
+        table
+        for name, table in sorted(t.metadata.tables.items())
+        if name.startswith(STAGE_PREFIXES) and "run_id" not in table.c
+    ]
+
+
+@st.cache_data(ttl=VERSION_TTL_S, show_spinner=False)
+def _version(workspace: str, db: str | None) -> tuple:
+    store = _open_context(workspace, db).store
+    runs = store.read_frame(
+        select(
+            func.max(t.runs.c.id).label("last_id"),
+            func.count().label("runs"),
+            func.max(t.runs.c.finished_at).label("last_finished"),
+        )
+    ).iloc[0]
+    counts = tuple(store.count(table) for table in (*_CORE_COUNTED, *_human_tables()))
+    return (str(runs["last_id"]), int(runs["runs"]), str(runs["last_finished"]), counts)
+
+
+def _key(app: AppContext) -> tuple[str, str | None]:
+    return str(app.settings.workspace), app.settings.db
+
+
+def store_version(app: AppContext) -> tuple:
+    """A token that changes when runs, core rows or human-written rows change."""
+    return _version(*_key(app))
+
+
+def invalidate() -> None:
+    """Forget the version token and every cached frame (after this session wrote something)."""
+    _version.clear()
+    _run_loader.clear()
+
+
+_LOADERS: dict[str, Callable[..., Any]] = {}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _run_loader(name: str, workspace: str, db: str | None, version: tuple, args: tuple) -> Any:
+    return _LOADERS[name](_open_context(workspace, db), *args)
+
+
+def loader(fn: Callable[..., T]) -> Callable[..., T]:
+    """Cache `fn(app, *args)` per (database, store version, args); args must be hashable."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    _LOADERS[name] = fn
+
+    @functools.wraps(fn)
+    def call(app: AppContext, *args: Any) -> T:
+        version = store_version(app)
+        return _run_loader(name, *_key(app), version, tuple(args))
+
+    return call
+
+
+# -- core loaders ---------------------------------------------------------------
+@loader
+def status(app: AppContext) -> dict[str, Any]:
+    """`arenalens status` as a dict."""
+    return app.store.status()
+
+
+@loader
+def runs(app: AppContext) -> pd.DataFrame:
+    """Every stage run (id, stage, model, status, times, summary)."""
+    return app.store.runs_frame()
+
+
+@loader
+def votes(app: AppContext) -> pd.DataFrame:
+    """Votes with aliases resolved."""
+    return app.store.votes_frame()
+
+
+@loader
+def feedback(app: AppContext) -> pd.DataFrame:
+    """Feedback with its interaction context."""
+    return app.store.feedback_frame()
+
+
+@loader
+def interactions(app: AppContext) -> pd.DataFrame:
+    """Interactions (query resolved from text or transcript), without the bulky `extra`."""
+    columns = [c.name for c in t.interactions.c if c.name not in ("extra", "content_hash")]
+    return app.store.interactions_frame(columns)
+
+
+@loader
+def audio_paths(app: AppContext) -> pd.DataFrame:
+    """interaction_id -> path of the query's audio file (via inference's persist when present)."""
+    audio_frame = stage_function("inference", "audio_frame")
+    if audio_frame is not None:
+        return audio_frame(app.store)
+    return app.store.read_table(t.query_audio)
+
+
+@loader
+def model_outputs(app: AppContext) -> pd.DataFrame:
+    """Inference outputs (one row per query and system), via inference's persist when present."""
+    outputs_frame = stage_function("inference", "outputs_frame")
+    if outputs_frame is not None:
+        return outputs_frame(app.store)
+    return app.store.read_table(t.model_outputs)
+
+
+def workspace_label(app: AppContext) -> str:
+    """Where the data comes from, for the sidebar (never shows a password)."""
+    if app.settings.db:
+        from arenalens.store.store import _redact
+
+        return _redact(app.settings.db)
+    return str(app.settings.workspace)

@@ -1,0 +1,147 @@
+"""Outputs: browse one query (audio, transcript), both responses, the vote and the feedback,
+and compare the systems' inference outputs for it side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, ui
+
+MAX_ROWS = 1_000
+VOTE_LABELS = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie", None: "no vote"}
+
+
+def filters(frame: pd.DataFrame) -> pd.DataFrame:
+    """Filter interactions by text, model, vote outcome and whether feedback exists."""
+    left, middle, right = st.columns([2, 2, 1])
+    search = left.text_input("Search query text or id", key="outputs_search")
+    models = sorted(set(frame["model_a"].dropna()) | set(frame["model_b"].dropna()))
+    chosen = middle.multiselect("Model (either side)", models, key="outputs_models")
+    outcome = right.selectbox(
+        "Vote", ["any", "A preferred", "B preferred", "tie", "no vote"], key="outputs_vote"
+    )
+    if search:
+        needle = search.strip().lower()
+        text = frame["query"].fillna("").str.lower()
+        frame = frame[text.str.contains(needle, regex=False) | (frame["id"].str.lower() == needle)]
+    if chosen:
+        frame = frame[frame["model_a"].isin(chosen) | frame["model_b"].isin(chosen)]
+    if outcome != "any":
+        wanted = {v: k for k, v in VOTE_LABELS.items()}[outcome]
+        frame = (
+            frame[frame["winner"].isna()] if wanted is None else frame[frame["winner"] == wanted]
+        )
+    return frame
+
+
+def pick_interaction(frame: pd.DataFrame) -> str | None:
+    """The interaction table (first rows) and a picker; returns the chosen interaction id."""
+    st.caption(
+        f"{len(frame):,} matching interactions"
+        + (
+            f"; showing the first {MAX_ROWS:,} — narrow the filters"
+            if len(frame) > MAX_ROWS
+            else ""
+        )
+    )
+    shown = frame.head(MAX_ROWS)
+    table = shown[["id", "query", "model_a", "model_b", "winner"]]
+    event = ui.dataframe(
+        table,
+        width="stretch",
+        height=260,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="outputs_table",
+    )
+    ids = list(shown["id"])
+    if not ids:
+        return None
+    selected_rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    if selected_rows:
+        st.session_state["outputs_pick"] = ids[selected_rows[0]]
+    if st.session_state.get("outputs_pick") not in ids:
+        st.session_state["outputs_pick"] = ids[0]
+    return st.selectbox("Interaction", ids, key="outputs_pick")
+
+
+def show_interaction(app, row: pd.Series) -> None:
+    """The query (with its audio and transcript), both responses, the vote and the feedback."""
+    st.subheader("Query")
+    ui.show_user_text("Query text (typed, else transcript)", row["query"])
+    audio = data.audio_paths(app)
+    path = audio.loc[audio["interaction_id"] == row["id"], "path"] if len(audio) else pd.Series()
+    if len(path):
+        if Path(path.iloc[0]).is_file():
+            st.audio(str(path.iloc[0]))
+        else:
+            st.caption(f"audio file not found: {path.iloc[0]}")
+    if isinstance(row.get("transcript"), str):
+        ui.show_user_text("Transcript", row["transcript"])
+    left, right = st.columns(2)
+    for column, side in ((left, "a"), (right, "b")):
+        with column:
+            st.markdown(f"**Response {side.upper()}** — {ui.escape_markdown(row[f'model_{side}'])}")
+            ui.show_user_text(f"model_{side}", row[f"response_{side}"])
+    st.markdown(f"**Vote:** {VOTE_LABELS.get(row['winner'], ui.escape_markdown(row['winner']))}")
+    feedback = data.feedback(app)
+    mine = feedback[feedback["interaction_id"] == row["id"]] if len(feedback) else feedback
+    if len(mine):
+        for text in mine["text"]:
+            ui.show_user_text("Feedback", text)
+    else:
+        st.caption("no feedback on this vote")
+
+
+def compare_outputs(app, interaction_id: str) -> None:
+    """Every system's inference output for this query, side by side."""
+    st.subheader("Systems' outputs for this query")
+    outputs = data.model_outputs(app)
+    if outputs.empty:
+        ui.stage_missing(
+            "Inference outputs", "arenalens infer --system NAME (systems are declared in YAML)"
+        )
+        return
+    mine = outputs[outputs["interaction_id"] == interaction_id].sort_values("system")
+    if mine.empty:
+        st.caption(
+            f"none of the {outputs['system'].nunique()} systems with outputs has run on this query"
+        )
+        return
+    per_row = 3
+    records = mine.to_dict("records")
+    for start in range(0, len(records), per_row):
+        columns = st.columns(per_row)
+        for column, record in zip(columns, records[start : start + per_row], strict=False):
+            with column:
+                st.markdown(f"**{ui.escape_markdown(record['system'])}**")
+                if record.get("error"):
+                    st.error(f"error: {record['error']}")
+                else:
+                    ui.show_user_text("output", record.get("output_text"))
+                latency = record.get("latency_s")
+                if latency is not None and not pd.isna(latency):
+                    st.caption(f"latency {latency:.2f}s")
+
+
+def render() -> None:
+    st.title("Outputs")
+    app = data.app_context()
+    with ui.error_boundary():
+        frame = data.interactions(app)
+        if frame.empty:
+            ui.empty_workspace()
+            return
+        chosen = pick_interaction(filters(frame))
+        if chosen is None:
+            st.info("No interaction matches these filters.")
+            return
+        row = frame[frame["id"] == chosen].iloc[0]
+        show_interaction(app, row)
+        compare_outputs(app, chosen)
+
+
+render()

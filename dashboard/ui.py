@@ -1,0 +1,87 @@
+"""Small rendering helpers shared by the pages: safe text, 'stage not run' notes, errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+# Characters with a meaning in Streamlit's markdown (CommonMark, GFM, LaTeX, colours, emoji).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~=$:])")
+
+
+def escape_markdown(text: object) -> str:
+    """Backslash-escape every markdown-special character so `text` renders literally."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def show_user_text(label: str, text: object, *, empty: str = "(none)") -> None:
+    """Show user-supplied text literally (never parsed as markdown or HTML)."""
+    st.caption(label)
+    if text is None or (isinstance(text, float) and pd.isna(text)) or str(text).strip() == "":
+        st.text(empty)
+    else:
+        st.text(str(text))
+
+
+def stage_missing(what: str, command: str) -> None:
+    """Say that a page section needs a stage that has not run, and which command runs it."""
+    st.info(f"{what} — nothing computed yet. Run `{command}` in a terminal, then reload.")
+
+
+def stage_not_installed(stage: str) -> None:
+    """Say that a stage package is not installed in this environment."""
+    st.warning(
+        f"The `{stage}` stage is not installed in this environment, so this page has nothing "
+        f"to show. Install arenalens with its `{stage}` package (pip install -e .)."
+    )
+
+
+def empty_workspace() -> None:
+    """Say that the workspace holds no interactions and how to fill it."""
+    st.info(
+        "This workspace holds no interactions yet. Run `arenalens demo` for the synthetic "
+        "sample arena, or `arenalens ingest FILE` for your own data."
+    )
+
+
+@contextmanager
+def error_boundary() -> Iterator[None]:
+    """Show a known arenalens error as one line instead of a traceback (the dashboard edge)."""
+    from arenalens.errors import USER_ERRORS
+
+    try:
+        yield
+    except USER_ERRORS as exc:
+        st.error(f"{type(exc).__name__}: {exc}")
+
+
+def dataframe(frame: pd.DataFrame, **kwargs: Any) -> Any:
+    """`st.dataframe` without the index (cells are shown as plain text, never HTML)."""
+    return st.dataframe(frame, hide_index=True, **kwargs)
+
+
+def percent(value: float | None) -> str:
+    """0.1234 -> '12.3%' (blank for missing)."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{100 * float(value):.1f}%"
+
+
+def first_attr(obj: Any, names: tuple[str, ...], default: Any = None) -> Any:
+    """The first of `names` present on an object or mapping (stage result objects vary)."""
+    for name in names:
+        if isinstance(obj, dict) and name in obj:
+            return obj[name]
+        if hasattr(obj, name):
+            return getattr(obj, name)
+    return default
+
+
+def call_optional(fn: Callable[..., Any] | None, *args: Any, **kwargs: Any) -> Any:
+    """Call `fn` when it exists, else None."""
+    return fn(*args, **kwargs) if fn is not None else None

@@ -1,0 +1,98 @@
+"""Dashboard fixtures: an empty workspace, a tiny hand-written one, and the demo workspace."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from dashboard_testkit import APP_PATH, RENDER_TIMEOUT_S, STAGES, TINY_RECORDS
+from streamlit.testing.v1 import AppTest
+
+from arenalens.config import Settings
+from arenalens.context import AppContext
+from arenalens.ingest import ingest_interactions
+
+
+def use_workspace(monkeypatch: pytest.MonkeyPatch, workspace: Path) -> None:
+    """Point the app (which reads ARENALENS_WORKSPACE) at `workspace`."""
+    monkeypatch.setenv("ARENALENS_WORKSPACE", str(workspace))
+    monkeypatch.delenv("ARENALENS_DB", raising=False)
+
+
+@pytest.fixture
+def render(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, str], AppTest]:
+    """render(workspace, page_file) -> the AppTest after the page's first run."""
+
+    def _render(workspace: Path, page: str) -> AppTest:
+        use_workspace(monkeypatch, workspace)
+        at = AppTest.from_file(str(APP_PATH), default_timeout=RENDER_TIMEOUT_S)
+        at.switch_page(f"pages/{page}")
+        at.run()
+        return at
+
+    return _render
+
+
+@pytest.fixture
+def empty_workspace(tmp_path: Path) -> Path:
+    """A workspace folder with nothing ingested."""
+    workspace = tmp_path / "empty"
+    workspace.mkdir()
+    return workspace
+
+
+@pytest.fixture
+def tiny_workspace(tmp_path: Path) -> Path:
+    """Two interactions whose query, response and feedback hold HTML and markdown."""
+    workspace = tmp_path / "tiny"
+    source = tmp_path / "tiny.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in TINY_RECORDS) + "\n")
+    app = AppContext(Settings(workspace=workspace, labeler="embedding"))
+    ingest_interactions(app.store, source, "jsonl", progress=False)
+    app.store.engine.dispose()
+    return workspace
+
+
+def installed_stages() -> list[str]:
+    """Stage packages whose `cli.demo` exists in this checkout."""
+    found = []
+    for stage in STAGES:
+        try:
+            module = importlib.import_module(f"{stage}.cli")
+        except ModuleNotFoundError:
+            continue
+        if hasattr(module, "demo"):
+            found.append(stage)
+    return found
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(sample_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample arena with every installed stage's demo run on it (built once per session)."""
+    workspace = tmp_path_factory.mktemp("dashboard-demo") / "workspace"
+    shutil.copytree(sample_workspace, workspace)
+    app = AppContext(Settings(workspace=workspace, labeler="embedding"))
+    for stage in installed_stages():
+        importlib.import_module(f"{stage}.cli").demo(app)
+    app.store.engine.dispose()
+    return workspace
+
+
+@pytest.fixture
+def demo_app(demo_workspace: Path) -> Iterator[AppContext]:
+    """Read-only AppContext over the demo workspace (to compare the pages with the store)."""
+    app = AppContext(Settings(workspace=demo_workspace, labeler="embedding"))
+    yield app
+    app.store.engine.dispose()
+
+
+@pytest.fixture
+def private_demo_workspace(demo_workspace: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo workspace, for tests that write (annotations, edits)."""
+    workspace = tmp_path / "demo-copy"
+    shutil.copytree(demo_workspace, workspace)
+    return workspace

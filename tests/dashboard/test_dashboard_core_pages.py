@@ -1,0 +1,58 @@
+"""Every page renders on an empty workspace; Overview and Outputs show what the store holds."""
+
+from __future__ import annotations
+
+import pytest
+from dashboard_testkit import HOSTILE_FEEDBACK, HOSTILE_QUERY, PAGES, page_text
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_every_page_renders_on_an_empty_workspace(render, empty_workspace, page):
+    at = render(empty_workspace, page)
+    assert not at.exception, at.exception
+    assert at.title[0].value == PAGES[page]
+
+
+def test_empty_overview_says_how_to_fill_the_workspace(render, empty_workspace):
+    at = render(empty_workspace, "overview.py")
+    text = page_text(at)
+    assert "arenalens demo" in text
+    assert {m.label: m.value for m in at.metric}["Interactions"] == "0"
+
+
+def test_overview_counts_match_the_store(render, tiny_workspace):
+    at = render(tiny_workspace, "overview.py")
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Interactions"] == "2"
+    assert metrics["Votes"] == "2"
+    assert metrics["Feedback"] == "1"
+    assert metrics["Systems"] == "2"
+
+
+def test_outputs_shows_user_text_literally(render, tiny_workspace):
+    at = render(tiny_workspace, "outputs.py")
+    assert not at.exception
+    at.selectbox(key="outputs_pick").set_value("i-hostile").run()
+    texts = [t.value for t in at.text]
+    assert HOSTILE_QUERY in texts
+    assert HOSTILE_FEEDBACK in texts
+    assert "<b>not bold</b> `code`" in texts
+    # never handed to a markdown element, where it could render as HTML or formatting
+    for element in at.markdown:
+        assert "<script>" not in element.value
+        assert "**bold**" not in element.value
+
+
+def test_outputs_filters_by_vote_outcome(render, tiny_workspace):
+    at = render(tiny_workspace, "outputs.py")
+    at.selectbox(key="outputs_vote").set_value("tie").run()
+    assert not at.exception
+    assert at.selectbox(key="outputs_pick").options == ["i-plain"]
+
+
+def test_outputs_search_without_match_says_so(render, tiny_workspace):
+    at = render(tiny_workspace, "outputs.py")
+    at.text_input(key="outputs_search").input("no such words anywhere").run()
+    assert not at.exception
+    assert "No interaction matches" in page_text(at)
