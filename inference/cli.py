@@ -1,0 +1,307 @@
+"""`arenalens transcribe`, `arenalens infer run|pair|systems`, and the inference part of `arenalens demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from arenalens.context import AppContext
+from inference import persist
+from inference.errors import InferenceError
+from inference.systems import default_systems_file, get_system, load_systems
+from inference.transcribe import (
+    DEFAULT_MODEL,
+    evaluate_transcripts,
+    load_references,
+    make_transcriber,
+    transcribe_items,
+)
+
+
+def run_transcription(
+    app: AppContext,
+    model: str = DEFAULT_MODEL,
+    backend: str = "faster-whisper",
+    device: str | None = None,
+    batch_size: int = 8,
+    limit: int | None = None,
+    progress: bool = True,
+):
+    """Transcribe every query with audio and no transcript; each batch is stored as it finishes."""
+    store = app.store
+    pending = persist.audio_frame(store, without_transcript=True)
+    if limit is not None:
+        pending = pending.head(limit)
+    items = list(zip(pending["interaction_id"], pending["path"], strict=True))
+    if not items:
+        return None, 0
+    transcriber = make_transcriber(backend, model, device)
+    run_id = store.start_run(
+        persist.TRANSCRIBE_STAGE,
+        {"backend": backend, "model": model, "limit": limit},
+        model=transcriber.model_name,
+    )
+    try:
+        summary = transcribe_items(
+            items,
+            transcriber,
+            batch_size=batch_size,
+            on_batch=lambda rows: persist.write_transcripts(
+                store, [{**r, "run_id": run_id} for r in rows]
+            ),
+            progress=progress,
+        )
+    except BaseException as exc:
+        store.finish_run(run_id, status="failed", summary={"failure": repr(exc)[:500]})
+        raise
+    store.finish_run(
+        run_id,
+        summary={
+            "transcribed": summary.transcribed,
+            "failed": [f"{i}: {reason}" for i, reason in summary.failed],
+            "audio_seconds": round(summary.audio_seconds, 2),
+        },
+    )
+    return summary, len(items)
+
+
+@click.command("transcribe")
+@click.option(
+    "--model",
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="Whisper name or path ('default' = bundled tiny.en).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["faster-whisper", "transformers"]),
+    default="faster-whisper",
+    show_default=True,
+)
+@click.option("--device", default=None, help="cpu, cuda, cuda:1 (default: GPU when available).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Transcribe at most N queries."
+)
+@click.option(
+    "--eval",
+    "references",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Reference transcripts (CSV/TSV/JSONL: interaction_id, reference) to compute WER against.",
+)
+@click.pass_obj
+def transcribe_command(
+    app: AppContext,
+    model: str,
+    backend: str,
+    device: str | None,
+    batch_size: int,
+    limit: int | None,
+    references: Path | None,
+) -> None:
+    """Transcribe spoken queries that have audio and no transcript (bad audio is reported, not fatal)."""
+    refs = load_references(references) if references else None  # fail on a bad file before any work
+    summary, pending = run_transcription(app, model, backend, device, batch_size, limit)
+    if summary is None:
+        click.echo("transcribe: no audio without a transcript")
+    else:
+        click.echo(
+            f"transcribe: {summary.transcribed} of {pending} transcribed ({summary.audio_seconds:.1f} s of audio), {len(summary.failed)} failed"
+        )
+        for interaction_id, reason in summary.failed:
+            click.echo(f"  failed {interaction_id}: {reason}")
+    if refs is not None:
+        report = evaluate_transcripts(persist.transcripts_frame(app.store), refs)
+        if report.items == 0:
+            raise InferenceError(
+                f"{references}: none of its {len(refs)} ids has a stored transcript"
+            )
+        click.echo(
+            f"WER {report.wer:.3f} over {report.items} transcripts ({report.missing} references without a transcript)"
+        )
+        for name, wer in sorted(report.by_model.items()):
+            click.echo(f"  {name}: WER {wer:.3f}")
+
+
+@click.group("infer")
+def infer_group() -> None:
+    """Run declared systems over the queries and build blind A/B pairs from their outputs."""
+
+
+def _systems_file(app: AppContext, systems_file: Path | None) -> Path:
+    return systems_file or default_systems_file(app.settings.workspace)
+
+
+@infer_group.command("run")
+@click.option("--system", "system_name", required=True, help="System name from the systems file.")
+@click.option(
+    "--systems-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Systems YAML (default: <workspace>/systems.yaml, else data/systems.yaml).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Answer at most N pending queries."
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["transformers", "openai", "vllm"]),
+    default=None,
+    help="Override the LLM backend the system declares.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Override the system's batch size (shrinks itself on OOM).",
+)
+@click.option("--device", default=None, help="cpu, cuda, cuda:1 (default: GPU when available).")
+@click.option("--ray", "use_ray", is_flag=True, help="Run as a Ray Data job, one actor per GPU.")
+@click.pass_obj
+def infer_run_command(
+    app: AppContext,
+    system_name: str,
+    systems_file: Path | None,
+    limit: int | None,
+    backend: str | None,
+    batch_size: int | None,
+    device: str | None,
+    use_ray: bool,
+) -> None:
+    """Answer every query the system has not answered yet (resumable; one output per query and system)."""
+    from inference.infer import run_system
+
+    path = _systems_file(app, systems_file)
+    spec = get_system(load_systems(path), system_name, str(path))
+    summary = run_system(
+        app.store,
+        spec,
+        limit=limit,
+        batch_size=batch_size,
+        backend=backend,
+        device=device,
+        use_ray=use_ray,
+    )
+    click.echo(
+        f"infer {spec.name}: {summary.written - len(summary.errors)} answered, {len(summary.errors)} failed, "
+        f"{summary.skipped} already done (run {summary.run_id})"
+    )
+    for interaction_id, error in summary.errors[:10]:
+        click.echo(f"  failed {interaction_id}: {error}")
+
+
+@infer_group.command("pair")
+@click.argument("system_a")
+@click.argument("system_b")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the blind pairs (no system names) as JSONL for raters.",
+)
+@click.option(
+    "--key",
+    "key_out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the unblinding key (pair id -> model_a, model_b) as JSONL.",
+)
+@click.option(
+    "--seed", type=int, default=None, help="Side-shuffling seed (default: settings seed)."
+)
+@click.pass_obj
+def infer_pair_command(
+    app: AppContext,
+    system_a: str,
+    system_b: str,
+    out: Path | None,
+    key_out: Path | None,
+    seed: int | None,
+) -> None:
+    """Blind A/B pairs from two systems' outputs on the same queries (sides shuffled, key kept in the store)."""
+    from inference.pairs import make_blind_pairs, write_blind_file, write_key_file
+
+    store = app.store
+    seed = app.settings.seed if seed is None else seed
+    outputs = persist.outputs_frame(store)
+    outputs = outputs[outputs["system"].isin([system_a, system_b])] if len(outputs) else outputs
+    if not len(outputs):
+        raise InferenceError(
+            f"no outputs for {system_a!r} or {system_b!r}; run `arenalens infer run --system NAME` first"
+        )
+    ids = sorted(set(outputs["interaction_id"]))
+    pairs = make_blind_pairs(
+        outputs, system_a, system_b, persist.query_texts(store, ids), seed=seed
+    )
+    run_id = store.start_run(persist.PAIR_STAGE, {"systems": [system_a, system_b], "seed": seed})
+    rows = [
+        {
+            k: row[k]
+            for k in (
+                "pair_id",
+                "interaction_id",
+                "system_a",
+                "system_b",
+                "response_a",
+                "response_b",
+            )
+        }
+        | {"extra": {"seed": seed}, "run_id": run_id}
+        for row in pairs.to_dict("records")
+    ]
+    added = persist.write_pairs(store, rows)
+    store.finish_run(run_id, summary={"pairs": len(pairs), "new": added})
+    click.echo(
+        f"pair {system_a} vs {system_b}: {len(pairs)} blind pairs ({added} new) from queries both answered"
+    )
+    if out:
+        audio = persist.audio_frame(store)
+        write_blind_file(pairs, out, dict(zip(audio["interaction_id"], audio["path"], strict=True)))
+        click.echo(f"  blind pairs for raters: {out}")
+    if key_out:
+        write_key_file(pairs, key_out)
+        click.echo(f"  unblinding key: {key_out}")
+
+
+@infer_group.command("systems")
+@click.option("--systems-file", type=click.Path(path_type=Path), default=None)
+@click.pass_obj
+def infer_systems_command(app: AppContext, systems_file: Path | None) -> None:
+    """List declared systems and how many outputs each has in the workspace."""
+    path = _systems_file(app, systems_file)
+    systems = load_systems(path)
+    counts = persist.output_counts(app.store).set_index("system")
+    click.echo(f"systems in {path}:")
+    for name, spec in systems.items():
+        done = int(counts.loc[name, "outputs"]) if name in counts.index else 0
+        click.echo(f"  {name} [{spec.kind}] model={spec.model_id} outputs={done}")
+    extra = sorted(set(counts.index) - set(systems))
+    if extra:
+        click.echo(f"outputs from systems not in this file: {', '.join(extra)}")
+
+
+COMMANDS: list[click.Command] = [transcribe_command, infer_group]
+
+
+def demo(app: AppContext) -> str:
+    """Transcribe the sample's audio (when it has any) and report which systems' outputs exist."""
+    parts: list[str] = []
+    if len(persist.audio_frame(app.store)):
+        summary, pending = run_transcription(app, progress=False)
+        if summary is not None:
+            parts.append(
+                f"transcribed {summary.transcribed}/{pending} audio queries ({len(summary.failed)} failed)"
+            )
+        else:
+            parts.append("audio queries already transcribed")
+    else:
+        parts.append("no query audio to transcribe")
+    counts = persist.output_counts(app.store)
+    if len(counts):
+        listed = ", ".join(f"{r.system} ({r.outputs})" for r in counts.itertuples())
+        parts.append(f"model outputs: {listed}")
+    else:
+        parts.append("no model outputs yet (arenalens infer run --system NAME)")
+    return "inference: " + "; ".join(parts)

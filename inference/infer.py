@@ -1,0 +1,233 @@
+"""The `infer` stage: run one declared system over the workspace's queries, resumably."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from arenalens.store import Store
+from inference import persist
+from inference.audio import load_audio
+from inference.errors import AudioError, InferenceError
+from inference.generate import (
+    GenerationRequest,
+    GenerationResult,
+    Generator,
+    generate_all,
+    make_generator,
+)
+from inference.systems import SystemSpec
+from inference.transcribe import Transcriber, make_transcriber, transcriber_model_name
+
+
+@dataclass
+class InferSummary:
+    """What one `infer run` did."""
+
+    system: str
+    run_id: int
+    requested: int = 0
+    skipped: int = 0
+    written: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "run_id": self.run_id,
+            "requested": self.requested,
+            "skipped_finished": self.skipped,
+            "written": self.written,
+            "errors": len(self.errors),
+            "first_errors": [f"{i}: {e}" for i, e in self.errors[:5]],
+        }
+
+
+@dataclass
+class PreparedInputs:
+    """Requests ready for generation plus what each one's input was (stored in params)."""
+
+    requests: list[GenerationRequest]
+    input_info: dict[str, dict[str, Any]]
+    failed: list[tuple[str, str]]
+
+
+def prepare_inputs(
+    inputs: pd.DataFrame,
+    spec: SystemSpec,
+    transcriber_factory: Callable[[], Transcriber] | None = None,
+    on_transcripts: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> PreparedInputs:
+    """Turn query rows into requests: audio for end-to-end, ASR (or typed) text for pipelines."""
+    requests: list[GenerationRequest] = []
+    info: dict[str, dict[str, Any]] = {}
+    failed: list[tuple[str, str]] = []
+    if spec.kind == "end_to_end":
+        for row in inputs.itertuples():
+            if isinstance(row.audio_path, str):
+                length = (
+                    float(row.duration_s) if pd.notna(getattr(row, "duration_s", None)) else 0.0
+                )
+                requests.append(
+                    GenerationRequest(row.interaction_id, audio_path=row.audio_path, length=length)
+                )
+                info[row.interaction_id] = {"input": "audio"}
+        return PreparedInputs(requests, info, failed)
+
+    transcriber: Transcriber | None = None
+    wanted = transcriber_model_name(spec.asr.backend, spec.asr.model) if spec.asr else None
+    new_transcripts: list[dict[str, Any]] = []
+    for row in inputs.itertuples():
+        text: str | None = None
+        if isinstance(row.audio_path, str):
+            if isinstance(row.transcript, str) and row.transcript_model == wanted:
+                text, source = row.transcript, "transcript"
+            elif transcriber_factory is not None:
+                transcriber = transcriber or transcriber_factory()
+                try:
+                    result = transcriber.transcribe([load_audio(row.audio_path)])[0]
+                except AudioError as exc:
+                    failed.append((row.interaction_id, str(exc)))
+                    continue
+                text, source = result.text, "asr"
+                if not isinstance(row.transcript, str) and result.text:
+                    new_transcripts.append(
+                        {
+                            "interaction_id": row.interaction_id,
+                            "text": result.text,
+                            "language": result.language,
+                            "avg_logprob": result.avg_logprob,
+                            "model": transcriber.model_name,
+                        }
+                    )
+        if text is None and isinstance(row.query_text, str) and row.query_text.strip():
+            text, source = row.query_text, "typed"
+        if not text:
+            failed.append((row.interaction_id, "no query text and no usable audio"))
+            continue
+        requests.append(GenerationRequest(row.interaction_id, text=text, length=float(len(text))))
+        info[row.interaction_id] = {
+            "input": source,
+            "input_text": text,
+            "asr_model": wanted if source != "typed" else None,
+        }
+    if new_transcripts and on_transcripts:
+        on_transcripts(new_transcripts)
+    return PreparedInputs(requests, info, failed)
+
+
+def pending_inputs(
+    store: Store, spec: SystemSpec, limit: int | None = None
+) -> tuple[pd.DataFrame, int]:
+    """Queries the system has not answered yet (first `limit` by id) and how many were skipped."""
+    inputs = persist.inference_inputs(store)
+    if spec.kind == "end_to_end":
+        inputs = inputs[inputs["audio_path"].notna()]
+        audio = persist.audio_frame(store)[["interaction_id", "duration_s"]]
+        inputs = inputs.merge(audio, on="interaction_id", how="left")
+    finished = persist.finished_ids(store, spec.name)
+    todo = inputs[~inputs["interaction_id"].isin(finished)]
+    skipped = len(inputs) - len(todo)
+    if limit is not None:
+        todo = todo.head(limit)
+    return todo.reset_index(drop=True), skipped
+
+
+def run_system(
+    store: Store,
+    spec: SystemSpec,
+    *,
+    limit: int | None = None,
+    batch_size: int | None = None,
+    backend: str | None = None,
+    device: str | None = None,
+    use_ray: bool = False,
+    generator: Generator | None = None,
+    transcriber: Transcriber | None = None,
+    progress: bool = True,
+) -> InferSummary:
+    """Answer every pending query with `spec`, writing each finished batch before the next starts."""
+    todo, skipped = pending_inputs(store, spec, limit)
+    config = {"system": spec.params_record(), "limit": limit, "backend": backend, "ray": use_ray}
+    run_id = store.start_run(persist.INFER_STAGE, config, model=spec.model_id)
+    summary = InferSummary(spec.name, run_id, requested=len(todo), skipped=skipped)
+    try:
+        asr = spec.asr
+
+        def asr_factory() -> Transcriber:
+            return transcriber or make_transcriber(asr.backend, asr.model, device)
+
+        prepared = prepare_inputs(
+            todo,
+            spec,
+            asr_factory if asr is not None else None,
+            on_transcripts=lambda rows: persist.write_transcripts(
+                store, [{**r, "run_id": run_id} for r in rows]
+            ),
+        )
+        params = spec.params_record()
+        model_revision: list[str | None] = [None]
+
+        def write(results: list[GenerationResult]) -> None:
+            rows = []
+            for r in results:
+                rows.append(
+                    {
+                        "interaction_id": r.item_id,
+                        "system": spec.name,
+                        "output_text": r.text,
+                        "error": r.error,
+                        "latency_s": r.latency_s,
+                        "prompt_tokens": r.prompt_tokens,
+                        "completion_tokens": r.completion_tokens,
+                        "model_revision": model_revision[0],
+                        "params": {**params, **prepared.input_info.get(r.item_id, {})},
+                        "run_id": run_id,
+                    }
+                )
+                if r.error:
+                    summary.errors.append((r.item_id, r.error))
+            persist.write_outputs(store, rows)
+            summary.written += len(rows)
+
+        if prepared.failed:
+            write([GenerationResult(i, None, error=e) for i, e in prepared.failed])
+        if prepared.requests:
+            size = batch_size or spec.batch_size
+            if use_ray:
+                from inference.ray_runner import run_on_ray
+
+                model_revision[0] = spec.revision or (spec.llm.revision if spec.llm else None)
+                run_on_ray(
+                    prepared.requests,
+                    spec,
+                    size,
+                    on_batch=write,
+                    backend=backend,
+                    progress=progress,
+                )
+            else:
+                gen = generator or make_generator(spec, backend=backend, device=device)
+                model_revision[0] = gen.model_revision
+
+                def write_with_revision(results: list[GenerationResult]) -> None:
+                    model_revision[0] = gen.model_revision
+                    write(results)
+
+                generate_all(
+                    prepared.requests, gen, size, on_batch=write_with_revision, progress=progress
+                )
+    except BaseException as exc:
+        store.finish_run(
+            run_id, status="failed", summary={**summary.as_dict(), "failure": repr(exc)[:500]}
+        )
+        raise
+    store.finish_run(run_id, summary=summary.as_dict())
+    if summary.requested and summary.errors and len(summary.errors) == summary.requested:
+        raise InferenceError(
+            f"system {spec.name!r}: all {summary.requested} queries failed; first: {summary.errors[0][1]}"
+        )
+    return summary

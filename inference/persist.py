@@ -1,0 +1,119 @@
+"""Reads and writes of the inference stage, all through the Store (parameterised SQLAlchemy)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import and_, select
+
+from arenalens.store import Store, utcnow
+from arenalens.store import tables as t
+from inference.tables import inference_pairs
+
+TRANSCRIBE_STAGE = "inference.transcribe"
+INFER_STAGE = "inference.infer"
+PAIR_STAGE = "inference.pair"
+
+
+def audio_frame(store: Store, *, without_transcript: bool = False) -> pd.DataFrame:
+    """Queries that have audio: interaction_id, path, duration_s (optionally only untranscribed)."""
+    query = select(t.query_audio.c.interaction_id, t.query_audio.c.path, t.query_audio.c.duration_s)
+    if without_transcript:
+        query = query.outerjoin(
+            t.transcripts, t.transcripts.c.interaction_id == t.query_audio.c.interaction_id
+        ).where(t.transcripts.c.interaction_id.is_(None))
+    return store.read_frame(query.order_by(t.query_audio.c.interaction_id))
+
+
+def add_query_audio(store: Store, rows: Sequence[dict[str, Any]]) -> int:
+    """Attach audio files to existing interactions (interaction_id, path, duration_s)."""
+    return store.insert_ignore(t.query_audio, list(rows))
+
+
+def write_transcripts(store: Store, rows: Sequence[dict[str, Any]]) -> None:
+    """Store (or replace) transcripts, one row per interaction, in one transaction."""
+    store.upsert(t.transcripts, list(rows), ["interaction_id"])
+
+
+def transcripts_frame(store: Store) -> pd.DataFrame:
+    """All stored transcripts: interaction_id, text, language, avg_logprob, model, run_id."""
+    return store.read_frame(select(t.transcripts).order_by(t.transcripts.c.interaction_id))
+
+
+def inference_inputs(store: Store) -> pd.DataFrame:
+    """Per query: interaction_id, query_text (typed), audio_path, transcript and its model."""
+    i, a, tr = t.interactions, t.query_audio, t.transcripts
+    query = (
+        select(
+            i.c.id.label("interaction_id"),
+            i.c.query_text,
+            a.c.path.label("audio_path"),
+            tr.c.text.label("transcript"),
+            tr.c.model.label("transcript_model"),
+        )
+        .outerjoin(a, a.c.interaction_id == i.c.id)
+        .outerjoin(tr, tr.c.interaction_id == i.c.id)
+        .where((i.c.query_text.is_not(None)) | (a.c.path.is_not(None)))
+        .order_by(i.c.id)
+    )
+    return store.read_frame(query)
+
+
+def finished_ids(store: Store, system: str) -> set[str]:
+    """Interaction ids that already have an error-free output from `system` (skipped on rerun)."""
+    c = t.model_outputs.c
+    frame = store.read_frame(
+        select(c.interaction_id).where(and_(c.system == system, c.error.is_(None)))
+    )
+    return set(frame["interaction_id"]) if len(frame) else set()
+
+
+def write_outputs(store: Store, rows: Sequence[dict[str, Any]]) -> None:
+    """Store one batch of outputs atomically; an earlier failed row for the pair is replaced."""
+    store.upsert(t.model_outputs, list(rows), ["interaction_id", "system"])
+
+
+def outputs_frame(store: Store, system: str | None = None) -> pd.DataFrame:
+    """Stored model outputs (all systems or one)."""
+    query = select(t.model_outputs)
+    if system is not None:
+        query = query.where(t.model_outputs.c.system == system)
+    return store.read_frame(
+        query.order_by(t.model_outputs.c.system, t.model_outputs.c.interaction_id)
+    )
+
+
+def output_counts(store: Store) -> pd.DataFrame:
+    """Per system: outputs, errors (the `demo` and dashboard summary)."""
+    frame = outputs_frame(store)
+    if not len(frame):
+        return pd.DataFrame(columns=["system", "outputs", "errors"])
+    grouped = frame.groupby("system")
+    return pd.DataFrame(
+        {
+            "outputs": grouped["output_text"].apply(lambda s: int(s.notna().sum())),
+            "errors": grouped["error"].apply(lambda s: int(s.notna().sum())),
+        }
+    ).reset_index()
+
+
+def write_pairs(store: Store, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert blind pairs; existing pair ids are kept as they are (rerun adds nothing)."""
+    stamped = [{**row, "created_at": row.get("created_at") or utcnow()} for row in rows]
+    return store.insert_ignore(inference_pairs, stamped)
+
+
+def pairs_frame(store: Store) -> pd.DataFrame:
+    """All blind pairs with their hidden key."""
+    return store.read_frame(select(inference_pairs).order_by(inference_pairs.c.pair_id))
+
+
+def query_texts(store: Store, ids: Sequence[str]) -> dict[str, str]:
+    """Typed query text, else the transcript, for the given interaction ids."""
+    if not ids:
+        return {}
+    frame = store.interactions_frame(["id", "query_text"])
+    frame = frame[frame["id"].isin(list(ids))]
+    return {row.id: row.query for row in frame.itertuples() if isinstance(row.query, str)}

@@ -1,0 +1,151 @@
+"""Systems under test, declared in YAML: ASR -> text LLM pipelines and end-to-end audio LMs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from inference.errors import SystemConfigError
+
+# Talk Arena's system prompt, used when a system declares none.
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful assistant. Respond conversationally to the speech provided."
+)
+SHIPPED_SYSTEMS_FILE = Path(__file__).resolve().parents[1] / "data" / "systems.yaml"
+SYSTEMS_FILE_NAME = "systems.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class GenerationParams(_Strict):
+    """Decoding parameters; temperature 0 means greedy decoding."""
+
+    max_new_tokens: int = Field(default=256, ge=1)
+    temperature: float = Field(default=0.0, ge=0.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+
+    @property
+    def do_sample(self) -> bool:
+        return self.temperature > 0
+
+
+class AsrSpec(_Strict):
+    """The speech recogniser of a pipeline (see `inference.transcribe.make_transcriber`)."""
+
+    backend: Literal["faster-whisper", "transformers"] = "faster-whisper"
+    model: str = "default"
+
+
+class LlmSpec(_Strict):
+    """The text LLM of a pipeline: a transformers model, a vLLM model or an OpenAI-compatible endpoint."""
+
+    backend: Literal["transformers", "openai", "vllm"] = "transformers"
+    model: str
+    revision: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "ARENALENS_LLM_API_KEY"
+    concurrency: int = Field(default=4, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _endpoint_needs_url(self) -> LlmSpec:
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("llm.base_url is required when llm.backend is 'openai'")
+        return self
+
+
+class SystemSpec(_Strict):
+    """One system: how a spoken query becomes a text answer, with prompt, decoding and seed."""
+
+    name: str
+    kind: Literal["pipeline", "end_to_end"]
+    description: str = ""
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    asr: AsrSpec | None = None
+    llm: LlmSpec | None = None
+    model: str | None = Field(default=None, description="end_to_end: transformers name or path")
+    model_class: str = "Qwen2AudioForConditionalGeneration"
+    revision: str | None = None
+    generation: GenerationParams = Field(default_factory=GenerationParams)
+    seed: int = 0
+    batch_size: int = Field(default=8, ge=1)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> SystemSpec:
+        if self.kind == "pipeline":
+            if self.llm is None:
+                raise ValueError("a pipeline system needs an `llm` section")
+            if self.asr is None:
+                self.asr = AsrSpec()
+        elif not self.model:
+            raise ValueError("an end_to_end system needs `model` (a transformers name or path)")
+        return self
+
+    @property
+    def model_id(self) -> str:
+        """What the run records as the model (the LLM of a pipeline, the audio LM otherwise)."""
+        return self.llm.model if self.kind == "pipeline" and self.llm else str(self.model)
+
+    def params_record(self) -> dict[str, Any]:
+        """Parameters stored with every output so a result can be reproduced."""
+        return self.model_dump(mode="json", exclude={"description"})
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(system)"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def parse_systems(data: Any, source: str = "<systems>") -> dict[str, SystemSpec]:
+    """Validate a `{systems: {name: {...}}}` mapping into SystemSpecs."""
+    if not isinstance(data, dict) or not isinstance(data.get("systems"), dict):
+        raise SystemConfigError(
+            f"{source}: expected a top-level `systems:` mapping of name -> system"
+        )
+    systems: dict[str, SystemSpec] = {}
+    for name, body in data["systems"].items():
+        if not isinstance(body, dict):
+            raise SystemConfigError(f"{source}: system {name!r}: expected a mapping of fields")
+        try:
+            systems[str(name)] = SystemSpec(name=str(name), **body)
+        except ValidationError as exc:
+            raise SystemConfigError(f"{source}: system {name!r}: {_describe(exc)}") from exc
+        except TypeError as exc:
+            raise SystemConfigError(f"{source}: system {name!r}: {exc}") from exc
+    return systems
+
+
+def load_systems(path: str | Path) -> dict[str, SystemSpec]:
+    """Read a systems YAML file (see data/systems.yaml for the format)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SystemConfigError(f"{path}: systems file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SystemConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_systems(data, str(path))
+
+
+def default_systems_file(workspace: Path) -> Path:
+    """The workspace's systems.yaml when present, else the shipped example."""
+    local = Path(workspace) / SYSTEMS_FILE_NAME
+    return local if local.is_file() else SHIPPED_SYSTEMS_FILE
+
+
+def get_system(systems: dict[str, SystemSpec], name: str, source: str = "") -> SystemSpec:
+    """Look a system up by name; the error lists the names that exist."""
+    if name not in systems:
+        where = f" in {source}" if source else ""
+        raise SystemConfigError(
+            f"no system named {name!r}{where}; known: {', '.join(sorted(systems)) or 'none'}"
+        )
+    return systems[name]
