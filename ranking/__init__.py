@@ -1,0 +1,1 @@
+"""arenalens ranking package."""

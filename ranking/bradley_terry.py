@@ -1,0 +1,430 @@
+"""Bradley–Terry maximum likelihood on aggregated pair counts (half-win ties or Davidson ties).
+
+Pure functions on numpy arrays. Votes are first aggregated to unique (pair, outcome) rows
+with counts, so the cost of a fit does not grow with the number of votes. All fits, the
+single point fit included, go through one batched Newton solver over a (rounds, models)
+parameter matrix, which is what makes the bootstrap fast (see `ranking.bootstrap`).
+
+Degenerate data: a model that never lost (or never won) has no finite maximum-likelihood
+strength. Such models are flagged and get a small prior, `PRIOR_PSEUDO_VOTES` virtual wins and
+as many virtual losses against a reference opponent of average strength, which keeps their
+rating finite and barely moves anyone else.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.special import expit
+
+from ranking.errors import RankingError
+
+ELO_SCALE = 400.0 / math.log(10.0)
+DEFAULT_MEAN_RATING = 1000.0
+PRIOR_PSEUDO_VOTES = 0.5  # virtual wins (and losses) vs an average opponent for flagged models
+TiesMode = Literal["half", "davidson"]
+WINNER_SCORES = {"model_a": 1.0, "a": 1.0, "tie": 0.5, "model_b": 0.0, "b": 0.0}
+# Column order of the per-pair outcome counts: first model of the pair wins, tie, second wins.
+FIRST_WINS, TIE, SECOND_WINS = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class PairCounts:
+    """Votes aggregated to unique unordered pairs (i < j) with [i wins, tie, j wins] counts."""
+
+    models: tuple[str, ...]
+    pair_i: np.ndarray
+    pair_j: np.ndarray
+    counts: np.ndarray  # (pairs, 3) float
+
+    @property
+    def n_models(self) -> int:
+        return len(self.models)
+
+    @property
+    def n_votes(self) -> int:
+        return int(round(self.counts.sum()))
+
+    def incidence(self) -> sparse.csr_matrix:
+        """Sparse (pairs, models) matrix with +1 at the first model and -1 at the second."""
+        n_pairs = len(self.pair_i)
+        rows = np.concatenate([np.arange(n_pairs), np.arange(n_pairs)])
+        cols = np.concatenate([self.pair_i, self.pair_j])
+        vals = np.concatenate([np.ones(n_pairs), -np.ones(n_pairs)])
+        return sparse.csr_matrix((vals, (rows, cols)), shape=(n_pairs, self.n_models))
+
+    def votes_per_model(self) -> np.ndarray:
+        per_pair = self.counts.sum(axis=1)
+        return np.bincount(self.pair_i, per_pair, self.n_models) + np.bincount(
+            self.pair_j, per_pair, self.n_models
+        )
+
+    def scores_per_model(self) -> np.ndarray:
+        """Wins plus half the ties, per model."""
+        first = self.counts[:, FIRST_WINS] + 0.5 * self.counts[:, TIE]
+        second = self.counts[:, SECOND_WINS] + 0.5 * self.counts[:, TIE]
+        return np.bincount(self.pair_i, first, self.n_models) + np.bincount(
+            self.pair_j, second, self.n_models
+        )
+
+    def subset(self, keep: np.ndarray) -> PairCounts:
+        """Only the models where `keep` is true, and only pairs among them."""
+        index = np.full(self.n_models, -1)
+        index[keep] = np.arange(int(keep.sum()))
+        rows = keep[self.pair_i] & keep[self.pair_j]
+        return PairCounts(
+            models=tuple(m for m, k in zip(self.models, keep, strict=True) if k),
+            pair_i=index[self.pair_i[rows]],
+            pair_j=index[self.pair_j[rows]],
+            counts=self.counts[rows],
+        )
+
+
+def winner_scores(winner: np.ndarray | pd.Series | list[str]) -> np.ndarray:
+    """Map winners (`model_a`, `model_b`, `tie`) to the score of model A (1, 0, 0.5)."""
+    values = pd.Series(np.asarray(winner, dtype=object))
+    scores = values.map(WINNER_SCORES)
+    bad = scores.isna()
+    if bad.any():
+        raise RankingError(
+            f"vote {int(np.flatnonzero(bad.to_numpy())[0])}: winner {values[bad].iloc[0]!r}; "
+            "expected model_a, model_b or tie"
+        )
+    return scores.to_numpy(dtype=float)
+
+
+def aggregate_votes(
+    model_a: np.ndarray | list[str],
+    model_b: np.ndarray | list[str],
+    score_a: np.ndarray,
+    models: tuple[str, ...] | None = None,
+) -> PairCounts:
+    """Aggregate votes (score of A: 1 win, 0.5 tie, 0 loss) to unique pairs with outcome counts."""
+    a = np.asarray(model_a)
+    b = np.asarray(model_b)
+    score = np.asarray(score_a, dtype=float)
+    if not (len(a) == len(b) == len(score)):
+        raise RankingError("model_a, model_b and scores must have the same length")
+    if len(a) == 0:
+        raise RankingError("no votes to rank; ingest votes first (`arenalens ingest ...`)")
+    if models is None:
+        codes, uniques = pd.factorize(np.concatenate([a, b]), sort=True)
+        models = tuple(str(m) for m in uniques)
+        ia, ib = codes[: len(a)], codes[len(a) :]
+    else:
+        lookup = {m: k for k, m in enumerate(models)}
+        ia = np.fromiter((lookup[m] for m in a), dtype=np.int64, count=len(a))
+        ib = np.fromiter((lookup[m] for m in b), dtype=np.int64, count=len(b))
+    if np.any(ia == ib):
+        raise RankingError(f"vote {int(np.flatnonzero(ia == ib)[0])} compares a model with itself")
+    outcome = np.select([score == 1.0, score == 0.5, score == 0.0], [0, 1, 2], default=-1)
+    if np.any(outcome < 0):
+        raise RankingError("scores must be 1 (A wins), 0.5 (tie) or 0 (B wins)")
+    swap = ia > ib
+    lo, hi = np.where(swap, ib, ia), np.where(swap, ia, ib)
+    outcome = np.where(swap, 2 - outcome, outcome)
+    m = len(models)
+    flat = np.bincount((lo * m + hi) * 3 + outcome, minlength=m * m * 3).reshape(m * m, 3)
+    present = np.flatnonzero(flat.sum(axis=1))
+    return PairCounts(models, present // m, present % m, flat[present].astype(float))
+
+
+def components(pc: PairCounts) -> np.ndarray:
+    """Component label per model of the (undirected) comparison graph."""
+    graph = sparse.coo_matrix(
+        (np.ones(len(pc.pair_i)), (pc.pair_i, pc.pair_j)), shape=(pc.n_models,) * 2
+    )
+    return connected_components(graph, directed=False)[1]
+
+
+def degenerate_models(pc: PairCounts) -> dict[int, str]:
+    """Models whose maximum-likelihood strength is infinite: index -> 'never lost' / 'never won'."""
+    votes, scores = pc.votes_per_model(), pc.scores_per_model()
+    flags: dict[int, str] = {}
+    for k in range(pc.n_models):
+        if votes[k] > 0 and scores[k] >= votes[k]:
+            flags[k] = "never lost"
+        elif votes[k] > 0 and scores[k] <= 0:
+            flags[k] = "never won"
+    return flags
+
+
+def needs_global_prior(pc: PairCounts, prior_mask: np.ndarray) -> bool:
+    """True when per-model priors do not keep every rating finite (a group beat all the rest).
+
+    With strengths centred, a flagged model's prior pins it near the average. The remaining
+    models are then bounded when the directed graph 'scored something against' among them is
+    strongly connected (Zermelo's condition); this check is conservative otherwise.
+    """
+    rest = pc.subset(~prior_mask)
+    if rest.n_models <= 1:
+        return False
+    first = rest.counts[:, FIRST_WINS] + rest.counts[:, TIE] > 0
+    second = rest.counts[:, SECOND_WINS] + rest.counts[:, TIE] > 0
+    src = np.concatenate([rest.pair_i[first], rest.pair_j[second]])
+    dst = np.concatenate([rest.pair_j[first], rest.pair_i[second]])
+    size = rest.n_models
+    graph = sparse.coo_matrix((np.ones(len(src)), (src, dst)), shape=(size, size))
+    return connected_components(graph, directed=True, connection="strong")[0] > 1
+
+
+@dataclass
+class NewtonResult:
+    """Batched Newton output: strengths (rounds, models), Davidson log-nu (rounds,), status."""
+
+    theta: np.ndarray
+    log_nu: np.ndarray | None
+    converged: np.ndarray
+    iterations: int
+
+
+def _davidson_probs(d: np.ndarray, log_nu: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P(first wins), P(tie), P(second wins) under Davidson's model, computed stably."""
+    half = d / 2.0
+    top = np.maximum(np.abs(half), log_nu)
+    e_first, e_second, e_tie = np.exp(half - top), np.exp(-half - top), np.exp(log_nu - top)
+    z = e_first + e_second + e_tie
+    return e_first / z, e_tie / z, e_second / z
+
+
+def newton_pairs(
+    pc: PairCounts,
+    counts: np.ndarray,
+    *,
+    ties: TiesMode = "half",
+    prior_mask: np.ndarray | None = None,
+    theta0: np.ndarray | None = None,
+    log_nu0: np.ndarray | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-9,
+    max_step: float = 2.0,
+) -> NewtonResult:
+    """Fit many BT problems on the same pairs at once; `counts` is (rounds, pairs, 3).
+
+    Each round gets a damped Newton step per iteration, constrained to centred strengths (sum
+    zero); the prior of a flagged model thus pulls it towards the average model.
+    `prior_mask` (rounds, models) marks models that get the pseudo-vote prior in that round.
+    """
+    rounds, m = counts.shape[0], pc.n_models
+    davidson = ties == "davidson"
+    q = m + 1 if davidson else m
+    incidence = pc.incidence()
+    abs_incidence = abs(incidence)
+    pi, pj = pc.pair_i, pc.pair_j
+    theta = np.zeros((rounds, m)) if theta0 is None else np.array(theta0, dtype=float, copy=True)
+    theta -= theta.mean(axis=1, keepdims=True)
+    log_nu = None
+    if davidson:
+        log_nu = np.zeros(rounds) if log_nu0 is None else np.array(log_nu0, dtype=float, copy=True)
+    mask = (
+        np.zeros((rounds, m), bool)
+        if prior_mask is None
+        else np.broadcast_to(prior_mask, (rounds, m))
+    )
+    n = counts.sum(axis=2)
+    converged = np.zeros(rounds, bool)
+    iterations = 0
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
+        act = np.flatnonzero(~converged)
+        if len(act) == 0:
+            break
+        th, c, nn, mk = theta[act], counts[act], n[act], mask[act]
+        d = th[:, pi] - th[:, pj]
+        if davidson:
+            p1, pt, p2 = _davidson_probs(d, log_nu[act, None])
+            diff = p1 - p2
+            g_d = 0.5 * (c[..., FIRST_WINS] - c[..., SECOND_WINS]) - 0.5 * nn * diff
+            i_dd = 0.25 * nn * ((p1 + p2) - diff**2)
+            g_eta = (c[..., TIE] - nn * pt).sum(axis=1)
+            i_deta = -0.5 * nn * diff * pt
+            i_etaeta = (nn * pt * (1.0 - pt)).sum(axis=1)
+        else:
+            p = expit(d)
+            g_d = c[..., FIRST_WINS] + 0.5 * c[..., TIE] - nn * p
+            i_dd = nn * p * (1.0 - p)
+        grad = np.zeros((len(act), q))
+        grad[:, :m] = (incidence.T @ g_d.T).T
+        info = np.zeros((len(act), q, q))
+        info[:, pi, pj] = -i_dd
+        info[:, pj, pi] = -i_dd
+        diag = (abs_incidence.T @ i_dd.T).T
+        s = expit(th)
+        diag = diag + mk * 2.0 * PRIOR_PSEUDO_VOTES * s * (1.0 - s)
+        grad[:, :m] += mk * PRIOR_PSEUDO_VOTES * (1.0 - 2.0 * s)
+        idx = np.arange(m)
+        info[:, idx, idx] = diag
+        # Strengths stay centred (sum zero): project the theta block onto that subspace and add
+        # a rank-one term along the all-ones direction so the system is invertible.
+        block = info[:, :m, :m]
+        if mk.any():
+            block -= block.mean(axis=1, keepdims=True)
+            block -= block.mean(axis=2, keepdims=True)
+            grad[:, :m] -= grad[:, :m].mean(axis=1, keepdims=True)
+        scale = np.maximum(diag.mean(axis=1), 1e-12)
+        block += (scale / m)[:, None, None]
+        if davidson:
+            col = (incidence.T @ i_deta.T).T
+            info[:, :m, m] = col
+            info[:, m, :m] = col
+            info[:, m, m] = np.maximum(i_etaeta, 1e-12)
+            grad[:, m] = g_eta
+        step = np.linalg.solve(info, grad[..., None])[..., 0]
+        size = np.abs(step).max(axis=1)
+        step *= np.minimum(1.0, max_step / np.maximum(size, 1e-300))[:, None]
+        theta[act] += step[:, :m]
+        if davidson:
+            log_nu[act] += step[:, m]
+        converged[act] = size < tol
+    return NewtonResult(theta=theta, log_nu=log_nu, converged=converged, iterations=iterations)
+
+
+@dataclass
+class BTFit:
+    """One Bradley–Terry fit: strengths (natural log scale, mean 0) and their covariances."""
+
+    pairs: PairCounts
+    ties: TiesMode
+    theta: np.ndarray
+    prior_mask: np.ndarray
+    flags: dict[str, str]
+    log_nu: float | None = None
+    converged: bool = True
+    iterations: int = 0
+    cov_model: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    cov_sandwich: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self.pairs.models
+
+    @property
+    def tie_parameter(self) -> float | None:
+        """Davidson's nu (tie propensity between equal models), if fitted."""
+        return None if self.log_nu is None else float(np.exp(self.log_nu))
+
+
+def fit_bradley_terry(pc: PairCounts, ties: TiesMode = "half") -> BTFit:
+    """Maximum-likelihood strengths for connected pair counts, degenerate models kept finite."""
+    if ties not in ("half", "davidson"):
+        raise RankingError(f"ties mode {ties!r}; expected 'half' or 'davidson'")
+    labels = components(pc)
+    if labels.max() > 0:
+        raise RankingError("comparison graph is not connected; fit each component separately")
+    warnings: list[str] = []
+    if ties == "davidson" and pc.counts[:, TIE].sum() == 0:
+        warnings.append(
+            "no ties in these votes: Davidson reduces to plain Bradley–Terry, fitted as such"
+        )
+        ties = "half"
+    flagged = degenerate_models(pc)
+    mask = np.zeros(pc.n_models, bool)
+    mask[list(flagged)] = True
+    flags = {pc.models[k]: why for k, why in flagged.items()}
+    if needs_global_prior(pc, mask):
+        mask[:] = True
+        warnings.append(
+            "some group of models won (or lost) every comparison with the rest; the "
+            f"{PRIOR_PSEUDO_VOTES}-pseudo-vote prior is applied to every model to keep ratings finite"
+        )
+    if flags:
+        names = ", ".join(f"{m} ({why})" for m, why in sorted(flags.items()))
+        warnings.append(
+            f"{names}: no finite maximum-likelihood rating; kept finite by a prior of "
+            f"{PRIOR_PSEUDO_VOTES} virtual win and loss against an average model"
+        )
+    result = newton_pairs(pc, pc.counts[None], ties=ties, prior_mask=mask[None])
+    theta = result.theta[0] - result.theta[0].mean()
+    log_nu = None if result.log_nu is None else float(result.log_nu[0])
+    if not result.converged[0]:
+        warnings.append(f"Bradley–Terry fit did not converge in {result.iterations} iterations")
+    cov_model, cov_sandwich = covariances(pc, theta, ties, log_nu, mask)
+    return BTFit(
+        pairs=pc,
+        ties=ties,
+        theta=theta,
+        prior_mask=mask,
+        flags=flags,
+        log_nu=log_nu,
+        converged=bool(result.converged[0]),
+        iterations=result.iterations,
+        cov_model=cov_model,
+        cov_sandwich=cov_sandwich,
+        warnings=warnings,
+    )
+
+
+def covariances(
+    pc: PairCounts, theta: np.ndarray, ties: TiesMode, log_nu: float | None, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model-based (inverse Fisher) and sandwich (robust) covariance of the centred strengths."""
+    m = pc.n_models
+    d = theta[pc.pair_i] - theta[pc.pair_j]
+    c = pc.counts
+    n = c.sum(axis=1)
+    q = m + (1 if ties == "davidson" else 0)
+    # per-vote scores of the linear predictor d (and log nu) for each of the three outcomes
+    if ties == "davidson":
+        p1, pt, p2 = _davidson_probs(d, np.full_like(d, log_nu))
+        diff = p1 - p2
+        s_d = np.stack([0.5 - diff / 2, -diff / 2, -0.5 - diff / 2], axis=1)
+        s_eta = np.stack([-pt, 1 - pt, -pt], axis=1)
+        i_dd = 0.25 * n * ((p1 + p2) - diff**2)
+        i_deta = -0.5 * n * diff * pt
+        i_etaeta = float((n * pt * (1 - pt)).sum())
+    else:
+        p = expit(d)
+        s_d = np.stack([1 - p, 0.5 - p, -p], axis=1)
+        s_eta = np.zeros_like(s_d)
+        i_dd = n * p * (1 - p)
+        i_deta = np.zeros_like(d)
+        i_etaeta = 0.0
+    incidence = pc.incidence().toarray()
+    info = np.zeros((q, q))
+    meat = np.zeros((q, q))
+    info[:m, :m] = incidence.T @ (i_dd[:, None] * incidence)
+    b_dd = (c * s_d**2).sum(axis=1)
+    meat[:m, :m] = incidence.T @ (b_dd[:, None] * incidence)
+    s = expit(theta)
+    prior_info = mask * 2 * PRIOR_PSEUDO_VOTES * s * (1 - s)
+    info[:m, :m] += np.diag(prior_info)
+    if ties == "davidson":
+        info[:m, m] = info[m, :m] = incidence.T @ i_deta
+        info[m, m] = i_etaeta
+        b_deta = (c * s_d * s_eta).sum(axis=1)
+        meat[:m, m] = meat[m, :m] = incidence.T @ b_deta
+        meat[m, m] = (c * s_eta**2).sum()
+    gauge = np.zeros((q, q))
+    gauge[:m, :m] = np.trace(info[:m, :m]) / m**2
+    inverse = np.linalg.inv(info + gauge)
+    centre = np.eye(q)
+    centre[:m, :m] -= 1.0 / m
+    cov_model = centre @ inverse @ centre.T
+    cov_sandwich = centre @ inverse @ meat @ inverse @ centre.T
+    return cov_model[:m, :m], cov_sandwich[:m, :m]
+
+
+def to_ratings(theta: np.ndarray, anchor: tuple[int, float] | None = None) -> np.ndarray:
+    """Strengths (..., models) to the Elo-like scale: mean 1000, or anchor model index = value."""
+    theta = np.asarray(theta, dtype=float)
+    if anchor is None:
+        return DEFAULT_MEAN_RATING + ELO_SCALE * (theta - theta.mean(axis=-1, keepdims=True))
+    index, value = anchor
+    return value + ELO_SCALE * (theta - theta[..., index : index + 1])
+
+
+def win_probability(rating_a: np.ndarray, rating_b: np.ndarray) -> np.ndarray:
+    """P(A beats B) on the Elo-like scale: 1 / (1 + 10^((R_B - R_A)/400))."""
+    return 1.0 / (1.0 + 10.0 ** ((np.asarray(rating_b) - np.asarray(rating_a)) / 400.0))
+
+
+def rank_from_intervals(ci_low: np.ndarray, ci_high: np.ndarray) -> np.ndarray:
+    """Rank = 1 + number of models whose lower bound exceeds this model's upper bound."""
+    low, high = np.asarray(ci_low, dtype=float), np.asarray(ci_high, dtype=float)
+    return 1 + (low[None, :] > high[:, None]).sum(axis=1)

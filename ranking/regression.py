@@ -1,0 +1,292 @@
+"""Do static benchmarks predict preferences? Mixed-effects logistic regression on votes.
+
+Outcome: A preferred over B (ties dropped, or kept as one A-win plus one B-win row). Fixed effects: standardised
+benchmark score differences A - B, after a VIF pre-screen. Random effects: model identity coded
++1 for A and -1 for B (one variance component). Fitted with statsmodels' variational Bayes
+`BinomialBayesMixedGLM`; compared with a plain logistic fit (statsmodels `Logit`).
+
+R² follows Nakagawa & Schielzeth (2013) for the logit link: distribution variance pi^2/3. Each
+vote's random part is u_A - u_B, whose variance is 2 sigma_u^2 (Johnson 2014's generalisation
+for non-standard random-effect designs: mean of z' Sigma z), so
+
+    R²_marginal    = s2_f / (s2_f + 2 sigma_u^2 + pi^2/3)
+    R²_conditional = (s2_f + 2 sigma_u^2) / (s2_f + 2 sigma_u^2 + pi^2/3)
+
+with s2_f the variance of the fixed-effect linear predictor over the votes.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ranking.errors import RankingError
+
+LOGIT_DISTRIBUTION_VARIANCE = math.pi**2 / 3.0
+VIF_THRESHOLD = 10.0
+Z_95 = 1.959963984540054
+
+
+@dataclass
+class Coefficient:
+    """One fixed effect: estimate, 95% interval, and a p-value (Logit) or posterior z (mixed)."""
+
+    term: str
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    significant: bool
+
+
+@dataclass
+class RegressionReport:
+    """Everything `arenalens regress` reports."""
+
+    n_votes: int
+    n_models: int
+    models: list[str]
+    benchmarks_used: list[str]
+    vif_dropped: dict[str, float]
+    vif_kept: dict[str, float]
+    mixed: list[Coefficient]
+    random_effect_sd: float
+    random_effects: dict[str, float]
+    r2_marginal: float
+    r2_conditional: float
+    variance_fixed: float
+    logit: list[Coefficient]
+    logit_r2_nakagawa: float
+    logit_r2_mcfadden: float
+    log_loss_mixed: float
+    log_loss_logit: float
+    kendall_tau: list[dict[str, Any]]
+    pca_explained_variance: list[float]
+    ties: str
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def benchmark_matrix(scores: pd.DataFrame) -> pd.DataFrame:
+    """Long scores (model, dataset, task, metric, score[, higher_is_better]) -> models x benchmarks.
+
+    Scores where lower is better are negated so that larger always means better.
+    """
+    needed = {"model", "dataset", "task", "score"}
+    if missing := needed - set(scores.columns):
+        raise RankingError(f"benchmark scores lack columns {sorted(missing)}")
+    frame = scores.copy()
+    if "higher_is_better" in frame:
+        frame["score"] = np.where(
+            frame["higher_is_better"].fillna(1).astype(int) == 0, -frame["score"], frame["score"]
+        )
+    frame["benchmark"] = frame["dataset"].astype(str) + ":" + frame["task"].astype(str)
+    return frame.pivot_table(index="model", columns="benchmark", values="score", aggfunc="mean")
+
+
+def variance_inflation(x: np.ndarray) -> np.ndarray:
+    """VIF of each column: 1 / (1 - R²) of regressing it (with intercept) on the others."""
+    n, k = x.shape
+    out = np.empty(k)
+    for j in range(k):
+        others = np.column_stack([np.ones(n), np.delete(x, j, axis=1)])
+        coef, *_ = np.linalg.lstsq(others, x[:, j], rcond=None)
+        resid = x[:, j] - others @ coef
+        total = ((x[:, j] - x[:, j].mean()) ** 2).sum()
+        r2 = 1.0 - (resid**2).sum() / total if total > 0 else 1.0
+        out[j] = np.inf if r2 >= 1.0 - 1e-12 else 1.0 / (1.0 - r2)
+    return out
+
+
+def vif_screen(
+    x: np.ndarray, names: list[str], threshold: float = VIF_THRESHOLD
+) -> tuple[list[int], dict[str, float]]:
+    """Drop the highest-VIF column until every VIF is <= threshold; returns kept indices, dropped."""
+    keep = list(range(x.shape[1]))
+    dropped: dict[str, float] = {}
+    while len(keep) > 1:
+        vif = variance_inflation(x[:, keep])
+        worst = int(np.argmax(vif))
+        if vif[worst] <= threshold:
+            break
+        dropped[names[keep[worst]]] = float(vif[worst])
+        keep.pop(worst)
+    return keep, dropped
+
+
+def nakagawa_r2(variance_fixed: float, variance_random: float) -> tuple[float, float]:
+    """(marginal, conditional) R² for a logit-link binomial GLMM."""
+    total = variance_fixed + variance_random + LOGIT_DISTRIBUTION_VARIANCE
+    return variance_fixed / total, (variance_fixed + variance_random) / total
+
+
+def _log_loss(y: np.ndarray, eta: np.ndarray) -> float:
+    p = np.clip(1.0 / (1.0 + np.exp(-eta)), 1e-12, 1 - 1e-12)
+    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+
+
+def regress_preferences(
+    votes: pd.DataFrame,
+    scores: pd.DataFrame,
+    ratings: dict[str, float] | None = None,
+    *,
+    keep_ties: bool = False,
+    vif_threshold: float = VIF_THRESHOLD,
+    seed: int = 0,
+) -> RegressionReport:
+    """Relate votes (model_a, model_b, winner) to benchmark score differences; see module doc."""
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+
+    notes: list[str] = []
+    matrix = benchmark_matrix(scores)
+    voted = sorted(set(votes["model_a"]) | set(votes["model_b"]))
+    covered = [m for m in voted if m in matrix.index]
+    if missing := sorted(set(voted) - set(covered)):
+        notes.append(f"models without benchmark scores (their votes are left out): {missing}")
+    if len(covered) < 3:
+        raise RankingError(
+            f"only {len(covered)} voted models have benchmark scores ({covered}); need at least 3. "
+            "Map vote names to benchmark names with `arenalens aliases`"
+        )
+    matrix = matrix.loc[covered]
+    incomplete = [c for c in matrix.columns if matrix[c].isna().any()]
+    if incomplete:
+        notes.append(f"benchmarks missing for some models, left out: {incomplete}")
+    matrix = matrix.drop(columns=incomplete)
+    sd = matrix.std(ddof=0)
+    constant = list(sd.index[sd <= 0])
+    if constant:
+        notes.append(f"benchmarks constant across models, left out: {constant}")
+    matrix = matrix.drop(columns=constant)
+    if matrix.shape[1] == 0:
+        raise RankingError("no benchmark has scores for every voted model")
+    z = (matrix - matrix.mean()) / matrix.std(ddof=0)
+
+    rows = votes[votes["model_a"].isin(covered) & votes["model_b"].isin(covered)]
+    unknown = set(rows["winner"]) - {"model_a", "model_b", "tie"}
+    if unknown:
+        raise RankingError(f"winner values {sorted(unknown)}; expected model_a, model_b or tie")
+    decisive = rows[rows["winner"] != "tie"]
+    y = (decisive["winner"] == "model_a").to_numpy(float)
+    if keep_ties:
+        # A binomial GLMM cannot weight rows, so each tie enters as one A-win and one B-win row.
+        ties = rows[rows["winner"] == "tie"]
+        decisive = pd.concat([decisive, ties, ties])
+        y = np.concatenate([y, np.ones(len(ties)), np.zeros(len(ties))])
+    rows = decisive
+    if len(rows) < 10:
+        raise RankingError(
+            f"only {len(rows)} usable votes between benchmarked models; need at least 10"
+        )
+    diff = z.loc[rows["model_a"]].to_numpy() - z.loc[rows["model_b"]].to_numpy()
+    names = list(z.columns)
+    keep, dropped = vif_screen(diff, names, vif_threshold)
+    used = [names[k] for k in keep]
+    x = diff[:, keep]
+    vif_kept = (
+        dict(zip(used, variance_inflation(x).tolist(), strict=True))
+        if len(keep) > 1
+        else {used[0]: 1.0}
+    )
+
+    models = covered
+    index = {m: k for k, m in enumerate(models)}
+    exog_vc = np.zeros((len(rows), len(models)))
+    exog_vc[np.arange(len(rows)), rows["model_a"].map(index).to_numpy()] = 1.0
+    exog_vc[np.arange(len(rows)), rows["model_b"].map(index).to_numpy()] = -1.0
+    exog = np.column_stack([np.ones(len(rows)), x])
+    terms = ["intercept (position A)"] + used
+    glmm = BinomialBayesMixedGLM(
+        y, exog, exog_vc, np.zeros(len(models), dtype=int), fep_names=terms, vcp_names=["model"]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = glmm.fit_vb(rng=np.random.default_rng(seed))
+    fe_mean, fe_sd = np.asarray(fitted.fe_mean), np.asarray(fitted.fe_sd)
+    sigma_u = float(np.exp(fitted.vcp_mean[0]))
+    u = np.asarray(fitted.vc_mean)
+    fixed_part = x @ fe_mean[1:]
+    variance_fixed = float(np.var(fixed_part))
+    r2_m, r2_c = nakagawa_r2(variance_fixed, 2.0 * sigma_u**2)
+    mixed = [_coefficient(t, e, s) for t, e, s in zip(terms, fe_mean, fe_sd, strict=True)]
+
+    logit_model = Logit(y, exog)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logit_fit = logit_model.fit(disp=0, maxiter=200)
+    params, bse = np.asarray(logit_fit.params), np.asarray(logit_fit.bse)
+    logit = [_coefficient(t, e, s) for t, e, s in zip(terms, params, bse, strict=True)]
+    logit_var = float(np.var(x @ params[1:]))
+
+    return RegressionReport(
+        n_votes=int(len(rows)),
+        n_models=len(models),
+        models=models,
+        benchmarks_used=used,
+        vif_dropped=dropped,
+        vif_kept=vif_kept,
+        mixed=mixed,
+        random_effect_sd=sigma_u,
+        random_effects=dict(zip(models, u.tolist(), strict=True)),
+        r2_marginal=r2_m,
+        r2_conditional=r2_c,
+        variance_fixed=variance_fixed,
+        logit=logit,
+        logit_r2_nakagawa=logit_var / (logit_var + LOGIT_DISTRIBUTION_VARIANCE),
+        logit_r2_mcfadden=float(logit_fit.prsquared),
+        log_loss_mixed=_log_loss(y, exog @ fe_mean + exog_vc @ u),
+        log_loss_logit=_log_loss(y, exog @ params),
+        kendall_tau=kendall_per_benchmark(matrix, ratings) if ratings else [],
+        pca_explained_variance=pca_explained_variance(z.to_numpy()),
+        ties="kept (one A-win and one B-win row each)" if keep_ties else "removed",
+        warnings=notes,
+    )
+
+
+def _coefficient(term: str, estimate: float, std_error: float) -> Coefficient:
+    zscore = estimate / std_error if std_error > 0 else math.inf
+    p = float(2 * stats.norm.sf(abs(zscore)))
+    low, high = estimate - Z_95 * std_error, estimate + Z_95 * std_error
+    return Coefficient(
+        term,
+        float(estimate),
+        float(std_error),
+        float(low),
+        float(high),
+        p,
+        bool(low > 0 or high < 0),
+    )
+
+
+def kendall_per_benchmark(matrix: pd.DataFrame, ratings: dict[str, float]) -> list[dict[str, Any]]:
+    """Kendall tau between each benchmark's model ordering and the Bradley–Terry ratings."""
+    common = [m for m in matrix.index if m in ratings]
+    out = []
+    if len(common) < 3:
+        return out
+    bt = np.array([ratings[m] for m in common])
+    for bench in matrix.columns:
+        tau, p = stats.kendalltau(matrix.loc[common, bench].to_numpy(), bt)
+        out.append(
+            {"benchmark": bench, "tau": float(tau), "p_value": float(p), "models": len(common)}
+        )
+    out.sort(key=lambda r: -r["tau"] if not math.isnan(r["tau"]) else math.inf)
+    return out
+
+
+def pca_explained_variance(z: np.ndarray) -> list[float]:
+    """Share of variance explained by each principal component of the standardised matrix."""
+    centred = z - z.mean(axis=0)
+    singular = np.linalg.svd(centred, compute_uv=False)
+    var = singular**2
+    return (var / var.sum()).tolist() if var.sum() > 0 else []
