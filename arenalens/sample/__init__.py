@@ -1,0 +1,10 @@
+"""The synthetic sample arena: a seeded generator of votes, queries, feedback and benchmark scores."""
+
+from arenalens.sample.generate import (
+    DEFAULT_SEED,
+    SampleArena,
+    generate_sample_arena,
+    write_sample_arena,
+)
+
+__all__ = ["DEFAULT_SEED", "SampleArena", "generate_sample_arena", "write_sample_arena"]

@@ -1,0 +1,378 @@
+"""Seeded generator of the synthetic sample arena (votes, queries, responses, feedback, benchmarks)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arenalens.sample.bank_advice import ADVICE
+from arenalens.sample.bank_foreign import FOREIGN, FOREIGN_LEADS
+from arenalens.sample.bank_social import CHIT_CHAT, OTHER, PARALINGUISTIC
+from arenalens.sample.bank_tasks import TASKS
+from arenalens.sample.bank_trivia import KNOWLEDGE
+from arenalens.sample.banks import DISFLUENCIES, LEADS, TAILS, Subtopic
+from arenalens.sample.feedback import write_feedback
+from arenalens.sample.responses import (
+    FLAW_CODE,
+    compatible,
+    fill,
+    language_name,
+    pick,
+    render_response,
+)
+from arenalens.sample.systems import (
+    ALIAS_SHARE,
+    CODE_SHARES,
+    CODES,
+    SYSTEMS,
+    System,
+    davidson_probabilities,
+    strength,
+)
+
+DEFAULT_SEED = 20241107
+GENERATOR_VERSION = "1"
+N_INTERACTIONS = 2400
+N_USERS = 300
+USER_ACTIVITY_EXPONENT = 0.8  # Zipf-like: the k-th most active user has weight k**-0.8
+CATEGORY_SHARES = {
+    "knowledge": 0.50,
+    "advice": 0.17,
+    "chit_chat": 0.16,
+    "task_execution": 0.10,
+    "paralinguistic": 0.06,
+    "other": 0.01,
+}
+SUBTOPICS: dict[str, tuple[Subtopic, ...]] = {
+    "knowledge": KNOWLEDGE,
+    "advice": ADVICE,
+    "chit_chat": CHIT_CHAT,
+    "task_execution": TASKS,
+    "paralinguistic": PARALINGUISTIC,
+    "other": OTHER,
+}
+USER_LANGUAGES = {"en": 0.9, "es": 0.03, "fr": 0.025, "de": 0.02, "zh": 0.025}
+OWN_LANGUAGE_SHARE = (
+    0.8  # a non-English user asks in their language when the bank covers the category
+)
+FEEDBACK_SHARE = 0.45
+TWO_CODE_SHARE = 0.2
+LOSER_FLAW_SHARE = 0.7  # losing responses without feedback that still show a flaw
+TIE_FLAW_SHARE = 0.4
+PIPELINE_AUDIO_HELPFULNESS_TILT = 2.5
+START = datetime(2024, 10, 1, tzinfo=UTC)
+SPAN_SECONDS = 75 * 24 * 3600
+N_AUDIO_QUERIES = 20
+AUDIO_CATEGORIES = ("knowledge", "advice", "chit_chat", "task_execution", "paralinguistic")
+OTHER_FLAWS = ("slow", "audio_glitch", "whim")
+# Offsets the systems' code tilts so realised code shares land near CODE_SHARES.
+CODE_SAMPLING_CORRECTION = {
+    "detail": 1.04,
+    "helpfulness": 0.97,
+    "human_likeness": 1.08,
+    "other": 0.9,
+}
+
+
+@dataclass
+class SampleArena:
+    """Everything the generator writes, in memory."""
+
+    records: list[dict[str, Any]]
+    benchmarks: list[dict[str, Any]]
+    aliases: dict[str, str]
+    audio_ids: list[str]
+    truth: dict[str, Any] = field(default_factory=dict)
+
+
+def _weighted(
+    options: list[Any] | tuple[Any, ...], weights: list[float], rng: np.random.Generator
+) -> Any:
+    probabilities = np.asarray(weights, dtype=float)
+    return options[int(rng.choice(len(options), p=probabilities / probabilities.sum()))]
+
+
+def _compose_query(
+    subtopic: Subtopic, item: dict[str, str], language: str, rng: np.random.Generator
+) -> str:
+    """A spoken-style query: opener, filled template, maybe a disfluency, and a closer."""
+    body = fill(pick(subtopic.queries, rng), item)
+    if language != "en":
+        return pick(FOREIGN_LEADS[language], rng) + body
+    words = body.split(" ")
+    if len(words) > 3 and rng.random() < 0.12:
+        words.insert(int(rng.integers(1, len(words))), pick(DISFLUENCIES, rng))
+    body = " ".join(words)
+    tail = pick(TAILS[subtopic.category], rng)
+    if tail and body.endswith("?"):
+        body = body[:-1]
+    text = (pick(LEADS, rng) + body + tail).strip()
+    if rng.random() < 0.3:
+        text = text[:1].upper() + text[1:]
+    return text
+
+
+def _loss_codes(
+    loser: System | None, modality: str, count: int, rng: np.random.Generator
+) -> list[str]:
+    """Draw `count` distinct loss-reason codes, tilted by the losing system's weaknesses."""
+    weights = {code: CODE_SHARES[code] * CODE_SAMPLING_CORRECTION.get(code, 1.0) for code in CODES}
+    if loser is not None:
+        for code, tilt in loser.code_tilt.items():
+            weights[code] *= tilt
+        if modality == "audio_primary" and loser.name.startswith("Whisper"):
+            weights["helpfulness"] *= PIPELINE_AUDIO_HELPFULNESS_TILT
+    codes: list[str] = []
+    while len(codes) < count:
+        remaining = [code for code in CODES if code not in codes]
+        codes.append(_weighted(remaining, [weights[c] for c in remaining], rng))
+    return codes
+
+
+def _flaw_for(code: str, loser: System | None, language: str, rng: np.random.Generator) -> str:
+    """The concrete flaw a response shows for a loss-reason code."""
+    if code == "detail":
+        long_share = loser.long_share if loser is not None else 0.5
+        return "detail_long" if rng.random() < long_share else "detail_short"
+    if code == "language":
+        if language != "en" and rng.random() < 0.8:
+            return "wrong_language"
+        return _weighted(["wrong_language", "rude", "too_formal"], [0.5, 0.25, 0.25], rng)
+    if code == "other":
+        return pick(OTHER_FLAWS, rng)
+    return {"helpfulness": "unhelpful", "accuracy": "inaccurate", "human_likeness": "robotic"}[code]
+
+
+def _draw_flaws(
+    loser: System | None, modality: str, language: str, count: int, rng: np.random.Generator
+) -> list[str]:
+    """Flaws for `count` codes that one response can show together (fewer if none fit)."""
+    for _ in range(20):
+        codes = _loss_codes(loser, modality, count, rng)
+        flaws = [_flaw_for(code, loser, language, rng) for code in codes]
+        if compatible(flaws):
+            return flaws
+    return flaws[:1]
+
+
+def _pick_subtopic(category: str, language: str, rng: np.random.Generator) -> tuple[Subtopic, str]:
+    if language != "en":
+        native = [s for s in FOREIGN[language] if s.category == category]
+        if native and rng.random() < OWN_LANGUAGE_SHARE:
+            return pick(tuple(native), rng), language
+    options = SUBTOPICS[category]
+    return _weighted(options, [s.weight for s in options], rng), "en"
+
+
+def _vote(system_a: System, system_b: System, modality: str, rng: np.random.Generator) -> str:
+    p_a, p_b, p_tie = davidson_probabilities(
+        strength(system_a, modality), strength(system_b, modality)
+    )
+    return _weighted(["model_a", "model_b", "tie"], [p_a, p_b, p_tie], rng)
+
+
+def generate_sample_arena(
+    seed: int = DEFAULT_SEED, n_interactions: int = N_INTERACTIONS
+) -> SampleArena:
+    """Generate the sample arena in memory; the same seed always gives the same arena."""
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
+    users_rng, query_rng, vote_rng, response_rng, feedback_rng, bench_rng = streams
+
+    user_ids = [f"user-{k:04d}" for k in range(1, N_USERS + 1)]
+    activity = np.arange(1, N_USERS + 1, dtype=float) ** -USER_ACTIVITY_EXPONENT
+    languages = list(USER_LANGUAGES)
+    user_language = {
+        user: languages[int(users_rng.choice(len(languages), p=list(USER_LANGUAGES.values())))]
+        for user in user_ids
+    }
+    offsets = np.sort(users_rng.integers(0, SPAN_SECONDS, size=n_interactions))
+    users = users_rng.choice(N_USERS, size=n_interactions, p=activity / activity.sum())
+
+    records = []
+    categories = list(CATEGORY_SHARES)
+    for index in range(n_interactions):
+        user = user_ids[int(users[index])]
+        category = _weighted(categories, list(CATEGORY_SHARES.values()), query_rng)
+        subtopic, language = _pick_subtopic(category, user_language[user], query_rng)
+        item = pick(subtopic.items, query_rng)
+        query = _compose_query(subtopic, item, language, query_rng)
+
+        pair = vote_rng.choice(len(SYSTEMS), size=2, replace=False)
+        system_a, system_b = SYSTEMS[int(pair[0])], SYSTEMS[int(pair[1])]
+        winner = _vote(system_a, system_b, subtopic.modality, vote_rng)
+        has_feedback = bool(vote_rng.random() < FEEDBACK_SHARE)
+        n_codes = 2 if vote_rng.random() < TWO_CODE_SHARE else 1
+        names = [
+            s.alias if vote_rng.random() < ALIAS_SHARE else s.name for s in (system_a, system_b)
+        ]
+
+        flaws: dict[str, list[str]] = {"model_a": [], "model_b": []}
+        if winner == "tie":
+            if has_feedback or feedback_rng.random() < TIE_FLAW_SHARE:
+                shared = _draw_flaws(
+                    None, subtopic.modality, language, n_codes if has_feedback else 1, feedback_rng
+                )
+                flaws = {"model_a": list(shared), "model_b": list(shared)}
+        else:
+            loser_key = "model_b" if winner == "model_a" else "model_a"
+            loser = system_b if winner == "model_a" else system_a
+            if has_feedback or feedback_rng.random() < LOSER_FLAW_SHARE:
+                flaws[loser_key] = _draw_flaws(
+                    loser, subtopic.modality, language, n_codes if has_feedback else 1, feedback_rng
+                )
+
+        responses, written_in = {}, {}
+        for key, system in (("model_a", system_a), ("model_b", system_b)):
+            shown = [f for f in flaws[key] if FLAW_CODE[f] != "other"]
+            responses[key], written_in[key] = render_response(
+                system, subtopic, item, language, shown, response_rng
+            )
+
+        record: dict[str, Any] = {
+            "id": "",
+            "timestamp": (START + timedelta(seconds=int(offsets[index]))).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "user_id": user,
+            "language": language,
+            "query_text": query,
+            "model_a": names[0],
+            "model_b": names[1],
+            "response_a": responses["model_a"],
+            "response_b": responses["model_b"],
+            "winner": winner,
+        }
+        gold_codes: list[str] = []
+        targets: list[dict[str, str]] = []
+        if has_feedback:
+            flawed_key = (
+                "model_a" if winner == "tie" else ("model_b" if winner == "model_a" else "model_a")
+            )
+            winner_side = None if winner == "tie" else winner[-1]
+            slots = {"rl": language_name(written_in[flawed_key])}
+            text, code_targets = write_feedback(flaws[flawed_key], winner_side, feedback_rng, slots)
+            record["feedback"] = text
+            gold_codes = sorted({target.code for target in code_targets}, key=CODES.index)
+            targets = [target.as_dict() for target in code_targets]
+        record.update(
+            {
+                "gold_category": subtopic.category,
+                "gold_modality": subtopic.modality,
+                "gold_subtopic": subtopic.name,
+                "gold_codes": gold_codes,
+                "gold_code_targets": targets,
+                "gold_response_flaws": {"model_a": flaws["model_a"], "model_b": flaws["model_b"]},
+                "synthetic": True,
+            }
+        )
+        records.append(record)
+
+    for index, record in enumerate(records, start=1):
+        record["id"] = f"sa-{index:05d}"
+
+    arena = SampleArena(
+        records=records,
+        benchmarks=_benchmarks(bench_rng),
+        aliases={system.alias: system.name for system in SYSTEMS},
+        audio_ids=_audio_ids(records, users_rng),
+    )
+    from arenalens.sample.truth import build_truth
+
+    arena.truth = build_truth(arena, seed)
+    return arena
+
+
+def _audio_ids(records: list[dict[str, Any]], rng: np.random.Generator) -> list[str]:
+    """A few short English queries per category for the demo to speak with espeak-ng."""
+    per_category = N_AUDIO_QUERIES // len(AUDIO_CATEGORIES)
+    chosen: list[str] = []
+    for category in AUDIO_CATEGORIES:
+        pool = [
+            r["id"]
+            for r in records
+            if r["gold_category"] == category
+            and r["language"] == "en"
+            and len(r["query_text"]) <= 80
+        ]
+        chosen.extend(
+            pool[int(i)] for i in sorted(rng.choice(len(pool), size=per_category, replace=False))
+        )
+    return sorted(chosen)
+
+
+def _benchmarks(rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Static benchmark scores loosely tied to the systems' strengths."""
+    from arenalens.sample.systems import AUDIO_BLIND_PENALTY, BENCHMARK_NOISE, BENCHMARKS
+
+    values = np.array([s.strength for s in SYSTEMS])
+    z = (values - values.mean()) / values.std()
+    rows = []
+    for system, z_value in zip(SYSTEMS, z, strict=True):
+        for bench in BENCHMARKS:
+            if bench.higher_is_better:
+                score = bench.base + bench.slope * z_value + rng.normal(0.0, BENCHMARK_NOISE)
+                if bench.needs_audio and system.name.startswith("Whisper"):
+                    score -= AUDIO_BLIND_PENALTY
+                score = min(99.0, max(1.0, score))
+            else:
+                score = max(
+                    1.5, bench.base + bench.slope * z_value + rng.normal(0.0, BENCHMARK_NOISE / 4)
+                )
+            rows.append(
+                {
+                    "model": system.name,
+                    "dataset": bench.dataset,
+                    "task": bench.task,
+                    "metric": bench.metric,
+                    "score": round(float(score), 1),
+                    "higher_is_better": str(bench.higher_is_better).lower(),
+                }
+            )
+    return rows
+
+
+def write_sample_arena(
+    out_dir: Path | str, seed: int = DEFAULT_SEED, n_interactions: int = N_INTERACTIONS
+) -> dict[str, Path]:
+    """Generate and write every sample-arena file into `out_dir`; returns the paths written."""
+    from arenalens.sample.truth import render_readme
+
+    arena = generate_sample_arena(seed, n_interactions)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        name: out / name
+        for name in (
+            "interactions.jsonl",
+            "benchmarks.csv",
+            "aliases.yaml",
+            "audio_queries.txt",
+            "truth.json",
+            "README.md",
+        )
+    }
+    lines = [json.dumps(record, ensure_ascii=False) for record in arena.records]
+    paths["interactions.jsonl"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    header = "model,dataset,task,metric,score,higher_is_better"
+    bench_lines = [
+        f"{r['model']},{r['dataset']},{r['task']},{r['metric']},{r['score']},{r['higher_is_better']}"
+        for r in arena.benchmarks
+    ]
+    paths["benchmarks.csv"].write_text("\n".join([header, *bench_lines]) + "\n", encoding="utf-8")
+    alias_lines = [
+        "# Vote-log names some sample records use, mapped to canonical system names.",
+        "aliases:",
+    ]
+    alias_lines += [f'  {alias}: "{name}"' for alias, name in arena.aliases.items()]
+    paths["aliases.yaml"].write_text("\n".join(alias_lines) + "\n", encoding="utf-8")
+    paths["audio_queries.txt"].write_text("\n".join(arena.audio_ids) + "\n", encoding="utf-8")
+    paths["truth.json"].write_text(
+        json.dumps(arena.truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    paths["README.md"].write_text(render_readme(arena), encoding="utf-8")
+    return paths
