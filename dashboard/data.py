@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, TypeVar
@@ -59,6 +60,11 @@ def stage_module(stage: str, module: str = "persist") -> ModuleType | None:
         if exc.name in (stage, name):
             return None
         raise
+
+
+def stage_installed(stage: str) -> bool:
+    """Whether the stage's package is importable in this environment."""
+    return importlib.util.find_spec(stage) is not None
 
 
 def stage_function(stage: str, function: str, module: str = "persist") -> Callable[..., Any] | None:
@@ -129,6 +135,19 @@ def loader(fn: Callable[..., T]) -> Callable[..., T]:
     return call
 
 
+def unavailable_message(stage: str) -> str:
+    """Why a stage's results cannot be shown: package absent, or its persist API absent."""
+    if not stage_installed(stage):
+        return (
+            f"The `{stage}` stage is not installed in this environment "
+            f"(install arenalens with its `{stage}` package: pip install -e .)."
+        )
+    return (
+        f"This build's `{stage}` stage has no `{stage}.persist` read functions yet, so the "
+        "dashboard cannot show its results."
+    )
+
+
 # -- core loaders ---------------------------------------------------------------
 @loader
 def status(app: AppContext) -> dict[str, Any]:
@@ -186,3 +205,119 @@ def workspace_label(app: AppContext) -> str:
 
         return _redact(app.settings.db)
     return str(app.settings.workspace)
+
+
+# -- coding (loss reasons, annotation, agreement) --------------------------------
+@loader
+def codebook(app: AppContext) -> Any:
+    """The codebook the CLI uses: <workspace>/codebook.yaml, else the shipped default."""
+    from coding.codebook import resolve_codebook
+
+    return resolve_codebook(app.settings.workspace)
+
+
+@loader
+def coded_versions(app: AppContext) -> pd.DataFrame:
+    """Codebook versions with machine codes in the store (version, items, labeler, last coded)."""
+    from coding.persist import coded_versions as read
+
+    return read(app.store)
+
+
+@loader
+def prevalence(app: AppContext, by: str) -> pd.DataFrame:
+    """Loss-reason prevalence per group and code: raw machine rate and bias-corrected (PPI) rate."""
+    from coding.prevalence import prevalence_table
+
+    return prevalence_table(app.store, codebook(app), by=by)
+
+
+@loader
+def coded_items(app: AppContext) -> pd.DataFrame:
+    """One row per coded feedback item with context, preferred/rejected model, a 0/1 column per code."""
+    from coding.persist import machine_items_frame
+
+    book = codebook(app)
+    return machine_items_frame(app.store, book.version_key, book.code_names)
+
+
+@loader
+def machine_codes(app: AppContext) -> pd.DataFrame:
+    """The machine's codes (item, code, side, polarity, evidence, confidence) for this codebook."""
+    from coding.persist import codes_frame
+
+    return codes_frame(app.store, codebook(app).version_key)
+
+
+@loader
+def agreement(app: AppContext, n_boot: int) -> Any:
+    """`arenalens agreement` as a report (per-code kappa with CI, human alpha, confusion)."""
+    from coding.agreement import agreement_report
+
+    return agreement_report(app.store, codebook(app), n_boot=n_boot, seed=app.settings.seed)
+
+
+@loader
+def disagreements(app: AppContext) -> pd.DataFrame:
+    """(item, code) pairs where annotators disagree and nobody has adjudicated yet."""
+    from coding.annotations import AnnotationQueue
+
+    return AnnotationQueue(app.store, codebook(app)).disagreements()
+
+
+def coding_ready(app: AppContext) -> str | None:
+    """None when this codebook's codes exist; else the line saying what to run."""
+    if stage_module("coding") is None:
+        return unavailable_message("coding")
+    versions = coded_versions(app)
+    version = codebook(app).version_key
+    if len(versions) and version in set(versions["codebook_version"]):
+        return None
+    if len(versions):
+        return (
+            f"Nothing is coded under the codebook in use ({version}); the store holds codes of "
+            f"{', '.join(versions['codebook_version'])}. Run `arenalens code` to code with it."
+        )
+    return "No feedback has been coded yet. Run `arenalens code` (or `arenalens demo`)."
+
+
+@loader
+def feedback_categories(app: AppContext) -> pd.DataFrame:
+    """interaction_id -> use-case category, as coding's per-category prevalence joins them."""
+    from coding.prevalence import query_categories
+
+    return query_categories(app.store)
+
+
+# -- ranking (leaderboards, benchmarks vs preference) -----------------------------
+def latest_runs(app: AppContext, stage: str) -> pd.DataFrame:
+    """Finished runs of one stage, newest first (config and summary as dicts)."""
+    frame = runs(app)
+    if frame.empty:
+        return frame
+    done = frame[(frame["stage"] == stage) & (frame["status"] == "done")]
+    return done.sort_values("id", ascending=False).reset_index(drop=True)
+
+
+@loader
+def ratings(app: AppContext, run_id: int, slice_field: str = "") -> pd.DataFrame:
+    """Bradley–Terry ratings of one ranking run and slice field ('' = overall)."""
+    from ranking.persist import ratings_frame
+
+    return ratings_frame(app.store, run_id, slice_field)
+
+
+@loader
+def win_rates(app: AppContext, run_id: int) -> pd.DataFrame:
+    """Pairwise win rates (with CIs and significance) of one ranking run."""
+    from ranking.persist import win_rates_frame
+
+    return win_rates_frame(app.store, run_id)
+
+
+@loader
+def regression_terms(app: AppContext, run_id: int) -> pd.DataFrame:
+    """Fixed effects (mixed and plain logistic fits) of one regression run."""
+    from ranking.persist import regression_terms_frame
+
+    return regression_terms_frame(app.store, run_id)

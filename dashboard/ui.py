@@ -34,11 +34,10 @@ def stage_missing(what: str, command: str) -> None:
 
 
 def stage_not_installed(stage: str) -> None:
-    """Say that a stage package is not installed in this environment."""
-    st.warning(
-        f"The `{stage}` stage is not installed in this environment, so this page has nothing "
-        f"to show. Install arenalens with its `{stage}` package (pip install -e .)."
-    )
+    """Say that a stage (or its persist API) is not available in this environment."""
+    from dashboard.data import unavailable_message
+
+    st.warning(unavailable_message(stage))
 
 
 def empty_workspace() -> None:

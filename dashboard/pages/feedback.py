@@ -1,18 +1,158 @@
-"""Feedback (placeholder until the coding stage's public functions land)."""
+"""Feedback: why models lose — loss reasons overall, per model and per category, raw and
+bias-corrected with 95% CIs, with a click-through to the feedback items behind each rate."""
 
 from __future__ import annotations
 
+import altair as alt
+import pandas as pd
 import streamlit as st
 
+from arenalens.errors import USER_ERRORS
 from dashboard import data, ui
+
+GROUPINGS = {
+    "Overall": "overall",
+    "Per model (the model that lost)": "model",
+    "Per category": "category",
+}
+
+
+def long_estimates(table: pd.DataFrame) -> pd.DataFrame:
+    """Machine and bias-corrected estimates stacked, one row per (group, code, estimate)."""
+    parts = []
+    for label, prefix in (("machine (raw)", "machine"), ("bias-corrected (PPI)", "ppi")):
+        part = table[["group", "code", f"{prefix}_rate", f"{prefix}_low", f"{prefix}_high"]]
+        part = part.rename(
+            columns={f"{prefix}_rate": "rate", f"{prefix}_low": "low", f"{prefix}_high": "high"}
+        )
+        parts.append(part.assign(estimate=label))
+    return pd.concat(parts, ignore_index=True).dropna(subset=["rate"])
+
+
+def prevalence_chart(table: pd.DataFrame, grouped: bool) -> alt.Chart:
+    """Points with 95% CI bars per code (and per group when grouped), coloured by estimate."""
+    frame = long_estimates(table)
+    base = alt.Chart(frame).encode(
+        y=alt.Y("code:N", title=None),
+        color=alt.Color("estimate:N", legend=alt.Legend(orient="bottom", title=None)),
+        yOffset="estimate:N",
+    )
+    points = base.mark_point(filled=True, size=60).encode(
+        x=alt.X("rate:Q", title="share of feedback items", axis=alt.Axis(format="%")),
+        tooltip=[
+            "group",
+            "code",
+            "estimate",
+            alt.Tooltip("rate:Q", format=".1%"),
+            alt.Tooltip("low:Q", format=".1%"),
+            alt.Tooltip("high:Q", format=".1%"),
+        ],
+    )
+    bars = base.mark_rule().encode(x="low:Q", x2="high:Q")
+    chart = (bars + points).properties(height=alt.Step(14))
+    if grouped:
+        chart = chart.facet(facet=alt.Facet("group:N", title=None), columns=3)
+    return chart
+
+
+def show_prevalence(app, by: str) -> pd.DataFrame | None:
+    """The chart and the table of one grouping; None when it cannot be computed."""
+    try:
+        table = data.prevalence(app, by)
+    except USER_ERRORS as exc:  # e.g. per category before the taxonomy has run
+        st.info(str(exc))
+        return None
+    if table.empty:
+        st.info("No feedback items in this grouping.")
+        return None
+    st.altair_chart(prevalence_chart(table, grouped=by != "overall"), width="stretch")
+    notes = sorted({n for n in table["note"] if n})
+    if notes:
+        st.caption(
+            "Bias-corrected estimates need validated items: "
+            + "; ".join(notes[:3])
+            + (" …" if len(notes) > 3 else "")
+            + ". Annotate more items on the Annotate page."
+        )
+    shown = table.drop(columns=["grouping"])
+    ui.dataframe(
+        shown,
+        width="stretch",
+        column_config={
+            c: st.column_config.NumberColumn(format="percent")
+            for c in shown.columns
+            if c.endswith(("_rate", "_low", "_high"))
+        },
+    )
+    return table
+
+
+def feedback_items(app, groups: list[str], by: str) -> None:
+    """Click-through: the feedback items behind a code (optionally within one group)."""
+    st.subheader("Feedback items")
+    book = data.codebook(app)
+    left, right = st.columns(2)
+    code = left.selectbox("Code", book.code_names, key="feedback_code")
+    group = (
+        right.selectbox("Group", ["(all)", *groups], key="feedback_group")
+        if by != "overall"
+        else "(all)"
+    )
+    items = data.coded_items(app)
+    chosen = items[items[code] == 1]
+    if group != "(all)" and by == "model":
+        chosen = chosen[chosen["rejected_model"] == group]
+    codes = data.machine_codes(app)
+    evidence = (
+        codes[codes["code"] == code].set_index("feedback_id")["evidence"]
+        if len(codes)
+        else pd.Series()
+    )
+    chosen = chosen.assign(evidence=chosen["feedback_id"].map(evidence))
+    if group != "(all)" and by == "category":
+        categories = data.feedback_categories(app)
+        in_group = categories.loc[categories["category"] == group, "interaction_id"]
+        chosen = chosen[chosen["interaction_id"].isin(set(in_group))]
+    st.caption(f"{len(chosen):,} feedback items coded `{code}`")
+    ui.dataframe(
+        chosen[
+            [
+                "feedback_id",
+                "text",
+                "evidence",
+                "query",
+                "preferred_model",
+                "rejected_model",
+                "winner",
+            ]
+        ]
+        .rename(columns={"text": "feedback"})
+        .head(500),
+        width="stretch",
+    )
 
 
 def render() -> None:
     st.title("Feedback")
-    if data.stage_module("coding") is None:
-        ui.stage_not_installed("coding")
-        return
-    ui.stage_missing("Feedback", "arenalens code")
+    app = data.app_context()
+    with ui.error_boundary():
+        if data.status(app)["feedback"] == 0:
+            st.info(
+                "This workspace holds no feedback. Ingest votes with a `feedback` field "
+                "(`arenalens ingest FILE`) or run `arenalens demo`."
+            )
+            return
+        missing = data.coding_ready(app)
+        if missing:
+            st.info(missing)
+            return
+        book = data.codebook(app)
+        st.caption(f"Codebook {book.version_key}; machine codes by the labeler in the table below.")
+        choice = st.radio("Loss reasons", list(GROUPINGS), horizontal=True, key="feedback_by")
+        by = GROUPINGS[choice]
+        table = show_prevalence(app, by)
+        groups = sorted(table["group"].unique()) if table is not None else []
+        feedback_items(app, groups, by)
 
 
 render()

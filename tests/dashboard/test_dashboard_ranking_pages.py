@@ -1,0 +1,96 @@
+"""Leaderboard and Benchmarks pages on the real Talk Arena votes: numbers match the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dashboard_testkit import page_text
+
+from arenalens.config import Settings
+from arenalens.context import AppContext
+from arenalens.ingest import ingest_aliases, ingest_benchmark_scores, ingest_interactions
+
+pytest.importorskip("ranking.cli")
+
+TALKARENA_ALIASES = {
+    "diva_3_8b": "Diva",
+    "gpt4o": "GPT4o",
+    "gemini_1.5p": "Gemini",
+    "qwen2": "Qwen2-audio",
+    "typhoon_audio": "Typhoon",
+    "pipe_l3.0": "Whisper+llama3",
+}
+
+
+@pytest.fixture(scope="module")
+def talkarena_workspace(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Talk Arena's 303 real votes and benchmark scores, ranked (overall and by language) and regressed."""
+    from ranking.cli import compute_rankings, compute_regression
+    from ranking.leaderboard import RankingOptions
+
+    workspace = tmp_path_factory.mktemp("talkarena") / "workspace"
+    app = AppContext(Settings(workspace=workspace))
+    folder = shared_data / "talkarena"
+    ingest_interactions(app.store, folder / "live_votes.json", "talkarena", progress=False)
+    ingest_benchmark_scores(app.store, folder / "static_benchmarks_long.csv")
+    ingest_aliases(app.store, TALKARENA_ALIASES)
+    compute_rankings(app, RankingOptions(bootstrap_rounds=100, seed=0))
+    compute_rankings(app, RankingOptions(bootstrap_rounds=100, seed=0), by="language")
+    compute_regression(app, seed=0)
+    app.store.engine.dispose()
+    return workspace
+
+
+@pytest.fixture(scope="module")
+def talkarena_app(talkarena_workspace: Path):
+    app = AppContext(Settings(workspace=talkarena_workspace))
+    yield app
+    app.store.engine.dispose()
+
+
+def test_leaderboard_shows_the_latest_runs_ratings(render, talkarena_workspace, talkarena_app):
+    from ranking.persist import ratings_frame
+
+    stored = ratings_frame(talkarena_app.store)
+    at = render(talkarena_workspace, "leaderboard.py")
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Models"] == str(len(stored))
+    assert metrics["Votes ranked"] == "303"
+    table = at.dataframe[0].value
+    assert list(table["model"]) == list(stored["model"])  # best rank first
+    assert list(table["rank"]) == sorted(table["rank"])
+    shown = table.set_index("model")["rating"]
+    for row in stored.itertuples():
+        assert shown[row.model] == pytest.approx(row.rating)
+    assert len(at.get("vega_lite_chart")) >= 2  # ratings with CI bars, win-rate heatmap
+
+
+def test_leaderboard_offers_the_sliced_run(render, talkarena_workspace):
+    at = render(talkarena_workspace, "leaderboard.py")
+    assert at.selectbox(key="leaderboard_slice").options == ["language"]
+    assert not at.exception
+
+
+def test_leaderboard_without_a_ranking_run_names_the_command(render, tiny_workspace):
+    at = render(tiny_workspace, "leaderboard.py")
+    assert not at.exception
+    assert "arenalens rank" in page_text(at)
+
+
+def test_benchmarks_page_shows_the_stored_regression(render, talkarena_workspace, talkarena_app):
+    run = talkarena_app.store.latest_run("regression")
+    at = render(talkarena_workspace, "benchmarks.py")
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Marginal R²"] == f"{run['summary']['r2_marginal']:.2f}"
+    assert metrics["Conditional R²"] == f"{run['summary']['r2_conditional']:.2f}"
+    taus = at.dataframe[-1].value
+    assert len(taus) == len(run["summary"]["kendall_tau"])
+
+
+def test_benchmarks_page_without_scores_says_what_to_ingest(render, tiny_workspace):
+    at = render(tiny_workspace, "benchmarks.py")
+    assert not at.exception
+    assert "arenalens benchmarks ingest" in page_text(at)
