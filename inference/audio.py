@@ -48,6 +48,8 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     except Exception as first_exc:  # libsndfile refused it: try PyAV (ffmpeg) before giving up
         try:
             samples, rate = _read_with_pyav(path, sample_rate)
+            if samples.size == 0:
+                raise ValueError("ffmpeg decoded no samples")
         except Exception as exc:
             raise AudioError(
                 f"{path}: unreadable audio (expected WAV, FLAC, MP3 or another format ffmpeg "

@@ -190,6 +190,10 @@ def infer_run_command(
     )
     for interaction_id, error in summary.errors[:10]:
         click.echo(f"  failed {interaction_id}: {error}")
+    if summary.requested and len(summary.errors) == summary.requested:
+        raise InferenceError(
+            f"system {spec.name!r}: all {summary.requested} queries failed; first: {summary.errors[0][1]}"
+        )
 
 
 @infer_group.command("pair")

@@ -1,0 +1,108 @@
+"""Batched generation: length sorting, OOM shrink-and-retry, and the transformers text backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from inference.generate import (
+    GenerationRequest,
+    GenerationResult,
+    Generator,
+    TransformersChatGenerator,
+    generate_all,
+    length_sorted_batches,
+    padding_fraction,
+)
+from inference.systems import GenerationParams
+
+
+def test_length_sorted_batches_pad_less_than_arrival_order() -> None:
+    lengths = [5, 100, 7, 98, 6, 97, 8, 99]
+    batches = length_sorted_batches(lengths, batch_size=4)
+    assert batches[0] == [1, 7, 3, 5]  # longest first: the heaviest batch meets memory limits early
+    arrival = [list(range(0, 4)), list(range(4, 8))]
+    assert padding_fraction(lengths, batches) < 0.05 < padding_fraction(lengths, arrival)
+
+
+def test_length_sorted_batches_respect_a_length_budget() -> None:
+    batches = length_sorted_batches([10, 10, 10, 1, 1, 1], batch_size=8, max_batch_length=25)
+    assert all(max([10, 10, 10, 1, 1, 1][i] for i in b) * len(b) <= 25 for b in batches)
+    assert sorted(i for b in batches for i in b) == list(range(6))
+
+
+class FakeCudaGenerator(Generator):
+    """Echoes requests; raises a CUDA-style OOM for batches above `capacity` (records batch sizes)."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.calls: list[int] = []
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        self.calls.append(len(requests))
+        if len(requests) > self.capacity:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return [
+            GenerationResult(r.item_id, f"answer to {r.text}", None, 0.1, 3, 2) for r in requests
+        ]
+
+
+def _requests(n: int) -> list[GenerationRequest]:
+    return [GenerationRequest(f"q{i}", text="x" * (i + 1), length=float(i + 1)) for i in range(n)]
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_it_small() -> None:
+    fake = FakeCudaGenerator(capacity=2)
+    written: list[list[str]] = []
+    results = generate_all(
+        _requests(9),
+        fake,
+        batch_size=8,
+        on_batch=lambda b: written.append([r.item_id for r in b]),
+        progress=False,
+    )
+    assert sorted(r.item_id for r in results) == sorted(f"q{i}" for i in range(9))
+    assert all(r.error is None for r in results)
+    assert fake.calls[:3] == [8, 4, 2] and set(fake.calls[3:]) <= {2, 1}
+    assert written[0] == ["q8", "q7"]  # longest first
+
+
+def test_single_item_out_of_memory_becomes_an_error_row_not_a_crash() -> None:
+    results = generate_all(
+        _requests(3), FakeCudaGenerator(capacity=0), batch_size=2, progress=False
+    )
+    assert [r.error is not None and "out of memory" in r.error for r in results] == [True] * 3
+
+
+def test_other_errors_are_not_swallowed() -> None:
+    class Broken(Generator):
+        def generate(self, requests):
+            raise ValueError("bad prompt")
+
+    with pytest.raises(ValueError, match="bad prompt"):
+        generate_all(_requests(2), Broken(), batch_size=2, progress=False)
+
+
+def test_transformers_chat_generator_answers_a_padded_batch(tiny_causal_lm: Path) -> None:
+    params = GenerationParams(max_new_tokens=6)
+    generator = TransformersChatGenerator(
+        str(tiny_causal_lm), params, seed=0, system_prompt="Be brief.", device="cpu"
+    )
+    texts = ["hi", "what is the weather like today in the city of paris"]
+    batch = generator.generate([GenerationRequest(f"q{i}", text=t) for i, t in enumerate(texts)])
+    assert [r.item_id for r in batch] == ["q0", "q1"]
+    assert all(r.error is None and isinstance(r.text, str) for r in batch)
+    assert all(1 <= r.completion_tokens <= 6 for r in batch)
+    prompt_lengths = [
+        len(generator.tokenizer(generator.prompt(t), add_special_tokens=False).input_ids)
+        for t in texts
+    ]
+    assert [r.prompt_tokens for r in batch] == prompt_lengths  # padding is not counted
+    single = [
+        generator.generate([GenerationRequest(f"q{i}", text=t)])[0] for i, t in enumerate(texts)
+    ]
+    assert [r.text for r in single] == [
+        r.text for r in batch
+    ]  # left padding does not change greedy output
