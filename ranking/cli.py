@@ -108,7 +108,7 @@ def format_leaderboard(board: dict[str, Any], title: str = "") -> str:
     "--by",
     "by",
     metavar="FIELD",
-    help="Also rank per slice: category, language, reason, or a metadata field.",
+    help="Also rank per slice: category, modality, cluster, language, reason, or a metadata field.",
 )
 @click.option(
     "--bootstrap",

@@ -20,7 +20,8 @@ from ranking.slices import metadata_keys, metadata_values
 
 STAGE = "ranking"
 REGRESSION_STAGE = "regression"
-CORE_SLICE_FIELDS = ("category", "language", "reason")
+TAXONOMY_FIELDS = {"category": "category", "modality": "modality", "cluster": "cluster_name"}
+CORE_SLICE_FIELDS = ("category", "modality", "cluster", "language", "reason")
 LENGTH_KEYS = ("response_length_a", "response_length_b")  # as Talk Arena ingest stores them
 
 
@@ -68,9 +69,8 @@ def slice_column(store: Store, votes: pd.DataFrame, field: str) -> pd.Series:
     """Per-vote slice value(s) for `--by FIELD` (lists where a vote has several, e.g. reasons)."""
     if field == "language":
         return votes["language"].fillna("unknown")
-    if field == "category":
-        categories = query_categories(store)
-        return votes["id"].map(categories)
+    if field in TAXONOMY_FIELDS:
+        return votes["id"].map(query_categories(store, TAXONOMY_FIELDS[field]))
     if field == "reason":
         reasons = loss_reasons(store)
         return votes["id"].map(reasons)
@@ -81,22 +81,16 @@ def slice_column(store: Store, votes: pd.DataFrame, field: str) -> pd.Series:
     return values.map(lambda v: v if not isinstance(v, dict) else None)
 
 
-def query_categories(store: Store) -> pd.Series:
-    """interaction id -> use-case category from the latest taxonomy run (taxonomy's public reads)."""
+def query_categories(store: Store, column: str = "category") -> pd.Series:
+    """interaction id -> category (or modality / cluster_name) of the latest taxonomy run."""
     try:
         taxonomy_persist = importlib.import_module("taxonomy.persist")
     except ModuleNotFoundError as exc:
         raise StageError("no use-case categories: run `arenalens taxonomy build` first") from exc
-    reader = getattr(taxonomy_persist, "categories_frame", None)
-    if reader is None:
-        raise StageError(
-            "this taxonomy package has no categories_frame(); cannot slice by category"
-        )
-    frame = reader(store)
-    if frame is None or len(frame) == 0:
+    if taxonomy_persist.latest_run_id(store) is None:
         raise StageError("no use-case categories: run `arenalens taxonomy build` first")
-    id_col = "interaction_id" if "interaction_id" in frame else "id"
-    return frame.set_index(id_col)["category"]
+    frame = taxonomy_persist.query_categories(store)
+    return frame.set_index("interaction_id")[column]
 
 
 def loss_reasons(store: Store) -> pd.Series:

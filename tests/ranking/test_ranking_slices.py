@@ -1,0 +1,173 @@
+"""Leaderboards per use-case category and per loss reason, joined through the stages' public reads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from ranking_sim import simulate_votes
+
+from arenalens.store import Store
+from arenalens.store import tables as t
+from arenalens.store.store import utcnow
+from ranking import persist
+from ranking.errors import RankingError
+from ranking.leaderboard import RankingOptions
+from ranking.slices import explode_slices, rank_slices
+
+N_VOTES = 300
+
+
+@pytest.fixture
+def voted_store(sqlite_store: Store) -> Store:
+    a, b, score = simulate_votes(np.array([-0.4, 0.0, 0.5]), N_VOTES, np.random.default_rng(0))
+    winner = np.where(score == 1, "model_a", "model_b")
+    sqlite_store.insert_ignore(
+        t.interactions,
+        [
+            {
+                "id": f"v{k}",
+                "model_a": a[k],
+                "model_b": b[k],
+                "winner": winner[k],
+                "extra": {},
+                "content_hash": f"h{k}",
+            }
+            for k in range(N_VOTES)
+        ],
+    )
+    return sqlite_store
+
+
+def test_explode_fans_out_list_values_and_drops_missing() -> None:
+    votes = pd.DataFrame({"model_a": ["a", "b", "c"], "slice": [["x", "y"], None, "x"]})
+    assert explode_slices(votes)["slice"].tolist() == ["x", "y", "x"]
+
+
+def test_small_slices_are_skipped_with_the_reason() -> None:
+    a, b, score = simulate_votes(np.array([0.0, 0.5]), 60, np.random.default_rng(1))
+    votes = pd.DataFrame(
+        {"model_a": a, "model_b": b, "winner": np.where(score == 1, "model_a", "model_b")}
+    )
+    votes["slice"] = ["big"] * 50 + ["small"] * 10
+    result = rank_slices(votes, "device", RankingOptions(bootstrap_rounds=20))
+    assert list(result.boards) == ["big"]
+    assert result.skipped == {"small": "10 votes (fewer than 20)"}
+
+
+def test_rank_by_category_joins_the_latest_taxonomy_run(voted_store: Store) -> None:
+    from taxonomy import persist as taxonomy_persist
+
+    run_id = voted_store.start_run("taxonomy", {})
+    clusters = pd.DataFrame(
+        [
+            {
+                "cluster_id": c,
+                "level": 0,
+                "name": name,
+                "auto_name": name,
+                "size": 150,
+                "category": name,
+                "novel": False,
+            }
+            for c, name in enumerate(["knowledge", "advice"])
+        ]
+    )
+    assignments = pd.DataFrame(
+        {
+            "interaction_id": [f"v{k}" for k in range(N_VOTES)],
+            "base_cluster_id": [k % 2 for k in range(N_VOTES)],
+            "cluster_id": [k % 2 for k in range(N_VOTES)],
+            "outlier": False,
+            "reassigned": False,
+            "category": ["knowledge" if k % 2 == 0 else "advice" for k in range(N_VOTES)],
+            "modality": "text_primary",
+            "source": "fit",
+        }
+    )
+    taxonomy_persist.write_run(voted_store, run_id, clusters, assignments)
+    voted_store.finish_run(run_id)
+    votes = persist.votes_for_ranking(voted_store)
+    votes["slice"] = persist.slice_column(voted_store, votes, "category")
+    result = rank_slices(votes, "category", RankingOptions(bootstrap_rounds=50))
+    assert set(result.boards) == {"knowledge", "advice"}
+    assert result.boards["knowledge"].n_votes == N_VOTES // 2
+
+
+def test_rank_by_reason_uses_negative_codes_of_the_latest_codebook(voted_store: Store) -> None:
+    from coding import persist as coding_persist
+    from coding.codebook import load_codebook
+
+    codebook = load_codebook()
+    version = coding_persist.register_codebook(voted_store, codebook)
+    code_a, code_b = codebook.code_names[:2]
+    run_id = voted_store.start_run("coding", {})
+    feedback, items, codes = [], [], []
+    for k in range(N_VOTES):
+        feedback.append({"id": f"f{k}", "interaction_id": f"v{k}", "text": "too short and wrong"})
+        items.append(
+            {
+                "codebook_version": version,
+                "feedback_id": f"f{k}",
+                "labeler": "test",
+                "run_id": run_id,
+                "coded_at": utcnow(),
+            }
+        )
+        for code in [code_a] if k % 3 else [code_a, code_b]:
+            codes.append(
+                {
+                    "codebook_version": version,
+                    "feedback_id": f"f{k}",
+                    "code": code,
+                    "side": "rejected",
+                    "polarity": "negative",
+                    "attribute_source": "labeler",
+                    "evidence": "too short",
+                    "confidence": 0.9,
+                    "run_id": run_id,
+                }
+            )
+    voted_store.insert_ignore(t.feedback, feedback)
+    coding_persist.save_coded_batch(voted_store, items, codes)
+    voted_store.finish_run(run_id)
+    reasons = persist.loss_reasons(voted_store)
+    assert reasons["v0"] == sorted([code_a, code_b]) and reasons["v1"] == [code_a]
+    votes = persist.votes_for_ranking(voted_store)
+    votes["slice"] = persist.slice_column(voted_store, votes, "reason")
+    result = rank_slices(votes, "reason", RankingOptions(bootstrap_rounds=50))
+    assert result.boards[code_a].n_votes == N_VOTES  # a vote with two reasons counts in both slices
+    assert result.boards[code_b].n_votes == N_VOTES // 3
+
+
+def test_missing_response_lengths_are_a_clear_error(voted_store: Store) -> None:
+    with pytest.raises(RankingError, match="300 of 300 votes have no response length"):
+        persist.with_lengths(voted_store, persist.votes_for_ranking(voted_store))
+
+
+def test_lengths_come_from_metadata_else_response_texts(sqlite_store: Store) -> None:
+    rows = [
+        {
+            "id": "t1",
+            "model_a": "x",
+            "model_b": "y",
+            "winner": "tie",
+            "response_a": None,
+            "response_b": None,
+            "extra": {"response_length_a": 7, "response_length_b": 9},
+            "content_hash": "1",
+        },
+        {
+            "id": "t2",
+            "model_a": "x",
+            "model_b": "y",
+            "winner": "model_a",
+            "response_a": "abcd",
+            "response_b": "ab",
+            "extra": {},
+            "content_hash": "2",
+        },
+    ]
+    sqlite_store.insert_ignore(t.interactions, rows)
+    frame = persist.with_lengths(sqlite_store, persist.votes_for_ranking(sqlite_store))
+    assert frame["length_a"].tolist() == [7.0, 4.0] and frame["length_b"].tolist() == [9.0, 2.0]
