@@ -97,7 +97,7 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "not helpful",
             "that's not what I asked",
         ),
-        "tie": ("neither one actually helped", "both dodged the question", "both useless tbh"),
+        "tie": ("neither one actually helped", "both dodged the question", "both were useless"),
     },
     "wrong_language": {
         "neg": (

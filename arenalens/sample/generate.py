@@ -70,13 +70,6 @@ SPAN_SECONDS = 75 * 24 * 3600
 N_AUDIO_QUERIES = 20
 AUDIO_CATEGORIES = ("knowledge", "advice", "chit_chat", "task_execution", "paralinguistic")
 OTHER_FLAWS = ("slow", "audio_glitch", "whim")
-# Offsets the systems' code tilts so realised code shares land near CODE_SHARES.
-CODE_SAMPLING_CORRECTION = {
-    "detail": 1.04,
-    "helpfulness": 0.97,
-    "human_likeness": 1.08,
-    "other": 0.9,
-}
 
 
 @dataclass
@@ -101,14 +94,21 @@ def _compose_query(
     subtopic: Subtopic, item: dict[str, str], language: str, rng: np.random.Generator
 ) -> str:
     """A spoken-style query: opener, filled template, maybe a disfluency, and a closer."""
-    body = fill(pick(subtopic.queries, rng), item)
+    template = pick(subtopic.queries, rng)
     if language != "en":
-        return pick(FOREIGN_LEADS[language], rng) + body
-    words = body.split(" ")
-    if len(words) > 3 and rng.random() < 0.12:
-        words.insert(int(rng.integers(1, len(words))), pick(DISFLUENCIES, rng))
-    body = " ".join(words)
+        return pick(FOREIGN_LEADS[language], rng) + fill(template, item)
+    # a hesitation between the template's own words, never inside a slot value ("Billie um Jean")
+    fixed_words = template.split("{", 1)[0].split()
+    if len(fixed_words) >= 2 and rng.random() < 0.15:
+        position = int(rng.integers(1, len(fixed_words)))
+        prefix = " ".join(
+            [*fixed_words[:position], pick(DISFLUENCIES, rng), *fixed_words[position:]]
+        )
+        template = prefix + template[len(" ".join(fixed_words)) :]
+    body = fill(template, item)
     tail = pick(TAILS[subtopic.category], rng)
+    if tail.strip(" ?") and tail.strip(" ?") in body:
+        tail = ""
     if tail and body.endswith("?"):
         body = body[:-1]
     text = (pick(LEADS, rng) + body + tail).strip()
@@ -117,16 +117,76 @@ def _compose_query(
     return text
 
 
-def _loss_codes(
-    loser: System | None, modality: str, count: int, rng: np.random.Generator
-) -> list[str]:
-    """Draw `count` distinct loss-reason codes, tilted by the losing system's weaknesses."""
-    weights = {code: CODE_SHARES[code] * CODE_SAMPLING_CORRECTION.get(code, 1.0) for code in CODES}
+def _tilted_code_weights(
+    loser: System | None, modality: str, base: dict[str, float]
+) -> dict[str, float]:
+    weights = dict(base)
     if loser is not None:
         for code, tilt in loser.code_tilt.items():
             weights[code] *= tilt
         if modality == "audio_primary" and loser.name.startswith("Whisper"):
             weights["helpfulness"] *= PIPELINE_AUDIO_HELPFULNESS_TILT
+    return weights
+
+
+def expected_code_shares(
+    loser: System | None, modality: str, base: dict[str, float]
+) -> dict[str, float]:
+    """Exact expected code-mention shares of `_draw_flaws` for an English query (no sampling)."""
+    weights = _tilted_code_weights(loser, modality, base)
+    total = sum(weights.values())
+    single = {code: weights[code] / total for code in CODES}
+    pair_mass = dict.fromkeys(CODES, 0.0)
+    for first in CODES:
+        for second in CODES:
+            if second == first:
+                continue
+            p_codes = single[first] * weights[second] / (total - weights[first])
+            for flaw_1, p_1 in flaw_options(first, loser, "en"):
+                for flaw_2, p_2 in flaw_options(second, loser, "en"):
+                    if compatible([flaw_1, flaw_2]):
+                        pair_mass[first] += p_codes * p_1 * p_2
+                        pair_mass[second] += p_codes * p_1 * p_2
+    pair_total = sum(pair_mass.values())
+    mentions = {
+        c: (1 - TWO_CODE_SHARE) * single[c] + TWO_CODE_SHARE * 2 * pair_mass[c] / pair_total
+        for c in CODES
+    }
+    norm = sum(mentions.values())
+    return {code: mentions[code] / norm for code in CODES}
+
+
+def calibrated_code_weights(audio_share: float = 0.23, iterations: int = 60) -> dict[str, float]:
+    """Base code weights such that, after each loser's tilt, expected code shares equal CODE_SHARES."""
+    situations: list[tuple[System | None, str, float]] = []
+    for system in SYSTEMS:
+        for modality, share in (("text_primary", 1 - audio_share), ("audio_primary", audio_share)):
+            losses = [
+                davidson_probabilities(strength(other, modality), strength(system, modality))[0]
+                for other in SYSTEMS
+                if other is not system
+            ]
+            situations.append((system, modality, share * float(np.mean(losses)) / len(SYSTEMS)))
+    situations.append((None, "text_primary", 0.13))  # ties: no loser, no tilt
+    base = dict(CODE_SHARES)
+    for _ in range(iterations):
+        expected = dict.fromkeys(CODES, 0.0)
+        for loser, modality, frequency in situations:
+            for code, share in expected_code_shares(loser, modality, base).items():
+                expected[code] += frequency * share
+        norm = sum(expected.values())
+        base = {code: base[code] * CODE_SHARES[code] / (expected[code] / norm) for code in CODES}
+    total = sum(base.values())
+    return {code: round(base[code] / total, 6) for code in CODES}
+
+
+def _loss_codes(
+    loser: System | None, modality: str, count: int, rng: np.random.Generator
+) -> list[str]:
+    """Draw `count` distinct loss-reason codes, tilted by the losing system's weaknesses."""
+    weights = _tilted_code_weights(
+        loser, modality, CODE_WEIGHTS if loser is not None else CODE_SHARES
+    )
     codes: list[str] = []
     while len(codes) < count:
         remaining = [code for code in CODES if code not in codes]
@@ -134,18 +194,33 @@ def _loss_codes(
     return codes
 
 
-def _flaw_for(code: str, loser: System | None, language: str, rng: np.random.Generator) -> str:
-    """The concrete flaw a response shows for a loss-reason code."""
+def flaw_options(code: str, loser: System | None, language: str) -> list[tuple[str, float]]:
+    """The concrete flaws a response may show for a loss-reason code, with probabilities."""
     if code == "detail":
         long_share = loser.long_share if loser is not None else 0.5
-        return "detail_long" if rng.random() < long_share else "detail_short"
+        return [("detail_long", long_share), ("detail_short", 1 - long_share)]
     if code == "language":
-        if language != "en" and rng.random() < 0.8:
-            return "wrong_language"
-        return _weighted(["wrong_language", "rude", "too_formal"], [0.5, 0.25, 0.25], rng)
+        own = 0.8 if language != "en" else 0.0  # a non-English speaker mostly gets English back
+        return [
+            ("wrong_language", own + (1 - own) * 0.5),
+            ("rude", (1 - own) * 0.25),
+            ("too_formal", (1 - own) * 0.25),
+        ]
     if code == "other":
-        return pick(OTHER_FLAWS, rng)
-    return {"helpfulness": "unhelpful", "accuracy": "inaccurate", "human_likeness": "robotic"}[code]
+        return [(flaw, 1 / len(OTHER_FLAWS)) for flaw in OTHER_FLAWS]
+    return [
+        (
+            {"helpfulness": "unhelpful", "accuracy": "inaccurate", "human_likeness": "robotic"}[
+                code
+            ],
+            1.0,
+        )
+    ]
+
+
+def _flaw_for(code: str, loser: System | None, language: str, rng: np.random.Generator) -> str:
+    options = flaw_options(code, loser, language)
+    return _weighted([flaw for flaw, _ in options], [p for _, p in options], rng)
 
 
 def _draw_flaws(
@@ -376,3 +451,6 @@ def write_sample_arena(
     )
     paths["README.md"].write_text(render_readme(arena), encoding="utf-8")
     return paths
+
+
+CODE_WEIGHTS = calibrated_code_weights()

@@ -144,7 +144,9 @@ def render_response(
 ) -> tuple[str, str]:
     """(response text, language it is written in) for this system and item, showing `flaws`."""
     base = fill(pick(subtopic.answers, rng), item)
-    body = f"{pick(system.openers, rng)}{base}{pick(system.closers, rng)}".strip()
+    opener, closer = pick(system.openers, rng), pick(system.closers, rng)
+    # systems keep their English small talk out of answers in other languages
+    body = f"{opener}{base}{closer}".strip() if language == "en" else base
     written_in = language
     if "detail_short" in flaws:
         short = item.get("a") or base.split(".")[0]

@@ -27,7 +27,7 @@ class System:
 SYSTEMS: tuple[System, ...] = (
     System(
         PIPELINE,
-        0.65,
+        0.85,
         -0.55,
         ("", "", "Sure thing. ", "Okay. "),
         ("", "", ""),
