@@ -388,3 +388,14 @@ def test_truth_and_readme_say_synthetic_and_match_the_data(
         abs_tol=1e-4,
     )
     assert truth["ranking"][0] == "Whisper+Llama3 pipeline"
+
+
+def test_no_template_slot_is_left_unfilled(records: list[dict]) -> None:
+    for record in records:
+        for name in ("query_text", "response_a", "response_b", "feedback"):
+            text = record.get(name, "")
+            assert "{" not in text and "}" not in text and "  " not in text, (
+                record["id"],
+                name,
+                text,
+            )

@@ -20,6 +20,8 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "gave me a whole essay when I just wanted the answer",
             "was so long-winded",
             "had too much filler",
+            "buried the answer in a wall of text",
+            "over-explained everything",
             "took a paragraph to say one thing",
             "kept going after it answered",
         ),
@@ -50,6 +52,8 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "needed more detail",
             "was too brief",
             "was so bare bones",
+            "gave a one-liner with no context",
+            "was too vague and thin",
             "left out all the details",
         ),
         "pos": (
@@ -82,6 +86,9 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "just told me to google it",
             "ignored what I asked",
             "gave a non-answer",
+            "went off on something unrelated",
+            "missed the point of my question",
+            "asked me to repeat myself instead of answering",
         ),
         "pos": (
             "actually helped",
@@ -128,6 +135,7 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "had a snarky tone",
             "talked down to me",
             "was really disrespectful",
+            "was kind of mean about it",
             "had an attitude",
         ),
         "pos": (
@@ -169,6 +177,9 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "had it wrong, I looked it up",
             "said something that isn't true",
             "got the numbers wrong",
+            "mixed up the facts",
+            "confidently said the wrong thing",
+            "was off, that's not the right year",
         ),
         "pos": (
             "was actually correct",
@@ -189,6 +200,9 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "kept saying it's an AI language model",
             "read like an instruction manual",
             "was stiff and unnatural",
+            "had a flat monotone delivery",
+            "sounded scripted",
+            "talked like a customer service bot",
         ),
         "pos": (
             "sounded more natural",

@@ -35,12 +35,31 @@ def realised_statistics(records: list[dict[str, Any]]) -> dict[str, Any]:
             sum(len(r["gold_codes"]) > 1 for r in with_feedback) / len(with_feedback), 4
         ),
         "code_mention_shares": {code: round(code_mentions[code] / n_mentions, 4) for code in CODES},
+        "win_rates": _win_rates(records),
     }
+
+
+def _win_rates(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Share of each system's battles it won, ties counting half (aliases resolved)."""
+    canonical = {s.alias: s.name for s in SYSTEMS}
+    wins: Counter = Counter()
+    games: Counter = Counter()
+    for r in records:
+        for side in ("model_a", "model_b"):
+            name = canonical.get(r[side], r[side])
+            games[name] += 1
+            wins[name] += 1.0 if r["winner"] == side else 0.5 if r["winner"] == "tie" else 0.0
+    return {s.name: round(wins[s.name] / games[s.name], 4) for s in SYSTEMS}
 
 
 def build_truth(arena: SampleArena, seed: int) -> dict[str, Any]:
     """The true parameters the sample arena was drawn from, plus what was realised."""
-    from arenalens.sample.generate import CATEGORY_SHARES, FEEDBACK_SHARE, GENERATOR_VERSION
+    from arenalens.sample.generate import (
+        CATEGORY_SHARES,
+        CODE_WEIGHTS,
+        FEEDBACK_SHARE,
+        GENERATOR_VERSION,
+    )
 
     stats = realised_statistics(arena.records)
     audio_share = stats["modality_shares"].get("audio_primary", 0.0)
@@ -68,10 +87,17 @@ def build_truth(arena: SampleArena, seed: int) -> dict[str, Any]:
             "audio-primary share, roughly what a fit over all votes recovers"
         ),
         "ranking": [s.name for s in sorted(SYSTEMS, key=lambda s: -s.strength)],
+        "loss_reason_tilts": {s.name: dict(sorted(s.code_tilt.items())) for s in SYSTEMS},
+        "loss_reason_tilts_note": (
+            "multipliers on a code's probability when that system loses (the pipeline's helpfulness "
+            "weight is also x2.5 on audio-primary queries); code_sampling_weights are calibrated so the "
+            "expected overall mention shares equal target_code_shares"
+        ),
         "aliases": arena.aliases,
         "target_category_shares": CATEGORY_SHARES,
         "target_feedback_share": FEEDBACK_SHARE,
         "target_code_shares": CODE_SHARES,
+        "code_sampling_weights": CODE_WEIGHTS,
         "realised": stats,
     }
 
@@ -125,7 +151,12 @@ python -m arenalens.sample --out data/sample_arena
 - Votes: each battle pairs two distinct systems at random; the outcome is drawn from a Davidson model
   (Bradley-Terry with ties, nu = {nu}). On audio-primary queries the transcript-only pipeline is weaker.
 - Feedback on ~{feedback_pct}% of votes, one loss reason or two, drawn from the paper's shares and tilted by the
-  losing system's weaknesses; wording varies (many paraphrases, side references, typos).
+  losing system's weaknesses (e.g. Gemini-1.5-Pro rambles, DiVA-8B gets facts wrong, Qwen2-Audio and Typhoon-1.5
+  slip into Chinese or Thai, the pipeline sounds robotic and cannot hear the voice); wording varies (many
+  paraphrases, side references, praise of the winner, typos). The losing response shows the flaws described.
+- Benchmarks: score = base + slope x strength (standardised) + noise; the transcript-only pipeline loses
+  ~22 points on tasks that need the audio (emotion, sarcasm, humour, speaker traits), so benchmark and arena
+  rankings agree only loosely. `Librispeech` WER is lower-is-better.
 
 ## True strengths (natural-log Bradley-Terry)
 | system | text-primary | audio-primary | overall mix |
@@ -137,6 +168,7 @@ python -m arenalens.sample --out data/sample_arena
 - modality: {modality}
 - ties: {ties:.1%} of votes; feedback: {feedback:.1%}; feedback with two codes: {multi:.1%}
 - loss-reason code mentions: {codes}
+- win rates (ties half): {win_rates}
 - {distinct:,} distinct queries over {subtopics} subtopics; languages: {languages}
 """
 
@@ -171,6 +203,7 @@ def render_readme(arena: SampleArena) -> str:
         feedback=stats["feedback_share"],
         multi=stats["multi_code_feedback_share"],
         codes=_fmt(stats["code_mention_shares"]),
+        win_rates=", ".join(f"{name} {rate:.1%}" for name, rate in stats["win_rates"].items()),
         distinct=stats["distinct_queries"],
         subtopics=stats["subtopics"],
         languages=_fmt(stats["language_shares"]),
