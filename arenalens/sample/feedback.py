@@ -235,7 +235,11 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
         "neg": ("just didn't do it for me", "was fine but meh"),
         "pos": ("just felt better", "was my gut pick"),
         "bare": ("no real reason", "just a gut feeling", "honestly a coin toss", "idk just vibes"),
-        "tie": ("both fine honestly", "couldn't decide, both okay", "equally good"),
+        "tie": (
+            "couldn't decide",
+            "honestly a coin flip between them",
+            "hard to pick between the two",
+        ),
     },
 }
 SIDE_NAMES = {

@@ -146,7 +146,8 @@ def render_response(
     base = fill(pick(subtopic.answers, rng), item)
     opener, closer = pick(system.openers, rng), pick(system.closers, rng)
     # systems keep their English small talk out of answers in other languages
-    body = f"{opener}{base}{closer}".strip() if language == "en" else base
+    styled = language == "en" and not any(flaw in STYLE_FLAWS for flaw in flaws)
+    body = f"{opener}{base}{closer}".strip() if styled else base
     written_in = language
     if "detail_short" in flaws:
         short = item.get("a") or base.split(".")[0]
@@ -161,14 +162,13 @@ def render_response(
         if language != "en":
             body, written_in = item.get("en", base), "en"
         else:
-            reply = pick(FOREIGN_REPLIES[system.foreign_language], rng)
-            answer = item.get("a", "")
-            body = f"{reply} {answer}".strip() if answer and answer.isascii() else reply
+            body = pick(FOREIGN_REPLIES[system.foreign_language], rng)
             written_in = system.foreign_language
     if "detail_long" in flaws:
         count = int(rng.integers(3, 6))
         extra = [PADDING[i] for i in rng.choice(len(PADDING), size=count, replace=False)]
-        body = f"{body} {' '.join(extra)} To sum up: {base}"
+        summary = body if "unhelpful" in flaws else base
+        body = f"{body} {' '.join(extra)} To sum up: {summary}"
     for flaw, templates in (("robotic", ROBOTIC), ("rude", RUDE), ("too_formal", FORMAL)):
         if flaw in flaws:
             body = pick(templates, rng).format(base=body)
