@@ -35,7 +35,7 @@ INSTRUCTIONS = (
 class CodingConfig:
     """How to code: batch size, self-consistency samples, thresholds, limits."""
 
-    batch_size: int = 16
+    batch_size: int = 32
     samples: int = 1  # self-consistency: k labeler samples per item, majority vote
     min_confidence: float = 0.0
     limit: int | None = (
@@ -83,6 +83,7 @@ class CodingSummary:
     samples: int = 1
     labeler_calls: int = 0
     llm_calls: int | None = None
+    llm_cached_calls: int | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     stopped: str = ""
@@ -90,8 +91,11 @@ class CodingSummary:
     def line(self) -> str:
         """One human-readable line."""
         tokens = ""
-        if self.prompt_tokens is not None:
-            tokens = f", {self.llm_calls} LLM calls, {self.prompt_tokens}+{self.completion_tokens} tokens"
+        if self.llm_calls or self.llm_cached_calls:
+            tokens = (
+                f", {self.llm_calls} LLM calls ({self.llm_cached_calls} more answered from the cache), "
+                f"{self.prompt_tokens} prompt + {self.completion_tokens} completion tokens"
+            )
         text = (
             f"coded {self.coded_now} feedback items ({self.already_coded} already coded, "
             f"{self.remaining} remaining) under {self.codebook_version} with {self.labeler}: "
@@ -209,7 +213,7 @@ def _usage(labeler: Labeler) -> dict[str, int] | None:
         usage = usage()
     if usage is None:
         return None
-    keys = ("calls", "prompt_tokens", "completion_tokens")
+    keys = ("calls", "cached_calls", "prompt_tokens", "completion_tokens")
     if isinstance(usage, dict):
         return {k: int(usage.get(k, 0) or 0) for k in keys}
     return {k: int(getattr(usage, k, 0) or 0) for k in keys}
@@ -298,6 +302,7 @@ def _record_usage(summary: CodingSummary, labeler: Labeler, before: dict[str, in
     if before is None or after is None:
         return
     summary.llm_calls = after["calls"] - before["calls"]
+    summary.llm_cached_calls = after["cached_calls"] - before["cached_calls"]
     summary.prompt_tokens = after["prompt_tokens"] - before["prompt_tokens"]
     summary.completion_tokens = after["completion_tokens"] - before["completion_tokens"]
 

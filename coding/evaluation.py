@@ -1,0 +1,75 @@
+"""Machine codes against a known truth (the sample arena's `gold_codes`), per code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from arenalens.store import Store
+from coding import persist
+from coding.agreement import cohen_kappa, percent_agreement, precision_recall
+from coding.codebook import Codebook
+
+GOLD_COLUMNS = [
+    "code",
+    "n",
+    "kappa",
+    "percent_agreement",
+    "precision",
+    "recall",
+    "machine_rate",
+    "gold_rate",
+    "side_accuracy",
+    "polarity_accuracy",
+]
+
+
+def gold_agreement(store: Store, codebook: Codebook, gold_key: str = "gold_codes") -> pd.DataFrame:
+    """Per code: kappa, agreement, precision/recall vs `extra[gold_key]`; side/polarity matching any intended target."""
+    version = codebook.version_key
+    persist.require_coded(store, version)
+    items = persist.machine_items_frame(store, version, codebook.code_names)
+    has_gold = items["extra"].map(
+        lambda e: isinstance(e, dict) and isinstance(e.get(gold_key), list)
+    )
+    items = items[has_gold]
+    codes = persist.codes_frame(store, version).set_index(["feedback_id", "code"])
+    rows = []
+    for name in codebook.code_names:
+        gold = items["extra"].map(lambda e, n=name: int(n in e[gold_key])).to_numpy()
+        machine = items[name].to_numpy()
+        precision, recall = precision_recall(machine, gold)
+        side_hits, polarity_hits = [], []
+        for record in items[(items[name] == 1) & (gold == 1)].to_dict("records"):
+            targets = _gold_targets(record["extra"], name)
+            if not targets:
+                continue
+            row = codes.loc[(record["feedback_id"], name)]
+            side_hits.append(row["side"] in {t.get("about") for t in targets})
+            polarity_hits.append(row["polarity"] in {t.get("polarity") for t in targets})
+        rows.append(
+            {
+                "code": name,
+                "n": int(len(gold)),
+                "kappa": cohen_kappa(machine, gold),
+                "percent_agreement": percent_agreement(machine, gold),
+                "precision": precision,
+                "recall": recall,
+                "machine_rate": float(machine.mean()) if len(machine) else float("nan"),
+                "gold_rate": float(gold.mean()) if len(gold) else float("nan"),
+                "side_accuracy": float(np.mean(side_hits)) if side_hits else float("nan"),
+                "polarity_accuracy": float(np.mean(polarity_hits))
+                if polarity_hits
+                else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows, columns=GOLD_COLUMNS)
+
+
+def _gold_targets(extra: dict, code: str) -> list[dict]:
+    """The generator's intended (about, polarity) targets of one code; a code may have two."""
+    return [
+        t
+        for t in extra.get("gold_code_targets") or []
+        if isinstance(t, dict) and t.get("code") == code
+    ]

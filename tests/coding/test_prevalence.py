@@ -1,0 +1,94 @@
+"""Prevalence: raw machine rate vs prediction-powered (bias-corrected) rate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from coding_fixtures import KeywordLabeler
+
+from arenalens.store import Store
+from coding.annotations import AnnotationQueue
+from coding.codebook import load_codebook
+from coding.coder import code_feedback
+from coding.errors import CodingError
+from coding.prevalence import ppi_estimate, prevalence_table, wilson_interval
+from coding.sampling import create_validation_sample
+
+
+def _biased_draw(rng: np.random.Generator, true_rate: float, n_all: int, n_labeled: int):
+    """A population whose machine codes miss 40% of true codes and add 5% false ones."""
+    truth = rng.random(n_all) < true_rate
+    machine = np.where(truth, rng.random(n_all) < 0.6, rng.random(n_all) < 0.05).astype(float)
+    labeled = rng.choice(n_all, size=n_labeled, replace=False)
+    return machine, machine[labeled], truth[labeled].astype(float)
+
+
+def test_ppi_ci_covers_the_true_rate_in_93_to_97_percent_of_draws_despite_biased_codes():
+    rng = np.random.default_rng(2024)
+    true_rate, reps = 0.3, 2000
+    ppi_hits = raw_hits = 0
+    for _ in range(reps):
+        machine, f_lab, y_lab = _biased_draw(rng, true_rate, 2000, 200)
+        ppi = ppi_estimate(machine, f_lab, y_lab)
+        raw = wilson_interval(int(machine.sum()), len(machine))
+        ppi_hits += ppi.low <= true_rate <= ppi.high
+        raw_hits += raw.low <= true_rate <= raw.high
+    assert 0.93 <= ppi_hits / reps <= 0.97
+    assert raw_hits / reps < 0.05  # the raw machine rate (~0.22) is biased: its CI misses
+
+
+def test_ppi_is_narrower_than_the_human_sample_alone_when_the_machine_is_good():
+    rng = np.random.default_rng(5)
+    truth = rng.random(5000) < 0.25
+    machine = np.where(rng.random(5000) < 0.95, truth, ~truth).astype(float)
+    labeled = rng.choice(5000, 300, replace=False)
+    ppi = ppi_estimate(machine, machine[labeled], truth[labeled].astype(float))
+    human = wilson_interval(int(truth[labeled].sum()), 300)
+    assert (ppi.high - ppi.low) < (human.high - human.low)
+
+
+def test_ppi_needs_two_labeled_items():
+    assert np.isnan(ppi_estimate([1, 0, 1], [1], [1]).rate)
+
+
+def _annotated(store: Store):
+    codebook = load_codebook()
+    code_feedback(store, KeywordLabeler(bad_evidence=["accuracy"]), codebook, progress=False)
+    create_validation_sample(store, codebook, ["ann"], size=30, seed=0)
+    queue = AnnotationQueue(store, codebook)
+    gold = {f["id"]: f["extra"]["gold_codes"] for f in store.feedback_frame().to_dict("records")}
+    while (item := queue.next_item("ann")) is not None:
+        queue.save("ann", item.feedback_id, {code: True for code in gold[item.feedback_id]})
+    return codebook
+
+
+def test_prevalence_corrects_a_machine_that_never_finds_a_code(small_store: Store):
+    codebook = _annotated(small_store)
+    table = prevalence_table(small_store, codebook).set_index("code")
+    assert table.loc["accuracy", "machine_rate"] == 0.0  # all accuracy codes were rejected
+    assert table.loc["accuracy", "n_validated"] == 30
+    assert table.loc["accuracy", "ppi_rate"] > 0.15  # true rate 0.3
+    assert table.loc["detail", "ppi_rate"] == pytest.approx(0.3, abs=0.05)
+
+
+def test_prevalence_by_model_covers_the_models_that_lost(small_store: Store):
+    codebook = _annotated(small_store)
+    table = prevalence_table(small_store, codebook, by="model", min_validated=3)
+    feedback = small_store.feedback_frame()
+    lost = feedback[feedback["winner"] != "tie"]
+    losers = set(lost["model_b"].where(lost["winner"] == "model_a", lost["model_a"]))
+    assert set(table["group"]) == losers
+    sizes = table.drop_duplicates("group").set_index("group")["n_items"]
+    assert sizes.sum() == len(lost)
+
+
+def test_few_validated_items_give_no_corrected_estimate_and_say_why(small_store: Store):
+    codebook = _annotated(small_store)
+    table = prevalence_table(small_store, codebook, by="model", min_validated=1000)
+    assert table["ppi_rate"].isna().all() and table["note"].str.contains("validated items").all()
+
+
+def test_prevalence_by_category_without_taxonomy_says_what_to_run(small_store: Store):
+    codebook = _annotated(small_store)
+    with pytest.raises(CodingError, match="taxonomy"):
+        prevalence_table(small_store, codebook, by="category")
