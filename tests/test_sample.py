@@ -399,3 +399,13 @@ def test_no_template_slot_is_left_unfilled(records: list[dict]) -> None:
                 name,
                 text,
             )
+
+
+def test_tiny_arenas_generate_and_bad_sizes_are_refused(tmp_path: Path) -> None:
+    tiny = generate_sample_arena(seed=3, n_interactions=12)
+    assert len(generate_sample_arena(seed=5, n_interactions=1).records) == 1
+    assert len(tiny.records) == 12 and len(tiny.audio_ids) <= 12
+    with pytest.raises(ValueError, match="n_interactions"):
+        generate_sample_arena(n_interactions=0)
+    with pytest.raises(SystemExit):
+        sample_main(["--out", str(tmp_path), "-n", "-5"])

@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> None:
         "-n", "--interactions", type=int, default=N_INTERACTIONS, help="number of battles"
     )
     args = parser.parse_args(argv)
+    if args.interactions < 1:
+        parser.error(
+            f"--interactions: expected a positive number of battles, got {args.interactions}"
+        )
     paths = write_sample_arena(args.out, seed=args.seed, n_interactions=args.interactions)
     for path in paths.values():
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")

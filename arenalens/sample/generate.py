@@ -255,6 +255,10 @@ def generate_sample_arena(
     seed: int = DEFAULT_SEED, n_interactions: int = N_INTERACTIONS
 ) -> SampleArena:
     """Generate the sample arena in memory; the same seed always gives the same arena."""
+    if n_interactions < 1:
+        raise ValueError(
+            f"n_interactions: expected a positive number of battles, got {n_interactions}"
+        )
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
     users_rng, query_rng, vote_rng, response_rng, feedback_rng, bench_rng = streams
 
@@ -374,9 +378,8 @@ def _audio_ids(records: list[dict[str, Any]], rng: np.random.Generator) -> list[
             and r["language"] == "en"
             and len(r["query_text"]) <= 80
         ]
-        chosen.extend(
-            pool[int(i)] for i in sorted(rng.choice(len(pool), size=per_category, replace=False))
-        )
+        size = min(per_category, len(pool))
+        chosen.extend(pool[int(i)] for i in sorted(rng.choice(len(pool), size=size, replace=False)))
     return sorted(chosen)
 
 

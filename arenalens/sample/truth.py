@@ -20,7 +20,7 @@ def realised_statistics(records: list[dict[str, Any]]) -> dict[str, Any]:
     total = len(records)
     with_feedback = [r for r in records if "feedback" in r]
     code_mentions = Counter(code for r in with_feedback for code in r["gold_codes"])
-    n_mentions = sum(code_mentions.values())
+    n_mentions = max(1, sum(code_mentions.values()))
     return {
         "interactions": total,
         "users": len({r["user_id"] for r in records}),
@@ -32,7 +32,7 @@ def realised_statistics(records: list[dict[str, Any]]) -> dict[str, Any]:
         "tie_share": round(sum(r["winner"] == "tie" for r in records) / total, 4),
         "feedback_share": round(len(with_feedback) / total, 4),
         "multi_code_feedback_share": round(
-            sum(len(r["gold_codes"]) > 1 for r in with_feedback) / len(with_feedback), 4
+            sum(len(r["gold_codes"]) > 1 for r in with_feedback) / max(1, len(with_feedback)), 4
         ),
         "code_mention_shares": {code: round(code_mentions[code] / n_mentions, 4) for code in CODES},
         "win_rates": _win_rates(records),
@@ -49,7 +49,7 @@ def _win_rates(records: list[dict[str, Any]]) -> dict[str, float]:
             name = canonical.get(r[side], r[side])
             games[name] += 1
             wins[name] += 1.0 if r["winner"] == side else 0.5 if r["winner"] == "tie" else 0.0
-    return {s.name: round(wins[s.name] / games[s.name], 4) for s in SYSTEMS}
+    return {s.name: round(wins[s.name] / games[s.name], 4) for s in SYSTEMS if games[s.name]}
 
 
 def build_truth(arena: SampleArena, seed: int) -> dict[str, Any]:
