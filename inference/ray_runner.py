@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from inference.errors import BackendUnavailableError
 from inference.generate import GenerationRequest, GenerationResult, generate_all, make_generator
 from inference.systems import SystemSpec
@@ -35,11 +37,12 @@ class GenerationActor:
 
 
 def _none(value: Any) -> Any:
-    return (
-        None
-        if value is None or (isinstance(value, float) and value != value) or value == ""
-        else value
-    )
+    """Ray's numpy batches turn None into NaN (numeric columns) or "" (our string fields): undo it."""
+    if value is None or (isinstance(value, str) and value == ""):
+        return None
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def actor_count(resources: dict[str, float]) -> tuple[int, float]:
