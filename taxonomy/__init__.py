@@ -1,0 +1,1 @@
+"""arenalens taxonomy package."""

@@ -1,0 +1,311 @@
+"""Top-level categories from a YAML file, and mapping clusters (and so queries) onto them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+from sklearn.base import BaseEstimator
+
+from arenalens.labeler.base import LabelDefinition, Labeler
+from taxonomy.errors import CategoriesError
+from taxonomy.reduce import normalise_rows
+
+DEFAULT_CATEGORIES_PATH = Path(__file__).resolve().parents[1] / "data" / "categories.yaml"
+WORKSPACE_CATEGORIES_NAME = "categories.yaml"
+MODALITIES = ("text_primary", "audio_primary")
+NOVEL = "novel"
+Encoder = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Category:
+    """One top-level category: name, definition, its natural modality and example queries."""
+
+    name: str
+    definition: str
+    modality: str = "text_primary"
+    examples: tuple[str, ...] = ()
+
+    def as_label(self) -> LabelDefinition:
+        return LabelDefinition(self.name, self.definition, positive_examples=self.examples)
+
+
+@dataclass(frozen=True)
+class CategorySet:
+    """The categories plus the modality definitions (audio-primary cues and examples)."""
+
+    categories: tuple[Category, ...]
+    audio_definition: str = ""
+    audio_cues: tuple[str, ...] = ()
+    audio_examples: tuple[str, ...] = ()
+    source: str = ""
+    compiled_cues: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.categories]
+
+    def get(self, name: str) -> Category:
+        for category in self.categories:
+            if category.name == name:
+                return category
+        raise CategoriesError(
+            f"{self.source}: no category named {name!r}; known: {', '.join(self.names)}"
+        )
+
+    def modality_of(self, name: str) -> str | None:
+        """The category's natural modality (None for 'novel' or unknown names)."""
+        return next((c.modality for c in self.categories if c.name == name), None)
+
+
+def _strings(value: object, where: str, field_name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CategoriesError(f"{where}: field {field_name!r} must be a list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def load_categories(path: str | Path | None = None) -> CategorySet:
+    """Read and validate a categories YAML file (default: the shipped data/categories.yaml)."""
+    path = Path(path) if path else DEFAULT_CATEGORIES_PATH
+    if not path.is_file():
+        raise CategoriesError(f"{path}: categories file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CategoriesError(f"{path}: not valid YAML: {exc}") from exc
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("categories"), list)
+        or not data["categories"]
+    ):
+        raise CategoriesError(f"{path}: expected a mapping with a non-empty list `categories`")
+    categories: list[Category] = []
+    for i, entry in enumerate(data["categories"], start=1):
+        where = f"{path}: category #{i}"
+        if not isinstance(entry, dict):
+            raise CategoriesError(f"{where}: expected a mapping with name, definition, examples")
+        name = entry.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name or ""):
+            raise CategoriesError(f"{where}: field 'name' must be lower_snake_case, got {name!r}")
+        if name == NOVEL:
+            raise CategoriesError(f"{where}: 'novel' is reserved for clusters that fit no category")
+        definition = entry.get("definition")
+        if not isinstance(definition, str) or not definition.strip():
+            raise CategoriesError(
+                f"{where} ({name}): field 'definition' must be a non-empty string"
+            )
+        modality = entry.get("modality", "text_primary")
+        if modality not in MODALITIES:
+            raise CategoriesError(
+                f"{where} ({name}): field 'modality' must be one of {MODALITIES}, got {modality!r}"
+            )
+        examples = _strings(entry.get("examples"), f"{where} ({name})", "examples")
+        if not examples:
+            raise CategoriesError(
+                f"{where} ({name}): field 'examples' needs at least one example query"
+            )
+        if name in {c.name for c in categories}:
+            raise CategoriesError(f"{where}: duplicate category name {name!r}")
+        categories.append(Category(name, " ".join(definition.split()), modality, examples))
+    audio = (data.get("modalities") or {}).get("audio_primary") or {}
+    if not isinstance(audio, dict):
+        raise CategoriesError(f"{path}: `modalities.audio_primary` must be a mapping")
+    cues = _strings(audio.get("cues"), f"{path}: modalities.audio_primary", "cues")
+    compiled = []
+    for cue in cues:
+        try:
+            compiled.append(re.compile(cue, re.IGNORECASE))
+        except re.error as exc:
+            raise CategoriesError(
+                f"{path}: modalities.audio_primary cue {cue!r} is not a valid regex: {exc}"
+            ) from exc
+    audio_examples = _strings(
+        audio.get("examples"), f"{path}: modalities.audio_primary", "examples"
+    )
+    return CategorySet(
+        categories=tuple(categories),
+        audio_definition=" ".join(str(audio.get("definition", "")).split()),
+        audio_cues=cues,
+        audio_examples=audio_examples,
+        source=str(path),
+        compiled_cues=tuple(compiled),
+    )
+
+
+def resolve_categories(
+    path: str | Path | None = None, workspace: Path | None = None
+) -> CategorySet:
+    """An explicit file, else `<workspace>/categories.yaml`, else the shipped default."""
+    if path:
+        return load_categories(path)
+    if workspace is not None and (Path(workspace) / WORKSPACE_CATEGORIES_NAME).is_file():
+        return load_categories(Path(workspace) / WORKSPACE_CATEGORIES_NAME)
+    return load_categories(None)
+
+
+class PrototypeScorer(BaseEstimator):
+    """Similarity of texts to each category: mean of the top-k cosine similarities to its examples."""
+
+    def __init__(self, top_k: int = 3):
+        self.top_k = top_k
+
+    def fit(self, example_embeddings: dict[str, np.ndarray]) -> PrototypeScorer:
+        """`example_embeddings`: label -> (m, d) embeddings of its examples (and definition)."""
+        self.labels_ = list(example_embeddings)
+        self.examples_ = {k: normalise_rows(v) for k, v in example_embeddings.items()}
+        return self
+
+    def score(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, n_labels) scores in [-1, 1]."""
+        x = normalise_rows(embeddings)
+        out = np.empty((len(x), len(self.labels_)), dtype=np.float32)
+        for j, label in enumerate(self.labels_):
+            sims = x @ self.examples_[label].T
+            k = min(self.top_k, sims.shape[1])
+            top = -np.sort(-sims, axis=1)[:, :k]
+            out[:, j] = top.mean(axis=1)
+        return out
+
+
+def category_scorer(categories: CategorySet, encode: Encoder, top_k: int = 3) -> PrototypeScorer:
+    """A PrototypeScorer over each category's examples plus its definition."""
+    return PrototypeScorer(top_k).fit(
+        {c.name: encode([*c.examples, c.definition]) for c in categories.categories}
+    )
+
+
+def calibrate_novel_threshold(scorer: PrototypeScorer, quantile: float = 0.1) -> float:
+    """Score that (1 - quantile) of the category file's own examples reach, each left out in turn.
+
+    A cluster whose central queries score below it fits the categories worse than nearly all of
+    the file's own examples do, so it is flagged novel.
+    """
+    best: list[float] = []
+    for label in scorer.labels_:
+        own = scorer.examples_[label]
+        for i in range(len(own)):
+            held_out = PrototypeScorer(scorer.top_k).fit(
+                {**scorer.examples_, label: np.delete(own, i, axis=0)}
+            )
+            best.append(float(held_out.score(own[i : i + 1]).max()))
+    return float(np.quantile(best, quantile)) if best else 0.0
+
+
+@dataclass
+class CategoryDecision:
+    """A cluster's category, its confidence, and whether nothing fitted (novel)."""
+
+    category: str
+    suggested: str
+    confidence: float
+    novel: bool
+    method: str
+
+
+class CategoryMapper(BaseEstimator):
+    """Map clusters to categories; a cluster that fits none above the threshold is 'novel'.
+
+    method="embedding": each of the cluster's central queries votes for its best-scoring category
+    (PrototypeScorer); the winner needs a mean score >= `novel_threshold` and at least
+    `min_vote_share` of the votes. method="labeler": one `assign_labels` call per cluster on a
+    summary text (name, description, central queries); novel when no label reaches `min_confidence`.
+    """
+
+    def __init__(
+        self,
+        categories: CategorySet,
+        method: str = "embedding",
+        labeler: Labeler | None = None,
+        novel_threshold: float = 0.35,
+        min_vote_share: float = 0.34,
+        min_confidence: float = 0.5,
+    ):
+        self.categories = categories
+        self.method = method
+        self.labeler = labeler
+        self.novel_threshold = novel_threshold
+        self.min_vote_share = min_vote_share
+        self.min_confidence = min_confidence
+
+    def fit(
+        self,
+        central_embeddings: dict[int, np.ndarray],
+        scorer: PrototypeScorer | None = None,
+        summaries: dict[int, str] | None = None,
+    ) -> CategoryMapper:
+        """Learned: decisions_ (cluster id -> CategoryDecision)."""
+        if self.method == "labeler":
+            if self.labeler is None or summaries is None:
+                raise ValueError("method='labeler' needs a labeler and cluster summaries")
+            self.decisions_ = self._fit_labeler(summaries)
+        elif self.method == "embedding":
+            if scorer is None:
+                raise ValueError("method='embedding' needs a fitted PrototypeScorer")
+            self.decisions_ = {k: self._decide(scorer, e) for k, e in central_embeddings.items()}
+        else:
+            raise ValueError(
+                f"category method must be 'embedding' or 'labeler', got {self.method!r}"
+            )
+        return self
+
+    def _decide(self, scorer: PrototypeScorer, embeddings: np.ndarray) -> CategoryDecision:
+        scores = scorer.score(embeddings)
+        votes = np.bincount(scores.argmax(axis=1), minlength=len(scorer.labels_)) / len(scores)
+        winner = int(np.argmax(votes + 1e-6 * scores.mean(axis=0)))
+        mean_score = float(scores[:, winner].mean())
+        novel = mean_score < self.novel_threshold or votes[winner] < self.min_vote_share
+        name = scorer.labels_[winner]
+        return CategoryDecision(
+            NOVEL if novel else name, name, float(votes[winner]), novel, "embedding"
+        )
+
+    def _fit_labeler(self, summaries: dict[int, str]) -> dict[int, CategoryDecision]:
+        ids = list(summaries)
+        label_set = [c.as_label() for c in self.categories.categories]
+        results = self.labeler.assign_labels(  # type: ignore[union-attr]
+            [summaries[k] for k in ids],
+            label_set,
+            instructions=(
+                "Each text summarises a cluster of spoken user queries. Choose the one category "
+                "that fits most of its queries; choose none if no category fits."
+            ),
+        )
+        decisions = {}
+        for k, result in zip(ids, results, strict=True):
+            best = max(result.labels, key=lambda a: a.confidence, default=None)
+            if best is None or best.label not in self.categories.names:
+                decisions[k] = CategoryDecision(NOVEL, "", 0.0, True, "labeler")
+                continue
+            novel = best.confidence < self.min_confidence
+            decisions[k] = CategoryDecision(
+                NOVEL if novel else best.label, best.label, float(best.confidence), novel, "labeler"
+            )
+        return decisions
+
+
+def categorise_queries(
+    scorer: PrototypeScorer, embeddings: np.ndarray, novel_threshold: float
+) -> tuple[list[str], np.ndarray]:
+    """Per-query category for queries outside any cluster (best score, 'novel' below threshold)."""
+    if len(embeddings) == 0:
+        return [], np.zeros(0, dtype=np.float32)
+    scores = scorer.score(embeddings)
+    best = scores.argmax(axis=1)
+    top = scores[np.arange(len(best)), best]
+    labels = [
+        scorer.labels_[b] if s >= novel_threshold else NOVEL for b, s in zip(best, top, strict=True)
+    ]
+    return labels, top
+
+
+def cluster_summary(name: str, description: str, central_texts: Sequence[str]) -> str:
+    """The text a labeler sees for one cluster: name, description and its central queries."""
+    lines = [f"Cluster: {name}.", description, "Queries:"] + [f"- {t}" for t in central_texts]
+    return "\n".join(line for line in lines if line)

@@ -1,0 +1,329 @@
+"""`arenalens taxonomy ...`: build | show | eval | diff | export | assign | edit | label-import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from arenalens.context import AppContext
+from taxonomy import persist
+from taxonomy.categories import NOVEL, resolve_categories
+from taxonomy.edits import Edit
+from taxonomy.errors import EditError
+from taxonomy.evaluate import load_category_map
+from taxonomy.model import TaxonomyParams
+from taxonomy.pipeline import (
+    assign_new_queries,
+    build_taxonomy,
+    diff_two_runs,
+    evaluate_run,
+    reapply_edits,
+)
+
+EXPORT_COLUMNS = ["query_id", "query", "cluster_id", "cluster_name", "parent_id", "parent_name", "category",
+                  "modality", "outlier", "reassigned", "source"]  # fmt: skip
+categories_option = click.option(
+    "--categories", "categories_path", type=click.Path(path_type=Path),
+    help="Categories YAML (default: <workspace>/categories.yaml, else the shipped data/categories.yaml).",
+)  # fmt: skip
+run_option = click.option(
+    "--run", "run_id", type=int, help="Taxonomy run id (default: the latest)."
+)
+
+
+def _echo_json(payload: object) -> None:
+    click.echo(json.dumps(payload, indent=2, default=str))
+
+
+def run_build(app: AppContext, params: TaxonomyParams, categories_path: Path | None = None) -> str:
+    """Build a taxonomy run on the app's workspace; returns the summary line."""
+    categories = resolve_categories(categories_path, app.settings.workspace)
+    summary = build_taxonomy(
+        app.store,
+        app.embedder.encode,
+        app.labeler,
+        categories,
+        params,
+        embedding_model=app.embedder.model_id,
+    )
+    return summary.line()
+
+
+@click.group("taxonomy")
+def taxonomy_group() -> None:
+    """Queries -> clusters -> named hierarchy -> categories and text- vs audio-primary share."""
+
+
+@taxonomy_group.command("build")
+@click.option(
+    "--min-cluster-size", type=int, help="HDBSCAN min_cluster_size (default: from the data size)."
+)
+@click.option(
+    "--min-samples", type=int, help="HDBSCAN min_samples (default: half min_cluster_size)."
+)
+@click.option("--reassign-threshold", type=float, default=0.4, show_default=True,
+              help="Cosine to the nearest centroid above which an outlier joins that cluster.")  # fmt: skip
+@click.option(
+    "--keep-outliers", is_flag=True, help="Do not reassign outliers (all stay unclustered)."
+)
+@click.option("--max-fit-size", type=int, default=20_000, show_default=True,
+              help="Fit on a random sample of this size; assign the rest to its clusters.")  # fmt: skip
+@click.option(
+    "--n-parents", type=int, help="Number of parent topics (default: about sqrt of clusters)."
+)
+@click.option(
+    "--category-method",
+    type=click.Choice(["auto", "embedding", "labeler"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--seed", type=int, help="Random seed (default: settings.seed).")
+@categories_option
+@click.pass_obj
+def build_command(app: AppContext, min_cluster_size, min_samples, reassign_threshold, keep_outliers,
+                  max_fit_size, n_parents, category_method, seed, categories_path) -> None:  # fmt: skip
+    """Cluster every query, name clusters and parents, map them to categories, persist a run."""
+    params = TaxonomyParams(
+        min_cluster_size=min_cluster_size, min_samples=min_samples,
+        reassign_threshold=None if keep_outliers else reassign_threshold, max_fit_size=max_fit_size,
+        n_parents=n_parents, category_method=category_method,
+        random_state=app.settings.seed if seed is None else seed,
+    )  # fmt: skip
+    click.echo(run_build(app, params, categories_path))
+
+
+def _share_lines(table: pd.DataFrame) -> list[str]:
+    lines = []
+    for row in table.to_dict("records"):
+        line = f"  {row['label']:<16} {row['share']:6.1%}  [{row['ci_low']:.1%}, {row['ci_high']:.1%}]  n={row['count']}"
+        if "ppi_share" in row and pd.notna(row.get("ppi_share")):
+            line += f"   PPI {row['ppi_share']:.1%} [{row['ppi_ci_low']:.1%}, {row['ppi_ci_high']:.1%}] ({row['n_labelled']} human labels)"
+        lines.append(line)
+    return lines
+
+
+@taxonomy_group.command("show")
+@run_option
+@click.option("--top", type=int, default=0, help="Show only the N largest clusters.")
+@click.option("--json", "as_json", is_flag=True, help="Print clusters and shares as JSON.")
+@click.pass_obj
+def show_command(app: AppContext, run_id: int | None, top: int, as_json: bool) -> None:
+    """Print the hierarchy (parents, clusters, categories) and category/modality shares."""
+    store = app.store
+    run_id = persist.resolve_run(store, run_id)
+    clusters = persist.cluster_table(store, run_id, level=None)
+    categories, modality = (
+        persist.category_shares(store, run_id),
+        persist.modality_shares(store, run_id),
+    )
+    if as_json:
+        cols = ["cluster_id", "level", "parent_id", "parent_name", "name", "description", "size", "category",
+                "novel", "keywords", "central_texts", "labeler"]  # fmt: skip
+        _echo_json({"run_id": run_id, "clusters": clusters[cols].to_dict("records"),
+                    "category_shares": categories.to_dict("records"), "modality_shares": modality.to_dict("records")})  # fmt: skip
+        return
+    summary = store.runs_frame().set_index("id").loc[run_id, "summary"] or {}
+    total = int(clusters.loc[clusters["level"] == 0, "size"].sum())
+    click.echo(f"taxonomy run {run_id}: {total} queries, labeler {summary.get('labeler', '?')}")
+    leaves = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] >= 0)]
+    if top:
+        leaves = leaves.head(top)
+    for parent in clusters[clusters["level"] == 1].itertuples():
+        children = leaves[leaves["parent_id"] == parent.cluster_id]
+        if not len(children):
+            continue
+        click.echo(f"\n[P{parent.cluster_id}] {parent.name} ({parent.size} queries)")
+        for child in children.itertuples():
+            flag = " NOVEL" if child.category == NOVEL else ""
+            keywords = ", ".join((child.keywords or [])[:5])
+            click.echo(
+                f"  [{child.cluster_id:>3}] {child.name} ({child.size}) -> {child.category}{flag}  | {keywords}"
+            )
+    loose = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] < 0)]
+    if len(loose):
+        click.echo(
+            f"\n  [ -1] unclustered ({int(loose['size'].iloc[0])} queries, {int(loose['size'].iloc[0]) / max(total, 1):.1%})"
+        )
+    click.echo("\ncategory shares (95% CI):")
+    click.echo("\n".join(_share_lines(categories)))
+    click.echo("modality shares (95% CI):")
+    click.echo("\n".join(_share_lines(modality)))
+
+
+@taxonomy_group.command("eval")
+@click.option(
+    "--gold", "gold_field", required=True, help="Metadata field holding gold labels, e.g. intent."
+)
+@click.option(
+    "--category-map", type=click.Path(path_type=Path), help="YAML/CSV: gold label -> category."
+)
+@run_option
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def eval_command(
+    app: AppContext, gold_field: str, category_map: Path | None, run_id: int | None, as_json: bool
+) -> None:
+    """ARI, NMI, purity vs gold labels; DBCV, silhouette, outlier share; category accuracy."""
+    mapping = load_category_map(category_map) if category_map else None
+    result = evaluate_run(app.store, gold_field, run_id, mapping)
+    if as_json:
+        _echo_json(result)
+        return
+    for key, value in result.items():
+        if isinstance(value, float):
+            value = f"{value:.3f}"
+        click.echo(f"{key:<32} {value}")
+
+
+@taxonomy_group.command("diff")
+@click.argument("runs", nargs=-1, type=int)
+@click.option("--all", "show_all", is_flag=True, help="Also list clusters that were kept.")
+@click.pass_obj
+def diff_command(app: AppContext, runs: tuple[int, ...], show_all: bool) -> None:
+    """What split, merged, appeared and vanished between two runs (default: the last two)."""
+    if len(runs) not in (0, 2):
+        raise click.BadParameter("give two run ids (previous, current) or none", param_hint="RUNS")
+    events = diff_two_runs(app.store, *(runs or (None, None)))
+    counts = events["event"].value_counts().to_dict()
+    click.echo(
+        ", ".join(
+            f"{counts.get(k, 0)} {k}" for k in ("kept", "split", "merged", "appeared", "vanished")
+        )
+    )
+    for row in events.itertuples():
+        if row.event != "kept" or show_all:
+            click.echo(f"{row.event:<9} {row.detail}")
+
+
+@taxonomy_group.command("export")
+@click.argument("out", type=click.Path(path_type=Path))
+@run_option
+@click.pass_obj
+def export_command(app: AppContext, out: Path, run_id: int | None) -> None:
+    """Write one CSV row per query: query_id, cluster, parent, category, modality, ..."""
+    frame = persist.query_categories(app.store, run_id).rename(
+        columns={"interaction_id": "query_id"}
+    )
+    frame["query"] = frame["query_id"].map(app.store.queries_frame().set_index("id")["query"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame[EXPORT_COLUMNS].to_csv(out, index=False)
+    click.echo(f"wrote {len(frame)} rows to {out}")
+
+
+@taxonomy_group.command("assign")
+@run_option
+@click.option(
+    "--threshold", type=float, help="Cosine threshold (default: the run's reassignment threshold)."
+)
+@categories_option
+@click.pass_obj
+def assign_command(
+    app: AppContext, run_id: int | None, threshold: float | None, categories_path: Path | None
+) -> None:
+    """Assign queries the run has not seen to its clusters, without re-clustering."""
+    categories = resolve_categories(categories_path, app.settings.workspace)
+    added = assign_new_queries(app.store, app.embedder.encode, categories, run_id, threshold)
+    click.echo(f"assigned {added} new queries to run {persist.resolve_run(app.store, run_id)}")
+
+
+@taxonomy_group.group("edit")
+def edit_group() -> None:
+    """Analyst edits, stored and re-applied after every rebuild."""
+
+
+def _check_ids(app: AppContext, ids: list[int], level: int) -> None:
+    clusters = persist.cluster_table(app.store, None, level=level)
+    known = set(clusters["cluster_id"].astype(int)) - {-1}
+    missing = [k for k in ids if k not in known]
+    if missing:
+        raise EditError(
+            f"no {'parent' if level else 'cluster'} with id {missing} in the latest run; see `arenalens taxonomy show`"
+        )
+
+
+def _record(app: AppContext, edit: Edit, categories_path: Path | None, note: str | None) -> None:
+    categories = resolve_categories(categories_path, app.settings.workspace)
+    if edit.kind == "recategorise" and edit.value not in categories.names:
+        raise EditError(f"category {edit.value!r} is not one of {', '.join(categories.names)}")
+    _check_ids(app, list(edit.cluster_ids), edit.level)
+    edit_id = persist.add_edit(app.store, edit, note)
+    report = reapply_edits(app.store, categories)
+    click.echo(
+        f"edit {edit_id} stored ({edit.kind} {list(edit.cluster_ids)}); {len(report.applied)} edits applied to the latest run"
+    )
+
+
+@edit_group.command("rename")
+@click.argument("cluster_id", type=int)
+@click.argument("name")
+@click.option("--parent", is_flag=True, help="CLUSTER_ID is a parent id.")
+@click.option("--note")
+@categories_option
+@click.pass_obj
+def rename_command(
+    app: AppContext, cluster_id: int, name: str, parent: bool, note, categories_path
+) -> None:
+    """Rename a cluster (or, with --parent, a parent)."""
+    if not name.strip():
+        raise EditError("the new name is empty")
+    _record(
+        app, Edit("rename", (cluster_id,), name.strip(), 1 if parent else 0), categories_path, note
+    )
+
+
+@edit_group.command("merge")
+@click.argument("target", type=int)
+@click.argument("sources", type=int, nargs=-1, required=True)
+@click.option("--note")
+@categories_option
+@click.pass_obj
+def merge_command(
+    app: AppContext, target: int, sources: tuple[int, ...], note, categories_path
+) -> None:
+    """Merge SOURCES into TARGET (TARGET keeps its id, name and category)."""
+    if target in sources:
+        raise EditError("a cluster cannot be merged into itself")
+    _record(app, Edit("merge", (target, *sources)), categories_path, note)
+
+
+@edit_group.command("recategorise")
+@click.argument("cluster_id", type=int)
+@click.argument("category")
+@click.option("--note")
+@categories_option
+@click.pass_obj
+def recategorise_command(
+    app: AppContext, cluster_id: int, category: str, note, categories_path
+) -> None:
+    """Set a cluster's category (and so its queries')."""
+    _record(app, Edit("recategorise", (cluster_id,), category), categories_path, note)
+
+
+@edit_group.command("list")
+@click.pass_obj
+def list_edits_command(app: AppContext) -> None:
+    """List active edits in the order they are applied."""
+    for edit in persist.list_edits(app.store):
+        click.echo(f"{edit.id:>4} {edit.kind:<13} {list(edit.cluster_ids)} {edit.value or ''}")
+
+
+@taxonomy_group.command("label-import")
+@click.argument("path", type=click.Path(path_type=Path))
+@categories_option
+@click.pass_obj
+def label_import_command(app: AppContext, path: Path, categories_path: Path | None) -> None:
+    """Import human category/modality labels (CSV: query_id, category, modality[, annotator])."""
+    categories = resolve_categories(categories_path, app.settings.workspace)
+    count = persist.import_labels(app.store, path, categories)
+    click.echo(f"imported {count} human labels from {path}")
+
+
+COMMANDS: list[click.Command] = [taxonomy_group]
+
+
+def demo(app: AppContext) -> str:
+    """`arenalens demo`: build the taxonomy on the demo workspace."""
+    return run_build(app, TaxonomyParams(random_state=app.settings.seed))

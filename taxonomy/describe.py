@@ -1,0 +1,194 @@
+"""Describe clusters: c-TF-IDF keywords, central texts, and contrastive names from a Labeler."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import CountVectorizer
+from tqdm.auto import tqdm
+
+from arenalens.labeler.base import Labeler
+from taxonomy.cluster import UNCLUSTERED, cluster_centroids
+from taxonomy.reduce import normalise_rows
+
+NAMING_INSTRUCTIONS = (
+    "These are transcribed spoken queries that users put to voice assistants. Name the use case "
+    "the in-group shares (2-5 words) and describe it in one sentence, as distinct from the out-group."
+)
+
+
+@dataclass
+class ClusterDescription:
+    """What an analyst reads about one cluster."""
+
+    cluster: int
+    size: int
+    name: str
+    description: str
+    keywords: list[str] = field(default_factory=list)
+    central_texts: list[str] = field(default_factory=list)
+    labeler: str = ""
+
+
+def class_tfidf_keywords(
+    texts: Sequence[str], labels: np.ndarray, top_n: int = 8, ngram_range: tuple[int, int] = (1, 2)
+) -> dict[int, list[str]]:
+    """Top c-TF-IDF terms per cluster (BERTopic's class-based TF-IDF); outliers are ignored."""
+    labels = np.asarray(labels)
+    ids = sorted(set(labels.tolist()) - {UNCLUSTERED})
+    if not ids:
+        return {}
+    documents = [" ".join(str(texts[i]) for i in np.flatnonzero(labels == k)) for k in ids]
+    vectorizer = CountVectorizer(stop_words="english", ngram_range=ngram_range, min_df=1)
+    try:
+        counts = vectorizer.fit_transform(documents)
+    except ValueError:  # only stop words
+        return {k: [] for k in ids}
+    counts = counts.astype(np.float64)
+    tf = counts.multiply(1.0 / np.maximum(counts.sum(axis=1), 1)).tocsr()
+    term_freq = np.asarray(counts.sum(axis=0)).ravel()
+    avg_words = counts.sum() / len(ids)
+    idf = np.log(1.0 + avg_words / np.maximum(term_freq, 1))
+    scores = tf.multiply(idf).tocsr()
+    vocab = vectorizer.get_feature_names_out()
+    keywords: dict[int, list[str]] = {}
+    for row, k in enumerate(ids):
+        data = scores.getrow(row).toarray().ravel()
+        order = np.argsort(-data)[: top_n * 3]
+        chosen: list[str] = []
+        for j in order:
+            if data[j] <= 0 or len(chosen) >= top_n:
+                break
+            term = str(vocab[j])
+            if any(
+                term in c.split() or c in term.split() for c in chosen if " " in c or " " in term
+            ):
+                continue  # skip a unigram already inside a chosen bigram and vice versa
+            chosen.append(term)
+        keywords[k] = chosen
+    return keywords
+
+
+def central_indices(embeddings: np.ndarray, labels: np.ndarray, n: int) -> dict[int, np.ndarray]:
+    """For each cluster, indices of its `n` members closest to the centroid (most central first)."""
+    x = normalise_rows(embeddings)
+    ids, centroids = cluster_centroids(x, labels)
+    out: dict[int, np.ndarray] = {}
+    for k, c in zip(ids.tolist(), centroids, strict=True):
+        members = np.flatnonzero(labels == k)
+        order = np.argsort(-(x[members] @ c), kind="stable")
+        out[k] = members[order[:n]]
+    return out
+
+
+def unique_texts(texts: Sequence[str], limit: int) -> list[str]:
+    """First `limit` distinct texts (case-insensitive), order kept."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for text in texts:
+        key = str(text).strip().lower()
+        if key and key not in seen:
+            seen.add(key)
+            out.append(str(text))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def name_groups_contrastively(
+    labeler: Labeler,
+    group_texts: dict[int, list[str]],
+    centroids: dict[int, np.ndarray],
+    *,
+    n_contrast_groups: int = 3,
+    n_contrast_texts: int = 3,
+    instructions: str = NAMING_INSTRUCTIONS,
+    progress: str = "naming clusters",
+) -> dict[int, tuple[str, str, str]]:
+    """(name, description, labeler) per group; out-group = central texts of the nearest groups."""
+    ids = list(group_texts)
+    if not ids:
+        return {}
+    matrix = normalise_rows(np.stack([centroids[k] for k in ids]))
+    sims = matrix @ matrix.T
+    names: dict[int, tuple[str, str, str]] = {}
+    for row, k in enumerate(tqdm(ids, desc=progress, disable=len(ids) < 20)):
+        order = [ids[j] for j in np.argsort(-sims[row]) if ids[j] != k][:n_contrast_groups]
+        out_group = [t for other in order for t in group_texts[other][:n_contrast_texts]]
+        result = labeler.name_group(group_texts[k], out_group, instructions=instructions)
+        names[k] = (
+            result.name.strip() or f"cluster {k}",
+            result.description.strip(),
+            result.labeler or labeler.name,
+        )
+    return dedupe_names(names, group_texts)
+
+
+def dedupe_names(
+    names: dict[int, tuple[str, str, str]], group_texts: dict[int, list[str]]
+) -> dict[int, tuple[str, str, str]]:
+    """Make names unique: a repeated name gets a numeric suffix in order of appearance."""
+    counts: dict[str, int] = {}
+    out: dict[int, tuple[str, str, str]] = {}
+    for k, (name, description, labeler) in names.items():
+        key = name.lower()
+        counts[key] = counts.get(key, 0) + 1
+        out[k] = (name if counts[key] == 1 else f"{name} ({counts[key]})", description, labeler)
+    return out
+
+
+class ClusterDescriber(BaseEstimator):
+    """Size, c-TF-IDF keywords, central texts and a contrastive Labeler name for each cluster."""
+
+    def __init__(
+        self,
+        labeler: Labeler,
+        n_keywords: int = 8,
+        n_central: int = 8,
+        n_contrast_clusters: int = 3,
+        n_contrast_texts: int = 3,
+        instructions: str = NAMING_INSTRUCTIONS,
+    ):
+        self.labeler = labeler
+        self.n_keywords = n_keywords
+        self.n_central = n_central
+        self.n_contrast_clusters = n_contrast_clusters
+        self.n_contrast_texts = n_contrast_texts
+        self.instructions = instructions
+
+    def fit(
+        self, texts: Sequence[str], embeddings: np.ndarray, labels: np.ndarray
+    ) -> ClusterDescriber:
+        """Learned: descriptions_ (cluster id -> ClusterDescription); one labeler call per cluster."""
+        labels = np.asarray(labels)
+        texts = [str(t) for t in texts]
+        keywords = class_tfidf_keywords(texts, labels, top_n=self.n_keywords)
+        central = central_indices(embeddings, labels, self.n_central * 3)
+        ids, centroids = cluster_centroids(embeddings, labels)
+        group_texts = {
+            k: unique_texts([texts[i] for i in central[k]], self.n_central) for k in ids.tolist()
+        }
+        names = name_groups_contrastively(
+            self.labeler,
+            group_texts,
+            dict(zip(ids.tolist(), centroids, strict=True)),
+            n_contrast_groups=self.n_contrast_clusters,
+            n_contrast_texts=self.n_contrast_texts,
+            instructions=self.instructions,
+        )
+        self.descriptions_ = {
+            k: ClusterDescription(
+                cluster=k,
+                size=int(np.sum(labels == k)),
+                name=names[k][0],
+                description=names[k][1],
+                keywords=keywords.get(k, []),
+                central_texts=group_texts[k],
+                labeler=names[k][2],
+            )
+            for k in ids.tolist()
+        }
+        return self

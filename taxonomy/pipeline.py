@@ -1,0 +1,346 @@
+"""Stage orchestration: build a run (fit, match, edit, persist), assign new queries, diff, evaluate."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from arenalens.labeler.base import Labeler
+from arenalens.store import Store
+from taxonomy import persist
+from taxonomy.categories import NOVEL, CategorySet, Encoder, categorise_queries, category_scorer
+from taxonomy.cluster import UNCLUSTERED, CentroidAssigner
+from taxonomy.edits import EditReport, apply_edits
+from taxonomy.errors import TaxonomyError
+from taxonomy.evaluate import category_accuracy, clustering_scores
+from taxonomy.matching import diff_runs, match_clusters, members_by_cluster, stable_ids
+from taxonomy.modality import ModalityClassifier, final_modality
+from taxonomy.model import TaxonomyParams, TaxonomyResult, fit_taxonomy
+from taxonomy.reduce import interpolate_coordinates
+
+
+@dataclass
+class BuildSummary:
+    """What a build did, for the CLI line and the run's stored summary."""
+
+    run_id: int
+    previous_run_id: int | None
+    metrics: dict
+    timings: dict
+    matched: int = 0
+    new_clusters: int = 0
+    edits_applied: int = 0
+    edits_skipped: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        m = self.metrics
+        text = (
+            f"taxonomy run {self.run_id}: {m['n_queries']} queries -> {m['n_clusters']} clusters in "
+            f"{m['n_parents']} parents, {m['outlier_share']:.1%} unclustered "
+            f"({m['outlier_share_raw']:.1%} before reassignment), {m['novel_clusters']} novel"
+        )
+        if m.get("fit_on_sample"):
+            text += f"; fitted on a sample of {m['n_fit']}, the rest assigned"
+        if self.previous_run_id is not None:
+            text += f"; {self.matched} clusters continue run {self.previous_run_id}, {self.new_clusters} new"
+        if self.edits_applied or self.edits_skipped:
+            text += f"; {self.edits_applied} edits re-applied, {len(self.edits_skipped)} skipped"
+        return text
+
+
+def _relabel(
+    result: TaxonomyResult,
+    leaf_map: dict[int, int],
+    parent_map: dict[int, int],
+    matched: dict,
+    parent_matched: dict,
+) -> None:
+    """Swap local ids for stable ids in place."""
+    c, a = result.clusters, result.assignments
+    leaf = c["level"] == 0
+    keep_unclustered = {UNCLUSTERED: UNCLUSTERED}
+    c.loc[leaf, "matched_from"] = [matched.get(int(k)) for k in c.loc[leaf, "cluster_id"]]
+    c.loc[~leaf, "matched_from"] = [parent_matched.get(int(k)) for k in c.loc[~leaf, "cluster_id"]]
+    c.loc[leaf, "cluster_id"] = [
+        leaf_map.get(int(k), keep_unclustered.get(int(k))) for k in c.loc[leaf, "cluster_id"]
+    ]
+    c.loc[~leaf, "cluster_id"] = [parent_map[int(k)] for k in c.loc[~leaf, "cluster_id"]]
+    c["parent_id"] = [parent_map.get(int(p)) if pd.notna(p) else None for p in c["parent_id"]]
+    for column in ("base_cluster_id", "cluster_id"):
+        a[column] = [leaf_map.get(int(k), UNCLUSTERED) for k in a[column]]
+
+
+def _match_to_previous(
+    store: Store, result: TaxonomyResult, previous_run: int | None
+) -> tuple[dict, dict]:
+    """Match leaves and parents to the previous run; returns (leaf matches, parent matches)."""
+    if previous_run is None:
+        return {}, {}
+    prev_clusters = persist.read_clusters(store, previous_run)
+    prev_assign = persist.read_assignments(store, previous_run)
+    c, a = result.clusters, result.assignments
+    prev_leaf = prev_clusters[(prev_clusters["level"] == 0) & (prev_clusters["cluster_id"] >= 0)]
+    matched = match_clusters(
+        members_by_cluster(prev_assign),
+        members_by_cluster(a),
+        {int(r.cluster_id): r.centroid for r in prev_leaf.itertuples() if r.centroid is not None},
+        {
+            int(r.cluster_id): r.centroid
+            for r in c[(c["level"] == 0) & (c["cluster_id"] >= 0)].itertuples()
+        },
+    )
+    prev_parent_of = dict(
+        zip(prev_leaf["cluster_id"].astype(int), prev_leaf["parent_id"], strict=True)
+    )
+    cur_leaf = c[(c["level"] == 0) & (c["cluster_id"] >= 0)]
+    cur_parent_of = dict(
+        zip(cur_leaf["cluster_id"].astype(int), cur_leaf["parent_id"], strict=True)
+    )
+
+    def parent_members(frame: pd.DataFrame, parent_of: dict) -> dict[int, set[str]]:
+        parents = frame["base_cluster_id"].map(lambda k: parent_of.get(int(k)))
+        return {
+            int(p): set(g["interaction_id"])
+            for p, g in frame[parents.notna()].groupby(parents[parents.notna()])
+        }
+
+    parent_matched = match_clusters(
+        parent_members(prev_assign, prev_parent_of), parent_members(a, cur_parent_of)
+    )
+    # a continuing cluster keeps the name it had (its keywords and central texts are refreshed)
+    prev_by_id = prev_leaf.set_index("cluster_id")
+    for local, prev in matched.items():
+        row = (c["level"] == 0) & (c["cluster_id"] == local)
+        c.loc[row, ["auto_name", "name", "description"]] = [
+            prev_by_id.loc[prev, "auto_name"],
+            prev_by_id.loc[prev, "auto_name"],
+            prev_by_id.loc[prev, "description"],
+        ]
+    prev_parents = prev_clusters[prev_clusters["level"] == 1].set_index("cluster_id")
+    for local, prev in parent_matched.items():
+        row = (c["level"] == 1) & (c["cluster_id"] == local)
+        c.loc[row, ["auto_name", "name", "description"]] = [
+            prev_parents.loc[prev, "auto_name"],
+            prev_parents.loc[prev, "auto_name"],
+            prev_parents.loc[prev, "description"],
+        ]
+    return matched, parent_matched
+
+
+def build_taxonomy(
+    store: Store,
+    encode: Encoder,
+    labeler: Labeler,
+    categories: CategorySet,
+    params: TaxonomyParams | None = None,
+    embedding_model: str | None = None,
+) -> BuildSummary:
+    """Fit a new taxonomy run on every query in the store, matched to the previous run, edits re-applied."""
+    params = params or TaxonomyParams()
+    queries = store.queries_frame()
+    if len(queries) < 10:
+        raise TaxonomyError(
+            f"the workspace holds {len(queries)} queries; a taxonomy needs at least 10 (ingest some first)"
+        )
+    previous_run = persist.latest_run_id(store)
+    config = params.to_dict() | {"categories": categories.source, "labeler": labeler.name}
+    run_id = store.start_run(persist.STAGE, config, model=embedding_model)
+    try:
+        start = time.perf_counter()
+        embeddings = encode(queries["query"].astype(str).tolist())
+        embed_s = time.perf_counter() - start
+        result = fit_taxonomy(
+            queries["query"].astype(str).tolist(), embeddings, labeler, encode, categories, params,
+            interaction_ids=queries["id"].tolist(),
+        )  # fmt: skip
+        result.timings = {"embed_s": embed_s, **result.timings}
+        matched, parent_matched = _match_to_previous(store, result, previous_run)
+        c = result.clusters
+        leaf_local = [
+            int(k) for k in c.loc[(c["level"] == 0) & (c["cluster_id"] >= 0), "cluster_id"]
+        ]
+        parent_local = [int(k) for k in c.loc[c["level"] == 1, "cluster_id"]]
+        leaf_map = stable_ids(leaf_local, matched, persist.next_cluster_id(store, 0))
+        parent_map = stable_ids(parent_local, parent_matched, persist.next_cluster_id(store, 1))
+        _relabel(result, leaf_map, parent_map, matched, parent_matched)
+        result.assignments["source"] = np.where(
+            result.assignments["in_fit_sample"], "fit", "sample-assign"
+        )
+        clusters, assignments, report = apply_edits(
+            result.clusters, result.assignments, persist.list_edits(store), categories
+        )
+        persist.write_run(store, run_id, clusters, assignments)
+        summary = BuildSummary(
+            run_id, previous_run, result.metrics, result.timings, len(matched), len(leaf_local) - len(matched),
+            len(report.applied), [f"edit {e.id} ({e.kind}): {why}" for e, why in report.skipped],
+        )  # fmt: skip
+        store.finish_run(run_id, "done", {
+            **result.metrics, "timings": result.timings, "previous_run_id": previous_run,
+            "matched_clusters": summary.matched, "new_clusters": summary.new_clusters,
+            "edits_applied": summary.edits_applied, "edits_skipped": summary.edits_skipped,
+        })  # fmt: skip
+        return summary
+    except BaseException:
+        store.finish_run(run_id, "failed")
+        raise
+
+
+def reapply_edits(store: Store, categories: CategorySet, run_id: int | None = None) -> EditReport:
+    """Recompute a run's effective tables from its base clusters and all active edits."""
+    run_id = persist.resolve_run(store, run_id)
+    clusters = persist.read_clusters(store, run_id)
+    assignments = persist.read_assignments(store, run_id)
+    base = clusters.copy()
+    base["name"] = base["auto_name"]
+    base["merged_into"] = None
+    leaf = (base["level"] == 0) & (base["cluster_id"] >= 0)
+    base.loc[leaf, "category"] = base.loc[leaf, "auto_category"]
+    auto_category = base[leaf].set_index("cluster_id")["auto_category"]
+    assignments["cluster_id"] = assignments["base_cluster_id"]
+    clustered = assignments["cluster_id"] >= 0
+    assignments.loc[clustered, "category"] = assignments.loc[clustered, "cluster_id"].map(
+        auto_category
+    )
+    clusters, assignments, report = apply_edits(
+        base, assignments, persist.list_edits(store), categories
+    )
+    _recount(clusters, assignments)
+    persist.write_run(store, run_id, clusters, assignments)
+    return report
+
+
+def _recount(clusters: pd.DataFrame, assignments: pd.DataFrame) -> None:
+    """Sizes from the effective assignments (leaves) and their parents."""
+    counts = assignments["cluster_id"].value_counts()
+    leaf = clusters["level"] == 0
+    clusters.loc[leaf, "size"] = [
+        0 if pd.notna(m) else int(counts.get(int(k), 0))
+        for k, m in zip(
+            clusters.loc[leaf, "cluster_id"], clusters.loc[leaf, "merged_into"], strict=True
+        )
+    ]
+    leaves = clusters[leaf & clusters["parent_id"].notna()]
+    parent_sizes = leaves.groupby(leaves["parent_id"].astype(int))["size"].sum()
+    parents = clusters["level"] == 1
+    clusters.loc[parents, "size"] = [
+        int(parent_sizes.get(int(k), 0)) for k in clusters.loc[parents, "cluster_id"]
+    ]
+
+
+def assign_new_queries(
+    store: Store,
+    encode: Encoder,
+    categories: CategorySet,
+    run_id: int | None = None,
+    threshold: float | None = None,
+) -> int:
+    """Add queries the run has not seen to it, by nearest centroid (no re-clustering); returns how many."""
+    run_id = persist.resolve_run(store, run_id)
+    run = store.runs_frame().set_index("id").loc[run_id]
+    config = run["config"] or {}
+    threshold = config.get("reassign_threshold", 0.4) if threshold is None else threshold
+    threshold = -1.0 if threshold is None else threshold
+    clusters = persist.read_clusters(store, run_id)
+    assignments = persist.read_assignments(store, run_id)
+    queries = store.queries_frame()
+    new = queries[~queries["id"].isin(set(assignments["interaction_id"]))]
+    if not len(new):
+        return 0
+    texts = new["query"].astype(str).tolist()
+    x = encode(texts)
+    leaves = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] >= 0)]
+    assigner = CentroidAssigner(threshold).fit_centroids(
+        leaves["cluster_id"].to_numpy(), np.stack(leaves["centroid"].to_list())
+    )
+    nearest, similarity = assigner.similarity(x)
+    base = np.where(similarity >= threshold, nearest, UNCLUSTERED)
+    merged_into = dict(zip(leaves["cluster_id"].astype(int), leaves["merged_into"], strict=True))
+    effective = [
+        int(merged_into[k]) if k >= 0 and pd.notna(merged_into[k]) else int(k) for k in base
+    ]
+    cluster_category = leaves.set_index("cluster_id")["category"].to_dict()
+    category = np.array([cluster_category.get(k, NOVEL) for k in effective], dtype=object)
+    loose = np.flatnonzero(np.asarray(effective) == UNCLUSTERED)
+    scorer = category_scorer(categories, encode)
+    novel_threshold = (run["summary"] or {}).get("novel_threshold", 0.0)
+    if len(loose):
+        category[loose] = categorise_queries(scorer, x[loose], novel_threshold)[0]
+    clf = ModalityClassifier(config.get("modality_margin", 0.08)).fit(categories, encode)
+    query_modality, modality_score = clf.predict(texts, x)
+    fitted = assignments[assignments["source"] == "fit"]
+    id_to_text = queries.set_index("id")["query"].astype(str)
+    coords = interpolate_coordinates(
+        encode(fitted["interaction_id"].map(id_to_text).tolist()),
+        fitted[["x", "y"]].to_numpy(np.float32),
+        x,
+    )
+    added = pd.DataFrame(
+        {
+            "interaction_id": new["id"].tolist(), "base_cluster_id": base, "cluster_id": effective,
+            "outlier": True, "reassigned": base != UNCLUSTERED, "similarity": similarity.astype(float),
+            "category": category, "query_modality": query_modality,
+            "modality": final_modality(query_modality, [categories.modality_of(c) for c in category]),
+            "modality_score": modality_score.astype(float), "x": coords[:, 0], "y": coords[:, 1],
+            "source": "assign",
+        }
+    )  # fmt: skip
+    assignments = pd.concat([assignments, added], ignore_index=True)
+    _recount(clusters, assignments)
+    persist.write_run(store, run_id, clusters, assignments)
+    return len(added)
+
+
+def diff_two_runs(
+    store: Store, previous: int | None = None, current: int | None = None
+) -> pd.DataFrame:
+    """Split / merged / appeared / vanished / kept between two runs (default: the last two)."""
+    runs = persist.taxonomy_runs(store)
+    if current is None and previous is None:
+        if len(runs) < 2:
+            raise TaxonomyError(
+                "diff needs two taxonomy runs; run `arenalens taxonomy build` again"
+            )
+        previous, current = int(runs["id"].iloc[-2]), int(runs["id"].iloc[-1])
+    current = persist.resolve_run(store, current)
+    previous = persist.resolve_run(store, previous)
+    names = {}
+    members = {}
+    for run in (previous, current):
+        clusters = persist.read_clusters(store, run)
+        leaves = clusters[
+            (clusters["level"] == 0)
+            & (clusters["cluster_id"] >= 0)
+            & clusters["merged_into"].isna()
+        ]
+        names[run] = dict(zip(leaves["cluster_id"].astype(int), leaves["name"], strict=True))
+        members[run] = members_by_cluster(persist.read_assignments(store, run), "cluster_id")
+    return diff_runs(members[previous], members[current], names[previous], names[current])
+
+
+def evaluate_run(
+    store: Store,
+    gold_field: str,
+    run_id: int | None = None,
+    category_map: dict[str, str] | None = None,
+) -> dict:
+    """ARI / NMI / purity vs a gold metadata field, quality indices and outlier share of a run."""
+    run_id = persist.resolve_run(store, run_id)
+    assignments = persist.read_assignments(store, run_id)
+    extra = store.queries_frame().set_index("id")["extra"]
+    gold = assignments["interaction_id"].map(lambda i: (extra.get(i) or {}).get(gold_field))
+    keep = gold.notna()
+    if not keep.any():
+        raise TaxonomyError(f"no query of run {run_id} has the metadata field {gold_field!r}")
+    scores = clustering_scores(
+        assignments.loc[keep, "cluster_id"].to_numpy(), gold[keep].astype(str).to_numpy()
+    )
+    summary = store.runs_frame().set_index("id").loc[run_id, "summary"] or {}
+    out = {"run_id": run_id, "gold_field": gold_field, "n_evaluated": int(keep.sum()), **scores,
+           "outlier_share_raw": summary.get("outlier_share_raw"), "dbcv": summary.get("dbcv"),
+           "silhouette": summary.get("silhouette")}  # fmt: skip
+    if category_map:
+        out |= category_accuracy(assignments.loc[keep, "category"], gold[keep], category_map)
+    return out
