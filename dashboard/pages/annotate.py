@@ -120,9 +120,8 @@ def progress(annotation_queue: Any, annotator: str) -> None:
     if len(mine):
         row = mine.iloc[0]
         assigned, done = int(row["assigned"]), int(row["annotated"])
-        st.progress(
-            done / assigned if assigned else 1.0, text=f"{done} of {assigned} items annotated"
-        )
+        st.progress(done / assigned if assigned else 1.0)
+        st.caption(f"{done} of {assigned} items annotated, {assigned - done} to go")
     with st.expander("All annotators' progress"):
         ui.dataframe(table, width="stretch")
 

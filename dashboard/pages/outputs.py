@@ -101,9 +101,8 @@ def compare_outputs(app, interaction_id: str) -> None:
     st.subheader("Systems' outputs for this query")
     outputs = data.model_outputs(app)
     if outputs.empty:
-        ui.stage_missing(
-            "Inference outputs", "arenalens infer --system NAME (systems are declared in YAML)"
-        )
+        ui.stage_missing("Inference outputs", "arenalens infer run --system NAME")
+        st.caption("`arenalens infer systems` lists the systems declared in YAML.")
         return
     mine = outputs[outputs["interaction_id"] == interaction_id].sort_values("system")
     if mine.empty:

@@ -96,3 +96,41 @@ def private_demo_workspace(demo_workspace: Path, tmp_path: Path) -> Path:
     workspace = tmp_path / "demo-copy"
     shutil.copytree(demo_workspace, workspace)
     return workspace
+
+
+CODED_INTERACTIONS = 160
+ANNOTATORS = ("ann-1", "ann-2")
+
+
+@pytest.fixture(scope="session")
+def coded_workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first interactions of the sample arena, coded by the offline labeler, with a
+    20-item annotation sample for two annotators (the real coding stage; built once)."""
+    pytest.importorskip("coding.cli")
+    from arenalens.demo import sample_file
+    from coding.codebook import resolve_codebook
+    from coding.coder import CodingConfig, code_feedback
+    from coding.sampling import create_validation_sample
+
+    folder = tmp_path_factory.mktemp("coded")
+    subset = folder / "subset.jsonl"
+    with sample_file("interactions.jsonl").open() as source:
+        subset.write_text(
+            "".join(line for _, line in zip(range(CODED_INTERACTIONS), source, strict=False))
+        )
+    workspace = folder / "workspace"
+    app = AppContext(Settings(workspace=workspace, labeler="embedding"))
+    ingest_interactions(app.store, subset, "jsonl", progress=False)
+    codebook = resolve_codebook(workspace)
+    code_feedback(app.store, app.labeler, codebook, CodingConfig(), progress=False)
+    create_validation_sample(app.store, codebook, ANNOTATORS, name="check", size=20, overlap=0.2)
+    app.store.engine.dispose()
+    return workspace
+
+
+@pytest.fixture
+def coded_workspace(coded_workspace_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the coded workspace (tests save annotations into it)."""
+    workspace = tmp_path / "coded"
+    shutil.copytree(coded_workspace_template, workspace)
+    return workspace

@@ -1,0 +1,119 @@
+"""The Annotate page: one item at a time, each save one durable row, then the next item."""
+
+from __future__ import annotations
+
+import pytest
+from dashboard_testkit import page_text
+
+from arenalens.config import Settings
+from arenalens.context import AppContext
+
+pytest.importorskip("coding.annotations")
+
+
+def open_queue(workspace):
+    from coding.annotations import AnnotationQueue
+    from coding.codebook import resolve_codebook
+
+    app = AppContext(Settings(workspace=workspace, labeler="embedding"))
+    return app, AnnotationQueue(app.store, resolve_codebook(workspace))
+
+
+def annotation_rows(workspace) -> int:
+    from coding.persist import count_annotations
+
+    app = AppContext(Settings(workspace=workspace))
+    try:
+        return count_annotations(app.store)
+    finally:
+        app.store.engine.dispose()
+
+
+def start_as(render, workspace, annotator: str):
+    at = render(workspace, "annotate.py")
+    at.selectbox(key="annotate_annotator").set_value(annotator).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def save_button(at):
+    return next(b for b in at.button if b.label == "Save and next")
+
+
+def test_annotator_sees_their_next_item_with_context(render, coded_workspace):
+    app, queue = open_queue(coded_workspace)
+    expected = queue.next_item("ann-1")
+    at = start_as(render, coded_workspace, "ann-1")
+    texts = [t.value for t in at.text]
+    assert expected.feedback in texts
+    assert (expected.query or "(none)") in texts
+    assert (expected.response_a or "(none)") in texts
+    assert "0 of" in page_text(at)  # progress before any save
+    # the codebook's definitions are beside the form
+    assert any(e.label == queue.codebook.codes[0].name for e in at.expander)
+    app.store.engine.dispose()
+
+
+def test_accepting_the_machine_codes_writes_one_row_and_moves_on(render, coded_workspace):
+    app, queue = open_queue(coded_workspace)
+    first = queue.next_item("ann-1")
+    before = annotation_rows(coded_workspace)
+    at = start_as(render, coded_workspace, "ann-1")
+    save_button(at).click().run()
+    assert not at.exception, at.exception
+    assert annotation_rows(coded_workspace) == before + 1
+    from coding.persist import annotations_frame
+
+    saved = annotations_frame(app.store, queue.version).iloc[-1]
+    assert saved["annotator"] == "ann-1"
+    assert saved["feedback_id"] == first.feedback_id
+    machine = {c["code"] for c in first.machine_codes}
+    assert {code for code, d in saved["decisions"].items() if d["present"]} == machine
+    # the next item is shown only after the save is in the store
+    following = queue.next_item("ann-1")
+    assert following.feedback_id != first.feedback_id
+    assert following.feedback in [t.value for t in at.text]
+    assert f"Saved item {first.feedback_id}" in page_text(at)
+    assert "1 of" in page_text(at)
+    app.store.engine.dispose()
+
+
+def test_a_corrected_code_is_saved_as_corrected(render, coded_workspace):
+    app, queue = open_queue(coded_workspace)
+    item = queue.next_item("ann-2")
+    code = queue.codebook.code_names[0]
+    was_present = any(c["code"] == code for c in item.machine_codes)
+    at = start_as(render, coded_workspace, "ann-2")
+    at.checkbox(key=f"ann|{item.feedback_id}|{code}|present").set_value(not was_present)
+    at.text_area(key=f"ann|{item.feedback_id}|note").input("machine missed this")
+    save_button(at).click().run()
+    assert not at.exception, at.exception
+    from coding.persist import annotations_frame
+
+    saved = annotations_frame(app.store, queue.version).iloc[-1]
+    assert saved["decisions"][code]["present"] is (not was_present)
+    assert saved["note"] == "machine missed this"
+    app.store.engine.dispose()
+
+
+def test_a_new_name_without_assignments_is_told_how_to_get_some(render, coded_workspace):
+    at = start_as(render, coded_workspace, "(enter a name)")
+    at.text_input(key="annotate_new_name").input("newcomer").run()
+    assert not at.exception
+    assert "No items are assigned to 'newcomer'" in page_text(at)
+
+
+def test_agreement_page_counts_the_saved_annotations(render, coded_workspace):
+    at = start_as(render, coded_workspace, "ann-1")
+    save_button(at).click().run()
+    save_button(at).click().run()
+    agreement = render(coded_workspace, "agreement.py")
+    assert not agreement.exception, agreement.exception
+    metrics = {m.label: m.value for m in agreement.metric}
+    assert metrics["Items annotated"] == "2"
+
+
+def test_annotate_without_coding_names_the_command(render, tiny_workspace):
+    at = render(tiny_workspace, "annotate.py")
+    assert not at.exception
+    assert "arenalens code" in page_text(at)
