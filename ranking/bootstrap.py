@@ -19,10 +19,12 @@ from ranking.bradley_terry import (
     TIE,
     BTFit,
     PairCounts,
+    needs_global_prior,
     newton_pairs,
 )
 
-MAX_CELLS_PER_CHUNK = 4_000_000  # bounds memory: rounds x max(unique rows, models^2) per chunk
+MAX_CELLS_PER_CHUNK = 4_000_000
+BOOTSTRAP_TOLERANCE = 1e-7  # largest Newton step at convergence, in log-strength (~2e-5 rating points)  # bounds memory: rounds x max(unique rows, models^2) per chunk
 
 
 @dataclass
@@ -49,7 +51,12 @@ def resample_pair_counts(pc: PairCounts, rounds: int, rng: np.random.Generator) 
 
 
 def per_round_degenerate(pc: PairCounts, counts: np.ndarray) -> np.ndarray:
-    """(rounds, models) mask of models that never lost or never won (or vanished) in a round."""
+    """(rounds, models) mask of models needing the prior in a round.
+
+    A model that never lost, never won or vanished from the resample gets it; in a round where
+    that does not keep every strength finite (the resampled graph fell apart, or a group of
+    models beat all the others), every model gets it.
+    """
     m, n_pairs = pc.n_models, len(pc.pair_i)
     rows = np.arange(n_pairs)
     first_of = sparse.csr_matrix((np.ones(n_pairs), (rows, pc.pair_i)), shape=(n_pairs, m))
@@ -58,7 +65,12 @@ def per_round_degenerate(pc: PairCounts, counts: np.ndarray) -> np.ndarray:
     first = counts[..., 0] + 0.5 * counts[..., TIE]
     votes = (first_of.T @ n.T + second_of.T @ n.T).T
     scores = (first_of.T @ first.T + second_of.T @ (n - first).T).T
-    return (scores <= 0) | (scores >= votes)
+    mask = (scores <= 0) | (scores >= votes)
+    one_sided = (first <= 0) | (first >= n)  # includes pairs absent from the resample
+    for r in np.flatnonzero(one_sided.any(axis=1)):
+        if needs_global_prior(PairCounts(pc.models, pc.pair_i, pc.pair_j, counts[r]), mask[r]):
+            mask[r] = True
+    return mask
 
 
 def bootstrap_bradley_terry(
@@ -89,6 +101,7 @@ def bootstrap_bradley_terry(
             prior_mask=mask,
             theta0=np.broadcast_to(fit.theta, (size, pc.n_models)),
             log_nu0=None if fit.log_nu is None else np.full(size, fit.log_nu),
+            tol=BOOTSTRAP_TOLERANCE,
         )
         not_converged += int((~result.converged).sum())
         thetas.append(result.theta - result.theta.mean(axis=1, keepdims=True))

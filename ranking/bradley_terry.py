@@ -274,7 +274,7 @@ def newton_pairs(
             info[:, m, :m] = col
             info[:, m, m] = np.maximum(i_etaeta, 1e-12)
             grad[:, m] = g_eta
-        step = np.linalg.solve(info, grad[..., None])[..., 0]
+        step = solve_batched(info, grad)
         size = np.abs(step).max(axis=1)
         step *= np.minimum(1.0, max_step / np.maximum(size, 1e-300))[:, None]
         theta[act] += step[:, :m]
@@ -282,6 +282,16 @@ def newton_pairs(
             log_nu[act] += step[:, m]
         converged[act] = size < tol
     return NewtonResult(theta=theta, log_nu=log_nu, converged=converged, iterations=iterations)
+
+
+def solve_batched(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Batched solve; a singular system (a round with no information) falls back to least squares."""
+    try:
+        return np.linalg.solve(matrix, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return np.stack(
+            [np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(matrix, rhs, strict=True)]
+        )
 
 
 @dataclass

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
-from ranking.bootstrap import bootstrap_bradley_terry, bootstrap_warnings, percentile_interval
+from ranking.bootstrap import (
+    bootstrap_bradley_terry,
+    bootstrap_warnings,
+    per_round_degenerate,
+    percentile_interval,
+)
 from ranking.bradley_terry import (
     ELO_SCALE,
     FIRST_WINS,
@@ -23,6 +30,7 @@ from ranking.bradley_terry import (
     to_ratings,
 )
 from ranking.errors import DisconnectedComparisonError, RankingError
+from ranking.length_control import MIN_VOTES as LENGTH_MIN_VOTES
 from ranking.length_control import fit_with_covariates, normalised_length_difference, standardise
 from ranking.winrates import WinRateMatrix, win_rate_matrix
 
@@ -170,6 +178,10 @@ def rank_votes(
         in_comp = np.isin(a, sub.models) if labels.max() > 0 else np.ones(len(a), bool)
         lengths = None
         if opts.length_control:
+            if len(score) < LENGTH_MIN_VOTES:
+                raise RankingError(
+                    f"length control needs at least {LENGTH_MIN_VOTES} votes, got {len(score)}"
+                )
             if length_a is None or length_b is None:
                 raise RankingError(
                     "length control needs response lengths of both sides of each vote"
@@ -265,6 +277,7 @@ def _length_controlled(
         opts.bootstrap_rounds,
         opts.seed,
         opts.progress,
+        round_prior_mask=_vote_round_mask(pc, ia, ib, votes[2]),
     )
     beta = float(point.beta[0, 0])
     beta_se = float(np.sqrt(point.cov_sandwich[pc.n_models, pc.n_models]))
@@ -288,6 +301,30 @@ def _length_controlled(
     )
     m = pc.n_models
     return point.theta[0], None if boot is None else boot.theta, point.cov_sandwich[:m, :m]
+
+
+def _vote_round_mask(
+    pc: PairCounts, ia: np.ndarray, ib: np.ndarray, score: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Map vote-level resample counts to the per-round prior mask of the pair-level bootstrap."""
+    pair_index = {
+        (int(i), int(j)): k for k, (i, j) in enumerate(zip(pc.pair_i, pc.pair_j, strict=True))
+    }
+    swap = ia > ib
+    lo, hi = np.where(swap, ib, ia), np.where(swap, ia, ib)
+    outcome = np.select([score == 1.0, score == 0.5], [FIRST_WINS, TIE], default=SECOND_WINS)
+    outcome = np.where(swap, 2 - outcome, outcome)
+    cells = (
+        np.array([pair_index[(int(a), int(b))] for a, b in zip(lo, hi, strict=True)]) * 3 + outcome
+    )
+    shape = (len(cells), pc.counts.size)
+    to_cells = sparse.csr_matrix((np.ones(len(cells)), (np.arange(len(cells)), cells)), shape=shape)
+
+    def mask(counts: np.ndarray) -> np.ndarray:
+        per_pair = (to_cells.T @ counts.T).T.reshape(counts.shape[0], *pc.counts.shape)
+        return per_round_degenerate(pc, per_pair)
+
+    return mask
 
 
 def _anchored(cov: np.ndarray, anchor: tuple[int, float] | None) -> np.ndarray:

@@ -2,22 +2,29 @@
 
 P(A beats B) = sigmoid(theta_A - theta_B + beta . x), x = per-vote covariates such as the
 standardised normalised length difference (len_A - len_B) / (len_A + len_B). Ties count half.
+Each coefficient has a weak N(0, 2²) prior so that a covariate which happens to separate the
+outcomes of a small sample cannot run off to infinity; it is negligible with real data sizes.
 Covariates make votes (almost) unique, so rows are votes; the batched Newton solver works on a
 dense design matrix, chunked over rounds to bound memory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
 from tqdm import tqdm
 
-from ranking.bradley_terry import PRIOR_PSEUDO_VOTES
+from ranking.bradley_terry import PRIOR_PSEUDO_VOTES, solve_batched
 from ranking.errors import RankingError
 
 MAX_CELLS_PER_CHUNK = 4_000_000
+MIN_VOTES = 50  # fewer votes cannot separate strength from length reliably
+COVARIATE_PRIOR_SD = (
+    2.0  # weak normal prior on each coefficient (log-odds per SD): no separation blow-ups
+)
 
 
 @dataclass
@@ -89,11 +96,13 @@ def newton_design(
         grad[:, :m] += mk * PRIOR_PSEUDO_VOTES * (1 - 2 * s)
         idx = np.arange(m)
         info[:, idx, idx] += mk * 2 * PRIOR_PSEUDO_VOTES * s * (1 - s)
+        grad[:, m:] -= prm[:, m:] / COVARIATE_PRIOR_SD**2
+        info[:, m:, m:] += np.eye(q - m) / COVARIATE_PRIOR_SD**2
         info = centre @ info @ centre.T
         grad = grad @ centre.T
         scale = np.maximum(np.trace(info, axis1=1, axis2=2) / q, 1e-12)
         info += scale[:, None, None] * np.outer(ones, ones)[None] / m
-        step = np.linalg.solve(info, grad[..., None])[..., 0]
+        step = solve_batched(info, grad)
         size = np.abs(step).max(axis=1)
         step *= np.minimum(1.0, 2.0 / np.maximum(size, 1e-300))[:, None]
         params[act] += step
@@ -111,8 +120,13 @@ def fit_with_covariates(
     bootstrap_rounds: int = 0,
     seed: int = 0,
     progress: bool = False,
+    round_prior_mask: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[CovariateFit, CovariateFit | None]:
-    """Point fit and (optionally) a multinomial bootstrap over votes, both batched."""
+    """Point fit and (optionally) a multinomial bootstrap over votes, both batched.
+
+    `round_prior_mask` maps resampled vote counts (rounds, votes) to the (rounds, models) mask of
+    models that need the prior in each round (see `ranking.bootstrap.per_round_degenerate`).
+    """
     x = design_matrix(ia, ib, n_models, np.asarray(covariates, dtype=float).reshape(len(ia), -1))
     y = np.asarray(score_a, dtype=float)
     point = newton_design(x, y, np.ones((1, len(y))), n_models, prior_mask[None])
@@ -129,6 +143,8 @@ def fit_with_covariates(
         size = min(chunk, bootstrap_rounds - done)
         counts = rng.multinomial(len(y), np.full(len(y), 1.0 / len(y)), size=size).astype(float)
         mask = np.broadcast_to(prior_mask, (size, n_models))
+        if round_prior_mask is not None:
+            mask = mask | round_prior_mask(counts)
         parts.append(newton_design(x, y, counts, n_models, mask))
         done += size
         bar.update(size)
@@ -150,6 +166,7 @@ def design_sandwich(
     info = x.T @ ((p * (1 - p))[:, None] * x)
     s = expit(params[:m])
     info[np.arange(m), np.arange(m)] += prior_mask * 2 * PRIOR_PSEUDO_VOTES * s * (1 - s)
+    info[m:, m:] += np.eye(q - m) / COVARIATE_PRIOR_SD**2
     meat = x.T @ (((y - p) ** 2)[:, None] * x)
     gauge = np.zeros((q, q))
     gauge[:m, :m] = np.trace(info[:m, :m]) / m**2

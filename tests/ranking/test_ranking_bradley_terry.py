@@ -228,3 +228,26 @@ def test_length_control_separates_length_bias_from_strength() -> None:
     }
     truth_m0 = 1000 + ELO_SCALE * (theta[0] - theta.mean())
     assert abs(controlled["m0"] - truth_m0) < 30 < abs(plain["m0"] - truth_m0)
+
+
+def test_length_control_refuses_tiny_samples() -> None:
+    a, b, score = simulate_votes(TRUE_THETA[:3], 30, np.random.default_rng(14))
+    with pytest.raises(RankingError, match="at least 50 votes, got 30"):
+        rank_votes(
+            a,
+            b,
+            score,
+            RankingOptions(length_control=True),
+            length_a=np.ones(30),
+            length_b=np.ones(30),
+        )
+
+
+def test_small_sample_bootstrap_stays_finite_when_resamples_degenerate() -> None:
+    # 25 votes among 5 models: many resamples have a model or group that never lost
+    a, b, score = simulate_votes(
+        np.array([-1.0, -0.5, 0.0, 0.5, 1.0]), 25, np.random.default_rng(15)
+    )
+    board = rank_votes(a, b, score, RankingOptions(bootstrap_rounds=500))
+    assert all(abs(r.ci_high - r.ci_low) < 2000 for r in board.ratings)
+    assert any("bootstrap rounds had a model that never lost" in w for w in board.warnings)
