@@ -322,12 +322,14 @@ class Store:
                     "last_finished_at": str(last["finished_at"]),
                 }
         with self.engine.connect() as conn:
-            systems = conn.execute(
+            names = conn.execute(
                 text(
-                    "SELECT COUNT(*) FROM (SELECT model_a AS m FROM interactions WHERE model_a IS NOT NULL"
-                    " UNION SELECT model_b FROM interactions WHERE model_b IS NOT NULL) s"
+                    "SELECT model_a FROM interactions WHERE model_a IS NOT NULL"
+                    " UNION SELECT model_b FROM interactions WHERE model_b IS NOT NULL"
                 )
-            ).scalar_one()
+            ).scalars()
+            aliases = self.aliases()
+            systems = len({aliases.get(name, name) for name in names})
         return {
             "db": self.dialect,
             "schema_version": SCHEMA_VERSION,
