@@ -1,0 +1,26 @@
+"""Ranking results round-trip through the store on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import numpy as np
+from ranking_sim import simulate_votes
+
+from arenalens.store import Store
+from ranking import persist
+from ranking.leaderboard import RankingOptions, rank_votes
+
+
+def test_leaderboard_and_win_rates_round_trip(store: Store) -> None:
+    a, b, score = simulate_votes(np.array([-0.3, 0.0, 0.4]), 500, np.random.default_rng(0))
+    board = rank_votes(a, b, score, RankingOptions(bootstrap_rounds=100))
+    run_id = store.start_run(persist.STAGE, {"bootstrap_rounds": 100})
+    persist.save_leaderboard(store, run_id, board)
+    persist.save_leaderboard(store, run_id, board, "language", "en")
+    store.finish_run(run_id)
+    overall = persist.ratings_frame(store)
+    assert overall["model"].tolist() == [r.model for r in board.ratings]
+    np.testing.assert_allclose(overall["ci_low"], [r.ci_low for r in board.ratings])
+    sliced = persist.ratings_frame(store, run_id, slice_field="language")
+    assert set(sliced["slice_value"]) == {"en"} and len(sliced) == 3
+    rates = persist.win_rates_frame(store, run_id)
+    assert len(rates) == 2 * 6 and rates["significant"].dtype == bool
