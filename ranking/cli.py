@@ -231,7 +231,7 @@ def format_regression(report: RegressionReport) -> str:
     """Plain-text summary of both fits."""
     lines = [
         f"Benchmarks vs preferences: {report.n_votes} votes among {report.n_models} models (ties {report.ties})",
-        f"VIF pre-screen (threshold {VIF_THRESHOLD:g}): kept {len(report.benchmarks_used)}, dropped {len(report.vif_dropped)}",
+        f"VIF pre-screen (threshold {report.vif_threshold:g}): kept {len(report.benchmarks_used)}, dropped {len(report.vif_dropped)}",
         "",
         f"{'term':<40} {'mixed':>8} {'95% interval':>18}   {'logit':>8} {'95% interval':>18}  p(logit)",
     ]

@@ -54,6 +54,7 @@ class RegressionReport:
     n_models: int
     models: list[str]
     benchmarks_used: list[str]
+    vif_threshold: float
     vif_dropped: dict[str, float]
     vif_kept: dict[str, float]
     mixed: list[Coefficient]
@@ -233,6 +234,7 @@ def regress_preferences(
         n_models=len(models),
         models=models,
         benchmarks_used=used,
+        vif_threshold=vif_threshold,
         vif_dropped=dropped,
         vif_kept=vif_kept,
         mixed=mixed,
