@@ -23,7 +23,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
-from ranking.errors import RankingError
+from ranking.errors import DisconnectedComparisonError, RankingError
 
 ELO_SCALE = 400.0 / math.log(10.0)
 DEFAULT_MEAN_RATING = 1000.0
@@ -326,7 +326,9 @@ def fit_bradley_terry(pc: PairCounts, ties: TiesMode = "half") -> BTFit:
         raise RankingError(f"ties mode {ties!r}; expected 'half' or 'davidson'")
     labels = components(pc)
     if labels.max() > 0:
-        raise RankingError("comparison graph is not connected; fit each component separately")
+        raise DisconnectedComparisonError(
+            "comparison graph is not connected; fit each component separately"
+        )
     warnings: list[str] = []
     if ties == "davidson" and pc.counts[:, TIE].sum() == 0:
         warnings.append(
