@@ -321,3 +321,106 @@ def regression_terms(app: AppContext, run_id: int) -> pd.DataFrame:
     from ranking.persist import regression_terms_frame
 
     return regression_terms_frame(app.store, run_id)
+
+
+# -- taxonomy (use cases, categories, modality) -----------------------------------
+def taxonomy_run_ids(app: AppContext) -> list[int]:
+    """Finished taxonomy runs, newest first."""
+    frame = latest_runs(app, "taxonomy")
+    return [int(i) for i in frame["id"]] if len(frame) else []
+
+
+@loader
+def category_shares(app: AppContext, run_id: int | None = None) -> pd.DataFrame:
+    """Category shares with 95% CIs (and bias-corrected columns when human labels exist)."""
+    from taxonomy.persist import category_shares as read
+
+    return read(app.store, run_id)
+
+
+@loader
+def modality_shares(app: AppContext, run_id: int | None = None) -> pd.DataFrame:
+    """Text- vs audio-primary shares with 95% CIs (and bias-corrected columns)."""
+    from taxonomy.persist import modality_shares as read
+
+    return read(app.store, run_id)
+
+
+@loader
+def clusters(app: AppContext, run_id: int, level: int = 0) -> pd.DataFrame:
+    """Clusters (or parents) of a run with names, keywords, sizes, parents, categories."""
+    from taxonomy.persist import cluster_table
+
+    frame = cluster_table(app.store, run_id, level=level)
+    return frame.drop(columns=["centroid"], errors="ignore")
+
+
+@loader
+def query_clusters(app: AppContext, run_id: int) -> pd.DataFrame:
+    """Per query: cluster, parent, category, modality, with the interaction's models, vote,
+    language, user and query text (what the drill-down filters on)."""
+    from taxonomy.persist import map_coordinates
+
+    frame = map_coordinates(app.store, run_id)
+    context = interactions(app)[["id", "user_id", "language", "model_a", "model_b", "winner"]]
+    return frame.merge(context, left_on="interaction_id", right_on="id", how="left").drop(
+        columns=["id"]
+    )
+
+
+@loader
+def taxonomy_edits(app: AppContext) -> pd.DataFrame:
+    """Active analyst edits, in the order they are applied."""
+    from dataclasses import asdict
+
+    from taxonomy.persist import list_edits
+
+    return pd.DataFrame(
+        [asdict(edit) for edit in list_edits(app.store)],
+        columns=["id", "kind", "cluster_ids", "value", "level"],
+    )
+
+
+@loader
+def category_names(app: AppContext) -> list[str]:
+    """The category set in use (workspace categories.yaml, else the shipped default)."""
+    from taxonomy.categories import resolve_categories
+
+    return list(resolve_categories(None, app.settings.workspace).names)
+
+
+def record_taxonomy_edit(
+    app: AppContext, kind: str, cluster_ids: tuple[int, ...], value: str | None, note: str
+) -> str:
+    """Store an analyst edit and re-apply all edits to the latest run, as `taxonomy edit` does."""
+    from taxonomy.categories import resolve_categories
+    from taxonomy.edits import Edit
+    from taxonomy.errors import EditError
+    from taxonomy.persist import add_edit
+    from taxonomy.pipeline import reapply_edits
+
+    categories = resolve_categories(None, app.settings.workspace)
+    if kind == "recategorise" and value not in categories.names:
+        raise EditError(f"category {value!r} is not one of {', '.join(categories.names)}")
+    if kind == "rename" and not (value or "").strip():
+        raise EditError("the new name is empty")
+    if kind == "merge" and (len(cluster_ids) < 2 or cluster_ids[0] in cluster_ids[1:]):
+        raise EditError("merge needs a target and at least one other cluster")
+    edit_id = add_edit(app.store, Edit(kind, tuple(cluster_ids), value), note or None)
+    report = reapply_edits(app.store, categories)
+    invalidate()
+    skipped = "; ".join(f"edit {e.id}: {why}" for e, why in report.skipped)
+    return f"edit {edit_id} stored ({kind} {list(cluster_ids)})" + (
+        f"; skipped {skipped}" if skipped else ""
+    )
+
+
+def taxonomy_ready(app: AppContext) -> str | None:
+    """None when a taxonomy run exists; else the line saying what to run."""
+    if stage_module("taxonomy") is None:
+        return unavailable_message("taxonomy")
+    if not taxonomy_run_ids(app):
+        return (
+            "No taxonomy has been built yet. Run `arenalens taxonomy build` (or `arenalens demo`)."
+        )
+    return None
