@@ -103,14 +103,7 @@ class FasterWhisperTranscriber(Transcriber):
 class TransformersWhisperTranscriber(Transcriber):
     """Batched Whisper through transformers: the GPU path (bf16 on CUDA, float32 on CPU)."""
 
-    def __init__(
-        self,
-        model: str,
-        device: str | None = None,
-        language: str | None = None,
-        model_obj: Any = None,
-        processor: Any = None,
-    ):
+    def __init__(self, model: str, device: str | None = None, language: str | None = None):
         import torch
         from transformers import AutoProcessor, WhisperForConditionalGeneration
 
@@ -118,24 +111,47 @@ class TransformersWhisperTranscriber(Transcriber):
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         self.model_name = transcriber_model_name("transformers", model)
         self.language = language
-        self.processor = processor or AutoProcessor.from_pretrained(model)
+        self.processor = AutoProcessor.from_pretrained(model)
         self.model = (
-            (model_obj or WhisperForConditionalGeneration.from_pretrained(model, dtype=dtype))
+            WhisperForConditionalGeneration.from_pretrained(model, dtype=dtype)
             .to(self.device)
             .eval()
         )
         self.dtype = dtype
 
     def transcribe(self, audios: Sequence[np.ndarray]) -> list[Transcript]:
+        # Whisper hears 30 s at a time: longer queries are cut into 30 s chunks, decoded in the same
+        # batch and joined (queries are short; this keeps batching and needs no timestamp tokens).
+        window = 30 * SAMPLE_RATE
+        chunks: list[np.ndarray] = []
+        owners: list[int] = []
+        for index, audio in enumerate(audios):
+            for start in range(0, max(len(audio), 1), window):
+                chunks.append(audio[start : start + window])
+                owners.append(index)
+        pieces = self._generate(chunks)
+        results = []
+        for index in range(len(audios)):
+            mine = [p for p, owner in zip(pieces, owners, strict=True) if owner == index]
+            logprobs = [p.avg_logprob for p in mine if p.avg_logprob is not None]
+            results.append(
+                Transcript(
+                    text=" ".join(p.text for p in mine if p.text).strip(),
+                    language=mine[0].language,
+                    avg_logprob=float(np.mean(logprobs)) if logprobs else None,
+                )
+            )
+        return results
+
+    def _generate(self, audios: Sequence[np.ndarray]) -> list[Transcript]:
         import torch
 
         features = self.processor.feature_extractor(
             list(audios), sampling_rate=SAMPLE_RATE, return_tensors="pt", return_attention_mask=True
         )
-        kwargs: dict[str, Any] = (
-            {"task": "transcribe"} if self.model.generation_config.is_multilingual else {}
-        )
-        if self.language and kwargs:
+        multilingual = bool(getattr(self.model.generation_config, "is_multilingual", False))
+        kwargs: dict[str, Any] = {"task": "transcribe"} if multilingual else {}
+        if self.language and multilingual:
             kwargs["language"] = self.language
         with torch.inference_mode():
             out = self.model.generate(
@@ -151,13 +167,13 @@ class TransformersWhisperTranscriber(Transcriber):
         tokenizer = self.processor.tokenizer
         special = set(tokenizer.all_special_ids)
         results = []
-        for row, row_scores in zip(out.sequences, scores, strict=False):
+        for row, row_scores in zip(out.sequences, scores, strict=True):
             tail = row[-row_scores.shape[0] :]
             keep = [i for i, tok in enumerate(tail.tolist()) if tok not in special]
             logprob = float(row_scores[keep].float().mean()) if keep else None
             raw = tokenizer.decode(row, skip_special_tokens=False)
             found = re.search(r"<\|([a-z]{2,3})\|>", raw)
-            language = found.group(1) if found else ("en" if not kwargs else self.language)
+            language = found.group(1) if found else (self.language if multilingual else "en")
             text = tokenizer.decode(row, skip_special_tokens=True).strip()
             results.append(Transcript(text=text, language=language, avg_logprob=logprob))
         return results

@@ -94,3 +94,30 @@ def test_evaluation_reports_wer_per_model_and_missing() -> None:
     assert report.items == 2 and report.missing == 1
     assert report.by_model == {"m1": 0.0, "m2": 0.5}
     assert report.wer == pytest.approx(0.25)
+
+
+def test_transformers_backend_batches_short_and_chunks_long_audio(tiny_whisper: Path) -> None:
+    import numpy as np
+
+    from inference.transcribe import make_transcriber
+
+    transcriber = make_transcriber("transformers", str(tiny_whisper), device="cpu")
+    assert transcriber.model_name == f"transformers:{tiny_whisper}"
+    rng = np.random.default_rng(0)
+    audios = [rng.normal(0, 0.1, n).astype(np.float32) for n in (16_000, 48_000, 16_000 * 35)]
+    results = transcriber.transcribe(audios)
+    assert len(results) == 3 and all(
+        isinstance(r.text, str) and r.language == "en" for r in results
+    )
+    assert all(r.avg_logprob is not None and r.avg_logprob < 0 for r in results)
+    # 35 s = a 30 s chunk and a 5 s chunk, each decoded (max 5 new tokens) and joined.
+    single = transcriber.transcribe([audios[2][: 16_000 * 30], audios[2][16_000 * 30 :]])
+    assert results[2].text == " ".join(r.text for r in single if r.text).strip()
+
+
+def test_transformers_backend_refuses_the_ctranslate2_default() -> None:
+    from inference.errors import BackendUnavailableError
+    from inference.transcribe import make_transcriber
+
+    with pytest.raises(BackendUnavailableError, match="CTranslate2 format"):
+        make_transcriber("transformers", "default")
