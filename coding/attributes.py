@@ -3,7 +3,7 @@
 The offline embedding labeler only says which codes apply; these rules fill in the rest:
 
 1. Side from an explicit mention, looked up first in the evidence quote and then in the
-   sentence around it: "A"/"B", "response/model/answer/option A", "the first/second one"
+   sentence around it: "A"/"B", "response/model/answer/option A", "the first/second/left/right one"
    name a response, mapped to preferred/rejected through the vote; "the winner",
    "this one" mean the preferred one; "the loser", "the other one" the rejected one.
 2. Polarity from cue words in the evidence: praise ("better", "clear", "natural") counts
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+_NOUNS = r"(?:one|response|answer|model|reply|voice|assistant)"
 MENTION_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
@@ -31,9 +32,17 @@ MENTION_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "b",
     ),
-    (re.compile(r"\b(?:the\s+)?first\s+(?:one|response|answer|model|reply|voice)\b", re.I), "a"),
-    (re.compile(r"\b(?:the\s+)?second\s+(?:one|response|answer|model|reply|voice)\b", re.I), "b"),
+    (re.compile(rf"\b(?:the\s+)?first\s+{_NOUNS}\b", re.I), "a"),
+    (re.compile(rf"\b(?:the\s+)?second\s+{_NOUNS}\b", re.I), "b"),
+    (re.compile(rf"\bthe\s+left\s+{_NOUNS}\b", re.I), "a"),
+    (re.compile(r"\bthe\s+right\s+one\b", re.I), "b"),
     (re.compile(r"\bB\b"), "b"),
+    (
+        re.compile(
+            r"(?:^|[.!?,;]\s*|\band\s+|\bbut\s+|\bbecause\s+|\bsince\s+)b\b(?=\s+(?:was|is|had|has|gave|sounded|got|did|didn|felt|just|said|answered|seemed|kept|actually|also|could|would|never|really|only))"
+        ),
+        "b",
+    ),
     (
         re.compile(
             r"\bA\b(?=\s+(?:was|is|had|has|gave|sounded|sounds|got|did|didn|felt|feels|just|said|answered|seemed|seems|made|kept|went|missed|used|actually|also|wins|won|understood|explained|talked|spoke|responded|could|would|couldn|wouldn|doesn|does|isn|wasn|never|really|clearly|only)\b|\s*[,.!?;:)]|\s*$)"
@@ -48,6 +57,13 @@ MENTION_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(
+            r"\b(?:chose|picked|preferred|prefer|went with)\s+a\b(?=\s*(?:because|since|as\b|,|\.|!|$))",
+            re.I,
+        ),
+        "a",
+    ),
+    (
+        re.compile(
             r"\b(?:the\s+)?winner\b|\bthis\s+one\b|\bthe\s+one\s+i\s+(?:chose|picked|voted)", re.I
         ),
         "preferred",
@@ -56,6 +72,7 @@ MENTION_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"\b(?:the\s+)?loser\b|\bthe\s+other\s+(?:one|response|answer|model)?", re.I),
         "rejected",
     ),
+    (re.compile(r"\b(?:both|neither|they\s+both|either\s+of\s+them)\b", re.I), "both"),
 )
 
 POSITIVE_CUES = (
@@ -182,7 +199,7 @@ def cue_polarity(text: str) -> str | None:
 
 def mention_to_side(mention: str | None, winner: str | None) -> str | None:
     """Map a mention ('a'/'b'/'preferred'/'rejected') to preferred/rejected through the vote."""
-    if mention in ("preferred", "rejected"):
+    if mention in ("preferred", "rejected", "both"):
         return mention
     if mention is None or winner not in ("model_a", "model_b"):
         return None

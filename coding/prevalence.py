@@ -16,7 +16,7 @@ from coding.annotations import AnnotationQueue
 from coding.codebook import Codebook
 from coding.errors import CodingError
 
-GROUPINGS = ("overall", "model", "category")
+GROUPINGS = ("overall", "model", "category", "modality")
 MIN_VALIDATED = 10
 
 
@@ -71,27 +71,23 @@ def ppi_estimate(
 
 # -- categories from the taxonomy stage -------------------------------------------
 def query_categories(store: Store) -> pd.DataFrame:
-    """interaction_id -> category from the taxonomy stage's public reads (clear error when it has not run)."""
+    """interaction_id, category, modality from the latest taxonomy run (a clear error when there is none)."""
     try:
         taxonomy = importlib.import_module("taxonomy.persist")
+        errors = importlib.import_module("taxonomy.errors")
     except ModuleNotFoundError as exc:
         raise CodingError(
             "per-category prevalence needs the taxonomy package, which is not installed"
         ) from exc
-    reader = getattr(taxonomy, "query_categories_frame", None) or getattr(
-        taxonomy, "query_categories", None
-    )
-    if reader is None:
-        raise CodingError(
-            "per-category prevalence: taxonomy.persist has no per-query category reader"
-        )
-    frame = reader(store)
+    try:
+        frame = taxonomy.query_categories(store)
+    except tuple(getattr(errors, "USER_ERRORS", (RuntimeError,))) as exc:
+        raise CodingError(f"per-category prevalence needs the taxonomy stage: {exc}") from exc
     if frame is None or len(frame) == 0:
         raise CodingError(
-            "per-category prevalence needs query categories: run `arenalens taxonomy` first"
+            "per-category prevalence needs query categories: run `arenalens taxonomy build` first"
         )
-    id_column = "interaction_id" if "interaction_id" in frame else "id"
-    return frame[[id_column, "category"]].rename(columns={id_column: "interaction_id"})
+    return frame[["interaction_id", "category", "modality"]]
 
 
 # -- the table -------------------------------------------------------------------
@@ -118,11 +114,11 @@ def _groups(items: pd.DataFrame, by: str, store: Store) -> list[tuple[str, pd.Da
     if by == "model":
         lost = items[items["rejected_model"].notna()]
         return [(str(model), group) for model, group in lost.groupby("rejected_model")]
-    if by == "category":
+    if by in ("category", "modality"):
         categories = query_categories(store)
-        joined = items.merge(categories, on="interaction_id", how="left")
-        joined["category"] = joined["category"].fillna("(uncategorised)")
-        return [(str(cat), group) for cat, group in joined.groupby("category")]
+        joined = items.merge(categories[["interaction_id", by]], on="interaction_id", how="left")
+        joined[by] = joined[by].fillna("(uncategorised)")
+        return [(str(value), group) for value, group in joined.groupby(by)]
     raise CodingError(f"prevalence --by must be one of {list(GROUPINGS)}, got {by!r}")
 
 

@@ -20,3 +20,7 @@ def small_store(sqlite_store: Store) -> Store:
     """A SQLite store holding a 40-battle hand-made arena."""
     make_arena(sqlite_store)
     return sqlite_store
+
+
+# The labeler engineer's real local OpenAI-compatible server (SmolLM2 via llama-cpp-python).
+from llm_server_fixture import llm_server, llm_server_url  # noqa: E402, F401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from coding_fixtures import KeywordLabeler
 
@@ -92,3 +93,24 @@ def test_prevalence_by_category_without_taxonomy_says_what_to_run(small_store: S
     codebook = _annotated(small_store)
     with pytest.raises(CodingError, match="taxonomy"):
         prevalence_table(small_store, codebook, by="category")
+
+
+def test_prevalence_by_category_joins_the_taxonomy_categories(
+    small_store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    codebook = _annotated(small_store)
+    ids = small_store.feedback_frame()["interaction_id"]
+    categories = pd.DataFrame(
+        {
+            "interaction_id": ids,
+            "category": ["knowledge" if i % 2 else "advice" for i in range(len(ids))],
+            "modality": "text_primary",
+        }
+    )
+    monkeypatch.setattr("coding.prevalence.query_categories", lambda store: categories.iloc[:-4])
+    table = prevalence_table(small_store, codebook, by="category", min_validated=3)
+    sizes = table.drop_duplicates("group").set_index("group")["n_items"].to_dict()
+    assert sizes == {"advice": 18, "knowledge": 18, "(uncategorised)": 4}
+    assert set(
+        prevalence_table(small_store, codebook, by="modality", min_validated=3)["group"]
+    ) == {"text_primary", "(uncategorised)"}
