@@ -137,7 +137,31 @@ PER_CODE_COLUMNS = [
     "human_alpha",
     "human_percent_agreement",
     "n_double_coded",
+    "side_agreement",
+    "polarity_agreement",
 ]
+
+
+def attribute_agreement(
+    machine_codes: pd.DataFrame, matrix: pd.DataFrame, code: str
+) -> tuple[float, float]:
+    """Share of human decisions (code present, side/polarity given) matching the machine's side and polarity."""
+    if machine_codes.empty or matrix.empty:
+        return float("nan"), float("nan")
+    human = matrix[(matrix["code"] == code) & (matrix["present"] == 1)]
+    machine = machine_codes[machine_codes["code"] == code][["feedback_id", "side", "polarity"]]
+    both = human.merge(machine, on="feedback_id", suffixes=("_human", "_machine"))
+    sides = both[both["side_human"].notna()]
+    polarities = both[both["polarity_human"].notna()]
+    side = (
+        float((sides["side_human"] == sides["side_machine"]).mean()) if len(sides) else float("nan")
+    )
+    polarity = (
+        float((polarities["polarity_human"] == polarities["polarity_machine"]).mean())
+        if len(polarities)
+        else float("nan")
+    )
+    return side, polarity
 
 
 def agreement_report(
@@ -153,6 +177,7 @@ def agreement_report(
         "feedback_id"
     )
     rows, confusion = [], []
+    machine_codes = persist.codes_frame(store, version)
     for name in codebook.code_names:
         resolved = (
             labels[(labels["code"] == name) & labels["present"].notna()] if len(labels) else labels
@@ -176,6 +201,7 @@ def agreement_report(
             else pd.Series(dtype=object)
         )
         units = [v for v in per_item if len(v) >= 2]
+        side_agreement, polarity_agreement = attribute_agreement(machine_codes, matrix, name)
         rows.append(
             {
                 "code": name,
@@ -193,6 +219,8 @@ def agreement_report(
                 if units
                 else float("nan"),
                 "n_double_coded": len(units),
+                "side_agreement": side_agreement,
+                "polarity_agreement": polarity_agreement,
             }
         )
         for key, count in confusion_counts(machine, human).items():

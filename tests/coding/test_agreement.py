@@ -17,7 +17,7 @@ from coding.agreement import (
     percent_agreement,
     precision_recall,
 )
-from coding.annotations import AnnotationQueue
+from coding.annotations import AnnotationQueue, CodeDecision
 from coding.codebook import load_codebook
 from coding.coder import code_feedback
 from coding.sampling import create_validation_sample
@@ -104,3 +104,26 @@ def test_report_compares_machine_with_resolved_human_labels(small_store: Store):
     confusion = report.confusion.set_index(["code", "cell"])["count"]
     assert confusion.loc[("accuracy", "machine_only")] == 0
     assert report.to_json()["per_code"][0]["code"] == "helpfulness"
+    assert np.isnan(per_code.loc["accuracy", "side_agreement"])  # nobody gave a side
+
+
+def test_side_and_polarity_agreement_counts_human_corrections(small_store: Store):
+    codebook = load_codebook()
+    code_feedback(small_store, KeywordLabeler(with_attributes=True), codebook, progress=False)
+    create_validation_sample(small_store, codebook, ["ann"], size=40, seed=0)
+    queue = AnnotationQueue(small_store, codebook)
+    flipped = 0
+    while (item := queue.next_item("ann")) is not None:
+        decisions = {}
+        for code in item.machine_codes:  # machine says preferred/positive everywhere
+            side = "rejected" if code["code"] == "detail" else code["side"]
+            flipped += code["code"] == "detail"
+            decisions[code["code"]] = CodeDecision(True, side, code["polarity"])
+        queue.save("ann", item.feedback_id, decisions)
+    per_code = agreement_report(small_store, codebook, n_boot=50).per_code.set_index("code")
+    assert flipped and per_code.loc["detail", "side_agreement"] == 0.0
+    assert (
+        per_code.loc["accuracy", "side_agreement"]
+        == per_code.loc["detail", "polarity_agreement"]
+        == 1.0
+    )
