@@ -68,7 +68,7 @@ def _table(frame: pd.DataFrame) -> str:
     "--samples",
     default=1,
     show_default=True,
-    help="Self-consistency: labeler samples per item (majority vote).",
+    help="Self-consistency: labeler samples per item, majority vote (with an LLM, set llm_temperature > 0).",
 )
 @click.option(
     "--min-confidence", default=0.0, show_default=True, help="Drop codes below this confidence."
@@ -360,4 +360,9 @@ def demo(app: AppContext) -> str:
             )
         except CodingError as exc:
             sample_line = f"no annotation sample ({exc})"
-    return f"{summary.codes_written} codes on {summary.coded_now} new feedback items ({summary.labeler}); {sample_line}"
+    total_codes = len(persist.codes_frame(app.store, codebook.version_key))
+    coded = summary.already_coded + summary.coded_now
+    return (
+        f"{total_codes} codes on {coded} feedback items ({summary.coded_now} coded now, "
+        f"{summary.labeler}); {sample_line}"
+    )

@@ -21,7 +21,9 @@ def test_demo_codes_feedback_and_seeds_an_annotation_sample(
     app = AppContext(Settings(workspace=tmp_path))
     make_arena(app.store, n=100)
     line = demo(app)
-    assert "on 100 new feedback items" in line and "annotation sample of 60 items" in line
+    assert (
+        "on 100 feedback items (100 coded now" in line and "annotation sample of 60 items" in line
+    )
     queue = AnnotationQueue(app.store, load_codebook())
     assert queue.annotators() == list(DEMO_ANNOTATORS)
     assert queue.next_item(DEMO_ANNOTATORS[0]) is not None
