@@ -300,6 +300,14 @@ def demo(app: AppContext) -> str:
             )
         else:
             parts.append("audio queries already transcribed")
+        # Spoken sample queries also carry the text that was spoken: a free WER check.
+        typed = app.store.interactions_frame(["id", "query_text"]).dropna(subset=["query_text"])
+        report = evaluate_transcripts(
+            persist.transcripts_frame(app.store),
+            dict(zip(typed["id"], typed["query_text"], strict=True)),
+        )
+        if report.items:
+            parts.append(f"WER {report.wer:.2f} against the spoken text")
     else:
         parts.append("no query audio to transcribe")
     counts = persist.output_counts(app.store)

@@ -106,3 +106,26 @@ def test_transformers_chat_generator_answers_a_padded_batch(tiny_causal_lm: Path
     assert [r.text for r in single] == [
         r.text for r in batch
     ]  # left padding does not change greedy output
+
+
+def test_vllm_backend_without_vllm_says_how_to_install() -> None:
+    import importlib.util
+
+    from inference.errors import BackendUnavailableError
+    from inference.generate import make_generator
+    from inference.systems import parse_systems
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here")
+    systems = parse_systems(
+        {
+            "systems": {
+                "p": {"kind": "pipeline", "llm": {"model": "m"}},
+                "e": {"kind": "end_to_end", "model": "m"},
+            }
+        }
+    )
+    with pytest.raises(BackendUnavailableError, match=r"pip install 'arenalens\[vllm\]'"):
+        make_generator(systems["p"], backend="vllm")
+    with pytest.raises(BackendUnavailableError, match="end_to_end systems run on transformers"):
+        make_generator(systems["e"], backend="vllm")

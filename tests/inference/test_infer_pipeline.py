@@ -41,6 +41,7 @@ def _pipeline(url: str, **extra) -> SystemSpec:
     return parse_systems({"systems": {"smol-pipeline": body}})["smol-pipeline"]
 
 
+@pytest.mark.slow  # ~10 s alone; over 30 s on the shared 2-core machine (server start, ASR, LLM)
 def test_pipeline_answers_typed_and_spoken_queries_with_a_real_llm(
     store_with_queries: Store, smollm2_server_url: str
 ) -> None:
