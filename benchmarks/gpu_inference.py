@@ -42,7 +42,7 @@ LLM_CONFIGS: dict[str, dict[str, Any]] = {
         max_position_embeddings=8192,
         rope_theta=500_000.0,
     ),
-    # Llama-3.2-1B's shape, for smaller cards.
+    # Llama-3.2-1B's shape (1.24 B, tied embeddings), for smaller cards.
     "llama3-1b": dict(
         vocab_size=128_256,
         hidden_size=2048,
@@ -52,6 +52,7 @@ LLM_CONFIGS: dict[str, dict[str, Any]] = {
         num_key_value_heads=8,
         max_position_embeddings=8192,
         rope_theta=500_000.0,
+        tie_word_embeddings=True,
     ),
     "tiny": dict(
         vocab_size=512,
