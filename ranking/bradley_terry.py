@@ -99,6 +99,33 @@ def winner_scores(winner: np.ndarray | pd.Series | list[str]) -> np.ndarray:
     return scores.to_numpy(dtype=float)
 
 
+def _as_strings(values: np.ndarray) -> np.ndarray:
+    """Object array of str (converted only when something is not a str already)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values
+    return values.astype(str).astype(object)
+
+
+def encode_models(
+    model_a: np.ndarray, model_b: np.ndarray
+) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Sorted model names and integer codes of both sides (hash-based, fast for millions of votes)."""
+    names = np.concatenate([np.asarray(model_a, dtype=object), np.asarray(model_b, dtype=object)])
+    codes, uniques = pd.factorize(_as_strings(names), sort=True)
+    return tuple(str(m) for m in uniques), codes[: len(model_a)], codes[len(model_a) :]
+
+
+def model_codes(names: np.ndarray, models: tuple[str, ...]) -> np.ndarray:
+    """Index of each name in `models`; raises on a name that is not there."""
+    codes = pd.Categorical(
+        _as_strings(np.asarray(names, dtype=object)), categories=list(models)
+    ).codes
+    if (codes < 0).any():
+        unknown = np.asarray(names, dtype=object)[codes < 0][0]
+        raise RankingError(f"model {unknown!r} is not among {list(models)}")
+    return codes.astype(np.int64)
+
+
 def aggregate_votes(
     model_a: np.ndarray | list[str],
     model_b: np.ndarray | list[str],
@@ -114,13 +141,16 @@ def aggregate_votes(
     if len(a) == 0:
         raise RankingError("no votes to rank; ingest votes first (`arenalens ingest ...`)")
     if models is None:
-        codes, uniques = pd.factorize(np.concatenate([a, b]), sort=True)
-        models = tuple(str(m) for m in uniques)
-        ia, ib = codes[: len(a)], codes[len(a) :]
+        models, ia, ib = encode_models(a, b)
     else:
-        lookup = {m: k for k, m in enumerate(models)}
-        ia = np.fromiter((lookup[m] for m in a), dtype=np.int64, count=len(a))
-        ib = np.fromiter((lookup[m] for m in b), dtype=np.int64, count=len(b))
+        ia, ib = model_codes(a, models), model_codes(b, models)
+    return aggregate_codes(ia, ib, score, models)
+
+
+def aggregate_codes(
+    ia: np.ndarray, ib: np.ndarray, score: np.ndarray, models: tuple[str, ...]
+) -> PairCounts:
+    """`aggregate_votes` on integer model codes (indices into `models`)."""
     if np.any(ia == ib):
         raise RankingError(f"vote {int(np.flatnonzero(ia == ib)[0])} compares a model with itself")
     outcome = np.select([score == 1.0, score == 0.5, score == 0.0], [0, 1, 2], default=-1)
@@ -372,6 +402,18 @@ def fit_bradley_terry(pc: PairCounts, ties: TiesMode = "half") -> BTFit:
     )
 
 
+def pair_laplacian(pc: PairCounts, weights: np.ndarray) -> np.ndarray:
+    """sum over pairs of w (e_i - e_j)(e_i - e_j)^T, by scatter (no BLAS on tiny matrices)."""
+    m = pc.n_models
+    out = np.zeros((m, m))
+    out[pc.pair_i, pc.pair_j] = -weights
+    out[pc.pair_j, pc.pair_i] = -weights
+    out[np.arange(m), np.arange(m)] = np.bincount(pc.pair_i, weights, m) + np.bincount(
+        pc.pair_j, weights, m
+    )
+    return out
+
+
 def covariances(
     pc: PairCounts, theta: np.ndarray, ties: TiesMode, log_nu: float | None, mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -397,12 +439,12 @@ def covariances(
         i_dd = n * p * (1 - p)
         i_deta = np.zeros_like(d)
         i_etaeta = 0.0
-    incidence = pc.incidence().toarray()
+    incidence = pc.incidence()
     info = np.zeros((q, q))
     meat = np.zeros((q, q))
-    info[:m, :m] = incidence.T @ (i_dd[:, None] * incidence)
+    info[:m, :m] = pair_laplacian(pc, i_dd)
     b_dd = (c * s_d**2).sum(axis=1)
-    meat[:m, :m] = incidence.T @ (b_dd[:, None] * incidence)
+    meat[:m, :m] = pair_laplacian(pc, b_dd)
     s = expit(theta)
     prior_info = mask * 2 * PRIOR_PSEUDO_VOTES * s * (1 - s)
     info[:m, :m] += np.diag(prior_info)

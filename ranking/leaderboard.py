@@ -23,9 +23,11 @@ from ranking.bradley_terry import (
     TIE,
     PairCounts,
     TiesMode,
-    aggregate_votes,
+    aggregate_codes,
     components,
+    encode_models,
     fit_bradley_terry,
+    model_codes,
     rank_from_intervals,
     to_ratings,
 )
@@ -139,10 +141,7 @@ def rank_votes(
     score = np.asarray(score_a, dtype=float)
     if len(a) == 0:
         raise RankingError("no votes to rank; ingest votes first (`arenalens ingest ...`)")
-    models = tuple(sorted({str(m) for m in a} | {str(m) for m in b}))
-    lookup = {m: k for k, m in enumerate(models)}
-    ia = np.fromiter((lookup[str(m)] for m in a), np.int64, len(a))
-    ib = np.fromiter((lookup[str(m)] for m in b), np.int64, len(b))
+    models, ia, ib = encode_models(a, b)
     keep, dropped = filter_min_votes(ia, ib, len(models), opts.min_votes)
     warnings: list[str] = []
     excluded = {models[k]: v for k, v in dropped.items()}
@@ -151,10 +150,16 @@ def rank_votes(
         warnings.append(f"excluded for fewer than {opts.min_votes} votes: {listed}")
     if not keep.any():
         raise RankingError(f"no model has at least {opts.min_votes} votes; lower --min-votes")
-    a, b, score, ia, ib = a[keep], b[keep], score[keep], ia[keep], ib[keep]
-    if opts.anchor and opts.anchor[0] not in set(a) | set(b):
+    if not keep.all():
+        a, b, score, ia, ib = a[keep], b[keep], score[keep], ia[keep], ib[keep]
+    present = np.zeros(len(models), bool)
+    present[ia] = present[ib] = True
+    recode = np.cumsum(present) - 1
+    models = tuple(m for m, p in zip(models, present, strict=True) if p)
+    ia, ib = recode[ia], recode[ib]
+    if opts.anchor and opts.anchor[0] not in models:
         raise RankingError(f"--anchor model {opts.anchor[0]!r} is not among the ranked models")
-    pc = aggregate_votes(a, b, score)
+    pc = aggregate_codes(ia, ib, score, models)
     labels = components(pc)
     if labels.max() > 0:
         groups = [
@@ -175,7 +180,7 @@ def rank_votes(
     board = Leaderboard([], int(len(score)), opts, "", warnings, excluded)
     for comp in range(labels.max() + 1):
         sub = pc.subset(labels == comp)
-        in_comp = np.isin(a, sub.models) if labels.max() > 0 else np.ones(len(a), bool)
+        in_comp = labels[ia] == comp if labels.max() > 0 else np.ones(len(a), bool)
         lengths = None
         if opts.length_control:
             if len(score) < LENGTH_MIN_VOTES:
@@ -263,9 +268,7 @@ def _length_controlled(
     lengths: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     opts = board.options
-    lookup = {m: k for k, m in enumerate(pc.models)}
-    ia = np.array([lookup[m] for m in votes[0]])
-    ib = np.array([lookup[m] for m in votes[1]])
+    ia, ib = model_codes(votes[0], pc.models), model_codes(votes[1], pc.models)
     x = standardise(normalised_length_difference(*lengths))[:, None]
     point, boot = fit_with_covariates(
         ia,
