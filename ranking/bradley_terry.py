@@ -28,6 +28,7 @@ from ranking.errors import DisconnectedComparisonError, RankingError
 ELO_SCALE = 400.0 / math.log(10.0)
 DEFAULT_MEAN_RATING = 1000.0
 PRIOR_PSEUDO_VOTES = 0.5  # virtual wins (and losses) vs an average opponent for flagged models
+MIN_LOG_NU = math.log(1e-6)  # Davidson's tie parameter floor (reached only without any ties)
 TiesMode = Literal["half", "davidson"]
 WINNER_SCORES = {"model_a": 1.0, "a": 1.0, "tie": 0.5, "model_b": 0.0, "b": 0.0}
 # Column order of the per-pair outcome counts: first model of the pair wins, tie, second wins.
@@ -309,7 +310,11 @@ def newton_pairs(
         step *= np.minimum(1.0, max_step / np.maximum(size, 1e-300))[:, None]
         theta[act] += step[:, :m]
         if davidson:
-            log_nu[act] += step[:, m]
+            # A sample without ties has nu -> 0; stop at a floor where ties are negligible.
+            before = log_nu[act]
+            log_nu[act] = np.maximum(before + step[:, m], MIN_LOG_NU)
+            step[:, m] = log_nu[act] - before
+            size = np.abs(step).max(axis=1)
         converged[act] = size < tol
     return NewtonResult(theta=theta, log_nu=log_nu, converged=converged, iterations=iterations)
 

@@ -251,3 +251,13 @@ def test_small_sample_bootstrap_stays_finite_when_resamples_degenerate() -> None
     board = rank_votes(a, b, score, RankingOptions(bootstrap_rounds=500))
     assert all(abs(r.ci_high - r.ci_low) < 2000 for r in board.ratings)
     assert any("bootstrap rounds had a model that never lost" in w for w in board.warnings)
+
+
+def test_davidson_bootstrap_converges_when_resamples_lose_every_tie() -> None:
+    a, b, score = simulate_votes(TRUE_THETA[:3], 200, np.random.default_rng(16))
+    score[0] = 0.5  # one tie: most resamples of it have none
+    score[1:][score[1:] == 0.5] = 1.0
+    fit = fit_bradley_terry(aggregate_votes(a, b, score), ties="davidson")
+    boot = bootstrap_bradley_terry(fit, rounds=200, seed=0)
+    assert boot.rounds_not_converged == 0
+    assert np.isfinite(boot.theta).all()
