@@ -348,6 +348,7 @@ class OpenAIChatGenerator(Generator):
             max_retries=max_retries,
         )
         self.model = model
+        self.base_url = base_url
         self.params = params
         self.seed = seed
         self.system_prompt = system_prompt
@@ -355,7 +356,7 @@ class OpenAIChatGenerator(Generator):
         self.model_revision: str | None = None
 
     def _one(self, request: GenerationRequest) -> GenerationResult:
-        from openai import OpenAIError
+        from openai import APIConnectionError, OpenAIError
 
         started = time.perf_counter()
         try:
@@ -370,6 +371,9 @@ class OpenAIChatGenerator(Generator):
                 top_p=self.params.top_p,
                 seed=self.seed,
             )
+        except APIConnectionError as exc:
+            # An unreachable endpoint is not a per-query failure: stop instead of failing every query.
+            raise InferenceError(f"cannot reach the LLM endpoint {self.base_url}: {exc}") from exc
         except OpenAIError as exc:
             return GenerationResult(request.item_id, None, error=f"{type(exc).__name__}: {exc}")
         usage = response.usage
@@ -446,6 +450,15 @@ def make_generator(
     spec: SystemSpec, backend: str | None = None, device: str | None = None
 ) -> Generator:
     """The generator a system declares (`backend` overrides a pipeline LLM's backend)."""
+    try:
+        return _make_generator(spec, backend, device)
+    except OSError as exc:  # transformers: not a local folder and not downloadable here
+        raise InferenceError(
+            f"system {spec.name!r}: cannot load model {spec.model_id!r}: {exc}"
+        ) from exc
+
+
+def _make_generator(spec: SystemSpec, backend: str | None, device: str | None) -> Generator:
     if spec.kind == "end_to_end":
         if backend not in (None, "transformers"):
             raise BackendUnavailableError(

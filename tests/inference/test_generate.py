@@ -129,3 +129,21 @@ def test_vllm_backend_without_vllm_says_how_to_install() -> None:
         make_generator(systems["p"], backend="vllm")
     with pytest.raises(BackendUnavailableError, match="end_to_end systems run on transformers"):
         make_generator(systems["e"], backend="vllm")
+
+
+def test_unreachable_endpoint_stops_the_run_instead_of_failing_every_query() -> None:
+    import socket
+
+    from inference.errors import InferenceError
+    from inference.generate import OpenAIChatGenerator
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+    generator = OpenAIChatGenerator(
+        "m", f"http://127.0.0.1:{port}/v1", GenerationParams(), max_retries=0, timeout_s=5
+    )
+    with pytest.raises(
+        InferenceError, match=f"cannot reach the LLM endpoint http://127.0.0.1:{port}/v1"
+    ):
+        generator.generate([GenerationRequest("q1", text="hello")])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from arenalens.store import Store
@@ -140,3 +141,20 @@ def test_pipeline_runs_on_a_tiny_transformers_llm(
     assert (outputs["completion_tokens"] <= 4).all() and outputs["params"].map(
         lambda p: p["seed"] == 0
     ).all()
+
+
+def test_query_the_server_rejects_becomes_an_error_row(
+    sqlite_store: Store, smollm2_server_url: str, add_queries
+) -> None:
+    too_long = (
+        "please repeat this sentence back to me " * 400
+    )  # far beyond the server's 2048-token context
+    add_queries(sqlite_store, [("ok", "Say hello.", None), ("huge", too_long, None)])
+    summary = run_system(sqlite_store, _pipeline(smollm2_server_url), progress=False)
+    assert [i for i, _ in summary.errors] == ["huge"]
+    outputs = persist.outputs_frame(sqlite_store, "smol-pipeline").set_index("interaction_id")
+    assert pd.isna(outputs.loc["ok", "error"]) and pd.isna(outputs.loc["huge", "output_text"])
+    assert (
+        "BadRequestError" in outputs.loc["huge", "error"]
+        or "APIStatusError" in outputs.loc["huge", "error"]
+    )
