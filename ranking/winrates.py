@@ -41,14 +41,19 @@ class WinRateMatrix:
                         "model_a": a,
                         "model_b": b,
                         "win_rate": float(self.predicted[i, j]),
-                        "ci_low": float(self.ci_low[i, j]),
-                        "ci_high": float(self.ci_high[i, j]),
+                        "ci_low": _finite_or_none(self.ci_low[i, j]),
+                        "ci_high": _finite_or_none(self.ci_high[i, j]),
                         "significant": bool(self.significant[i, j]),
                         "observed": None if np.isnan(observed) else float(observed),
                         "battles": int(self.battles[i, j]),
                     }
                 )
         return out
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN: intervals that were not computed become null."""
+    return float(value) if np.isfinite(value) else None
 
 
 def expected_score(

@@ -211,3 +211,19 @@ def test_demo_ranks_and_regresses(talkarena_workspace: Path) -> None:
     line = demo(app)
     assert line.startswith("ranking: 8 models from 303 votes") and "marginal R²" in line
     assert app.store.latest_run("ranking") and app.store.latest_run("regression")
+
+
+def test_rank_without_bootstrap_uses_sandwich_intervals_and_strict_json(
+    synthetic_workspace: Path,
+) -> None:
+    code, out, err = run(synthetic_workspace, "rank", "--json", "--bootstrap", "0")
+    assert code == 0, err
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
+    payload = json.loads(out, parse_constant=refuse)
+    assert payload["ci_method"].startswith("sandwich")
+    for row in payload["ratings"]:
+        assert (row["ci_low"], row["ci_high"]) == (row["sandwich_low"], row["sandwich_high"])
+    assert all(r["ci_low"] is None for r in payload["win_rates"])
