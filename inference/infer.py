@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,8 +11,6 @@ import pandas as pd
 
 from arenalens.store import Store
 from inference import persist
-from inference.audio import load_audio
-from inference.errors import AudioError
 from inference.generate import (
     GenerationRequest,
     GenerationResult,
@@ -20,7 +19,12 @@ from inference.generate import (
     make_generator,
 )
 from inference.systems import SystemSpec
-from inference.transcribe import Transcriber, make_transcriber, transcriber_model_name
+from inference.transcribe import (
+    Transcriber,
+    make_transcriber,
+    transcribe_items,
+    transcriber_model_name,
+)
 
 
 @dataclass
@@ -55,6 +59,14 @@ class PreparedInputs:
     failed: list[tuple[str, str]]
 
 
+def _file_size(path: str) -> float:
+    """Stand-in for a missing duration when sorting by length (bytes grow with seconds)."""
+    try:
+        return float(os.path.getsize(path)) / 32_000  # ~seconds of 16 kHz 16-bit mono
+    except OSError:
+        return 0.0
+
+
 def prepare_inputs(
     inputs: pd.DataFrame,
     spec: SystemSpec,
@@ -68,54 +80,62 @@ def prepare_inputs(
     if spec.kind == "end_to_end":
         for row in inputs.itertuples():
             if isinstance(row.audio_path, str):
-                length = (
-                    float(row.duration_s) if pd.notna(getattr(row, "duration_s", None)) else 0.0
-                )
+                duration = getattr(row, "duration_s", None)
+                length = float(duration) if pd.notna(duration) else _file_size(row.audio_path)
                 requests.append(
                     GenerationRequest(row.interaction_id, audio_path=row.audio_path, length=length)
                 )
                 info[row.interaction_id] = {"input": "audio"}
         return PreparedInputs(requests, info, failed)
 
-    transcriber: Transcriber | None = None
     wanted = transcriber_model_name(spec.asr.backend, spec.asr.model) if spec.asr else None
-    new_transcripts: list[dict[str, Any]] = []
+    texts: dict[str, tuple[str, str]] = {}  # id -> (text, source)
+    needs_asr: list[tuple[str, str]] = []
     for row in inputs.itertuples():
-        text: str | None = None
         if isinstance(row.audio_path, str):
             if isinstance(row.transcript, str) and row.transcript_model == wanted:
-                text, source = row.transcript, "transcript"
-            elif transcriber_factory is not None:
-                transcriber = transcriber or transcriber_factory()
-                try:
-                    result = transcriber.transcribe([load_audio(row.audio_path)])[0]
-                except AudioError as exc:
-                    failed.append((row.interaction_id, str(exc)))
-                    continue
-                text, source = result.text, "asr"
-                if not isinstance(row.transcript, str) and result.text:
-                    new_transcripts.append(
-                        {
-                            "interaction_id": row.interaction_id,
-                            "text": result.text,
-                            "language": result.language,
-                            "avg_logprob": result.avg_logprob,
-                            "model": transcriber.model_name,
-                        }
-                    )
-        if text is None and isinstance(row.query_text, str) and row.query_text.strip():
-            text, source = row.query_text, "typed"
-        if not text:
-            failed.append((row.interaction_id, "no query text and no usable audio"))
+                texts[row.interaction_id] = (row.transcript, "transcript")
+                continue
+            if transcriber_factory is not None:
+                needs_asr.append((row.interaction_id, row.audio_path))
+                continue
+        if isinstance(row.query_text, str) and row.query_text.strip():
+            texts[row.interaction_id] = (row.query_text, "typed")
+    if needs_asr and transcriber_factory is not None:
+        transcriber = transcriber_factory()
+        has_transcript = set(inputs.loc[inputs["transcript"].notna(), "interaction_id"])
+
+        def keep(rows: list[dict[str, Any]]) -> None:
+            for r in rows:
+                texts[r["interaction_id"]] = (r["text"], "asr")
+            fresh = [r for r in rows if r["interaction_id"] not in has_transcript]
+            if fresh and on_transcripts:
+                on_transcripts(fresh)  # stored per batch: a crash keeps what was recognised
+
+        asr = transcribe_items(
+            needs_asr, transcriber, batch_size=spec.batch_size, on_batch=keep, progress=False
+        )
+        typed = dict(zip(inputs["interaction_id"], inputs["query_text"], strict=True))
+        for interaction_id, reason in asr.failed:
+            fallback = typed.get(interaction_id)
+            if reason == "no speech recognised" and isinstance(fallback, str) and fallback.strip():
+                texts[interaction_id] = (fallback, "typed")
+            else:
+                failed.append((interaction_id, reason))
+    failed_ids = {i for i, _ in failed}
+    for interaction_id in inputs["interaction_id"]:
+        if interaction_id in failed_ids:
             continue
-        requests.append(GenerationRequest(row.interaction_id, text=text, length=float(len(text))))
-        info[row.interaction_id] = {
+        if interaction_id not in texts:
+            failed.append((interaction_id, "no query text and no usable audio"))
+            continue
+        text, source = texts[interaction_id]
+        requests.append(GenerationRequest(interaction_id, text=text, length=float(len(text))))
+        info[interaction_id] = {
             "input": source,
             "input_text": text,
             "asr_model": wanted if source != "typed" else None,
         }
-    if new_transcripts and on_transcripts:
-        on_transcripts(new_transcripts)
     return PreparedInputs(requests, info, failed)
 
 
