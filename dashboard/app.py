@@ -11,7 +11,6 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import data
-from dashboard.ui import escape_markdown
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
@@ -49,7 +48,7 @@ def sidebar() -> None:
         st.error(f"cannot open the workspace: {exc}")
         st.stop()
     st.sidebar.caption("Workspace")
-    st.sidebar.markdown(f"`{escape_markdown(label)}`")
+    st.sidebar.text(label)
     if st.sidebar.button(
         "Reload data", help="Read the store again (caches refresh on their own too)"
     ):

@@ -46,9 +46,13 @@ def _open_context(workspace: str, db: str | None) -> AppContext:
 
 
 def app_context() -> AppContext:
-    """The AppContext for the workspace named by ARENALENS_WORKSPACE / ARENALENS_DB."""
+    """The AppContext for the workspace named by ARENALENS_WORKSPACE / ARENALENS_DB.
+
+    Settings are read afresh on every run (e.g. privacy_min_users); the store is shared.
+    """
     settings = load_settings()
-    return _open_context(str(settings.workspace), settings.db)
+    shared = _open_context(str(settings.workspace), settings.db)
+    return AppContext(settings, _store=shared.store)
 
 
 def stage_module(stage: str, module: str = "persist") -> ModuleType | None:

@@ -22,20 +22,29 @@ TABLE_COLUMNS = [
     "losses",
     "flag",
 ]
+RATING_FORMAT = {
+    c: st.column_config.NumberColumn(format="%.0f") for c in ("rating", "ci_low", "ci_high")
+}
 SLICE_LABELS = {"category": "use-case category", "language": "language", "reason": "loss reason"}
 
 
 def ratings_chart(frame: pd.DataFrame, height_step: int = 26) -> alt.Chart:
     """One row per model: the rating as a point and its 95% CI as a bar, best on top."""
     order = list(frame.sort_values(["rank", "rating"], ascending=[True, False])["model"])
-    base = alt.Chart(frame).encode(y=alt.Y("model:N", sort=order, title=None))
+    base = alt.Chart(frame).encode(
+        y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
+    )
     bars = base.mark_rule(strokeWidth=3, opacity=0.6).encode(
         x=alt.X("ci_low:Q", title="rating (Elo scale), 95% CI", scale=alt.Scale(zero=False)),
         x2="ci_high:Q",
     )
     points = base.mark_point(filled=True, size=80).encode(
         x="rating:Q",
-        color=alt.Color("rank:O", legend=alt.Legend(title="rank", orient="right")),
+        color=alt.Color(
+            "rank:O",
+            scale=alt.Scale(scheme="dark2"),
+            legend=alt.Legend(title="rank", orient="right"),
+        ),
         tooltip=[
             "model",
             "rank",
@@ -92,7 +101,11 @@ def overall(app: AppContext, run: pd.Series) -> None:
     for warning in summary.get("warnings") or []:
         st.warning(warning)
     st.altair_chart(ratings_chart(board), width="stretch")
-    ui.dataframe(board[[c for c in TABLE_COLUMNS if c in board]], width="stretch")
+    ui.dataframe(
+        board[[c for c in TABLE_COLUMNS if c in board]],
+        width="stretch",
+        column_config=RATING_FORMAT,
+    )
     st.subheader("Pairwise win rates")
     rates = data.win_rates(app, int(run["id"]))
     rates = rates[rates["slice_field"] == ""] if len(rates) else rates
