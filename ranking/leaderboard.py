@@ -142,8 +142,20 @@ def rank_votes(
     if len(a) == 0:
         raise RankingError("no votes to rank; ingest votes first (`arenalens ingest ...`)")
     models, ia, ib = encode_models(a, b)
-    keep, dropped = filter_min_votes(ia, ib, len(models), opts.min_votes)
     warnings: list[str] = []
+    self_votes = ia == ib
+    if self_votes.any():
+        warnings.append(f"left out {int(self_votes.sum())} votes comparing a model with itself")
+        a, b, score, ia, ib = (
+            a[~self_votes],
+            b[~self_votes],
+            score[~self_votes],
+            ia[~self_votes],
+            ib[~self_votes],
+        )
+        if len(a) == 0:
+            raise RankingError("every vote compares a model with itself; nothing to rank")
+    keep, dropped = filter_min_votes(ia, ib, len(models), opts.min_votes)
     excluded = {models[k]: v for k, v in dropped.items()}
     if excluded:
         listed = ", ".join(f"{m} ({v})" for m, v in sorted(excluded.items()))

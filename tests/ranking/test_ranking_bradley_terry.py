@@ -261,3 +261,14 @@ def test_davidson_bootstrap_converges_when_resamples_lose_every_tie() -> None:
     boot = bootstrap_bradley_terry(fit, rounds=200, seed=0)
     assert boot.rounds_not_converged == 0
     assert np.isfinite(boot.theta).all()
+
+
+def test_votes_of_a_model_against_itself_are_left_out_with_a_warning() -> None:
+    board = rank_votes(
+        ["a", "a", "b", "a"],
+        ["b", "a", "a", "b"],
+        np.array([1.0, 0.5, 1.0, 0.5]),
+        RankingOptions(bootstrap_rounds=0),
+    )
+    assert board.n_votes == 3
+    assert "left out 1 votes comparing a model with itself" in board.warnings
