@@ -97,7 +97,9 @@ def is_out_of_memory(exc: BaseException) -> bool:
             return True
     except ImportError:  # pragma: no cover
         pass
-    return isinstance(exc, RuntimeError | MemoryError) and "out of memory" in str(exc).lower()
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    )
 
 
 def _free_accelerator_memory() -> None:
@@ -110,14 +112,28 @@ def _free_accelerator_memory() -> None:
         pass
 
 
+def _next_batch(
+    order: Sequence[GenerationRequest], position: int, size: int, max_batch_length: float | None
+) -> Sequence[GenerationRequest]:
+    """Up to `size` requests from `position`, within the length budget (always at least one)."""
+    batch = order[position : position + size]
+    if max_batch_length is None or not batch:
+        return batch
+    fits = max(1, int(max_batch_length // max(batch[0].length, 1e-9)))  # batch[0] is the longest
+    return batch[:fits]
+
+
 def generate_all(
     requests: Sequence[GenerationRequest],
     generator: Generator,
     batch_size: int,
     on_batch: Callable[[list[GenerationResult]], None] | None = None,
     progress: bool = True,
+    max_batch_length: float | None = None,
 ) -> list[GenerationResult]:
-    """Answer all requests longest-first; on OOM halve the batch and retry (and keep it smaller)."""
+    """Answer all requests longest-first; on OOM halve the batch and retry (and keep it smaller).
+
+    `max_batch_length` caps batch size x longest item, so batches of short items can be larger."""
     from tqdm.auto import tqdm
 
     order = sorted(requests, key=lambda r: (-r.length, r.item_id))
@@ -126,7 +142,7 @@ def generate_all(
     position = 0
     bar = tqdm(total=len(order), desc="generate", unit="query", disable=not progress)
     while position < len(order):
-        batch = order[position : position + current]
+        batch = _next_batch(order, position, current, max_batch_length)
         try:
             answers = generator.generate(batch)
         except Exception as exc:

@@ -238,7 +238,12 @@ def run_system(
                     write(results)
 
                 generate_all(
-                    prepared.requests, gen, size, on_batch=write_with_revision, progress=progress
+                    prepared.requests,
+                    gen,
+                    size,
+                    on_batch=write_with_revision,
+                    progress=progress,
+                    max_batch_length=spec.max_batch_length,
                 )
     except BaseException as exc:
         store.finish_run(

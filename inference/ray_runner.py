@@ -32,7 +32,13 @@ class GenerationActor:
             )
             for i in range(len(batch["item_id"]))
         ]
-        results = generate_all(requests, self.generator, self.batch_size, progress=False)
+        results = generate_all(
+            requests,
+            self.generator,
+            self.batch_size,
+            progress=False,
+            max_batch_length=self.spec.max_batch_length,
+        )
         return {name: [getattr(r, name) for r in results] for name in RESULT_FIELDS}
 
 

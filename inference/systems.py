@@ -74,6 +74,11 @@ class SystemSpec(_Strict):
     generation: GenerationParams = Field(default_factory=GenerationParams)
     seed: int = 0
     batch_size: int = Field(default=8, ge=1)
+    max_batch_length: float | None = Field(
+        default=None,
+        gt=0,
+        description="cap on batch size x longest item (characters, or seconds of audio)",
+    )
 
     @model_validator(mode="after")
     def _kind_fields(self) -> SystemSpec:

@@ -147,3 +147,13 @@ def test_unreachable_endpoint_stops_the_run_instead_of_failing_every_query() -> 
         InferenceError, match=f"cannot reach the LLM endpoint http://127.0.0.1:{port}/v1"
     ):
         generator.generate([GenerationRequest("q1", text="hello")])
+
+
+def test_length_budget_makes_short_batches_larger() -> None:
+    fake = FakeCudaGenerator(capacity=100)
+    lengths = [100, 90, 10, 10, 10, 10, 10, 10]
+    requests = [
+        GenerationRequest(f"q{i}", text="x", length=float(n)) for i, n in enumerate(lengths)
+    ]
+    generate_all(requests, fake, batch_size=8, progress=False, max_batch_length=200)
+    assert fake.calls == [2, 6]  # 2 x 100 fits the budget; the six short ones go together
