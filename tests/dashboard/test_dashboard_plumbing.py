@@ -1,0 +1,104 @@
+"""The dashboard's plumbing: CLI command, cache invalidation, privacy rule, markdown escaping."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+from dashboard_testkit import TINY_RECORDS
+
+from arenalens.cli import main_group
+from arenalens.config import Settings
+from arenalens.context import AppContext
+from arenalens.ingest import ingest_interactions
+from dashboard import data, privacy
+from dashboard.cli import dashboard_environment, streamlit_command
+from dashboard.ui import escape_markdown
+
+
+def test_dashboard_command_is_registered_with_a_port_option():
+    result = CliRunner().invoke(main_group, ["dashboard", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--port" in result.output
+    assert "127.0.0.1" in result.output
+
+
+def test_streamlit_serves_on_loopback_on_the_given_port():
+    command = streamlit_command(8765)
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert command[command.index("--server.port") + 1] == "8765"
+    assert command[command.index("--server.headless") + 1] == "true"
+    assert command[4].endswith("dashboard/app.py")
+
+
+def test_the_app_is_told_the_workspace_and_database(tmp_path):
+    app = AppContext(Settings(workspace=tmp_path / "ws", db="postgresql://u@127.0.0.1/x"))
+    env = dashboard_environment(app, base={"ARENALENS_DB": "sqlite:///old", "PATH": "/bin"})
+    assert env["ARENALENS_WORKSPACE"] == str((tmp_path / "ws").resolve())
+    assert env["ARENALENS_DB"] == "postgresql://u@127.0.0.1/x"
+    assert env["PATH"] == "/bin"
+    sqlite_env = dashboard_environment(
+        AppContext(Settings(workspace=tmp_path)), base={"ARENALENS_DB": "x"}
+    )
+    assert "ARENALENS_DB" not in sqlite_env
+
+
+def test_pages_see_new_data_without_a_restart(render, tiny_workspace, tmp_path):
+    at = render(tiny_workspace, "overview.py")
+    assert {m.label: m.value for m in at.metric}["Interactions"] == "2"
+    extra = tmp_path / "more.jsonl"
+    record = {**TINY_RECORDS[1], "id": "i-new", "query_text": "a brand new query"}
+    extra.write_text(json.dumps(record) + "\n")
+    app = AppContext(Settings(workspace=tiny_workspace))
+    ingest_interactions(app.store, extra, "jsonl", progress=False)
+    app.store.engine.dispose()
+    time.sleep(data.VERSION_TTL_S + 0.2)
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Interactions"] == "3"
+
+
+def test_store_version_changes_when_a_run_finishes(tiny_workspace):
+    app = AppContext(Settings(workspace=tiny_workspace))
+    before = data.store_version(app)
+    run_id = app.store.start_run("example", {})
+    data.invalidate()
+    running = data.store_version(app)
+    app.store.finish_run(run_id)
+    data.invalidate()
+    finished = data.store_version(app)
+    assert len({before, running, finished}) == 3
+    app.store.engine.dispose()
+
+
+def test_a_user_without_an_id_counts_as_their_own_user():
+    users = pd.Series(["u1", "u1", None, None, ""])
+    assert privacy.distinct_users(users) == 4  # u1, and three anonymous queries
+
+
+def test_small_groups_are_redacted_but_kept():
+    frame = pd.DataFrame(
+        {
+            "cluster_id": [1, 1, 1, 2, 2],
+            "user_id": ["a", "b", "c", "a", "a"],
+            "query": ["q1", "q2", "q3", "q4", "q5"],
+        }
+    )
+    out = privacy.redact_small_groups(frame, "cluster_id", min_users=3)
+    assert list(out["query"].isna()) == [False, False, False, True, True]
+    assert len(out) == len(frame)
+    assert privacy.may_show(frame["user_id"], 3) and not privacy.may_show(frame["user_id"], 4)
+
+
+def test_escaped_markdown_has_no_live_formatting():
+    escaped = escape_markdown("**bold** <b>x</b> [l](http://e) `c` $x$")
+    for raw in ("**", "<b>", "](", "`c`", "$x$"):
+        assert raw not in escaped
+    assert escaped.replace("\\", "") == "**bold** <b>x</b> [l](http://e) `c` $x$"
+
+
+def test_workspace_label_never_shows_a_password(tmp_path: Path):
+    app = AppContext(Settings(workspace=tmp_path, db="postgresql://me:secret@127.0.0.1/db"))
+    assert "secret" not in data.workspace_label(app)
