@@ -312,7 +312,7 @@ def agreement_command(
     type=click.Choice(GROUPINGS),
     default="overall",
     show_default=True,
-    help="Break down by.",
+    help="Break down by: model (feedback on battles it lost), category or modality (taxonomy).",
 )
 @json_option
 @click.pass_obj

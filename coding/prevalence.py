@@ -111,7 +111,7 @@ PREVALENCE_COLUMNS = [
 def _groups(items: pd.DataFrame, by: str, store: Store) -> list[tuple[str, pd.DataFrame]]:
     if by == "overall":
         return [("all feedback", items)]
-    if by == "model":
+    if by == "model":  # loss reasons of a model: feedback on the battles it lost (ties left out)
         lost = items[items["rejected_model"].notna()]
         return [(str(model), group) for model, group in lost.groupby("rejected_model")]
     if by in ("category", "modality"):
@@ -135,7 +135,13 @@ def prevalence_table(
     persist.require_coded(store, version)
     items = persist.machine_items_frame(store, version, codebook.code_names)
     labels = AnnotationQueue(store, codebook).human_labels()
-    resolved = labels[labels["present"].notna()] if len(labels) else labels
+    # PPI needs a random validation sample: items annotated outside a drawn sample are left out.
+    sampled = set(persist.assignments_frame(store, version)["feedback_id"])
+    resolved = (
+        labels[labels["present"].notna() & labels["feedback_id"].isin(sampled)]
+        if len(labels)
+        else labels
+    )
     rows = []
     for group_name, group in _groups(items, by, store):
         for code in codebook.code_names:

@@ -114,3 +114,13 @@ def test_prevalence_by_category_joins_the_taxonomy_categories(
     assert set(
         prevalence_table(small_store, codebook, by="modality", min_validated=3)["group"]
     ) == {"text_primary", "(uncategorised)"}
+
+
+def test_items_annotated_outside_a_drawn_sample_do_not_enter_the_correction(small_store: Store):
+    codebook = _annotated(small_store)
+    queue = AnnotationQueue(small_store, codebook)
+    sampled = set(queue.assignments()["feedback_id"])
+    outside = next(f for f in small_store.feedback_frame()["id"] if f not in sampled)
+    queue.save("ann", outside, {"accuracy": True})
+    table = prevalence_table(small_store, codebook).set_index("code")
+    assert table.loc["accuracy", "n_validated"] == 30
