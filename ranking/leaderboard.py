@@ -141,18 +141,16 @@ def rank_votes(
     score = np.asarray(score_a, dtype=float)
     if len(a) == 0:
         raise RankingError("no votes to rank; ingest votes first (`arenalens ingest ...`)")
+    if opts.length_control and (length_a is None or length_b is None):
+        raise RankingError("length control needs response lengths of both sides of each vote")
+    la = np.asarray(length_a, float) if opts.length_control else np.zeros(len(a))
+    lb = np.asarray(length_b, float) if opts.length_control else np.zeros(len(a))
     models, ia, ib = encode_models(a, b)
     warnings: list[str] = []
     self_votes = ia == ib
     if self_votes.any():
         warnings.append(f"left out {int(self_votes.sum())} votes comparing a model with itself")
-        a, b, score, ia, ib = (
-            a[~self_votes],
-            b[~self_votes],
-            score[~self_votes],
-            ia[~self_votes],
-            ib[~self_votes],
-        )
+        a, b, score, ia, ib, la, lb = (x[~self_votes] for x in (a, b, score, ia, ib, la, lb))
         if len(a) == 0:
             raise RankingError("every vote compares a model with itself; nothing to rank")
     keep, dropped = filter_min_votes(ia, ib, len(models), opts.min_votes)
@@ -163,7 +161,7 @@ def rank_votes(
     if not keep.any():
         raise RankingError(f"no model has at least {opts.min_votes} votes; lower --min-votes")
     if not keep.all():
-        a, b, score, ia, ib = a[keep], b[keep], score[keep], ia[keep], ib[keep]
+        a, b, score, ia, ib, la, lb = (x[keep] for x in (a, b, score, ia, ib, la, lb))
     present = np.zeros(len(models), bool)
     present[ia] = present[ib] = True
     recode = np.cumsum(present) - 1
@@ -195,18 +193,11 @@ def rank_votes(
         in_comp = labels[ia] == comp if labels.max() > 0 else np.ones(len(a), bool)
         lengths = None
         if opts.length_control:
-            if len(score) < LENGTH_MIN_VOTES:
+            if int(in_comp.sum()) < LENGTH_MIN_VOTES:
                 raise RankingError(
-                    f"length control needs at least {LENGTH_MIN_VOTES} votes, got {len(score)}"
+                    f"length control needs at least {LENGTH_MIN_VOTES} votes, got {int(in_comp.sum())}"
                 )
-            if length_a is None or length_b is None:
-                raise RankingError(
-                    "length control needs response lengths of both sides of each vote"
-                )
-            lengths = (
-                np.asarray(length_a, float)[keep][in_comp],
-                np.asarray(length_b, float)[keep][in_comp],
-            )
+            lengths = (la[in_comp], lb[in_comp])
         _rank_component(board, sub, comp, (a[in_comp], b[in_comp], score[in_comp]), lengths)
     board.ratings.sort(key=lambda r: (r.component, r.rank, -r.rating))
     return board

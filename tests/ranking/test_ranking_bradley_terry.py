@@ -272,3 +272,18 @@ def test_votes_of_a_model_against_itself_are_left_out_with_a_warning() -> None:
     )
     assert board.n_votes == 3
     assert "left out 1 votes comparing a model with itself" in board.warnings
+
+
+def test_length_control_keeps_lengths_aligned_after_filtering() -> None:
+    rng = np.random.default_rng(17)
+    a, b, score = simulate_votes(TRUE_THETA[:3], 400, rng)
+    length_a, length_b = rng.normal(300, 30, 400), rng.normal(300, 30, 400)
+    # prepend a self-vote and a rare model's vote: both are dropped before fitting
+    a2, b2 = np.concatenate([["m0", "rare"], a]), np.concatenate([["m0", "m1"], b])
+    s2 = np.concatenate([[0.5, 1.0], score])
+    la2, lb2 = np.concatenate([[1e6, 1e6], length_a]), np.concatenate([[1.0, 1.0], length_b])
+    opts = RankingOptions(bootstrap_rounds=0, length_control=True, min_votes=2)
+    filtered = rank_votes(a2, b2, s2, opts, length_a=la2, length_b=lb2)
+    clean = rank_votes(a, b, score, opts, length_a=length_a, length_b=length_b)
+    assert filtered.length_coefficient == clean.length_coefficient
+    assert [r.rating for r in filtered.ratings] == [r.rating for r in clean.ratings]
