@@ -186,3 +186,23 @@ def test_context_names_the_vote_and_both_responses():
 def test_empty_arena_codes_nothing(sqlite_store: Store):
     summary = code_feedback(sqlite_store, KeywordLabeler(), load_codebook(), progress=False)
     assert summary.coded_now == 0 and summary.feedback_total == 0
+
+
+def test_an_exhausted_budget_stops_cleanly_and_a_rerun_resumes(small_store: Store):
+    from arenalens.labeler.base import BudgetExhausted
+
+    class BudgetedLabeler(KeywordLabeler):
+        def assign_labels(self, texts, label_set, **kwargs):
+            if self.calls >= 2:
+                raise BudgetExhausted("max 2 calls")
+            return super().assign_labels(texts, label_set, **kwargs)
+
+    codebook = load_codebook()
+    summary = code_feedback(
+        small_store, BudgetedLabeler(), codebook, CodingConfig(batch_size=10), progress=False
+    )
+    assert (
+        summary.coded_now == 20 and summary.remaining == 20 and "rerun to resume" in summary.stopped
+    )
+    assert small_store.runs_frame().iloc[-1]["status"] == "partial"
+    assert code_feedback(small_store, KeywordLabeler(), codebook, progress=False).coded_now == 20
