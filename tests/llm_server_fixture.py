@@ -16,7 +16,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from arenalens.testing.llm_server import LLMServerUnavailable, shared_llm_server, stop_shared_llm_server
+from arenalens.testing.llm_server import (
+    LLMServerUnavailable,
+    shared_llm_server,
+    stop_shared_llm_server,
+)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ Each span votes for its nearest label (highest score, ties within `tie_margin`).
 are taken in order of their margin over the label's threshold; a vote counts when the
 margin is non-negative, the label is not yet chosen and the span does not overlap the
 evidence of a label already chosen (one reason per clause; several clauses can carry
-several reasons). The text's strongest vote always counts if it is within `slack` of its
+several reasons; a sentence's vote moves to its own clause voting the same way, freeing
+the sentence's other clauses). The text's strongest vote always counts if it is within `slack` of its
 threshold, since feedback nearly always states some reason. The evidence is the voting
 span, verbatim; confidence = sigmoid((score - threshold) / `temperature`).
 
@@ -246,6 +247,19 @@ class EmbeddingLabeler(Labeler):
                     continue
                 if any(spans[i].start < end and start < spans[i].end for start, end in taken):
                     continue  # one reason per clause: this span overlaps an evidence span
+                # a sentence's vote is carried by its own clause voting the same way, when
+                # there is one, so the sentence's other clauses stay free for other reasons
+                inner = [
+                    k
+                    for k in range(len(spans))
+                    if k != i
+                    and spans[i].start <= spans[k].start
+                    and spans[k].end <= spans[i].end
+                    and is_best[k, j]
+                    and relative[k, j] >= min(margin, 0.0)
+                ]
+                if inner:
+                    i = max(inner, key=lambda k: scores[k, j])
                 picked[j] = i
                 taken.append((spans[i].start, spans[i].end))
             if fallback is not None and len(picked) > 1:

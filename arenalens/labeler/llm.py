@@ -52,16 +52,16 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def group_name_schema() -> dict[str, Any]:
+def group_name_schema(max_chars: int = 300) -> dict[str, Any]:
     """JSON schema of a group name reply."""
     return {
         "type": "object",
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 60},
-            "description": {"type": "string", "maxLength": 300},
+            "description": {"type": "string", "maxLength": max_chars},
             "keywords": {
                 "type": "array",
-                "items": {"type": "string", "maxLength": 40},
+                "items": {"type": "string", "maxLength": min(40, max_chars)},
                 "maxItems": 8,
             },
         },
@@ -71,14 +71,16 @@ def group_name_schema() -> dict[str, Any]:
 
 
 def assignment_schema(
-    label_set: Sequence[LabelDefinition], attribute_choices: Mapping[str, Sequence[str]]
+    label_set: Sequence[LabelDefinition],
+    attribute_choices: Mapping[str, Sequence[str]],
+    max_chars: int = 300,
 ) -> dict[str, Any]:
     """JSON schema of a label assignment reply: labels restricted to the set, attributes to their choices."""
     item_properties: dict[str, Any] = {
         "name": {"type": "string", "enum": [label.name for label in label_set]},
-        "evidence": {"type": "string", "maxLength": 300},
+        "evidence": {"type": "string", "maxLength": max_chars},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-        "rationale": {"type": "string", "maxLength": 300},
+        "rationale": {"type": "string", "maxLength": max_chars},
     }
     for attribute, choices in attribute_choices.items():
         item_properties[attribute] = {"type": "string", "enum": list(choices)}
@@ -197,9 +199,16 @@ class LLMLabeler(Labeler):
     """Labels through an OpenAI-compatible chat endpoint (one text per call, concurrent)."""
 
     def __init__(
-        self, client: LLMClient, *, concurrency: int = 4, show_progress: bool | None = None
+        self,
+        client: LLMClient,
+        *,
+        concurrency: int = 4,
+        show_progress: bool | None = None,
+        max_field_chars: int = 300,
     ):
+        """`max_field_chars` caps evidence, rationale and description in the reply schema."""
         self.client = client
+        self.max_field_chars = max_field_chars
         self.concurrency = max(1, concurrency)
         self.show_progress = show_progress
         self.name = f"llm:{client.model}"
@@ -246,7 +255,7 @@ class LLMLabeler(Labeler):
         def one(pair: tuple[Sequence[str], Sequence[str]]) -> GroupName:
             reply = self.client.complete_json(
                 self._name_messages(pair[0], pair[1], instructions),
-                group_name_schema(),
+                group_name_schema(self.max_field_chars),
                 "group_name",
                 validate_group_name,
             )
@@ -318,7 +327,7 @@ class LLMLabeler(Labeler):
         for attribute, values in choices.items():
             if not values:
                 raise LabelerError(f"attribute {attribute!r} has no choices")
-        schema = assignment_schema(label_set, choices)
+        schema = assignment_schema(label_set, choices, self.max_field_chars)
 
         def one(index: int) -> AssignmentResult:
             text = texts[index]

@@ -53,6 +53,23 @@ def _strip_bounds(schema: Any) -> Any:
     return schema
 
 
+def _grammar_ready(schema: Any) -> Any:
+    """The schema with each bounded number turned into an enum of 0.05 steps.
+
+    llama.cpp's grammar ignores minimum/maximum, so a confidence of 2.5 would pass the
+    grammar and fail validation; an enum of allowed values is enforced.
+    """
+    if isinstance(schema, list):
+        return [_grammar_ready(v) for v in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    if schema.get("type") == "number" and "minimum" in schema and "maximum" in schema:
+        low, high = float(schema["minimum"]), float(schema["maximum"])
+        steps = max(1, round((high - low) / 0.05))
+        return {"enum": [round(low + k * (high - low) / steps, 4) for k in range(steps + 1)]}
+    return {k: _grammar_ready(v) for k, v in schema.items()}
+
+
 def parse_json_reply(content: str | None) -> Any:
     """The JSON object in a reply, tolerating Markdown code fences and text around it."""
     if content is None or not content.strip():
@@ -285,7 +302,7 @@ class LLMClient:
             spec = {"name": schema_name, "schema": _strip_bounds(schema), "strict": True}
             return {"response_format": {"type": "json_schema", "json_schema": spec}}
         if mode == "json_object_schema":  # llama.cpp / Anyscale extension: grammar from schema
-            return {"response_format": {"type": "json_object", "schema": dict(schema)}}
+            return {"response_format": {"type": "json_object", "schema": _grammar_ready(schema)}}
         if mode == "json_object":
             return {"response_format": {"type": "json_object"}}
         return {}
@@ -343,6 +360,7 @@ class LLMClient:
                 openai.APITimeoutError,
                 openai.APIConnectionError,
                 openai.APIResponseValidationError,
+                json.JSONDecodeError,  # a body that is not JSON at all (proxy error page)
             ) as exc:
                 self._release_call()
                 attempt = self._back_off(attempt, exc, None)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 # Sentence ends, then clause breaks inside a sentence (commas, semicolons, contrastive joins).
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CLAUSE_BREAK = re.compile(
-    r",\s+|\s+-+\s+|\s+(?=(?:but|although|though|while|whereas|however|and also|plus)\b)",
+    r",\s+|\s+-+\s+|\s+(?=(?:but|although|though|while|whereas|however|and(?=\s+(?:also|then|it|they|he|she|this|that|the|its|[A-Z])\b)|plus)\b)",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+", re.UNICODE)

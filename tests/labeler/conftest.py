@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from arenalens.labeler.base import LabelDefinition
-
 # The lead may register this plugin suite-wide; importing it here keeps these tests working
 # either way (the server itself is one per process).
 from llm_server_fixture import llm_server, llm_server_url  # noqa: F401
+
+from arenalens.labeler.base import LabelDefinition
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

@@ -23,7 +23,7 @@ class SeenRequest:
     """One request the fault server received."""
 
     at: float
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
     body: dict[str, Any]
 
 
@@ -50,7 +50,11 @@ class FaultServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with owner._lock:
                     index = len(owner.requests)
-                    owner.requests.append(SeenRequest(time.monotonic(), dict(self.headers), body))
+                    owner.requests.append(
+                        SeenRequest(
+                            time.monotonic(), {k.lower(): v for k, v in self.headers.items()}, body
+                        )
+                    )
                     owner._in_flight += 1
                     owner.max_in_flight = max(owner.max_in_flight, owner._in_flight)
                     step = owner.script[min(index, len(owner.script) - 1)]
@@ -78,7 +82,9 @@ class FaultServer:
             def _send(self, code: int, data: bytes, headers: dict[str, str]) -> None:
                 try:
                     self.send_response(code)
-                    self.send_header("Content-Type", headers.get("Content-Type", "application/json"))
+                    self.send_header(
+                        "Content-Type", headers.get("Content-Type", "application/json")
+                    )
                     for name, value in headers.items():
                         if name != "Content-Type":
                             self.send_header(name, value)
