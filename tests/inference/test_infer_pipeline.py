@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -31,10 +35,16 @@ def store_with_queries(sqlite_store: Store, tmp_path: Path, espeak: None, add_qu
     return sqlite_store
 
 
-def _pipeline(url: str, **extra) -> SystemSpec:
+def _pipeline(server, **extra) -> SystemSpec:
+    """A pipeline whose LLM is the shared local server (SmolLM2-135M on llama.cpp)."""
     body = {
         "kind": "pipeline",
-        "llm": {"backend": "openai", "model": "smollm2", "base_url": url, "concurrency": 2},
+        "llm": {
+            "backend": "openai",
+            "model": server.model,
+            "base_url": server.base_url,
+            "concurrency": 2,
+        },
         "generation": {"max_new_tokens": 24},
         "batch_size": 2,
         **extra,
@@ -44,9 +54,9 @@ def _pipeline(url: str, **extra) -> SystemSpec:
 
 @pytest.mark.slow  # ~10 s alone; over 30 s on the shared 2-core machine (server start, ASR, LLM)
 def test_pipeline_answers_typed_and_spoken_queries_with_a_real_llm(
-    store_with_queries: Store, smollm2_server_url: str
+    store_with_queries: Store, llm_server
 ) -> None:
-    summary = run_system(store_with_queries, _pipeline(smollm2_server_url), progress=False)
+    summary = run_system(store_with_queries, _pipeline(llm_server), progress=False)
     assert (summary.requested, summary.written, summary.errors) == (4, 4, [])
     outputs = persist.outputs_frame(store_with_queries, "smol-pipeline").set_index("interaction_id")
     assert sorted(outputs.index) == ["a1", "t1", "t2", "t3"]
@@ -61,8 +71,8 @@ def test_pipeline_answers_typed_and_spoken_queries_with_a_real_llm(
     assert list(transcripts["interaction_id"]) == ["a1"]  # the pipeline's ASR result is kept
 
 
-def test_rerun_skips_finished_pairs(store_with_queries: Store, smollm2_server_url: str) -> None:
-    spec = _pipeline(smollm2_server_url)
+def test_rerun_skips_finished_pairs(store_with_queries: Store, llm_server) -> None:
+    spec = _pipeline(llm_server)
     run_system(store_with_queries, spec, limit=2, progress=False)
     assert len(persist.outputs_frame(store_with_queries, spec.name)) == 2
     rest = run_system(store_with_queries, spec, progress=False)
@@ -143,18 +153,60 @@ def test_pipeline_runs_on_a_tiny_transformers_llm(
     ).all()
 
 
-def test_query_the_server_rejects_becomes_an_error_row(
-    sqlite_store: Store, smollm2_server_url: str, add_queries
-) -> None:
-    too_long = (
-        "please repeat this sentence back to me " * 400
-    )  # far beyond the server's 2048-token context
-    add_queries(sqlite_store, [("ok", "Say hello.", None), ("huge", too_long, None)])
-    summary = run_system(sqlite_store, _pipeline(smollm2_server_url), progress=False)
-    assert [i for i, _ in summary.errors] == ["huge"]
+class PickyChatServer(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint that refuses (HTTP 400) any query mentioning a joke."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        question = body["messages"][-1]["content"]
+        if "joke" in question:
+            status, payload = (
+                400,
+                {"error": {"message": "content refused", "type": "invalid_request_error"}},
+            )
+        else:
+            status, payload = (
+                200,
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": "Sure."},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14},
+                },
+            )
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_query_the_endpoint_refuses_becomes_an_error_row(sqlite_store: Store, add_queries) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PickyChatServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        add_queries(sqlite_store, [(k, v, None) for k, v in TYPED.items()])
+        endpoint = SimpleNamespace(
+            base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", model="picky"
+        )
+        summary = run_system(sqlite_store, _pipeline(endpoint), progress=False)
+    finally:
+        server.shutdown()
+    assert [i for i, _ in summary.errors] == ["t2"]
     outputs = persist.outputs_frame(sqlite_store, "smol-pipeline").set_index("interaction_id")
-    assert pd.isna(outputs.loc["ok", "error"]) and pd.isna(outputs.loc["huge", "output_text"])
-    assert (
-        "BadRequestError" in outputs.loc["huge", "error"]
-        or "APIStatusError" in outputs.loc["huge", "error"]
+    assert "BadRequestError" in outputs.loc["t2", "error"] and pd.isna(
+        outputs.loc["t2", "output_text"]
     )
+    assert outputs.loc["t1", "output_text"] == "Sure." and outputs.loc["t1", "prompt_tokens"] == 12
