@@ -110,7 +110,7 @@ def render() -> None:
         if dropped:
             st.caption(
                 "Left out as collinear (VIF above the threshold): "
-                + ", ".join(f"{name} ({vif:.0f})" for name, vif in dropped.items())
+                + ", ".join(f"{name} (VIF {_vif(vif)})" for name, vif in dropped.items())
             )
         st.subheader("Kendall τ per benchmark")
         taus = pd.DataFrame(summary.get("kendall_tau") or [])
@@ -125,6 +125,13 @@ def render() -> None:
                 "Benchmark matrix PCA, share of variance per component: "
                 + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(pca[:5]))
             )
+
+
+def _vif(value: object) -> str:
+    """A VIF for display; the regression stores an infinite VIF (perfect collinearity) as null."""
+    if value is None or pd.isna(value) or value == float("inf"):
+        return "∞"
+    return f"{float(value):.0f}"
 
 
 def _number(value: object) -> str:
