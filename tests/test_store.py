@@ -16,7 +16,9 @@ def test_open_creates_schema_and_records_version(store: Store) -> None:
 
 
 def test_reopening_is_harmless(store: Store, db_url: str) -> None:
-    store.insert_ignore(t.interactions, [{"id": "x", "query_text": "hi", "extra": {}, "content_hash": "h"}])
+    store.insert_ignore(
+        t.interactions, [{"id": "x", "query_text": "hi", "extra": {}, "content_hash": "h"}]
+    )
     again = Store.open(db_url)
     assert again.count(t.interactions) == 1
     again.engine.dispose()
@@ -24,12 +26,18 @@ def test_reopening_is_harmless(store: Store, db_url: str) -> None:
 
 def test_newer_schema_is_refused_with_instructions(store: Store, db_url: str) -> None:
     with store.transaction() as conn:
-        conn.execute(update(t.schema_info).where(t.schema_info.c.key == "schema_version").values(value=str(SCHEMA_VERSION + 1)))
+        conn.execute(
+            update(t.schema_info)
+            .where(t.schema_info.c.key == "schema_version")
+            .values(value=str(SCHEMA_VERSION + 1))
+        )
     with pytest.raises(StoreError, match="newer than this arenalens"):
         Store.open(db_url)
 
 
-def test_older_schema_without_migration_says_what_to_do(store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_older_schema_without_migration_says_what_to_do(
+    store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from arenalens.store import store as store_module
 
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
@@ -37,7 +45,9 @@ def test_older_schema_without_migration_says_what_to_do(store: Store, db_url: st
         Store.open(db_url)
 
 
-def test_older_schema_is_upgraded_by_its_migration(store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_older_schema_is_upgraded_by_its_migration(
+    store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from arenalens.store import store as store_module
 
     applied = []
@@ -46,13 +56,17 @@ def test_older_schema_is_upgraded_by_its_migration(store: Store, db_url: str, mo
     upgraded = Store.open(db_url)
     assert applied == [True]
     with upgraded.engine.connect() as conn:
-        version = conn.execute(select(t.schema_info.c.value).where(t.schema_info.c.key == "schema_version")).scalar_one()
+        version = conn.execute(
+            select(t.schema_info.c.value).where(t.schema_info.c.key == "schema_version")
+        ).scalar_one()
     assert int(version) == SCHEMA_VERSION + 1
     upgraded.engine.dispose()
 
 
 def test_runs_record_config_model_code_version_and_time(store: Store) -> None:
-    run_id = store.start_run("taxonomy", {"min_cluster_size": 10, "seed": 0}, model="all-MiniLM-L6-v2")
+    run_id = store.start_run(
+        "taxonomy", {"min_cluster_size": 10, "seed": 0}, model="all-MiniLM-L6-v2"
+    )
     store.finish_run(run_id, summary={"clusters": 12})
     run = store.latest_run("taxonomy")
     assert run is not None and run["id"] == run_id
@@ -63,7 +77,11 @@ def test_runs_record_config_model_code_version_and_time(store: Store) -> None:
 
 def test_failed_transaction_writes_nothing(store: Store) -> None:
     with pytest.raises(RuntimeError), store.transaction() as conn:
-        store.insert_ignore(t.interactions, [{"id": "a", "query_text": "q", "extra": {}, "content_hash": "h"}], conn=conn)
+        store.insert_ignore(
+            t.interactions,
+            [{"id": "a", "query_text": "q", "extra": {}, "content_hash": "h"}],
+            conn=conn,
+        )
         raise RuntimeError("boom")
     assert store.count(t.interactions) == 0
 
@@ -85,3 +103,13 @@ def test_database_url_password_is_redacted_in_errors() -> None:
     with pytest.raises(StoreError) as caught:
         Store.open("postgresql://user:secret@127.0.0.1:1/none")
     assert "secret" not in str(caught.value)
+
+
+def test_insert_ignore_keeps_columns_that_only_some_rows_name(store: Store) -> None:
+    rows = [
+        {"id": "a", "query_text": "q", "extra": {}, "content_hash": "1"},
+        {"id": "b", "query_text": "q", "response_a": "kept", "extra": {}, "content_hash": "2"},
+    ]
+    assert store.insert_ignore(t.interactions, rows) == 2
+    frame = store.interactions_frame().set_index("id")
+    assert frame.loc["b", "response_a"] == "kept"

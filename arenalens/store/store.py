@@ -148,11 +148,16 @@ class Store:
             return 0
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         statement = insert(table).on_conflict_do_nothing()
+        inserted = 0
         with self._maybe_conn(conn) as c:
-            if self.dialect == "postgresql":  # psycopg reports no rowcount for executemany
-                key = list(table.primary_key.columns) or list(table.columns)[:1]
-                return len(c.execute(statement.returning(*key), list(rows)).all())
-            return int(c.execute(statement, list(rows)).rowcount or 0)
+            # executemany binds the first row's keys: group rows that name the same columns
+            for group in _group_by_keys(rows):
+                if self.dialect == "postgresql":  # psycopg reports no rowcount for executemany
+                    key = list(table.primary_key.columns) or list(table.columns)[:1]
+                    inserted += len(c.execute(statement.returning(*key), group).all())
+                else:
+                    inserted += int(c.execute(statement, group).rowcount or 0)
+        return inserted
 
     def upsert(
         self,
@@ -166,15 +171,16 @@ class Store:
         if not rows:
             return
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement = insert(table)
-        updates = {c: statement.excluded[c] for c in rows[0] if c not in key_columns}
-        statement = (
-            statement.on_conflict_do_update(index_elements=list(key_columns), set_=updates)
-            if updates
-            else statement.on_conflict_do_nothing()
-        )
         with self._maybe_conn(conn) as c:
-            c.execute(statement, list(rows))
+            for group in _group_by_keys(rows):
+                statement = insert(table)
+                updates = {k: statement.excluded[k] for k in group[0] if k not in key_columns}
+                statement = (
+                    statement.on_conflict_do_update(index_elements=list(key_columns), set_=updates)
+                    if updates
+                    else statement.on_conflict_do_nothing()
+                )
+                c.execute(statement, group)
 
     @contextmanager
     def _maybe_conn(self, conn: Connection | None) -> Iterator[Connection]:
@@ -363,6 +369,14 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return f"{__version__}+{commit}" if commit else __version__
+
+
+def _group_by_keys(rows: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """Split rows into runs that name the same columns, keeping order."""
+    groups: dict[frozenset[str], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(frozenset(row), []).append(row)
+    return list(groups.values())
 
 
 def _jsonable(value: Any) -> Any:
