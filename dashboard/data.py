@@ -269,6 +269,13 @@ def disagreements(app: AppContext) -> pd.DataFrame:
     return AnnotationQueue(app.store, codebook(app)).disagreements()
 
 
+def annotation_samples(app: AppContext) -> pd.DataFrame:
+    """Validation samples drawn for this codebook (read fresh: annotators need the latest)."""
+    from coding.persist import samples_frame
+
+    return samples_frame(app.store, codebook(app).version_key)
+
+
 def coding_ready(app: AppContext) -> str | None:
     """None when this codebook's codes exist; else the line saying what to run."""
     if stage_module("coding") is None:

@@ -153,10 +153,9 @@ def render() -> None:
             st.info(missing)
             return
         from coding.codebook import POLARITIES, SIDES
-        from coding.persist import samples_frame
 
         book = data.codebook(app)
-        samples = samples_frame(app.store, book.version_key)
+        samples = data.annotation_samples(app)
         if samples.empty:
             st.info(
                 "No annotation sample has been drawn yet. Run "

@@ -10,6 +10,7 @@ import streamlit as st
 from arenalens.errors import USER_ERRORS
 from dashboard import data, ui
 
+UNCATEGORISED = "(uncategorised)"  # coding's prevalence label for items without a category
 GROUPINGS = {
     "Overall": "overall",
     "Per model (the model that lost)": "model",
@@ -48,11 +49,21 @@ def prevalence_chart(table: pd.DataFrame, grouped: bool) -> alt.Chart:
             alt.Tooltip("high:Q", format=".1%"),
         ],
     )
+    points = points.add_params(alt.selection_point(fields=["code", "group"], name="pick"))
     bars = base.mark_rule().encode(x="low:Q", x2="high:Q")
     chart = (bars + points).properties(height=alt.Step(14))
     if grouped:
         chart = chart.facet(facet=alt.Facet("group:N", title=None), columns=3)
     return chart
+
+
+def _new_pick(page: str, pick: dict) -> bool:
+    """True once per new chart selection, so later widget changes are not overridden."""
+    key = f"{page}_last_pick"
+    if st.session_state.get(key) == pick:
+        return False
+    st.session_state[key] = pick
+    return True
 
 
 def show_prevalence(app, by: str) -> pd.DataFrame | None:
@@ -65,7 +76,23 @@ def show_prevalence(app, by: str) -> pd.DataFrame | None:
     if table.empty:
         st.info("No feedback items in this grouping.")
         return None
-    st.altair_chart(prevalence_chart(table, grouped=by != "overall"), width="stretch")
+    event = st.altair_chart(
+        prevalence_chart(table, grouped=by != "overall"),
+        width="stretch",
+        on_select="rerun",
+        key=f"feedback_chart_{by}",
+    )
+    picked = (getattr(event, "selection", None) or {}).get("pick") or []
+    if (
+        picked
+        and isinstance(picked, list)
+        and "code" in picked[0]
+        and _new_pick("feedback", picked[0])
+    ):
+        # a click on a point opens that code's (and group's) feedback items below
+        st.session_state["feedback_code"] = picked[0]["code"]
+        if by != "overall" and "group" in picked[0]:
+            st.session_state["feedback_group"] = picked[0]["group"]
     notes = sorted({n for n in table["note"] if n})
     if notes:
         st.caption(
@@ -111,8 +138,8 @@ def feedback_items(app, groups: list[str], by: str) -> None:
     chosen = chosen.assign(evidence=chosen["feedback_id"].map(evidence))
     if group != "(all)" and by == "category":
         categories = data.feedback_categories(app)
-        in_group = categories.loc[categories["category"] == group, "interaction_id"]
-        chosen = chosen[chosen["interaction_id"].isin(set(in_group))]
+        category = chosen["interaction_id"].map(categories.set_index("interaction_id")["category"])
+        chosen = chosen[category.fillna(UNCATEGORISED) == group]
     st.caption(f"{len(chosen):,} feedback items coded `{code}`")
     ui.dataframe(
         chosen[

@@ -24,8 +24,8 @@ CLUSTER_COLUMNS = [
 VOTES = {"any": None, "A preferred": "model_a", "B preferred": "model_b", "tie": "tie"}
 
 
-def query_map(points: pd.DataFrame, colour: str, min_users: int) -> pd.DataFrame | None:
-    """Scatter of the queries (a seeded sample when large); returns the clicked cluster's rows."""
+def query_map(points: pd.DataFrame, colour: str, min_users: int) -> None:
+    """Scatter of the queries (a seeded sample when large); a click selects that cluster below."""
     shown = points.sample(MAP_POINTS, random_state=0) if len(points) > MAP_POINTS else points
     shown = privacy.redact_small_groups(shown, "cluster_id", min_users)
     shown = shown.assign(query=shown["query"].fillna("(hidden: fewer than k users)"))
@@ -50,9 +50,14 @@ def query_map(points: pd.DataFrame, colour: str, min_users: int) -> pd.DataFrame
         st.caption(f"Map shows a random {MAP_POINTS:,} of {len(points):,} queries.")
     event = st.altair_chart(chart, width="stretch", on_select="rerun", key="use_cases_map")
     selected = (getattr(event, "selection", None) or {}).get("cluster") or []
-    if selected and isinstance(selected, list) and "cluster_id" in selected[0]:
+    if (
+        selected
+        and isinstance(selected, list)
+        and "cluster_id" in selected[0]
+        and st.session_state.get("use_cases_last_pick") != selected[0]
+    ):
+        st.session_state["use_cases_last_pick"] = selected[0]
         st.session_state["use_cases_cluster"] = int(selected[0]["cluster_id"])
-    return None
 
 
 def cluster_list(table: pd.DataFrame) -> None:
