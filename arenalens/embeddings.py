@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 from tqdm.auto import tqdm
 
 from arenalens.config import ConfigError
@@ -153,14 +154,14 @@ class Embedder:
         return self._dim
 
     # -- cache ----------------------------------------------------------------
-    def _read_cache(
-        self, hashes: Sequence[str], show_progress: bool | None
-    ) -> dict[str, np.ndarray]:
+    def _read_cache(self, hashes: Sequence[str], show_progress: bool | None) -> dict[str, bytes]:
+        """Cached vectors (float32 bytes) of the given text hashes, fetched in bulk chunks."""
         if self.store is None or not hashes:
             return {}
         c = t.embedding_cache.c
-        found: dict[str, np.ndarray] = {}
-        chunks = list(_chunks(hashes, LOOKUP_CHUNK))
+        found: dict[str, bytes] = {}
+        postgres = self.store.dialect == "postgresql"
+        chunks = list(_chunks(hashes, LOOKUP_CHUNK * (10 if postgres else 1)))
         with self.store.engine.connect() as conn:
             for chunk in tqdm(
                 chunks,
@@ -168,29 +169,29 @@ class Embedder:
                 unit="chunk",
                 disable=_disable(show_progress, len(hashes), 20_000),
             ):
+                if postgres:  # one array parameter: far faster than IN with many parameters
+                    wanted = bindparam("hashes", list(chunk), type_=postgresql.ARRAY(String))
+                    condition = c.text_hash == any_(wanted)
+                else:
+                    condition = c.text_hash.in_(list(chunk))
                 rows = conn.execute(
-                    select(c.text_hash, c.dim, c.vector).where(
-                        c.model == self.model_id, c.text_hash.in_(list(chunk))
-                    )
-                )
+                    select(c.text_hash, c.dim, c.vector).where(c.model == self.model_id, condition)
+                ).all()
                 for key, dim, blob in rows:
-                    vector = np.frombuffer(blob, dtype=np.float32)
-                    if vector.shape[0] != dim:
-                        continue  # a damaged row: re-encode it
-                    found[key] = vector
-        if found and self._dim is None:
-            self._dim = int(next(iter(found.values())).shape[0])
+                    if len(blob) == 4 * dim and (self._dim is None or dim == self._dim):
+                        found[key] = bytes(blob)  # else damaged or from another model: re-encode
+                        self._dim = dim
         return found
 
-    def _write_cache(self, hashes: Sequence[str], vectors: np.ndarray) -> None:
+    def _write_cache(self, hashes: Sequence[str], vectors: Sequence[bytes]) -> None:
         if self.store is None:
             return
         rows = [
             {
                 "model": self.model_id,
                 "text_hash": key,
-                "dim": int(vector.shape[0]),
-                "vector": np.ascontiguousarray(vector, dtype=np.float32).tobytes(),
+                "dim": len(vector) // 4,
+                "vector": vector,
             }
             for key, vector in zip(hashes, vectors, strict=True)
         ]
@@ -226,15 +227,17 @@ class Embedder:
                         convert_to_numpy=True,
                         normalize_embeddings=True,
                         show_progress_bar=False,
-                    ).astype(np.float32, copy=False)
-                    self._write_cache(chunk, encoded)
-                    vectors.update(zip(chunk, encoded, strict=True))
+                    )
+                    encoded = _normalise(np.asarray(encoded, dtype=np.float32))
+                    blobs = [row.tobytes() for row in encoded]
+                    self._write_cache(chunk, blobs)
+                    vectors.update(zip(chunk, blobs, strict=True))
                     self.encoded_count += len(chunk)
                     bar.update(len(chunk))
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        out = np.stack([vectors[key] for key in hashes]).astype(np.float32, copy=False)
-        return _normalise(out)
+        joined = bytearray(b"".join(vectors[key] for key in hashes))
+        return np.frombuffer(joined, dtype=np.float32).reshape(len(texts), -1)
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
