@@ -56,3 +56,41 @@ def test_outputs_search_without_match_says_so(render, tiny_workspace):
     at.text_input(key="outputs_search").input("no such words anywhere").run()
     assert not at.exception
     assert "No interaction matches" in page_text(at)
+
+
+def test_outputs_compares_systems_side_by_side(render, tiny_workspace):
+    pytest.importorskip("inference.persist")
+    from arenalens.config import Settings
+    from arenalens.context import AppContext
+    from inference.persist import write_outputs
+
+    app = AppContext(Settings(workspace=tiny_workspace))
+    write_outputs(
+        app.store,
+        [
+            {
+                "interaction_id": "i-plain",
+                "system": "cascade",
+                "output_text": "Paris is the capital.",
+                "error": None,
+                "latency_s": 0.5,
+            },
+            {
+                "interaction_id": "i-plain",
+                "system": "end-to-end",
+                "output_text": None,
+                "error": "out of memory",
+                "latency_s": None,
+            },
+        ],
+    )
+    app.store.engine.dispose()
+    at = render(tiny_workspace, "outputs.py")
+    at.selectbox(key="outputs_pick").set_value("i-plain").run()
+    assert not at.exception, at.exception
+    assert "Paris is the capital." in [t.value for t in at.text], [c.value for c in at.caption] + [
+        i.value for i in at.info
+    ]
+    assert any("out of memory" in e.value for e in at.error)
+    headers = [m.value for m in at.markdown]
+    assert headers.index("**cascade**") < headers.index("**end\\-to\\-end**")  # escaped name
