@@ -151,27 +151,46 @@ def resolve_categories(
 
 
 class PrototypeScorer(BaseEstimator):
-    """Similarity of texts to each category: mean of the top-k cosine similarities to its examples."""
+    """Similarity of texts to each category: mean of the top-k cosine similarities to its examples.
 
-    def __init__(self, top_k: int = 3):
+    `score` compares after subtracting the mean of all examples (with `center`), which removes what
+    every query shares ("a spoken request") and sharpens *which* category fits; `score_raw` keeps
+    plain cosine, which says *whether* anything fits at all (the novelty check).
+    """
+
+    def __init__(self, top_k: int = 3, center: bool = True):
         self.top_k = top_k
+        self.center = center
 
     def fit(self, example_embeddings: dict[str, np.ndarray]) -> PrototypeScorer:
         """`example_embeddings`: label -> (m, d) embeddings of its examples (and definition)."""
         self.labels_ = list(example_embeddings)
-        self.examples_ = {k: normalise_rows(v) for k, v in example_embeddings.items()}
+        self.raw_examples_ = {k: normalise_rows(v) for k, v in example_embeddings.items()}
+        stacked = np.concatenate(list(self.raw_examples_.values()))
+        self.center_ = (
+            stacked.mean(axis=0) if self.center else np.zeros(stacked.shape[1], np.float32)
+        )
+        self.examples_ = {k: self._centred(v) for k, v in self.raw_examples_.items()}
         return self
 
-    def score(self, embeddings: np.ndarray) -> np.ndarray:
-        """(n, n_labels) scores in [-1, 1]."""
-        x = normalise_rows(embeddings)
+    def _centred(self, embeddings: np.ndarray) -> np.ndarray:
+        return normalise_rows(normalise_rows(embeddings) - self.center_)
+
+    def _top_k_mean(self, x: np.ndarray, examples: dict[str, np.ndarray]) -> np.ndarray:
         out = np.empty((len(x), len(self.labels_)), dtype=np.float32)
         for j, label in enumerate(self.labels_):
-            sims = x @ self.examples_[label].T
+            sims = x @ examples[label].T
             k = min(self.top_k, sims.shape[1])
-            top = -np.sort(-sims, axis=1)[:, :k]
-            out[:, j] = top.mean(axis=1)
+            out[:, j] = (-np.sort(-sims, axis=1)[:, :k]).mean(axis=1)
         return out
+
+    def score(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, n_labels) centred scores: which category fits best."""
+        return self._top_k_mean(self._centred(embeddings), self.examples_)
+
+    def score_raw(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, n_labels) plain cosine scores: how well anything fits."""
+        return self._top_k_mean(normalise_rows(embeddings), self.raw_examples_)
 
 
 def category_scorer(categories: CategorySet, encode: Encoder, top_k: int = 3) -> PrototypeScorer:
@@ -182,19 +201,19 @@ def category_scorer(categories: CategorySet, encode: Encoder, top_k: int = 3) ->
 
 
 def calibrate_novel_threshold(scorer: PrototypeScorer, quantile: float = 0.1) -> float:
-    """Score that (1 - quantile) of the category file's own examples reach, each left out in turn.
+    """Raw score that (1 - quantile) of the category file's own examples reach, each left out in turn.
 
     A cluster whose central queries score below it fits the categories worse than nearly all of
     the file's own examples do, so it is flagged novel.
     """
     best: list[float] = []
     for label in scorer.labels_:
-        own = scorer.examples_[label]
+        own = scorer.raw_examples_[label]
         for i in range(len(own)):
-            held_out = PrototypeScorer(scorer.top_k).fit(
-                {**scorer.examples_, label: np.delete(own, i, axis=0)}
+            held_out = PrototypeScorer(scorer.top_k, center=False).fit(
+                {**scorer.raw_examples_, label: np.delete(own, i, axis=0)}
             )
-            best.append(float(held_out.score(own[i : i + 1]).max()))
+            best.append(float(held_out.score_raw(own[i : i + 1]).max()))
     return float(np.quantile(best, quantile)) if best else 0.0
 
 
@@ -259,7 +278,7 @@ class CategoryMapper(BaseEstimator):
         scores = scorer.score(embeddings)
         votes = np.bincount(scores.argmax(axis=1), minlength=len(scorer.labels_)) / len(scores)
         winner = int(np.argmax(votes + 1e-6 * scores.mean(axis=0)))
-        mean_score = float(scores[:, winner].mean())
+        mean_score = float(scorer.score_raw(embeddings)[:, winner].mean())
         novel = mean_score < self.novel_threshold or votes[winner] < self.min_vote_share
         name = scorer.labels_[winner]
         return CategoryDecision(
@@ -296,9 +315,8 @@ def categorise_queries(
     """Per-query category for queries outside any cluster (best score, 'novel' below threshold)."""
     if len(embeddings) == 0:
         return [], np.zeros(0, dtype=np.float32)
-    scores = scorer.score(embeddings)
-    best = scores.argmax(axis=1)
-    top = scores[np.arange(len(best)), best]
+    best = scorer.score(embeddings).argmax(axis=1)
+    top = scorer.score_raw(embeddings)[np.arange(len(best)), best]
     labels = [
         scorer.labels_[b] if s >= novel_threshold else NOVEL for b, s in zip(best, top, strict=True)
     ]

@@ -46,7 +46,11 @@ def match_clusters(
             for j, p in enumerate(prev_ids):
                 b = previous[p] & common
                 union = len(a | b)
-                jac[i, j] = len(a & b) / union if union else 0.0
+                shared = len(a & b)
+                # a match also needs a fair part of the previous cluster itself, not just of the
+                # few queries both runs happen to hold
+                enough = shared >= min_jaccard * len(previous[p])
+                jac[i, j] = shared / union if union and enough else 0.0
         rows, cols = linear_sum_assignment(-jac)
         mapping = {
             cur_ids[r]: prev_ids[c]

@@ -41,7 +41,7 @@ class ModalityClassifier(BaseEstimator):
                 "the categories file needs both audio-primary and text-primary examples"
             )
         prototypes = {"__audio__": encode(audio)} | {k: encode(v) for k, v in text.items()}
-        self.scorer_ = PrototypeScorer(self.top_k).fit(prototypes)
+        self.scorer_ = PrototypeScorer(self.top_k, center=False).fit(prototypes)
         self.cues_ = categories.compiled_cues
         return self
 

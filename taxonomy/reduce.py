@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -97,7 +99,10 @@ class UMAPReducer(BaseEstimator, TransformerMixin):
             transform_seed=self.random_state or 42,
         )
         self.fitted_on_graph_ = precomputed is not None
-        self.embedding_ = self.model_.fit_transform(X).astype(np.float32)
+        with warnings.catch_warnings():
+            # umap warns that a seed disables parallelism and that a precomputed graph disables transform
+            warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+            self.embedding_ = self.model_.fit_transform(X).astype(np.float32)
         return self
 
     def fit_transform(self, X: np.ndarray, y: object = None, **fit_params: object) -> np.ndarray:
