@@ -80,7 +80,7 @@ def test_labels_agree_with_handwritten_truth_far_above_chance(
     truth = np.array([[n in item["codes"] for n in names] for item in feedback_eval])
     predicted = np.array([[any(a.label == n for a in r.labels) for n in names] for r in results])
     kappas = {n: cohen_kappa_score(truth[:, j], predicted[:, j]) for j, n in enumerate(names)}
-    assert np.mean(list(kappas.values())) >= 0.6, kappas  # measured 0.75 on this set
+    assert np.mean(list(kappas.values())) >= 0.6, kappas  # measured 0.76 on this set
     assert min(kappas.values()) >= 0.35, kappas
 
 
@@ -95,17 +95,32 @@ def test_thresholds_are_calibrated_from_the_label_set(
     assert {c.threshold for c in labeler.calibrate(bare)} == {labeler.default_threshold}
 
 
-def test_catch_all_label_is_given_only_alone(labeler: EmbeddingLabeler, codebook_labels) -> None:
-    [mixed] = labeler.assign_labels(
-        ["B was rude to me and A got the facts wrong."], codebook_labels
-    )
-    assert "other" not in [a.label for a in mixed.labels]
-    assert {"language", "accuracy"} <= {a.label for a in mixed.labels}
+def test_two_clauses_give_two_reasons(labeler: EmbeddingLabeler, codebook_labels) -> None:
+    text = "B was rude to me and A got the facts wrong."
+    [mixed] = labeler.assign_labels([text], codebook_labels)
+    assert {a.label for a in mixed.labels} == {"language", "accuracy"}
+    evidence = {a.label: a.evidence for a in mixed.labels}
+    assert evidence["language"] == "B was rude to me"  # each reason quotes its own clause
+    assert evidence["accuracy"] == "and A got the facts wrong."
+
+
+def test_fallback_label_when_nothing_matches(labeler: EmbeddingLabeler, codebook_labels) -> None:
     strict = EmbeddingLabeler(labeler.embedder, slack=0.0)
     [unrelated] = strict.assign_labels(["zebra crossing"], codebook_labels)
     [fallback] = unrelated.labels
     assert fallback.label == "other" and fallback.confidence <= 0.5
     assert "fallback" in fallback.rationale
+
+
+def test_exclusive_fallback_never_joins_other_labels(
+    labeler: EmbeddingLabeler, codebook_labels
+) -> None:
+    text = "The second one was way too long. Also A had clearer audio playback."
+    [shared] = labeler.assign_labels([text], codebook_labels)
+    exclusive = EmbeddingLabeler(labeler.embedder, exclusive_fallback=True)
+    [alone] = exclusive.assign_labels([text], codebook_labels)
+    assert {"detail", "other"} <= {a.label for a in shared.labels}
+    assert "other" not in {a.label for a in alone.labels}
 
 
 def test_empty_text_gets_no_labels(labeler: EmbeddingLabeler, codebook_labels) -> None:
