@@ -306,7 +306,7 @@ class EmbeddingLabeler(Labeler):
     def name_group(
         self, in_group: Sequence[str], out_group: Sequence[str], *, instructions: str = ""
     ) -> GroupName:
-        """A name from the group's distinctive c-TF-IDF terms and a description quoting central texts."""
+        """A name from distinctive c-TF-IDF terms and central texts (`instructions` unused offline)."""
         texts = [x for x in in_group if x and x.strip()]
         if not texts:
             raise LabelerError("name_group needs at least one non-empty text in the group")
