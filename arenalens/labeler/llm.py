@@ -164,7 +164,7 @@ def make_assignment_validator(
                 attributes[attribute] = str(value)
             assignment = LabelAssignment(
                 label=str(name),
-                evidence=verbatim_evidence(evidence, text),
+                evidence=verbatim_evidence(evidence, text, snap_paraphrase=False),
                 confidence=float(confidence),
                 rationale=rationale.strip(),
                 attributes=attributes,

@@ -75,10 +75,11 @@ def _normalise(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def verbatim_evidence(quote: str, text: str) -> str:
-    """`quote` as it appears in `text`, else the clause of `text` sharing most words with it.
+def verbatim_evidence(quote: str, text: str, *, snap_paraphrase: bool = True) -> str:
+    """`quote` as it appears in `text` (ignoring surrounding quotes and case).
 
-    LLMs sometimes paraphrase or re-case a quote; the result is always a substring of `text`.
+    A paraphrase is snapped to the clause of `text` sharing most words with it when
+    `snap_paraphrase`, else returned unchanged so the caller's verbatim check rejects it.
     """
     quote = quote.strip().strip("\"“”'")
     if quote and quote in text:
@@ -87,6 +88,8 @@ def verbatim_evidence(quote: str, text: str) -> str:
         lowered = text.lower().find(quote.lower())
         if lowered >= 0:
             return text[lowered : lowered + len(quote)]
+    if not snap_paraphrase:
+        return quote
     spans = clause_spans(text)
     if not spans:
         return text.strip()

@@ -56,6 +56,11 @@ def test_verbatim_evidence_keeps_quotes_and_snaps_paraphrases() -> None:
     assert verbatim_evidence("“A was way too long”", text) == "A was way too long"
     assert verbatim_evidence("a WAS way too long", text) == "A was way too long"
     assert verbatim_evidence("answer A is too long", text) in text
+    # the LLM path keeps a paraphrase as given, so the coder's verbatim check can reject it
+    assert (
+        verbatim_evidence("answer A is too long", text, snap_paraphrase=False)
+        == "answer A is too long"
+    )
 
 
 def test_every_evidence_is_a_verbatim_substring(

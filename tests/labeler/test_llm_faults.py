@@ -166,14 +166,21 @@ def test_attribute_outside_its_choices_is_invalid(sqlite_store: Store) -> None:
             label(labeler)
 
 
-def test_paraphrased_evidence_is_snapped_to_a_verbatim_span(sqlite_store: Store) -> None:
-    paraphrase = json.dumps(
-        {"labels": [{**json.loads(GOOD)["labels"][0], "evidence": "A is too LONG"}]}
-    )
-    with FaultServer([("ok", paraphrase)]) as server:
+def test_recased_evidence_is_matched_and_paraphrase_is_kept_for_rejection(
+    sqlite_store: Store,
+) -> None:
+    feedback = "Great voice. But A was way too long, honestly."
+    replies = [
+        json.dumps({"labels": [{**json.loads(GOOD)["labels"][0], "evidence": quote}]})
+        for quote in ("a WAS WAY too long", "A is too LONG")
+    ]
+    with FaultServer([("ok", replies[0]), ("ok", replies[1])]) as server:
         labeler, _ = make(server, sqlite_store)
-        [result] = label(labeler, "Great voice. But A was way too long, honestly.")
-    assert result.labels[0].evidence in "Great voice. But A was way too long, honestly."
+        [recased] = label(labeler, feedback)
+        [paraphrased] = label(labeler, "B was too short.")
+    assert recased.labels[0].evidence == "A was way too long"
+    # not snapped to some clause: the coder's verbatim-substring check must see the paraphrase
+    assert paraphrased.labels[0].evidence == "A is too LONG"
 
 
 def test_unsupported_json_schema_falls_back_to_json_object(sqlite_store: Store) -> None:
