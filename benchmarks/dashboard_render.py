@@ -9,8 +9,11 @@ feedback) gets a new id and user, the same taxonomy assignment and the same mach
 its original; then the taxonomy run is recounted (taxonomy's `reapply_edits`) and the votes are
 re-ranked and re-regressed (ranking's `compute_rankings` / `compute_regression`), so every page
 reads a store of the target size. Each page is then rendered with Streamlit's AppTest (the same
-script run a browser session triggers, without the browser's drawing) with every cache cleared
-first ("first render"), and once more with warm caches.
+script run a browser session triggers, without the browser's drawing):
+- cold: every cache cleared, the page computes everything it shows;
+- after prefetch: what a user sees once `arenalens dashboard`'s start-up prefetch (a background
+  thread filling every page's caches; its time is reported too) has finished;
+- warm: the same page opened again.
 """
 
 from __future__ import annotations
@@ -133,39 +136,58 @@ def _recompute_derived(app) -> None:
         pass
 
 
-def render_times(workspace: Path, repeats: int = 1) -> list[dict]:
-    """First (all caches cleared) and warm render time of every page."""
-    import streamlit as st
+def _render(page: str) -> float:
     from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=600)
+    at.switch_page(f"pages/{page}")
+    started = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - started
+    if at.exception:
+        raise RuntimeError(f"{page}: {at.exception[0].value}")
+    return elapsed
+
+
+def _clear_caches() -> None:
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def render_times(workspace: Path) -> tuple[list[dict], dict[str, float]]:
+    """Per page: cold render (every cache cleared), render after the start-up prefetch that
+    `arenalens dashboard` runs, and warm render; plus the prefetch's own time per loader."""
+    from arenalens.config import Settings
+    from arenalens.context import AppContext
+    from dashboard import data
 
     os.environ["ARENALENS_WORKSPACE"] = str(workspace)
     os.environ.pop("ARENALENS_DB", None)
-    rows = []
+    os.environ.pop("ARENALENS_DASHBOARD_PREFETCH", None)
+    rows = {page: {"page": page} for page in PAGES}
     for page in PAGES:
-        timings = {}
-        for label in ("first", "warm"):
-            if label == "first":
-                st.cache_data.clear()
-                st.cache_resource.clear()
-            at = AppTest.from_file(str(APP), default_timeout=600)
-            at.switch_page(f"pages/{page}")
-            started = time.perf_counter()
-            at.run()
-            timings[label] = time.perf_counter() - started
-            if at.exception:
-                raise RuntimeError(f"{page}: {at.exception[0].value}")
-        rows.append(
-            {
-                "page": page,
-                "first_s": round(timings["first"], 2),
-                "warm_s": round(timings["warm"], 2),
-            }
-        )
+        _clear_caches()
+        rows[page]["cold_s"] = round(_render(page), 2)
+        print(f"{page:<16} cold      {rows[page]['cold_s']:6.2f} s", flush=True)
+    _clear_caches()
+    started = time.perf_counter()
+    prefetch = data.prefetch(AppContext(Settings(workspace=workspace)))
+    prefetch["total"] = time.perf_counter() - started
+    print(
+        f"start-up prefetch {prefetch['total']:.1f} s: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in prefetch.items() if k != "total"),
+        flush=True,
+    )
+    for page in PAGES:
+        rows[page]["after_prefetch_s"] = round(_render(page), 2)
+        rows[page]["warm_s"] = round(_render(page), 2)
         print(
-            f"{page:<16} first {timings['first']:6.2f} s   warm {timings['warm']:6.2f} s",
+            f"{page:<16} prefetched {rows[page]['after_prefetch_s']:6.2f} s   warm {rows[page]['warm_s']:6.2f} s",
             flush=True,
         )
-    return rows
+    return list(rows.values()), {k: round(v, 2) for k, v in prefetch.items()}
 
 
 def main() -> int:
@@ -184,13 +206,16 @@ def main() -> int:
     else:
         built = scale_workspace(args.base, args.scaled, args.target)
     print(f"workspace: {built} ({time.perf_counter() - started:.0f} s to build)", flush=True)
-    rows = render_times(args.scaled)
-    slowest = max(r["first_s"] for r in rows)
+    rows, prefetch = render_times(args.scaled)
+    cold = max(r["cold_s"] for r in rows)
+    served = max(r["after_prefetch_s"] for r in rows)
     print(
-        f"slowest first render {slowest:.2f} s (goal < {GOAL_S} s): {'met' if slowest < GOAL_S else 'NOT met'}"
+        f"slowest cold render {cold:.2f} s; slowest after the start-up prefetch {served:.2f} s (goal < {GOAL_S} s)"
     )
     if args.json:
-        args.json.write_text(json.dumps({"workspace": built, "pages": rows}, indent=2))
+        args.json.write_text(
+            json.dumps({"workspace": built, "prefetch_s": prefetch, "pages": rows}, indent=2)
+        )
     return 0
 
 

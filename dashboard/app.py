@@ -44,6 +44,7 @@ def sidebar() -> None:
         app = data.app_context()
         label = data.workspace_label(app)
         data.store_version(app)
+        data.start_prefetch(app)
     except USER_ERRORS as exc:
         st.error(f"cannot open the workspace: {exc}")
         st.stop()

@@ -12,6 +12,8 @@ import click
 from arenalens.context import AppContext
 
 APP_PATH = Path(__file__).resolve().parent / "app.py"
+# Set to "1" by this command: the app then warms every page's caches in the background.
+PREFETCH_ENV = "ARENALENS_DASHBOARD_PREFETCH"
 
 
 def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
@@ -41,6 +43,7 @@ def dashboard_environment(app: AppContext, base: dict[str, str] | None = None) -
     """The environment telling the app which workspace (and database) to open."""
     env = dict(os.environ if base is None else base)
     env["ARENALENS_WORKSPACE"] = str(Path(app.settings.workspace).resolve())
+    env.setdefault(PREFETCH_ENV, "1")  # warm the page caches in the background at start-up
     if app.settings.db:
         env["ARENALENS_DB"] = app.settings.db
     else:

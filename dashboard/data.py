@@ -12,6 +12,7 @@ import functools
 import importlib
 import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -166,6 +167,15 @@ def runs(app: AppContext) -> pd.DataFrame:
 
 
 @loader
+def synthetic_share(app: AppContext, sample: int = 200) -> float:
+    """Share of the first interactions marked synthetic (the sample arena says so in `extra`)."""
+    frame = app.store.read_frame(select(t.interactions.c.extra).limit(sample))
+    if frame.empty:
+        return 0.0
+    return float(frame["extra"].map(lambda extra: bool((extra or {}).get("synthetic"))).mean())
+
+
+@loader
 def votes(app: AppContext) -> pd.DataFrame:
     """Votes with aliases resolved."""
     return app.store.votes_frame()
@@ -276,6 +286,26 @@ def annotation_samples(app: AppContext) -> pd.DataFrame:
     return samples_frame(app.store, codebook(app).version_key)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _annotation_queue(
+    workspace: str, db: str | None, version: str, sample: str | None, feedback_rows: int
+) -> Any:
+    from coding.annotations import AnnotationQueue
+    from coding.codebook import resolve_codebook
+
+    return AnnotationQueue(
+        _open_context(workspace, db).store, resolve_codebook(Path(workspace)), sample=sample
+    )
+
+
+def annotation_queue(app: AppContext, sample: str | None) -> Any:
+    """The coding stage's AnnotationQueue. It keeps the feedback frame in memory, so it is
+    shared until feedback rows change; assignments and saves are read fresh on every call."""
+    book = codebook(app)
+    feedback_rows = int(status(app)["feedback"])
+    return _annotation_queue(*_key(app), book.version_key, sample, feedback_rows)
+
+
 def coding_ready(app: AppContext) -> str | None:
     """None when this codebook's codes exist; else the line saying what to run."""
     if stage_module("coding") is None:
@@ -368,12 +398,15 @@ def clusters(app: AppContext, run_id: int, level: int = 0) -> pd.DataFrame:
 
 @loader
 def query_clusters(app: AppContext, run_id: int) -> pd.DataFrame:
-    """Per query: cluster, parent, category, modality, with the interaction's models, vote,
-    language, user and query text (what the drill-down filters on)."""
-    from taxonomy.persist import map_coordinates
+    """Per query: cluster, parent, category, modality, map x/y, with the interaction's query
+    text, models, vote, language and user (what the map and the drill-down show)."""
+    from taxonomy.persist import query_categories, read_assignments
 
-    frame = map_coordinates(app.store, run_id)
-    context = interactions(app)[["id", "user_id", "language", "model_a", "model_b", "winner"]]
+    frame = query_categories(app.store, run_id)
+    xy = read_assignments(app.store, run_id).set_index("interaction_id")[["x", "y"]]
+    frame = frame.join(xy, on="interaction_id")
+    columns = ["id", "query", "user_id", "language", "model_a", "model_b", "winner"]
+    context = interactions(app)[columns]
     return frame.merge(context, left_on="interaction_id", right_on="id", how="left").drop(
         columns=["id"]
     )
@@ -435,3 +468,70 @@ def taxonomy_ready(app: AppContext) -> str | None:
             "No taxonomy has been built yet. Run `arenalens taxonomy build` (or `arenalens demo`)."
         )
     return None
+
+
+# -- prefetch ----------------------------------------------------------------------
+def prefetch(app: AppContext) -> dict[str, float]:
+    """Fill the caches every page needs, heaviest first; returns seconds per loader."""
+    import time
+
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("status", lambda: status(app)),
+        ("runs", lambda: runs(app)),
+        ("interactions", lambda: interactions(app)),
+        ("feedback", lambda: feedback(app)),
+        ("model_outputs", lambda: model_outputs(app)),
+    ]
+    if stage_module("taxonomy") is not None and taxonomy_run_ids(app):
+        latest = taxonomy_run_ids(app)[0]
+        steps += [
+            ("modality_shares", lambda: modality_shares(app)),
+            ("category_shares", lambda: category_shares(app)),
+            ("clusters", lambda: clusters(app, latest, 0)),
+            ("query_clusters", lambda: query_clusters(app, latest)),
+        ]
+    if stage_module("coding") is not None and coding_ready(app) is None:
+        steps += [
+            ("prevalence", lambda: prevalence(app, "overall")),
+            ("agreement", lambda: agreement(app, 1000)),
+            ("coded_items", lambda: coded_items(app)),
+        ]
+    seconds = {}
+    for name, step in steps:
+        started = time.perf_counter()
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - a page shows the error when it asks; prefetch is best-effort
+            pass
+        seconds[name] = time.perf_counter() - started
+    return seconds
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _prefetch_thread(workspace: str, db: str | None, version: tuple) -> Any:
+    import logging
+    import threading
+
+    # the loaders run outside any session here; Streamlit's "no ScriptRunContext" note is noise
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(
+        logging.ERROR
+    )
+    thread = threading.Thread(
+        target=prefetch,
+        args=(_open_context(workspace, db),),
+        name="arenalens-prefetch",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+def start_prefetch(app: AppContext) -> None:
+    """Once per store version, warm every page's caches in a background thread (when the
+    `arenalens dashboard` command asked for it), so pages open fast at 100k interactions."""
+    import os
+
+    from dashboard.cli import PREFETCH_ENV
+
+    if os.environ.get(PREFETCH_ENV) == "1":
+        _prefetch_thread(*_key(app), store_version(app))

@@ -17,10 +17,8 @@ VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
 
 
 def queue(app: AppContext, sample: str | None) -> Any:
-    """The coding stage's AnnotationQueue for the codebook in use (read fresh every run)."""
-    from coding.annotations import AnnotationQueue
-
-    return AnnotationQueue(app.store, data.codebook(app), sample=sample)
+    """The coding stage's AnnotationQueue for the codebook in use (see data.annotation_queue)."""
+    return data.annotation_queue(app, sample)
 
 
 def choose_annotator(names: list[str]) -> str | None:

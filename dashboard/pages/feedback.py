@@ -119,12 +119,20 @@ def feedback_items(app, groups: list[str], by: str) -> None:
     st.subheader("Feedback items")
     book = data.codebook(app)
     left, right = st.columns(2)
-    code = left.selectbox("Code", book.code_names, key="feedback_code")
+    code = left.selectbox(
+        "Code",
+        book.code_names,
+        index=None,
+        placeholder="pick a code, or click a point above",
+        key="feedback_code",
+    )
     group = (
         right.selectbox("Group", ["(all)", *groups], key="feedback_group")
         if by != "overall"
         else "(all)"
     )
+    if code is None:
+        return
     items = data.coded_items(app)
     chosen = items[items[code] == 1]
     if group != "(all)" and by == "model":

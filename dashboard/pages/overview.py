@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import data, sections, ui
@@ -68,8 +67,7 @@ def render() -> None:
         if status["interactions"] == 0:
             ui.empty_workspace()
         else:
-            votes = data.votes(app)
-            if len(votes) and _synthetic_share(votes) > 0.5:
+            if data.synthetic_share(app) > 0.5:
                 st.warning("This workspace holds the SYNTHETIC sample arena, not real votes.")
         counts_row(status)
         left, right = st.columns(2)
@@ -78,11 +76,6 @@ def render() -> None:
         with right:
             sections.category_shares(app)
         stages_table(app)
-
-
-def _synthetic_share(votes: pd.DataFrame) -> float:
-    flags = votes["extra"].map(lambda extra: bool((extra or {}).get("synthetic")))
-    return float(flags.mean()) if len(flags) else 0.0
 
 
 render()

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.context import AppContext
-from dashboard import data, privacy, sections, ui
+from dashboard import data, privacy, ui
 
 MAP_POINTS = 5_000
 CLUSTER_COLUMNS = [
@@ -187,7 +187,7 @@ def render() -> None:
             "Colour the map by", ["category", "cluster"], horizontal=True, key="use_cases_colour"
         )
         query_map(queries, colour, min_users)
-        sections.category_shares(app, with_table=True)
+        st.caption("Category and modality shares with their 95% CIs are on the Overview page.")
         st.subheader("Clusters")
         cluster_list(table)
         # real clusters largest first, the unclustered group (id -1) last
