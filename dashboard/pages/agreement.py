@@ -59,7 +59,10 @@ def adjudication_form(app: AppContext, open_items: pd.DataFrame) -> None:
                 feedback_id, code, verdict == "present", who, note
             )
             data.invalidate()
-            st.success(f"Adjudicated {feedback_id} / {code}: {verdict}.")
+            st.session_state["agreement_message"] = (
+                f"Adjudicated {feedback_id} / {code}: {verdict}."
+            )
+            st.rerun()
 
 
 def render() -> None:
@@ -70,6 +73,9 @@ def render() -> None:
         if missing:
             st.info(missing)
             return
+        message = st.session_state.pop("agreement_message", None)
+        if message:
+            st.success(message)
         report = data.agreement(app, BOOTSTRAP_ROUNDS)
         st.caption(f"Codebook {report.codebook_version}")
         a, b = st.columns(2)

@@ -117,3 +117,28 @@ def test_annotate_without_coding_names_the_command(render, tiny_workspace):
     at = render(tiny_workspace, "annotate.py")
     assert not at.exception
     assert "arenalens code" in page_text(at)
+
+
+def test_a_disagreement_is_listed_and_can_be_adjudicated(render, coded_workspace):
+    from coding.persist import adjudications_frame
+
+    app, queue = open_queue(coded_workspace)
+    assigned = queue.assignments()
+    shared = assigned.groupby("feedback_id")["annotator"].nunique()
+    item = shared[shared == 2].index[0]
+    code = queue.codebook.code_names[0]
+    queue.save("ann-1", item, {code: True})
+    queue.save("ann-2", item, {code: False})
+    at = render(coded_workspace, "agreement.py")
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Unresolved disagreements"] == "1"
+    at.selectbox(key="adjudicate_item").set_value(f"{item} / {code}")
+    at.text_input(key="adjudicate_by").input("lead")
+    next(b for b in at.button if b.label == "Save adjudication").click().run()
+    assert not at.exception, at.exception
+    settled = adjudications_frame(app.store, queue.version)
+    assert list(zip(settled["feedback_id"], settled["code"], settled["present"], strict=True)) == [
+        (item, code, 1)
+    ]
+    assert {m.label: m.value for m in at.metric}["Unresolved disagreements"] == "0"
+    app.store.engine.dispose()
