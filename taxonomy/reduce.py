@@ -7,8 +7,9 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-#: below this many points the k-NN graph is computed exactly (blocked dot products)
-EXACT_KNN_MAX = 12_000
+#: up to this many points the k-NN graph is computed exactly (blocked dot products); above it,
+#: approximately with pynndescent (which costs a numba compile of its own)
+EXACT_KNN_MAX = 30_000
 
 
 def normalise_rows(x: np.ndarray) -> np.ndarray:
@@ -123,8 +124,15 @@ def interpolate_coordinates(
     new_embeddings: np.ndarray,
     n_neighbors: int = 8,
     block: int = 4096,
+    max_reference: int = 5000,
 ) -> np.ndarray:
-    """Coordinates for new points: similarity-weighted mean of their nearest fitted points' coordinates."""
+    """Coordinates for new points: similarity-weighted mean of their nearest fitted points' coordinates.
+
+    At most `max_reference` fitted points (a seeded sample) serve as neighbours, bounding the cost.
+    """
+    if len(fitted_embeddings) > max_reference:
+        keep = np.random.default_rng(0).choice(len(fitted_embeddings), max_reference, replace=False)
+        fitted_embeddings, fitted_coordinates = fitted_embeddings[keep], fitted_coordinates[keep]
     fitted = normalise_rows(fitted_embeddings)
     new = normalise_rows(new_embeddings)
     k = min(n_neighbors, len(fitted))

@@ -65,8 +65,11 @@ def test_ppi_corrects_a_biased_classifier_and_covers_the_truth():
 
 def test_ppi_table_reports_raw_and_corrected_shares_side_by_side():
     predicted = pd.Series(["a"] * 80 + ["b"] * 20, index=[f"q{i}" for i in range(100)])
-    human = pd.Series(["a"] * 5 + ["b"] * 5, index=[f"q{i}" for i in range(75, 85)])
+    # humans call all of q75..q84 "b"; the model said "a" for q75..q79: it under-counts "b"
+    human = pd.Series(["b"] * 10, index=[f"q{i}" for i in range(75, 85)])
     table = ppi_share_table(predicted, human).set_index("label")
     assert table.loc["a", "raw_share"] == pytest.approx(0.8)
+    assert table.loc["b", "ppi_share"] == pytest.approx(15 / 90 + 0.5)
     assert table.loc["b", "ppi_share"] > table.loc["b", "raw_share"]
+    assert table.loc["b", "model_agreement"] == pytest.approx(0.5)
     assert table.loc["a", "n_labelled"] == 10
