@@ -200,7 +200,7 @@ def category_scorer(categories: CategorySet, encode: Encoder, top_k: int = 3) ->
     )
 
 
-def calibrate_novel_threshold(scorer: PrototypeScorer, quantile: float = 0.1) -> float:
+def calibrate_novel_threshold(scorer: PrototypeScorer, quantile: float = 0.05) -> float:
     """Raw score that (1 - quantile) of the category file's own examples reach, each left out in turn.
 
     A cluster whose central queries score below it fits the categories worse than nearly all of

@@ -51,7 +51,7 @@ class TaxonomyParams:
     n_central: int = 8
     category_method: str = "auto"  # auto | embedding | labeler
     novel_threshold: float | None = None  # None: calibrated on the categories file
-    novel_quantile: float = 0.1
+    novel_quantile: float = 0.05
     modality_margin: float = 0.08
     random_state: int = 0
 

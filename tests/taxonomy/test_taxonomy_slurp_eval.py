@@ -36,7 +36,7 @@ def test_clusters_agree_with_slurp_intents(slurp_scores):
         {k: intent[k] for k in ("ari", "nmi", "purity", "outlier_share", "n_clusters")},
     )
     assert intent["n_evaluated"] == 2033
-    assert intent["ari"] >= 0.33  # BERTopic defaults: ~0.30 on the same embeddings (benchmarks/)
+    assert intent["ari"] >= 0.34  # BERTopic defaults: ~0.30 on the same embeddings (benchmarks/)
     assert intent["nmi"] >= 0.65
     assert intent["outlier_share"] <= 0.10
     assert intent["dbcv"] is not None and intent["silhouette"] is not None
@@ -49,6 +49,6 @@ def test_categories_agree_with_mapped_slurp_scenarios(slurp_scores):
         scenario["category_accuracy"],
         scenario["category_accuracy_by_category"],
     )
-    assert scenario["category_accuracy"] >= 0.75
+    assert scenario["category_accuracy"] >= 0.80
     assert scenario["category_accuracy_by_category"]["task_execution"] >= 0.85
     assert not scenario["unmapped_gold_labels"]
