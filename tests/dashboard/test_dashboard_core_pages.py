@@ -94,3 +94,14 @@ def test_outputs_compares_systems_side_by_side(render, tiny_workspace):
     assert any("out of memory" in e.value for e in at.error)
     headers = [m.value for m in at.markdown]
     assert headers.index("**cascade**") < headers.index("**end\\-to\\-end**")  # escaped name
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_every_page_works_when_only_coding_has_run(render, coded_workspace_template, page):
+    at = render(coded_workspace_template, page)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    if page == "use_cases.py":
+        assert "arenalens taxonomy build" in page_text(at)
+    if page == "leaderboard.py":
+        assert "arenalens rank" in page_text(at)
