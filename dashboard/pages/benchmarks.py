@@ -17,7 +17,7 @@ def coefficient_chart(terms: pd.DataFrame) -> alt.Chart:
         or None
     )
     base = alt.Chart(terms).encode(
-        y=alt.Y("term:N", sort=order, title=None),
+        y=alt.Y("term:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
         yOffset="fit:N",
         color=alt.Color("fit:N", legend=alt.Legend(orient="bottom", title="fit")),
     )
@@ -54,7 +54,7 @@ def kendall_chart(taus: pd.DataFrame) -> alt.Chart:
         alt.Chart(taus)
         .mark_bar()
         .encode(
-            y=alt.Y("benchmark:N", sort="-x", title=None),
+            y=alt.Y("benchmark:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
             x=alt.X("tau:Q", title="Kendall τ vs Bradley–Terry", scale=alt.Scale(domain=[-1, 1])),
             color=alt.condition(alt.datum.tau > 0, alt.value("#4c78a8"), alt.value("#e45756")),
             tooltip=list(taus.columns),

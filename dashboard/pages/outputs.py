@@ -85,7 +85,8 @@ def show_interaction(app, row: pd.Series) -> None:
     for column, side in ((left, "a"), (right, "b")):
         with column:
             st.markdown(f"**Response {side.upper()}** — {ui.escape_markdown(row[f'model_{side}'])}")
-            ui.show_user_text(f"model_{side}", row[f"response_{side}"])
+            response = row[f"response_{side}"]
+            st.text(response if isinstance(response, str) and response.strip() else "(no response)")
     st.markdown(f"**Vote:** {VOTE_LABELS.get(row['winner'], ui.escape_markdown(row['winner']))}")
     feedback = data.feedback(app)
     mine = feedback[feedback["interaction_id"] == row["id"]] if len(feedback) else feedback
