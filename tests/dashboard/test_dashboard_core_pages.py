@@ -105,3 +105,28 @@ def test_every_page_works_when_only_coding_has_run(render, coded_workspace_templ
         assert "arenalens taxonomy build" in page_text(at)
     if page == "leaderboard.py":
         assert "arenalens rank" in page_text(at)
+
+
+def test_overview_reads_the_database_named_by_url(db_url, tmp_path, monkeypatch):
+    """The same pages work on PostgreSQL (ARENALENS_DB) as on the workspace's SQLite file."""
+    import json
+
+    from dashboard_testkit import APP_PATH, RENDER_TIMEOUT_S, TINY_RECORDS
+    from streamlit.testing.v1 import AppTest
+
+    from arenalens.config import Settings
+    from arenalens.context import AppContext
+    from arenalens.ingest import ingest_interactions
+
+    source = tmp_path / "tiny.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in TINY_RECORDS) + "\n")
+    app = AppContext(Settings(workspace=tmp_path / "ws", db=db_url))
+    ingest_interactions(app.store, source, "jsonl", progress=False)
+    app.store.engine.dispose()
+    monkeypatch.setenv("ARENALENS_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setenv("ARENALENS_DB", db_url)
+    at = AppTest.from_file(str(APP_PATH), default_timeout=RENDER_TIMEOUT_S)
+    at.switch_page("pages/outputs.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="outputs_pick").options == ["i-hostile", "i-plain"]
