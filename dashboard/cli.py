@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,12 @@ def dashboard_command(app: AppContext, port: int) -> None:
     )
     click.echo("press Ctrl-C to stop")
     process = subprocess.Popen(streamlit_command(port), env=dashboard_environment(app))
+
+    def _stop_server(signum: int, _frame: object) -> None:
+        process.terminate()  # SIGTERM/SIGHUP to this command also stops the server
+
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _stop_server)
     try:
         code = process.wait()
     except KeyboardInterrupt:
@@ -75,7 +82,7 @@ def dashboard_command(app: AppContext, port: int) -> None:
             code = process.wait()
         click.echo("dashboard stopped")
         return
-    if code != 0:
+    if code not in (0, -signal.SIGTERM):
         raise click.ClickException(f"streamlit exited with status {code}")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -86,6 +87,7 @@ def start_dashboard(workspace: Path, port: int, log: Path) -> subprocess.Popen:
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         env=env,
+        start_new_session=True,  # its own process group, so stop() ends the Streamlit child too
     )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -104,13 +106,15 @@ def start_dashboard(workspace: Path, port: int, log: Path) -> subprocess.Popen:
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Stop the dashboard (and its Streamlit child) started above."""
-    process.terminate()
+    """Stop the dashboard and its Streamlit child (the process group started above)."""
     try:
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+    except ProcessLookupError:
+        pass
 
 
 def check_pages(port: int, out: Path, timeout_ms: int = 60_000) -> list[PageCheck]:
