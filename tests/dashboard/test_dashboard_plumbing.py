@@ -102,3 +102,39 @@ def test_escaped_markdown_has_no_live_formatting():
 def test_workspace_label_never_shows_a_password(tmp_path: Path):
     app = AppContext(Settings(workspace=tmp_path, db="postgresql://me:secret@127.0.0.1/db"))
     assert "secret" not in data.workspace_label(app)
+
+
+def test_prefetch_fills_the_caches_of_the_stages_that_ran(coded_workspace_template):
+    app = AppContext(Settings(workspace=coded_workspace_template))
+    seconds = data.prefetch(app)
+    assert {"status", "interactions", "feedback", "prevalence", "agreement", "coded_items"} <= set(
+        seconds
+    )
+    assert "modality_shares" not in seconds  # the taxonomy has not run on this workspace
+    app.store.engine.dispose()
+
+
+def test_prefetch_runs_only_when_the_dashboard_command_asks(tiny_workspace, monkeypatch):
+    import threading
+
+    from dashboard.cli import PREFETCH_ENV
+
+    def prefetch_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "arenalens-prefetch"]
+
+    release = threading.Event()
+    monkeypatch.setattr(
+        data, "prefetch", lambda _app: release.wait(30)
+    )  # stays alive till released
+    app = AppContext(Settings(workspace=tiny_workspace))
+    monkeypatch.delenv(PREFETCH_ENV, raising=False)
+    data.start_prefetch(app)
+    assert prefetch_threads() == []
+    assert dashboard_environment(app, base={})[PREFETCH_ENV] == "1"
+    monkeypatch.setenv(PREFETCH_ENV, "1")
+    data.start_prefetch(app)
+    started = prefetch_threads()
+    assert len(started) == 1
+    release.set()
+    started[0].join(timeout=30)
+    app.store.engine.dispose()
