@@ -112,7 +112,8 @@ def main() -> None:
             for k in ("knn_s", "umap_cluster_s", "hdbscan_s", "umap_map_s", "assign_s", "ctfidf_s")
         )
         results["ours"].append(
-            {"seed": seed, "fit_s": elapsed, "core_s": core, **clustering_scores(labels, intents)}
+            {"seed": seed, "fit_s": elapsed, "core_s": core, "timings": timings}
+            | clustering_scores(labels, intents)
         )
         print(
             f"seed {seed}: bertopic ARI {results['bertopic'][-1]['ari']:.3f} in {results['bertopic'][-1]['fit_s']:.1f}s"
