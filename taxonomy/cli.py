@@ -310,6 +310,19 @@ def list_edits_command(app: AppContext) -> None:
         click.echo(f"{edit.id:>4} {edit.kind:<13} {list(edit.cluster_ids)} {edit.value or ''}")
 
 
+@edit_group.command("undo")
+@click.argument("edit_id", type=int)
+@categories_option
+@click.pass_obj
+def undo_edit_command(app: AppContext, edit_id: int, categories_path: Path | None) -> None:
+    """Deactivate an edit (kept in the table, no longer applied) and re-apply the others."""
+    if edit_id not in {e.id for e in persist.list_edits(app.store)}:
+        raise EditError(f"no active edit with id {edit_id}; see `arenalens taxonomy edit list`")
+    persist.deactivate_edit(app.store, edit_id)
+    report = reapply_edits(app.store, resolve_categories(categories_path, app.settings.workspace))
+    click.echo(f"edit {edit_id} undone; {len(report.applied)} edits applied to the latest run")
+
+
 @taxonomy_group.command("label-import")
 @click.argument("path", type=click.Path(path_type=Path))
 @categories_option

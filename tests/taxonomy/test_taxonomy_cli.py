@@ -80,6 +80,9 @@ def test_taxonomy_commands_end_to_end(workspace: Path, tmp_path: Path, slurp_row
     assert "edit 1 stored" in edited
     assert "Analyst name" in invoke(workspace, "taxonomy", "show")
     assert "rename" in invoke(workspace, "taxonomy", "edit", "list")
+    assert "edit 1 undone" in invoke(workspace, "taxonomy", "edit", "undo", "1")
+    assert "Analyst name" not in invoke(workspace, "taxonomy", "show")
+    invoke(workspace, "taxonomy", "edit", "rename", str(leaf["cluster_id"]), "Analyst name")
 
     invoke(workspace, "taxonomy", "build", "--seed", "1")
     diff = invoke(workspace, "taxonomy", "diff")
