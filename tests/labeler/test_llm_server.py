@@ -49,7 +49,9 @@ def test_real_server_labels_validate_and_rerun_is_free(
         assert assignment.label in {"detail", "accuracy"}
         assert assignment.attributes["polarity"] in {"positive", "negative"}
         assert 0.0 <= assignment.confidence <= 1.0
-        assert assignment.evidence in TEXTS[0]
+        # a 135M model may invent a quote: the labeler passes it on unchanged and the coding
+        # stage rejects non-verbatim evidence (tests/coding/test_sample_arena.py)
+        assert isinstance(assignment.evidence, str) and assignment.evidence.strip()
     usage = first.usage()
     assert 1 <= usage["calls"] <= 2  # one ask, at most one re-ask
     assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
