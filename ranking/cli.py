@@ -286,9 +286,14 @@ COMMANDS: list[click.Command] = [rank_command, regress_command]
 
 def demo(app: AppContext) -> str:
     """Rank the demo workspace and regress its votes on its benchmark scores."""
-    payload = compute_rankings(app, RankingOptions(bootstrap_rounds=1000, seed=app.settings.seed))
+    options = RankingOptions(bootstrap_rounds=1000, seed=app.settings.seed)
+    # per-category leaderboards when the taxonomy has run (it runs before ranking in the demo)
+    by = "category" if app.store.latest_run("taxonomy") else None
+    payload = compute_rankings(app, options, by=by)
     top = payload["ratings"][0]
     line = f"ranking: {len(payload['ratings'])} models from {payload['votes']} votes, top {top['model']} ({top['rating']:.0f})"
+    if by:
+        line += f", {len(payload.get('slices') or [])} per-category leaderboards"
     try:
         report = compute_regression(app, seed=app.settings.seed)
     except RankingError as exc:
