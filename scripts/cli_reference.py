@@ -9,16 +9,31 @@ import click
 from arenalens.cli import main_group
 
 
-def walk(command: click.Command, path: list[str]) -> list[tuple[str, str]]:
-    context = click.Context(command, info_name=" ".join(path))
+def walk(
+    command: click.Command, path: list[str], parent: click.Context | None = None
+) -> list[tuple[str, str]]:
+    """(command line, help text) for a command and all its subcommands."""
+    # fixed width: the reference must not depend on the terminal it was generated in
+    context = click.Context(
+        command,
+        parent=parent,
+        info_name=path[-1],
+        terminal_width=100,
+        max_content_width=100,
+        **command.context_settings,
+    )
     entries = [(" ".join(path), command.get_help(context))]
     if isinstance(command, click.Group):
         for name in sorted(command.commands):
-            entries.extend(walk(command.commands[name], [*path, name]))
+            entries.extend(walk(command.commands[name], [*path, name], context))
     return entries
 
 
-def main() -> None:
+TARGET = Path(__file__).resolve().parents[1] / "docs" / "CLI.md"
+
+
+def render_reference() -> str:
+    """The whole reference as Markdown."""
     lines = [
         "# arenalens command reference",
         "",
@@ -27,9 +42,12 @@ def main() -> None:
     ]
     for name, help_text in walk(main_group, ["arenalens"]):
         lines += [f"## `{name}`", "", "```text", help_text.rstrip(), "```", ""]
-    target = Path(__file__).resolve().parents[1] / "docs" / "CLI.md"
-    target.write_text("\n".join(lines))
-    print(f"wrote {target}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    TARGET.write_text(render_reference())
+    print(f"wrote {TARGET}")
 
 
 if __name__ == "__main__":

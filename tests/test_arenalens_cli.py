@@ -82,3 +82,25 @@ def test_config_file_in_workspace_is_read_and_keys_are_refused(tmp_path: Path) -
     result = CliRunner().invoke(main_group, ["--workspace", str(tmp_path), "status"])
     assert result.exit_code != 0
     assert "sk-secret" not in result.output
+
+
+def test_command_reference_is_current() -> None:
+    """docs/CLI.md documents every command as the CLI describes itself."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "cli_reference.py"
+    spec = importlib.util.spec_from_file_location("cli_reference", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.TARGET.read_text() == module.render_reference(), (
+        "run: python scripts/cli_reference.py"
+    )
+    for command in (
+        "taxonomy build",
+        "annotate sample",
+        "rank",
+        "infer run",
+        "dashboard",
+        "ingest",
+    ):
+        assert f"## `arenalens {command}`" in module.TARGET.read_text()
