@@ -113,3 +113,16 @@ def test_insert_ignore_keeps_columns_that_only_some_rows_name(store: Store) -> N
     assert store.insert_ignore(t.interactions, rows) == 2
     frame = store.interactions_frame().set_index("id")
     assert frame.loc["b", "response_a"] == "kept"
+
+
+def test_frames_without_extra_match_the_full_frames_less_that_column(store: Store) -> None:
+    rows = [
+        {"id": "a", "query_text": "q1", "user_id": "u", "winner": "A", "extra": {"k": 1},
+         "model_a": "m1", "model_b": "m2", "content_hash": "1"},
+        {"id": "b", "query_text": None, "winner": None, "extra": {}, "content_hash": "2"},
+    ]  # fmt: skip
+    store.insert_ignore(t.interactions, rows)
+    for read in (store.interactions_frame, store.queries_frame, store.votes_frame):
+        full, lean = read(), read(include_extra=False)
+        assert full["extra"].tolist()[0] == {"k": 1} and "extra" not in lean
+        assert lean.equals(full.drop(columns=["extra"])), read.__name__

@@ -135,7 +135,10 @@ class Store:
         statement = text(query) if isinstance(query, str) else query
         with self.engine.connect() as conn:
             result = conn.execute(statement, dict(params or {}))
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            # plain tuples: pandas probes SQLAlchemy Rows attribute by attribute (slow), then
+            # converts them to tuples anyway, so the frame is the same
+            rows = [tuple(row) for row in result.fetchall()]
+            return pd.DataFrame(rows, columns=list(result.keys()))
 
     def read_table(self, table: Table) -> pd.DataFrame:
         return self.read_frame(select(table))
@@ -244,9 +247,14 @@ class Store:
         self.upsert(t.model_aliases, rows, ["alias"])
         return len(rows)
 
-    def interactions_frame(self, columns: Iterable[str] | None = None) -> pd.DataFrame:
-        """Interactions with the query text resolved (typed text, else the transcript)."""
+    def interactions_frame(
+        self, columns: Iterable[str] | None = None, include_extra: bool = True
+    ) -> pd.DataFrame:
+        """Interactions with the query text resolved (typed text, else the transcript);
+        `include_extra=False` skips reading and decoding the JSON `extra` column."""
         cols = [t.interactions.c[c] for c in columns] if columns else list(t.interactions.c)
+        if not include_extra:
+            cols = [c for c in cols if c.name != "extra"]
         query = select(*cols, t.transcripts.c.text.label("transcript")).outerjoin(
             t.transcripts, t.transcripts.c.interaction_id == t.interactions.c.id
         )
@@ -257,22 +265,21 @@ class Store:
             )
         return frame
 
-    def queries_frame(self) -> pd.DataFrame:
-        """One row per interaction that has a query (typed or transcribed): id, query, user, extra."""
-        frame = self.interactions_frame(["id", "query_text", "user_id", "language", "extra"])
+    def queries_frame(self, include_extra: bool = True) -> pd.DataFrame:
+        """One row per interaction that has a query (typed or transcribed): id, query, user, extra
+        (`include_extra=False` leaves out `extra`, the slow part of the read)."""
+        frame = self.interactions_frame(
+            ["id", "query_text", "user_id", "language", "extra"], include_extra=include_extra
+        )
         frame = frame[frame["query"].notna() & (frame["query"].astype(str).str.strip() != "")]
         return frame.reset_index(drop=True)
 
-    def votes_frame(self, resolve_aliases: bool = True) -> pd.DataFrame:
-        """One row per vote: id, model_a, model_b, winner, language, extra (aliases resolved)."""
-        query = select(
-            t.interactions.c.id,
-            t.interactions.c.model_a,
-            t.interactions.c.model_b,
-            t.interactions.c.winner,
-            t.interactions.c.language,
-            t.interactions.c.extra,
-        ).where(t.interactions.c.winner.is_not(None))
+    def votes_frame(self, resolve_aliases: bool = True, include_extra: bool = True) -> pd.DataFrame:
+        """One row per vote: id, model_a, model_b, winner, language, extra (aliases resolved;
+        `include_extra=False` leaves out `extra`)."""
+        c = t.interactions.c
+        cols = [c.id, c.model_a, c.model_b, c.winner, c.language]
+        query = select(*cols, *([c.extra] if include_extra else [])).where(c.winner.is_not(None))
         frame = self.read_frame(query.order_by(t.interactions.c.id))
         if resolve_aliases and len(frame):
             aliases = self.aliases()
