@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select, update
 
 from arenalens.store import Store
+from arenalens.store import tables as t
 from arenalens.store.store import utcnow
 from taxonomy.categories import MODALITIES, NOVEL, CategorySet
 from taxonomy.edits import EDIT_KINDS, Edit
@@ -168,17 +169,36 @@ def map_coordinates(store: Store, run_id: int | None = None) -> pd.DataFrame:
     assignments = read_assignments(store, resolve_run(store, run_id)).set_index("interaction_id")
     frame["x"] = frame["interaction_id"].map(assignments["x"])
     frame["y"] = frame["interaction_id"].map(assignments["y"])
-    queries = store.queries_frame().set_index("id")["query"]
+    queries = store.queries_frame(include_extra=False).set_index("id")["query"]
     frame["query"] = frame["interaction_id"].map(queries)
     return frame[
         ["interaction_id", "x", "y", "cluster_id", "cluster_name", "category", "modality", "query"]
     ]
 
 
+def _field_and_user(store: Store, run_id: int | None, field: str) -> pd.DataFrame:
+    """interaction_id, `field` and the query's user for every assignment of a run (by id): the
+    columns `query_categories` and `Store.queries_frame` would give, in one narrow read."""
+    a, i, tr = taxonomy_assignments.c, t.interactions.c, t.transcripts.c
+    query = (
+        select(a.interaction_id, a[field], i.user_id, i.query_text, tr.text.label("transcript"))
+        .select_from(taxonomy_assignments)
+        .outerjoin(t.interactions, i.id == a.interaction_id)
+        .outerjoin(t.transcripts, tr.interaction_id == a.interaction_id)
+        .where(a.run_id == resolve_run(store, run_id))
+        .order_by(a.interaction_id)
+    )
+    frame = store.read_frame(query)
+    text = frame["query_text"].where(frame["query_text"].notna(), frame["transcript"])
+    has_query = text.notna() & (text.astype(str).str.strip() != "")
+    # a user only counts where the interaction has a query, as in `Store.queries_frame`
+    frame["user_id"] = frame["user_id"].where(has_query)
+    return frame[["interaction_id", field, "user_id"]]
+
+
 def _shares(store: Store, run_id: int | None, field: str) -> pd.DataFrame:
-    frame = query_categories(store, run_id)
-    users = store.queries_frame().set_index("id")["user_id"]
-    table = share_table(frame[field].astype(str), frame["interaction_id"].map(users).tolist())
+    frame = _field_and_user(store, run_id, field)
+    table = share_table(frame[field].astype(str), frame["user_id"].tolist())
     human = human_labels(store, field)
     if len(human):
         predicted = frame.set_index("interaction_id")[field].astype(str)
@@ -255,7 +275,7 @@ def import_labels(store: Store, path: Path, categories: CategorySet) -> int:
                 f"{path}: expected columns query_id and category and/or modality, got {sorted(fields)}"
             )
         records = list(reader)
-    known = set(store.queries_frame()["id"])
+    known = set(store.queries_frame(include_extra=False)["id"])
     allowed = {"category": set(categories.names) | {NOVEL}, "modality": set(MODALITIES)}
     rows = []
     now = utcnow()

@@ -73,3 +73,26 @@ def test_ppi_table_reports_raw_and_corrected_shares_side_by_side():
     assert table.loc["b", "ppi_share"] > table.loc["b", "raw_share"]
     assert table.loc["b", "model_agreement"] == pytest.approx(0.5)
     assert table.loc["a", "n_labelled"] == 10
+
+
+def _bootstrap_one_label(hit: np.ndarray, users: np.ndarray, n_boot: int, seed: int) -> tuple:
+    """Reference: resample users with replacement, share of `hit` among their queries, percentiles."""
+    rng = np.random.default_rng(seed)
+    codes, inverse = np.unique(users, return_inverse=True)
+    hits = np.bincount(inverse, weights=hit.astype(float), minlength=len(codes))
+    sizes = np.bincount(inverse, minlength=len(codes)).astype(float)
+    draws = rng.integers(0, len(codes), size=(n_boot, len(codes)))
+    shares = hits[draws].sum(axis=1) / np.maximum(sizes[draws].sum(axis=1), 1)
+    return tuple(np.quantile(shares, [0.025, 0.975]))
+
+
+@pytest.mark.parametrize("n_boot", [1000, 37])
+def test_bootstrap_intervals_of_all_labels_equal_the_one_label_bootstrap(n_boot):
+    rng = np.random.default_rng(5)
+    values = rng.choice(["a", "b", "c", "d"], size=900, p=[0.5, 0.3, 0.15, 0.05])
+    users = np.array([f"u{k}" for k in rng.integers(0, 120, size=900)], dtype=object)
+    table = share_table(values, users, n_boot=n_boot, random_state=7).set_index("label")
+    for label in "abcd":
+        low, high = _bootstrap_one_label(values == label, users, n_boot, 7)
+        assert (table.loc[label, "ci_low"], table.loc[label, "ci_high"]) == (low, high)
+        assert table.loc[label, "count"] == int((values == label).sum())
