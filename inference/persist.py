@@ -75,14 +75,22 @@ def write_outputs(store: Store, rows: Sequence[dict[str, Any]]) -> None:
     store.upsert(t.model_outputs, list(rows), ["interaction_id", "system"])
 
 
+_TEXT_COLUMNS = ("output_text", "error", "model_revision")
+
+
 def outputs_frame(store: Store, system: str | None = None) -> pd.DataFrame:
-    """Stored model outputs (all systems or one)."""
+    """Stored model outputs (all systems or one); a missing text (output, error, revision) is
+    None whatever the other rows hold (pandas would otherwise make it NaN in a string column)."""
     query = select(t.model_outputs)
     if system is not None:
         query = query.where(t.model_outputs.c.system == system)
-    return store.read_frame(
+    frame = store.read_frame(
         query.order_by(t.model_outputs.c.system, t.model_outputs.c.interaction_id)
     )
+    for column in _TEXT_COLUMNS:
+        values = frame[column].astype(object)
+        frame[column] = values.where(values.notna(), None)
+    return frame
 
 
 def output_counts(store: Store) -> pd.DataFrame:

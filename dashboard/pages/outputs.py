@@ -118,9 +118,8 @@ def compare_outputs(app, interaction_id: str) -> None:
         for column, record in zip(columns, records[start : start + per_row], strict=False):
             with column:
                 st.markdown(f"**{ui.escape_markdown(record['system'])}**")
-                error = record.get("error")
-                if isinstance(error, str) and error:
-                    st.error(f"error: {error}")
+                if record["error"]:
+                    st.error(f"error: {record['error']}")
                 else:
                     ui.show_user_text("output", record.get("output_text"))
                 latency = record.get("latency_s")

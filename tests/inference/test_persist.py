@@ -76,3 +76,11 @@ def test_pairs_insert_once(store: Store, add_queries) -> None:
     assert persist.write_pairs(store, [row]) == 1
     assert persist.write_pairs(store, [row]) == 0
     assert list(persist.pairs_frame(store)["pair_id"]) == ["p1"]
+
+
+def test_missing_texts_read_back_as_none_beside_present_ones(store: Store, add_queries) -> None:
+    add_queries(store, [("q1", "hello", None), ("q2", "bye", None)])
+    persist.write_outputs(store, [_output("q1", "s", "hi"), _output("q2", "s", None, "timeout")])
+    records = persist.outputs_frame(store).set_index("interaction_id").to_dict("index")
+    assert records["q1"]["error"] is None and records["q2"]["output_text"] is None
+    assert (records["q1"]["output_text"], records["q2"]["error"]) == ("hi", "timeout")
