@@ -177,8 +177,8 @@ def synthetic_share(app: AppContext, sample: int = 200) -> float:
 
 @loader
 def votes(app: AppContext) -> pd.DataFrame:
-    """Votes with aliases resolved."""
-    return app.store.votes_frame()
+    """Votes with aliases resolved (without the JSON `extra`, which no page shows)."""
+    return app.store.votes_frame(include_extra=False)
 
 
 @loader
@@ -438,6 +438,7 @@ def record_taxonomy_edit(
 ) -> str:
     """Store an analyst edit and re-apply all edits to the latest run, as `taxonomy edit` does."""
     from taxonomy.categories import resolve_categories
+    from taxonomy.cli import _check_ids  # the validation `arenalens taxonomy edit` runs
     from taxonomy.edits import Edit
     from taxonomy.errors import EditError
     from taxonomy.persist import add_edit
@@ -450,7 +451,9 @@ def record_taxonomy_edit(
         raise EditError("the new name is empty")
     if kind == "merge" and (len(cluster_ids) < 2 or cluster_ids[0] in cluster_ids[1:]):
         raise EditError("merge needs a target and at least one other cluster")
-    edit_id = add_edit(app.store, Edit(kind, tuple(cluster_ids), value), note or None)
+    edit = Edit(kind, tuple(cluster_ids), value)
+    _check_ids(app, list(edit.cluster_ids), edit.level)
+    edit_id = add_edit(app.store, edit, note or None)
     report = reapply_edits(app.store, categories)
     invalidate()
     skipped = "; ".join(f"edit {e.id}: {why}" for e, why in report.skipped)

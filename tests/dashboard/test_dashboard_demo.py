@@ -141,3 +141,30 @@ def test_outputs_page_shows_a_vote_and_its_feedback(render, demo_workspace, demo
     at.selectbox(key="outputs_pick").set_value(feedback["interaction_id"]).run()
     assert not at.exception, at.exception
     assert feedback["text"] in [t.value for t in at.text]
+
+
+@pytest.mark.parametrize(
+    ("kind", "ids", "value"),
+    [
+        ("rename", (987654,), "Nowhere"),
+        ("merge", (0, 987654), None),
+        ("recategorise", (987654,), None),
+    ],
+)
+def test_an_edit_naming_an_unknown_cluster_is_refused_and_not_stored(
+    private_demo_workspace, kind, ids, value
+):
+    needs("taxonomy")
+    from arenalens.config import Settings
+    from arenalens.context import AppContext
+    from dashboard import data
+    from taxonomy.errors import EditError
+    from taxonomy.persist import list_edits
+
+    app = AppContext(Settings(workspace=private_demo_workspace))
+    if kind == "recategorise":
+        value = data.category_names(app)[0]
+    with pytest.raises(EditError, match="987654"):
+        data.record_taxonomy_edit(app, kind, ids, value, "")
+    assert list_edits(app.store) == []
+    app.store.engine.dispose()
