@@ -438,23 +438,14 @@ def record_taxonomy_edit(
 ) -> str:
     """Store an analyst edit and re-apply all edits to the latest run, as `taxonomy edit` does."""
     from taxonomy.categories import resolve_categories
-    from taxonomy.cli import _check_ids  # the validation `arenalens taxonomy edit` runs
     from taxonomy.edits import Edit
-    from taxonomy.errors import EditError
-    from taxonomy.persist import add_edit
-    from taxonomy.pipeline import reapply_edits
+    from taxonomy.pipeline import record_edit
 
     categories = resolve_categories(None, app.settings.workspace)
-    if kind == "recategorise" and value not in categories.names:
-        raise EditError(f"category {value!r} is not one of {', '.join(categories.names)}")
-    if kind == "rename" and not (value or "").strip():
-        raise EditError("the new name is empty")
-    if kind == "merge" and (len(cluster_ids) < 2 or cluster_ids[0] in cluster_ids[1:]):
-        raise EditError("merge needs a target and at least one other cluster")
-    edit = Edit(kind, tuple(cluster_ids), value)
-    _check_ids(app, list(edit.cluster_ids), edit.level)
-    edit_id = add_edit(app.store, edit, note or None)
-    report = reapply_edits(app.store, categories)
+    value = value.strip() if kind == "rename" and value else value
+    edit_id, report = record_edit(
+        app.store, Edit(kind, tuple(cluster_ids), value), categories, note or None
+    )
     invalidate()
     skipped = "; ".join(f"edit {e.id}: {why}" for e, why in report.skipped)
     return f"edit {edit_id} stored ({kind} {list(cluster_ids)})" + (

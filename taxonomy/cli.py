@@ -21,6 +21,7 @@ from taxonomy.pipeline import (
     diff_two_runs,
     evaluate_run,
     reapply_edits,
+    record_edit,
 )
 
 EXPORT_COLUMNS = ["query_id", "query", "cluster_id", "cluster_name", "parent_id", "parent_name", "category",
@@ -234,23 +235,9 @@ def edit_group() -> None:
     """Analyst edits, stored and re-applied after every rebuild."""
 
 
-def _check_ids(app: AppContext, ids: list[int], level: int) -> None:
-    clusters = persist.cluster_table(app.store, None, level=level)
-    known = set(clusters["cluster_id"].astype(int)) - {-1}
-    missing = [k for k in ids if k not in known]
-    if missing:
-        raise EditError(
-            f"no {'parent' if level else 'cluster'} with id {missing} in the latest run; see `arenalens taxonomy show`"
-        )
-
-
 def _record(app: AppContext, edit: Edit, categories_path: Path | None, note: str | None) -> None:
     categories = resolve_categories(categories_path, app.settings.workspace)
-    if edit.kind == "recategorise" and edit.value not in categories.names:
-        raise EditError(f"category {edit.value!r} is not one of {', '.join(categories.names)}")
-    _check_ids(app, list(edit.cluster_ids), edit.level)
-    edit_id = persist.add_edit(app.store, edit, note)
-    report = reapply_edits(app.store, categories)
+    edit_id, report = record_edit(app.store, edit, categories, note)
     click.echo(
         f"edit {edit_id} stored ({edit.kind} {list(edit.cluster_ids)}); {len(report.applied)} edits applied to the latest run"
     )
@@ -267,8 +254,6 @@ def rename_command(
     app: AppContext, cluster_id: int, name: str, parent: bool, note, categories_path
 ) -> None:
     """Rename a cluster (or, with --parent, a parent)."""
-    if not name.strip():
-        raise EditError("the new name is empty")
     _record(
         app, Edit("rename", (cluster_id,), name.strip(), 1 if parent else 0), categories_path, note
     )
@@ -284,8 +269,6 @@ def merge_command(
     app: AppContext, target: int, sources: tuple[int, ...], note, categories_path
 ) -> None:
     """Merge SOURCES into TARGET (TARGET keeps its id, name and category)."""
-    if target in sources:
-        raise EditError("a cluster cannot be merged into itself")
     _record(app, Edit("merge", (target, *sources)), categories_path, note)
 
 

@@ -13,8 +13,8 @@ from arenalens.store import Store
 from taxonomy import persist
 from taxonomy.categories import NOVEL, CategorySet, Encoder, categorise_queries, category_scorer
 from taxonomy.cluster import UNCLUSTERED, CentroidAssigner
-from taxonomy.edits import EditReport, apply_edits
-from taxonomy.errors import TaxonomyError
+from taxonomy.edits import Edit, EditReport, apply_edits
+from taxonomy.errors import EditError, TaxonomyError
 from taxonomy.evaluate import category_accuracy, clustering_scores
 from taxonomy.matching import diff_runs, match_clusters, members_by_cluster, stable_ids
 from taxonomy.modality import ModalityClassifier, final_modality
@@ -210,6 +210,35 @@ def reapply_edits(store: Store, categories: CategorySet, run_id: int | None = No
     _recount(clusters, assignments)
     persist.write_run(store, run_id, clusters, assignments)
     return report
+
+
+def validate_edit(store: Store, edit: Edit, categories: CategorySet) -> None:
+    """Refuse an edit that names an unknown category, absent clusters or an empty name."""
+    if edit.kind == "recategorise" and edit.value not in categories.names:
+        raise EditError(f"category {edit.value!r} is not one of {', '.join(categories.names)}")
+    if edit.kind == "rename" and not (edit.value or "").strip():
+        raise EditError("the new name is empty")
+    if edit.kind == "merge" and (
+        len(edit.cluster_ids) < 2 or edit.cluster_ids[0] in edit.cluster_ids[1:]
+    ):
+        raise EditError("merge needs a target and at least one other cluster (not itself)")
+    clusters = persist.cluster_table(store, None, level=edit.level)
+    known = set(clusters["cluster_id"].astype(int)) - {UNCLUSTERED}
+    missing = [k for k in edit.cluster_ids if k not in known]
+    if missing:
+        kind = "parent" if edit.level else "cluster"
+        raise EditError(
+            f"no {kind} with id {missing} in the latest run; see `arenalens taxonomy show`"
+        )
+
+
+def record_edit(
+    store: Store, edit: Edit, categories: CategorySet, note: str | None = None
+) -> tuple[int, EditReport]:
+    """Validate and store an analyst edit, then re-apply all edits to the latest run."""
+    validate_edit(store, edit, categories)
+    edit_id = persist.add_edit(store, edit, note)
+    return edit_id, reapply_edits(store, categories)
 
 
 def _recount(clusters: pd.DataFrame, assignments: pd.DataFrame) -> None:

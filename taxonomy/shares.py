@@ -72,7 +72,8 @@ def share_table(
     use_bootstrap = False
     group_array = None
     if groups is not None:
-        group_array = np.asarray(["" if g is None else str(g) for g in groups], dtype=object)
+        # None and NaN (pandas' missing value) are both "no user"
+        group_array = np.asarray(["" if pd.isna(g) else str(g) for g in groups], dtype=object)
         known = group_array != ""
         if known.any():
             # queries without a user count as their own group

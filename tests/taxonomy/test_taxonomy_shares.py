@@ -23,6 +23,18 @@ def test_share_table_counts_and_intervals():
     assert (table["method"] == "wilson").all()
 
 
+def test_queries_without_a_user_each_count_as_their_own_group():
+    # pandas reads a missing user id as NaN: those must not be pooled into one "nan" user
+    values = ["a"] * 30 + ["b"] * 30
+    users = [np.nan] * 60
+    table = share_table(values, users)
+    assert (table["method"] == "wilson").all()
+    mixed = share_table(values, ["u1", "u1"] + [np.nan] * 58)
+    assert mixed["method"].iloc[0].startswith("cluster bootstrap")
+    lone = share_table(values, ["u1", "u1"] + [None] * 58).set_index("label")
+    assert mixed.set_index("label").loc["a", "ci_low"] == pytest.approx(lone.loc["a", "ci_low"])
+
+
 def test_user_clustered_shares_use_a_wider_bootstrap_interval():
     rng = np.random.default_rng(0)
     # 50 users who each always ask the same kind of thing, 20 queries each
