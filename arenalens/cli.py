@@ -33,9 +33,15 @@ def stage_modules() -> list:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--workspace", type=click.Path(path_type=Path), help="Workspace folder [env ARENALENS_WORKSPACE].")
+@click.option(
+    "--workspace",
+    type=click.Path(path_type=Path),
+    help="Workspace folder [env ARENALENS_WORKSPACE].",
+)
 @click.option("--db", help="Database URL, e.g. postgresql://user@127.0.0.1/db [env ARENALENS_DB].")
-@click.option("--labeler", type=click.Choice(["auto", "llm", "embedding"]), help="Labeler implementation.")
+@click.option(
+    "--labeler", type=click.Choice(["auto", "llm", "embedding"]), help="Labeler implementation."
+)
 @click.option("--llm-base-url", help="OpenAI-compatible endpoint [env ARENALENS_LLM_BASE_URL].")
 @click.option("--llm-model", help="Model name at that endpoint [env ARENALENS_LLM_MODEL].")
 @click.option("--embedding-model", help="sentence-transformers name or path.")

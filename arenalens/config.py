@@ -96,7 +96,9 @@ def load_settings(
     environ = dict(os.environ if environ is None else environ)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     env_values = _read_environment(environ)
-    workspace = Path(overrides.get("workspace") or env_values.get("workspace") or "./arenalens-workspace")
+    workspace = Path(
+        overrides.get("workspace") or env_values.get("workspace") or "./arenalens-workspace"
+    )
     file_path = config_file or workspace / CONFIG_FILE_NAME
     file_values = _read_config_file(file_path) if file_path.exists() else {}
     merged = {**file_values, **env_values, **overrides}

@@ -18,7 +18,13 @@ class StageError(RuntimeError):
 
 
 def _collect_user_errors() -> tuple[type[BaseException], ...]:
-    found: list[type[BaseException]] = [ConfigError, IngestError, StageError, StoreError, LabelerError]
+    found: list[type[BaseException]] = [
+        ConfigError,
+        IngestError,
+        StageError,
+        StoreError,
+        LabelerError,
+    ]
     for module_name in ("taxonomy.errors", "coding.errors", "ranking.errors", "inference.errors"):
         try:
             module = importlib.import_module(module_name)
