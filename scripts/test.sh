@@ -28,6 +28,7 @@ trap 'scripts/postgres.sh stop' EXIT
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 $BIN/ruff check . || exit 1
+$BIN/ruff format --check . || exit 1
 $BIN/pytest "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
