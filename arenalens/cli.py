@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 
 import click
 
+from arenalens.cli_output import echo_json
 from arenalens.config import ConfigError, load_settings
 from arenalens.context import AppContext
 
@@ -87,6 +87,4 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
 
 
-def echo_json(payload: object) -> None:
-    """Print one JSON object (the machine-readable contract of --json flags)."""
-    click.echo(json.dumps(payload, indent=2, default=str))
+__all__ = ["echo_json", "main", "main_group"]

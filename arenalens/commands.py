@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
 from arenalens.ingest import (
     FORMATS,
@@ -14,12 +15,6 @@ from arenalens.ingest import (
     ingest_interactions,
     read_aliases,
 )
-
-
-def _echo_json(payload: object) -> None:
-    from arenalens.cli import echo_json
-
-    echo_json(payload)
 
 
 def _parse_field_map(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -63,7 +58,7 @@ def ingest_command(
     mapping = _parse_field_map(field_map)
     reports = [ingest_interactions(app.store, path, fmt, field_map=mapping) for path in paths]
     if as_json:
-        _echo_json([r.as_dict() for r in reports])
+        echo_json([r.as_dict() for r in reports])
         return
     for r in reports:
         click.echo(
@@ -93,7 +88,7 @@ def benchmarks_list(app: AppContext, as_json: bool) -> None:
     """Show stored benchmark scores (model names with aliases resolved)."""
     frame = app.store.benchmark_frame()
     if as_json:
-        _echo_json(frame.to_dict("records"))
+        echo_json(frame.to_dict("records"))
     elif frame.empty:
         click.echo("no benchmark scores; run `arenalens benchmarks ingest FILE.csv`")
     else:
@@ -132,10 +127,10 @@ def aliases_list(app: AppContext, as_json: bool) -> None:
     """Show the stored aliases."""
     aliases = app.store.aliases()
     if as_json:
-        _echo_json(aliases)
+        echo_json(aliases)
+        return
     for alias, canonical in sorted(aliases.items()):
-        if not as_json:
-            click.echo(f"{alias} -> {canonical}")
+        click.echo(f"{alias} -> {canonical}")
 
 
 @click.command("status")
@@ -148,7 +143,7 @@ def status_command(app: AppContext, as_json: bool) -> None:
     status = app.store.status()
     status["workspace"] = str(app.settings.workspace)
     if as_json:
-        _echo_json(status)
+        echo_json(status)
         return
     click.echo(
         f"workspace: {status['workspace']} ({status['db']}, schema {status['schema_version']})"

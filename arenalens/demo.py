@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,26 +33,20 @@ def sample_file(name: str) -> Path:
 
 def synthesise_audio(store: Store, audio_dir: Path, limit: int = 20) -> int:
     """Speak the marked sample queries with espeak-ng (when installed) and attach the WAVs."""
-    espeak = shutil.which("espeak-ng")
+    from inference.audio import espeak_available, synthesize_speech
+
     marked = SAMPLE_DIR / "audio_queries.txt"
-    if espeak is None or not marked.is_file():
+    if not espeak_available() or not marked.is_file():
         return 0
     ids = [line.strip() for line in marked.read_text().splitlines() if line.strip()][:limit]
     queries = store.queries_frame().set_index("id")["query"]
-    audio_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for interaction_id in ids:
         if interaction_id not in queries.index:
             continue
         wav = audio_dir / f"{interaction_id}.wav"
         if not wav.exists():
-            # argument list, no shell: the query text is data
-            subprocess.run(
-                [espeak, "-v", "en-us", "-s", "150", "-w", str(wav), str(queries[interaction_id])],
-                check=True,
-                capture_output=True,
-                timeout=60,
-            )
+            synthesize_speech(str(queries[interaction_id]), wav, words_per_minute=150)
         rows.append({"interaction_id": interaction_id, "path": str(wav.resolve())})
     return store.insert_ignore(t.query_audio, rows)
 

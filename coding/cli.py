@@ -9,6 +9,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
 from coding import persist
 from coding.agreement import agreement_report
@@ -32,12 +33,6 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 
 def _codebook(app: AppContext, path: Path | None) -> Codebook:
     return resolve_codebook(app.settings.workspace, path)
-
-
-def _echo_json(payload: object) -> None:
-    from arenalens.cli import echo_json
-
-    echo_json(payload)
 
 
 def _frame_records(frame: pd.DataFrame) -> list[dict]:
@@ -99,7 +94,7 @@ def code_command(
     )
     summary = code_feedback(app.store, app.labeler, codebook, config, progress=not as_json)
     if as_json:
-        _echo_json(asdict(summary))
+        echo_json(asdict(summary))
     else:
         click.echo(summary.line())
 
@@ -113,7 +108,7 @@ def codebook_command(app: AppContext, codebook_path: Path | None, as_json: bool)
     codebook = _codebook(app, codebook_path)
     versions = persist.coded_versions(app.store)
     if as_json:
-        _echo_json(
+        echo_json(
             {
                 "version_key": codebook.version_key,
                 "source": codebook.source,
@@ -185,7 +180,7 @@ def sample_command(
         seed=app.settings.seed if seed is None else seed,
     )
     if as_json:
-        _echo_json(asdict(summary))
+        echo_json(asdict(summary))
     else:
         click.echo(summary.line())
 
@@ -233,7 +228,7 @@ def progress_command(
 ) -> None:
     """Items assigned, annotated and remaining per annotator."""
     frame = AnnotationQueue(app.store, _codebook(app, codebook_path), sample=sample).progress()
-    _echo_json(_frame_records(frame)) if as_json else click.echo(_table(frame))
+    echo_json(_frame_records(frame)) if as_json else click.echo(_table(frame))
 
 
 @annotate_group.command("adjudicate")
@@ -261,7 +256,7 @@ def adjudicate_command(
     queue = AnnotationQueue(app.store, _codebook(app, codebook_path))
     if feedback_id is None:
         frame = queue.disagreements()
-        _echo_json(_frame_records(frame)) if as_json else click.echo(_table(frame))
+        echo_json(_frame_records(frame)) if as_json else click.echo(_table(frame))
         return
     if code is None or present is None or not adjudicator:
         raise click.UsageError(
@@ -288,7 +283,7 @@ def agreement_command(
         app.store, _codebook(app, codebook_path), n_boot=boot, seed=app.settings.seed
     )
     if as_json:
-        _echo_json(report.to_json())
+        echo_json(report.to_json())
         return
     click.echo(
         f"{report.codebook_version}: {report.items_annotated} items annotated, "
@@ -320,7 +315,7 @@ def prevalence_command(app: AppContext, codebook_path: Path | None, by: str, as_
     """Prevalence of each loss reason: raw machine rate and the prediction-powered rate, with 95% CIs."""
     frame = prevalence_table(app.store, _codebook(app, codebook_path), by=by)
     if as_json:
-        _echo_json(_frame_records(frame))
+        echo_json(_frame_records(frame))
         return
     shown = frame.drop(columns=["grouping"]).copy()
     click.echo(_table(shown))

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
 from ranking import persist
 from ranking.bradley_terry import winner_scores
@@ -13,12 +14,6 @@ from ranking.errors import RankingError
 from ranking.leaderboard import RankingOptions, rank_votes
 from ranking.regression import VIF_THRESHOLD, RegressionReport, regress_preferences
 from ranking.slices import rank_slices
-
-
-def _echo_json(payload: object) -> None:
-    from arenalens.cli import echo_json
-
-    echo_json(payload)
 
 
 def parse_anchor(value: str | None) -> tuple[str, float] | None:
@@ -169,7 +164,7 @@ def rank_command(
     )
     payload = compute_rankings(app, options, by)
     if as_json:
-        _echo_json(payload)
+        echo_json(payload)
         return
     click.echo(
         format_leaderboard(
@@ -276,7 +271,7 @@ def regress_command(
     """Mixed-effects logistic regression of votes on benchmark score differences."""
     report = compute_regression(app, keep_ties, vif_threshold, seed)
     if as_json:
-        _echo_json(report.to_dict())
+        echo_json(report.to_dict())
     else:
         click.echo(format_regression(report))
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 import pandas as pd
 
+from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
 from taxonomy import persist
 from taxonomy.categories import NOVEL, resolve_categories
@@ -33,10 +33,6 @@ categories_option = click.option(
 run_option = click.option(
     "--run", "run_id", type=int, help="Taxonomy run id (default: the latest)."
 )
-
-
-def _echo_json(payload: object) -> None:
-    click.echo(json.dumps(payload, indent=2, default=str))
 
 
 def run_build(app: AppContext, params: TaxonomyParams, categories_path: Path | None = None) -> str:
@@ -123,7 +119,7 @@ def show_command(app: AppContext, run_id: int | None, top: int, as_json: bool) -
     if as_json:
         cols = ["cluster_id", "level", "parent_id", "parent_name", "name", "description", "size", "category",
                 "novel", "keywords", "central_texts", "labeler"]  # fmt: skip
-        _echo_json({"run_id": run_id, "clusters": clusters[cols].to_dict("records"),
+        echo_json({"run_id": run_id, "clusters": clusters[cols].to_dict("records"),
                     "category_shares": categories.to_dict("records"), "modality_shares": modality.to_dict("records")})  # fmt: skip
         return
     summary = store.runs_frame().set_index("id").loc[run_id, "summary"] or {}
@@ -171,7 +167,7 @@ def eval_command(
     mapping = load_category_map(category_map) if category_map else None
     result = evaluate_run(app.store, gold_field, run_id, mapping)
     if as_json:
-        _echo_json(result)
+        echo_json(result)
         return
     for key, value in result.items():
         if isinstance(value, float):

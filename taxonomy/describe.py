@@ -11,6 +11,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from tqdm.auto import tqdm
 
 from arenalens.labeler.base import Labeler
+from arenalens.labeler.keywords import dedupe_terms
 from taxonomy.cluster import UNCLUSTERED, cluster_centroids
 from taxonomy.reduce import normalise_rows
 
@@ -57,18 +58,9 @@ def class_tfidf_keywords(
     keywords: dict[int, list[str]] = {}
     for row, k in enumerate(ids):
         data = scores.getrow(row).toarray().ravel()
-        order = np.argsort(-data)[: top_n * 3]
-        chosen: list[str] = []
-        for j in order:
-            if data[j] <= 0 or len(chosen) >= top_n:
-                break
-            term = str(vocab[j])
-            if any(
-                term in c.split() or c in term.split() for c in chosen if " " in c or " " in term
-            ):
-                continue  # skip a unigram already inside a chosen bigram and vice versa
-            chosen.append(term)
-        keywords[k] = chosen
+        order = [j for j in np.argsort(-data)[: top_n * 3] if data[j] > 0]
+        # skip a unigram already inside a chosen bigram and vice versa
+        keywords[k] = dedupe_terms([str(vocab[j]) for j in order], top_n)
     return keywords
 
 

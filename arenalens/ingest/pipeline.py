@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select, update
 from tqdm import tqdm
 
 from arenalens.errors import IngestError
-from arenalens.ingest.readers import read_records
+from arenalens.ingest.readers import detect_format, read_records
 from arenalens.ingest.records import (
     INTERACTION_COLUMNS,
     NormalisedRecord,
@@ -171,8 +171,6 @@ def ingest_interactions(
     progress: bool = True,
 ) -> IngestReport:
     """Ingest one interactions file (canonical JSONL/CSV/Parquet or Talk Arena votes) atomically."""
-    from arenalens.ingest.readers import detect_format
-
     path = Path(path)
     fmt = fmt or (detect_format(path) if path.is_file() else None)
     located = read_records(path, fmt)
