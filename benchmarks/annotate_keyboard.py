@@ -85,7 +85,9 @@ def build_workspace(
     workspace.mkdir(parents=True, exist_ok=True)
     subset = workspace / "subset.jsonl"
     with sample_file("interactions.jsonl").open() as source:
-        subset.write_text("".join(line for _, line in zip(range(interactions), source, strict=False)))
+        subset.write_text(
+            "".join(line for _, line in zip(range(interactions), source, strict=False))
+        )
     app = AppContext(Settings(workspace=workspace, db=db, labeler="embedding"))
     try:
         ingest_interactions(app.store, subset, "jsonl", progress=False)
@@ -162,9 +164,17 @@ def is_local(url: str) -> bool:
 
 
 def _idle(page, timeout_ms: int) -> None:
-    """Wait until Streamlit has finished the current script run."""
+    """Wait until the page is ready for the next key, as a person would: the script run has
+    finished (no running icon, nothing stale or still loading), the last button is drawn and
+    no text field holds the keyboard focus."""
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
+        """() => !document.querySelector('[data-testid^="stStatusWidgetRunning"]')
+                 && !document.querySelector('[data-stale="true"]')
+                 && !document.querySelector('[data-testid="stSkeleton"]')
+                 && (document.querySelector('.st-key-annotate_next button')
+                     || document.querySelector('[data-testid=stAlertContentSuccess]'))
+                 && !['INPUT', 'TEXTAREA'].includes(document.activeElement.tagName)""",
+        timeout=timeout_ms,
     )
 
 
@@ -202,18 +212,21 @@ def drive_keyboard(
         page = browser.new_page(viewport=VIEWPORT)
         page.on("request", lambda r: None if is_local(r.url) else outside.append(r.url))
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # The first session after a start must open the app at its root: Streamlit runs a
+        # first-visited /annotate as a legacy pages/ script, without the app's navigation.
+        page.goto(f"http://127.0.0.1:{port}/", timeout=timeout_ms)
+        nav = page.get_by_test_id("stSidebarNav")
+        nav.get_by_text("Annotators", exact=True).wait_for(timeout=timeout_ms)
         page.goto(f"http://127.0.0.1:{port}/annotate", timeout=timeout_ms)
-        page.get_by_role("heading", name="Annotate", exact=True).wait_for(timeout=timeout_ms)
-        _idle(page, timeout_ms)
+        page.get_by_role("combobox", name=re.compile("Annotator")).wait_for(timeout=timeout_ms)
         if screens is not None:
             page.screenshot(path=str(screens / "annotate-choose-name.png"))
-        # choose the name by typing it into the (focused) selectbox, then leave the field
+        # choose the name by typing it into the (focused) select box
         page.get_by_role("combobox", name=re.compile("Annotator")).focus()
         page.keyboard.type(annotator)
         page.keyboard.press("Enter")
-        page.get_by_text(ITEM_HEADER).first.wait_for(timeout=timeout_ms)
-        page.keyboard.press("Escape")
-        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        # (the page takes the focus off the name box itself when the first item shows)
+        page.locator(".st-key-annotate_save button").wait_for(timeout=timeout_ms)
         _idle(page, timeout_ms)
         if screens is not None:
             page.screenshot(path=str(screens / "annotate-first-item.png"))
@@ -231,8 +244,10 @@ def drive_keyboard(
                     arg=[FIRST_TOGGLE, before],
                     timeout=timeout_ms,
                 )
+                _idle(page, timeout_ms)
             page.keyboard.press("Enter")
             page.wait_for_function(MOVED_ON, arg=feedback_id, timeout=timeout_ms)
+            _idle(page, timeout_ms)  # the next item is ready for keys, not just its header
             timings.append(ItemTiming(feedback_id, flipped, time.perf_counter() - started))
             if screens is not None and index == 1:
                 page.screenshot(path=str(screens / "annotate-after-save.png"))
@@ -248,6 +263,7 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=20)
     parser.add_argument("--db", default=None, help="Database URL (default: SQLite in workspace).")
     parser.add_argument("--workspace", type=Path, default=None, help="Default: a temporary one.")
+    parser.add_argument("--annotator", default=ANNOTATORS[0], choices=ANNOTATORS)
     parser.add_argument("--screens", type=Path, default=None, help="Save screenshots here.")
     args = parser.parse_args()
     workspace = args.workspace or Path(tempfile.mkdtemp(prefix="arenalens-annotate-")) / "ws"
@@ -258,16 +274,16 @@ def main() -> int:
     port = free_port()
     process = start_dashboard(workspace, args.db, port, workspace / "dashboard.log")
     try:
-        run = drive_keyboard(port, ANNOTATORS[0], args.items, args.screens)
+        run = drive_keyboard(port, args.annotator, args.items, args.screens)
     finally:
         stop(process)
     progress = {r["annotator"]: r for r in annotate_progress(workspace, args.db)}
-    saved = progress[ANNOTATORS[0]]["annotated"]
+    saved = progress[args.annotator]["annotated"]
     seconds = sorted(t.seconds for t in run.timings)
     print(
         f"{len(run.timings)} items by keyboard: median {run.median_s:.2f} s/item, "
         f"fastest {seconds[0]:.2f} s, slowest {seconds[-1]:.2f} s; "
-        f"`annotate progress` shows {saved} saved for {ANNOTATORS[0]}; "
+        f"`annotate progress` shows {saved} saved for {args.annotator}; "
         f"non-loopback requests: {len(run.outside_requests)}; page errors: {len(run.page_errors)}"
     )
     return 0 if saved == len(run.timings) and not run.outside_requests else 1

@@ -82,7 +82,9 @@ def disagreement_details(app: AppContext) -> pd.DataFrame:
     ).reset_index()
     wide.columns.name = None
     machine = data.machine_codes(app)
-    coded = set(zip(machine["feedback_id"], machine["code"], strict=True)) if len(machine) else set()
+    coded = (
+        set(zip(machine["feedback_id"], machine["code"], strict=True)) if len(machine) else set()
+    )
     wide.insert(
         2,
         "machine",
@@ -92,7 +94,9 @@ def disagreement_details(app: AppContext) -> pd.DataFrame:
         ],
     )
     text = open_items.set_index(["feedback_id", "code"])["feedback"]
-    wide["feedback"] = [text.get((f, c)) for f, c in zip(wide["feedback_id"], wide["code"], strict=True)]
+    wide["feedback"] = [
+        text.get((f, c)) for f, c in zip(wide["feedback_id"], wide["code"], strict=True)
+    ]
     return wide
 
 
@@ -166,7 +170,9 @@ def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
         format_func=lambda c: c if c == ALL_CODES else f"{c} ({counts[c]})",
         key="adjudicate_code",
     )
-    shown = open_items if code_filter == ALL_CODES else open_items[open_items["code"] == code_filter]
+    shown = (
+        open_items if code_filter == ALL_CODES else open_items[open_items["code"] == code_filter]
+    )
     ui.dataframe(shown, width="stretch", height=min(38 + 35 * len(shown), 260))
     keys = [f"{r.feedback_id} / {r.code}" for r in shown.itertuples()]
     choice = pick_col.selectbox("Item / code", keys, key="adjudicate_item")

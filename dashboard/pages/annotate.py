@@ -385,9 +385,7 @@ def render() -> None:
             return
         sample_col, name_col, progress_col = st.columns([2, 2, 3], vertical_alignment="bottom")
         with sample_col:
-            sample = st.selectbox(
-                "Sample", [ALL_SAMPLES, *samples["name"]], key="annotate_sample"
-            )
+            sample = st.selectbox("Sample", [ALL_SAMPLES, *samples["name"]], key="annotate_sample")
         sample = None if sample == ALL_SAMPLES else sample
         annotation_queue = queue(app, sample)
         with name_col:
@@ -406,7 +404,9 @@ def render() -> None:
         done = set(saved) & set(order)
         with progress_col:
             st.progress(len(done) / len(order))
-            st.caption(f"{len(done)} of {len(order)} items annotated, {len(order) - len(done)} to go")
+            st.caption(
+                f"{len(done)} of {len(order)} items annotated, {len(order) - len(done)} to go"
+            )
         show_message()
         cursor_key, skipped_key = cursor_keys(sample, annotator)
         current = st.session_state.get(cursor_key)
@@ -426,6 +426,8 @@ def render() -> None:
             f":small[:gray[id {ui.escape_markdown(current)} · {status}]]  \n"
             f":small[:gray[{key_legend(len(book.codes))}]]"
         )
+        with header:
+            reset_focus_for(current)
         with book_col.popover("Codebook", width="stretch"):
             codebook_panel(book)
         with everyone_col.popover("Team progress", width="stretch"):
@@ -436,7 +438,6 @@ def render() -> None:
         code_toggles(item, book)
         attribute_rows(item, book, SIDES, POLARITIES, start)
         action_row(app, sample, annotator, item, book.code_names, order, done)
-        reset_focus_for(current)
 
 
 render()
