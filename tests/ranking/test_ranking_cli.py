@@ -176,8 +176,10 @@ def test_rank_length_control_on_talk_arena(talkarena_workspace: Path) -> None:
     )
     assert code == 0, err
     payload = json.loads(out)
-    assert payload["length_control"]["coefficient"] > 0  # Talk Arena voters favour longer answers
-    assert len(payload["ratings"]) == 7
+    (length,) = payload["controlled"]["coefficients"]
+    assert length["covariate"] == "response_length"
+    assert length["ci_low"] > 0  # Talk Arena voters favour longer answers
+    assert len(payload["ratings"]) == len(payload["controlled"]["ratings"]) == 7
 
 
 def test_regress_json_on_talk_arena(talkarena_workspace: Path) -> None:
