@@ -201,9 +201,7 @@ def in_sample_r2(battles: Battles, z: np.ndarray) -> float:
     return var / (var + math.pi**2 / 3)
 
 
-def permutation_test(
-    battles: Battles, z: np.ndarray, seed: int = 0
-) -> dict[str, Any]:
+def permutation_test(battles: Battles, z: np.ndarray, seed: int = 0) -> dict[str, Any]:
     """p-value of the in-sample R² against benchmark rows shuffled across models."""
     m = z.shape[0]
     observed = in_sample_r2(battles, z)
@@ -219,7 +217,10 @@ def permutation_test(
         "r2_observed": observed,
         "permutations": len(orders),
         "kind": kind,
-        "p_value": float((np.sum(null >= observed - 1e-12) + (kind == "random")) / (len(null) + (kind == "random"))),
+        "p_value": float(
+            (np.sum(null >= observed - 1e-12) + (kind == "random"))
+            / (len(null) + (kind == "random"))
+        ),
         "null_median_r2": float(np.median(null)),
     }
 
@@ -270,7 +271,7 @@ def kendall_with_ci(
         tau, p = stats.kendalltau(scores, theta)
         taus = kendall_tau_b(scores, boot_theta)
         taus = taus[np.isfinite(taus)]
-        low, high = (np.percentile(taus, [tail, 100 - tail]) if len(taus) else (np.nan, np.nan))
+        low, high = np.percentile(taus, [tail, 100 - tail]) if len(taus) else (np.nan, np.nan)
         out.append(
             {
                 "benchmark": bench,

@@ -25,7 +25,9 @@ from ranking.bradley_terry import (
 
 # bounds memory: rounds x max(unique rows, models^2, clusters) per chunk
 MAX_CELLS_PER_CHUNK = 4_000_000
-BOOTSTRAP_TOLERANCE = 1e-7  # largest Newton step at convergence, in log-strength (~2e-5 rating points)
+BOOTSTRAP_TOLERANCE = (
+    1e-7  # largest Newton step at convergence, in log-strength (~2e-5 rating points)
+)
 
 
 @dataclass

@@ -160,9 +160,9 @@ def aggregate_codes(
     if np.any(ia == ib):
         raise RankingError(f"vote {int(np.flatnonzero(ia == ib)[0])} compares a model with itself")
     m = len(models)
-    flat = np.bincount(
-        flat_cells(ia, ib, score, m), weights=weights, minlength=m * m * 3
-    ).reshape(m * m, 3)
+    flat = np.bincount(flat_cells(ia, ib, score, m), weights=weights, minlength=m * m * 3).reshape(
+        m * m, 3
+    )
     present = np.flatnonzero(flat.sum(axis=1))
     return PairCounts(models, present // m, present % m, flat[present].astype(float))
 

@@ -134,9 +134,7 @@ def _model_of(line: str, raw: dict[str, Any]) -> str | None:
     help="Also fit a board controlled for FIELD (repeatable): X uses the A-minus-B difference "
     "of metadata X_a/X_b (e.g. response_length, time_to_first_token, total_time), or X itself.",
 )
-@click.option(
-    "--length-control", is_flag=True, help="Same as --control response_length."
-)
+@click.option("--length-control", is_flag=True, help="Same as --control response_length.")
 @click.option(
     "--cluster",
     type=click.Choice(["auto", "user", "none"]),
@@ -144,9 +142,7 @@ def _model_of(line: str, raw: dict[str, Any]) -> str | None:
     show_default=True,
     help="Resample users instead of votes (auto: when votes carry user ids).",
 )
-@click.option(
-    "--no-fragility", is_flag=True, help="Skip the search for votes that flip the order."
-)
+@click.option("--no-fragility", is_flag=True, help="Skip the search for votes that flip the order.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key `ratings`).")
 @click.pass_obj
 def rank_command(
@@ -249,7 +245,9 @@ def format_regression(report: RegressionReport) -> str:
         lines += ["", f"{'benchmark':<40} {'Kendall τ':>9}  {'95% CI (vote bootstrap)':>24}  p"]
         for row in report.kendall_tau:
             ci = f"{row['ci_low']:.2f}..{row['ci_high']:.2f}"
-            lines.append(f"{row['benchmark'][:40]:<40} {row['tau']:>9.2f}  {ci:>24}  {row['p_value']:.2g}")
+            lines.append(
+                f"{row['benchmark'][:40]:<40} {row['tau']:>9.2f}  {ci:>24}  {row['p_value']:.2g}"
+            )
     if report.selection:
         sel = report.selection
         lines += [

@@ -142,7 +142,9 @@ def newton_design(
             break
         prm, c, mk = params[act], counts[act], prior_mask[act]
         eta = prm[:, :p] @ x.T
-        g, w, g_nu, i_deta, i_nunu = _row_terms(eta, onehot, c, ties, prm[:, p] if davidson else None)
+        g, w, g_nu, i_deta, i_nunu = _row_terms(
+            eta, onehot, c, ties, prm[:, p] if davidson else None
+        )
         grad = np.zeros((len(act), q))
         grad[:, :p] = g @ x
         info = np.zeros((len(act), q, q))
@@ -219,9 +221,12 @@ def design_sandwich(
     if clusters is not None:
         codes = np.asarray(clusters, np.int64)
         n_clusters = int(codes.max()) + 1
-        summed = sparse.csr_matrix(
-            (weight, (codes, np.arange(len(codes)))), shape=(n_clusters, len(codes))
-        ) @ scores
+        summed = (
+            sparse.csr_matrix(
+                (weight, (codes, np.arange(len(codes)))), shape=(n_clusters, len(codes))
+            )
+            @ scores
+        )
         meat = summed.T @ summed * (n_clusters / max(n_clusters - 1, 1))
     else:
         meat = scores.T @ (weight[:, None] * scores)

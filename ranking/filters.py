@@ -26,7 +26,12 @@ COMPARE = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
-ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+ARITHMETIC = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
 
 
 @dataclass
@@ -79,7 +84,9 @@ def _numeric_if_possible(values: pd.Series) -> pd.Series:
     return values
 
 
-def evaluate_where(frame: pd.DataFrame, expression: str, weights: np.ndarray | None = None) -> WhereResult:
+def evaluate_where(
+    frame: pd.DataFrame, expression: str, weights: np.ndarray | None = None
+) -> WhereResult:
     """Rows of `frame` matching EXPR (columns are fields); missing fields never match."""
     tree = parse_where(expression)
     fields = where_fields(expression)
@@ -130,6 +137,8 @@ def evaluate_where(frame: pd.DataFrame, expression: str, weights: np.ndarray | N
         raise RankingError(f"--where {expression!r}: cannot evaluate {type(node).__name__}")
 
     result = _boolean(value(tree.body))
+    if isinstance(result, pd.Series):
+        result = result.fillna(False)
     mask = np.asarray(result, dtype=bool)
     if mask.ndim == 0:
         mask = np.full(len(frame), bool(mask))
@@ -144,22 +153,25 @@ def evaluate_where(frame: pd.DataFrame, expression: str, weights: np.ndarray | N
 
 
 def _boolean(values: Any) -> Any:
+    """Nullable booleans: a comparison with a missing field is unknown (Kleene logic, as SQL)."""
     if isinstance(values, pd.Series):
-        return values.fillna(False).astype(bool)
+        return values.astype("boolean")
     return values
 
 
 def _compare(op: ast.cmpop, left: Any, right: Any, expression: str) -> Any:
     if isinstance(op, ast.In | ast.NotIn):
         if not isinstance(right, list):
-            raise RankingError(f"--where {expression!r}: 'in' needs a list, e.g. lang in ['en', 'th']")
-        if isinstance(left, pd.Series):
-            hit = left.isin(right) & left.notna()
-        else:
-            hit = left in right
-        return ~hit & left.notna() if isinstance(op, ast.NotIn) and isinstance(left, pd.Series) else (
-            hit if isinstance(op, ast.In) else not hit
-        )
+            raise RankingError(
+                f"--where {expression!r}: 'in' needs a list, e.g. lang in ['en', 'th']"
+            )
+        if not isinstance(left, pd.Series):
+            return (left in right) == isinstance(op, ast.In)
+        hit = left.isin(right).astype("boolean")
+        if isinstance(op, ast.NotIn):
+            hit = ~hit
+        hit[left.isna()] = pd.NA
+        return hit
     try:
         out = COMPARE[type(op)](left, right)
     except TypeError as exc:
@@ -167,9 +179,10 @@ def _compare(op: ast.cmpop, left: Any, right: Any, expression: str) -> Any:
             f"--where {expression!r}: cannot compare {_kind(left)} with {_kind(right)}"
         ) from exc
     if isinstance(out, pd.Series):
+        out = out.astype("boolean")
         for side in (left, right):
             if isinstance(side, pd.Series):
-                out = out & side.notna()
+                out[side.isna().to_numpy()] = pd.NA
     return out
 
 

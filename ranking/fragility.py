@@ -51,7 +51,9 @@ class PairFragility:
         if self.votes_to_flip is None:
             return f"{subject} only after dropping more than half of the {self.n_votes} votes"
         share = self.votes_to_flip / self.n_votes
-        return f"{subject} after dropping {self.votes_to_flip} of {self.n_votes} votes ({share:.1%})"
+        return (
+            f"{subject} after dropping {self.votes_to_flip} of {self.n_votes} votes ({share:.1%})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "share": self.share, "sentence": self.sentence()}
@@ -154,7 +156,9 @@ def order_fragility(
     )
     for hi, lo in zip(order, order[1:], strict=False):
         out.append(
-            PairFragility("adjacent", pc.models[hi], pc.models[lo], votes_to_flip(pc, hi, lo, ties), n)
+            PairFragility(
+                "adjacent", pc.models[hi], pc.models[lo], votes_to_flip(pc, hi, lo, ties), n
+            )
         )
     return out
 

@@ -184,10 +184,14 @@ def filter_min_votes(
 
 def cluster_codes(user: np.ndarray) -> np.ndarray:
     """Integer cluster per row; rows without a user id each form a cluster of their own."""
-    codes, uniques = pd.factorize(pd.Series(user, dtype=object), sort=False)
+    codes, uniques = pd.factorize(pd.Series(user, dtype=object).map(_as_text), sort=True)
     missing = codes < 0
     codes[missing] = len(uniques) + np.arange(int(missing.sum()))
     return codes.astype(np.int64)
+
+
+def _as_text(value: Any) -> Any:
+    return value if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
 def rank_votes(
@@ -233,6 +237,7 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
     """`rank_votes` on a `Votes` table."""
     if len(votes.score) == 0 or votes.n_votes == 0:
         raise RankingError("no votes to rank; ingest votes first (`arenalens ingest ...`)")
+    votes = _split_anonymous(votes, opts)
     models, ia, ib = encode_models(votes.model_a, votes.model_b)
     warnings: list[str] = []
     self_votes = ia == ib
@@ -285,7 +290,10 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
         in_comp = labels[ia] == comp
         codes = None if clusters is None else clusters[in_comp]
         part = votes.take(in_comp)
-        comp_ia, comp_ib = _recode(ia[in_comp], labels == comp), _recode(ib[in_comp], labels == comp)
+        comp_ia, comp_ib = (
+            _recode(ia[in_comp], labels == comp),
+            _recode(ib[in_comp], labels == comp),
+        )
         _rank_component(board, sub, comp, part, comp_ia, comp_ib, codes)
         if board.controlled is not None:
             _controlled_component(board, sub, comp, part, comp_ia, comp_ib, codes)
@@ -293,6 +301,21 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
     if board.controlled is not None:
         board.controlled.ratings.sort(key=lambda r: (r.component, r.rank, -r.rating))
     return board
+
+
+def _split_anonymous(votes: Votes, opts: RankingOptions) -> Votes:
+    """Grouped rows without a user id stand for several votes, each its own cluster: when
+    clustering applies, such rows are expanded to one row per vote."""
+    if opts.cluster == "none" or votes.user is None:
+        return votes
+    anonymous = pd.isna(pd.Series(votes.user, dtype=object)).to_numpy()
+    if anonymous.all() or not (anonymous & (votes.weight > 1)).any():
+        return votes
+    repeats = np.where(anonymous, votes.weight, 1).astype(np.int64)
+    index = np.repeat(np.arange(len(votes.weight)), repeats)
+    expanded = votes.take(index)
+    expanded.weight = np.where(anonymous[index], 1.0, votes.weight[index])
+    return expanded
 
 
 def _recode(codes: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -344,7 +367,9 @@ def _rank_component(
         boot_theta, boot_nu = boot.theta, boot.log_nu
     board.tie_parameter = fit.tie_parameter
     ratings = to_ratings(fit.theta, anchor)
-    sandwich_sd = ELO_SCALE * np.sqrt(np.clip(np.diag(_anchored(fit.cov_sandwich, anchor)), 0, None))
+    sandwich_sd = ELO_SCALE * np.sqrt(
+        np.clip(np.diag(_anchored(fit.cov_sandwich, anchor)), 0, None)
+    )
     s_low, s_high = ratings - Z_95 * sandwich_sd, ratings + Z_95 * sandwich_sd
     unit = "user-clustered " if cluster_matrix is not None else ""
     if boot_theta is not None:

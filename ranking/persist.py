@@ -52,7 +52,9 @@ def vote_counts(store: Store, fields: Sequence[str] = ()) -> pd.DataFrame:
     query = select(*inner.c, func.count().label("n")).group_by(*inner.c)
     frame = store.read_frame(query)
     if frame.empty:
-        raise RankingError("the workspace has no votes; ingest some first (`arenalens ingest FILE`)")
+        raise RankingError(
+            "the workspace has no votes; ingest some first (`arenalens ingest FILE`)"
+        )
     aliases = store.aliases()
     if aliases:
         frame["model_a"] = frame["model_a"].map(lambda m: aliases.get(m, m))

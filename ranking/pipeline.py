@@ -65,6 +65,8 @@ def _control_fields(store: Store, controls: tuple[str, ...]) -> dict[str, tuple[
 
 def _numeric(frame: pd.DataFrame, column: str, control: str) -> np.ndarray:
     values = persist.numeric_if_possible(frame[column])
+    if values.isna().all():
+        return np.full(len(values), np.nan)
     if not pd.api.types.is_numeric_dtype(values):
         example = values.dropna().astype(str).iloc[0]
         bad = pd.to_numeric(values, errors="coerce").isna() & values.notna()
@@ -88,9 +90,8 @@ def select_votes(
     if by:
         wanted.append(by)
     sources = _control_fields(store, controls)
-    needs_ids = any(f in STAGE_FIELDS for f in wanted) or (
-        LENGTH_CONTROL in sources and not _has_length_metadata(store)
-    )
+    # response_length falls back to the stored response texts where metadata lacks it
+    needs_ids = any(f in STAGE_FIELDS for f in wanted) or LENGTH_CONTROL in sources
     fields = [f for f in wanted if f not in STAGE_FIELDS]
     fields += [f for cols in sources.values() for f in cols]
     if users:
@@ -124,11 +125,6 @@ def select_votes(
         else:
             selection.covariates[name] = _numeric(frame, cols[0], name)
     return selection
-
-
-def _has_length_metadata(store: Store) -> bool:
-    keys = set(persist.metadata_keys(store))
-    return {"response_length_a", "response_length_b"} <= keys
 
 
 def rank_selection(selection: VoteSelection, options: RankingOptions) -> Leaderboard:
@@ -171,9 +167,7 @@ def compute_rankings(
         persist.save_leaderboard(store, run_id, board)
         if by:
             slice_options = replace(options, controls=(), fragility=False)
-            slices = rank_slices(
-                selection.frame.rename(columns={by: "slice"}), by, slice_options
-            )
+            slices = rank_slices(selection.frame.rename(columns={by: "slice"}), by, slice_options)
             for value, slice_board in slices.boards.items():
                 persist.save_leaderboard(store, run_id, slice_board, by, value)
     except Exception:
@@ -236,7 +230,12 @@ def compute_regression(
         weights=grouped["n"].to_numpy(dtype=float),
     )
     ratings = {r.model: r.rating for r in board.ratings}
-    config = {"keep_ties": keep_ties, "vif_threshold": vif_threshold, "seed": seed, "select": select}
+    config = {
+        "keep_ties": keep_ties,
+        "vif_threshold": vif_threshold,
+        "seed": seed,
+        "select": select,
+    }
     run_id = store.start_run(persist.REGRESSION_STAGE, config)
     try:
         report = regress_preferences(

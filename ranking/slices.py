@@ -70,8 +70,12 @@ def rank_slices(
     sizes = frame.groupby(column)["n"].sum().sort_values(ascending=False, kind="stable")
     quiet = replace(options, progress=False)  # one bar over slices, not one per bootstrap
     for position, (value, size) in enumerate(
-        tqdm(sizes.items(), total=len(sizes), desc=f"slices by {field_name}",
-             disable=not options.progress or len(sizes) < 2)  # fmt: skip
+        tqdm(
+            sizes.items(),
+            total=len(sizes),
+            desc=f"slices by {field_name}",
+            disable=not options.progress or len(sizes) < 2,
+        )  # fmt: skip
     ):
         size = int(size)
         if position >= max_slices:

@@ -52,8 +52,13 @@ def test_leaderboard_says_it_resampled_users_and_how_much_wider_that_is() -> Non
     a, b, score, users = simulate_user_votes(THETA, 60, 25, np.random.default_rng(2))
     opts = RankingOptions(bootstrap_rounds=300)
     clustered = rank_votes(a, b, score, opts, users=users)
-    plain = rank_votes(a, b, score, RankingOptions(bootstrap_rounds=300, cluster="none"))
-    assert clustered.ci_method.startswith("user-clustered bootstrap") and "60 users" in clustered.ci_method
+    plain = rank_votes(
+        a, b, score, RankingOptions(bootstrap_rounds=300, cluster="none"), users=users
+    )
+    assert (
+        clustered.ci_method.startswith("user-clustered bootstrap")
+        and "60 users" in clustered.ci_method
+    )
     assert clustered.clustering["unit"] == "user" and clustered.clustering["clusters"] == 60
     assert clustered.clustering["width_ratio"] > 1.2  # users' biases make votes move together
     width = lambda board: np.mean([r.ci_high - r.ci_low for r in board.ratings])  # noqa: E731

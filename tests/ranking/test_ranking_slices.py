@@ -177,5 +177,7 @@ def test_lengths_come_from_metadata_else_response_texts(sqlite_store: Store) -> 
     frame = selection.frame.sort_values("winner")
     assert frame["response_length_a"].tolist() == [4.0, 7.0]
     assert frame["response_length_b"].tolist() == [2.0, 9.0]
-    difference = dict(zip(selection.frame["winner"], selection.covariates["response_length"]))
+    difference = dict(
+        zip(selection.frame["winner"], selection.covariates["response_length"], strict=True)
+    )
     assert difference == pytest.approx({"model_a": 2 / 6, "tie": -2 / 16})
