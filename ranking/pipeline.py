@@ -102,6 +102,8 @@ def select_votes(
     total = int(grouped["n"].sum())
     for name in dict.fromkeys(f for f in wanted if f in STAGE_FIELDS):
         grouped[name] = persist.stage_field(store, grouped["id"], name)
+    if by == "language":  # a vote without a language is a slice of its own
+        grouped["language"] = grouped["language"].astype(object).fillna("unknown")
     if LENGTH_CONTROL in sources and "id" in grouped:
         texts = persist.response_lengths(store)
         for side in ("a", "b"):
