@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from itertools import islice
@@ -176,6 +177,7 @@ def ingest_interactions(
     located = read_records(path, fmt)
     renames = dict(field_map or {})
     report = IngestReport(path=str(path), format=str(fmt))
+    occurrences: Counter[str] = Counter()
     with (
         tqdm(
             desc=f"ingest {path.name}",
@@ -190,7 +192,7 @@ def ingest_interactions(
             for where, raw in chunk:
                 if renames and isinstance(raw, dict):
                     raw = {renames.get(k, k): v for k, v in raw.items()}
-                records.append(normalise_record(raw, where, base_dir=path.parent))
+                records.append(normalise_record(raw, where, base_dir=path.parent, occurrences=occurrences))
             _write_chunk(store, conn, records, report)
             report.records += len(records)
             bar.update(len(records))

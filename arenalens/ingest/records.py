@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,10 +106,23 @@ def _jsonable_extra(value: Any) -> Any:
     return value
 
 
+def derived_id(digest: str, occurrence: int) -> str:
+    """Id of a record without one: its content plus its occurrence number among identical
+    records of the same file (1st, 2nd, ... "A,B,model_a"), so duplicates stay separate votes,
+    re-ingesting a file adds nothing and appended rows add exactly themselves."""
+    if occurrence == 1:  # the first occurrence keeps the id earlier versions gave it
+        return f"h_{digest[:24]}"
+    return "h_" + hashlib.sha256(f"{digest}#{occurrence}".encode()).hexdigest()[:24]
+
+
 def normalise_record(
-    raw: dict[str, Any], where: str, base_dir: Path | None = None
+    raw: dict[str, Any],
+    where: str,
+    base_dir: Path | None = None,
+    occurrences: Counter[str] | None = None,
 ) -> NormalisedRecord:
-    """Validate one canonical record; `where` ("file.jsonl line 7") prefixes every error."""
+    """Validate one canonical record; `where` ("file.jsonl line 7") prefixes every error.
+    `occurrences` counts identical id-less records seen so far in the file (see `derived_id`)."""
     if not isinstance(raw, dict):
         raise IngestError(
             f"{where}: expected an object with named fields, got {type(raw).__name__}"
@@ -167,7 +181,13 @@ def normalise_record(
             "extra": extra,
         }
     )
-    interaction_id = text["id"] or f"h_{digest[:24]}"
+    interaction_id = text["id"]
+    if interaction_id is None:
+        occurrence = 1
+        if occurrences is not None:
+            occurrences[digest] += 1
+            occurrence = occurrences[digest]
+        interaction_id = derived_id(digest, occurrence)
     row.update(id=interaction_id, extra=extra, content_hash=digest)
     return NormalisedRecord(row, interaction_id, feedback_text, audio_path, where, extra)
 
