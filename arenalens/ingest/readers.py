@@ -156,7 +156,10 @@ def read_csv(path: Path) -> Iterator[Located]:
                 if not any(field.strip() for field in fields):
                     continue  # blank line
                 raise IngestError(f"{where}: {_field_count_problem(header, fields, delimiter)}")
-            yield where, {name: value for name, value in zip(header, fields) if value != ""}
+            yield (
+                where,
+                {name: value for name, value in zip(header, fields, strict=True) if value != ""},
+            )
     except csv.Error as exc:
         raise IngestError(f"{path} row {row}: not valid CSV ({exc})") from None
 
@@ -178,15 +181,18 @@ def _check_header(path: Path, header: list[str], line: int) -> None:
 def _field_count_problem(header: list[str], fields: list[str], delimiter: str) -> str:
     if len(fields) > len(header):
         return (
-            f"{len(fields)} fields, but the header names {len(header)}: unexpected value "
+            f"{_fields(len(fields))}, but the header names {len(header)}: unexpected value "
             f"{quote(fields[len(header)])} after the last field {quote(header[-1])} (quote values "
             f"that contain {delimiter!r})"
         )
     missing = header[len(fields) :]
-    return (
-        f"{len(fields)} fields, but the header names {len(header)}: missing "
-        + ", ".join(repr(name) for name in missing)
+    return f"{len(fields)} fields, but the header names {len(header)}: missing " + ", ".join(
+        repr(name) for name in missing
     )
+
+
+def _fields(count: int) -> str:
+    return "1 field" if count == 1 else f"{count} fields"
 
 
 def read_parquet(path: Path, batch_rows: int = 5000) -> Iterator[Located]:
@@ -216,7 +222,9 @@ def read_talkarena(path: Path) -> Iterator[Located]:
     except json.JSONDecodeError as exc:
         raise IngestError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except (RecursionError, ValueError) as exc:
-        raise IngestError(f"{path}: not valid JSON ({str(exc)[:80] or 'nested too deeply'})") from None
+        raise IngestError(
+            f"{path}: not valid JSON ({str(exc)[:80] or 'nested too deeply'})"
+        ) from None
     table = document.get("_default") if isinstance(document, dict) else None
     if not isinstance(table, dict):
         raise IngestError(f'{path}: expected a TinyDB document {{"_default": {{id: vote}}}}')

@@ -136,9 +136,7 @@ def _parse_timestamp(value: Any, where: str) -> datetime | None:
     """ISO 8601 text or epoch seconds (number or digits) as an aware datetime."""
     if value is None:
         return None
-    expected = (
-        "expected ISO 8601 (e.g. 2025-01-31T12:00:00Z) or epoch seconds, got " + quote(value)
-    )
+    expected = "expected ISO 8601 (e.g. 2025-01-31T12:00:00Z) or epoch seconds, got " + quote(value)
     if isinstance(value, str):
         text = value.strip()
         if not text:
