@@ -50,8 +50,7 @@ def compute_rankings(
     if by:
         votes = votes.assign(slice=persist.slice_column(store, votes, by))
     config = {**options.__dict__, "by": by}
-    run_id = store.start_run(persist.STAGE, config)
-    try:
+    with store.run(persist.STAGE, config) as run:
         board = rank_votes(
             votes["model_a"].to_numpy(),
             votes["model_b"].to_numpy(),
@@ -59,30 +58,26 @@ def compute_rankings(
             options,
             **lengths,
         )
-        persist.save_leaderboard(store, run_id, board)
+        persist.save_leaderboard(store, run.id, board)
         if by:
             slices = rank_slices(votes, by, options)
             for value, slice_board in slices.boards.items():
-                persist.save_leaderboard(store, run_id, slice_board, by, value)
-    except Exception:
-        store.finish_run(run_id, status="failed")
-        raise
-    payload = {"run_id": run_id, **board.to_dict()}
+                persist.save_leaderboard(store, run.id, slice_board, by, value)
+        top = board.ratings[0] if board.ratings else None
+        run.summary.update(
+            {
+                "votes": board.n_votes,
+                "models": len(board.ratings),
+                "top": top.model if top else None,
+                "slices": len(slices.boards) if slices else 0,
+                "warnings": board.warnings,
+            }
+        )
+    payload = {"run_id": run.id, **board.to_dict()}
     if slices is not None:
         payload["by"] = by
         payload["slices"] = slices.to_dict()["slices"]
         payload["skipped_slices"] = slices.skipped
-    top = board.ratings[0] if board.ratings else None
-    store.finish_run(
-        run_id,
-        summary={
-            "votes": board.n_votes,
-            "models": len(board.ratings),
-            "top": top.model if top else None,
-            "slices": len(slices.boards) if slices else 0,
-            "warnings": board.warnings,
-        },
-    )
     return payload
 
 
@@ -203,22 +198,16 @@ def compute_regression(
         RankingOptions(bootstrap_rounds=0, per_component=True),
     )
     ratings = {r.model: r.rating for r in board.ratings}
-    run_id = store.start_run(
-        persist.REGRESSION_STAGE,
-        {"keep_ties": keep_ties, "vif_threshold": vif_threshold, "seed": seed},
-    )
-    try:
+    config = {"keep_ties": keep_ties, "vif_threshold": vif_threshold, "seed": seed}
+    with store.run(persist.REGRESSION_STAGE, config) as run:
         report = regress_preferences(
             votes, scores, ratings, keep_ties=keep_ties, vif_threshold=vif_threshold, seed=seed
         )
-        persist.save_regression(store, run_id, report)
-    except Exception:
-        store.finish_run(run_id, status="failed")
-        raise
-    summary = report.to_dict()
-    summary.pop("mixed")
-    summary.pop("logit")
-    store.finish_run(run_id, summary=summary)
+        persist.save_regression(store, run.id, report)
+        summary = report.to_dict()
+        summary.pop("mixed")
+        summary.pop("logit")
+        run.summary.update(summary)
     return report
 
 
