@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from itertools import islice
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from arenalens.errors import IngestError
@@ -19,6 +21,7 @@ from arenalens.ingest.records import (
     NormalisedRecord,
     feedback_id,
     normalise_record,
+    quote,
 )
 from arenalens.store import Store, utcnow
 from arenalens.store import tables as t
@@ -76,15 +79,15 @@ def _merge_existing(
             continue
         elif old_value != new_value:
             raise IngestError(
-                f"{record.location}: field '{column}': interaction {record.interaction_id!r} is already "
-                f"stored with {old_value!r}, this record says {new_value!r}"
+                f"{record.location}: field '{column}': interaction {quote(record.interaction_id)} "
+                f"is already stored with {quote(old_value)}, this record says {quote(new_value)}"
             )
     old_extra = dict(existing["extra"] or {})
     for key, value in record.extra.items():
         if key in old_extra and old_extra[key] != value:
             raise IngestError(
-                f"{record.location}: field '{key}': interaction {record.interaction_id!r} is already "
-                f"stored with {old_extra[key]!r}, this record says {value!r}"
+                f"{record.location}: field '{key}': interaction {quote(record.interaction_id)} "
+                f"is already stored with {quote(old_extra[key])}, this record says {quote(value)}"
             )
     if set(record.extra) - set(old_extra):
         changes["extra"] = {**old_extra, **record.extra}
@@ -116,8 +119,8 @@ def _write_chunk(
         elif record.interaction_id in fresh:
             if fresh[record.interaction_id]["content_hash"] != record.interaction["content_hash"]:
                 raise IngestError(
-                    f"{record.location}: field 'id': {record.interaction_id!r} appears twice in this "
-                    f"file with different content"
+                    f"{record.location}: field 'id': {quote(record.interaction_id)} appears twice "
+                    f"in this file with different content"
                 )
         else:
             fresh[record.interaction_id] = record.interaction
@@ -139,7 +142,7 @@ def _write_chunk(
             if record.interaction_id not in found:
                 raise IngestError(
                     f"{record.location}: field 'id': feedback refers to interaction "
-                    f"{record.interaction_id!r}, which is neither stored nor in this file"
+                    f"{quote(record.interaction_id)}, which is neither stored nor in this file"
                 )
     feedback_rows = {
         feedback_id(r.interaction_id, r.feedback_text): {
@@ -172,10 +175,22 @@ def ingest_interactions(
 ) -> IngestReport:
     """Ingest one interactions file (canonical JSONL/CSV/Parquet or Talk Arena votes) atomically."""
     path = Path(path)
+    try:
+        return _ingest_file(store, path, fmt, dict(field_map or {}), progress)
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    except DBAPIError as exc:  # every value is checked before the store; this is a last guard
+        reason = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc).__name__
+        raise IngestError(f"{path}: the store refused this file ({reason})") from None
+
+
+def _ingest_file(
+    store: Store, path: Path, fmt: str | None, renames: dict[str, str], progress: bool
+) -> IngestReport:
     fmt = fmt or (detect_format(path) if path.is_file() else None)
     located = read_records(path, fmt)
-    renames = dict(field_map or {})
     report = IngestReport(path=str(path), format=str(fmt))
+    occurrences: Counter[str] = Counter()
     with (
         tqdm(
             desc=f"ingest {path.name}",
@@ -190,7 +205,9 @@ def ingest_interactions(
             for where, raw in chunk:
                 if renames and isinstance(raw, dict):
                     raw = {renames.get(k, k): v for k, v in raw.items()}
-                records.append(normalise_record(raw, where, base_dir=path.parent))
+                records.append(
+                    normalise_record(raw, where, base_dir=path.parent, occurrences=occurrences)
+                )
             _write_chunk(store, conn, records, report)
             report.records += len(records)
             bar.update(len(records))
