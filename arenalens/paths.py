@@ -30,21 +30,26 @@ class UnsafePathError(ValueError):
     """A path leads outside its root, does not exist, or is not the kind of file expected."""
 
 
-def confine_path(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> Path:
-    """`path` (relative to `root` unless absolute) resolved with symlinks followed; refused with
-    `UnsafePathError` unless the result lies inside the resolved `root`."""
+def confine_path(
+    path: str | os.PathLike[str],
+    root: str | os.PathLike[str],
+    base: str | os.PathLike[str] | None = None,
+) -> Path:
+    """`path` (relative to `base`, default `root`, unless absolute) resolved with symlinks
+    followed; refused with `UnsafePathError` unless the result lies inside the resolved `root`."""
     text = os.fspath(path)
-    if "\x00" in text or "\x00" in os.fspath(root):
+    if any("\x00" in os.fspath(p) for p in (text, root, base or "")):
         raise UnsafePathError(f"{_cut(text)}: a path cannot contain a NUL character")
     try:
-        base = Path(root).resolve()
-        candidate = Path(text) if Path(text).is_absolute() else base / text
+        allowed = Path(root).resolve()
+        start = Path(base).resolve() if base is not None else allowed
+        candidate = Path(text) if Path(text).is_absolute() else start / text
         resolved = candidate.resolve()
     except (OSError, RuntimeError) as exc:  # too long, symlink loop
         raise UnsafePathError(f"{_cut(text)}: cannot resolve the path ({exc})") from exc
-    if not resolved.is_relative_to(base):
+    if not resolved.is_relative_to(allowed):
         raise UnsafePathError(
-            f"{_cut(text)} resolves to {_cut(str(resolved))}, outside the allowed folder {base}"
+            f"{_cut(text)} resolves to {_cut(str(resolved))}, outside the allowed folder {allowed}"
         )
     return resolved
 
@@ -74,10 +79,14 @@ def is_audio_file(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def confine_audio(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> Path:
+def confine_audio(
+    path: str | os.PathLike[str],
+    root: str | os.PathLike[str],
+    base: str | os.PathLike[str] | None = None,
+) -> Path:
     """A playable audio file inside `root`: confined (see `confine_path`), existing, and with an
     audio header; otherwise `UnsafePathError` saying which of these failed."""
-    resolved = confine_path(path, root)
+    resolved = confine_path(path, root, base)
     if not resolved.is_file():
         raise UnsafePathError(f"{_cut(os.fspath(path))}: file not found ({resolved})")
     if not is_audio_file(resolved):

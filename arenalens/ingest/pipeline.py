@@ -40,6 +40,7 @@ class IngestReport:
     interactions_merged: int = 0
     feedback_added: int = 0
     audio_added: int = 0
+    audio_root: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,6 +164,8 @@ def _write_chunk(
         if r.audio_path is not None
     }
     report.audio_added += store.insert_ignore(t.query_audio, list(audio_rows.values()), conn=conn)
+    roots = [{"interaction_id": i, "root": report.audio_root} for i in audio_rows]
+    store.insert_ignore(t.query_audio_roots, roots, conn=conn)
 
 
 def ingest_interactions(
@@ -172,11 +175,17 @@ def ingest_interactions(
     *,
     field_map: Mapping[str, str] | None = None,
     progress: bool = True,
+    audio_root: Path | str | None = None,
 ) -> IngestReport:
-    """Ingest one interactions file (canonical JSONL/CSV/Parquet or Talk Arena votes) atomically."""
+    """Ingest one interactions file (canonical JSONL/CSV/Parquet or Talk Arena votes) atomically.
+
+    `query_audio` paths (relative to the file's folder) must lead to audio files inside
+    `audio_root` (default: the file's folder).
+    """
     path = Path(path)
     try:
-        return _ingest_file(store, path, fmt, dict(field_map or {}), progress)
+        root = Path(audio_root if audio_root is not None else path.parent).resolve()
+        return _ingest_file(store, path, fmt, dict(field_map or {}), progress, root)
     except OSError as exc:
         raise IngestError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     except DBAPIError as exc:  # every value is checked before the store; this is a last guard
@@ -185,11 +194,18 @@ def ingest_interactions(
 
 
 def _ingest_file(
-    store: Store, path: Path, fmt: str | None, renames: dict[str, str], progress: bool
+    store: Store,
+    path: Path,
+    fmt: str | None,
+    renames: dict[str, str],
+    progress: bool,
+    audio_root: Path,
 ) -> IngestReport:
+    if not audio_root.is_dir():
+        raise IngestError(f"{path}: the audio root {audio_root} is not a folder")
     fmt = fmt or (detect_format(path) if path.is_file() else None)
     located = read_records(path, fmt)
-    report = IngestReport(path=str(path), format=str(fmt))
+    report = IngestReport(path=str(path), format=str(fmt), audio_root=str(audio_root))
     occurrences: Counter[str] = Counter()
     with (
         tqdm(
@@ -206,7 +222,13 @@ def _ingest_file(
                 if renames and isinstance(raw, dict):
                     raw = {renames.get(k, k): v for k, v in raw.items()}
                 records.append(
-                    normalise_record(raw, where, base_dir=path.parent, occurrences=occurrences)
+                    normalise_record(
+                        raw,
+                        where,
+                        audio_root=audio_root,
+                        audio_base=path.parent,
+                        occurrences=occurrences,
+                    )
                 )
             _write_chunk(store, conn, records, report)
             report.records += len(records)

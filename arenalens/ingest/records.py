@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from arenalens.errors import IngestError
+from arenalens.paths import UnsafePathError, confine_audio
 from arenalens.store import tables as t
 
 CANONICAL_FIELDS = (
@@ -214,10 +215,12 @@ def derived_id(digest: str, occurrence: int) -> str:
 def normalise_record(
     raw: dict[str, Any],
     where: str,
-    base_dir: Path | None = None,
+    audio_root: Path | None = None,
+    audio_base: Path | None = None,
     occurrences: Counter[str] | None = None,
 ) -> NormalisedRecord:
     """Validate one canonical record; `where` ("file.jsonl line 7") prefixes every error.
+    `query_audio` (relative to `audio_base`) must be an audio file inside `audio_root`.
     `occurrences` counts identical id-less records seen so far in the file (see `derived_id`)."""
     if not isinstance(raw, dict):
         raise IngestError(
@@ -254,12 +257,11 @@ def normalise_record(
 
     audio_path = None
     if text["query_audio"] is not None:
-        path = Path(text["query_audio"])
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        if not path.is_file():
-            raise IngestError(f"{where}: field 'query_audio': file not found: {path}")
-        audio_path = str(path.resolve())
+        try:
+            root = audio_root or audio_base or Path.cwd()
+            audio_path = str(confine_audio(text["query_audio"], root, audio_base))
+        except UnsafePathError as exc:
+            raise IngestError(f"{where}: field 'query_audio': {exc}") from None
 
     has_interaction_content = (
         any(

@@ -89,6 +89,20 @@ query_audio = Table(
     Column("duration_s", Float),
 )
 
+# The folder a query_audio path was confined to at ingest (`arenalens.paths.confine_audio`):
+# the dashboard re-checks the stored path against it before it plays the file.
+query_audio_roots = Table(
+    "query_audio_roots",
+    metadata,
+    Column(
+        "interaction_id",
+        String(128),
+        ForeignKey("query_audio.interaction_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("root", Text, nullable=False),
+)
+
 transcripts = Table(
     "transcripts",
     metadata,
