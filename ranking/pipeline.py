@@ -162,47 +162,42 @@ def compute_rankings(
         known = ", ".join(list(persist.CORE_SLICE_FIELDS) + persist.metadata_keys(store))
         raise RankingError(f"--by {by}: no vote has this field; available: {known}")
     config = {**options.__dict__, "by": by, "where": where}
-    run_id = store.start_run(persist.STAGE, config)
     slices: SliceResult | None = None
-    try:
+    with store.run(persist.STAGE, config) as run:
         board = rank_selection(selection, options)
-        persist.save_leaderboard(store, run_id, board)
+        persist.save_leaderboard(store, run.id, board)
         if by:
             slice_options = replace(options, controls=(), fragility=False)
             slices = rank_slices(selection.frame.rename(columns={by: "slice"}), by, slice_options)
             for value, slice_board in slices.boards.items():
-                persist.save_leaderboard(store, run_id, slice_board, by, value)
-    except Exception:
-        store.finish_run(run_id, status="failed")
-        raise
-    payload = {"run_id": run_id, "where": where, "excluded_votes": selection.excluded,
-               **board.to_dict()}  # fmt: skip
-    if slices is not None:
-        payload["by"] = by
-        payload["slices"] = slices.to_dict()["slices"]
-        payload["skipped_slices"] = slices.skipped
-    top = board.ratings[0] if board.ratings else None
-    controlled = payload.get("controlled") or {}
-    store.finish_run(
-        run_id,
-        summary={
-            "votes": board.n_votes,
-            "models": len(board.ratings),
-            "top": top.model if top else None,
-            "slices": len(slices.boards) if slices else 0,
-            "skipped_slices": slices.skipped if slices else {},
-            "ci_method": board.ci_method,
-            "clustering": board.clustering,
-            "fragility": payload["fragility"],
-            "status_rule": payload["status_rule"],
-            "controls": controlled.get("controls", []),
-            "coefficients": controlled.get("coefficients", []),
-            "controlled_ci_method": controlled.get("ci_method"),
-            "where": where,
-            "excluded_votes": selection.excluded,
-            "warnings": board.warnings,
-        },
-    )
+                persist.save_leaderboard(store, run.id, slice_board, by, value)
+        payload = {"run_id": run.id, "where": where, "excluded_votes": selection.excluded,
+                   **board.to_dict()}  # fmt: skip
+        if slices is not None:
+            payload["by"] = by
+            payload["slices"] = slices.to_dict()["slices"]
+            payload["skipped_slices"] = slices.skipped
+        top = board.ratings[0] if board.ratings else None
+        controlled = payload.get("controlled") or {}
+        run.summary.update(
+            {
+                "votes": board.n_votes,
+                "models": len(board.ratings),
+                "top": top.model if top else None,
+                "slices": len(slices.boards) if slices else 0,
+                "skipped_slices": slices.skipped if slices else {},
+                "ci_method": board.ci_method,
+                "clustering": board.clustering,
+                "fragility": payload["fragility"],
+                "status_rule": payload["status_rule"],
+                "controls": controlled.get("controls", []),
+                "coefficients": controlled.get("coefficients", []),
+                "controlled_ci_method": controlled.get("ci_method"),
+                "where": where,
+                "excluded_votes": selection.excluded,
+                "warnings": board.warnings,
+            }
+        )
     return payload
 
 
@@ -238,8 +233,7 @@ def compute_regression(
         "seed": seed,
         "select": select,
     }
-    run_id = store.start_run(persist.REGRESSION_STAGE, config)
-    try:
+    with store.run(persist.REGRESSION_STAGE, config) as run:
         report = regress_preferences(
             votes,
             scores,
@@ -249,12 +243,9 @@ def compute_regression(
             seed=seed,
             select=select,
         )
-        persist.save_regression(store, run_id, report)
-    except Exception:
-        store.finish_run(run_id, status="failed")
-        raise
-    summary = report.to_dict()
-    summary.pop("mixed")
-    summary.pop("logit")
-    store.finish_run(run_id, summary=summary)
+        persist.save_regression(store, run.id, report)
+        summary = report.to_dict()
+        summary.pop("mixed")
+        summary.pop("logit")
+        run.summary.update(summary)
     return report
