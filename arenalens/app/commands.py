@@ -42,6 +42,11 @@ def _parse_field_map(pairs: tuple[str, ...]) -> dict[str, str]:
     metavar="SOURCE=FIELD",
     help="Rename an input field, e.g. --map sentence=query_text.",
 )
+@click.option(
+    "--audio-root",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder that query_audio paths must stay inside (default: each input file's folder).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @click.pass_obj
 def ingest_command(
@@ -49,14 +54,19 @@ def ingest_command(
     paths: tuple[Path, ...],
     fmt: str | None,
     field_map: tuple[str, ...],
+    audio_root: Path | None,
     as_json: bool,
 ) -> None:
     """Ingest interaction files (canonical JSONL/CSV/Parquet or Talk Arena votes).
 
     Each file is one transaction: a bad record refuses the whole file. Re-ingesting adds nothing.
+    query_audio paths outside the audio root, or to files that are not audio, are refused.
     """
     mapping = _parse_field_map(field_map)
-    reports = [ingest_interactions(app.store, path, fmt, field_map=mapping) for path in paths]
+    reports = [
+        ingest_interactions(app.store, path, fmt, field_map=mapping, audio_root=audio_root)
+        for path in paths
+    ]
     if as_json:
         echo_json([r.as_dict() for r in reports])
         return

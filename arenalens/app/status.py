@@ -43,6 +43,13 @@ def status_command(app: AppContext, as_json: bool) -> None:
             click.echo(f"  {stage:<17}{info['runs']} run(s), last {info['last_finished_at']}")
     else:
         click.echo("stages run: none yet")
+    for run in status["unfinished_runs"]:
+        where = f"pid {run['pid']} on {run['host']}, " if run["pid"] is not None else ""
+        reason = f": {run['reason']}" if run["reason"] else ""
+        click.echo(
+            f"  run {run['id']} {run['stage']} {run['status']} ({where}started "
+            f"{run['started_at']}){reason}"
+        )
 
 
 COMMANDS = [status_command]
