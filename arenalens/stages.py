@@ -74,8 +74,12 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "ranking",
         {
-            "rank": "Bradley–Terry leaderboard with bootstrap and sandwich confidence intervals.",
-            "regress": "Mixed-effects logistic regression of votes on benchmark score differences.",
+            "rank": "Bradley–Terry leaderboard with user-clustered bootstrap and sandwich "
+            "confidence intervals, an optional style/latency-controlled board, the fragility "
+            "of the order and a status per model.",
+            "regress": "Do static benchmarks predict preferences? Mixed-effects and plain "
+            "logistic fits, with leave-one-model-out cross-validation, a permutation test and "
+            "Kendall τ per benchmark.",
         },
     ),
     Stage(

@@ -6,6 +6,7 @@ import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -61,12 +62,26 @@ def test_help_output_names_every_registered_command() -> None:
     assert listed == set(registered_commands())
 
 
+def test_status_imports_no_stage_and_no_science_stack(tmp_path: Path) -> None:
+    code = (
+        "import contextlib\n"
+        "from arenalens.cli import main\n"
+        "with contextlib.suppress(SystemExit):\n"
+        f"    main(['--workspace', {str(tmp_path)!r}, 'status', '--json'])"
+    )
+    loaded = imported_after(code)
+    assert not loaded & set(HEAVY), loaded & set(HEAVY)
+
+
 @pytest.mark.parametrize("name", sorted(registered_commands()))
 def test_registered_help_line_is_the_commands_own(name: str) -> None:
     spec = registered_commands()[name]
     command = main_group.get_command(click.Context(main_group), name)
     assert command is not None, f"{spec.module} does not provide {name!r}"
-    assert spec.help == command.get_short_help_str(limit=1000)
+    assert spec.help == command.get_short_help_str(limit=1000), (
+        f"`arenalens --help` lists {name!r} from its line in arenalens/stages.py (or CORE_COMMANDS "
+        "in arenalens/app/cli.py): update that line to the command's new first sentence"
+    )
 
 
 def test_every_stage_command_is_registered() -> None:
