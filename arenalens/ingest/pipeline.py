@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from itertools import islice
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from arenalens.errors import IngestError
@@ -19,6 +21,7 @@ from arenalens.ingest.records import (
     NormalisedRecord,
     feedback_id,
     normalise_record,
+    quote,
 )
 from arenalens.store import Store, utcnow
 from arenalens.store import tables as t
@@ -37,6 +40,7 @@ class IngestReport:
     interactions_merged: int = 0
     feedback_added: int = 0
     audio_added: int = 0
+    audio_root: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,15 +80,15 @@ def _merge_existing(
             continue
         elif old_value != new_value:
             raise IngestError(
-                f"{record.location}: field '{column}': interaction {record.interaction_id!r} is already "
-                f"stored with {old_value!r}, this record says {new_value!r}"
+                f"{record.location}: field '{column}': interaction {quote(record.interaction_id)} "
+                f"is already stored with {quote(old_value)}, this record says {quote(new_value)}"
             )
     old_extra = dict(existing["extra"] or {})
     for key, value in record.extra.items():
         if key in old_extra and old_extra[key] != value:
             raise IngestError(
-                f"{record.location}: field '{key}': interaction {record.interaction_id!r} is already "
-                f"stored with {old_extra[key]!r}, this record says {value!r}"
+                f"{record.location}: field '{key}': interaction {quote(record.interaction_id)} "
+                f"is already stored with {quote(old_extra[key])}, this record says {quote(value)}"
             )
     if set(record.extra) - set(old_extra):
         changes["extra"] = {**old_extra, **record.extra}
@@ -116,8 +120,8 @@ def _write_chunk(
         elif record.interaction_id in fresh:
             if fresh[record.interaction_id]["content_hash"] != record.interaction["content_hash"]:
                 raise IngestError(
-                    f"{record.location}: field 'id': {record.interaction_id!r} appears twice in this "
-                    f"file with different content"
+                    f"{record.location}: field 'id': {quote(record.interaction_id)} appears twice "
+                    f"in this file with different content"
                 )
         else:
             fresh[record.interaction_id] = record.interaction
@@ -139,7 +143,7 @@ def _write_chunk(
             if record.interaction_id not in found:
                 raise IngestError(
                     f"{record.location}: field 'id': feedback refers to interaction "
-                    f"{record.interaction_id!r}, which is neither stored nor in this file"
+                    f"{quote(record.interaction_id)}, which is neither stored nor in this file"
                 )
     feedback_rows = {
         feedback_id(r.interaction_id, r.feedback_text): {
@@ -160,6 +164,8 @@ def _write_chunk(
         if r.audio_path is not None
     }
     report.audio_added += store.insert_ignore(t.query_audio, list(audio_rows.values()), conn=conn)
+    roots = [{"interaction_id": i, "root": report.audio_root} for i in audio_rows]
+    store.insert_ignore(t.query_audio_roots, roots, conn=conn)
 
 
 def ingest_interactions(
@@ -169,13 +175,38 @@ def ingest_interactions(
     *,
     field_map: Mapping[str, str] | None = None,
     progress: bool = True,
+    audio_root: Path | str | None = None,
 ) -> IngestReport:
-    """Ingest one interactions file (canonical JSONL/CSV/Parquet or Talk Arena votes) atomically."""
+    """Ingest one interactions file (canonical JSONL/CSV/Parquet or Talk Arena votes) atomically.
+
+    `query_audio` paths (relative to the file's folder) must lead to audio files inside
+    `audio_root` (default: the file's folder).
+    """
     path = Path(path)
+    try:
+        root = Path(audio_root if audio_root is not None else path.parent).resolve()
+        return _ingest_file(store, path, fmt, dict(field_map or {}), progress, root)
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    except DBAPIError as exc:  # every value is checked before the store; this is a last guard
+        reason = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc).__name__
+        raise IngestError(f"{path}: the store refused this file ({reason})") from None
+
+
+def _ingest_file(
+    store: Store,
+    path: Path,
+    fmt: str | None,
+    renames: dict[str, str],
+    progress: bool,
+    audio_root: Path,
+) -> IngestReport:
+    if not audio_root.is_dir():
+        raise IngestError(f"{path}: the audio root {audio_root} is not a folder")
     fmt = fmt or (detect_format(path) if path.is_file() else None)
     located = read_records(path, fmt)
-    renames = dict(field_map or {})
-    report = IngestReport(path=str(path), format=str(fmt))
+    report = IngestReport(path=str(path), format=str(fmt), audio_root=str(audio_root))
+    occurrences: Counter[str] = Counter()
     with (
         tqdm(
             desc=f"ingest {path.name}",
@@ -190,7 +221,15 @@ def ingest_interactions(
             for where, raw in chunk:
                 if renames and isinstance(raw, dict):
                     raw = {renames.get(k, k): v for k, v in raw.items()}
-                records.append(normalise_record(raw, where, base_dir=path.parent))
+                records.append(
+                    normalise_record(
+                        raw,
+                        where,
+                        audio_root=audio_root,
+                        audio_base=path.parent,
+                        occurrences=occurrences,
+                    )
+                )
             _write_chunk(store, conn, records, report)
             report.records += len(records)
             bar.update(len(records))
