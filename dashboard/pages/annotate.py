@@ -75,13 +75,28 @@ def choose_annotator(names: list[str]) -> str | None:
     return choice
 
 
-def queue_order(annotation_queue: Any, annotator: str) -> list[str]:
-    """The annotator's assigned items in the order they should be worked through."""
+def coder_scores(annotation_queue: Any, feedback_ids: list[str]) -> pd.DataFrame:
+    """The coder's probability and decision (present/uncertain/absent) per (item, code), from
+    `coding.queue.coder_confidence`; empty where this build or these items have no scores."""
+    confidence = data.stage_function("coding", "coder_confidence", "queue")
+    if confidence is None:
+        return pd.DataFrame(columns=["feedback_id", "code", "probability", "decision"])
+    return confidence(annotation_queue.store, annotation_queue.version, feedback_ids)
+
+
+def queue_order(annotation_queue: Any, annotator: str, scores: pd.DataFrame) -> list[str]:
+    """The annotator's assigned items, those the coder was unsure of first (coding's
+    `uncertain_first`; stable, so 'item k of N' keeps its k as items are saved)."""
+    ids = assigned_ids(annotation_queue, annotator)
+    reorder = data.stage_function("coding", "uncertain_first", "queue")
+    return reorder(ids, scores) if reorder is not None and len(scores) else ids
+
+
+def assigned_ids(annotation_queue: Any, annotator: str) -> list[str]:
     assigned = annotation_queue.assignments()
     if assigned.empty:
         return []
-    mine = assigned[assigned["annotator"] == annotator]
-    return list(dict.fromkeys(mine["feedback_id"]))
+    return list(dict.fromkeys(assigned.loc[assigned["annotator"] == annotator, "feedback_id"]))
 
 
 def saved_decisions(annotation_queue: Any, annotator: str) -> dict[str, dict]:
@@ -213,18 +228,35 @@ def show_item(item: Any) -> None:
                 st.text(text or "(none)")
 
 
-def machine_label(machine: dict[str, Any] | None) -> str:
-    """What the coder said about a code, for its toggle: '(machine 0.96)', or '' if absent."""
-    if machine is None:
+def code_confidence(item: Any, scores: pd.DataFrame) -> dict[str, tuple[str, float | None]]:
+    """code -> (the coder's decision, its probability) for this item: calibrated scores where
+    the coder stored them, else the confidence of the codes it assigned."""
+    mine = scores[scores["feedback_id"] == item.feedback_id] if len(scores) else scores
+    if len(mine):
+        return {
+            r.code: (r.decision, None if pd.isna(r.probability) else float(r.probability))
+            for r in mine.itertuples()
+        }
+    return {
+        c["code"]: (
+            "present",
+            None if c.get("confidence") is None or pd.isna(c["confidence"]) else c["confidence"],
+        )
+        for c in item.machine_codes
+    }
+
+
+def machine_label(verdict: tuple[str, float | None] | None) -> str:
+    """What the coder said about a code, for its toggle: ' (machine 0.96)', ' (unsure 0.41)'."""
+    if verdict is None or verdict[0] not in ("present", "uncertain"):
         return ""
-    value = machine.get("confidence")
-    return " (machine)" if value is None or pd.isna(value) else f" (machine {float(value):.2f})"
+    word = "machine" if verdict[0] == "present" else "unsure"
+    return f" ({word})" if verdict[1] is None else f" ({word} {verdict[1]:.2f})"
 
 
-def code_toggles(item: Any, book: Any) -> None:
+def code_toggles(item: Any, book: Any, verdicts: dict[str, tuple[str, float | None]]) -> None:
     """One toggle per code (number keys 1-9), three to a row; checked = the code applies."""
     state = st.session_state
-    machine = {c["code"]: c for c in item.machine_codes}
     codes = list(book.codes)
     for row in range(0, len(codes), TOGGLES_PER_ROW):
         columns = st.columns(TOGGLES_PER_ROW)
@@ -232,7 +264,7 @@ def code_toggles(item: Any, book: Any) -> None:
             key = present_key(item.feedback_id, code.name)
             present = bool(state.get(key))
             columns[offset].button(
-                code.name + machine_label(machine.get(code.name)),
+                code.name + machine_label(verdicts.get(code.name)),
                 key=f"annotate_toggle|{item.feedback_id}|{code.name}",
                 help=code.definition,
                 type="primary" if present else "secondary",
@@ -393,7 +425,8 @@ def render() -> None:
         if annotator is None:
             st.info("Choose your name (or type a new one) to start.")
             return
-        order = queue_order(annotation_queue, annotator)
+        scores = coder_scores(annotation_queue, assigned_ids(annotation_queue, annotator))
+        order = queue_order(annotation_queue, annotator, scores)
         if not order:
             st.info(
                 f"No items are assigned to {annotator!r}. Ask for a sample: "
@@ -420,7 +453,11 @@ def render() -> None:
             return
         item = annotation_queue.item(current)
         header, book_col, everyone_col = st.columns([6, 1.2, 1.5], vertical_alignment="center")
+        verdicts = code_confidence(item, scores)
+        unsure = [code for code, (decision, _) in verdicts.items() if decision == "uncertain"]
         status = "saved: saving again replaces your answer" if current in done else "open"
+        if unsure:
+            status += " · coder unsure of " + ui.escape_markdown(", ".join(unsure))
         header.markdown(
             f"**Item {order.index(current) + 1} of {len(order)}** "
             f":small[:gray[id {ui.escape_markdown(current)} · {status}]]  \n"
@@ -435,7 +472,7 @@ def render() -> None:
         start = starting_decisions(item, saved.get(current))
         prefill(item, book.code_names, start)
         show_item(item)
-        code_toggles(item, book)
+        code_toggles(item, book, verdicts)
         attribute_rows(item, book, SIDES, POLARITIES, start)
         action_row(app, sample, annotator, item, book.code_names, order, done)
 
