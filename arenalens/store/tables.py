@@ -39,6 +39,23 @@ runs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("status", String(16), nullable=False, default="running"),
     Column("summary", JSON),
+    # the process running it (schema 2): a `running` run whose process is gone is `abandoned`
+    Column("pid", Integer),
+    Column("host", String(255)),
+    Column("process_start", String(32)),  # start time of pid, so a reused pid is not mistaken
+)
+
+# One row per stage (or finer key) while a run holds it: a second process must not pay for the
+# same items. Taken atomically (primary key); a lease of a dead process is released.
+stage_leases = Table(
+    "stage_leases",
+    metadata,
+    Column("lease", String(128), primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("process_start", String(32)),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
 )
 
 interactions = Table(

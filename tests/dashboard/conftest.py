@@ -107,7 +107,7 @@ def coded_workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first interactions of the sample arena, coded by the offline labeler, with a
     20-item annotation sample for two annotators (the real coding stage; built once)."""
     pytest.importorskip("coding.cli")
-    from arenalens.demo import sample_file
+    from arenalens.app.demo import sample_file
     from coding.codebook import resolve_codebook
     from coding.coder import CodingConfig, code_feedback
     from coding.sampling import create_validation_sample
