@@ -29,6 +29,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.sql import Executable
 
 from arenalens import __version__
+from arenalens.errors import ArenalensError
+from arenalens.stages import STAGES
 from arenalens.store import tables as t
 
 if TYPE_CHECKING:  # pandas loads on the first frame read: `arenalens status` never needs it
@@ -45,11 +47,9 @@ from arenalens.store.runs import (
 
 SCHEMA_VERSION = 2
 SCHEMA_LOCK_KEY = 0x6172656E61  # PostgreSQL advisory lock taken while creating or upgrading
-# Tables of the stages, created alongside the core ones when their package is installed.
-STAGE_TABLE_MODULES = ("taxonomy.tables", "coding.tables", "ranking.tables", "inference.tables")
 
 
-class StoreError(RuntimeError):
+class StoreError(ArenalensError, RuntimeError):
     """The store cannot be opened or used as asked."""
 
 
@@ -88,12 +88,10 @@ def utcnow() -> datetime:
 
 
 def _load_stage_tables() -> None:
-    for module in STAGE_TABLE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    """Define every stage's tables on the shared metadata (stages named by the registry)."""
+    for stage in STAGES:
+        if stage.tables_module:
+            importlib.import_module(stage.tables_module)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
