@@ -502,6 +502,7 @@ class Store:
         with self.engine.connect() as conn:
             if short:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+                conn.commit()  # end the autobegun transaction; the pragma stays set
             try:
                 with conn.begin():
                     self._mark_abandoned(conn, dead)
@@ -509,6 +510,7 @@ class Store:
             finally:
                 if short:
                     conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_WRITE_WAIT_S * 1000}")
+                    conn.commit()
         return dead
 
     def _require_writable(self) -> None:
