@@ -21,7 +21,6 @@ class Stage:
     # (tests/test_stages.py checks each line against the command's own docstring)
     commands: dict[str, str] = field(default_factory=dict)
     has_tables: bool = True
-    has_errors: bool = True
 
     @property
     def cli_module(self) -> str:
@@ -32,11 +31,6 @@ class Stage:
     def tables_module(self) -> str | None:
         """Module defining the stage's tables on `arenalens.store.tables.metadata`."""
         return f"{self.name}.tables" if self.has_tables else None
-
-    @property
-    def errors_module(self) -> str | None:
-        """Module with the stage's exceptions and `USER_ERRORS`."""
-        return f"{self.name}.errors" if self.has_errors else None
 
 
 STAGES: tuple[Stage, ...] = (
@@ -86,7 +80,6 @@ STAGES: tuple[Stage, ...] = (
         "dashboard",
         {"dashboard": "Serve the dashboard on http://127.0.0.1:PORT until stopped (Ctrl-C)."},
         has_tables=False,
-        has_errors=False,
     ),
 )
 

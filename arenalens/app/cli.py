@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from arenalens.errors import ArenalensError
 from arenalens.stages import STAGES
 
 
@@ -147,10 +148,6 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except Exception as exc:
-        from arenalens.errors import USER_ERRORS
-
-        if not isinstance(exc, USER_ERRORS):
-            raise
+    except ArenalensError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -71,6 +71,9 @@ def ingest_command(
         echo_json([r.as_dict() for r in reports])
         return
     for r in reports:
+        if r.skipped:
+            click.echo(f"{r.path}: {r.note} ({r.records} records)")
+            continue
         click.echo(
             f"{r.path}: {r.records} records -> {r.interactions_added} new interactions, "
             f"{r.interactions_merged} updated, {r.feedback_added} feedback, {r.audio_added} audio"

@@ -69,6 +69,16 @@ def load_sample_arena(
     }
 
 
+def stage_demos() -> list[tuple[str, Callable[[AppContext], str]]]:
+    """(stage, its `cli.demo` step) in the registry's order, for the stages that have one."""
+    steps = []
+    for stage in STAGES:
+        demo = getattr(importlib.import_module(stage.cli_module), "demo", None)
+        if demo is not None:
+            steps.append((stage.name, demo))
+    return steps
+
+
 def run_demo(
     app: AppContext, *, with_audio: bool = True, echo: Callable[[str], None] = print
 ) -> dict:
@@ -81,18 +91,15 @@ def run_demo(
     )
     echo(f"  ingested: {loaded}")
     failures = []
-    for stage in STAGES:
-        demo = getattr(importlib.import_module(stage.cli_module), "demo", None)
-        if demo is None:
-            continue
+    for stage, demo in stage_demos():
         started = time.perf_counter()
         try:
             summary = demo(app)
         except Exception as exc:  # report every stage, then fail once at the end
-            failures.append(stage.name)
-            echo(f"  {stage.name}: FAILED: {type(exc).__name__}: {exc}")
+            failures.append(stage)
+            echo(f"  {stage}: FAILED: {type(exc).__name__}: {exc}")
             continue
-        echo(f"  {stage.name} ({time.perf_counter() - started:.1f}s): {summary}")
+        echo(f"  {stage} ({time.perf_counter() - started:.1f}s): {summary}")
     status = app.store.status()
     echo(
         f"summary: {status['interactions']:,} interactions, {status['votes']:,} votes, "

@@ -175,13 +175,13 @@ def save_decisions(
             if present
             else None,
         }
-    from arenalens.errors import USER_ERRORS
+    from arenalens.errors import ArenalensError
 
     try:
         row = queue(app, sample).save(
             annotator, item.feedback_id, decisions, note=state.get(note_key(item.feedback_id), "")
         )
-    except USER_ERRORS as exc:
+    except ArenalensError as exc:
         state["annotate_message"] = ("error", f"not saved: {exc}")
         return
     data.invalidate()
