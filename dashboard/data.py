@@ -510,6 +510,11 @@ def _prefetch_thread(workspace: str, db: str | None, version: tuple) -> Any:
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(
         logging.ERROR
     )
+    # Pages import altair (and through it narwhals, whose modules import each other) while
+    # this thread's loaders may import narwhals too: two threads inside one circular import
+    # raise _DeadlockError on the page. Importing it here first, in the page's thread, avoids it.
+    import altair  # noqa: F401
+
     thread = threading.Thread(
         target=prefetch,
         args=(_open_context(workspace, db),),

@@ -13,6 +13,7 @@ import streamlit as st
 from arenalens.context import AppContext
 from dashboard import data, ui
 from dashboard.annotation_view import (
+    FEEDBACK_CSS,
     NEXT_KEY,
     PREVIOUS_KEY,
     SAVE_KEY,
@@ -28,17 +29,10 @@ ALL_SAMPLES = "(all samples)"
 VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
 TOGGLES_PER_ROW = 3
 RESPONSE_HEIGHT = 170
-# Page-local styling: a compact header so an item and its form fit one 1280x800 screen, and
-# the feedback box with the machine's evidence marked. No user text goes into this string.
-PAGE_CSS = """
-<style>
+# Page-local styling: a compact header so an item and its form fit one 1280x800 screen.
+PAGE_CSS = """<style>
 .stMainBlockContainer { padding-top: 1.5rem; padding-bottom: 1rem; }
-.al-feedback { white-space: pre-wrap; max-height: 7.5em; overflow-y: auto; padding: .45rem .6rem;
-  border: 1px solid rgba(49, 51, 63, .2); border-radius: .5rem; line-height: 1.45; }
-.al-feedback mark { background: #ffe08a; padding: 0 .1em; border-radius: .2em; }
-.al-feedback sup.al-code { font-size: .68em; color: #8a6100; margin: 0 .25em 0 .1em; }
-</style>
-"""
+</style>"""
 
 
 # Runs once per new item (the token changes): scroll back to the top and take the focus off
@@ -397,7 +391,7 @@ def show_message() -> None:
 
 
 def render() -> None:
-    st.html(PAGE_CSS)
+    st.html(PAGE_CSS + FEEDBACK_CSS)
     st.title("Annotate")
     app = data.app_context()
     with ui.error_boundary():
