@@ -10,9 +10,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
+# A local file: a `:material/...:` page icon makes every browser fetch it from fonts.gstatic.com.
+ICON = Path(__file__).resolve().parent / "icon.png"
 
 # (section, file, title, icon); the first page is the default.
 PAGES: list[tuple[str, str, str, str]] = [
@@ -46,7 +48,7 @@ def sidebar() -> None:
         data.store_version(app)
         data.start_prefetch(app)
     except USER_ERRORS as exc:
-        st.error(f"cannot open the workspace: {exc}")
+        ui.say("error", "cannot open the workspace: {}", exc)
         st.stop()
     st.sidebar.caption("Workspace")
     st.sidebar.text(label)
@@ -57,7 +59,7 @@ def sidebar() -> None:
 
 
 def main() -> None:
-    st.set_page_config(layout="wide", page_icon=":material/graphic_eq:")
+    st.set_page_config(layout="wide", page_icon=str(ICON))
     page = navigation()
     sidebar()
     page.run()

@@ -22,7 +22,10 @@ from sqlalchemy import func, select
 
 from arenalens.config import load_settings
 from arenalens.context import AppContext
+from arenalens.models import resolve_models
+from arenalens.privacy import mask_columns
 from arenalens.store import tables as t
+from dashboard.ui import Markdown, fmt
 
 T = TypeVar("T")
 
@@ -140,17 +143,42 @@ def loader(fn: Callable[..., T]) -> Callable[..., T]:
     return call
 
 
-def unavailable_message(stage: str) -> str:
+def unavailable_message(stage: str) -> Markdown:
     """Why a stage's results cannot be shown: package absent, or its persist API absent."""
     if not stage_installed(stage):
-        return (
-            f"The `{stage}` stage is not installed in this environment "
-            f"(install arenalens with its `{stage}` package: pip install -e .)."
+        return fmt(
+            "The {0} stage is not installed in this environment (install arenalens with its "
+            "{0} package: `pip install -e .`).",
+            stage,
         )
-    return (
-        f"This build's `{stage}` stage has no `{stage}.persist` read functions yet, so the "
-        "dashboard cannot show its results."
+    return fmt(
+        "This build's {0} stage has no {0}.persist read functions yet, so the dashboard "
+        "cannot show its results.",
+        stage,
     )
+
+
+# Free-text columns people wrote or models generated: shown with personal details masked.
+TEXT_COLUMNS = [
+    "query",
+    "query_text",
+    "transcript",
+    "response_a",
+    "response_b",
+    "text",
+    "feedback",
+    "output_text",
+    "evidence",
+    "rationale",
+    "central_texts",
+    "description",
+]
+
+
+def masked(app: AppContext, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with e-mails, phones, URLs with query strings and long numbers masked in its
+    text columns (settings.privacy_mask_pii; the store is untouched)."""
+    return mask_columns(frame, TEXT_COLUMNS, bool(app.settings.privacy_mask_pii))
 
 
 # -- core loaders ---------------------------------------------------------------
@@ -184,14 +212,14 @@ def votes(app: AppContext) -> pd.DataFrame:
 @loader
 def feedback(app: AppContext) -> pd.DataFrame:
     """Feedback with its interaction context."""
-    return app.store.feedback_frame()
+    return masked(app, app.store.feedback_frame())
 
 
 @loader
 def interactions(app: AppContext) -> pd.DataFrame:
     """Interactions (query resolved from text or transcript), without the bulky `extra`."""
     columns = [c.name for c in t.interactions.c if c.name not in ("extra", "content_hash")]
-    return app.store.interactions_frame(columns)
+    return masked(app, app.store.interactions_frame(columns))
 
 
 @loader
@@ -207,9 +235,12 @@ def audio_paths(app: AppContext) -> pd.DataFrame:
 def model_outputs(app: AppContext) -> pd.DataFrame:
     """Inference outputs (one row per query and system), via inference's persist when present."""
     outputs_frame = stage_function("inference", "outputs_frame")
-    if outputs_frame is not None:
-        return outputs_frame(app.store)
-    return app.store.read_table(t.model_outputs)
+    frame = (
+        outputs_frame(app.store)
+        if outputs_frame is not None
+        else app.store.read_table(t.model_outputs)
+    )
+    return masked(app, resolve_models(frame, app.store.aliases(), ["system"]))
 
 
 def workspace_label(app: AppContext) -> str:
@@ -252,7 +283,7 @@ def coded_items(app: AppContext) -> pd.DataFrame:
     from coding.persist import machine_items_frame
 
     book = codebook(app)
-    return machine_items_frame(app.store, book.version_key, book.code_names)
+    return masked(app, machine_items_frame(app.store, book.version_key, book.code_names))
 
 
 @loader
@@ -260,7 +291,7 @@ def machine_codes(app: AppContext) -> pd.DataFrame:
     """The machine's codes (item, code, side, polarity, evidence, confidence) for this codebook."""
     from coding.persist import codes_frame
 
-    return codes_frame(app.store, codebook(app).version_key)
+    return masked(app, codes_frame(app.store, codebook(app).version_key))
 
 
 @loader
@@ -306,20 +337,24 @@ def annotation_queue(app: AppContext, sample: str | None) -> Any:
     return _annotation_queue(*_key(app), book.version_key, sample, feedback_rows)
 
 
-def coding_ready(app: AppContext) -> str | None:
+def coding_ready(app: AppContext) -> Markdown | None:
     """None when this codebook's codes exist; else the line saying what to run."""
     if stage_module("coding") is None:
         return unavailable_message("coding")
+    if int(status(app)["feedback"]) == 0:
+        return step_message(app, "Code feedback into loss reasons")
     versions = coded_versions(app)
     version = codebook(app).version_key
     if len(versions) and version in set(versions["codebook_version"]):
         return None
     if len(versions):
-        return (
-            f"Nothing is coded under the codebook in use ({version}); the store holds codes of "
-            f"{', '.join(versions['codebook_version'])}. Run `arenalens code` to code with it."
+        return fmt(
+            "Nothing is coded under the codebook in use ({}); the store holds codes of {}. "
+            "Run `arenalens code` to code with it.",
+            version,
+            ", ".join(versions["codebook_version"]),
         )
-    return "No feedback has been coded yet. Run `arenalens code` (or `arenalens demo`)."
+    return Markdown("No feedback has been coded yet. Run `arenalens code` (or `arenalens demo`).")
 
 
 @loader
@@ -330,7 +365,54 @@ def feedback_categories(app: AppContext) -> pd.DataFrame:
     return query_categories(app.store)
 
 
+@loader
+def top_loss_reasons(app: AppContext, n: int = 3) -> pd.DataFrame:
+    """The `n` most frequent loss reasons overall: code, rate, low, high, estimate (bias-corrected
+    when human labels allow it, else the machine's raw rate)."""
+    table = prevalence(app, "overall")
+    if table.empty:
+        return pd.DataFrame(columns=["code", "rate", "low", "high", "estimate"])
+    use_ppi = "ppi_rate" in table and table["ppi_rate"].notna().all()
+    prefix, label = ("ppi", "bias-corrected") if use_ppi else ("machine", "machine-coded")
+    out = pd.DataFrame(
+        {
+            "code": table["code"],
+            "rate": table[f"{prefix}_rate"],
+            "low": table[f"{prefix}_low"],
+            "high": table[f"{prefix}_high"],
+            "estimate": label,
+        }
+    )
+    return out.sort_values("rate", ascending=False).head(n).reset_index(drop=True)
+
+
+# -- next steps (what the workspace can compute) ----------------------------------
+def step_message(app: AppContext, name: str) -> Markdown:
+    """One line about a checklist step: why it cannot run, or the command that runs it."""
+    from arenalens.next_steps import next_steps
+
+    for step in next_steps(status(app)):
+        if step.name == name:
+            if step.state == "blocked":
+                return fmt("{} cannot run on this workspace: {}.", step.name, step.why)
+            return Markdown(
+                f"{fmt('{}', step.name)}: run `{step.command}` in a terminal, then reload."
+            )
+    return fmt("{}: not available for this workspace.", name)
+
+
 # -- ranking (leaderboards, benchmarks vs preference) -----------------------------
+def latest_ratings(app: AppContext) -> pd.DataFrame | None:
+    """The overall ratings of the latest finished ranking run, or None before `rank` ran."""
+    if stage_module("ranking") is None:
+        return None
+    runs = latest_runs(app, "ranking")
+    if runs.empty:
+        return None
+    # the newest overall run (a `rank --by` run also stores its overall board)
+    return ratings(app, int(runs.iloc[0]["id"]), "")
+
+
 def latest_runs(app: AppContext, stage: str) -> pd.DataFrame:
     """Finished runs of one stage, newest first (config and summary as dicts)."""
     frame = runs(app)
@@ -393,7 +475,7 @@ def clusters(app: AppContext, run_id: int, level: int = 0) -> pd.DataFrame:
     from taxonomy.persist import cluster_table
 
     frame = cluster_table(app.store, run_id, level=level)
-    return frame.drop(columns=["centroid"], errors="ignore")
+    return masked(app, frame.drop(columns=["centroid"], errors="ignore"))
 
 
 @loader
@@ -410,6 +492,58 @@ def query_clusters(app: AppContext, run_id: int) -> pd.DataFrame:
     return frame.merge(context, left_on="interaction_id", right_on="id", how="left").drop(
         columns=["id"]
     )
+
+
+@loader
+def modality_examples(app: AppContext, per_modality: int = 2) -> dict[str, list[str]]:
+    """Up to `per_modality` example queries per modality (text_primary, audio_primary) from the
+    latest taxonomy run, taken only from clusters whose queries come from at least
+    privacy_min_users distinct users (masked like every query shown)."""
+    from dashboard import privacy
+
+    run_ids = taxonomy_run_ids(app)
+    if not run_ids:
+        return {}
+    frame = query_clusters(app, run_ids[0])
+    frame = frame[frame["query"].notna() & (frame["cluster_id"] >= 0)]
+    users = privacy.users_per_group(frame, "cluster_id")
+    allowed = users[users >= int(app.settings.privacy_min_users)].index
+    frame = frame[frame["cluster_id"].isin(allowed)]
+    words = frame["query"].str.split().str.len()
+    frame = frame[(words >= 3) & (words <= 16)]
+    out: dict[str, list[str]] = {}
+    for modality, group in frame.groupby("modality"):
+        picked = group.drop_duplicates("query").sample(
+            min(per_modality, len(group)), random_state=app.settings.seed
+        )
+        out[str(modality)] = list(picked["query"])
+    return out
+
+
+@loader
+def modality_win_rates(app: AppContext) -> pd.DataFrame:
+    """Per model and modality: battles, share won (ties half) with a 95% Wilson CI, from the
+    latest taxonomy run's modality of each voted query (do audio-primary queries change who wins?)."""
+    from taxonomy.shares import wilson_interval
+
+    run_ids = taxonomy_run_ids(app)
+    columns = ["model", "modality", "battles", "win_rate", "ci_low", "ci_high"]
+    if not run_ids:
+        return pd.DataFrame(columns=columns)
+    frame = query_clusters(app, run_ids[0])
+    frame = frame[frame["winner"].isin(["model_a", "model_b", "tie"]) & frame["modality"].notna()]
+    sides = []
+    for side in ("model_a", "model_b"):
+        part = frame[[side, "modality", "winner"]].rename(columns={side: "model"})
+        part["score"] = (frame["winner"] == side).astype(float) + 0.5 * (frame["winner"] == "tie")
+        sides.append(part)
+    battles = pd.concat(sides, ignore_index=True).dropna(subset=["model"])
+    rows = []
+    for (model, modality), group in battles.groupby(["model", "modality"]):
+        n, won = len(group), float(group["score"].sum())
+        low, high = wilson_interval(won, n)
+        rows.append((model, modality, n, won / n, low, high))
+    return pd.DataFrame(rows, columns=columns)
 
 
 @loader
@@ -453,13 +587,13 @@ def record_taxonomy_edit(
     )
 
 
-def taxonomy_ready(app: AppContext) -> str | None:
+def taxonomy_ready(app: AppContext) -> Markdown | None:
     """None when a taxonomy run exists; else the line saying what to run."""
     if stage_module("taxonomy") is None:
         return unavailable_message("taxonomy")
     if not taxonomy_run_ids(app):
-        return (
-            "No taxonomy has been built yet. Run `arenalens taxonomy build` (or `arenalens demo`)."
+        return fmt(
+            "No taxonomy has been built yet. {}", step_message(app, "Build the use-case taxonomy")
         )
     return None
 
@@ -501,6 +635,41 @@ def prefetch(app: AppContext) -> dict[str, float]:
     return seconds
 
 
+# Modules the loaders and pages import. They are imported in the page's thread before the
+# prefetch thread starts: two threads importing altair/sklearn (which share narwhals) at the same
+# time can end in `_DeadlockError: deadlock detected by _ModuleLock('narwhals.stable.v2')`.
+PREFETCH_IMPORTS = (
+    "altair",
+    "narwhals.stable.v2",
+    "sklearn",
+    "scipy.stats",
+    "taxonomy.persist",
+    "taxonomy.categories",
+    "taxonomy.edits",
+    "coding.codebook",
+    "coding.persist",
+    "coding.prevalence",
+    "coding.agreement",
+    "coding.annotations",
+    "ranking.persist",
+    "inference.persist",
+)
+
+
+def import_before_prefetch() -> list[str]:
+    """Import (in this thread) every module the prefetch may need; returns those present."""
+    imported = []
+    for name in PREFETCH_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+            continue  # that stage (or optional library) is not installed
+        imported.append(name)
+    return imported
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _prefetch_thread(workspace: str, db: str | None, version: tuple) -> Any:
     import logging
@@ -510,6 +679,7 @@ def _prefetch_thread(workspace: str, db: str | None, version: tuple) -> Any:
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(
         logging.ERROR
     )
+    import_before_prefetch()
     thread = threading.Thread(
         target=prefetch,
         args=(_open_context(workspace, db),),

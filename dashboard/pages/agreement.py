@@ -59,8 +59,8 @@ def adjudication_form(app: AppContext, open_items: pd.DataFrame) -> None:
                 feedback_id, code, verdict == "present", who, note
             )
             data.invalidate()
-            st.session_state["agreement_message"] = (
-                f"Adjudicated {feedback_id} / {code}: {verdict}."
+            st.session_state["agreement_message"] = ui.fmt(
+                "Adjudicated {} / {}: {}.", feedback_id, code, verdict
             )
             st.rerun()
 
@@ -71,13 +71,13 @@ def render() -> None:
     with ui.error_boundary():
         missing = data.coding_ready(app)
         if missing:
-            st.info(missing)
+            ui.show("info", missing)
             return
         message = st.session_state.pop("agreement_message", None)
         if message:
-            st.success(message)
+            ui.show("success", message)
         report = data.agreement(app, BOOTSTRAP_ROUNDS)
-        st.caption(f"Codebook {report.codebook_version}")
+        ui.say("caption", "Codebook {}", report.codebook_version)
         a, b = st.columns(2)
         a.metric("Items annotated", f"{report.items_annotated:,}")
         b.metric("Unresolved disagreements", f"{report.unresolved:,}")

@@ -36,12 +36,12 @@ def show_item(item: Any) -> None:
     ui.show_user_text("Query", item.query)
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Response A** — {ui.escape_markdown(item.model_a or '?')}")
+        ui.say("markdown", "**Response A** — {}", item.model_a or "?")
         st.text(item.response_a or "(none)")
     with right:
-        st.markdown(f"**Response B** — {ui.escape_markdown(item.model_b or '?')}")
+        ui.say("markdown", "**Response B** — {}", item.model_b or "?")
         st.text(item.response_b or "(none)")
-    st.markdown(f"**Vote:** {VOTES.get(item.winner, 'no vote')}")
+    ui.say("markdown", "**Vote:** {}", VOTES.get(item.winner, "no vote"))
     st.caption("Machine's codes")
     if item.machine_codes:
         ui.dataframe(pd.DataFrame(item.machine_codes), width="stretch")
@@ -60,7 +60,7 @@ def decision_form(item: Any, code_names: list[str], sides: tuple, polarities: tu
     for code in code_names:
         hit = machine.get(code)
         a, b, c = st.columns([2, 2, 2])
-        a.checkbox(code, value=hit is not None, key=widget_key(item, code, "present"))
+        a.checkbox(ui.safe(code), value=hit is not None, key=widget_key(item, code, "present"))
         side_options = [NO_CHOICE, *sides]
         polarity_options = [NO_CHOICE, *polarities]
         b.selectbox(
@@ -102,12 +102,12 @@ def save_decisions(
     try:
         row = queue(app, sample).save(annotator, item.feedback_id, decisions, note=note)
     except USER_ERRORS as exc:
-        state["annotate_message"] = ("error", f"not saved: {exc}")
+        state["annotate_message"] = ("error", ui.fmt("not saved: {}", exc))
         return
     data.invalidate()
     state["annotate_message"] = (
         "success",
-        f"Saved item {item.feedback_id} (annotation row {row}).",
+        ui.fmt("Saved item {} (annotation row {}).", item.feedback_id, row),
     )
 
 
@@ -119,7 +119,7 @@ def progress(annotation_queue: Any, annotator: str) -> None:
         row = mine.iloc[0]
         assigned, done = int(row["assigned"]), int(row["annotated"])
         st.progress(done / assigned if assigned else 1.0)
-        st.caption(f"{done} of {assigned} items annotated, {assigned - done} to go")
+        ui.say("caption", "{} of {} items annotated, {} to go", done, assigned, assigned - done)
     with st.expander("All annotators' progress"):
         ui.dataframe(table, width="stretch")
 
@@ -127,9 +127,9 @@ def progress(annotation_queue: Any, annotator: str) -> None:
 def codebook_panel(book: Any) -> None:
     """The codebook's definitions, beside the form."""
     st.subheader("Codebook")
-    st.caption(book.version_key)
+    ui.show("caption", book.version_key)
     for code in book.codes:
-        with st.expander(code.name):
+        with st.expander(ui.safe(code.name)):
             st.text(code.definition)
             if code.include:
                 st.caption("Include")
@@ -148,7 +148,7 @@ def render() -> None:
     with ui.error_boundary():
         missing = data.coding_ready(app)
         if missing:
-            st.info(missing)
+            ui.show("info", missing)
             return
         from coding.codebook import POLARITIES, SIDES
 
@@ -170,22 +170,24 @@ def render() -> None:
             return
         message = st.session_state.pop("annotate_message", None)
         if message:
-            getattr(st, message[0])(message[1])
+            ui.show(message[0], message[1])
         progress(annotation_queue, annotator)
         item = annotation_queue.next_item(annotator)
         if item is None:
             assigned = annotation_queue.assignments()
             if annotator not in set(assigned["annotator"]) if len(assigned) else True:
-                st.info(
-                    f"No items are assigned to {annotator!r}. Ask for a sample: "
-                    f"`arenalens annotate sample --annotator NAME`."
+                ui.say(
+                    "info",
+                    "No items are assigned to {!r}. Ask for a sample: "
+                    "`arenalens annotate sample --annotator NAME`.",
+                    annotator,
                 )
             else:
                 st.success("Your queue is done — thank you. The Agreement page shows the results.")
             return
         form_column, book_column = st.columns([3, 1])
         with form_column:
-            st.subheader(f"Item {item.position + 1 if item.position is not None else ''}")
+            ui.say("subheader", "Item {}", item.position + 1 if item.position is not None else "")
             show_item(item)
             with st.form(key=f"annotate_form|{item.feedback_id}"):
                 st.caption("Accept or correct each code (checked = the code applies)")

@@ -88,15 +88,19 @@ def render() -> None:
         b.metric("Conditional R²", _number(summary.get("r2_conditional")))
         c.metric("Votes", f"{int(summary.get('n_votes', 0)):,}")
         d.metric("Models", f"{int(summary.get('n_models', 0)):,}")
-        st.caption(
-            f"Run {int(run['id'])}: mixed-effects logistic regression (random effect per model, "
-            f"+1 for A, −1 for B; ties {summary.get('ties', 'dropped')}). Marginal R² = variance "
-            "explained by the benchmarks; conditional adds model identity (Nakagawa & Schielzeth). "
-            f"Plain logistic fit: latent-scale R² {_number(summary.get('logit_r2_nakagawa'))}, "
-            f"McFadden {_number(summary.get('logit_r2_mcfadden'))}."
+        ui.say(
+            "caption",
+            "Run {}: mixed-effects logistic regression (random effect per model, +1 for A, −1 "
+            "for B; ties {}). Marginal R² = variance explained by the benchmarks; conditional "
+            "adds model identity (Nakagawa & Schielzeth). Plain logistic fit: latent-scale R² "
+            "{}, McFadden {}.",
+            int(run["id"]),
+            summary.get("ties", "dropped"),
+            _number(summary.get("logit_r2_nakagawa")),
+            _number(summary.get("logit_r2_mcfadden")),
         )
         for warning in summary.get("warnings") or []:
-            st.warning(warning)
+            ui.show("warning", warning)
         st.subheader("Coefficients")
         terms = data.regression_terms(app, int(run["id"]))
         if terms.empty:
@@ -108,9 +112,10 @@ def render() -> None:
             )
         dropped = summary.get("vif_dropped") or {}
         if dropped:
-            st.caption(
-                "Left out as collinear (VIF above the threshold): "
-                + ", ".join(f"{name} (VIF {_vif(vif)})" for name, vif in dropped.items())
+            ui.say(
+                "caption",
+                "Left out as collinear (VIF above the threshold): {}",
+                ", ".join(f"{name} (VIF {_vif(vif)})" for name, vif in dropped.items()),
             )
         st.subheader("Kendall τ per benchmark")
         taus = pd.DataFrame(summary.get("kendall_tau") or [])
@@ -121,9 +126,10 @@ def render() -> None:
             ui.dataframe(taus, width="stretch")
         pca = summary.get("pca_explained_variance") or []
         if pca:
-            st.caption(
-                "Benchmark matrix PCA, share of variance per component: "
-                + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(pca[:5]))
+            ui.say(
+                "caption",
+                "Benchmark matrix PCA, share of variance per component: {}",
+                ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(pca[:5])),
             )
 
 

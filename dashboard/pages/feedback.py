@@ -71,7 +71,7 @@ def show_prevalence(app, by: str) -> pd.DataFrame | None:
     try:
         table = data.prevalence(app, by)
     except USER_ERRORS as exc:  # e.g. per category before the taxonomy has run
-        st.info(str(exc))
+        ui.show("info", exc)
         return None
     if table.empty:
         st.info("No feedback items in this grouping.")
@@ -95,11 +95,12 @@ def show_prevalence(app, by: str) -> pd.DataFrame | None:
             st.session_state["feedback_group"] = picked[0]["group"]
     notes = sorted({n for n in table["note"] if n})
     if notes:
-        st.caption(
-            "Bias-corrected estimates need validated items: "
-            + "; ".join(notes[:3])
-            + (" …" if len(notes) > 3 else "")
-            + ". Annotate more items on the Annotate page."
+        ui.say(
+            "caption",
+            "Bias-corrected estimates need validated items: {}{}. Annotate more items on the "
+            "Annotate page.",
+            "; ".join(notes[:3]),
+            " …" if len(notes) > 3 else "",
         )
     shown = table.drop(columns=["grouping"])
     ui.dataframe(
@@ -148,7 +149,7 @@ def feedback_items(app, groups: list[str], by: str) -> None:
         categories = data.feedback_categories(app)
         category = chosen["interaction_id"].map(categories.set_index("interaction_id")["category"])
         chosen = chosen[category.fillna(UNCATEGORISED) == group]
-    st.caption(f"{len(chosen):,} feedback items coded `{code}`")
+    ui.say("caption", "{:,} feedback items coded {}", len(chosen), code)
     ui.dataframe(
         chosen[
             [
@@ -179,10 +180,14 @@ def render() -> None:
             return
         missing = data.coding_ready(app)
         if missing:
-            st.info(missing)
+            ui.show("info", missing)
             return
         book = data.codebook(app)
-        st.caption(f"Codebook {book.version_key}; machine codes by the labeler in the table below.")
+        ui.say(
+            "caption",
+            "Codebook {}; machine codes by the labeler in the table below.",
+            book.version_key,
+        )
         choice = st.radio("Loss reasons", list(GROUPINGS), horizontal=True, key="feedback_by")
         by = GROUPINGS[choice]
         table = show_prevalence(app, by)

@@ -94,12 +94,16 @@ def overall(app: AppContext, run: pd.Series) -> None:
     a.metric("Votes ranked", f"{int(summary.get('votes', board['votes'].sum() // 2)):,}")
     b.metric("Models", f"{len(board):,}")
     c.metric("Bootstrap rounds", f"{int(config.get('bootstrap_rounds', 0)):,}")
-    st.caption(
-        f"Run {int(run['id'])}, finished {run['finished_at']}; ties as {config.get('ties', 'half')}. "
-        "Rank = 1 + number of models whose CI lies entirely above this model's."
+    ui.say(
+        "caption",
+        "Run {}, finished {}; ties as {}. "
+        "Rank = 1 + number of models whose CI lies entirely above this model's.",
+        int(run["id"]),
+        run["finished_at"],
+        config.get("ties", "half"),
     )
     for warning in summary.get("warnings") or []:
-        st.warning(warning)
+        ui.show("warning", warning)
     st.altair_chart(ratings_chart(board), width="stretch")
     ui.dataframe(
         board[[c for c in TABLE_COLUMNS if c in board]],
@@ -139,7 +143,7 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
     )
     board = data.ratings(app, by_field[field], field)
     if board.empty:
-        st.info(f"No slice had enough votes for a leaderboard by {field}.")
+        ui.say("info", "No slice had enough votes for a leaderboard by {}.", field)
         return
     values = sorted(board["slice_value"].unique())
     chosen = st.multiselect("Slices", values, default=values[:6], key="leaderboard_slice_values")

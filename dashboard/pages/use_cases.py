@@ -47,7 +47,7 @@ def query_map(points: pd.DataFrame, colour: str, min_users: int) -> None:
         .properties(height=460)
     )
     if len(points) > MAP_POINTS:
-        st.caption(f"Map shows a random {MAP_POINTS:,} of {len(points):,} queries.")
+        ui.say("caption", "Map shows a random {:,} of {:,} queries.", MAP_POINTS, len(points))
     event = st.altair_chart(chart, width="stretch", on_select="rerun", key="use_cases_map")
     selected = (getattr(event, "selection", None) or {}).get("cluster") or []
     if (
@@ -71,19 +71,25 @@ def cluster_list(table: pd.DataFrame) -> None:
 
 def drill_down(app: AppContext, cluster: pd.Series, queries: pd.DataFrame, min_users: int) -> None:
     """One cluster's queries, filtered by model, outcome and language (privacy rule applied)."""
-    st.subheader(f"Cluster {int(cluster['cluster_id'])}")
+    ui.say("subheader", "Cluster {}", int(cluster["cluster_id"]))
     ui.show_user_text("Name", cluster["name"])
     ui.show_user_text("Description", cluster.get("description"))
-    st.caption(
-        f"{int(cluster['size']):,} queries · category {_or_dash(cluster.get('category'))} · "
-        f"parent {_or_dash(cluster.get('parent_name'))}"
+    ui.say(
+        "caption",
+        "{:,} queries · category {} · parent {}",
+        int(cluster["size"]),
+        _or_dash(cluster.get("category")),
+        _or_dash(cluster.get("parent_name")),
     )
     mine = queries[queries["cluster_id"] == cluster["cluster_id"]]
     users = privacy.distinct_users(mine["user_id"])
     if users < min_users:
-        st.warning(
-            f"Example queries hidden: this cluster's queries come from {users} distinct users, "
-            f"fewer than {min_users} (privacy_min_users). The cluster still counts in every share."
+        ui.say(
+            "warning",
+            "Example queries hidden: this cluster's queries come from {} distinct users, fewer "
+            "than {} (setting privacy_min_users). The cluster still counts in every share.",
+            users,
+            min_users,
         )
         return
     examples = cluster.get("central_texts")
@@ -102,7 +108,7 @@ def drill_down(app: AppContext, cluster: pd.Series, queries: pd.DataFrame, min_u
         mine = mine[mine["winner"] == VOTES[vote]]
     if language:
         mine = mine[mine["language"].isin(language)]
-    st.caption(f"{len(mine):,} queries match")
+    ui.say("caption", "{:,} queries match", len(mine))
     ui.dataframe(
         mine[
             ["interaction_id", "query", "modality", "model_a", "model_b", "winner", "language"]
@@ -157,7 +163,7 @@ def _save(app: AppContext, kind: str, ids: tuple[int, ...], value: str | None, n
             data.record_taxonomy_edit(app, kind, ids, value, note),
         )
     except USER_ERRORS as exc:
-        st.session_state["use_cases_message"] = ("error", f"not saved: {exc}")
+        st.session_state["use_cases_message"] = ("error", ui.fmt("not saved: {}", exc))
     st.rerun()
 
 
@@ -167,11 +173,11 @@ def render() -> None:
     with ui.error_boundary():
         missing = data.taxonomy_ready(app)
         if missing:
-            st.info(missing)
+            ui.show("info", missing)
             return
         message = st.session_state.pop("use_cases_message", None)
         if message:
-            getattr(st, message[0])(message[1])
+            ui.show(message[0], message[1])
         run_ids = data.taxonomy_run_ids(app)
         run_id = st.selectbox("Taxonomy run", run_ids, key="use_cases_run", help="Newest first")
         min_users = int(app.settings.privacy_min_users)
