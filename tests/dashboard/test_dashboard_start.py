@@ -8,7 +8,6 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from dashboard import data
 from dashboard.cli import is_loopback, streamlit_command
 
 STARTS = 20
