@@ -6,6 +6,7 @@ command. A workspace with only votes gets `rank`, not `taxonomy build` (no queri
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,8 +30,9 @@ def _ran(status: dict[str, Any], stage: str) -> bool:
     return stage in (status.get("stages") or {})
 
 
-def next_steps(status: dict[str, Any]) -> list[Step]:
-    """The checklist for a workspace, from `Store.status()` (counts and finished stages)."""
+def next_steps(status: dict[str, Any], ranked_by: Iterable[str] = ()) -> list[Step]:
+    """The checklist for a workspace, from `Store.status()` (counts and finished stages) and
+    the slice fields finished ranking runs used (`rank --by category` -> "category")."""
     n = {
         key: int(status.get(key) or 0)
         for key in (
@@ -100,7 +102,9 @@ def next_steps(status: dict[str, Any]) -> list[Step]:
             steps.append(
                 Step(
                     "Leaderboards per use case",
-                    "ready" if _ran(status, "taxonomy") else "blocked",
+                    "done"
+                    if "category" in set(ranked_by)
+                    else ("ready" if _ran(status, "taxonomy") else "blocked"),
                     "per-category ratings" if _ran(status, "taxonomy") else "needs the taxonomy",
                     "arenalens rank --by category",
                 )

@@ -387,11 +387,18 @@ def top_loss_reasons(app: AppContext, n: int = 3) -> pd.DataFrame:
 
 
 # -- next steps (what the workspace can compute) ----------------------------------
-def step_message(app: AppContext, name: str) -> Markdown:
-    """One line about a checklist step: why it cannot run, or the command that runs it."""
+def workspace_steps(app: AppContext) -> list:
+    """The next-steps checklist (arenalens.next_steps) for this workspace."""
     from arenalens.next_steps import next_steps
 
-    for step in next_steps(status(app)):
+    runs = latest_runs(app, "ranking")
+    ranked_by = [(c or {}).get("by") for c in runs["config"]] if len(runs) else []
+    return next_steps(status(app), [b for b in ranked_by if b])
+
+
+def step_message(app: AppContext, name: str) -> Markdown:
+    """One line about a checklist step: why it cannot run, or the command that runs it."""
+    for step in workspace_steps(app):
         if step.name == name:
             if step.state == "blocked":
                 return fmt("{} cannot run on this workspace: {}.", step.name, step.why)

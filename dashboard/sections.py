@@ -89,7 +89,8 @@ def modality_share(app: AppContext) -> None:
                 row.count,
             ),
         )
-        ui.say("caption", "95% CI {}–{}", ui.percent(row.ci_low), ui.percent(row.ci_high))
+        with column:
+            ui.say("caption", "95% CI {}–{}", ui.percent(row.ci_low), ui.percent(row.ci_high))
     if "ppi_share" in table and table["ppi_share"].notna().any():
         ui.say(
             "caption",
@@ -114,7 +115,11 @@ def modality_win_chart(table: pd.DataFrame) -> alt.Chart:
             title=None,
             axis=alt.Axis(labelLimit=220, labelOverlap=False),
         ),
-        color=alt.Color("modality:N", legend=alt.Legend(orient="bottom", title=None)),
+        color=alt.Color(
+            "modality:N",
+            scale=alt.Scale(domain=list(MODALITY_LABELS.values()), range=["#4c78a8", "#f58518"]),
+            legend=alt.Legend(orient="top", title=None),
+        ),
         yOffset="modality:N",
     )
     rules = base.mark_rule().encode(

@@ -121,9 +121,34 @@ def error_boundary() -> Iterator[None]:
         say("error", "{}: {}", type(exc).__name__, exc)
 
 
-def dataframe(frame: pd.DataFrame, **kwargs: Any) -> Any:
-    """`st.dataframe` without the index (cells are shown as plain text, never HTML)."""
-    return st.dataframe(frame, hide_index=True, **kwargs)
+def dataframe(
+    frame: pd.DataFrame,
+    *,
+    budget_px: int | None = None,
+    download: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """`st.dataframe` without the index, every column on screen within `budget_px` (default:
+    the page width at 1280 px; pass HALF_WIDTH_PX in a two-column layout), and with
+    `download="name.csv"` a button saving the table as CSV. Cells are plain text, never HTML."""
+    config = fit_columns(frame, budget_px or PAGE_WIDTH_PX, kwargs.pop("column_config", None))
+    kwargs.setdefault("width", "stretch")
+    event = st.dataframe(frame, hide_index=True, column_config=config, **kwargs)
+    if download:
+        download_csv(frame, download)
+    return event
+
+
+def download_csv(frame: pd.DataFrame, file_name: str, label: str = "Download CSV") -> None:
+    """A button saving `frame` as a CSV file (UTF-8, no index)."""
+    st.download_button(
+        label,
+        frame.to_csv(index=False).encode("utf-8"),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"download|{file_name}",
+        icon=":material/download:",
+    )
 
 
 def percent(value: float | None) -> str:
@@ -148,9 +173,11 @@ def call_optional(fn: Callable[..., Any] | None, *args: Any, **kwargs: Any) -> A
     return fn(*args, **kwargs) if fn is not None else None
 
 
-# Page body width at a 1280 px window with the sidebar open (Streamlit's wide layout).
-PAGE_WIDTH_PX = 1000
-_CHAR_PX = 7.2  # average width of a table character in Streamlit's font
+# Page body width at a 1280 px window with the sidebar open (Streamlit's wide layout: 820 px,
+# measured in Chromium); half a page in two columns is ~400 px.
+PAGE_WIDTH_PX = 800
+HALF_WIDTH_PX = 390
+_CHAR_PX = 8.0  # width of a table character in Streamlit's font (generous: no ellipsis)
 _MIN_COLUMN_PX, _MAX_COLUMN_PX = 56, 420
 
 
@@ -163,8 +190,11 @@ def fit_columns(
     widths = {}
     for column in frame.columns:
         values = frame[column].head(200).map(lambda v: len(str(v)) if v is not None else 0)
-        natural = max(len(str(column)) + 2, int(values.quantile(0.9)) if len(values) else 0)
-        widths[column] = min(_MAX_COLUMN_PX, max(_MIN_COLUMN_PX, int(natural * _CHAR_PX) + 18))
+        longest = (
+            int(values.quantile(0.9) if len(values) > 20 else values.max()) if len(values) else 0
+        )
+        natural = max(len(str(column)) + 2, longest)
+        widths[column] = min(_MAX_COLUMN_PX, max(_MIN_COLUMN_PX, int(natural * _CHAR_PX) + 24))
     total = sum(widths.values())
     if total > budget_px:
         fixed = {c: w for c, w in widths.items() if w <= 120}

@@ -104,8 +104,8 @@ OVERFLOW_JS = """() => {
       + '[data-testid="stDataFrame"], [data-testid="stTable"]')) {
     const testid = el.getAttribute('data-testid');
     const box = el.getBoundingClientRect();
-    if (box.width === 0) continue;
-    const inner = el.querySelector('.dvn-scroller') || el.querySelector('.vega-embed') || el;
+    if (box.width < 100) continue;  // collapsed (e.g. inside a closed expander)
+    const inner = el.querySelector('.dvn-scroller') || el;
     if (inner.scrollWidth > inner.clientWidth + 2)
       out.push(`${testid}: scrollWidth ${inner.scrollWidth} > clientWidth ${inner.clientWidth}`);
     for (const drawn of el.querySelectorAll('canvas, svg.marks')) {
@@ -184,6 +184,30 @@ def wait_for_run(page, heading: str, timeout_ms: int) -> None:
     )
 
 
+def wait_for_charts(page, timeout_ms: int) -> None:
+    """Wait until every chart has drawn (Vega renders after the data arrives)."""
+    page.wait_for_timeout(1000)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]'))"
+        ".every(c => c.querySelector('svg, canvas'))",
+        timeout=timeout_ms,
+    )
+    page.wait_for_timeout(1500)  # tables lay out their columns after the first paint
+
+
+def expand_to_content(page, viewport: tuple[int, int], timeout_ms: int) -> None:
+    """Make the window as tall as the page (same width, same layout): Streamlit scrolls inside
+    its main block and draws elements only once they are on screen, so checks and the
+    screenshot see every element only this way."""
+    height = page.evaluate(
+        "() => Math.max(...['stMain', 'stMainBlockContainer', 'stAppViewContainer']"
+        '.map(id => document.querySelector(`[data-testid="${id}"]`))'
+        ".filter(Boolean).map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": viewport[0], "height": max(viewport[1], int(height) + 40)})
+    wait_for_charts(page, timeout_ms)
+
+
 def check_pages(
     port: int,
     out: Path,
@@ -193,6 +217,7 @@ def check_pages(
     planted_marker: str | None = None,
     actions: dict[str, Callable] | None = None,
     network: NetworkLog | None = None,
+    only: list[str] | None = None,
 ) -> list[PageCheck]:
     """Visit every page at `viewport`; return what each showed (title, heading, exceptions,
     elements pointing at `planted_marker`, overflowing charts/tables) and save a screenshot.
@@ -220,23 +245,27 @@ def check_pages(
         context.route("**/*", route)
         page = context.new_page()
         for path, (_title, heading) in PAGES.items():
+            if only is not None and path not in only:
+                continue
             started = time.perf_counter()
             page.goto(f"http://127.0.0.1:{port}/{path}", timeout=timeout_ms)
             wait_for_run(page, heading, timeout_ms)
             seconds = time.perf_counter() - started
-            page.wait_for_timeout(1500)  # charts render after the data arrives
+            wait_for_charts(page, timeout_ms)
             if path in actions:
                 actions[path](page)
                 page.wait_for_function(
                     "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
                     timeout=timeout_ms,
                 )
-                page.wait_for_timeout(1000)
+                wait_for_charts(page, timeout_ms)
+            expand_to_content(page, viewport, timeout_ms)
             errors = [e.inner_text() for e in page.locator('[data-testid="stException"]').all()]
             planted = page.evaluate(PLANTED_JS, planted_marker) if planted_marker else []
             overflow = page.evaluate(OVERFLOW_JS)
             shot = out / f"{path or 'overview'}-{viewport[0]}.png"
             page.screenshot(path=str(shot), full_page=True)
+            page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
             results.append(
                 PageCheck(
                     path,
@@ -260,13 +289,17 @@ def main() -> int:
         "--out", type=Path, default=None, help="Screenshot folder (default: a temporary one)."
     )
     parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--width", type=int, default=1280, help="Window width (height 800).")
+    parser.add_argument(
+        "--page", action="append", default=None, help="Only this url path ('' = Overview)."
+    )
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="arenalens-screens-"))
     out.mkdir(parents=True, exist_ok=True)
     port = args.port or free_port()
     process = start_dashboard(args.workspace, port, out / "dashboard.log")
     try:
-        results = check_pages(port, out)
+        results = check_pages(port, out, viewport=(args.width, 800), only=args.page)
     finally:
         stop(process)
     for r in results:

@@ -3,15 +3,14 @@ workspace holds and what can run next, modality and category shares."""
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
-from arenalens.next_steps import next_steps
 from dashboard import data, sections, ui
 
 TOP_MODELS = 8
 TOP_REASONS = 3
-STEP_STATES = {"done": "✓ done", "ready": "→ can run", "blocked": "✗ cannot run"}
 
 
 def counts_row(status: dict) -> None:
@@ -25,12 +24,46 @@ def counts_row(status: dict) -> None:
             ("Feedback", "feedback"),
             ("Systems", "systems"),
             ("Audio queries", "audio"),
-            ("Benchmark scores", "benchmark_scores"),
+            ("Benchmarks", "benchmark_scores"),
             ("Model outputs", "model_outputs"),
         ],
         strict=True,
     ):
         column.metric(ui.safe(label), f"{int(status.get(key, 0)):,}")
+
+
+def leaderboard_chart(top: pd.DataFrame) -> alt.Chart:
+    """Top models as rows ("1 · GPT-4o · 831 votes"): rating point and 95% CI bar."""
+    frame = top.assign(
+        label=[
+            f"{int(r)} · {m} · {int(v):,} votes"
+            for r, m, v in zip(top["rank"], top["model"], top["votes"], strict=True)
+        ]
+    )
+    base = alt.Chart(frame).encode(
+        y=alt.Y(
+            "label:N",
+            sort=list(frame["label"]),
+            title=None,
+            axis=alt.Axis(labelLimit=300, labelOverlap=False),
+        )
+    )
+    bars = base.mark_rule(strokeWidth=3, opacity=0.6).encode(
+        x=alt.X("ci_low:Q", title="rating (Elo scale), 95% CI", scale=alt.Scale(zero=False)),
+        x2="ci_high:Q",
+    )
+    points = base.mark_point(filled=True, size=70).encode(
+        x="rating:Q",
+        tooltip=[
+            "model",
+            "rank",
+            alt.Tooltip("rating:Q", format=".0f"),
+            alt.Tooltip("ci_low:Q", format=".0f"),
+            alt.Tooltip("ci_high:Q", format=".0f"),
+            "votes",
+        ],
+    )
+    return (bars + points).properties(height=alt.Step(26))
 
 
 def compact_leaderboard(app) -> None:
@@ -41,18 +74,7 @@ def compact_leaderboard(app) -> None:
         ui.show("info", data.step_message(app, "Rank models"))
         return
     top = board.sort_values(["rank", "rating"], ascending=[True, False]).head(TOP_MODELS)
-    table = pd.DataFrame(
-        {
-            "rank": top["rank"],
-            "model": top["model"],
-            "rating": top["rating"].round(0),
-            "95% CI": [
-                f"{lo:.0f} – {hi:.0f}" for lo, hi in zip(top["ci_low"], top["ci_high"], strict=True)
-            ],
-            "votes": top["votes"],
-        }
-    )
-    ui.dataframe(table, width="stretch", column_config=ui.fit_columns(table))
+    st.altair_chart(leaderboard_chart(top), width="stretch")
     more = len(board) - len(top)
     ui.say(
         "caption",
@@ -60,6 +82,25 @@ def compact_leaderboard(app) -> None:
         "leaderboards on the Leaderboard page.",
         f"{more} more models. " if more > 0 else "",
     )
+
+
+def reasons_chart(table: pd.DataFrame) -> alt.Chart:
+    """The largest loss reasons: share of coded feedback with its 95% CI."""
+    base = alt.Chart(table).encode(
+        y=alt.Y("code:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False))
+    )
+    bars = base.mark_bar(opacity=0.75, color="#e45756").encode(
+        x=alt.X("rate:Q", title="share of feedback (95% CI)", axis=alt.Axis(format="%")),
+        tooltip=[
+            "code",
+            alt.Tooltip("rate:Q", format=".1%"),
+            alt.Tooltip("low:Q", format=".1%"),
+            alt.Tooltip("high:Q", format=".1%"),
+            "estimate",
+        ],
+    )
+    rules = base.mark_rule(color="black").encode(x="low:Q", x2="high:Q")
+    return (bars + rules).properties(height=alt.Step(30))
 
 
 def loss_reasons(app) -> None:
@@ -73,36 +114,32 @@ def loss_reasons(app) -> None:
     if table.empty:
         st.info("No loss reason was coded in this workspace's feedback.")
         return
-    for row in table.itertuples():
-        st.metric(
-            ui.safe(row.code),
-            ui.percent(row.rate),
-            help=ui.fmt(
-                "{} of feedback items; 95% CI {}–{}",
-                row.estimate,
-                ui.percent(row.low),
-                ui.percent(row.high),
-            ),
-        )
-        ui.say(
-            "caption", "95% CI {}–{} ({})", ui.percent(row.low), ui.percent(row.high), row.estimate
-        )
-    st.caption("Per model and per category on the Feedback page.")
+    st.altair_chart(reasons_chart(table), width="stretch")
+    ui.say(
+        "caption",
+        "Share of coded feedback items giving each reason ({}). Per model and per category "
+        "on the Feedback page.",
+        table["estimate"].iloc[0],
+    )
 
 
-def checklist(status: dict) -> None:
+STEP_MARKS = {"done": "✓", "ready": "→", "blocked": "✗"}
+
+
+def checklist(app) -> None:
     """What this workspace can compute, from what it holds (done / can run / cannot run, why)."""
     st.subheader("Next steps")
-    steps = next_steps(status)
-    table = pd.DataFrame(
-        {
-            "step": [s.name for s in steps],
-            "state": [STEP_STATES[s.state] for s in steps],
-            "why": [s.why for s in steps],
-            "command": [s.command if s.state != "done" else "" for s in steps],
-        }
-    )
-    ui.dataframe(table, width="stretch", column_config=ui.fit_columns(table))
+    lines = []
+    for step in data.workspace_steps(app):
+        if step.state == "ready":
+            line = ui.fmt("{} **{}** — {}: ", STEP_MARKS[step.state], step.name, step.why)
+            line += f"`{step.command}`"  # our own command line, shown as code
+        elif step.state == "blocked":
+            line = ui.fmt("{} {} — cannot run: {}", STEP_MARKS[step.state], step.name, step.why)
+        else:
+            line = ui.fmt("{} {} — {}", STEP_MARKS[step.state], step.name, step.why)
+        lines.append(line)
+    ui.show("markdown", ui.Markdown("  \n".join(lines)))  # each line built by ui.fmt
 
 
 def stages_table(app) -> None:
@@ -120,7 +157,7 @@ def stages_table(app) -> None:
         .rename(columns={"id": "last run"})
         .sort_values("stage")
     )
-    ui.dataframe(table, width="stretch", column_config=ui.fit_columns(table))
+    ui.dataframe(table, budget_px=ui.PAGE_WIDTH_PX - 40)
 
 
 def render() -> None:
@@ -138,7 +175,7 @@ def render() -> None:
             compact_leaderboard(app)
         with right:
             loss_reasons(app)
-        checklist(status)
+        checklist(app)
         left, right = st.columns(2)
         with left:
             sections.modality_share(app)
