@@ -5,8 +5,10 @@ that name. The mapping lives in the store's `model_aliases` table (`arenalens al
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # the store imports this module; `arenalens status` must not load pandas
+    import pandas as pd
 
 # Columns that name a model (or system) in the store's frames.
 MODEL_COLUMNS = ("model", "model_a", "model_b", "system", "preferred_model", "rejected_model")
