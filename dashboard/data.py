@@ -223,12 +223,31 @@ def interactions(app: AppContext) -> pd.DataFrame:
 
 
 @loader
-def audio_paths(app: AppContext) -> pd.DataFrame:
-    """interaction_id -> path of the query's audio file (via inference's persist when present)."""
-    audio_frame = stage_function("inference", "audio_frame")
-    if audio_frame is not None:
-        return audio_frame(app.store)
-    return app.store.read_table(t.query_audio)
+def audio_roots(app: AppContext) -> pd.DataFrame:
+    """interaction_id -> path and the audio root it was confined to at ingest (None: none)."""
+    query = select(t.query_audio.c.interaction_id, t.query_audio.c.path, t.query_audio_roots.c.root)
+    query = query.outerjoin(
+        t.query_audio_roots, t.query_audio_roots.c.interaction_id == t.query_audio.c.interaction_id
+    )
+    return app.store.read_frame(query)
+
+
+def playable_audio(app: AppContext, interaction_id: str) -> tuple[Path | None, str]:
+    """The query's audio file when it may be played, else None and the reason: only regular
+    audio files (by header) inside the audio root recorded at ingest are served."""
+    from arenalens.paths import UnsafePathError, confine_audio
+
+    frame = audio_roots(app)
+    rows = frame[frame["interaction_id"] == interaction_id] if len(frame) else frame
+    if rows.empty:
+        return None, ""
+    row = rows.iloc[0]
+    if not isinstance(row["root"], str) or not row["root"]:
+        return None, f"audio not played: no audio root was recorded for {row['path']!r} at ingest"
+    try:
+        return confine_audio(row["path"], row["root"]), ""
+    except UnsafePathError as exc:
+        return None, f"audio not played: {exc}"
 
 
 @loader

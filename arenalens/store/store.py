@@ -29,8 +29,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.sql import Executable
 
 from arenalens import __version__
-from arenalens.models import canonical_models, resolve_models
 from arenalens.errors import ArenalensError
+from arenalens.models import canonical_models, resolve_models
 from arenalens.stages import STAGES
 from arenalens.store import tables as t
 

@@ -3,8 +3,6 @@ and compare the systems' inference outputs for it side by side."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -70,13 +68,11 @@ def show_interaction(app, row: pd.Series) -> None:
     """The query (with its audio and transcript), both responses, the vote and the feedback."""
     st.subheader("Query")
     ui.show_user_text("Query text (typed, else transcript)", row["query"])
-    audio = data.audio_paths(app)
-    path = audio.loc[audio["interaction_id"] == row["id"], "path"] if len(audio) else pd.Series()
-    if len(path):
-        if Path(path.iloc[0]).is_file():
-            st.audio(str(path.iloc[0]))
-        else:
-            ui.say("caption", "audio file not found: {}", path.iloc[0])
+    audio, refused = data.playable_audio(app, row["id"])
+    if audio is not None:
+        st.audio(str(audio))
+    elif refused:
+        ui.show("caption", refused)
     if isinstance(row.get("transcript"), str):
         ui.show_user_text("Transcript", row["transcript"])
     left, right = st.columns(2)
