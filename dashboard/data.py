@@ -546,30 +546,60 @@ def modality_examples(app: AppContext, per_modality: int = 2) -> dict[str, list[
     return out
 
 
-@loader
-def modality_win_rates(app: AppContext) -> pd.DataFrame:
-    """Per model and modality: battles, share won (ties half) with a 95% Wilson CI, from the
-    latest taxonomy run's modality of each voted query (do audio-primary queries change who wins?)."""
+def win_shares(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Per model and value of `by`: battles, share won (ties half) with a 95% Wilson CI, from
+    voted rows (model_a, model_b, winner, `by`)."""
     from taxonomy.shares import wilson_interval
 
-    run_ids = taxonomy_run_ids(app)
-    columns = ["model", "modality", "battles", "win_rate", "ci_low", "ci_high"]
-    if not run_ids:
-        return pd.DataFrame(columns=columns)
-    frame = query_clusters(app, run_ids[0])
-    frame = frame[frame["winner"].isin(["model_a", "model_b", "tie"]) & frame["modality"].notna()]
+    columns = ["model", by, "battles", "win_rate", "ci_low", "ci_high"]
+    voted = frame[frame["winner"].isin(["model_a", "model_b", "tie"]) & frame[by].notna()]
     sides = []
     for side in ("model_a", "model_b"):
-        part = frame[[side, "modality", "winner"]].rename(columns={side: "model"})
-        part["score"] = (frame["winner"] == side).astype(float) + 0.5 * (frame["winner"] == "tie")
+        part = voted[[side, by]].rename(columns={side: "model"})
+        part["score"] = (voted["winner"] == side).astype(float) + 0.5 * (voted["winner"] == "tie")
         sides.append(part)
     battles = pd.concat(sides, ignore_index=True).dropna(subset=["model"])
     rows = []
-    for (model, modality), group in battles.groupby(["model", "modality"]):
+    for (model, value), group in battles.groupby(["model", by]):
         n, won = len(group), float(group["score"].sum())
         low, high = wilson_interval(won, n)
-        rows.append((model, modality, n, won / n, low, high))
+        rows.append((model, value, n, won / n, low, high))
     return pd.DataFrame(rows, columns=columns)
+
+
+@loader
+def modality_win_rates(app: AppContext) -> pd.DataFrame:
+    """Per model and modality (latest taxonomy run): battles and share won with a 95% CI
+    (do audio-primary queries change who wins?)."""
+    run_ids = taxonomy_run_ids(app)
+    if not run_ids:
+        return pd.DataFrame(
+            columns=["model", "modality", "battles", "win_rate", "ci_low", "ci_high"]
+        )
+    return win_shares(query_clusters(app, run_ids[0]), "modality")
+
+
+@loader
+def cluster_loss_reasons(app: AppContext, run_id: int) -> pd.DataFrame:
+    """Per cluster and loss reason: coded feedback items on the cluster's queries (`items`) and
+    the share of them giving that reason; empty before the feedback is coded."""
+    columns = ["cluster_id", "code", "items", "share"]
+    if stage_module("coding") is None or coding_ready(app) is not None:
+        return pd.DataFrame(columns=columns)
+    items = coded_items(app)
+    codes = [c for c in codebook(app).code_names if c in items]
+    clusters_of = query_clusters(app, run_id).set_index("interaction_id")["cluster_id"]
+    items = items.assign(cluster_id=items["interaction_id"].map(clusters_of)).dropna(
+        subset=["cluster_id"]
+    )
+    if items.empty or not codes:
+        return pd.DataFrame(columns=columns)
+    grouped = items.groupby("cluster_id")
+    shares = grouped[codes].mean().stack().rename("share").reset_index()
+    shares.columns = ["cluster_id", "code", "share"]
+    shares["items"] = shares["cluster_id"].map(grouped.size())
+    shares["cluster_id"] = shares["cluster_id"].astype(int)
+    return shares[columns]
 
 
 @loader

@@ -195,13 +195,16 @@ def fit_columns(
         )
         natural = max(len(str(column)) + 2, longest)
         widths[column] = min(_MAX_COLUMN_PX, max(_MIN_COLUMN_PX, int(natural * _CHAR_PX) + 24))
-    total = sum(widths.values())
-    if total > budget_px:
-        fixed = {c: w for c, w in widths.items() if w <= 120}
-        flexible = {c: w for c, w in widths.items() if w > 120}
-        room = max(budget_px - sum(fixed.values()), 120 * len(flexible))
+    budget = int(budget_px * 0.96)  # borders and the header's menu space
+    if sum(widths.values()) > budget:
+        fixed = {c: w for c, w in widths.items() if w <= 110}
+        flexible = {c: w for c, w in widths.items() if w > 110}
+        room = max(budget - sum(fixed.values()), 0)
         scale = room / max(1, sum(flexible.values()))
-        widths.update({c: max(120, int(w * scale)) for c, w in flexible.items()})
+        widths.update({c: max(80, int(w * scale)) for c, w in flexible.items()})
+    total = sum(widths.values())
+    if total > budget:  # still too wide (many columns): shrink every column alike
+        widths = {c: max(_MIN_COLUMN_PX - 8, int(w * budget / total)) for c, w in widths.items()}
     out = dict(config or {})
     for column, width in widths.items():
         out[column] = {**(out.get(column) or {}), "width": width}

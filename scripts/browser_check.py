@@ -199,13 +199,18 @@ def expand_to_content(page, viewport: tuple[int, int], timeout_ms: int) -> None:
     """Make the window as tall as the page (same width, same layout): Streamlit scrolls inside
     its main block and draws elements only once they are on screen, so checks and the
     screenshot see every element only this way."""
-    height = page.evaluate(
-        "() => Math.max(...['stMain', 'stMainBlockContainer', 'stAppViewContainer']"
-        '.map(id => document.querySelector(`[data-testid="${id}"]`))'
-        ".filter(Boolean).map(e => e.scrollHeight))"
-    )
-    page.set_viewport_size({"width": viewport[0], "height": max(viewport[1], int(height) + 40)})
-    wait_for_charts(page, timeout_ms)
+    last = 0
+    for _ in range(6):  # elements drawn on becoming visible can make the page taller again
+        height = page.evaluate(
+            "() => Math.max(...['stMain', 'stMainBlockContainer', 'stAppViewContainer']"
+            '.map(id => document.querySelector(`[data-testid="${id}"]`))'
+            ".filter(Boolean).map(e => e.scrollHeight))"
+        )
+        if int(height) <= last:
+            break
+        last = int(height)
+        page.set_viewport_size({"width": viewport[0], "height": max(viewport[1], last + 40)})
+        wait_for_charts(page, timeout_ms)
 
 
 def check_pages(
