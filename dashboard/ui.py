@@ -173,10 +173,10 @@ def call_optional(fn: Callable[..., Any] | None, *args: Any, **kwargs: Any) -> A
     return fn(*args, **kwargs) if fn is not None else None
 
 
-# Page body width at a 1280 px window with the sidebar open (Streamlit's wide layout: 820 px,
+# Page body width at a 1280 px window with the sidebar open (Streamlit's wide layout: 818 px
 # measured in Chromium); half a page in two columns is ~400 px.
-PAGE_WIDTH_PX = 800
-HALF_WIDTH_PX = 390
+PAGE_WIDTH_PX = 816
+HALF_WIDTH_PX = 400
 _CHAR_PX = 8.0  # width of a table character in Streamlit's font (generous: no ellipsis)
 _MIN_COLUMN_PX, _MAX_COLUMN_PX = 56, 420
 
@@ -195,7 +195,7 @@ def fit_columns(
         )
         natural = max(len(str(column)) + 2, longest)
         widths[column] = min(_MAX_COLUMN_PX, max(_MIN_COLUMN_PX, int(natural * _CHAR_PX) + 24))
-    budget = int(budget_px * 0.96)  # borders and the header's menu space
+    budget = int(budget_px * 0.985)  # borders
     if sum(widths.values()) > budget:
         fixed = {c: w for c, w in widths.items() if w <= 110}
         flexible = {c: w for c, w in widths.items() if w > 110}

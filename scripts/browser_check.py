@@ -104,7 +104,7 @@ OVERFLOW_JS = """() => {
       + '[data-testid="stDataFrame"], [data-testid="stTable"]')) {
     const testid = el.getAttribute('data-testid');
     const box = el.getBoundingClientRect();
-    if (box.width < 100) continue;  // collapsed (e.g. inside a closed expander)
+    if (box.width < 100 || !el.checkVisibility()) continue;  // e.g. inside a closed expander
     const inner = el.querySelector('.dvn-scroller') || el;
     if (inner.scrollWidth > inner.clientWidth + 2)
       out.push(`${testid}: scrollWidth ${inner.scrollWidth} > clientWidth ${inner.clientWidth}`);

@@ -44,7 +44,7 @@ def show_item(item: Any) -> None:
     ui.say("markdown", "**Vote:** {}", VOTES.get(item.winner, "no vote"))
     st.caption("Machine's codes")
     if item.machine_codes:
-        ui.dataframe(pd.DataFrame(item.machine_codes), width="stretch")
+        ui.dataframe(pd.DataFrame(item.machine_codes), budget_px=590)  # a 3/4 column
     else:
         st.text("(the machine assigned no code)")
 

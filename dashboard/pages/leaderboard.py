@@ -32,7 +32,12 @@ def ratings_chart(frame: pd.DataFrame, height_step: int = 26) -> alt.Chart:
     """One row per model: the rating as a point and its 95% CI as a bar, best on top."""
     order = list(frame.sort_values(["rank", "rating"], ascending=[True, False])["model"])
     base = alt.Chart(frame).encode(
-        y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
+        y=alt.Y(
+            "model:N",
+            sort=order,
+            title=None,
+            axis=alt.Axis(labelLimit=240, labelOverlap=False),  # every model named
+        )
     )
     bars = base.mark_rule(strokeWidth=3, opacity=0.6).encode(
         x=alt.X("ci_low:Q", title="rating (Elo scale), 95% CI", scale=alt.Scale(zero=False)),
@@ -150,10 +155,13 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
     shown = board[board["slice_value"].isin(chosen)]
     if shown.empty:
         return
+    # two panels a row, narrow enough to fit a 1280 px window beside the sidebar
     chart = (
         ratings_chart(shown, height_step=18)
+        .properties(width=170)
         .facet(facet=alt.Facet("slice_value:N", title=None), columns=2)
         .resolve_scale(y="independent")
+        .configure_legend(orient="bottom")
     )
     st.altair_chart(chart, width="content")
     ui.dataframe(shown[["slice_value", *[c for c in TABLE_COLUMNS if c in shown]]], width="stretch")

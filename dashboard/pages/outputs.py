@@ -52,6 +52,7 @@ def pick_interaction(frame: pd.DataFrame) -> str | None:
         on_select="rerun",
         selection_mode="single-row",
         key="outputs_table",
+        download="interactions.csv",
     )
     ids = list(shown["id"])
     if not ids:
