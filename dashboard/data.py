@@ -25,7 +25,7 @@ from arenalens.context import AppContext
 from arenalens.models import resolve_models
 from arenalens.privacy import mask_columns
 from arenalens.store import tables as t
-from dashboard.ui import Markdown, fmt
+from dashboard.ui import Markdown, fmt, unavailable_message
 
 T = TypeVar("T")
 
@@ -141,21 +141,6 @@ def loader(fn: Callable[..., T]) -> Callable[..., T]:
         return _run_loader(name, *_key(app), version, tuple(args))
 
     return call
-
-
-def unavailable_message(stage: str) -> Markdown:
-    """Why a stage's results cannot be shown: package absent, or its persist API absent."""
-    if not stage_installed(stage):
-        return fmt(
-            "The {0} stage is not installed in this environment (install arenalens with its "
-            "{0} package: `pip install -e .`).",
-            stage,
-        )
-    return fmt(
-        "This build's {0} stage has no {0}.persist read functions yet, so the dashboard "
-        "cannot show its results.",
-        stage,
-    )
 
 
 # Free-text columns people wrote or models generated: shown with personal details masked.
