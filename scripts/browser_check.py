@@ -223,11 +223,13 @@ def check_pages(
     actions: dict[str, Callable] | None = None,
     network: NetworkLog | None = None,
     only: list[str] | None = None,
+    settle: bool = True,
 ) -> list[PageCheck]:
     """Visit every page at `viewport`; return what each showed (title, heading, exceptions,
     elements pointing at `planted_marker`, overflowing charts/tables) and save a screenshot.
     `actions[path](page)` runs after the page loaded (e.g. open a drill-down) before the checks.
-    Every request is logged in `network`; requests leaving loopback are refused."""
+    Every request is logged in `network`; requests leaving loopback are refused.
+    `settle=False` only times each page (no chart wait, layout checks or screenshot)."""
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -256,6 +258,12 @@ def check_pages(
             page.goto(f"http://127.0.0.1:{port}/{path}", timeout=timeout_ms)
             wait_for_run(page, heading, timeout_ms)
             seconds = time.perf_counter() - started
+            if not settle:
+                errors = [e.inner_text() for e in page.locator('[data-testid="stException"]').all()]
+                results.append(
+                    PageCheck(path, page.title(), heading, Path(), errors, [], [], seconds)
+                )
+                continue
             wait_for_charts(page, timeout_ms)
             if path in actions:
                 actions[path](page)
