@@ -131,6 +131,7 @@ def free_port() -> int:
 
 def start_dashboard(workspace: Path, port: int, log: Path) -> subprocess.Popen:
     """`arenalens --workspace DIR dashboard --port N` in the background; waits until it answers."""
+    log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ARENALENS_WORKSPACE": str(workspace)}
     env.pop("ARENALENS_DB", None)
     process = subprocess.Popen(
