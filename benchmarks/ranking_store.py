@@ -105,7 +105,9 @@ def main() -> None:
             store = Store.open(url)
             started = time.perf_counter()
             fill(store, votes)
-            print(f"[{backend}] setup: {args.votes:,} votes stored in {time.perf_counter() - started:.0f} s")
+            print(
+                f"[{backend}] setup: {args.votes:,} votes stored in {time.perf_counter() - started:.0f} s"
+            )
             after, payload = time_cli(workspace_args, "--bootstrap", str(args.rounds))
             print(
                 f"[{backend}] after: `arenalens rank --json` end to end {after:.2f} s "
@@ -118,7 +120,9 @@ def main() -> None:
             print(f"[{backend}] after, --cluster none: {plain:.2f} s ({payload['ci_method']})")
             if not args.skip_before:
                 before = time_before(store, args.rounds)
-                print(f"[{backend}] before: votes_frame + per-vote rank_votes {before:.2f} s (in-process)")
+                print(
+                    f"[{backend}] before: votes_frame + per-vote rank_votes {before:.2f} s (in-process)"
+                )
             store.engine.dispose()
     print(f"load: {os.getloadavg()}")
 
