@@ -8,7 +8,12 @@ users (setup, not timed), then times, in the same run:
 - before: the path `rank` used until now (every vote read into pandas with its metadata, then
   `rank_votes` on the per-vote arrays, vote-level bootstrap), in-process.
 
-    .venv/bin/python benchmarks/ranking_store.py [--votes N] [--users U] [--postgres URL]
+    .venv/bin/python benchmarks/ranking_store.py --workspace DIR --setup-only   # fill (slow)
+    flock /tmp/arenalens-bench.lock .venv/bin/python benchmarks/ranking_store.py --workspace DIR
+        [--votes N] [--users U] [--postgres URL]
+
+A workspace (and PostgreSQL database) that already holds the votes is reused, so the slow setup
+can run outside the benchmark lock.
 """
 
 from __future__ import annotations
