@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -15,6 +16,8 @@ from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from arenalens.errors import IngestError
+from arenalens.ingest import bulk as bulk_path
+from arenalens.ingest.bulk import NotBulk
 from arenalens.ingest.readers import detect_format, read_records
 from arenalens.ingest.records import (
     INTERACTION_COLUMNS,
@@ -27,6 +30,7 @@ from arenalens.store import Store, utcnow
 from arenalens.store import tables as t
 
 CHUNK_RECORDS = 2000
+PROGRESS_AFTER_S = 2.0  # a progress bar appears only on ingests that take longer
 
 
 @dataclass
@@ -41,6 +45,9 @@ class IngestReport:
     feedback_added: int = 0
     audio_added: int = 0
     audio_root: str = ""
+    skipped: bool = False  # the same file was ingested before: nothing read
+    bulk: bool = False  # stored by the bulk (Arrow) path
+    note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,21 +183,38 @@ def ingest_interactions(
     field_map: Mapping[str, str] | None = None,
     progress: bool = True,
     audio_root: Path | str | None = None,
+    bulk: bool = True,
 ) -> IngestReport:
     """Ingest one interactions file (canonical JSONL/CSV/Parquet or Talk Arena votes) atomically.
 
     `query_audio` paths (relative to the file's folder) must lead to audio files inside
-    `audio_root` (default: the file's folder).
+    `audio_root` (default: the file's folder). A file already ingested unchanged (same bytes,
+    format and field map) is skipped. CSV and Parquet take the bulk path when they can
+    (`bulk=False` forces the row-by-row reference path; both store the same rows).
     """
     path = Path(path)
     try:
         root = Path(audio_root if audio_root is not None else path.parent).resolve()
-        return _ingest_file(store, path, fmt, dict(field_map or {}), progress, root)
+        return _ingest_file(store, path, fmt, dict(field_map or {}), progress, root, bulk)
     except OSError as exc:
         raise IngestError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     except DBAPIError as exc:  # every value is checked before the store; this is a last guard
         reason = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc).__name__
         raise IngestError(f"{path}: the store refused this file ({reason})") from None
+
+
+def ingest_key(path: Path, fmt: str, renames: Mapping[str, str]) -> str:
+    """What identifies an ingest: the file's SHA-256, plus the format and field map when they
+    are not the defaults (the same bytes read another way may say something else)."""
+    sha = file_sha256(path)
+    try:
+        default_format = detect_format(path)
+    except IngestError:
+        default_format = None
+    if not renames and fmt == default_format:
+        return sha
+    options = json.dumps({"format": fmt, "map": dict(sorted(renames.items()))})
+    return hashlib.sha256(f"{sha}\n{options}".encode()).hexdigest()
 
 
 def _ingest_file(
@@ -200,22 +224,88 @@ def _ingest_file(
     renames: dict[str, str],
     progress: bool,
     audio_root: Path,
+    bulk: bool,
 ) -> IngestReport:
     if not audio_root.is_dir():
         raise IngestError(f"{path}: the audio root {audio_root} is not a folder")
-    fmt = fmt or (detect_format(path) if path.is_file() else None)
-    located = read_records(path, fmt)
-    report = IngestReport(path=str(path), format=str(fmt), audio_root=str(audio_root))
+    located = read_records(path, fmt)  # checks the file exists and the format is known
+    fmt = fmt or detect_format(path)
+    report = IngestReport(path=str(path), format=fmt, audio_root=str(audio_root))
+    key = ingest_key(path, fmt, renames)
+    with store.engine.connect() as conn:
+        known = conn.execute(
+            select(t.ingested_files.c.rows, t.ingested_files.c.ingested_at).where(
+                t.ingested_files.c.sha256 == key
+            )
+        ).first()
+    if known is not None:
+        report.records, report.skipped = int(known.rows), True
+        report.note = (
+            f"unchanged since its ingest at {known.ingested_at:%Y-%m-%d %H:%M:%S}; skipped"
+        )
+        return report
+    with tqdm(
+        desc=f"ingest {path.name}",
+        unit=" rows",
+        unit_scale=True,
+        disable=True if not progress else None,
+        delay=PROGRESS_AFTER_S,
+        leave=False,
+    ) as bar:
+        if bulk and fmt in ("csv", "parquet"):
+            try:
+                return _ingest_bulk(store, path, fmt, renames, key, report, bar)
+            except NotBulk:  # rolled back; the row path stores it exactly or names the record
+                report = IngestReport(path=str(path), format=fmt, audio_root=str(audio_root))
+                bar.reset()
+        return _ingest_rows(store, path, located, renames, key, report, bar, audio_root)
+
+
+def _ingest_bulk(
+    store: Store,
+    path: Path,
+    fmt: str,
+    renames: dict[str, str],
+    key: str,
+    report: IngestReport,
+    bar: tqdm,
+) -> IngestReport:
     occurrences: Counter[str] = Counter()
-    with (
-        tqdm(
-            desc=f"ingest {path.name}",
-            unit=" records",
-            disable=None if progress else True,
-            leave=False,
-        ) as bar,
-        store.transaction() as conn,
-    ):
+    with store.transaction() as conn:
+        for batch in bulk_path.arrow_batches(path, fmt):
+            if batch.num_rows == 0:
+                continue
+            columns = bulk_path.batch_columns(batch, renames)
+            rows, pairs = bulk_path.normalise_batch(
+                columns, batch.num_rows, fmt == "csv", occurrences
+            )
+            try:
+                report.interactions_added += bulk_path.load_interactions(conn, rows)
+            except DBAPIError as exc:  # the row path names the record, or stores the file
+                raise NotBulk(str(exc)) from None
+            feedback = bulk_path.feedback_rows(pairs, report.path)
+            report.feedback_added += store.insert_ignore(t.feedback, feedback, conn=conn)
+            report.records += batch.num_rows
+            bar.update(batch.num_rows)
+        if report.records == 0:
+            raise bulk_path.NotBulk("no records")
+        _record_file(store, conn, path, key, report)
+    report.bulk = True
+    return report
+
+
+def _ingest_rows(
+    store: Store,
+    path: Path,
+    located: Iterable[tuple[str, Any]],
+    renames: dict[str, str],
+    key: str,
+    report: IngestReport,
+    bar: tqdm,
+    audio_root: Path,
+) -> IngestReport:
+    occurrences: Counter[str] = Counter()
+    with store.transaction() as conn:
         for chunk in _chunks(located, CHUNK_RECORDS):
             records = []
             for where, raw in chunk:
@@ -235,19 +325,18 @@ def _ingest_file(
             bar.update(len(records))
         if report.records == 0:
             raise IngestError(f"{path}: no records found")
-        sha = file_sha256(path)
-        store.upsert(
-            t.ingested_files,
-            [
-                {
-                    "sha256": sha,
-                    "path": str(path),
-                    "kind": "interactions",
-                    "rows": report.records,
-                    "ingested_at": utcnow(),
-                }
-            ],
-            ["sha256"],
-            conn=conn,
-        )
+        _record_file(store, conn, path, key, report)
     return report
+
+
+def _record_file(
+    store: Store, conn: Connection, path: Path, key: str, report: IngestReport
+) -> None:
+    row = {
+        "sha256": key,
+        "path": str(path),
+        "kind": "interactions",
+        "rows": report.records,
+        "ingested_at": utcnow(),
+    }
+    store.upsert(t.ingested_files, [row], ["sha256"], conn=conn)

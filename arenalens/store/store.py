@@ -9,9 +9,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import (
     Connection,
     Engine,
@@ -30,7 +29,13 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.sql import Executable
 
 from arenalens import __version__
+from arenalens.errors import ArenalensError
+from arenalens.stages import STAGES
 from arenalens.store import tables as t
+
+if TYPE_CHECKING:  # pandas loads on the first frame read: `arenalens status` never needs it
+    import pandas as pd
+
 from arenalens.store.runs import (
     FINISHED,
     Run,
@@ -42,11 +47,9 @@ from arenalens.store.runs import (
 
 SCHEMA_VERSION = 2
 SCHEMA_LOCK_KEY = 0x6172656E61  # PostgreSQL advisory lock taken while creating or upgrading
-# Tables of the stages, created alongside the core ones when their package is installed.
-STAGE_TABLE_MODULES = ("taxonomy.tables", "coding.tables", "ranking.tables", "inference.tables")
 
 
-class StoreError(RuntimeError):
+class StoreError(ArenalensError, RuntimeError):
     """The store cannot be opened or used as asked."""
 
 
@@ -85,12 +88,10 @@ def utcnow() -> datetime:
 
 
 def _load_stage_tables() -> None:
-    for module in STAGE_TABLE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    """Define every stage's tables on the shared metadata (stages named by the registry)."""
+    for stage in STAGES:
+        if stage.tables_module:
+            importlib.import_module(stage.tables_module)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -246,6 +247,8 @@ class Store:
             # plain tuples: pandas probes SQLAlchemy Rows attribute by attribute (slow), then
             # converts them to tuples anyway, so the frame is the same
             rows = [tuple(row) for row in result.fetchall()]
+            import pandas as pd
+
             return pd.DataFrame(rows, columns=list(result.keys()))
 
     def read_table(self, table: Table) -> pd.DataFrame:
@@ -509,45 +512,56 @@ class Store:
             row = conn.execute(query.order_by(t.runs.c.id.desc()).limit(1)).mappings().first()
             return dict(row) if row else None
 
-    def runs_frame(self) -> pd.DataFrame:
-        """Every run; a `running` run whose process is gone shows as `abandoned`."""
-        frame = self.read_frame(select(t.runs).order_by(t.runs.c.id))
-        dead = self.dead_runs() if len(frame) else []
-        if dead:
-            frame.loc[frame["id"].isin(dead), "status"] = "abandoned"
-        return frame
+    def run_rows(self) -> list[dict[str, Any]]:
+        """Every run, oldest first; a `running` run whose process is gone shows as `abandoned`."""
+        with self.engine.connect() as conn:
+            query = select(t.runs).order_by(t.runs.c.id)
+            rows = [dict(row) for row in conn.execute(query).mappings()]
+        dead = set(self.dead_runs()) if rows else set()
+        for row in rows:
+            if row["id"] in dead:
+                row["status"] = "abandoned"
+        return rows
 
-    def unfinished_runs(self, runs: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    def runs_frame(self) -> pd.DataFrame:
+        """Every run (`run_rows`) as a DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.run_rows(), columns=[column.name for column in t.runs.c])
+
+    def unfinished_runs(self, runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """Runs newer than their stage's last `done` run that did not finish (running, failed,
         abandoned), oldest first, with the reason recorded."""
-        runs = self.runs_frame() if runs is None else runs
+        runs = self.run_rows() if runs is None else runs
+        last_done: dict[str, int] = {}
+        for row in runs:
+            if row["status"] in ("done", "partial"):
+                last_done[row["stage"]] = max(last_done.get(row["stage"], -1), int(row["id"]))
         out: list[dict[str, Any]] = []
-        for stage, group in runs.groupby("stage", sort=True):
-            done_ids = group.loc[group["status"].isin(("done", "partial")), "id"]
-            after = group[group["id"] > (done_ids.max() if len(done_ids) else -1)]
-            for row in after.to_dict("records"):
-                summary = row.get("summary") if isinstance(row.get("summary"), dict) else {}
-                out.append(
-                    {
-                        "id": int(row["id"]),
-                        "stage": str(stage),
-                        "status": str(row["status"]),
-                        "started_at": str(row["started_at"]),
-                        "finished_at": None
-                        if pd.isna(row["finished_at"])
-                        else str(row["finished_at"]),
-                        "pid": None if pd.isna(row.get("pid")) else int(row["pid"]),
-                        "host": row.get("host"),
-                        "reason": summary.get("failure"),
-                    }
-                )
+        for row in runs:
+            if int(row["id"]) <= last_done.get(row["stage"], -1):
+                continue
+            summary = row.get("summary") if isinstance(row.get("summary"), dict) else {}
+            out.append(
+                {
+                    "id": int(row["id"]),
+                    "stage": str(row["stage"]),
+                    "status": str(row["status"]),
+                    "started_at": str(row["started_at"]),
+                    "finished_at": None if row["finished_at"] is None else str(row["finished_at"]),
+                    "pid": None if row.get("pid") is None else int(row["pid"]),
+                    "host": row.get("host"),
+                    "reason": summary.get("failure"),
+                }
+            )
         return sorted(out, key=lambda r: r["id"])
 
     # -- domain reads ---------------------------------------------------------
     def aliases(self) -> dict[str, str]:
         """alias -> canonical model name."""
-        frame = self.read_table(t.model_aliases)
-        return dict(zip(frame["alias"], frame["canonical"], strict=True)) if len(frame) else {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.model_aliases.c.alias, t.model_aliases.c.canonical))
+            return {alias: canonical for alias, canonical in rows}
 
     def set_aliases(self, mapping: Mapping[str, str]) -> int:
         rows = [{"alias": a, "canonical": c} for a, c in mapping.items()]
@@ -635,17 +649,15 @@ class Store:
                 self.reap_abandoned()
             except SQLAlchemyError:
                 pass  # busy: runs_frame still shows dead runs as abandoned
-        runs = self.runs_frame()
+        runs = self.run_rows()  # plain rows: status must not wait for pandas to import
         stages: dict[str, Any] = {}
-        if len(runs):
-            done = runs[runs["status"] == "done"]
-            for stage, group in done.groupby("stage"):
-                last = group.iloc[-1]
-                stages[str(stage)] = {
-                    "runs": int(len(group)),
-                    "last_run_id": int(last["id"]),
-                    "last_finished_at": str(last["finished_at"]),
-                }
+        for row in runs:  # oldest first, so the last `done` row seen is the latest
+            if row["status"] == "done":
+                info = stages.setdefault(str(row["stage"]), {"runs": 0})
+                info["runs"] += 1
+                info["last_run_id"] = int(row["id"])
+                info["last_finished_at"] = str(row["finished_at"])
+        stages = dict(sorted(stages.items()))
         with self.engine.connect() as conn:
             names = conn.execute(
                 text(
@@ -670,7 +682,7 @@ class Store:
             "aliases": self.count(t.model_aliases),
             "model_outputs": self.count(t.model_outputs),
             "stages": stages,
-            "unfinished_runs": self.unfinished_runs(runs) if len(runs) else [],
+            "unfinished_runs": self.unfinished_runs(runs),
         }
 
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from ranking_sim import simulate_votes
 
-from arenalens.cli import main_group
+from arenalens.app.cli import main_group
 from arenalens.config import Settings
 from arenalens.context import AppContext
 from arenalens.ingest import (
