@@ -99,20 +99,28 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--postgres", help="also measure on this (empty) PostgreSQL database URL")
     parser.add_argument("--skip-before", action="store_true")
+    parser.add_argument("--workspace", type=Path, help="keep (or reuse) the workspace here")
+    parser.add_argument("--setup-only", action="store_true")
     args = parser.parse_args()
-    votes = simulate(args.votes, args.models, args.users, 0)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = str(args.workspace or scratch)
         targets = [("sqlite", ["--workspace", tmp])]
         if args.postgres:
             targets.append(("postgresql", ["--workspace", tmp, "--db", args.postgres]))
         for backend, workspace_args in targets:
             url = args.postgres if backend == "postgresql" else Settings(workspace=Path(tmp)).db_url
             store = Store.open(url)
-            started = time.perf_counter()
-            fill(store, votes)
-            print(
-                f"[{backend}] setup: {args.votes:,} votes stored in {time.perf_counter() - started:.0f} s"
-            )
+            held = store.count(t.interactions)
+            if held != args.votes:
+                if held:
+                    raise SystemExit(f"{url} holds {held} votes, not {args.votes}; use a new one")
+                started = time.perf_counter()
+                fill(store, simulate(args.votes, args.models, args.users, 0))
+                took = time.perf_counter() - started
+                print(f"[{backend}] setup: {args.votes:,} votes stored in {took:.0f} s", flush=True)
+            if args.setup_only:
+                store.engine.dispose()
+                continue
             after, payload = time_cli(workspace_args, "--bootstrap", str(args.rounds))
             print(
                 f"[{backend}] after: `arenalens rank --json` end to end {after:.2f} s "
