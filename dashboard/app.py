@@ -13,8 +13,9 @@ import streamlit as st
 from dashboard import data, ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
-# A local file: a `:material/...:` page icon makes every browser fetch it from fonts.gstatic.com.
-ICON = Path(__file__).resolve().parent / "icon.png"
+# A local image: a Material-icon (or emoji) favicon, the page's icon included, is fetched from
+# a font CDN by the browser, and the dashboard must make only loopback requests.
+FAVICON = str(Path(st.__file__).resolve().parent / "static" / "favicon.png")
 
 # (section, file, title, icon); the first page is the default.
 PAGES: list[tuple[str, str, str, str]] = [
@@ -59,7 +60,7 @@ def sidebar() -> None:
 
 
 def main() -> None:
-    st.set_page_config(layout="wide", page_icon=str(ICON))
+    st.set_page_config(layout="wide", page_icon=FAVICON)
     page = navigation()
     sidebar()
     page.run()
