@@ -70,7 +70,7 @@ def ppi_estimate(
 
 
 # -- categories from the taxonomy stage -------------------------------------------
-def query_categories(store: Store) -> pd.DataFrame:
+def categories_by_interaction(store: Store) -> pd.DataFrame:
     """interaction_id, category, modality from the latest taxonomy run (a clear error when there is none)."""
     try:
         taxonomy = importlib.import_module("taxonomy.persist")
@@ -80,7 +80,7 @@ def query_categories(store: Store) -> pd.DataFrame:
             "per-category prevalence needs the taxonomy package, which is not installed"
         ) from exc
     try:
-        frame = taxonomy.query_categories(store)
+        frame = taxonomy.query_assignment_table(store)
     except tuple(getattr(errors, "USER_ERRORS", (RuntimeError,))) as exc:
         raise CodingError(f"per-category prevalence needs the taxonomy stage: {exc}") from exc
     if frame is None or len(frame) == 0:
@@ -115,7 +115,7 @@ def _groups(items: pd.DataFrame, by: str, store: Store) -> list[tuple[str, pd.Da
         lost = items[items["rejected_model"].notna()]
         return [(str(model), group) for model, group in lost.groupby("rejected_model")]
     if by in ("category", "modality"):
-        categories = query_categories(store)
+        categories = categories_by_interaction(store)
         joined = items.merge(categories[["interaction_id", by]], on="interaction_id", how="left")
         joined[by] = joined[by].fillna("(uncategorised)")
         return [(str(value), group) for value, group in joined.groupby(by)]

@@ -70,7 +70,7 @@ def slice_column(store: Store, votes: pd.DataFrame, field: str) -> pd.Series:
     if field == "language":
         return votes["language"].fillna("unknown")
     if field in TAXONOMY_FIELDS:
-        return votes["id"].map(query_categories(store, TAXONOMY_FIELDS[field]))
+        return votes["id"].map(taxonomy_field_by_interaction(store, TAXONOMY_FIELDS[field]))
     if field == "reason":
         reasons = loss_reasons(store)
         return votes["id"].map(reasons)
@@ -81,7 +81,7 @@ def slice_column(store: Store, votes: pd.DataFrame, field: str) -> pd.Series:
     return values.map(lambda v: v if not isinstance(v, dict) else None)
 
 
-def query_categories(store: Store, column: str = "category") -> pd.Series:
+def taxonomy_field_by_interaction(store: Store, column: str = "category") -> pd.Series:
     """interaction id -> category (or modality / cluster_name) of the latest taxonomy run."""
     try:
         taxonomy_persist = importlib.import_module("taxonomy.persist")
@@ -89,7 +89,7 @@ def query_categories(store: Store, column: str = "category") -> pd.Series:
         raise StageError("no use-case categories: run `arenalens taxonomy build` first") from exc
     if taxonomy_persist.latest_run_id(store) is None:
         raise StageError("no use-case categories: run `arenalens taxonomy build` first")
-    frame = taxonomy_persist.query_categories(store)
+    frame = taxonomy_persist.query_assignment_table(store)
     return frame.set_index("interaction_id")[column]
 
 

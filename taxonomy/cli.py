@@ -201,7 +201,7 @@ def diff_command(app: AppContext, runs: tuple[int, ...], show_all: bool) -> None
 @click.pass_obj
 def export_command(app: AppContext, out: Path, run_id: int | None) -> None:
     """Write one CSV row per query: query_id, cluster, parent, category, modality, ..."""
-    frame = persist.query_categories(app.store, run_id).rename(
+    frame = persist.query_assignment_table(app.store, run_id).rename(
         columns={"interaction_id": "query_id"}
     )
     frame["query"] = frame["query_id"].map(app.store.queries_frame().set_index("id")["query"])

@@ -51,14 +51,6 @@ def cluster_bootstrap_intervals(
     return low, high
 
 
-def cluster_bootstrap_interval(
-    indicator: np.ndarray, groups: np.ndarray, n_boot: int = 1000, random_state: int = 0
-) -> tuple[float, float]:
-    """Percentile interval of a share when observations are correlated within groups (e.g. users)."""
-    low, high = cluster_bootstrap_intervals(indicator, groups, n_boot, random_state)
-    return float(low[0]), float(high[0])
-
-
 def share_table(
     values: Sequence[str],
     groups: Sequence[object] | None = None,
