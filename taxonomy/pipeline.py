@@ -152,9 +152,11 @@ def build_taxonomy(
         )
     previous_run = persist.latest_run_id(store)
     config = params.to_dict() | {"categories": categories.source, "labeler": labeler.name}
-    run_id = store.start_run(persist.STAGE, config, model=embedding_model)
-    timer = StageTimer(BUILD_STAGES, desc="taxonomy build", show_progress=show_progress)
-    try:
+    with (
+        store.run(persist.STAGE, config, model=embedding_model) as run,
+        StageTimer(BUILD_STAGES, desc="taxonomy build", show_progress=show_progress) as timer,
+    ):
+        run_id = run.id
         texts = queries["query"].astype(str).tolist()
         with timer.stage("embed"):
             embeddings = encode(texts)
@@ -170,7 +172,9 @@ def build_taxonomy(
             ]
             parent_local = [int(k) for k in c.loc[c["level"] == 1, "cluster_id"]]
             leaf_map = stable_ids(leaf_local, matched, persist.next_cluster_id(store, 0))
-            parent_map = stable_ids(parent_local, parent_matched, persist.next_cluster_id(store, 1))
+            parent_map = stable_ids(
+                parent_local, parent_matched, persist.next_cluster_id(store, 1)
+            )
             _relabel(result, leaf_map, parent_map, matched, parent_matched)
             result.assignments["source"] = np.where(
                 result.assignments["in_fit_sample"], "fit", "sample-assign"
@@ -180,22 +184,17 @@ def build_taxonomy(
             )
         with timer.stage("persist"):
             persist.write_run(store, run_id, clusters, assignments)
-        timer.close()
         result.timings = dict(timer.timings)
         summary = BuildSummary(
             run_id, previous_run, result.metrics, result.timings, len(matched), len(leaf_local) - len(matched),
             len(report.applied), [f"edit {e.id} ({e.kind}): {why}" for e, why in report.skipped],
         )  # fmt: skip
-        store.finish_run(run_id, "done", {
+        run.summary.update({
             **result.metrics, "timings": result.timings, "previous_run_id": previous_run,
             "matched_clusters": summary.matched, "new_clusters": summary.new_clusters,
             "edits_applied": summary.edits_applied, "edits_skipped": summary.edits_skipped,
         })  # fmt: skip
-        return summary
-    except BaseException:
-        timer.close()
-        store.finish_run(run_id, "failed")
-        raise
+    return summary
 
 
 def reapply_edits(store: Store, categories: CategorySet, run_id: int | None = None) -> EditReport:
