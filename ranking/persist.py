@@ -109,8 +109,7 @@ def response_lengths(store: Store) -> pd.DataFrame:
 
 def taxonomy_field_by_interaction(store: Store, column: str = "category") -> pd.Series:
     """interaction id -> category (or modality / cluster_name) of the latest taxonomy run."""
-    from taxonomy.persist import latest_run_id
-    from taxonomy.persist import query_assignment_table
+    from taxonomy.persist import latest_run_id, query_assignment_table
 
     if latest_run_id(store) is None:
         raise StageError("no use-case categories: run `arenalens taxonomy build` first")

@@ -172,9 +172,7 @@ def build_taxonomy(
             ]
             parent_local = [int(k) for k in c.loc[c["level"] == 1, "cluster_id"]]
             leaf_map = stable_ids(leaf_local, matched, persist.next_cluster_id(store, 0))
-            parent_map = stable_ids(
-                parent_local, parent_matched, persist.next_cluster_id(store, 1)
-            )
+            parent_map = stable_ids(parent_local, parent_matched, persist.next_cluster_id(store, 1))
             _relabel(result, leaf_map, parent_map, matched, parent_matched)
             result.assignments["source"] = np.where(
                 result.assignments["in_fit_sample"], "fit", "sample-assign"
