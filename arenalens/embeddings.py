@@ -15,7 +15,7 @@ from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from tqdm.auto import tqdm
 
-from arenalens.config import ConfigError
+from arenalens.config import DEFAULT_EMBEDDING_BACKEND, ConfigError
 from arenalens.store import tables as t
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class Embedder:
         *,
         batch_size: int = 64,
         device: str | None = None,
-        backend: str = "torch",
+        backend: str = DEFAULT_EMBEDDING_BACKEND,
         cache_dir: Path | None = None,
     ):
         if batch_size < 1:

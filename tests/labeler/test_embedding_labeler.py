@@ -141,7 +141,8 @@ def test_bad_label_sets_are_refused(labeler: EmbeddingLabeler) -> None:
 
 
 def test_it_says_it_is_not_an_llm(labeler: EmbeddingLabeler, codebook_labels) -> None:
-    assert labeler.name == "embedding:all-MiniLM-L6-v2 (not an LLM)"
+    assert labeler.name == f"embedding:{labeler.embedder.model_id} (not an LLM)"
+    assert labeler.embedder.model_id.startswith("all-MiniLM-L6-v2")
     [result] = labeler.assign_labels(["A was way too long."], codebook_labels)
     assert "not an LLM" in result.labeler
     named = labeler.name_group(WEATHER, MUSIC)

@@ -34,10 +34,10 @@ def built(store: Store, slurp_subset, embedder, encode):
     return store, summary, labeler
 
 
-def test_build_persists_a_run_with_every_query_assigned(built, slurp_subset):
+def test_build_persists_a_run_with_every_query_assigned(built, slurp_subset, embedder):
     store, summary, _ = built
     run = store.runs_frame().set_index("id").loc[summary.run_id]
-    assert run["status"] == "done" and run["model"] == "all-MiniLM-L6-v2" and run["code_version"]
+    assert run["status"] == "done" and run["model"] == embedder.model_id and run["code_version"]
     assert run["config"]["random_state"] == 3 and run["config"]["n_neighbors"] == 15
     assert run["summary"]["n_clusters"] >= 5 and 0 <= run["summary"]["outlier_share"] < 0.3
     queries = persist.query_assignment_table(store)
