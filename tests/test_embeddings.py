@@ -140,7 +140,7 @@ def test_non_text_input_is_refused(sqlite_store: Store) -> None:
 
 
 def test_unknown_model_fails_with_a_clear_offline_message(sqlite_store: Store) -> None:
-    embedder = Embedder("no-such-org/no-such-model-xyz", sqlite_store)
+    embedder = Embedder("no-such-org/no-such-model-xyz", sqlite_store, backend="torch")
     with pytest.raises(
         EmbeddingError, match="cannot load embedding model 'no-such-org/no-such-model-xyz'"
     ):
