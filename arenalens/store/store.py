@@ -94,10 +94,15 @@ def _load_stage_tables() -> None:
             importlib.import_module(stage.tables_module)
 
 
+# SQLite has one writer at a time. Readers never wait (WAL); a writer queues behind another
+# writer, e.g. `rank` behind a long ingest (one transaction per file), for up to this long.
+SQLITE_WRITE_WAIT_S = 600
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_WRITE_WAIT_S * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -129,7 +134,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             return engine
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_WRITE_WAIT_S})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
@@ -490,13 +495,25 @@ class Store:
             ).mappings()
             return [int(row["id"]) for row in rows if holder_is_gone(row)]
 
-    def reap_abandoned(self) -> list[int]:
-        """Mark `running` runs of dead processes on this host `abandoned`, release their leases."""
+    def reap_abandoned(self, wait_s: float | None = None) -> list[int]:
+        """Mark `running` runs of dead processes on this host `abandoned`, release their leases
+        (`wait_s`: on SQLite, wait at most this long for another writer)."""
         dead = self.dead_runs()
-        if dead and not self.read_only:
-            with self.transaction() as conn:
-                self._mark_abandoned(conn, dead)
-                conn.execute(delete(t.stage_leases).where(t.stage_leases.c.run_id.in_(dead)))
+        if not dead or self.read_only:
+            return dead
+        short = wait_s is not None and self.dialect == "sqlite"
+        with self.engine.connect() as conn:
+            if short:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+                conn.commit()  # end the autobegun transaction; the pragma stays set
+            try:
+                with conn.begin():
+                    self._mark_abandoned(conn, dead)
+                    conn.execute(delete(t.stage_leases).where(t.stage_leases.c.run_id.in_(dead)))
+            finally:
+                if short:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_WRITE_WAIT_S * 1000}")
+                    conn.commit()
         return dead
 
     def _require_writable(self) -> None:
@@ -646,9 +663,9 @@ class Store:
         c = t.interactions.c
         if not self.read_only:
             try:
-                self.reap_abandoned()
+                self.reap_abandoned(wait_s=2)
             except SQLAlchemyError:
-                pass  # busy: runs_frame still shows dead runs as abandoned
+                pass  # another writer is busy: run_rows still shows dead runs as abandoned
         runs = self.run_rows()  # plain rows: status must not wait for pandas to import
         stages: dict[str, Any] = {}
         for row in runs:  # oldest first, so the last `done` row seen is the latest
