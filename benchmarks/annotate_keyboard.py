@@ -74,9 +74,9 @@ def build_workspace(
 ) -> None:
     """Ingest the first `interactions` of the sample arena, code them offline and draw a
     `size`-item validation sample for two annotators (each gets about `size` / 2 + overlap)."""
+    from arenalens.app.demo import sample_file
     from arenalens.config import Settings
     from arenalens.context import AppContext
-    from arenalens.demo import sample_file
     from arenalens.ingest import ingest_interactions
     from coding.codebook import resolve_codebook
     from coding.coder import CodingConfig, code_feedback

@@ -325,9 +325,9 @@ def coding_ready(app: AppContext) -> str | None:
 @loader
 def feedback_categories(app: AppContext) -> pd.DataFrame:
     """interaction_id -> use-case category, as coding's per-category prevalence joins them."""
-    from coding.prevalence import query_categories
+    from coding.prevalence import required_query_categories
 
-    return query_categories(app.store)
+    return required_query_categories(app.store)
 
 
 # -- ranking (leaderboards, benchmarks vs preference) -----------------------------
