@@ -215,9 +215,9 @@ def model_outputs(app: AppContext) -> pd.DataFrame:
 def workspace_label(app: AppContext) -> str:
     """Where the data comes from, for the sidebar (never shows a password)."""
     if app.settings.db:
-        from arenalens.store.store import _redact
+        from arenalens.store.store import redact_url
 
-        return _redact(app.settings.db)
+        return redact_url(app.settings.db)
     return str(app.settings.workspace)
 
 
