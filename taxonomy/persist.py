@@ -156,12 +156,10 @@ def read_assignments(store: Store, run_id: int) -> pd.DataFrame:
 
 def next_cluster_id(store: Store, level: int) -> int:
     """One more than any id ever used at this level (ids are never reused)."""
-    top = store.read_frame(
-        select(func.max(taxonomy_clusters.c.cluster_id).label("top")).where(
-            taxonomy_clusters.c.level == level
-        )
-    )["top"].iloc[0]
-    return int(top) + 1 if pd.notna(top) and top >= 0 else 0
+    top = store.read_scalar(
+        select(func.max(taxonomy_clusters.c.cluster_id)).where(taxonomy_clusters.c.level == level)
+    )
+    return int(top) + 1 if top is not None and top >= 0 else 0
 
 
 # -- public reads ---------------------------------------------------------------
