@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -173,21 +173,6 @@ def percent(value: float | None) -> str:
     return f"{100 * float(value):.1f}%"
 
 
-def first_attr(obj: Any, names: tuple[str, ...], default: Any = None) -> Any:
-    """The first of `names` present on an object or mapping (stage result objects vary)."""
-    for name in names:
-        if isinstance(obj, dict) and name in obj:
-            return obj[name]
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return default
-
-
-def call_optional(fn: Callable[..., Any] | None, *args: Any, **kwargs: Any) -> Any:
-    """Call `fn` when it exists, else None."""
-    return fn(*args, **kwargs) if fn is not None else None
-
-
 # Page body width at a 1280 px window with the sidebar open (Streamlit's wide layout: 818 px
 # measured in Chromium); half a page in two columns is ~400 px.
 PAGE_WIDTH_PX = 816
@@ -222,5 +207,7 @@ def fit_columns(
         widths = {c: max(_MIN_COLUMN_PX - 8, int(w * budget / total)) for c, w in widths.items()}
     out = dict(config or {})
     for column, width in widths.items():
-        out[column] = {**(out.get(column) or {}), "width": width}
+        given = out.get(column) or {}
+        if given.get("width") is None:  # a width the page chose itself is kept
+            out[column] = {**given, "width": width}
     return out
