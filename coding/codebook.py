@@ -30,6 +30,9 @@ class Code:
     exclude: tuple[str, ...] = ()
     positive_examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
+    # words and phrases that signal the code in real feedback (the offline coder's lexical
+    # feature; matched case-insensitively at word boundaries, apostrophes optional)
+    cues: tuple[str, ...] = ()
 
     def to_label(self) -> LabelDefinition:
         """The code as a labeler's label definition."""
@@ -85,7 +88,11 @@ class Codebook:
             "version": self.version,
             "description": self.description,
             "codes": [
-                {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(c).items()}
+                {
+                    k: list(v) if isinstance(v, tuple) else v
+                    for k, v in asdict(c).items()
+                    if not (k == "cues" and not v)  # no cues: same hash as before cues existed
+                }
                 for c in self.codes
             ],
         }
@@ -153,6 +160,7 @@ def codebook_from_dict(data: Any, source: str = "<dict>") -> Codebook:
             "exclude",
             "positive_examples",
             "negative_examples",
+            "cues",
         }
         if unknown:
             raise CodebookError(f"{where}: unknown fields {sorted(unknown)}")
@@ -168,6 +176,7 @@ def codebook_from_dict(data: Any, source: str = "<dict>") -> Codebook:
                 negative_examples=_string_list(
                     raw.get("negative_examples"), f"{where}.negative_examples"
                 ),
+                cues=_string_list(raw.get("cues"), f"{where}.cues"),
             )
         )
     return Codebook(

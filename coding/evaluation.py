@@ -73,3 +73,43 @@ def _gold_targets(extra: dict, code: str) -> list[dict]:
         for t in extra.get("gold_code_targets") or []
         if isinstance(t, dict) and t.get("code") == code
     ]
+
+
+def f1_score(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """F1 of binary predictions (NaN when there are neither true nor predicted positives)."""
+    t, p = np.asarray(truth).astype(bool), np.asarray(predicted).astype(bool)
+    denominator = int(t.sum() + p.sum())
+    return 2 * int((t & p).sum()) / denominator if denominator else float("nan")
+
+
+def code_metrics(
+    truth: np.ndarray, predicted: np.ndarray, *, n_boot: int = 1000, seed: int = 0
+) -> dict[str, float]:
+    """F1 and Cohen's kappa of one code with 95% percentile-bootstrap CIs over items."""
+    t, p = np.asarray(truth).astype(int), np.asarray(predicted).astype(int)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(t), size=(n_boot, len(t))) if len(t) else np.zeros((0, 0), int)
+    f1s = np.array([f1_score(t[i], p[i]) for i in idx])
+    kappas = np.array([cohen_kappa(t[i], p[i]) for i in idx])
+    precision, recall = precision_recall(p, t)
+
+    def ci(values: np.ndarray) -> tuple[float, float]:
+        values = values[~np.isnan(values)]
+        if len(values) < max(1, n_boot // 2):
+            return float("nan"), float("nan")
+        return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+    (f1_low, f1_high), (kappa_low, kappa_high) = ci(f1s), ci(kappas)
+    return {
+        "n": len(t),
+        "positives": int(t.sum()),
+        "predicted": int(p.sum()),
+        "f1": f1_score(t, p),
+        "f1_low": f1_low,
+        "f1_high": f1_high,
+        "kappa": cohen_kappa(t, p),
+        "kappa_low": kappa_low,
+        "kappa_high": kappa_high,
+        "precision": precision,
+        "recall": recall,
+    }
