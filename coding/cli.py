@@ -51,6 +51,15 @@ def _table(frame: pd.DataFrame) -> str:
     )
 
 
+def coding_labeler(app: AppContext, codebook: Codebook):
+    """The LLM labeler when configured, else the calibrated offline coder (not the raw embedding one)."""
+    if app.settings.use_llm:
+        return app.labeler
+    from coding.zeroshot import CalibratedCoder
+
+    return CalibratedCoder(app.embedder, codebook)
+
+
 @click.command("code")
 @codebook_option
 @click.option(
@@ -92,7 +101,9 @@ def code_command(
         recode=recode,
         seed=app.settings.seed,
     )
-    summary = code_feedback(app.store, app.labeler, codebook, config, progress=not as_json)
+    summary = code_feedback(
+        app.store, coding_labeler(app, codebook), codebook, config, progress=not as_json
+    )
     if as_json:
         echo_json(asdict(summary))
     else:

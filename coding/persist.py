@@ -81,18 +81,24 @@ def labelers_used(store: Store, version: str) -> set[str]:
 
 
 def save_coded_batch(
-    store: Store, item_rows: Sequence[Mapping[str, Any]], code_rows: Sequence[Mapping[str, Any]]
+    store: Store,
+    item_rows: Sequence[Mapping[str, Any]],
+    code_rows: Sequence[Mapping[str, Any]],
+    score_rows: Sequence[Mapping[str, Any]] = (),
 ) -> None:
-    """Write one batch of items and their codes atomically (a killed run loses at most one batch)."""
+    """Write one batch of items, codes and scores atomically (a killed run loses at most one batch)."""
     with store.transaction() as conn:
         store.insert_ignore(ct.coding_items, list(item_rows), conn=conn)
         store.insert_ignore(ct.coding_codes, list(code_rows), conn=conn)
+        if score_rows:
+            store.insert_ignore(ct.coding_scores, list(score_rows), conn=conn)
 
 
 def delete_coding(store: Store, version: str) -> int:
     """Remove the machine codes of one codebook version (annotations are kept); returns items removed."""
     with store.transaction() as conn:
         conn.execute(delete(ct.coding_codes).where(ct.coding_codes.c.codebook_version == version))
+        conn.execute(delete(ct.coding_scores).where(ct.coding_scores.c.codebook_version == version))
         result = conn.execute(
             delete(ct.coding_items).where(ct.coding_items.c.codebook_version == version)
         )
@@ -107,6 +113,17 @@ def codes_frame(store: Store, version: str | Sequence[str]) -> pd.DataFrame:
         select(ct.coding_codes).where(c.codebook_version == version).order_by(c.feedback_id, c.code)
     )
     return store.read_frame(query)
+
+
+def scores_frame(store: Store, version: str | Sequence[str]) -> pd.DataFrame:
+    """The coder's probability and decision per (item, code) under one codebook version."""
+    version = one_version(version)
+    c = ct.coding_scores.c
+    return store.read_frame(
+        select(ct.coding_scores)
+        .where(c.codebook_version == version)
+        .order_by(c.feedback_id, c.code)
+    )
 
 
 def items_frame(store: Store, version: str | Sequence[str]) -> pd.DataFrame:

@@ -102,6 +102,7 @@ class TextFeatures:
 
     values: dict[str, np.ndarray]  # code -> (len(FEATURES),)
     evidence: dict[str, str]  # code -> verbatim clause
+    vector: np.ndarray | None = None  # the whole text's embedding (None for an empty text)
 
 
 class ZeroShotFeaturizer:
@@ -155,7 +156,7 @@ class ZeroShotFeaturizer:
             if not text_spans:
                 for code in self.codebook.codes:
                     values[code.name] = np.zeros(len(FEATURES))
-                out.append(TextFeatures(values, evidence))
+                out.append(TextFeatures(values, evidence, None))
                 continue
             span_vectors = vectors[[row[s.text] for s in text_spans]]
             text_vector = vectors[row[text]]
@@ -182,8 +183,17 @@ class ZeroShotFeaturizer:
                     ]
                 )
                 evidence[code.name] = _evidence(text, text_spans, cues, contrast)
-            out.append(TextFeatures(values, evidence))
+            out.append(TextFeatures(values, evidence, text_vector))
         return out
+
+    def vectors(self, features: Sequence[TextFeatures]) -> np.ndarray:
+        """(n, dim) text embeddings (zeros for empty texts)."""
+        dim = next((f.vector.shape[0] for f in features if f.vector is not None), 1)
+        return (
+            np.stack([f.vector if f.vector is not None else np.zeros(dim) for f in features])
+            if features
+            else np.zeros((0, dim))
+        )
 
     def matrix(self, features: Sequence[TextFeatures], code: str) -> np.ndarray:
         """(n, len(FEATURES)) feature matrix of one code."""
@@ -388,12 +398,13 @@ class CalibratedCoder(Labeler):
     def score(self, texts: Sequence[str]) -> list[list[CodeScore]]:
         """Every code's probability and decision for every text."""
         features = self.featurizer.transform(list(texts))
+        vectors = self.featurizer.vectors(features) if self.overrides else None
         out: list[list[CodeScore]] = [[] for _ in texts]
         for code in self.codebook.codes:
             x = self.featurizer.matrix(features, code.name)
             override = self.overrides.get(code.name)
             if override is not None:
-                probabilities = override.probability(texts, x)
+                probabilities = override.probability(vectors, x)
                 cal, source = override, "learned"
             else:
                 cal = self.code_calibrations[code.name]
@@ -438,8 +449,15 @@ class CalibratedCoder(Labeler):
                 f"calibrated coder was built for codebook {self.codebook.version_key}; "
                 f"labels {sorted(unknown)} are not in it"
             )
+        return self.results_from_scores(self.score(texts), wanted)
+
+    def results_from_scores(
+        self, scored: Sequence[Sequence[CodeScore]], wanted: set[str] | None = None
+    ) -> list[AssignmentResult]:
+        """The present codes of scored texts as labeler results."""
+        wanted = set(self.codebook.code_names) if wanted is None else wanted
         results = []
-        for scores in self.score(texts):
+        for scores in scored:
             labels = tuple(
                 LabelAssignment(
                     label=s.code,
@@ -452,6 +470,17 @@ class CalibratedCoder(Labeler):
             )
             results.append(AssignmentResult(labels=labels, labeler=self.name))
         return results
+
+    def decision_sources(self) -> dict[str, str]:
+        """Which decision each code uses: learned, zero-shot, or zero-shot (uncalibrated)."""
+        return {
+            code: "learned"
+            if code in self.overrides
+            else "zero-shot (uncalibrated)"
+            if code in self.uncalibrated
+            else "zero-shot"
+            for code in self.codebook.code_names
+        }
 
     def name_group(
         self, in_group: Sequence[str], out_group: Sequence[str], *, instructions: str = ""
