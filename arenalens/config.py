@@ -9,11 +9,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field
 
+from arenalens.errors import ArenalensError
+
 ENV_PREFIX = "ARENALENS_"
 CONFIG_FILE_NAME = "arenalens.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(ArenalensError, ValueError):
     """The configuration (flag, environment variable or file) is invalid."""
 
 

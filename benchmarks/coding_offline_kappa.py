@@ -17,9 +17,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import pandas as pd  # noqa: E402
 
+from arenalens.app.demo import load_sample_arena  # noqa: E402
 from arenalens.config import Settings  # noqa: E402
 from arenalens.context import AppContext  # noqa: E402
-from arenalens.demo import load_sample_arena  # noqa: E402
 from coding import persist  # noqa: E402
 from coding.codebook import load_codebook  # noqa: E402
 from coding.coder import code_feedback  # noqa: E402

@@ -79,6 +79,9 @@ def coding_labeler(app: AppContext, codebook: Codebook):
 )
 @click.option("--limit", type=int, help="Code at most this many items now (a rerun resumes).")
 @click.option("--recode", is_flag=True, help="Replace the machine codes of this codebook version.")
+@click.option(
+    "--wait", is_flag=True, help="If another process is coding this workspace, wait for it."
+)
 @json_option
 @click.pass_obj
 def code_command(
@@ -89,6 +92,7 @@ def code_command(
     min_confidence: float,
     limit: int | None,
     recode: bool,
+    wait: bool,
     as_json: bool,
 ) -> None:
     """Code voters' feedback into loss reasons (resumable: reruns code only what is missing)."""
@@ -99,6 +103,7 @@ def code_command(
         min_confidence=min_confidence,
         limit=limit,
         recode=recode,
+        wait=wait,
         seed=app.settings.seed,
     )
     summary = code_feedback(

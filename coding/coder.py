@@ -41,7 +41,8 @@ class CodingConfig:
     limit: int | None = (
         None  # code at most this many not-yet-coded items (then stop; rerun resumes)
     )
-    recode: bool = False  # replace this codebook version's machine codes
+    recode: bool = False  # replace this codebook version's machine codes (once the run succeeds)
+    wait: bool = False  # wait for another process coding this workspace instead of stopping
     seed: int = 0
 
 
@@ -254,56 +255,71 @@ def code_feedback(
         )
     version = persist.register_codebook(store, codebook)
     labeler_name = getattr(labeler, "name", type(labeler).__name__)
-    if config.recode:
-        persist.delete_coding(store, version)
-    others = persist.labelers_used(store, version) - {labeler_name}
+    others = set() if config.recode else persist.labelers_used(store, version) - {labeler_name}
     if others:
         raise CodingError(
             f"feedback under codebook {version} was coded by {sorted(others)}, this run uses "
             f"{labeler_name}; codes of two labelers are not mixed: pass --recode to replace them"
         )
-    feedback = store.feedback_frame()
-    done = persist.coded_feedback_ids(store, version)
-    todo = feedback[~feedback["id"].isin(done)]
-    if config.limit is not None:
-        todo = todo.head(config.limit)
     run_config = {**asdict(config), "codebook_version": version, "codebook_source": codebook.source}
-    run_id = store.start_run(persist.STAGE, run_config, model=labeler_name)
-    if hasattr(labeler, "run_id"):
-        labeler.run_id = run_id  # the LLM labeler records its usage under this run
-    summary = CodingSummary(
-        version,
-        labeler_name,
-        run_id,
-        feedback_total=len(feedback),
-        already_coded=len(done),
-        samples=config.samples,
-    )
-    if hasattr(labeler, "decision_sources"):
-        summary.decisions = labeler.decision_sources()
-    usage_before = _usage(labeler)
-    label_sets = _label_sets(codebook, config.samples, config.seed)
-    status = "done"
-    try:
-        with tqdm(
-            total=len(todo), desc="coding feedback", unit="item", disable=not progress
-        ) as bar:
-            for start in range(0, len(todo), config.batch_size):
-                batch = todo.iloc[start : start + config.batch_size]
-                _code_batch(
-                    store, labeler, codebook, config, label_sets, batch, version, run_id, summary
-                )
-                bar.update(len(batch))
-    except BudgetExhausted as exc:
-        summary.stopped = f"labeler budget exhausted ({exc}); rerun to resume"
-        status = "partial"
-    except BaseException:
-        _record_usage(summary, labeler, usage_before)
-        store.finish_run(run_id, status="failed", summary=asdict(summary))
-        raise
-    _record_usage(summary, labeler, usage_before)
-    summary.remaining = len(feedback) - len(persist.coded_feedback_ids(store, version))
-    store.finish_run(run_id, status=status, summary=asdict(summary))
+    with store.run(persist.STAGE, run_config, model=labeler_name, wait=config.wait) as run:
+        # what is left is read under the lease, so a second process never pays for it again
+        feedback = store.feedback_frame()
+        done = set() if config.recode else persist.coded_feedback_ids(store, version, any_run=True)
+        todo = feedback[~feedback["id"].isin(done)]
+        if config.limit is not None:
+            todo = todo.head(config.limit)
+        if hasattr(labeler, "run_id"):
+            labeler.run_id = run.id  # the LLM labeler records its usage under this run
+        summary = CodingSummary(
+            version,
+            labeler_name,
+            run.id,
+            feedback_total=len(feedback),
+            already_coded=len(done),
+            samples=config.samples,
+        )
+        # a recode keeps the old codes until it succeeds: the new ones are swapped in when the
+        # run is published (the LLM's answers are cached as they come, so a rerun pays nothing)
+        staged: tuple[list, list, list] | None = ([], [], []) if config.recode else None
+        if hasattr(labeler, "decision_sources"):
+            summary.decisions = labeler.decision_sources()
+        usage_before = _usage(labeler)
+        label_sets = _label_sets(codebook, config.samples, config.seed)
+        try:
+            with tqdm(
+                total=len(todo), desc="coding feedback", unit="item", disable=not progress
+            ) as bar:
+                for start in range(0, len(todo), config.batch_size):
+                    batch = todo.iloc[start : start + config.batch_size]
+                    _code_batch(
+                        store, labeler, codebook, config, label_sets, batch, version, run.id,
+                        summary, staged,
+                    )  # fmt: skip
+                    bar.update(len(batch))
+        except BudgetExhausted as exc:
+            if staged is not None:
+                raise CodingError(
+                    f"labeler budget exhausted during the recode ({exc}); the previous codes "
+                    "are kept; rerun with --recode (answers so far are cached)"
+                ) from exc
+            summary.stopped = f"labeler budget exhausted ({exc}); rerun to resume"
+            run.status = "partial"
+        finally:
+            _record_usage(summary, labeler, usage_before)
+            run.summary.update(asdict(summary))
+        if staged is not None:
+            items, codes, scores = staged
+            run.on_publish(
+                lambda conn: persist.replace_coding(conn, version, items, codes, scores)
+            )
+            summary.remaining = len(feedback) - summary.coded_now
+        else:
+            # items saved by earlier runs that died are published with this one
+            run.on_publish(lambda conn: persist.adopt_unfinished(conn, version, run.id))
+            coded = persist.coded_feedback_ids(store, version, any_run=True)
+            summary.remaining = len(feedback) - len(coded)
+        run.summary.update(asdict(summary))
     return summary
 
 
@@ -327,7 +343,9 @@ def _code_batch(
     version: str,
     run_id: int,
     summary: CodingSummary,
+    staged: tuple[list, list, list] | None = None,
 ) -> None:
+    """Code one batch; save it at once (resumable), or into `staged` for a recode."""
     texts = batch["text"].astype(str).tolist()
     contexts = [describe_battle(row) for row in batch.to_dict("records")]
     per_sample: list[list[AssignmentResult]] = []
@@ -418,6 +436,11 @@ def _code_batch(
                 }
                 for c in item.codes
             )
-    persist.save_coded_batch(store, item_rows, code_rows, score_rows)
+    if staged is None:
+        persist.save_coded_batch(store, item_rows, code_rows, score_rows)
+    else:
+        staged[0].extend(item_rows)
+        staged[1].extend(code_rows)
+        staged[2].extend(score_rows)
     summary.coded_now += len(item_rows)
     summary.codes_written += len(code_rows)

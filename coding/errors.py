@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from arenalens.errors import ArenalensError
 
-class CodingError(RuntimeError):
+
+class CodingError(ArenalensError, RuntimeError):
     """The coding stage cannot do what was asked on what the workspace holds."""
 
 
-class CodebookError(ValueError):
+class CodebookError(ArenalensError, ValueError):
     """A codebook file is invalid; the message names the file, the code and the field."""
 
 
@@ -15,8 +17,5 @@ class CodebookMixError(CodingError):
     """An operation would mix codes made under different codebook versions."""
 
 
-class AnnotationError(ValueError):
+class AnnotationError(ArenalensError, ValueError):
     """An annotation (from the dashboard, the API or a CSV file) is invalid."""
-
-
-USER_ERRORS: tuple[type[BaseException], ...] = (CodingError, CodebookError, AnnotationError)

@@ -6,9 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select, update
 
-from arenalens.store import Store
+from arenalens.store import Store, published
+from arenalens.store import tables as core_tables
 from arenalens.store.store import utcnow
 from coding import tables as ct
 from coding.codebook import Codebook
@@ -58,16 +59,21 @@ def coded_versions(store: Store) -> pd.DataFrame:
             func.min(c.labeler).label("labeler"),
             func.max(c.coded_at).label("last_coded_at"),
         )
+        .where(published(c.run_id))
         .group_by(c.codebook_version)
         .order_by(c.codebook_version)
     )
     return store.read_frame(query)
 
 
-def coded_feedback_ids(store: Store, version: str) -> set[str]:
-    frame = store.read_frame(
-        select(ct.coding_items.c.feedback_id).where(ct.coding_items.c.codebook_version == version)
-    )
+def coded_feedback_ids(store: Store, version: str, *, any_run: bool = False) -> set[str]:
+    """Items coded under `version` by finished runs (`any_run`: also by runs that died, whose
+    saved batches the next run resumes from and publishes)."""
+    c = ct.coding_items.c
+    query = select(c.feedback_id).where(c.codebook_version == version)
+    if not any_run:
+        query = query.where(published(c.run_id))
+    frame = store.read_frame(query)
     return set(frame["feedback_id"]) if len(frame) else set()
 
 
@@ -94,6 +100,37 @@ def save_coded_batch(
             store.insert_ignore(ct.coding_scores, list(score_rows), conn=conn)
 
 
+def replace_coding(
+    conn: Connection,
+    version: str,
+    item_rows: Sequence[Mapping[str, Any]],
+    code_rows: Sequence[Mapping[str, Any]],
+    score_rows: Sequence[Mapping[str, Any]] = (),
+) -> None:
+    """Swap all machine codes of `version` for a recode's (inside the run's publish transaction)."""
+    conn.execute(delete(ct.coding_scores).where(ct.coding_scores.c.codebook_version == version))
+    conn.execute(delete(ct.coding_codes).where(ct.coding_codes.c.codebook_version == version))
+    conn.execute(delete(ct.coding_items).where(ct.coding_items.c.codebook_version == version))
+    if item_rows:
+        conn.execute(ct.coding_items.insert(), list(item_rows))
+    if code_rows:
+        conn.execute(ct.coding_codes.insert(), list(code_rows))
+    if score_rows:
+        conn.execute(ct.coding_scores.insert(), list(score_rows))
+
+
+def adopt_unfinished(conn: Connection, version: str, run_id: int) -> None:
+    """Publish items of `version` saved by runs that failed or were abandoned under `run_id`."""
+    runs = core_tables.runs.c
+    dead = select(runs.id).where(runs.status.in_(("failed", "abandoned")))
+    for table in (ct.coding_items, ct.coding_codes, ct.coding_scores):
+        conn.execute(
+            update(table)
+            .where(table.c.codebook_version == version, table.c.run_id.in_(dead))
+            .values(run_id=run_id)
+        )
+
+
 def delete_coding(store: Store, version: str) -> int:
     """Remove the machine codes of one codebook version (annotations are kept); returns items removed."""
     with store.transaction() as conn:
@@ -110,7 +147,9 @@ def codes_frame(store: Store, version: str | Sequence[str]) -> pd.DataFrame:
     version = one_version(version)
     c = ct.coding_codes.c
     query = (
-        select(ct.coding_codes).where(c.codebook_version == version).order_by(c.feedback_id, c.code)
+        select(ct.coding_codes)
+        .where(c.codebook_version == version, published(c.run_id))
+        .order_by(c.feedback_id, c.code)
     )
     return store.read_frame(query)
 
@@ -131,7 +170,9 @@ def items_frame(store: Store, version: str | Sequence[str]) -> pd.DataFrame:
     version = one_version(version)
     c = ct.coding_items.c
     return store.read_frame(
-        select(ct.coding_items).where(c.codebook_version == version).order_by(c.feedback_id)
+        select(ct.coding_items)
+        .where(c.codebook_version == version, published(c.run_id))
+        .order_by(c.feedback_id)
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +14,8 @@ from coding import persist
 from coding.annotations import AnnotationQueue
 from coding.codebook import Codebook
 from coding.errors import CodingError
+from taxonomy import persist as taxonomy_persist
+from taxonomy.errors import TaxonomyError
 
 GROUPINGS = ("overall", "model", "category", "modality")
 MIN_VALIDATED = 10
@@ -73,15 +74,8 @@ def ppi_estimate(
 def query_categories(store: Store) -> pd.DataFrame:
     """interaction_id, category, modality from the latest taxonomy run (a clear error when there is none)."""
     try:
-        taxonomy = importlib.import_module("taxonomy.persist")
-        errors = importlib.import_module("taxonomy.errors")
-    except ModuleNotFoundError as exc:
-        raise CodingError(
-            "per-category prevalence needs the taxonomy package, which is not installed"
-        ) from exc
-    try:
-        frame = taxonomy.query_categories(store)
-    except tuple(getattr(errors, "USER_ERRORS", (RuntimeError,))) as exc:
+        frame = taxonomy_persist.query_categories(store)
+    except TaxonomyError as exc:
         raise CodingError(f"per-category prevalence needs the taxonomy stage: {exc}") from exc
     if frame is None or len(frame) == 0:
         raise CodingError(

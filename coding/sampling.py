@@ -178,21 +178,21 @@ def create_validation_sample(
         "population": int(len(items)),
         "allocation": "proportional (self-weighting) over strata of rarest machine code x rejected model",
     }
-    run_id = store.start_run(f"{persist.STAGE}.sample", config, model=None)
-    sample_id = persist.create_sample(
-        store, name=name, version=version, config=config, run_id=run_id, assignments=rows
-    )
-    summary = SampleSummary(
-        sample_id=sample_id,
-        name=name,
-        codebook_version=version,
-        population=int(len(items)),
-        size=int(len(sample)),
-        double_coded=int(sum(r["overlap"] for r in rows) // 2),
-        strata=int(sample["stratum"].nunique()),
-        annotators=tuple(annotators),
-        target_ci_width=None if size_given else ci_width,
-        seed=seed,
-    )
-    store.finish_run(run_id, summary=asdict(summary))
+    with store.run(f"{persist.STAGE}.sample", config, model=None) as run:
+        sample_id = persist.create_sample(
+            store, name=name, version=version, config=config, run_id=run.id, assignments=rows
+        )
+        summary = SampleSummary(
+            sample_id=sample_id,
+            name=name,
+            codebook_version=version,
+            population=int(len(items)),
+            size=int(len(sample)),
+            double_coded=int(sum(r["overlap"] for r in rows) // 2),
+            strata=int(sample["stratum"].nunique()),
+            annotators=tuple(annotators),
+            target_ci_width=None if size_given else ci_width,
+            seed=seed,
+        )
+        run.summary.update(asdict(summary))
     return summary

@@ -38,14 +38,14 @@ def navigation() -> st.navigation:
 
 def sidebar() -> None:
     """Which workspace is shown, and a button to reload everything from the store."""
-    from arenalens.errors import USER_ERRORS
+    from arenalens.errors import ArenalensError
 
     try:
         app = data.app_context()
         label = data.workspace_label(app)
         data.store_version(app)
         data.start_prefetch(app)
-    except USER_ERRORS as exc:
+    except ArenalensError as exc:
         st.error(f"cannot open the workspace: {exc}")
         st.stop()
     st.sidebar.caption("Workspace")

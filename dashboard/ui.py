@@ -51,11 +51,11 @@ def empty_workspace() -> None:
 @contextmanager
 def error_boundary() -> Iterator[None]:
     """Show a known arenalens error as one line instead of a traceback (the dashboard edge)."""
-    from arenalens.errors import USER_ERRORS
+    from arenalens.errors import ArenalensError
 
     try:
         yield
-    except USER_ERRORS as exc:
+    except ArenalensError as exc:
         st.error(f"{type(exc).__name__}: {exc}")
 
 

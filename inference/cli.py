@@ -37,32 +37,24 @@ def run_transcription(
     if not items:
         return None, 0
     transcriber = make_transcriber(backend, model, device)
-    run_id = store.start_run(
-        persist.TRANSCRIBE_STAGE,
-        {"backend": backend, "model": model, "limit": limit},
-        model=transcriber.model_name,
-    )
-    try:
+    config = {"backend": backend, "model": model, "limit": limit}
+    with store.run(persist.TRANSCRIBE_STAGE, config, model=transcriber.model_name) as run:
         summary = transcribe_items(
             items,
             transcriber,
             batch_size=batch_size,
             on_batch=lambda rows: persist.write_transcripts(
-                store, [{**r, "run_id": run_id} for r in rows]
+                store, [{**r, "run_id": run.id} for r in rows]
             ),
             progress=progress,
         )
-    except BaseException as exc:
-        store.finish_run(run_id, status="failed", summary={"failure": repr(exc)[:500]})
-        raise
-    store.finish_run(
-        run_id,
-        summary={
-            "transcribed": summary.transcribed,
-            "failed": [f"{i}: {reason}" for i, reason in summary.failed],
-            "audio_seconds": round(summary.audio_seconds, 2),
-        },
-    )
+        run.summary.update(
+            {
+                "transcribed": summary.transcribed,
+                "failed": [f"{i}: {reason}" for i, reason in summary.failed],
+                "audio_seconds": round(summary.audio_seconds, 2),
+            }
+        )
     return summary, len(items)
 
 
@@ -239,24 +231,14 @@ def infer_pair_command(
     pairs = make_blind_pairs(
         outputs, system_a, system_b, persist.query_texts(store, ids), seed=seed
     )
-    run_id = store.start_run(persist.PAIR_STAGE, {"systems": [system_a, system_b], "seed": seed})
-    rows = [
-        {
-            k: row[k]
-            for k in (
-                "pair_id",
-                "interaction_id",
-                "system_a",
-                "system_b",
-                "response_a",
-                "response_b",
-            )
-        }
-        | {"extra": {"seed": seed}, "run_id": run_id}
-        for row in pairs.to_dict("records")
-    ]
-    added = persist.write_pairs(store, rows)
-    store.finish_run(run_id, summary={"pairs": len(pairs), "new": added})
+    with store.run(persist.PAIR_STAGE, {"systems": [system_a, system_b], "seed": seed}) as run:
+        keys = ("pair_id", "interaction_id", "system_a", "system_b", "response_a", "response_b")
+        rows = [
+            {k: row[k] for k in keys} | {"extra": {"seed": seed}, "run_id": run.id}
+            for row in pairs.to_dict("records")
+        ]
+        added = persist.write_pairs(store, rows)
+        run.summary.update({"pairs": len(pairs), "new": added})
     click.echo(
         f"pair {system_a} vs {system_b}: {len(pairs)} blind pairs ({added} new) from queries both answered"
     )

@@ -1,9 +1,11 @@
-"""Exceptions of the inference stage; `USER_ERRORS` are shown as one line by the CLI."""
+"""Exceptions of the inference stage, shown to users as one line (all under `ArenalensError`)."""
 
 from __future__ import annotations
 
+from arenalens.errors import ArenalensError
 
-class InferenceError(RuntimeError):
+
+class InferenceError(ArenalensError, RuntimeError):
     """The inference stage cannot do what was asked."""
 
 
@@ -21,6 +23,3 @@ class BackendUnavailableError(InferenceError):
 
 class ReferenceFileError(InferenceError, ValueError):
     """A reference-transcript file for `transcribe --eval` is invalid."""
-
-
-USER_ERRORS: tuple[type[BaseException], ...] = (InferenceError,)

@@ -172,9 +172,10 @@ def run_system(
     """Answer every pending query with `spec`, writing each finished batch before the next starts."""
     todo, skipped = pending_inputs(store, spec, limit)
     config = {"system": spec.params_record(), "limit": limit, "backend": backend, "ray": use_ray}
-    run_id = store.start_run(persist.INFER_STAGE, config, model=spec.model_id)
-    summary = InferSummary(spec.name, run_id, requested=len(todo), skipped=skipped)
-    try:
+    lease = f"{persist.INFER_STAGE}:{spec.name}"  # one process per system; systems side by side
+    with store.run(persist.INFER_STAGE, config, model=spec.model_id, lease=lease) as run:
+        run_id = run.id
+        summary = InferSummary(spec.name, run_id, requested=len(todo), skipped=skipped)
         asr = spec.asr
 
         def asr_factory() -> Transcriber:
@@ -245,10 +246,5 @@ def run_system(
                     progress=progress,
                     max_batch_length=spec.max_batch_length,
                 )
-    except BaseException as exc:
-        store.finish_run(
-            run_id, status="failed", summary={**summary.as_dict(), "failure": repr(exc)[:500]}
-        )
-        raise
-    store.finish_run(run_id, summary=summary.as_dict())
+        run.summary.update(summary.as_dict())
     return summary

@@ -23,8 +23,11 @@ from ranking.bradley_terry import (
     newton_pairs,
 )
 
+# bounds memory: rounds x max(unique rows, models^2, clusters) per chunk
 MAX_CELLS_PER_CHUNK = 4_000_000
-BOOTSTRAP_TOLERANCE = 1e-7  # largest Newton step at convergence, in log-strength (~2e-5 rating points)  # bounds memory: rounds x max(unique rows, models^2) per chunk
+BOOTSTRAP_TOLERANCE = (
+    1e-7  # largest Newton step at convergence, in log-strength (~2e-5 rating points)
+)
 
 
 @dataclass
@@ -48,6 +51,16 @@ def resample_pair_counts(pc: PairCounts, rounds: int, rng: np.random.Generator) 
     total = int(round(flat.sum()))
     draws = rng.multinomial(total, flat / flat.sum(), size=rounds)
     return draws.reshape(rounds, *pc.counts.shape).astype(float)
+
+
+def resample_clusters(
+    pc: PairCounts, clusters: sparse.csr_matrix, rounds: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(rounds, pairs, 3) counts: G clusters (users) redrawn with replacement, all their votes kept."""
+    n_clusters = clusters.shape[0]
+    draws = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=rounds)
+    counts = np.asarray((clusters.T @ draws.T).T)
+    return counts.reshape(rounds, *pc.counts.shape).astype(float)
 
 
 def per_round_degenerate(pc: PairCounts, counts: np.ndarray) -> np.ndarray:
@@ -79,11 +92,16 @@ def bootstrap_bradley_terry(
     seed: int = 0,
     *,
     progress: bool = False,
+    clusters: sparse.csr_matrix | None = None,
 ) -> BootstrapResult:
-    """Refit `fit` on `rounds` multinomial resamples of its votes, many rounds per Newton solve."""
+    """Refit `fit` on `rounds` resamples of its votes, many rounds per Newton solve.
+
+    Without `clusters`, votes are resampled (multinomial over unique rows); with `clusters`
+    (users x cells, `ranking.bradley_terry.cluster_cell_matrix`) whole users are resampled.
+    """
     pc = fit.pairs
     rng = np.random.default_rng(seed)
-    cells = max(pc.counts.size, pc.n_models**2, 1)
+    cells = max(pc.counts.size, pc.n_models**2, 0 if clusters is None else clusters.shape[0], 1)
     chunk = int(max(1, min(rounds, MAX_CELLS_PER_CHUNK // cells)))
     thetas, log_nus = [], []
     with_prior = not_converged = 0
@@ -91,7 +109,10 @@ def bootstrap_bradley_terry(
     done = 0
     while done < rounds:
         size = min(chunk, rounds - done)
-        counts = resample_pair_counts(pc, size, rng)
+        if clusters is None:
+            counts = resample_pair_counts(pc, size, rng)
+        else:
+            counts = resample_clusters(pc, clusters, size, rng)
         mask = per_round_degenerate(pc, counts) | fit.prior_mask[None, :]
         with_prior += int((mask & ~fit.prior_mask[None, :]).any(axis=1).sum())
         result = newton_pairs(

@@ -149,21 +149,62 @@ def aggregate_votes(
 
 
 def aggregate_codes(
-    ia: np.ndarray, ib: np.ndarray, score: np.ndarray, models: tuple[str, ...]
+    ia: np.ndarray,
+    ib: np.ndarray,
+    score: np.ndarray,
+    models: tuple[str, ...],
+    weights: np.ndarray | None = None,
 ) -> PairCounts:
-    """`aggregate_votes` on integer model codes (indices into `models`)."""
+    """`aggregate_votes` on integer model codes (indices into `models`); `weights` are vote
+    counts when the rows are already aggregated (e.g. by SQL)."""
     if np.any(ia == ib):
         raise RankingError(f"vote {int(np.flatnonzero(ia == ib)[0])} compares a model with itself")
+    m = len(models)
+    flat = np.bincount(flat_cells(ia, ib, score, m), weights=weights, minlength=m * m * 3).reshape(
+        m * m, 3
+    )
+    present = np.flatnonzero(flat.sum(axis=1))
+    return PairCounts(models, present // m, present % m, flat[present].astype(float))
+
+
+def flat_cells(ia: np.ndarray, ib: np.ndarray, score: np.ndarray, n_models: int) -> np.ndarray:
+    """Index of each vote's (unordered pair, outcome) cell in an (m*m, 3) count table."""
     outcome = np.select([score == 1.0, score == 0.5, score == 0.0], [0, 1, 2], default=-1)
     if np.any(outcome < 0):
         raise RankingError("scores must be 1 (A wins), 0.5 (tie) or 0 (B wins)")
     swap = ia > ib
     lo, hi = np.where(swap, ib, ia), np.where(swap, ia, ib)
     outcome = np.where(swap, 2 - outcome, outcome)
-    m = len(models)
-    flat = np.bincount((lo * m + hi) * 3 + outcome, minlength=m * m * 3).reshape(m * m, 3)
-    present = np.flatnonzero(flat.sum(axis=1))
-    return PairCounts(models, present // m, present % m, flat[present].astype(float))
+    return (lo * n_models + hi) * 3 + outcome
+
+
+def cluster_cell_matrix(
+    pc: PairCounts,
+    ia: np.ndarray,
+    ib: np.ndarray,
+    score: np.ndarray,
+    clusters: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> sparse.csr_matrix:
+    """Sparse (clusters, pairs*3) vote counts per cluster (e.g. user) in `pc`'s cell layout.
+
+    `clusters` holds integer cluster codes 0..G-1 per vote row; row sums equal each
+    cluster's votes and the column sums reproduce `pc.counts`.
+    """
+    m = pc.n_models
+    position = np.full(m * m, -1)
+    position[pc.pair_i * m + pc.pair_j] = np.arange(len(pc.pair_i))
+    cells = flat_cells(ia, ib, score, m)
+    column = position[cells // 3] * 3 + cells % 3
+    if (column < 0).any():
+        raise RankingError("a clustered vote's pair is not among the aggregated pairs")
+    n_clusters = int(clusters.max()) + 1 if len(clusters) else 0
+    values = np.ones(len(cells)) if weights is None else np.asarray(weights, float)
+    matrix = sparse.csr_matrix(
+        (values, (np.asarray(clusters, np.int64), column)), shape=(n_clusters, pc.counts.size)
+    )
+    matrix.sum_duplicates()
+    return matrix
 
 
 def components(pc: PairCounts) -> np.ndarray:
@@ -355,8 +396,13 @@ class BTFit:
         return None if self.log_nu is None else float(np.exp(self.log_nu))
 
 
-def fit_bradley_terry(pc: PairCounts, ties: TiesMode = "half") -> BTFit:
-    """Maximum-likelihood strengths for connected pair counts, degenerate models kept finite."""
+def fit_bradley_terry(
+    pc: PairCounts, ties: TiesMode = "half", clusters: sparse.csr_matrix | None = None
+) -> BTFit:
+    """Maximum-likelihood strengths for connected pair counts, degenerate models kept finite.
+
+    `clusters` (users x cells, see `cluster_cell_matrix`) makes the sandwich cluster-robust.
+    """
     if ties not in ("half", "davidson"):
         raise RankingError(f"ties mode {ties!r}; expected 'half' or 'davidson'")
     labels = components(pc)
@@ -391,7 +437,7 @@ def fit_bradley_terry(pc: PairCounts, ties: TiesMode = "half") -> BTFit:
     log_nu = None if result.log_nu is None else float(result.log_nu[0])
     if not result.converged[0]:
         warnings.append(f"Bradley–Terry fit did not converge in {result.iterations} iterations")
-    cov_model, cov_sandwich = covariances(pc, theta, ties, log_nu, mask)
+    cov_model, cov_sandwich = covariances(pc, theta, ties, log_nu, mask, clusters)
     return BTFit(
         pairs=pc,
         ties=ties,
@@ -420,9 +466,19 @@ def pair_laplacian(pc: PairCounts, weights: np.ndarray) -> np.ndarray:
 
 
 def covariances(
-    pc: PairCounts, theta: np.ndarray, ties: TiesMode, log_nu: float | None, mask: np.ndarray
+    pc: PairCounts,
+    theta: np.ndarray,
+    ties: TiesMode,
+    log_nu: float | None,
+    mask: np.ndarray,
+    clusters: sparse.csr_matrix | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Model-based (inverse Fisher) and sandwich (robust) covariance of the centred strengths."""
+    """Model-based (inverse Fisher) and sandwich (robust) covariance of the centred strengths.
+
+    With `clusters` (see `cluster_cell_matrix`) the sandwich's meat sums the scores of each
+    cluster first (cluster-robust, Liang-Zeger, with the G/(G-1) small-sample factor), so
+    votes of one user are not treated as independent.
+    """
     m = pc.n_models
     d = theta[pc.pair_i] - theta[pc.pair_j]
     c = pc.counts
@@ -459,6 +515,8 @@ def covariances(
         b_deta = (c * s_d * s_eta).sum(axis=1)
         meat[:m, m] = meat[m, :m] = incidence.T @ b_deta
         meat[m, m] = (c * s_eta**2).sum()
+    if clusters is not None:
+        meat = cluster_meat(pc, s_d, s_eta if ties == "davidson" else None, clusters)
     gauge = np.zeros((q, q))
     gauge[:m, :m] = np.trace(info[:m, :m]) / m**2
     inverse = np.linalg.inv(info + gauge)
@@ -467,6 +525,30 @@ def covariances(
     cov_model = centre @ inverse @ centre.T
     cov_sandwich = centre @ inverse @ meat @ inverse @ centre.T
     return cov_model[:m, :m], cov_sandwich[:m, :m]
+
+
+def cluster_meat(
+    pc: PairCounts, s_d: np.ndarray, s_eta: np.ndarray | None, clusters: sparse.csr_matrix
+) -> np.ndarray:
+    """Sum over clusters of g g^T, g = a cluster's summed score (strengths [, log nu])."""
+    m = pc.n_models
+    n_pairs = len(pc.pair_i)
+    # score of one vote in each cell, per parameter: +s_d at the first model, -s_d at the second
+    cell_pair = np.repeat(np.arange(n_pairs), 3)
+    flat_sd = s_d.reshape(-1)
+    q = m + (1 if s_eta is not None else 0)
+    rows = np.concatenate([np.arange(n_pairs * 3)] * 2)
+    cols = np.concatenate([pc.pair_i[cell_pair], pc.pair_j[cell_pair]])
+    vals = np.concatenate([flat_sd, -flat_sd])
+    if s_eta is not None:
+        rows = np.concatenate([rows, np.arange(n_pairs * 3)])
+        cols = np.concatenate([cols, np.full(n_pairs * 3, m)])
+        vals = np.concatenate([vals, s_eta.reshape(-1)])
+    cell_scores = sparse.csr_matrix((vals, (rows, cols)), shape=(n_pairs * 3, q))
+    per_cluster = np.asarray((clusters @ cell_scores).todense())
+    g = per_cluster.shape[0]
+    factor = g / (g - 1) if g > 1 else 1.0
+    return factor * per_cluster.T @ per_cluster
 
 
 def to_ratings(theta: np.ndarray, anchor: tuple[int, float] | None = None) -> np.ndarray:

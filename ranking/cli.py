@@ -8,12 +8,10 @@ import click
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
-from ranking import persist
-from ranking.bradley_terry import winner_scores
 from ranking.errors import RankingError
-from ranking.leaderboard import RankingOptions, rank_votes
-from ranking.regression import VIF_THRESHOLD, RegressionReport, regress_preferences
-from ranking.slices import rank_slices
+from ranking.leaderboard import RankingOptions
+from ranking.pipeline import compute_rankings, compute_regression
+from ranking.regression import VIF_THRESHOLD, RegressionReport
 
 
 def parse_anchor(value: str | None) -> tuple[str, float] | None:
@@ -32,70 +30,58 @@ def parse_anchor(value: str | None) -> tuple[str, float] | None:
     return model, rating
 
 
-def compute_rankings(
-    app: AppContext, options: RankingOptions, by: str | None = None
-) -> dict[str, Any]:
-    """Rank the workspace's votes (overall and per slice), store the run, return the JSON payload."""
-    store = app.store
-    votes = persist.votes_for_ranking(store)
-    if options.length_control:
-        votes = persist.with_lengths(store, votes)
-    lengths = {}
-    if options.length_control:
-        lengths = {
-            "length_a": votes["length_a"].to_numpy(),
-            "length_b": votes["length_b"].to_numpy(),
-        }
-    slices = None
-    if by:
-        votes = votes.assign(slice=persist.slice_column(store, votes, by))
-    config = {**options.__dict__, "by": by}
-    run_id = store.start_run(persist.STAGE, config)
-    try:
-        board = rank_votes(
-            votes["model_a"].to_numpy(),
-            votes["model_b"].to_numpy(),
-            winner_scores(votes["winner"]),
-            options,
-            **lengths,
-        )
-        persist.save_leaderboard(store, run_id, board)
-        if by:
-            slices = rank_slices(votes, by, options)
-            for value, slice_board in slices.boards.items():
-                persist.save_leaderboard(store, run_id, slice_board, by, value)
-    except Exception:
-        store.finish_run(run_id, status="failed")
-        raise
-    payload = {"run_id": run_id, **board.to_dict()}
-    if slices is not None:
-        payload["by"] = by
-        payload["slices"] = slices.to_dict()["slices"]
-        payload["skipped_slices"] = slices.skipped
-    top = board.ratings[0] if board.ratings else None
-    store.finish_run(
-        run_id,
-        summary={
-            "votes": board.n_votes,
-            "models": len(board.ratings),
-            "top": top.model if top else None,
-            "slices": len(slices.boards) if slices else 0,
-            "warnings": board.warnings,
-        },
-    )
-    return payload
-
-
 def format_leaderboard(board: dict[str, Any], title: str = "") -> str:
     """Plain-text leaderboard table."""
     lines = [title] if title else []
-    lines.append(f"{'rank':>4}  {'model':<28} {'rating':>8}  {'95% CI':>17}  {'votes':>6}  flag")
+    lines.append(
+        f"{'rank':>4}  {'model':<28} {'rating':>8}  {'95% CI':>17}  {'votes':>6}  {'status':<12} flag"
+    )
     for r in board["ratings"]:
         ci = f"{r['ci_low']:.0f}..{r['ci_high']:.0f}"
         lines.append(
-            f"{r['rank']:>4}  {r['model']:<28} {r['rating']:>8.1f}  {ci:>17}  {r['votes']:>6}  {r.get('flag') or ''}"
+            f"{r['rank']:>4}  {r['model']:<28} {r['rating']:>8.1f}  {ci:>17}  {r['votes']:>6}  "
+            f"{r.get('status') or '':<12} {r.get('flag') or ''}"
         )
     return "\n".join(lines)
+
+
+def format_uncertainty(payload: dict[str, Any]) -> str:
+    """One line: which unit was resampled and how much wider that is than vote-level."""
+    clustering = payload.get("clustering") or {}
+    if clustering.get("unit") == "user":
+        return (
+            f"CIs clustered by user ({clustering['clusters']} users): "
+            f"{clustering['width_ratio']:.2f}x as wide as vote-level (sandwich standard errors)"
+        )
+    return f"CIs treat votes as independent ({clustering.get('reason', 'no user ids')})"
+
+
+def format_controlled(payload: dict[str, Any]) -> str:
+    """Coefficients of the controls and the controlled board beside the raw ranks."""
+    controlled = payload["controlled"]
+    lines = [
+        f"Controlled for {', '.join(controlled['controls'])} ({controlled['votes']} votes; "
+        f"{controlled['ci_method']}):",
+        f"  {'covariate':<24} {'coef/SD':>8}  {'95% CI':>17}  odds ratio per SD",
+    ]
+    for c in controlled["coefficients"]:
+        ci = f"{c['ci_low']:.3f}..{c['ci_high']:.3f}"
+        star = "*" if c["significant"] else " "
+        lines.append(
+            f"  {c['covariate']:<24} {c['coefficient']:>8.3f}  {ci:>17}{star} {c['odds_ratio_per_sd']:.2f}"
+        )
+    raw = {r["model"]: r for r in payload["ratings"]}
+    lines.append(format_leaderboard(controlled, "Controlled leaderboard (raw rating in brackets):"))
+    lines[-1] = "\n".join(
+        line + (f"  [{raw[name]['rating']:.0f}]" if (name := _model_of(line, raw)) else "")
+        for line in lines[-1].split("\n")
+    )
+    return "\n".join(lines)
+
+
+def _model_of(line: str, raw: dict[str, Any]) -> str | None:
+    parts = line.split()
+    return parts[1] if len(parts) > 1 and parts[0].isdigit() and parts[1] in raw else None
 
 
 @click.command("rank")
@@ -135,8 +121,28 @@ def format_leaderboard(board: dict[str, Any], title: str = "") -> str:
     help="Rate disconnected groups of models separately instead of failing.",
 )
 @click.option(
-    "--length-control", is_flag=True, help="Control for response-length difference (A - B)."
+    "--where",
+    metavar="EXPR",
+    help="Rank only votes matching EXPR over vote fields and metadata, e.g. "
+    "\"language == 'en' and time_to_first_token_a < 3\".",
 )
+@click.option(
+    "--control",
+    "controls",
+    multiple=True,
+    metavar="FIELD",
+    help="Also fit a board controlled for FIELD (repeatable): X uses the A-minus-B difference "
+    "of metadata X_a/X_b (e.g. response_length, time_to_first_token, total_time), or X itself.",
+)
+@click.option("--length-control", is_flag=True, help="Same as --control response_length.")
+@click.option(
+    "--cluster",
+    type=click.Choice(["auto", "user", "none"]),
+    default="auto",
+    show_default=True,
+    help="Resample users instead of votes (auto: when votes carry user ids).",
+)
+@click.option("--no-fragility", is_flag=True, help="Skip the search for votes that flip the order.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key `ratings`).")
 @click.pass_obj
 def rank_command(
@@ -148,10 +154,17 @@ def rank_command(
     anchor: str | None,
     min_votes: int,
     per_component: bool,
+    where: str | None,
+    controls: tuple[str, ...],
     length_control: bool,
+    cluster: str,
+    no_fragility: bool,
     as_json: bool,
 ) -> None:
-    """Bradley–Terry leaderboard with bootstrap and sandwich confidence intervals."""
+    """Bradley–Terry leaderboard with user-clustered bootstrap and sandwich confidence intervals,
+    an optional style/latency-controlled board, the fragility of the order and a status per model."""
+    if length_control and "response_length" not in controls:
+        controls = (*controls, "response_length")
     options = RankingOptions(
         ties=ties,  # type: ignore[arg-type]
         bootstrap_rounds=rounds,
@@ -159,10 +172,12 @@ def rank_command(
         anchor=parse_anchor(anchor),
         min_votes=min_votes,
         per_component=per_component,
-        length_control=length_control,
+        controls=tuple(dict.fromkeys(controls)),
+        cluster=cluster,  # type: ignore[arg-type]
+        fragility=not no_fragility,
         progress=not as_json,
     )
-    payload = compute_rankings(app, options, by)
+    payload = compute_rankings(app, options, by, where)
     if as_json:
         echo_json(payload)
         return
@@ -171,11 +186,13 @@ def rank_command(
             payload, f"Bradley–Terry leaderboard ({payload['votes']} votes; {payload['ci_method']})"
         )
     )
-    if payload.get("length_control"):
-        lc = payload["length_control"]
-        click.echo(
-            f"length coefficient: {lc['coefficient']:.3f} per SD (odds ratio {lc['odds_ratio_per_sd']:.2f})"
-        )
+    click.echo(format_uncertainty(payload))
+    for item in payload.get("fragility") or []:
+        click.echo(f"fragility: {item['sentence']}")
+    click.echo(f"status: {payload['status_rule']}")
+    if payload.get("controlled"):
+        click.echo("")
+        click.echo(format_controlled(payload))
     for s in payload.get("slices", []):
         click.echo("")
         click.echo(format_leaderboard(s, f"{by} = {s['value']} ({s['votes']} votes)"))
@@ -183,43 +200,6 @@ def rank_command(
         click.echo(f"skipped {by} = {value}: {why}")
     for note in payload["warnings"]:
         click.echo(f"warning: {note}", err=True)
-
-
-def compute_regression(
-    app: AppContext, keep_ties: bool = False, vif_threshold: float = VIF_THRESHOLD, seed: int = 0
-) -> RegressionReport:
-    """Run the benchmarks-vs-preferences regression on the workspace and store it."""
-    store = app.store
-    votes = persist.votes_for_ranking(store)
-    scores = store.benchmark_frame()
-    if scores.empty:
-        raise RankingError(
-            "no benchmark scores: load some with `arenalens benchmarks ingest FILE.csv`"
-        )
-    board = rank_votes(
-        votes["model_a"].to_numpy(),
-        votes["model_b"].to_numpy(),
-        winner_scores(votes["winner"]),
-        RankingOptions(bootstrap_rounds=0, per_component=True),
-    )
-    ratings = {r.model: r.rating for r in board.ratings}
-    run_id = store.start_run(
-        persist.REGRESSION_STAGE,
-        {"keep_ties": keep_ties, "vif_threshold": vif_threshold, "seed": seed},
-    )
-    try:
-        report = regress_preferences(
-            votes, scores, ratings, keep_ties=keep_ties, vif_threshold=vif_threshold, seed=seed
-        )
-        persist.save_regression(store, run_id, report)
-    except Exception:
-        store.finish_run(run_id, status="failed")
-        raise
-    summary = report.to_dict()
-    summary.pop("mixed")
-    summary.pop("logit")
-    store.finish_run(run_id, summary=summary)
-    return report
 
 
 def format_regression(report: RegressionReport) -> str:
@@ -246,12 +226,43 @@ def format_regression(report: RegressionReport) -> str:
     if report.pca_explained_variance:
         shares = ", ".join(f"{v:.2f}" for v in report.pca_explained_variance[:4])
         lines.append(f"benchmark matrix PCA, variance explained by PC1..: {shares}")
-    if report.kendall_tau:
-        best = report.kendall_tau[0]
+    cv = report.cross_validation
+    if cv:
+        lines += [
+            "",
+            f"leave-one-model-out ({report.n_models} folds, benchmarks {', '.join(cv['benchmarks'])}): "
+            f"log loss {cv['log_loss']:.4f} vs {cv['log_loss_null']:.4f} intercept-only "
+            f"(predictive R² {cv['r2_votes']:.3f}); held-out model strength R² {cv['r2_strength']:.2f}",
+        ]
+    perm = report.permutation
+    if perm:
         lines.append(
-            f"Kendall tau vs Bradley–Terry: best {best['benchmark']} ({best['tau']:.2f}); {len(report.kendall_tau)} benchmarks"
+            f"permutation test ({perm['permutations']} {perm['kind']} permutations of benchmark rows "
+            f"across models): in-sample R² {perm['r2_observed']:.3f}, p = {perm['p_value']:.2g} "
+            f"(median under shuffling {perm['null_median_r2']:.3f})"
         )
+    if report.kendall_tau:
+        lines += ["", f"{'benchmark':<40} {'Kendall τ':>9}  {'95% CI (vote bootstrap)':>24}  p"]
+        for row in report.kendall_tau:
+            ci = f"{row['ci_low']:.2f}..{row['ci_high']:.2f}"
+            lines.append(
+                f"{row['benchmark'][:40]:<40} {row['tau']:>9.2f}  {ci:>24}  {row['p_value']:.2g}"
+            )
+    if report.selection:
+        sel = report.selection
+        lines += [
+            "",
+            f"subset search ({sel['subsets_evaluated']} subsets of up to {sel['max_size']} benchmarks; "
+            f"{sel['rule']}):",
+            f"  selected: {', '.join(sel['selected'])} (LOMO log loss {sel['selected_log_loss']:.4f}, "
+            f"strength R² {sel['selected_r2_strength']:.2f})",
+            f"  best: {', '.join(sel['best'])} (LOMO log loss {sel['best_log_loss']:.4f}; "
+            f"intercept-only {sel['null_log_loss']:.4f})",
+            f"  note: {sel['caveat']}",
+        ]
     lines += [f"warning: {w}" for w in report.warnings]
+    if report.summary_line:
+        lines += ["", report.summary_line]
     return "\n".join(lines)
 
 
@@ -263,13 +274,19 @@ def format_regression(report: RegressionReport) -> str:
 )
 @click.option("--vif-threshold", type=float, default=VIF_THRESHOLD, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--select",
+    is_flag=True,
+    help="Search benchmark subsets for the smallest one with the best leave-one-model-out fit.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as one JSON object.")
 @click.pass_obj
 def regress_command(
-    app: AppContext, keep_ties: bool, vif_threshold: float, seed: int, as_json: bool
+    app: AppContext, keep_ties: bool, vif_threshold: float, seed: int, select: bool, as_json: bool
 ) -> None:
-    """Mixed-effects logistic regression of votes on benchmark score differences."""
-    report = compute_regression(app, keep_ties, vif_threshold, seed)
+    """Do static benchmarks predict preferences? Mixed-effects and plain logistic fits, with
+    leave-one-model-out cross-validation, a permutation test and Kendall τ per benchmark."""
+    report = compute_regression(app, keep_ties, vif_threshold, seed, select)
     if as_json:
         echo_json(report.to_dict())
     else:

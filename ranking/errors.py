@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from arenalens.errors import ArenalensError
 
-class RankingError(ValueError):
+
+class RankingError(ArenalensError, ValueError):
     """Votes or benchmark scores cannot be ranked or regressed as asked; says what was expected."""
 
 
 class DisconnectedComparisonError(RankingError):
     """The comparison graph splits into groups that never met, so one scale cannot be fitted."""
-
-
-USER_ERRORS = (RankingError,)

@@ -1,12 +1,14 @@
-"""From votes to a leaderboard: filter, fit, bootstrap, sandwich CIs, ranks, win rates, warnings."""
+"""From votes to a leaderboard: filter, fit, bootstrap (by vote or by user), sandwich CIs, ranks,
+win rates, style/latency-controlled board, fragility of the order, a status per model."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
 from ranking.bootstrap import (
@@ -18,30 +20,33 @@ from ranking.bootstrap import (
 from ranking.bradley_terry import (
     ELO_SCALE,
     FIRST_WINS,
-    PRIOR_PSEUDO_VOTES,
     SECOND_WINS,
     TIE,
     PairCounts,
     TiesMode,
     aggregate_codes,
+    cluster_cell_matrix,
     components,
+    covariances,
     encode_models,
     fit_bradley_terry,
-    model_codes,
+    flat_cells,
     rank_from_intervals,
     to_ratings,
 )
+from ranking.covariates import MIN_VOTES as CONTROL_MIN_VOTES
+from ranking.covariates import fit_with_covariates, normalised_length_difference, standardise
 from ranking.errors import DisconnectedComparisonError, RankingError
-from ranking.length_control import MIN_VOTES as LENGTH_MIN_VOTES
-from ranking.length_control import fit_with_covariates, normalised_length_difference, standardise
+from ranking.fragility import STATUS_RULE, PairFragility, model_status, order_fragility
 from ranking.winrates import WinRateMatrix, win_rate_matrix
 
 Z_95 = 1.959963984540054
+ClusterMode = Literal["auto", "user", "none"]
 
 
 @dataclass(frozen=True)
 class RankingOptions:
-    """How to rank: tie model, bootstrap, scale anchor, filters, degenerate-graph policy."""
+    """How to rank: tie model, bootstrap, scale anchor, filters, clustering, controls."""
 
     ties: TiesMode = "half"
     bootstrap_rounds: int = 1000
@@ -50,7 +55,9 @@ class RankingOptions:
     min_votes: int = 1
     per_component: bool = False
     level: float = 0.95
-    length_control: bool = False
+    controls: tuple[str, ...] = ()  # covariates of the controlled board (names, for the record)
+    cluster: ClusterMode = "auto"  # resample users when votes carry user ids
+    fragility: bool = True
     progress: bool = False
 
 
@@ -71,6 +78,35 @@ class ModelRating:
     sandwich_high: float
     flag: str | None = None
     component: int = 0
+    status: str = ""
+
+
+@dataclass
+class Votes:
+    """Vote rows ready to rank; a row may stand for `weight` identical votes (SQL aggregates)."""
+
+    model_a: np.ndarray
+    model_b: np.ndarray
+    score: np.ndarray
+    weight: np.ndarray
+    user: np.ndarray | None = None  # cluster ids (None/NaN: a cluster of its own)
+    covariates: np.ndarray | None = None  # (rows, k) A-minus-B differences, NaN = missing
+    covariate_names: tuple[str, ...] = ()
+
+    def take(self, mask: np.ndarray) -> Votes:
+        return replace(
+            self,
+            model_a=self.model_a[mask],
+            model_b=self.model_b[mask],
+            score=self.score[mask],
+            weight=self.weight[mask],
+            user=None if self.user is None else self.user[mask],
+            covariates=None if self.covariates is None else self.covariates[mask],
+        )
+
+    @property
+    def n_votes(self) -> int:
+        return int(round(self.weight.sum()))
 
 
 @dataclass
@@ -84,12 +120,15 @@ class Leaderboard:
     warnings: list[str] = field(default_factory=list)
     excluded: dict[str, int] = field(default_factory=dict)
     tie_parameter: float | None = None
-    length_coefficient: dict[str, float] | None = None
     win_rates: list[WinRateMatrix] = field(default_factory=list)
+    clustering: dict[str, Any] = field(default_factory=dict)
+    fragility: list[PairFragility] = field(default_factory=list)
+    controlled: Leaderboard | None = None
+    coefficients: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self, with_win_rates: bool = True) -> dict[str, Any]:
         """JSON-ready dict: `ratings` rows sorted by rank, then rating."""
-        return {
+        out = {
             "ratings": [asdict(r) for r in self.ratings],
             "votes": self.n_votes,
             "ties_mode": self.options.ties,
@@ -97,32 +136,62 @@ class Leaderboard:
             "bootstrap_rounds": self.options.bootstrap_rounds,
             "seed": self.options.seed,
             "ci_method": self.ci_method,
+            "clustering": self.clustering,
             "anchor": list(self.options.anchor) if self.options.anchor else None,
             "min_votes": self.options.min_votes,
-            "length_control": self.length_coefficient,
             "excluded": self.excluded,
+            "status_rule": STATUS_RULE,
+            "fragility": [f.to_dict() for f in self.fragility],
             "warnings": self.warnings,
             "win_rates": [r for m in self.win_rates for r in m.records()] if with_win_rates else [],
+            "controlled": None,
         }
+        if self.controlled is not None:
+            out["controlled"] = {
+                "controls": list(self.options.controls),
+                "coefficients": self.coefficients,
+                "ratings": [asdict(r) for r in self.controlled.ratings],
+                "votes": self.controlled.n_votes,
+                "ci_method": self.controlled.ci_method,
+                "tie_parameter": self.controlled.tie_parameter,
+            }
+        return out
 
 
 def filter_min_votes(
-    ia: np.ndarray, ib: np.ndarray, n_models: int, min_votes: int
+    ia: np.ndarray,
+    ib: np.ndarray,
+    n_models: int,
+    min_votes: int,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[int, int]]:
-    """Mask of votes kept after repeatedly dropping models with fewer than `min_votes` votes."""
+    """Mask of rows kept after repeatedly dropping models with fewer than `min_votes` votes."""
     keep = np.ones(len(ia), bool)
+    w = np.ones(len(ia)) if weights is None else np.asarray(weights, float)
     dropped: dict[int, int] = {}
     while True:
-        counts = np.bincount(ia[keep], minlength=n_models) + np.bincount(
-            ib[keep], minlength=n_models
+        counts = np.bincount(ia[keep], w[keep], minlength=n_models) + np.bincount(
+            ib[keep], w[keep], minlength=n_models
         )
         low = [k for k in range(n_models) if 0 < counts[k] < min_votes]
         if not low:
             return keep, dropped
         for k in low:
-            dropped.setdefault(k, int(counts[k]))
+            dropped.setdefault(k, int(round(counts[k])))
         low_arr = np.array(low)
         keep &= ~np.isin(ia, low_arr) & ~np.isin(ib, low_arr)
+
+
+def cluster_codes(user: np.ndarray) -> np.ndarray:
+    """Integer cluster per row; rows without a user id each form a cluster of their own."""
+    codes, uniques = pd.factorize(pd.Series(user, dtype=object).map(_as_text), sort=True)
+    missing = codes < 0
+    codes[missing] = len(uniques) + np.arange(int(missing.sum()))
+    return codes.astype(np.int64)
+
+
+def _as_text(value: Any) -> Any:
+    return value if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
 def rank_votes(
@@ -131,29 +200,54 @@ def rank_votes(
     score_a: np.ndarray,
     options: RankingOptions | None = None,
     *,
+    weights: np.ndarray | None = None,
+    users: np.ndarray | None = None,
+    covariates: Mapping[str, np.ndarray] | None = None,
     length_a: np.ndarray | None = None,
     length_b: np.ndarray | None = None,
 ) -> Leaderboard:
-    """Bradley–Terry leaderboard for votes (score of A: 1 win, 0.5 tie, 0 loss)."""
+    """Bradley–Terry leaderboard for votes (score of A: 1 win, 0.5 tie, 0 loss).
+
+    `weights`: votes per row (aggregated input); `users`: a user id per row (user-clustered
+    uncertainty); `covariates`: name -> per-row A-minus-B difference (style/latency control;
+    NaN where missing); `length_a`/`length_b`: shorthand for a `response_length` control.
+    """
     opts = options or RankingOptions()
     a = np.asarray(model_a, dtype=object)
-    b = np.asarray(model_b, dtype=object)
-    score = np.asarray(score_a, dtype=float)
-    if len(a) == 0:
+    controls = dict(covariates or {})
+    if length_a is not None and length_b is not None:
+        controls["response_length"] = normalised_length_difference(length_a, length_b)
+    if controls:
+        opts = replace(opts, controls=tuple(controls))
+    votes = Votes(
+        model_a=a,
+        model_b=np.asarray(model_b, dtype=object),
+        score=np.asarray(score_a, dtype=float),
+        weight=np.ones(len(a)) if weights is None else np.asarray(weights, dtype=float),
+        user=None if users is None else np.asarray(users, dtype=object),
+        covariates=(
+            np.column_stack([np.asarray(v, float) for v in controls.values()]) if controls else None
+        ),
+        covariate_names=tuple(controls),
+    )
+    return rank(votes, opts)
+
+
+def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
+    """`rank_votes` on a `Votes` table."""
+    if len(votes.score) == 0 or votes.n_votes == 0:
         raise RankingError("no votes to rank; ingest votes first (`arenalens ingest ...`)")
-    if opts.length_control and (length_a is None or length_b is None):
-        raise RankingError("length control needs response lengths of both sides of each vote")
-    la = np.asarray(length_a, float) if opts.length_control else np.zeros(len(a))
-    lb = np.asarray(length_b, float) if opts.length_control else np.zeros(len(a))
-    models, ia, ib = encode_models(a, b)
+    votes = _split_anonymous(votes, opts)
+    models, ia, ib = encode_models(votes.model_a, votes.model_b)
     warnings: list[str] = []
     self_votes = ia == ib
     if self_votes.any():
-        warnings.append(f"left out {int(self_votes.sum())} votes comparing a model with itself")
-        a, b, score, ia, ib, la, lb = (x[~self_votes] for x in (a, b, score, ia, ib, la, lb))
-        if len(a) == 0:
+        n_self = int(round(votes.weight[self_votes].sum()))
+        warnings.append(f"left out {n_self} votes comparing a model with itself")
+        votes, ia, ib = votes.take(~self_votes), ia[~self_votes], ib[~self_votes]
+        if len(ia) == 0:
             raise RankingError("every vote compares a model with itself; nothing to rank")
-    keep, dropped = filter_min_votes(ia, ib, len(models), opts.min_votes)
+    keep, dropped = filter_min_votes(ia, ib, len(models), opts.min_votes, votes.weight)
     excluded = {models[k]: v for k, v in dropped.items()}
     if excluded:
         listed = ", ".join(f"{m} ({v})" for m, v in sorted(excluded.items()))
@@ -161,7 +255,7 @@ def rank_votes(
     if not keep.any():
         raise RankingError(f"no model has at least {opts.min_votes} votes; lower --min-votes")
     if not keep.all():
-        a, b, score, ia, ib, la, lb = (x[keep] for x in (a, b, score, ia, ib, la, lb))
+        votes, ia, ib = votes.take(keep), ia[keep], ib[keep]
     present = np.zeros(len(models), bool)
     present[ia] = present[ib] = True
     recode = np.cumsum(present) - 1
@@ -169,7 +263,7 @@ def rank_votes(
     ia, ib = recode[ia], recode[ib]
     if opts.anchor and opts.anchor[0] not in models:
         raise RankingError(f"--anchor model {opts.anchor[0]!r} is not among the ranked models")
-    pc = aggregate_codes(ia, ib, score, models)
+    pc = aggregate_codes(ia, ib, votes.score, models, votes.weight)
     labels = components(pc)
     if labels.max() > 0:
         groups = [
@@ -187,56 +281,107 @@ def rank_votes(
             f"comparison graph has {len(groups)} disconnected groups ({described}); each is "
             "rated on its own scale (mean 1000) and ranks are within a group"
         )
-    board = Leaderboard([], int(len(score)), opts, "", warnings, excluded)
+    clusters = _clusters(votes, opts)
+    board = Leaderboard([], votes.n_votes, opts, "", warnings, excluded)
+    if votes.covariates is not None:
+        board.controlled = Leaderboard([], 0, opts, "")
     for comp in range(labels.max() + 1):
-        sub = pc.subset(labels == comp)
-        in_comp = labels[ia] == comp if labels.max() > 0 else np.ones(len(a), bool)
-        lengths = None
-        if opts.length_control:
-            if int(in_comp.sum()) < LENGTH_MIN_VOTES:
-                raise RankingError(
-                    f"length control needs at least {LENGTH_MIN_VOTES} votes, got {int(in_comp.sum())}"
-                )
-            lengths = (la[in_comp], lb[in_comp])
-        _rank_component(board, sub, comp, (a[in_comp], b[in_comp], score[in_comp]), lengths)
+        sub = pc.subset(labels == comp) if labels.max() > 0 else pc
+        in_comp = labels[ia] == comp
+        codes = None if clusters is None else clusters[in_comp]
+        part = votes.take(in_comp)
+        comp_ia, comp_ib = (
+            _recode(ia[in_comp], labels == comp),
+            _recode(ib[in_comp], labels == comp),
+        )
+        _rank_component(board, sub, comp, part, comp_ia, comp_ib, codes)
+        if board.controlled is not None:
+            _controlled_component(board, sub, comp, part, comp_ia, comp_ib, codes)
     board.ratings.sort(key=lambda r: (r.component, r.rank, -r.rating))
+    if board.controlled is not None:
+        board.controlled.ratings.sort(key=lambda r: (r.component, r.rank, -r.rating))
     return board
+
+
+def _split_anonymous(votes: Votes, opts: RankingOptions) -> Votes:
+    """Grouped rows without a user id stand for several votes, each its own cluster: when
+    clustering applies, such rows are expanded to one row per vote."""
+    if opts.cluster == "none" or votes.user is None:
+        return votes
+    anonymous = pd.isna(pd.Series(votes.user, dtype=object)).to_numpy()
+    if anonymous.all() or not (anonymous & (votes.weight > 1)).any():
+        return votes
+    repeats = np.where(anonymous, votes.weight, 1).astype(np.int64)
+    index = np.repeat(np.arange(len(votes.weight)), repeats)
+    expanded = votes.take(index)
+    expanded.weight = np.where(anonymous[index], 1.0, votes.weight[index])
+    return expanded
+
+
+def _recode(codes: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    return (np.cumsum(keep) - 1)[codes]
+
+
+def _clusters(votes: Votes, opts: RankingOptions) -> np.ndarray | None:
+    """Cluster code per row when user-clustered uncertainty applies, else None."""
+    if opts.cluster == "none":
+        return None
+    if votes.user is None or pd.isna(pd.Series(votes.user, dtype=object)).all():
+        if opts.cluster == "user":
+            raise RankingError("--cluster user: these votes carry no user ids; use --cluster none")
+        return None
+    codes = cluster_codes(votes.user)
+    if opts.cluster == "auto" and len(np.unique(codes)) >= votes.n_votes:
+        return None  # every user cast one vote: clustering changes nothing
+    return codes
+
+
+def _anchor_index(models: tuple[str, ...], opts: RankingOptions) -> tuple[int, float] | None:
+    if opts.anchor and opts.anchor[0] in models:
+        return models.index(opts.anchor[0]), float(opts.anchor[1])
+    return None
 
 
 def _rank_component(
     board: Leaderboard,
     pc: PairCounts,
     comp: int,
-    votes: tuple[np.ndarray, np.ndarray, np.ndarray],
-    lengths: tuple[np.ndarray, np.ndarray] | None,
+    votes: Votes,
+    ia: np.ndarray,
+    ib: np.ndarray,
+    codes: np.ndarray | None,
 ) -> None:
     opts = board.options
-    fit = fit_bradley_terry(pc, opts.ties)
+    cluster_matrix = (
+        None if codes is None else cluster_cell_matrix(pc, ia, ib, votes.score, codes, votes.weight)
+    )
+    fit = fit_bradley_terry(pc, opts.ties, cluster_matrix)
     board.warnings.extend(fit.warnings)
-    anchor = None
-    if opts.anchor and opts.anchor[0] in pc.models:
-        anchor = (pc.models.index(opts.anchor[0]), float(opts.anchor[1]))
-    theta, boot_theta, boot_nu, cov = fit.theta, None, None, fit.cov_sandwich
-    if lengths is not None:
-        if fit.ties == "davidson":
-            raise RankingError("length control is available with --ties half only")
-        theta, boot_theta, cov = _length_controlled(board, pc, fit.prior_mask, votes, lengths)
-    elif opts.bootstrap_rounds > 0:
+    anchor = _anchor_index(pc.models, opts)
+    boot_theta, boot_nu = None, None
+    if opts.bootstrap_rounds > 0:
         boot = bootstrap_bradley_terry(
-            fit, opts.bootstrap_rounds, opts.seed, progress=opts.progress
+            fit, opts.bootstrap_rounds, opts.seed, progress=opts.progress, clusters=cluster_matrix
         )
         board.warnings.extend(bootstrap_warnings(boot))
         boot_theta, boot_nu = boot.theta, boot.log_nu
     board.tie_parameter = fit.tie_parameter
-    ratings = to_ratings(theta, anchor)
-    sandwich_sd = ELO_SCALE * np.sqrt(np.clip(np.diag(_anchored(cov, anchor)), 0, None))
+    ratings = to_ratings(fit.theta, anchor)
+    sandwich_sd = ELO_SCALE * np.sqrt(
+        np.clip(np.diag(_anchored(fit.cov_sandwich, anchor)), 0, None)
+    )
     s_low, s_high = ratings - Z_95 * sandwich_sd, ratings + Z_95 * sandwich_sd
+    unit = "user-clustered " if cluster_matrix is not None else ""
     if boot_theta is not None:
         low, high = percentile_interval(to_ratings(boot_theta, anchor), opts.level)
-        board.ci_method = f"bootstrap percentile ({opts.bootstrap_rounds} rounds, seed {opts.seed})"
+        over = f" over {cluster_matrix.shape[0]} users" if cluster_matrix is not None else ""
+        board.ci_method = (
+            f"{unit}bootstrap percentile ({opts.bootstrap_rounds} rounds{over}, seed {opts.seed})"
+        )
     else:
         low, high = s_low, s_high
-        board.ci_method = "sandwich (robust) normal interval"
+        board.ci_method = f"{unit}sandwich (robust) normal interval"
+    board.clustering = _clustering_summary(pc, fit, cluster_matrix, votes, opts.cluster)
     ranks = rank_from_intervals(low, high)
     counts = _win_tie_loss(pc)
     for k, model in enumerate(pc.models):
@@ -256,73 +401,184 @@ def _rank_component(
                 sandwich_high=float(s_high[k]),
                 flag=fit.flags.get(model),
                 component=comp,
+                status=model_status(int(wins + ties + losses), float(low[k]), float(high[k])),
             )
         )
     board.win_rates.append(
-        win_rate_matrix(pc, theta, boot_theta, fit.ties, fit.log_nu, boot_nu, opts.level)
+        win_rate_matrix(pc, fit.theta, boot_theta, fit.ties, fit.log_nu, boot_nu, opts.level)
     )
+    if opts.fragility and comp == 0:
+        board.fragility = order_fragility(pc, fit.theta, fit.ties)
 
 
-def _length_controlled(
+def _clustering_summary(
+    pc: PairCounts,
+    fit: Any,
+    cluster_matrix: sparse.csr_matrix | None,
+    votes: Votes,
+    opts_cluster: str,
+) -> dict[str, Any]:
+    """Which unit was resampled, and how much wider the user-clustered sandwich is than the
+    vote-level one (mean ratio of standard errors over models)."""
+    if cluster_matrix is None:
+        if votes.user is None or pd.isna(pd.Series(votes.user, dtype=object)).all():
+            reason = "the votes carry no user ids"
+        elif opts_cluster == "none":
+            reason = "--cluster none"
+        else:
+            reason = "every user cast a single vote"
+        return {"unit": "vote", "clusters": None, "width_ratio": None, "reason": reason}
+    _, vote_level = covariances(pc, fit.theta, fit.ties, fit.log_nu, fit.prior_mask)
+    clustered = np.sqrt(np.clip(np.diag(fit.cov_sandwich), 0, None))
+    plain = np.sqrt(np.clip(np.diag(vote_level), 1e-300, None))
+    return {
+        "unit": "user",
+        "clusters": int(cluster_matrix.shape[0]),
+        "width_ratio": float(np.mean(clustered / plain)),
+        "reason": "votes carry user ids; users are resampled, not votes",
+    }
+
+
+def _controlled_component(
     board: Leaderboard,
     pc: PairCounts,
-    prior_mask: np.ndarray,
-    votes: tuple[np.ndarray, np.ndarray, np.ndarray],
-    lengths: tuple[np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    comp: int,
+    votes: Votes,
+    ia: np.ndarray,
+    ib: np.ndarray,
+    codes: np.ndarray | None,
+) -> None:
+    """Contextual Bradley–Terry with the covariates, on the votes that have all of them."""
     opts = board.options
-    ia, ib = model_codes(votes[0], pc.models), model_codes(votes[1], pc.models)
-    x = standardise(normalised_length_difference(*lengths))[:, None]
+    controlled = board.controlled
+    assert controlled is not None and votes.covariates is not None
+    complete = ~np.isnan(votes.covariates).any(axis=1)
+    n_missing = int(round(votes.weight[~complete].sum()))
+    n_used = int(round(votes.weight[complete].sum()))
+    missing_by = {
+        name: int(round(votes.weight[np.isnan(votes.covariates[:, k])].sum()))
+        for k, name in enumerate(votes.covariate_names)
+    }
+    listed = ", ".join(f"{n} lack {name}" for name, n in missing_by.items() if n)
+    if n_used < CONTROL_MIN_VOTES:
+        raise RankingError(
+            f"--control: only {n_used} of {votes.n_votes} votes have every covariate"
+            + (f" ({listed})" if listed else "")
+            + f"; the controlled board needs at least {CONTROL_MIN_VOTES}"
+        )
+    if n_missing:
+        board.warnings.append(
+            f"controlled board: {n_missing} of {votes.n_votes} votes left out ({listed}); "
+            "fitted on the rest"
+        )
+    keep_models = np.zeros(pc.n_models, bool)
+    keep_models[ia[complete]] = keep_models[ib[complete]] = True
+    if not keep_models.all():
+        lost = [m for m, k in zip(pc.models, keep_models, strict=True) if not k]
+        raise RankingError(
+            f"--control: no vote of {', '.join(lost)} has every covariate; "
+            "drop that control or filter those models out"
+        )
+    sub_votes = votes.take(complete)
+    x = standardise(sub_votes.covariates)
+    sia, sib = ia[complete], ib[complete]
+    sub_pc = aggregate_codes(sia, sib, sub_votes.score, pc.models, sub_votes.weight)
+    if components(sub_pc).max() > 0:
+        raise DisconnectedComparisonError(
+            "--control: the votes with every covariate do not connect all models; "
+            "drop that control or rank fewer models"
+        )
+    base = fit_bradley_terry(sub_pc, opts.ties)
+    ties = base.ties  # Davidson falls back to half when there are no ties
+    sub_codes = None if codes is None else cluster_codes(codes[complete])
     point, boot = fit_with_covariates(
-        ia,
-        ib,
-        votes[2],
+        sia,
+        sib,
+        sub_votes.score,
         pc.n_models,
         x,
-        prior_mask,
+        base.prior_mask,
         opts.bootstrap_rounds,
         opts.seed,
         opts.progress,
-        round_prior_mask=_vote_round_mask(pc, ia, ib, votes[2]),
-    )
-    beta = float(point.beta[0, 0])
-    beta_se = float(np.sqrt(point.cov_sandwich[pc.n_models, pc.n_models]))
-    info: dict[str, float] = {
-        "coefficient": beta,
-        "odds_ratio_per_sd": float(np.exp(beta)),
-        "sandwich_low": beta - Z_95 * beta_se,
-        "sandwich_high": beta + Z_95 * beta_se,
-    }
-    if boot is not None:
-        lo, hi = percentile_interval(boot.beta[:, 0], opts.level)
-        info.update(ci_low=float(lo), ci_high=float(hi))
-        if (~boot.converged).any():
-            board.warnings.append(
-                f"{int((~boot.converged).sum())} length-control bootstrap rounds did not converge"
-            )
-    board.length_coefficient = info
-    board.warnings.append(
-        "length-controlled: ratings are at equal response length; the coefficient is per "
-        "standard deviation of (len_A - len_B) / (len_A + len_B)"
+        round_prior_mask=_vote_round_mask(sub_pc, sia, sib, sub_votes.score),
+        ties=ties,
+        clusters=sub_codes,
+        weights=sub_votes.weight,
     )
     m = pc.n_models
-    return point.theta[0], None if boot is None else boot.theta, point.cov_sandwich[:m, :m]
+    anchor = _anchor_index(pc.models, opts)
+    theta = point.theta[0]
+    cov = point.cov_sandwich
+    ratings = to_ratings(theta, anchor)
+    sd = ELO_SCALE * np.sqrt(np.clip(np.diag(_anchored(cov[:m, :m], anchor)), 0, None))
+    s_low, s_high = ratings - Z_95 * sd, ratings + Z_95 * sd
+    unit = "user-clustered " if sub_codes is not None else ""
+    if boot is not None:
+        low, high = percentile_interval(to_ratings(boot.theta, anchor), opts.level)
+        controlled.ci_method = f"{unit}bootstrap percentile ({opts.bootstrap_rounds} rounds)"
+        if (~boot.converged).any():
+            board.warnings.append(
+                f"{int((~boot.converged).sum())} controlled-board bootstrap rounds did not converge"
+            )
+    else:
+        low, high = s_low, s_high
+        controlled.ci_method = f"{unit}sandwich (robust) normal interval"
+    controlled.n_votes += n_used
+    if point.log_nu is not None:
+        controlled.tie_parameter = float(np.exp(point.log_nu[0]))
+    ranks = rank_from_intervals(low, high)
+    counts = _win_tie_loss(sub_pc)
+    for k, model in enumerate(pc.models):
+        wins, ties_k, losses = counts[k]
+        n_k = int(wins + ties_k + losses)
+        controlled.ratings.append(
+            ModelRating(
+                model=model,
+                rating=float(ratings[k]),
+                ci_low=float(low[k]),
+                ci_high=float(high[k]),
+                rank=int(ranks[k]),
+                votes=n_k,
+                wins=int(wins),
+                ties=int(ties_k),
+                losses=int(losses),
+                sandwich_low=float(s_low[k]),
+                sandwich_high=float(s_high[k]),
+                flag=base.flags.get(model),
+                component=comp,
+                status=model_status(n_k, float(low[k]), float(high[k])),
+            )
+        )
+    if comp == 0:
+        for k, name in enumerate(sub_votes.covariate_names):
+            beta = float(point.beta[0, k])
+            se = float(np.sqrt(max(cov[m + k, m + k], 0.0)))
+            row = {
+                "covariate": name,
+                "coefficient": beta,
+                "odds_ratio_per_sd": float(np.exp(beta)),
+                "sandwich_low": beta - Z_95 * se,
+                "sandwich_high": beta + Z_95 * se,
+                "ci_low": beta - Z_95 * se,
+                "ci_high": beta + Z_95 * se,
+            }
+            if boot is not None:
+                lo, hi = percentile_interval(boot.beta[:, k], opts.level)
+                row.update(ci_low=float(lo), ci_high=float(hi))
+            row["significant"] = bool(row["ci_low"] > 0 or row["ci_high"] < 0)
+            board.coefficients.append(row)
 
 
 def _vote_round_mask(
     pc: PairCounts, ia: np.ndarray, ib: np.ndarray, score: np.ndarray
 ) -> Callable[[np.ndarray], np.ndarray]:
     """Map vote-level resample counts to the per-round prior mask of the pair-level bootstrap."""
-    pair_index = {
-        (int(i), int(j)): k for k, (i, j) in enumerate(zip(pc.pair_i, pc.pair_j, strict=True))
-    }
-    swap = ia > ib
-    lo, hi = np.where(swap, ib, ia), np.where(swap, ia, ib)
-    outcome = np.select([score == 1.0, score == 0.5], [FIRST_WINS, TIE], default=SECOND_WINS)
-    outcome = np.where(swap, 2 - outcome, outcome)
-    cells = (
-        np.array([pair_index[(int(a), int(b))] for a, b in zip(lo, hi, strict=True)]) * 3 + outcome
-    )
+    m = pc.n_models
+    position = np.full(m * m, -1)
+    position[pc.pair_i * m + pc.pair_j] = np.arange(len(pc.pair_i))
+    flat = flat_cells(ia, ib, score, m)
+    cells = position[flat // 3] * 3 + flat % 3
     shape = (len(cells), pc.counts.size)
     to_cells = sparse.csr_matrix((np.ones(len(cells)), (np.arange(len(cells)), cells)), shape=shape)
 
@@ -352,4 +608,4 @@ def _win_tie_loss(pc: PairCounts) -> np.ndarray:
     return np.rint(out).astype(int)
 
 
-__all__ = ["PRIOR_PSEUDO_VOTES", "Leaderboard", "ModelRating", "RankingOptions", "rank_votes"]
+__all__ = ["Leaderboard", "ModelRating", "RankingOptions", "Votes", "rank", "rank_votes"]

@@ -1,28 +1,89 @@
-"""Reads and writes of the ranking stage (parameterised SQLAlchemy through the Store only)."""
+"""Reads and writes of the ranking stage (parameterised SQLAlchemy through the Store only).
+
+Ranking reads counts, not rows: `vote_counts` groups the votes in SQL by exactly the fields a
+ranking needs (models, winner, and any user id, slice, filter or covariate field), so a million
+stored votes arrive as a few thousand (pair, outcome) rows with a count.
+"""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from arenalens.errors import StageError
 from arenalens.store import Store
+from arenalens.store import tables as t
 from ranking import tables as rt
 from ranking.errors import RankingError
 from ranking.leaderboard import Leaderboard
 from ranking.regression import RegressionReport
-from ranking.slices import metadata_keys, metadata_values
 
 STAGE = "ranking"
 REGRESSION_STAGE = "regression"
 TAXONOMY_FIELDS = {"category": "category", "modality": "modality", "cluster": "cluster_name"}
+CODING_FIELDS = ("reason",)
+VOTE_COLUMNS = ("model_a", "model_b", "winner", "language", "user_id", "source", "id")
 CORE_SLICE_FIELDS = ("category", "modality", "cluster", "language", "reason")
-LENGTH_KEYS = ("response_length_a", "response_length_b")  # as Talk Arena ingest stores them
+CONTROLLED = "(controlled)"  # slice_field under which a run's style-controlled board is stored
+
+
+def vote_counts(store: Store, fields: Sequence[str] = ()) -> pd.DataFrame:
+    """Votes grouped in SQL by model_a, model_b, winner and `fields`, with a count `n`.
+
+    A field is an interactions column (language, user_id, source, id) or a metadata key of
+    `extra` (read as text; numbers are converted back). Aliases are resolved afterwards on the
+    small grouped frame. Raises when the workspace holds no votes.
+    """
+    c = t.interactions.c
+    columns = [c.model_a, c.model_b, c.winner]
+    for name in dict.fromkeys(fields):
+        if name in ("model_a", "model_b", "winner"):
+            continue
+        if name in VOTE_COLUMNS:
+            columns.append(c[name].label(name))
+        else:
+            columns.append(c.extra[name].as_string().label(name))
+    inner = select(*columns).where(c.winner.is_not(None)).subquery()
+    query = select(*inner.c, func.count().label("n")).group_by(*inner.c)
+    frame = store.read_frame(query)
+    if frame.empty:
+        raise RankingError(
+            "the workspace has no votes; ingest some first (`arenalens ingest FILE`)"
+        )
+    aliases = store.aliases()
+    if aliases:
+        frame["model_a"] = frame["model_a"].map(lambda m: aliases.get(m, m))
+        frame["model_b"] = frame["model_b"].map(lambda m: aliases.get(m, m))
+        keys = [k for k in frame.columns if k != "n"]
+        frame = frame.groupby(keys, dropna=False, sort=False, as_index=False)["n"].sum()
+    for name in frame.columns:
+        if name not in VOTE_COLUMNS and name != "n":
+            frame[name] = numeric_if_possible(frame[name])
+    return frame
+
+
+def numeric_if_possible(values: pd.Series) -> pd.Series:
+    """Text that is all numbers (PostgreSQL's ->> returns text) becomes numbers; else unchanged."""
+    converted = pd.to_numeric(values, errors="coerce")
+    if converted.notna().sum() == values.notna().sum() and values.notna().any():
+        return converted
+    return values
+
+
+def metadata_keys(store: Store, limit: int = 1000) -> list[str]:
+    """Metadata fields present on the first `limit` votes (for error messages)."""
+    c = t.interactions.c
+    frame = store.read_frame(select(c.extra).where(c.winner.is_not(None)).limit(limit))
+    keys: set[str] = set()
+    for extra in frame["extra"] if len(frame) else []:
+        if isinstance(extra, dict):
+            keys.update(extra)
+    return sorted(keys)
 
 
 def votes_for_ranking(store: Store) -> pd.DataFrame:
@@ -35,75 +96,37 @@ def votes_for_ranking(store: Store) -> pd.DataFrame:
     return votes
 
 
-def with_lengths(store: Store, votes: pd.DataFrame) -> pd.DataFrame:
-    """Add length_a/length_b: Talk Arena's response_length, else the stored response texts' length."""
-    frame = votes.copy()
-    extra = frame["extra"]
-    length_a = pd.to_numeric(metadata_values(extra, LENGTH_KEYS[0]), errors="coerce")
-    length_b = pd.to_numeric(metadata_values(extra, LENGTH_KEYS[1]), errors="coerce")
-    if length_a.isna().any() or length_b.isna().any():
-        texts = store.interactions_frame(["id", "response_a", "response_b"]).set_index("id")
-        text_a = (
-            frame["id"]
-            .map(texts["response_a"])
-            .map(lambda t: len(t) if isinstance(t, str) else np.nan)
-        )
-        text_b = (
-            frame["id"]
-            .map(texts["response_b"])
-            .map(lambda t: len(t) if isinstance(t, str) else np.nan)
-        )
-        length_a = length_a.fillna(text_a)
-        length_b = length_b.fillna(text_b)
-    missing = int((length_a.isna() | length_b.isna()).sum())
-    if missing:
-        raise RankingError(
-            f"length control: {missing} of {len(frame)} votes have no response length "
-            f"(metadata {LENGTH_KEYS[0]}/{LENGTH_KEYS[1]} or response texts); drop --length-control"
-        )
-    frame["length_a"], frame["length_b"] = length_a.to_numpy(float), length_b.to_numpy(float)
-    return frame
-
-
-def slice_column(store: Store, votes: pd.DataFrame, field: str) -> pd.Series:
-    """Per-vote slice value(s) for `--by FIELD` (lists where a vote has several, e.g. reasons)."""
-    if field == "language":
-        return votes["language"].fillna("unknown")
-    if field in TAXONOMY_FIELDS:
-        return votes["id"].map(query_categories(store, TAXONOMY_FIELDS[field]))
-    if field == "reason":
-        reasons = loss_reasons(store)
-        return votes["id"].map(reasons)
-    values = metadata_values(votes["extra"], field)
-    if values.isna().all():
-        known = ", ".join(list(CORE_SLICE_FIELDS) + metadata_keys(votes["extra"]))
-        raise RankingError(f"--by {field}: no vote has this field; available: {known}")
-    return values.map(lambda v: v if not isinstance(v, dict) else None)
+def response_lengths(store: Store) -> pd.DataFrame:
+    """id -> length of each stored response text (for length control without metadata)."""
+    c = t.interactions.c
+    query = select(
+        c.id,
+        func.length(c.response_a).label("response_length_a"),
+        func.length(c.response_b).label("response_length_b"),
+    ).where(c.winner.is_not(None))
+    return store.read_frame(query).set_index("id")
 
 
 def query_categories(store: Store, column: str = "category") -> pd.Series:
     """interaction id -> category (or modality / cluster_name) of the latest taxonomy run."""
-    try:
-        taxonomy_persist = importlib.import_module("taxonomy.persist")
-    except ModuleNotFoundError as exc:
-        raise StageError("no use-case categories: run `arenalens taxonomy build` first") from exc
-    if taxonomy_persist.latest_run_id(store) is None:
+    from taxonomy.persist import latest_run_id
+    from taxonomy.persist import query_categories as taxonomy_categories
+
+    if latest_run_id(store) is None:
         raise StageError("no use-case categories: run `arenalens taxonomy build` first")
-    frame = taxonomy_persist.query_categories(store)
+    frame = taxonomy_categories(store)
     return frame.set_index("interaction_id")[column]
 
 
 def loss_reasons(store: Store) -> pd.Series:
     """interaction id -> list of loss-reason codes (negative codes of the latest coded codebook)."""
-    try:
-        coding_persist = importlib.import_module("coding.persist")
-    except ModuleNotFoundError as exc:
-        raise StageError("no loss reasons: run `arenalens code` first") from exc
-    versions = coding_persist.coded_versions(store)
+    from coding.persist import coded_versions, codes_frame
+
+    versions = coded_versions(store)
     if versions.empty:
         raise StageError("no loss reasons: run `arenalens code` first")
     latest = versions.sort_values("last_coded_at").iloc[-1]["codebook_version"]
-    codes = coding_persist.codes_frame(store, latest)
+    codes = codes_frame(store, latest)
     if "polarity" in codes:
         codes = codes[codes["polarity"] == "negative"]
     feedback = store.feedback_frame()[["id", "interaction_id"]].rename(
@@ -113,12 +136,25 @@ def loss_reasons(store: Store) -> pd.Series:
     return merged.groupby("interaction_id")["code"].agg(lambda c: sorted(set(c)))
 
 
+def stage_field(store: Store, ids: pd.Series, name: str) -> pd.Series:
+    """Per-vote value of a field another stage derives (category, modality, cluster, reason)."""
+    if name in TAXONOMY_FIELDS:
+        return ids.map(query_categories(store, TAXONOMY_FIELDS[name]))
+    return ids.map(loss_reasons(store))
+
+
 def save_leaderboard(
     store: Store, run_id: int, board: Leaderboard, slice_field: str = "", slice_value: str = ""
 ) -> None:
     """Write a leaderboard's ratings (and win rates) under `run_id`."""
+    stored = set(rt.ranking_ratings.c.keys())
     rows = [
-        {**asdict(r), "run_id": run_id, "slice_field": slice_field, "slice_value": slice_value}
+        {
+            **{k: v for k, v in asdict(r).items() if k in stored},
+            "run_id": run_id,
+            "slice_field": slice_field,
+            "slice_value": slice_value,
+        }
         for r in board.ratings
     ]
     win_rows = [
@@ -133,6 +169,16 @@ def save_leaderboard(
         for matrix in board.win_rates
         for r in matrix.records()
     ]
+    if board.controlled is not None and not slice_field:
+        rows += [
+            {
+                **{k: v for k, v in asdict(r).items() if k in stored},
+                "run_id": run_id,
+                "slice_field": CONTROLLED,
+                "slice_value": "",
+            }
+            for r in board.controlled.ratings
+        ]
     with store.transaction() as conn:
         store.insert_ignore(rt.ranking_ratings, rows, conn=conn)
         store.insert_ignore(rt.ranking_win_rates, win_rows, conn=conn)

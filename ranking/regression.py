@@ -26,6 +26,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ranking.benchmark_fit import (
+    battles_from_votes,
+    bootstrap_strengths,
+    cv_summary,
+    kendall_with_ci,
+    lomo_cross_validation,
+    permutation_test,
+    select_benchmarks,
+    takeaway,
+)
+from ranking.bradley_terry import to_ratings
 from ranking.errors import RankingError
 
 LOGIT_DISTRIBUTION_VARIANCE = math.pi**2 / 3.0
@@ -72,6 +83,13 @@ class RegressionReport:
     pca_explained_variance: list[float]
     ties: str
     warnings: list[str] = field(default_factory=list)
+    benchmarks_considered: list[str] = field(default_factory=list)
+    cross_validation: dict[str, Any] = field(default_factory=dict)
+    permutation: dict[str, Any] = field(default_factory=dict)
+    selection: dict[str, Any] | None = None
+    summary_line: str = ""
+    arena_ratings: dict[str, float] = field(default_factory=dict)
+    benchmark_scores: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict: infinite VIFs (exact collinearity) and NaNs become null."""
@@ -154,8 +172,14 @@ def regress_preferences(
     keep_ties: bool = False,
     vif_threshold: float = VIF_THRESHOLD,
     seed: int = 0,
+    select: bool = False,
+    bootstrap_rounds: int = 1000,
 ) -> RegressionReport:
-    """Relate votes (model_a, model_b, winner) to benchmark score differences; see module doc."""
+    """Relate votes (model_a, model_b, winner[, n]) to benchmark score differences; see module doc.
+
+    Beside the in-sample fits: leave-one-model-out cross-validation, a permutation test and
+    Kendall τ with bootstrap CIs (`ranking.benchmark_fit`); `select` searches benchmark subsets.
+    """
     from statsmodels.discrete.discrete_model import Logit
     from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
 
@@ -240,6 +264,12 @@ def regress_preferences(
     logit = [_coefficient(t, e, s) for t, e, s in zip(terms, params, bse, strict=True)]
     logit_var = float(np.var(x @ params[1:]))
 
+    battles = battles_from_votes(votes, covered, keep_ties)
+    theta, boot_theta = bootstrap_strengths(votes, covered, bootstrap_rounds, seed)
+    cv = lomo_cross_validation(battles, matrix[used].to_numpy(float), used, theta)
+    permutation = permutation_test(battles, z[used].to_numpy(), seed)
+    selection = select_benchmarks(battles, matrix, theta) if select else None
+    arena = ratings or dict(zip(covered, to_ratings(theta).tolist(), strict=True))
     return RegressionReport(
         n_votes=int(len(rows)),
         n_models=len(models),
@@ -259,10 +289,17 @@ def regress_preferences(
         logit_r2_mcfadden=float(logit_fit.prsquared),
         log_loss_mixed=_log_loss(y, exog @ fe_mean + exog_vc @ u),
         log_loss_logit=_log_loss(y, exog @ params),
-        kendall_tau=kendall_per_benchmark(matrix, ratings) if ratings else [],
+        kendall_tau=kendall_with_ci(matrix, theta, boot_theta),
         pca_explained_variance=pca_explained_variance(z.to_numpy()),
         ties="kept (one A-win and one B-win row each)" if keep_ties else "removed",
         warnings=notes,
+        benchmarks_considered=list(matrix.columns),
+        cross_validation=cv_summary(cv),
+        permutation=permutation,
+        selection=selection,
+        summary_line=takeaway(cv, permutation, len(covered)),
+        arena_ratings={m: float(arena[m]) for m in covered if m in arena},
+        benchmark_scores={b: matrix[b].astype(float).to_dict() for b in matrix.columns},
     )
 
 
@@ -279,22 +316,6 @@ def _coefficient(term: str, estimate: float, std_error: float) -> Coefficient:
         p,
         bool(low > 0 or high < 0),
     )
-
-
-def kendall_per_benchmark(matrix: pd.DataFrame, ratings: dict[str, float]) -> list[dict[str, Any]]:
-    """Kendall tau between each benchmark's model ordering and the Bradley–Terry ratings."""
-    common = [m for m in matrix.index if m in ratings]
-    out = []
-    if len(common) < 3:
-        return out
-    bt = np.array([ratings[m] for m in common])
-    for bench in matrix.columns:
-        tau, p = stats.kendalltau(matrix.loc[common, bench].to_numpy(), bt)
-        out.append(
-            {"benchmark": bench, "tau": float(tau), "p_value": float(p), "models": len(common)}
-        )
-    out.sort(key=lambda r: -r["tau"] if not math.isnan(r["tau"]) else math.inf)
-    return out
 
 
 def pca_explained_variance(z: np.ndarray) -> list[float]:

@@ -1,11 +1,16 @@
-"""Leaderboards per slice of the votes (category, language, loss reason, any metadata field)."""
+"""Leaderboards per slice of the votes (category, language, loss reason, any metadata field).
+
+Slices go through the same `rank_votes` as the overall board, on the same grouped rows
+(`n` votes per row, optional `user_id`), so a slice's CIs are clustered the same way.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
 
 from ranking.bradley_terry import winner_scores
 from ranking.errors import RankingError
@@ -51,54 +56,44 @@ def rank_slices(
     min_slice_votes: int = MIN_SLICE_VOTES,
     max_slices: int = MAX_SLICES,
 ) -> SliceResult:
-    """Rank each slice value with at least `min_slice_votes` votes; others are listed as skipped."""
+    """Rank each slice value with at least `min_slice_votes` votes; others are listed as skipped.
+
+    `votes` has model_a, model_b, winner, the slice column, and optionally `n` (votes per row)
+    and `user_id`.
+    """
     frame = explode_slices(votes, column)
+    if "n" not in frame:
+        frame = frame.assign(n=1)
     result = SliceResult(field_name)
     if frame.empty:
         raise RankingError(f"no vote has a value for {field_name!r}")
-    sizes = frame[column].value_counts()
-    for rank, (value, size) in enumerate(sizes.items()):
-        if rank >= max_slices:
+    sizes = frame.groupby(column)["n"].sum().sort_values(ascending=False, kind="stable")
+    quiet = replace(options, progress=False)  # one bar over slices, not one per bootstrap
+    for position, (value, size) in enumerate(
+        tqdm(
+            sizes.items(),
+            total=len(sizes),
+            desc=f"slices by {field_name}",
+            disable=not options.progress or len(sizes) < 2,
+        )  # fmt: skip
+    ):
+        size = int(size)
+        if position >= max_slices:
             result.skipped[value] = f"beyond the {max_slices} largest slices"
             continue
         if size < min_slice_votes:
             result.skipped[value] = f"{size} votes (fewer than {min_slice_votes})"
             continue
         part = frame[frame[column] == value]
-        lengths = {}
-        if options.length_control:
-            lengths = {
-                "length_a": part["length_a"].to_numpy(float),
-                "length_b": part["length_b"].to_numpy(float),
-            }
         try:
             result.boards[value] = rank_votes(
                 part["model_a"].to_numpy(),
                 part["model_b"].to_numpy(),
                 winner_scores(part["winner"]),
-                options,
-                **lengths,
+                quiet,
+                weights=part["n"].to_numpy(dtype=float),
+                users=part["user_id"].to_numpy(dtype=object) if "user_id" in part else None,
             )
         except RankingError as exc:
             result.skipped[value] = str(exc)
     return result
-
-
-def slice_sizes(values: pd.Series) -> dict[str, int]:
-    """Votes per slice value (list values counted once per value)."""
-    exploded = values.explode().dropna().astype(str)
-    return {str(k): int(v) for k, v in exploded.value_counts().items()} if len(exploded) else {}
-
-
-def metadata_values(extra: pd.Series, key: str) -> pd.Series:
-    """Per-vote value of `key` in the interactions' `extra` dict (None where absent)."""
-    return extra.map(lambda e: (e or {}).get(key) if isinstance(e, dict) else None)
-
-
-def metadata_keys(extra: pd.Series) -> list[str]:
-    """Metadata fields present on at least one vote."""
-    keys: set[str] = set()
-    for e in extra:
-        if isinstance(e, dict):
-            keys.update(e)
-    return sorted(keys)

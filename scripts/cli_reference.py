@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from arenalens.cli import main_group
+from arenalens.app.cli import main_group
 
 
 def walk(
@@ -24,8 +24,10 @@ def walk(
     )
     entries = [(" ".join(path), command.get_help(context))]
     if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            entries.extend(walk(command.commands[name], [*path, name], context))
+        for name in sorted(command.list_commands(context)):
+            sub = command.get_command(context, name)
+            if sub is not None:
+                entries.extend(walk(sub, [*path, name], context))
     return entries
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test run behind `make test`: system packages, loopback services, ruff, pytest.
+# The test run behind `make test`: system packages, loopback services, ruff, import layers, pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -29,6 +29,8 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 $BIN/ruff check . || exit 1
 $BIN/ruff format --check . || exit 1
+# the import layers and no cycles (contracts in pyproject.toml [tool.importlinter])
+$BIN/lint-imports --no-cache || exit 1
 $BIN/pytest "$@"
 rc=$?
 if [ $rc -eq 5 ]; then

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
+from arenalens.errors import ArenalensError
 
-class TaxonomyError(RuntimeError):
+
+class TaxonomyError(ArenalensError, RuntimeError):
     """The taxonomy stage cannot do what was asked on what the workspace holds."""
 
 
-class CategoriesError(ValueError):
+class CategoriesError(ArenalensError, ValueError):
     """A categories file is invalid; the message names the file, the entry and the field."""
 
 
-class EditError(ValueError):
+class EditError(ArenalensError, ValueError):
     """An analyst edit names a cluster or category that does not exist."""
 
 
-class LabelImportError(ValueError):
+class LabelImportError(ArenalensError, ValueError):
     """A human-label CSV file is invalid; the message names the file, the row and the field."""
-
-
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    TaxonomyError,
-    CategoriesError,
-    EditError,
-    LabelImportError,
-)

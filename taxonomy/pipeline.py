@@ -147,8 +147,8 @@ def build_taxonomy(
         )
     previous_run = persist.latest_run_id(store)
     config = params.to_dict() | {"categories": categories.source, "labeler": labeler.name}
-    run_id = store.start_run(persist.STAGE, config, model=embedding_model)
-    try:
+    with store.run(persist.STAGE, config, model=embedding_model) as run:
+        run_id = run.id
         start = time.perf_counter()
         embeddings = encode(queries["query"].astype(str).tolist())
         embed_s = time.perf_counter() - start
@@ -177,15 +177,12 @@ def build_taxonomy(
             run_id, previous_run, result.metrics, result.timings, len(matched), len(leaf_local) - len(matched),
             len(report.applied), [f"edit {e.id} ({e.kind}): {why}" for e, why in report.skipped],
         )  # fmt: skip
-        store.finish_run(run_id, "done", {
+        run.summary.update({
             **result.metrics, "timings": result.timings, "previous_run_id": previous_run,
             "matched_clusters": summary.matched, "new_clusters": summary.new_clusters,
             "edits_applied": summary.edits_applied, "edits_skipped": summary.edits_skipped,
         })  # fmt: skip
-        return summary
-    except BaseException:
-        store.finish_run(run_id, "failed")
-        raise
+    return summary
 
 
 def reapply_edits(store: Store, categories: CategorySet, run_id: int | None = None) -> EditReport:

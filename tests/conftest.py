@@ -67,7 +67,7 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture(scope="session")
 def sample_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace with the shipped sample arena ingested (no stages run). Do not modify it."""
-    from arenalens.demo import load_sample_arena
+    from arenalens.app.demo import load_sample_arena
 
     workspace = tmp_path_factory.mktemp("sample-workspace")
     opened = Store.open(Settings(workspace=workspace).db_url)

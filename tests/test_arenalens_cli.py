@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from arenalens.cli import main_group
+from arenalens.app.cli import main_group
 
 STATUS_KEYS = {
     "interactions",
@@ -26,7 +26,7 @@ STATUS_KEYS = {
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the real console entry point in a subprocess (exit codes, stderr)."""
     return subprocess.run(
-        [sys.executable, "-c", "from arenalens.cli import main; main()", *args],
+        [sys.executable, "-c", "from arenalens.app.cli import main; main()", *args],
         capture_output=True,
         text=True,
         timeout=300,

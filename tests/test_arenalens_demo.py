@@ -17,7 +17,7 @@ EXPECTED_STAGES = {"taxonomy", "coding", "ranking"}
 def test_demo_builds_workspace_runs_every_stage_and_exits(tmp_path: Path) -> None:
     workspace = tmp_path / "demo"
     env = {**os.environ, "ARENALENS_WORKSPACE": str(workspace), "HF_HUB_OFFLINE": "1"}
-    entry = [sys.executable, "-c", "from arenalens.cli import main; main()"]
+    entry = [sys.executable, "-c", "from arenalens.app.cli import main; main()"]
     demo = subprocess.run([*entry, "demo"], env=env, capture_output=True, text=True, timeout=1500)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "SYNTHETIC" in demo.stdout and "FAILED" not in demo.stdout

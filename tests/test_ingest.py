@@ -92,7 +92,10 @@ def test_reingest_adds_nothing(store: Store, tmp_path: Path, fmt: str) -> None:
             {"id": "x", "query_text": "q", "model_a": "a", "model_b": "a", "winner": "tie"},
             r"line 3: fields 'model_a'/'model_b'",
         ),
-        ({"id": "x", "query_audio": "missing.wav"}, r"line 3: field 'query_audio': file not found"),
+        (
+            {"id": "x", "query_audio": "missing.wav"},
+            r"line 3: field 'query_audio': 'missing.wav': file not found",
+        ),
         ({"user_id": "u"}, r"line 3: expected a query"),
         (
             {"id": "nope", "feedback": "bad"},

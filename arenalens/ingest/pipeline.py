@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from itertools import islice
@@ -10,20 +12,25 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from arenalens.errors import IngestError
+from arenalens.ingest import bulk as bulk_path
+from arenalens.ingest.bulk import NotBulk
 from arenalens.ingest.readers import detect_format, read_records
 from arenalens.ingest.records import (
     INTERACTION_COLUMNS,
     NormalisedRecord,
     feedback_id,
     normalise_record,
+    quote,
 )
 from arenalens.store import Store, utcnow
 from arenalens.store import tables as t
 
 CHUNK_RECORDS = 2000
+PROGRESS_AFTER_S = 2.0  # a progress bar appears only on ingests that take longer
 
 
 @dataclass
@@ -37,6 +44,10 @@ class IngestReport:
     interactions_merged: int = 0
     feedback_added: int = 0
     audio_added: int = 0
+    audio_root: str = ""
+    skipped: bool = False  # the same file was ingested before: nothing read
+    bulk: bool = False  # stored by the bulk (Arrow) path
+    note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,15 +87,15 @@ def _merge_existing(
             continue
         elif old_value != new_value:
             raise IngestError(
-                f"{record.location}: field '{column}': interaction {record.interaction_id!r} is already "
-                f"stored with {old_value!r}, this record says {new_value!r}"
+                f"{record.location}: field '{column}': interaction {quote(record.interaction_id)} "
+                f"is already stored with {quote(old_value)}, this record says {quote(new_value)}"
             )
     old_extra = dict(existing["extra"] or {})
     for key, value in record.extra.items():
         if key in old_extra and old_extra[key] != value:
             raise IngestError(
-                f"{record.location}: field '{key}': interaction {record.interaction_id!r} is already "
-                f"stored with {old_extra[key]!r}, this record says {value!r}"
+                f"{record.location}: field '{key}': interaction {quote(record.interaction_id)} "
+                f"is already stored with {quote(old_extra[key])}, this record says {quote(value)}"
             )
     if set(record.extra) - set(old_extra):
         changes["extra"] = {**old_extra, **record.extra}
@@ -116,8 +127,8 @@ def _write_chunk(
         elif record.interaction_id in fresh:
             if fresh[record.interaction_id]["content_hash"] != record.interaction["content_hash"]:
                 raise IngestError(
-                    f"{record.location}: field 'id': {record.interaction_id!r} appears twice in this "
-                    f"file with different content"
+                    f"{record.location}: field 'id': {quote(record.interaction_id)} appears twice "
+                    f"in this file with different content"
                 )
         else:
             fresh[record.interaction_id] = record.interaction
@@ -139,7 +150,7 @@ def _write_chunk(
             if record.interaction_id not in found:
                 raise IngestError(
                     f"{record.location}: field 'id': feedback refers to interaction "
-                    f"{record.interaction_id!r}, which is neither stored nor in this file"
+                    f"{quote(record.interaction_id)}, which is neither stored nor in this file"
                 )
     feedback_rows = {
         feedback_id(r.interaction_id, r.feedback_text): {
@@ -160,6 +171,8 @@ def _write_chunk(
         if r.audio_path is not None
     }
     report.audio_added += store.insert_ignore(t.query_audio, list(audio_rows.values()), conn=conn)
+    roots = [{"interaction_id": i, "root": report.audio_root} for i in audio_rows]
+    store.insert_ignore(t.query_audio_roots, roots, conn=conn)
 
 
 def ingest_interactions(
@@ -169,46 +182,161 @@ def ingest_interactions(
     *,
     field_map: Mapping[str, str] | None = None,
     progress: bool = True,
+    audio_root: Path | str | None = None,
+    bulk: bool = True,
 ) -> IngestReport:
-    """Ingest one interactions file (canonical JSONL/CSV/Parquet or Talk Arena votes) atomically."""
+    """Ingest one interactions file (canonical JSONL/CSV/Parquet or Talk Arena votes) atomically.
+
+    `query_audio` paths (relative to the file's folder) must lead to audio files inside
+    `audio_root` (default: the file's folder). A file already ingested unchanged (same bytes,
+    format and field map) is skipped. CSV and Parquet take the bulk path when they can
+    (`bulk=False` forces the row-by-row reference path; both store the same rows).
+    """
     path = Path(path)
-    fmt = fmt or (detect_format(path) if path.is_file() else None)
-    located = read_records(path, fmt)
-    renames = dict(field_map or {})
-    report = IngestReport(path=str(path), format=str(fmt))
-    with (
-        tqdm(
-            desc=f"ingest {path.name}",
-            unit=" records",
-            disable=None if progress else True,
-            leave=False,
-        ) as bar,
-        store.transaction() as conn,
-    ):
+    try:
+        root = Path(audio_root if audio_root is not None else path.parent).resolve()
+        return _ingest_file(store, path, fmt, dict(field_map or {}), progress, root, bulk)
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    except DBAPIError as exc:  # every value is checked before the store; this is a last guard
+        reason = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc).__name__
+        raise IngestError(f"{path}: the store refused this file ({reason})") from None
+
+
+def ingest_key(path: Path, fmt: str, renames: Mapping[str, str]) -> str:
+    """What identifies an ingest: the file's SHA-256, plus the format and field map when they
+    are not the defaults (the same bytes read another way may say something else)."""
+    sha = file_sha256(path)
+    try:
+        default_format = detect_format(path)
+    except IngestError:
+        default_format = None
+    if not renames and fmt == default_format:
+        return sha
+    options = json.dumps({"format": fmt, "map": dict(sorted(renames.items()))})
+    return hashlib.sha256(f"{sha}\n{options}".encode()).hexdigest()
+
+
+def _ingest_file(
+    store: Store,
+    path: Path,
+    fmt: str | None,
+    renames: dict[str, str],
+    progress: bool,
+    audio_root: Path,
+    bulk: bool,
+) -> IngestReport:
+    if not audio_root.is_dir():
+        raise IngestError(f"{path}: the audio root {audio_root} is not a folder")
+    located = read_records(path, fmt)  # checks the file exists and the format is known
+    fmt = fmt or detect_format(path)
+    report = IngestReport(path=str(path), format=fmt, audio_root=str(audio_root))
+    key = ingest_key(path, fmt, renames)
+    with store.engine.connect() as conn:
+        known = conn.execute(
+            select(t.ingested_files.c.rows, t.ingested_files.c.ingested_at).where(
+                t.ingested_files.c.sha256 == key
+            )
+        ).first()
+    if known is not None:
+        report.records, report.skipped = int(known.rows), True
+        report.note = (
+            f"unchanged since its ingest at {known.ingested_at:%Y-%m-%d %H:%M:%S}; skipped"
+        )
+        return report
+    with tqdm(
+        desc=f"ingest {path.name}",
+        unit=" rows",
+        unit_scale=True,
+        disable=True if not progress else None,
+        delay=PROGRESS_AFTER_S,
+        leave=False,
+    ) as bar:
+        if bulk and fmt in ("csv", "parquet"):
+            try:
+                return _ingest_bulk(store, path, fmt, renames, key, report, bar)
+            except NotBulk:  # rolled back; the row path stores it exactly or names the record
+                report = IngestReport(path=str(path), format=fmt, audio_root=str(audio_root))
+                bar.reset()
+        return _ingest_rows(store, path, located, renames, key, report, bar, audio_root)
+
+
+def _ingest_bulk(
+    store: Store,
+    path: Path,
+    fmt: str,
+    renames: dict[str, str],
+    key: str,
+    report: IngestReport,
+    bar: tqdm,
+) -> IngestReport:
+    occurrences: Counter[str] = Counter()
+    with store.transaction() as conn:
+        for batch in bulk_path.arrow_batches(path, fmt):
+            if batch.num_rows == 0:
+                continue
+            columns = bulk_path.batch_columns(batch, renames)
+            rows, pairs = bulk_path.normalise_batch(
+                columns, batch.num_rows, fmt == "csv", occurrences
+            )
+            try:
+                report.interactions_added += bulk_path.load_interactions(conn, rows)
+            except DBAPIError as exc:  # the row path names the record, or stores the file
+                raise NotBulk(str(exc)) from None
+            feedback = bulk_path.feedback_rows(pairs, report.path)
+            report.feedback_added += store.insert_ignore(t.feedback, feedback, conn=conn)
+            report.records += batch.num_rows
+            bar.update(batch.num_rows)
+        if report.records == 0:
+            raise bulk_path.NotBulk("no records")
+        _record_file(store, conn, path, key, report)
+    report.bulk = True
+    return report
+
+
+def _ingest_rows(
+    store: Store,
+    path: Path,
+    located: Iterable[tuple[str, Any]],
+    renames: dict[str, str],
+    key: str,
+    report: IngestReport,
+    bar: tqdm,
+    audio_root: Path,
+) -> IngestReport:
+    occurrences: Counter[str] = Counter()
+    with store.transaction() as conn:
         for chunk in _chunks(located, CHUNK_RECORDS):
             records = []
             for where, raw in chunk:
                 if renames and isinstance(raw, dict):
                     raw = {renames.get(k, k): v for k, v in raw.items()}
-                records.append(normalise_record(raw, where, base_dir=path.parent))
+                records.append(
+                    normalise_record(
+                        raw,
+                        where,
+                        audio_root=audio_root,
+                        audio_base=path.parent,
+                        occurrences=occurrences,
+                    )
+                )
             _write_chunk(store, conn, records, report)
             report.records += len(records)
             bar.update(len(records))
         if report.records == 0:
             raise IngestError(f"{path}: no records found")
-        sha = file_sha256(path)
-        store.upsert(
-            t.ingested_files,
-            [
-                {
-                    "sha256": sha,
-                    "path": str(path),
-                    "kind": "interactions",
-                    "rows": report.records,
-                    "ingested_at": utcnow(),
-                }
-            ],
-            ["sha256"],
-            conn=conn,
-        )
+        _record_file(store, conn, path, key, report)
     return report
+
+
+def _record_file(
+    store: Store, conn: Connection, path: Path, key: str, report: IngestReport
+) -> None:
+    row = {
+        "sha256": key,
+        "path": str(path),
+        "kind": "interactions",
+        "rows": report.records,
+        "ingested_at": utcnow(),
+    }
+    store.upsert(t.ingested_files, [row], ["sha256"], conn=conn)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from arenalens.errors import IngestError
+from arenalens.paths import UnsafePathError, confine_audio
+from arenalens.store import tables as t
 
 CANONICAL_FIELDS = (
     "id",
@@ -52,38 +57,113 @@ class NormalisedRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip() == ""
+# Column lengths of the interactions table: longer values are refused before the store (where
+# PostgreSQL would refuse them and SQLite would not), so both backends accept the same files.
+TEXT_LIMITS = {
+    name: t.interactions.c[name].type.length
+    for name in ("id", "user_id", "language", "model_a", "model_b")
+}
+TRIMMED = frozenset(("id", "user_id", "language", "model_a", "model_b", "winner"))
+EPOCH = re.compile(r"-?\d+(\.\d*)?")
+QUOTE_LIMIT = 80
+
+
+def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """A value for an error message: repr, cut to about `limit` characters."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def field_name(name: str, limit: int = QUOTE_LIMIT) -> str:
+    """A field name for an error message: control characters escaped, cut to about `limit`."""
+    shown = name if name.isprintable() else repr(name)[1:-1]
+    return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(name):,} characters)"
+
+
+def check_text(text: str, name: str, where: str) -> None:
+    """Refuse text no store can hold the same way: NUL characters, unpaired surrogates."""
+    if "\x00" in text:
+        raise IngestError(
+            f"{where}: field '{field_name(name)}': contains a NUL character, {quote(text)}"
+        )
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise IngestError(
+                f"{where}: field '{field_name(name)}': contains an unpaired surrogate "
+                f"(\\u{ord(text[exc.start]):04x}); expected valid Unicode text"
+            ) from exc
+
+
+def _non_finite(value: float, name: str, where: str) -> IngestError:
+    return IngestError(
+        f"{where}: field '{field_name(name)}': {value!r} is not a value; expected a finite "
+        "number or text"
+    )
 
 
 def _as_text(value: Any, name: str, where: str) -> str | None:
-    if _is_missing(value):
+    """A canonical field as text (None when missing), trimmed where it is an identifier."""
+    if value is None:
         return None
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value)
-    raise IngestError(f"{where}: field '{name}': expected text, got {type(value).__name__}")
+    if isinstance(value, str):
+        text = value.strip() if name in TRIMMED else value
+        if not text or (text[0].isspace() and not text.strip()):
+            return None
+    elif isinstance(value, bool):
+        raise IngestError(f"{where}: field '{name}': expected text, got a boolean ({value})")
+    elif isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _non_finite(value, name, where)
+        text = str(value)
+    else:
+        raise IngestError(f"{where}: field '{name}': expected text, got {type(value).__name__}")
+    check_text(text, name, where)
+    limit = TEXT_LIMITS.get(name)
+    if limit is not None and len(text) > limit:
+        raise IngestError(
+            f"{where}: field '{name}': {len(text):,} characters, at most {limit} allowed "
+            f"({quote(text)})"
+        )
+    return text
 
 
 def _parse_timestamp(value: Any, where: str) -> datetime | None:
-    if _is_missing(value):
+    """ISO 8601 text or epoch seconds (number or digits) as an aware datetime."""
+    if value is None:
         return None
+    expected = "expected ISO 8601 (e.g. 2025-01-31T12:00:00Z) or epoch seconds, got " + quote(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if EPOCH.fullmatch(text):
+            value = float(text)
+    if isinstance(value, bool):
+        raise IngestError(f"{where}: field 'timestamp': {expected}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _non_finite(value, "timestamp", where)
     try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(float(value), UTC)
-        if isinstance(value, datetime):
+        if isinstance(value, int | float):
+            parsed = datetime.fromtimestamp(float(value), UTC)
+        elif isinstance(value, datetime):
             parsed = value
+        elif isinstance(value, date):
+            parsed = datetime(value.year, value.month, value.day)
+        elif isinstance(value, str):
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         else:
-            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            raise ValueError(type(value).__name__)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed.astimezone(UTC)  # offsets that leave the calendar (near year 1 or 9999) fail here
     except (ValueError, OverflowError, OSError) as exc:
-        raise IngestError(
-            f"{where}: field 'timestamp': expected ISO 8601 (e.g. 2025-01-31T12:00:00Z) "
-            f"or epoch seconds, got {value!r}"
-        ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise IngestError(f"{where}: field 'timestamp': {expected}") from exc
+    return parsed
 
 
 def content_hash(payload: dict[str, Any]) -> str:
@@ -91,31 +171,72 @@ def content_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _jsonable_extra(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
+def _jsonable_extra(value: Any, name: str, where: str) -> Any:
+    """An extra field as a JSON value both backends store alike; refuses what they cannot."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, str):
+        check_text(value, name, where)
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _non_finite(value, name, where)
+        return value
     if isinstance(value, dict):
-        return {str(k): _jsonable_extra(v) for k, v in value.items()}
+        out = {}
+        for key, item in value.items():
+            key = str(key)
+            check_text(key, name, where)
+            out[key] = _jsonable_extra(item, f"{name}.{key}", where)
+        return out
     if isinstance(value, list | tuple):
-        return [_jsonable_extra(v) for v in value]
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "item"):
-        return value.item()
-    return value
+        return [_jsonable_extra(v, f"{name}[{k}]", where) for k, v in enumerate(value)]
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return _jsonable_extra(float(value), name, where)
+    if hasattr(value, "item") and not isinstance(value, bytes | bytearray):
+        return _jsonable_extra(value.item(), name, where)
+    raise IngestError(
+        f"{where}: field '{field_name(name)}': expected text, a number or JSON, "
+        f"got {type(value).__name__}"
+    )
+
+
+def derived_id(digest: str, occurrence: int) -> str:
+    """Id of a record without one: its content plus its occurrence number among identical
+    records of the same file (1st, 2nd, ... "A,B,model_a"), so duplicates stay separate votes,
+    re-ingesting a file adds nothing and appended rows add exactly themselves."""
+    if occurrence == 1:  # the first occurrence keeps the id earlier versions gave it
+        return f"h_{digest[:24]}"
+    return "h_" + hashlib.sha256(f"{digest}#{occurrence}".encode()).hexdigest()[:24]
 
 
 def normalise_record(
-    raw: dict[str, Any], where: str, base_dir: Path | None = None
+    raw: dict[str, Any],
+    where: str,
+    audio_root: Path | None = None,
+    audio_base: Path | None = None,
+    occurrences: Counter[str] | None = None,
 ) -> NormalisedRecord:
-    """Validate one canonical record; `where` ("file.jsonl line 7") prefixes every error."""
+    """Validate one canonical record; `where` ("file.jsonl line 7") prefixes every error.
+    `query_audio` (relative to `audio_base`) must be an audio file inside `audio_root`.
+    `occurrences` counts identical id-less records seen so far in the file (see `derived_id`)."""
     if not isinstance(raw, dict):
         raise IngestError(
             f"{where}: expected an object with named fields, got {type(raw).__name__}"
         )
     values = {name: raw.get(name) for name in CANONICAL_FIELDS}
-    extra = {k: _jsonable_extra(v) for k, v in raw.items() if k not in CANONICAL_FIELDS}
-    extra = {k: v for k, v in extra.items() if v is not None}
+    try:
+        extra = {
+            k: _jsonable_extra(v, k, where)
+            for k, v in raw.items()
+            if v is not None and k not in CANONICAL_FIELDS
+        }
+    except RecursionError as exc:
+        raise IngestError(f"{where}: a field is nested too deeply") from exc
+    for key in extra:
+        check_text(key, key, where)
     text = {n: _as_text(values[n], n, where) for n in CANONICAL_FIELDS if n not in ("timestamp",)}
     timestamp = _parse_timestamp(values["timestamp"], where)
 
@@ -123,24 +244,24 @@ def normalise_record(
     if winner is not None:
         if winner not in WINNERS:
             raise IngestError(
-                f"{where}: field 'winner': expected one of {', '.join(WINNERS)}, got {winner!r}"
+                f"{where}: field 'winner': expected one of {', '.join(WINNERS)}, got {quote(winner)}"
             )
         for side in ("model_a", "model_b"):
             if text[side] is None:
                 raise IngestError(f"{where}: field '{side}': required when 'winner' is given")
         if text["model_a"] == text["model_b"]:
             raise IngestError(
-                f"{where}: fields 'model_a'/'model_b': a model cannot battle itself ({text['model_a']!r})"
+                f"{where}: fields 'model_a'/'model_b': a model cannot battle itself "
+                f"({quote(text['model_a'])})"
             )
 
     audio_path = None
     if text["query_audio"] is not None:
-        path = Path(text["query_audio"])
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        if not path.is_file():
-            raise IngestError(f"{where}: field 'query_audio': file not found: {path}")
-        audio_path = str(path.resolve())
+        try:
+            root = audio_root or audio_base or Path.cwd()
+            audio_path = str(confine_audio(text["query_audio"], root, audio_base))
+        except UnsafePathError as exc:
+            raise IngestError(f"{where}: field 'query_audio': {exc}") from None
 
     has_interaction_content = (
         any(
@@ -154,8 +275,8 @@ def normalise_record(
         if feedback_text is not None and text["id"] is not None:
             return NormalisedRecord(None, text["id"], feedback_text, None, where)
         raise IngestError(
-            f"{where}: expected a query (query_text or query_audio), a vote (model_a, model_b, winner), "
-            f"or feedback with the id of its interaction; got fields {sorted(raw)}"
+            f"{where}: expected a query (query_text or query_audio), a vote (model_a, model_b, "
+            f"winner), or feedback with the id of its interaction; got fields {quote(sorted(raw))}"
         )
 
     row: dict[str, Any] = {n: text[n] for n in INTERACTION_COLUMNS if n != "timestamp"}
@@ -167,7 +288,13 @@ def normalise_record(
             "extra": extra,
         }
     )
-    interaction_id = text["id"] or f"h_{digest[:24]}"
+    interaction_id = text["id"]
+    if interaction_id is None:
+        occurrence = 1
+        if occurrences is not None:
+            occurrences[digest] += 1
+            occurrence = occurrences[digest]
+        interaction_id = derived_id(digest, occurrence)
     row.update(id=interaction_id, extra=extra, content_hash=digest)
     return NormalisedRecord(row, interaction_id, feedback_text, audio_path, where, extra)
 

@@ -6,8 +6,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from arenalens.errors import ArenalensError
 
-class LabelerError(RuntimeError):
+
+class LabelerError(ArenalensError, RuntimeError):
     """A labeler could not produce a valid answer (after its retries)."""
 
 

@@ -34,6 +34,7 @@ from arenalens.sample.systems import (
     davidson_probabilities,
     strength,
 )
+from arenalens.sample.truth import build_truth, render_readme
 
 DEFAULT_SEED = 20241107
 GENERATOR_VERSION = "1"
@@ -360,9 +361,14 @@ def generate_sample_arena(
         aliases={system.alias: system.name for system in SYSTEMS},
         audio_ids=_audio_ids(records, users_rng),
     )
-    from arenalens.sample.truth import build_truth
-
-    arena.truth = build_truth(arena, seed)
+    arena.truth = build_truth(
+        arena,
+        seed,
+        generator_version=GENERATOR_VERSION,
+        category_shares=CATEGORY_SHARES,
+        feedback_share=FEEDBACK_SHARE,
+        code_weights=CODE_WEIGHTS,
+    )
     return arena
 
 
@@ -418,8 +424,6 @@ def write_sample_arena(
     out_dir: Path | str, seed: int = DEFAULT_SEED, n_interactions: int = N_INTERACTIONS
 ) -> dict[str, Path]:
     """Generate and write every sample-arena file into `out_dir`; returns the paths written."""
-    from arenalens.sample.truth import render_readme
-
     arena = generate_sample_arena(seed, n_interactions)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -52,21 +52,23 @@ def _win_rates(records: list[dict[str, Any]]) -> dict[str, float]:
     return {s.name: round(wins[s.name] / games[s.name], 4) for s in SYSTEMS if games[s.name]}
 
 
-def build_truth(arena: SampleArena, seed: int) -> dict[str, Any]:
-    """The true parameters the sample arena was drawn from, plus what was realised."""
-    from arenalens.sample.generate import (
-        CATEGORY_SHARES,
-        CODE_WEIGHTS,
-        FEEDBACK_SHARE,
-        GENERATOR_VERSION,
-    )
-
+def build_truth(
+    arena: SampleArena,
+    seed: int,
+    *,
+    generator_version: str,
+    category_shares: dict[str, float],
+    feedback_share: float,
+    code_weights: Any,
+) -> dict[str, Any]:
+    """The true parameters the sample arena was drawn from (the generator passes its own
+    settings in, so this module never imports the generator), plus what was realised."""
     stats = realised_statistics(arena.records)
     audio_share = stats["modality_shares"].get("audio_primary", 0.0)
     return {
         "synthetic": True,
         "generator": "arenalens.sample",
-        "generator_version": GENERATOR_VERSION,
+        "generator_version": generator_version,
         "seed": seed,
         "vote_model": "Davidson (Bradley-Terry with ties); P(i beats j) = pi_i / (pi_i + pi_j + nu*sqrt(pi_i*pi_j)), pi = exp(strength)",
         "davidson_nu": DAVIDSON_NU,
@@ -94,10 +96,10 @@ def build_truth(arena: SampleArena, seed: int) -> dict[str, Any]:
             "expected overall mention shares equal target_code_shares"
         ),
         "aliases": arena.aliases,
-        "target_category_shares": CATEGORY_SHARES,
-        "target_feedback_share": FEEDBACK_SHARE,
+        "target_category_shares": category_shares,
+        "target_feedback_share": feedback_share,
         "target_code_shares": CODE_SHARES,
-        "code_sampling_weights": CODE_WEIGHTS,
+        "code_sampling_weights": code_weights,
         "realised": stats,
     }
 

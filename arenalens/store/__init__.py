@@ -1,5 +1,23 @@
 """The store: the single I/O boundary of arenalens."""
 
-from arenalens.store.store import SCHEMA_VERSION, Store, StoreError, code_version, utcnow
+from arenalens.store.runs import Run
+from arenalens.store.store import (
+    SCHEMA_VERSION,
+    RunLeaseHeld,
+    Store,
+    StoreError,
+    code_version,
+    published,
+    utcnow,
+)
 
-__all__ = ["SCHEMA_VERSION", "Store", "StoreError", "code_version", "utcnow"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Run",
+    "RunLeaseHeld",
+    "Store",
+    "StoreError",
+    "code_version",
+    "published",
+    "utcnow",
+]

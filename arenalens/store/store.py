@@ -3,30 +3,83 @@
 from __future__ import annotations
 
 import importlib
+import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.sql import Executable
 
 from arenalens import __version__
+from arenalens.errors import ArenalensError
+from arenalens.stages import STAGES
 from arenalens.store import tables as t
 
-SCHEMA_VERSION = 1
-# Tables of the stages, created alongside the core ones when their package is installed.
-STAGE_TABLE_MODULES = ("taxonomy.tables", "coding.tables", "ranking.tables", "inference.tables")
-# version -> function upgrading a connection from that version to version + 1.
-MIGRATIONS: dict[int, Any] = {}
+if TYPE_CHECKING:  # pandas loads on the first frame read: `arenalens status` never needs it
+    import pandas as pd
+
+from arenalens.store.runs import (
+    FINISHED,
+    Run,
+    holder_is_gone,
+    hostname,
+    short_reason,
+    this_process,
+)
+
+SCHEMA_VERSION = 2
+SCHEMA_LOCK_KEY = 0x6172656E61  # PostgreSQL advisory lock taken while creating or upgrading
 
 
-class StoreError(RuntimeError):
+class StoreError(ArenalensError, RuntimeError):
     """The store cannot be opened or used as asked."""
+
+
+class RunLeaseHeld(StoreError):
+    """Another live process runs the same stage; the message names it (pid, host, since)."""
+
+
+def _migrate_1_to_2(conn: Connection) -> None:
+    """Runs record their process (pid, host, start); runs left `running` by v1 are abandoned."""
+    for column, kind in (
+        ("pid", "INTEGER"),
+        ("host", "VARCHAR(255)"),
+        ("process_start", "VARCHAR(32)"),
+    ):
+        conn.execute(text(f"ALTER TABLE runs ADD COLUMN {column} {kind}"))  # fixed names, no input
+    conn.execute(
+        update(t.runs)
+        .where(t.runs.c.status == "running")
+        .values(status="abandoned", finished_at=utcnow())
+    )
+
+
+class _LeaseBusy(Exception):
+    def __init__(self, holder: dict[str, Any]):
+        super().__init__(holder)
+        self.holder = holder
+
+
+# version -> function upgrading a connection from that version to version + 1.
+MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2}
 
 
 def utcnow() -> datetime:
@@ -35,74 +88,115 @@ def utcnow() -> datetime:
 
 
 def _load_stage_tables() -> None:
-    for module in STAGE_TABLE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    """Define every stage's tables on the shared metadata (stages named by the registry)."""
+    for stage in STAGES:
+        if stage.tables_module:
+            importlib.import_module(stage.tables_module)
+
+
+# SQLite has one writer at a time. Readers never wait (WAL); a writer queues behind another
+# writer, e.g. `rank` behind a long ingest (one transaction per file), for up to this long.
+SQLITE_WRITE_WAIT_S = 600
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_WRITE_WAIT_S * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Engine with SQLite pragmas (WAL, busy timeout, foreign keys) where SQLite is used."""
+def _sqlite_read_only_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """Engine with SQLite pragmas (WAL, busy timeout, foreign keys) where SQLite is used.
+
+    `read_only`: SQLite opens the file with `mode=ro` (never created) and `query_only`;
+    PostgreSQL sessions default to read-only transactions."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
+        if read_only:
+            if not path or path == ":memory:" or not Path(path).is_file():
+                raise StoreError(f"no workspace database at {path or url}; ingest data first")
+            uri = Path(path).resolve().as_uri() + "?mode=ro"
+            engine = create_engine(
+                "sqlite://",
+                creator=lambda: sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False),
+            )
+            event.listen(engine, "connect", _sqlite_read_only_pragmas)
+            return engine
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_WRITE_WAIT_S})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True)
+    connect_args = {"options": "-c default_transaction_read_only=on"} if read_only else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 class Store:
     """Typed access to the workspace database; stages read and write DataFrames through it."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, read_only: bool = False):
         self.engine = engine
+        self.read_only = read_only
 
     @classmethod
-    def open(cls, url: str, *, upgrade: bool = True) -> Store:
-        """Open (creating or upgrading) the database at `url`."""
+    def open(cls, url: str, *, upgrade: bool = True, read_only: bool = False) -> Store:
+        """Open the database at `url`, creating or upgrading it only when needed.
+
+        A current schema is checked with reads alone, so opening never waits on a writer.
+        `read_only=True` (dashboard, reports) refuses every write and never creates or upgrades.
+        """
         _load_stage_tables()
         try:
-            engine = make_engine(url)
-            store = cls(engine)
-            store._prepare_schema(upgrade=upgrade)
+            engine = make_engine(url, read_only=read_only)
+            store = cls(engine, read_only=read_only)
+            store._prepare_schema(upgrade=upgrade and not read_only)
         except OperationalError as exc:
             raise StoreError(f"cannot open the store at {_redact(url)}: {exc.orig}") from exc
         return store
 
     # -- schema ---------------------------------------------------------------
-    def _prepare_schema(self, *, upgrade: bool) -> None:
-        with self.engine.begin() as conn:
-            t.schema_info.create(conn, checkfirst=True)
+    def _schema_state(self, conn: Connection) -> tuple[int | None, set[str]]:
+        """(schema version or None, names of tables this arenalens expects that are missing)."""
+        existing = set(inspect(conn).get_table_names())
+        version = None
+        if t.schema_info.name in existing:
             row = conn.execute(
                 select(t.schema_info.c.value).where(t.schema_info.c.key == "schema_version")
             ).scalar_one_or_none()
             version = int(row) if row is not None else None
-            if version is not None and version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"this workspace uses schema version {version}, newer than this arenalens "
-                    f"({__version__}, schema {SCHEMA_VERSION}); upgrade arenalens to open it"
-                )
+        return version, set(t.metadata.tables) - existing
+
+    def _prepare_schema(self, *, upgrade: bool) -> None:
+        with self.engine.connect() as conn:
+            version, missing = self._schema_state(conn)
+        self._check_version(version, upgrade=upgrade)
+        if version == SCHEMA_VERSION and not missing:
+            return  # current: nothing to write, so readers never queue behind a writer
+        if self.read_only:
+            raise StoreError(
+                "this workspace is not created or not upgraded yet; open it once for writing "
+                "(e.g. `arenalens upgrade`) before opening it read-only"
+            )
+        with self.engine.begin() as conn:
+            self._lock_schema(conn)  # two processes creating one workspace take turns
+            version, missing = self._schema_state(conn)  # again, now that we hold the lock
+            self._check_version(version, upgrade=upgrade)
+            if version == SCHEMA_VERSION and not missing:
+                return
+            t.schema_info.create(conn, checkfirst=True)
             if version is not None and version < SCHEMA_VERSION:
-                if not upgrade:
-                    raise StoreError(
-                        f"this workspace uses schema version {version}; run "
-                        f"`arenalens upgrade` to bring it to version {SCHEMA_VERSION}"
-                    )
                 for step in range(version, SCHEMA_VERSION):
                     if step not in MIGRATIONS:
                         raise StoreError(
@@ -112,6 +206,26 @@ class Store:
                     MIGRATIONS[step](conn)
             t.metadata.create_all(conn)
             self._set_info(conn, "schema_version", str(SCHEMA_VERSION))
+
+    def _lock_schema(self, conn: Connection) -> None:
+        """Serialise schema creation and upgrades across processes (held until commit)."""
+        if self.dialect == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite starts no transaction before DDL
+        elif self.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+
+    @staticmethod
+    def _check_version(version: int | None, *, upgrade: bool) -> None:
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"this workspace uses schema version {version}, newer than this arenalens "
+                f"({__version__}, schema {SCHEMA_VERSION}); upgrade arenalens to open it"
+            )
+        if version is not None and version < SCHEMA_VERSION and not upgrade:
+            raise StoreError(
+                f"this workspace uses schema version {version}; run "
+                f"`arenalens upgrade` to bring it to version {SCHEMA_VERSION}"
+            )
 
     def _set_info(self, conn: Connection, key: str, value: str) -> None:
         self.insert_ignore(t.schema_info, [{"key": key, "value": value}], conn=conn)
@@ -138,6 +252,8 @@ class Store:
             # plain tuples: pandas probes SQLAlchemy Rows attribute by attribute (slow), then
             # converts them to tuples anyway, so the frame is the same
             rows = [tuple(row) for row in result.fetchall()]
+            import pandas as pd
+
             return pd.DataFrame(rows, columns=list(result.keys()))
 
     def read_table(self, table: Table) -> pd.DataFrame:
@@ -200,32 +316,212 @@ class Store:
             )
 
     # -- runs -----------------------------------------------------------------
+    @contextmanager
+    def run(
+        self,
+        stage: str,
+        config: Mapping[str, Any],
+        model: str | None = None,
+        *,
+        lease: str | bool = True,
+        wait: bool | float = False,
+    ) -> Iterator[Run]:
+        """The one run lifecycle: start, then publish on success or mark failed and re-raise.
+
+        `with store.run("coding", config, model=...) as run:` gives `run.id` for derived rows;
+        fill `run.summary`, set `run.status = "partial"` to stop early on purpose. Readers see a
+        run's results once it is published (`done`/`partial`). A process that dies leaves its
+        run `running` until the next start (or `status`) marks it `abandoned`.
+        `lease` (default: the stage name; a string for a finer key, False for none) keeps a
+        second process off the same work: it raises `RunLeaseHeld` naming the holder, or with
+        `wait` (True, or seconds) waits for the lease.
+        """
+        self._require_writable()
+        lease_key = stage if lease is True else (lease or None)
+        self.reap_abandoned()
+        run_id = self._start_leased_run(stage, config, model, lease_key, wait)
+        handle = Run(run_id, stage)
+        try:
+            yield handle
+            self._publish_run(handle, lease_key)
+        except BaseException as exc:
+            self._fail_run(handle, lease_key, exc)
+            raise
+
     def start_run(self, stage: str, config: Mapping[str, Any], model: str | None = None) -> int:
-        """Record that a stage started; derived rows reference the returned run id."""
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                t.runs.insert().values(
-                    stage=stage,
-                    config=_jsonable(config),
-                    model=model,
-                    code_version=code_version(),
-                    started_at=utcnow(),
-                    status="running",
-                )
-            )
-            return int(result.inserted_primary_key[0])
+        """Insert a `running` run row (no lease): for fixtures; stages use `Store.run`."""
+        self._require_writable()
+        with self.transaction() as conn:
+            return self._insert_run(conn, stage, config, model)
 
     def finish_run(
         self, run_id: int, status: str = "done", summary: Mapping[str, Any] | None = None
     ) -> None:
-        with self.engine.begin() as conn:
+        """Close a run row started with `start_run` (fixtures; stages use `Store.run`)."""
+        with self.transaction() as conn:
             conn.execute(
                 update(t.runs)
                 .where(t.runs.c.id == run_id)
                 .values(status=status, finished_at=utcnow(), summary=_jsonable(summary or {}))
             )
 
+    def _insert_run(
+        self, conn: Connection, stage: str, config: Mapping[str, Any], model: str | None
+    ) -> int:
+        result = conn.execute(
+            t.runs.insert().values(
+                stage=stage,
+                config=_jsonable(config),
+                model=model,
+                code_version=code_version(),
+                started_at=utcnow(),
+                status="running",
+                **this_process(),
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    def _start_leased_run(
+        self,
+        stage: str,
+        config: Mapping[str, Any],
+        model: str | None,
+        lease_key: str | None,
+        wait: bool | float,
+    ) -> int:
+        deadline = None if wait is True else time.monotonic() + float(wait or 0)
+        while True:
+            try:
+                with self.transaction() as conn:
+                    run_id = self._insert_run(conn, stage, config, model)
+                    held = self._take_lease(conn, lease_key, run_id) if lease_key else None
+                    if held is not None:
+                        raise _LeaseBusy(held)  # roll back: this run never started
+                    return run_id
+            except _LeaseBusy as busy:
+                holder = busy.holder
+            if deadline is not None and time.monotonic() >= deadline:
+                since = holder["acquired_at"]
+                since_text = since.strftime("%Y-%m-%d %H:%M:%S") if since else "?"
+                raise RunLeaseHeld(
+                    f"{lease_key} is already running (run {holder['run_id']}, pid {holder['pid']} "
+                    f"on {holder['host']}, since {since_text} UTC); wait for it to finish "
+                    f"(or pass --wait)"
+                )
+            time.sleep(0.5)
+
+    def _take_lease(self, conn: Connection, key: str, run_id: int) -> dict[str, Any] | None:
+        """Take lease `key` for `run_id` inside `conn`; returns the live holder when taken."""
+        lease = t.stage_leases.c
+        row = conn.execute(select(t.stage_leases).where(lease.lease == key)).mappings().first()
+        if row is not None and holder_is_gone(row):
+            conn.execute(delete(t.stage_leases).where(lease.lease == key))
+            self._mark_abandoned(conn, [int(row["run_id"])])
+        elif row is not None:
+            return dict(row)
+        taken = self.insert_ignore(
+            t.stage_leases,
+            [{"lease": key, "run_id": run_id, "acquired_at": utcnow(), **this_process()}],
+            conn=conn,
+        )
+        if taken:
+            return None
+        row = conn.execute(select(t.stage_leases).where(lease.lease == key)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def _publish_run(self, run: Run, lease_key: str | None) -> None:
+        """Make the run's results visible: its publish actions, status and summary commit together."""
+        with self.transaction() as conn:
+            for action in run._on_publish:
+                action(conn)
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run.id)
+                .values(status=run.status, finished_at=utcnow(), summary=_jsonable(run.summary))
+            )
+            if lease_key is not None:
+                conn.execute(
+                    delete(t.stage_leases).where(
+                        t.stage_leases.c.lease == lease_key, t.stage_leases.c.run_id == run.id
+                    )
+                )
+
+    def _fail_run(self, run: Run, lease_key: str | None, exc: BaseException) -> None:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else short_reason(exc)
+        try:
+            with self.transaction() as conn:
+                conn.execute(
+                    update(t.runs)
+                    .where(t.runs.c.id == run.id, t.runs.c.status == "running")
+                    .values(
+                        status="failed",
+                        finished_at=utcnow(),
+                        summary=_jsonable({**run.summary, "failure": reason}),
+                    )
+                )
+                if lease_key is not None:
+                    conn.execute(
+                        delete(t.stage_leases).where(
+                            t.stage_leases.c.lease == lease_key, t.stage_leases.c.run_id == run.id
+                        )
+                    )
+        except SQLAlchemyError:
+            pass  # the store itself failed: the caller sees the original error; reaped later
+
+    def _mark_abandoned(self, conn: Connection, run_ids: Sequence[int]) -> None:
+        for run_id in run_ids:
+            row = conn.execute(select(t.runs).where(t.runs.c.id == run_id)).mappings().first()
+            if row is None or row["status"] != "running":
+                continue
+            reason = f"process {row['pid']} on {row['host']} ended without finishing the run"
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id, t.runs.c.status == "running")
+                .values(
+                    status="abandoned",
+                    finished_at=utcnow(),
+                    summary=_jsonable({**(row["summary"] or {}), "failure": reason}),
+                )
+            )
+
+    def dead_runs(self) -> list[int]:
+        """Ids of `running` runs whose process on this host is gone (read only)."""
+        r = t.runs.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(r.id, r.pid, r.host, r.process_start).where(
+                    r.status == "running", r.host == hostname()
+                )
+            ).mappings()
+            return [int(row["id"]) for row in rows if holder_is_gone(row)]
+
+    def reap_abandoned(self, wait_s: float | None = None) -> list[int]:
+        """Mark `running` runs of dead processes on this host `abandoned`, release their leases
+        (`wait_s`: on SQLite, wait at most this long for another writer)."""
+        dead = self.dead_runs()
+        if not dead or self.read_only:
+            return dead
+        short = wait_s is not None and self.dialect == "sqlite"
+        with self.engine.connect() as conn:
+            if short:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+                conn.commit()  # end the autobegun transaction; the pragma stays set
+            try:
+                with conn.begin():
+                    self._mark_abandoned(conn, dead)
+                    conn.execute(delete(t.stage_leases).where(t.stage_leases.c.run_id.in_(dead)))
+            finally:
+                if short:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_WRITE_WAIT_S * 1000}")
+                    conn.commit()
+        return dead
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise StoreError("this store was opened read-only; runs cannot be started from it")
+
     def latest_run(self, stage: str, status: str | None = "done") -> dict[str, Any] | None:
+        """The newest run of `stage` with `status` (default `done`: what readers show)."""
         query = select(t.runs).where(t.runs.c.stage == stage)
         if status:
             query = query.where(t.runs.c.status == status)
@@ -233,14 +529,56 @@ class Store:
             row = conn.execute(query.order_by(t.runs.c.id.desc()).limit(1)).mappings().first()
             return dict(row) if row else None
 
+    def run_rows(self) -> list[dict[str, Any]]:
+        """Every run, oldest first; a `running` run whose process is gone shows as `abandoned`."""
+        with self.engine.connect() as conn:
+            query = select(t.runs).order_by(t.runs.c.id)
+            rows = [dict(row) for row in conn.execute(query).mappings()]
+        dead = set(self.dead_runs()) if rows else set()
+        for row in rows:
+            if row["id"] in dead:
+                row["status"] = "abandoned"
+        return rows
+
     def runs_frame(self) -> pd.DataFrame:
-        return self.read_frame(select(t.runs).order_by(t.runs.c.id))
+        """Every run (`run_rows`) as a DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.run_rows(), columns=[column.name for column in t.runs.c])
+
+    def unfinished_runs(self, runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Runs newer than their stage's last `done` run that did not finish (running, failed,
+        abandoned), oldest first, with the reason recorded."""
+        runs = self.run_rows() if runs is None else runs
+        last_done: dict[str, int] = {}
+        for row in runs:
+            if row["status"] in ("done", "partial"):
+                last_done[row["stage"]] = max(last_done.get(row["stage"], -1), int(row["id"]))
+        out: list[dict[str, Any]] = []
+        for row in runs:
+            if int(row["id"]) <= last_done.get(row["stage"], -1):
+                continue
+            summary = row.get("summary") if isinstance(row.get("summary"), dict) else {}
+            out.append(
+                {
+                    "id": int(row["id"]),
+                    "stage": str(row["stage"]),
+                    "status": str(row["status"]),
+                    "started_at": str(row["started_at"]),
+                    "finished_at": None if row["finished_at"] is None else str(row["finished_at"]),
+                    "pid": None if row.get("pid") is None else int(row["pid"]),
+                    "host": row.get("host"),
+                    "reason": summary.get("failure"),
+                }
+            )
+        return sorted(out, key=lambda r: r["id"])
 
     # -- domain reads ---------------------------------------------------------
     def aliases(self) -> dict[str, str]:
         """alias -> canonical model name."""
-        frame = self.read_table(t.model_aliases)
-        return dict(zip(frame["alias"], frame["canonical"], strict=True)) if len(frame) else {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.model_aliases.c.alias, t.model_aliases.c.canonical))
+            return {alias: canonical for alias, canonical in rows}
 
     def set_aliases(self, mapping: Mapping[str, str]) -> int:
         rows = [{"alias": a, "canonical": c} for a, c in mapping.items()]
@@ -323,17 +661,20 @@ class Store:
     def status(self) -> dict[str, Any]:
         """Counts of what the workspace holds and which stages have run (keys are a contract)."""
         c = t.interactions.c
-        runs = self.runs_frame()
+        if not self.read_only:
+            try:
+                self.reap_abandoned(wait_s=2)
+            except SQLAlchemyError:
+                pass  # another writer is busy: run_rows still shows dead runs as abandoned
+        runs = self.run_rows()  # plain rows: status must not wait for pandas to import
         stages: dict[str, Any] = {}
-        if len(runs):
-            done = runs[runs["status"] == "done"]
-            for stage, group in done.groupby("stage"):
-                last = group.iloc[-1]
-                stages[str(stage)] = {
-                    "runs": int(len(group)),
-                    "last_run_id": int(last["id"]),
-                    "last_finished_at": str(last["finished_at"]),
-                }
+        for row in runs:  # oldest first, so the last `done` row seen is the latest
+            if row["status"] == "done":
+                info = stages.setdefault(str(row["stage"]), {"runs": 0})
+                info["runs"] += 1
+                info["last_run_id"] = int(row["id"])
+                info["last_finished_at"] = str(row["finished_at"])
+        stages = dict(sorted(stages.items()))
         with self.engine.connect() as conn:
             names = conn.execute(
                 text(
@@ -358,7 +699,15 @@ class Store:
             "aliases": self.count(t.model_aliases),
             "model_outputs": self.count(t.model_outputs),
             "stages": stages,
+            "unfinished_runs": self.unfinished_runs(runs),
         }
+
+
+def published(run_id_column: Any) -> Any:
+    """SQL condition: the row's run finished (`done` or `partial`), so readers may show it.
+
+    Rows of a run still running, failed or abandoned stay hidden."""
+    return run_id_column.in_(select(t.runs.c.id).where(t.runs.c.status.in_(FINISHED)))
 
 
 def code_version() -> str:
@@ -408,4 +757,14 @@ def _redact(url: str) -> str:
     return url
 
 
-__all__ = ["SCHEMA_VERSION", "Store", "StoreError", "SQLAlchemyError", "code_version", "utcnow"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Run",
+    "RunLeaseHeld",
+    "SQLAlchemyError",
+    "Store",
+    "StoreError",
+    "code_version",
+    "published",
+    "utcnow",
+]

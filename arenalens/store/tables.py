@@ -39,6 +39,23 @@ runs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("status", String(16), nullable=False, default="running"),
     Column("summary", JSON),
+    # the process running it (schema 2): a `running` run whose process is gone is `abandoned`
+    Column("pid", Integer),
+    Column("host", String(255)),
+    Column("process_start", String(32)),  # start time of pid, so a reused pid is not mistaken
+)
+
+# One row per stage (or finer key) while a run holds it: a second process must not pay for the
+# same items. Taken atomically (primary key); a lease of a dead process is released.
+stage_leases = Table(
+    "stage_leases",
+    metadata,
+    Column("lease", String(128), primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("process_start", String(32)),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
 )
 
 interactions = Table(
@@ -70,6 +87,20 @@ query_audio = Table(
     ),
     Column("path", Text, nullable=False),
     Column("duration_s", Float),
+)
+
+# The folder a query_audio path was confined to at ingest (`arenalens.paths.confine_audio`):
+# the dashboard re-checks the stored path against it before it plays the file.
+query_audio_roots = Table(
+    "query_audio_roots",
+    metadata,
+    Column(
+        "interaction_id",
+        String(128),
+        ForeignKey("query_audio.interaction_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("root", Text, nullable=False),
 )
 
 transcripts = Table(

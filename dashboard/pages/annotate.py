@@ -97,11 +97,11 @@ def save_decisions(
             "polarity": None if polarity == NO_CHOICE else polarity,
         }
     note = state.get(f"ann|{item.feedback_id}|note", "")
-    from arenalens.errors import USER_ERRORS
+    from arenalens.errors import ArenalensError
 
     try:
         row = queue(app, sample).save(annotator, item.feedback_id, decisions, note=note)
-    except USER_ERRORS as exc:
+    except ArenalensError as exc:
         state["annotate_message"] = ("error", f"not saved: {exc}")
         return
     data.invalidate()

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from arenalens.errors import USER_ERRORS
+from arenalens.errors import ArenalensError
 from dashboard import data, ui
 
 UNCATEGORISED = "(uncategorised)"  # coding's prevalence label for items without a category
@@ -70,7 +70,7 @@ def show_prevalence(app, by: str) -> pd.DataFrame | None:
     """The chart and the table of one grouping; None when it cannot be computed."""
     try:
         table = data.prevalence(app, by)
-    except USER_ERRORS as exc:  # e.g. per category before the taxonomy has run
+    except ArenalensError as exc:  # e.g. per category before the taxonomy has run
         st.info(str(exc))
         return None
     if table.empty:

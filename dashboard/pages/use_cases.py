@@ -149,14 +149,14 @@ def _or_dash(value: object) -> str:
 
 
 def _save(app: AppContext, kind: str, ids: tuple[int, ...], value: str | None, note: str) -> None:
-    from arenalens.errors import USER_ERRORS
+    from arenalens.errors import ArenalensError
 
     try:
         st.session_state["use_cases_message"] = (
             "success",
             data.record_taxonomy_edit(app, kind, ids, value, note),
         )
-    except USER_ERRORS as exc:
+    except ArenalensError as exc:
         st.session_state["use_cases_message"] = ("error", f"not saved: {exc}")
     st.rerun()
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from coding_fixtures import KeywordLabeler, make_arena
 
-from arenalens.cli import main, main_group
+from arenalens.app.cli import main, main_group
 from arenalens.config import Settings
 from arenalens.context import AppContext
 from arenalens.store import Store

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from dashboard_testkit import APP_PATH, RENDER_TIMEOUT_S, STAGES, TINY_RECORDS
+from dashboard_testkit import APP_PATH, RENDER_TIMEOUT_S, TINY_RECORDS
 from streamlit.testing.v1 import AppTest
 
+from arenalens.app.demo import stage_demos
 from arenalens.config import Settings
 from arenalens.context import AppContext
 from arenalens.ingest import ingest_interactions
@@ -57,27 +57,14 @@ def tiny_workspace(tmp_path: Path) -> Path:
     return workspace
 
 
-def installed_stages() -> list[str]:
-    """Stage packages whose `cli.demo` exists in this checkout."""
-    found = []
-    for stage in STAGES:
-        try:
-            module = importlib.import_module(f"{stage}.cli")
-        except ModuleNotFoundError:
-            continue
-        if hasattr(module, "demo"):
-            found.append(stage)
-    return found
-
-
 @pytest.fixture(scope="session")
 def demo_workspace(sample_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample arena with every installed stage's demo run on it (built once per session)."""
+    """The sample arena with every stage's demo step run on it (built once per session)."""
     workspace = tmp_path_factory.mktemp("dashboard-demo") / "workspace"
     shutil.copytree(sample_workspace, workspace)
     app = AppContext(Settings(workspace=workspace, labeler="embedding"))
-    for stage in installed_stages():
-        importlib.import_module(f"{stage}.cli").demo(app)
+    for _stage, demo in stage_demos():
+        demo(app)
     app.store.engine.dispose()
     return workspace
 
@@ -107,7 +94,7 @@ def coded_workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first interactions of the sample arena, coded by the offline labeler, with a
     20-item annotation sample for two annotators (the real coding stage; built once)."""
     pytest.importorskip("coding.cli")
-    from arenalens.demo import sample_file
+    from arenalens.app.demo import sample_file
     from coding.codebook import resolve_codebook
     from coding.coder import CodingConfig, code_feedback
     from coding.sampling import create_validation_sample

@@ -9,7 +9,6 @@ from streamlit.testing.v1 import AppTest
 APP_PATH = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 # AppTest's default 3 s is too short for the first render of a page on 2 shared cores.
 RENDER_TIMEOUT_S = 120
-STAGES = ("inference", "taxonomy", "coding", "ranking")
 PAGES = {
     "overview.py": "Overview",
     "use_cases.py": "Use cases",

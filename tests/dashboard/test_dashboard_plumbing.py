@@ -10,7 +10,7 @@ import pandas as pd
 from click.testing import CliRunner
 from dashboard_testkit import TINY_RECORDS
 
-from arenalens.cli import main_group
+from arenalens.app.cli import main_group
 from arenalens.config import Settings
 from arenalens.context import AppContext
 from arenalens.ingest import ingest_interactions

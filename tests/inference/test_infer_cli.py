@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from arenalens.cli import main_group
+from arenalens.app.cli import main_group
 from arenalens.config import Settings
 from arenalens.context import AppContext
 from arenalens.store import Store
@@ -64,7 +64,7 @@ def test_infer_systems_lists_output_counts(workspace: Path) -> None:
 
 
 def test_unknown_system_is_a_one_line_error(workspace: Path) -> None:
-    from arenalens.cli import main
+    from arenalens.app.cli import main
 
     with pytest.raises(SystemExit) as exited:
         main(["--workspace", str(workspace), "infer", "run", "--system", "nope"])

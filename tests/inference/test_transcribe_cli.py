@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from arenalens.cli import main_group
+from arenalens.app.cli import main_group
 from arenalens.config import Settings
 from arenalens.store import Store
 from inference import persist

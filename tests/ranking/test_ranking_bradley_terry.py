@@ -217,30 +217,22 @@ def test_length_control_separates_length_bias_from_strength() -> None:
     z = (x - x.mean()) / x.std()
     score = (rng.random(n) < expit(theta[ia] - theta[ib] + 0.8 * z)).astype(float)
     names = np.array(["m0", "m1", "m2", "m3"], dtype=object)
-    opts = RankingOptions(bootstrap_rounds=100, length_control=True)
+    opts = RankingOptions(bootstrap_rounds=100)
     board = rank_votes(names[ia], names[ib], score, opts, length_a=length_a, length_b=length_b)
-    assert board.length_coefficient["coefficient"] == pytest.approx(0.8, abs=0.1)
-    assert board.length_coefficient["ci_low"] < 0.8 < board.length_coefficient["ci_high"]
-    controlled = {r.model: r.rating for r in board.ratings}
-    plain = {
-        r.model: r.rating
-        for r in rank_votes(names[ia], names[ib], score, RankingOptions(bootstrap_rounds=0)).ratings
-    }
+    (coefficient,) = board.coefficients
+    assert coefficient["covariate"] == "response_length"
+    assert coefficient["coefficient"] == pytest.approx(0.8, abs=0.1)
+    assert coefficient["ci_low"] < 0.8 < coefficient["ci_high"]
+    controlled = {r.model: r.rating for r in board.controlled.ratings}
+    plain = {r.model: r.rating for r in board.ratings}  # the raw board sits beside it
     truth_m0 = 1000 + ELO_SCALE * (theta[0] - theta.mean())
     assert abs(controlled["m0"] - truth_m0) < 30 < abs(plain["m0"] - truth_m0)
 
 
 def test_length_control_refuses_tiny_samples() -> None:
     a, b, score = simulate_votes(TRUE_THETA[:3], 30, np.random.default_rng(14))
-    with pytest.raises(RankingError, match="at least 50 votes, got 30"):
-        rank_votes(
-            a,
-            b,
-            score,
-            RankingOptions(length_control=True),
-            length_a=np.ones(30),
-            length_b=np.ones(30),
-        )
+    with pytest.raises(RankingError, match="only 30 of 30 votes .* needs at least 50"):
+        rank_votes(a, b, score, length_a=np.ones(30), length_b=np.ones(30))
 
 
 def test_small_sample_bootstrap_stays_finite_when_resamples_degenerate() -> None:
@@ -282,8 +274,12 @@ def test_length_control_keeps_lengths_aligned_after_filtering() -> None:
     a2, b2 = np.concatenate([["m0", "rare"], a]), np.concatenate([["m0", "m1"], b])
     s2 = np.concatenate([[0.5, 1.0], score])
     la2, lb2 = np.concatenate([[1e6, 1e6], length_a]), np.concatenate([[1.0, 1.0], length_b])
-    opts = RankingOptions(bootstrap_rounds=0, length_control=True, min_votes=2)
+    opts = RankingOptions(bootstrap_rounds=0, min_votes=2)
     filtered = rank_votes(a2, b2, s2, opts, length_a=la2, length_b=lb2)
     clean = rank_votes(a, b, score, opts, length_a=length_a, length_b=length_b)
-    assert filtered.length_coefficient == clean.length_coefficient
-    assert [r.rating for r in filtered.ratings] == [r.rating for r in clean.ratings]
+    assert filtered.coefficients[0]["coefficient"] == pytest.approx(
+        clean.coefficients[0]["coefficient"]
+    )
+    assert [r.rating for r in filtered.controlled.ratings] == pytest.approx(
+        [r.rating for r in clean.controlled.ratings]
+    )

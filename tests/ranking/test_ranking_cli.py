@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from ranking_sim import simulate_votes
 
-from arenalens.cli import main_group
+from arenalens.app.cli import main_group
 from arenalens.config import Settings
 from arenalens.context import AppContext
 from arenalens.ingest import (
@@ -176,8 +176,10 @@ def test_rank_length_control_on_talk_arena(talkarena_workspace: Path) -> None:
     )
     assert code == 0, err
     payload = json.loads(out)
-    assert payload["length_control"]["coefficient"] > 0  # Talk Arena voters favour longer answers
-    assert len(payload["ratings"]) == 7
+    (length,) = payload["controlled"]["coefficients"]
+    assert length["covariate"] == "response_length"
+    assert length["ci_low"] > 0  # Talk Arena voters favour longer answers
+    assert len(payload["ratings"]) == len(payload["controlled"]["ratings"]) == 7
 
 
 def test_regress_json_on_talk_arena(talkarena_workspace: Path) -> None:
@@ -228,3 +230,58 @@ def test_rank_without_bootstrap_uses_sandwich_intervals_and_strict_json(
     for row in payload["ratings"]:
         assert (row["ci_low"], row["ci_high"]) == (row["sandwich_low"], row["sandwich_high"])
     assert all(r["ci_low"] is None for r in payload["win_rates"])
+
+
+def test_rank_where_reports_the_votes_it_left_out(synthetic_workspace: Path) -> None:
+    code, out, err = run(
+        synthetic_workspace, "rank", "--json", "--bootstrap", "50", "--where", "language == 'en'"
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["votes"] == 266 and payload["where"] == "language == 'en'"
+    assert payload["excluded_votes"] == {"do not match \"language == 'en'\"": 134}
+
+
+def test_rank_where_matching_nothing_is_one_clear_line(synthetic_workspace: Path) -> None:
+    code, _, err = run(synthetic_workspace, "rank", "--where", "device == 'tablet'")
+    assert code != 0 and "matches none of the 400 votes" in err
+
+
+def test_rank_where_that_disconnects_the_models_says_so(synthetic_workspace: Path) -> None:
+    expression = "(model_a in ['m0', 'm1'] and model_b in ['m0', 'm1']) or (model_a in ['m2', 'm3'] and model_b in ['m2', 'm3'])"
+    code, _, err = run(synthetic_workspace, "rank", "--where", expression)
+    assert code != 0 and "2 disconnected groups ({m0, m1}; {m2, m3})" in err
+
+
+def test_rank_text_output_names_the_uncertainty_fragility_and_controls(
+    talkarena_workspace: Path,
+) -> None:
+    code, out, err = run(
+        talkarena_workspace, "rank", "--bootstrap", "100", "--min-votes", "5",
+        "--control", "response_length", "--control", "time_to_first_token", "--ties", "davidson",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "CIs treat votes as independent (the votes carry no user ids)" in out
+    assert "fragility: the leader (" in out and "of 302 votes (" in out
+    assert "Controlled for response_length, time_to_first_token (302 votes" in out
+    assert "preliminary" in out  # under 100 votes per model
+
+
+def test_rank_control_with_a_non_numeric_field_is_refused(synthetic_workspace: Path) -> None:
+    code, _, err = run(synthetic_workspace, "rank", "--control", "device")
+    assert code != 0 and "non-numeric device" in err
+
+
+def test_regress_reports_cross_validation_permutation_and_selection(
+    talkarena_workspace: Path,
+) -> None:
+    code, out, err = run(talkarena_workspace, "regress", "--json", "--select")
+    assert code == 0, err
+    payload = json.loads(out)
+    cv, perm = payload["cross_validation"], payload["permutation"]
+    assert cv["log_loss"] > 0 and cv["log_loss_null"] > 0
+    assert perm["permutations"] == 720 and perm["kind"] == "all" and 0 < perm["p_value"] <= 1
+    assert all(r["ci_low"] <= r["ci_high"] for r in payload["kendall_tau"])
+    assert payload["selection"]["selected"] and payload["summary_line"].startswith(
+        "Benchmarks explain about"
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from arenalens.cli import main_group
+from arenalens.app.cli import main_group
 from arenalens.context import AppContext
 from ranking.bradley_terry import ELO_SCALE
 from ranking.cli import demo

@@ -13,6 +13,7 @@ from arenalens.store.store import utcnow
 from ranking import persist
 from ranking.errors import RankingError
 from ranking.leaderboard import RankingOptions
+from ranking.pipeline import rank_selection, select_votes
 from ranking.slices import explode_slices, rank_slices
 
 N_VOTES = 300
@@ -87,9 +88,10 @@ def test_rank_by_category_joins_the_latest_taxonomy_run(voted_store: Store) -> N
     )
     taxonomy_persist.write_run(voted_store, run_id, clusters, assignments)
     voted_store.finish_run(run_id)
-    votes = persist.votes_for_ranking(voted_store)
-    votes["slice"] = persist.slice_column(voted_store, votes, "category")
-    result = rank_slices(votes, "category", RankingOptions(bootstrap_rounds=50))
+    votes = select_votes(voted_store, by="category").frame
+    result = rank_slices(
+        votes.rename(columns={"category": "slice"}), "category", RankingOptions(bootstrap_rounds=50)
+    )
     assert set(result.boards) == {"knowledge", "advice"}
     assert result.boards["knowledge"].n_votes == N_VOTES // 2
 
@@ -133,16 +135,18 @@ def test_rank_by_reason_uses_negative_codes_of_the_latest_codebook(voted_store: 
     voted_store.finish_run(run_id)
     reasons = persist.loss_reasons(voted_store)
     assert reasons["v0"] == sorted([code_a, code_b]) and reasons["v1"] == [code_a]
-    votes = persist.votes_for_ranking(voted_store)
-    votes["slice"] = persist.slice_column(voted_store, votes, "reason")
-    result = rank_slices(votes, "reason", RankingOptions(bootstrap_rounds=50))
+    votes = select_votes(voted_store, by="reason").frame
+    result = rank_slices(
+        votes.rename(columns={"reason": "slice"}), "reason", RankingOptions(bootstrap_rounds=50)
+    )
     assert result.boards[code_a].n_votes == N_VOTES  # a vote with two reasons counts in both slices
     assert result.boards[code_b].n_votes == N_VOTES // 3
 
 
 def test_missing_response_lengths_are_a_clear_error(voted_store: Store) -> None:
-    with pytest.raises(RankingError, match="300 of 300 votes have no response length"):
-        persist.with_lengths(voted_store, persist.votes_for_ranking(voted_store))
+    selection = select_votes(voted_store, controls=("response_length",))
+    with pytest.raises(RankingError, match="only 0 of 300 votes have every covariate"):
+        rank_selection(selection, RankingOptions(bootstrap_rounds=0, controls=("response_length",)))
 
 
 def test_lengths_come_from_metadata_else_response_texts(sqlite_store: Store) -> None:
@@ -169,5 +173,11 @@ def test_lengths_come_from_metadata_else_response_texts(sqlite_store: Store) -> 
         },
     ]
     sqlite_store.insert_ignore(t.interactions, rows)
-    frame = persist.with_lengths(sqlite_store, persist.votes_for_ranking(sqlite_store))
-    assert frame["length_a"].tolist() == [7.0, 4.0] and frame["length_b"].tolist() == [9.0, 2.0]
+    selection = select_votes(sqlite_store, controls=("response_length",), users=False)
+    frame = selection.frame.sort_values("winner")
+    assert frame["response_length_a"].tolist() == [4.0, 7.0]
+    assert frame["response_length_b"].tolist() == [2.0, 9.0]
+    difference = dict(
+        zip(selection.frame["winner"], selection.covariates["response_length"], strict=True)
+    )
+    assert difference == pytest.approx({"model_a": 2 / 6, "tie": -2 / 16})

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from taxonomy_fixtures import ingest_rows
 
-from arenalens.cli import main_group
+from arenalens.app.cli import main_group
 from arenalens.config import Settings
 from arenalens.store import Store
 

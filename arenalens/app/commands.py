@@ -1,4 +1,4 @@
-"""Core commands: ingest, benchmarks, aliases, status, demo."""
+"""The application's own commands: ingest, benchmarks, aliases, demo, upgrade."""
 
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ def _parse_field_map(pairs: tuple[str, ...]) -> dict[str, str]:
     metavar="SOURCE=FIELD",
     help="Rename an input field, e.g. --map sentence=query_text.",
 )
+@click.option(
+    "--audio-root",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder that query_audio paths must stay inside (default: each input file's folder).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @click.pass_obj
 def ingest_command(
@@ -49,18 +54,26 @@ def ingest_command(
     paths: tuple[Path, ...],
     fmt: str | None,
     field_map: tuple[str, ...],
+    audio_root: Path | None,
     as_json: bool,
 ) -> None:
     """Ingest interaction files (canonical JSONL/CSV/Parquet or Talk Arena votes).
 
     Each file is one transaction: a bad record refuses the whole file. Re-ingesting adds nothing.
+    query_audio paths outside the audio root, or to files that are not audio, are refused.
     """
     mapping = _parse_field_map(field_map)
-    reports = [ingest_interactions(app.store, path, fmt, field_map=mapping) for path in paths]
+    reports = [
+        ingest_interactions(app.store, path, fmt, field_map=mapping, audio_root=audio_root)
+        for path in paths
+    ]
     if as_json:
         echo_json([r.as_dict() for r in reports])
         return
     for r in reports:
+        if r.skipped:
+            click.echo(f"{r.path}: {r.note} ({r.records} records)")
+            continue
         click.echo(
             f"{r.path}: {r.records} records -> {r.interactions_added} new interactions, "
             f"{r.interactions_merged} updated, {r.feedback_added} feedback, {r.audio_added} audio"
@@ -133,43 +146,6 @@ def aliases_list(app: AppContext, as_json: bool) -> None:
         click.echo(f"{alias} -> {canonical}")
 
 
-@click.command("status")
-@click.option(
-    "--json", "as_json", is_flag=True, help="One JSON object (keys are a stable contract)."
-)
-@click.pass_obj
-def status_command(app: AppContext, as_json: bool) -> None:
-    """What the workspace holds and which stages have run."""
-    status = app.store.status()
-    status["workspace"] = str(app.settings.workspace)
-    if as_json:
-        echo_json(status)
-        return
-    click.echo(
-        f"workspace: {status['workspace']} ({status['db']}, schema {status['schema_version']})"
-    )
-    for key in (
-        "interactions",
-        "votes",
-        "ties",
-        "queries",
-        "audio",
-        "transcripts",
-        "feedback",
-        "systems",
-        "benchmark_scores",
-        "aliases",
-        "model_outputs",
-    ):
-        click.echo(f"  {key:<17}{status[key]:>9,}")
-    if status["stages"]:
-        click.echo("stages run:")
-        for stage, info in sorted(status["stages"].items()):
-            click.echo(f"  {stage:<17}{info['runs']} run(s), last {info['last_finished_at']}")
-    else:
-        click.echo("stages run: none yet")
-
-
 @click.command("demo")
 @click.option(
     "--no-audio", is_flag=True, help="Skip espeak-ng audio synthesis even when installed."
@@ -177,7 +153,7 @@ def status_command(app: AppContext, as_json: bool) -> None:
 @click.pass_obj
 def demo_command(app: AppContext, no_audio: bool) -> None:
     """Build a workspace from the shipped synthetic sample arena and run every stage."""
-    from arenalens.demo import run_demo
+    from arenalens.app.demo import run_demo
 
     run_demo(app, with_audio=not no_audio, echo=click.echo)
 
@@ -194,7 +170,6 @@ COMMANDS = [
     ingest_command,
     benchmarks_group,
     aliases_group,
-    status_command,
     demo_command,
     upgrade_command,
 ]

@@ -1,0 +1,251 @@
+"""The ranking stage's orchestration: read grouped votes from the store, filter, rank, store a run.
+
+The CLI (`ranking.cli`), the demo and the dashboard call these functions; the maths they call is
+pure (`ranking.leaderboard`, `ranking.regression`, `ranking.benchmark_fit`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arenalens.context import AppContext
+from arenalens.store import Store
+from ranking import persist
+from ranking.bradley_terry import winner_scores
+from ranking.covariates import side_difference
+from ranking.errors import RankingError
+from ranking.filters import evaluate_where, where_fields
+from ranking.leaderboard import Leaderboard, RankingOptions, rank_votes
+from ranking.regression import VIF_THRESHOLD, RegressionReport, regress_preferences
+from ranking.slices import SliceResult, rank_slices
+
+STAGE_FIELDS = (*persist.TAXONOMY_FIELDS, *persist.CODING_FIELDS)
+LENGTH_CONTROL = "response_length"
+
+
+@dataclass
+class VoteSelection:
+    """Grouped votes (`n` votes per row) after `--where`, with the covariates asked for."""
+
+    frame: pd.DataFrame
+    total_votes: int
+    excluded: dict[str, int] = field(default_factory=dict)  # reason -> votes
+    covariates: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_votes(self) -> int:
+        return int(self.frame["n"].sum())
+
+
+def _control_fields(store: Store, controls: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """control name -> the metadata field(s) it is computed from ((X_a, X_b) or (X,))."""
+    if not controls:
+        return {}
+    keys = set(persist.metadata_keys(store))
+    out: dict[str, tuple[str, ...]] = {}
+    for name in controls:
+        if f"{name}_a" in keys and f"{name}_b" in keys:
+            out[name] = (f"{name}_a", f"{name}_b")
+        elif name in keys:
+            out[name] = (name,)
+        elif name == LENGTH_CONTROL:
+            out[name] = ("response_length_a", "response_length_b")  # from the response texts
+        else:
+            sided = sorted({k[:-2] for k in keys if k.endswith(("_a", "_b"))})
+            raise RankingError(
+                f"--control {name}: no vote has {name} or {name}_a/{name}_b; metadata fields: "
+                f"{', '.join(sided + sorted(k for k in keys if not k.endswith(('_a', '_b'))))}"
+            )
+    return out
+
+
+def _numeric(frame: pd.DataFrame, column: str, control: str) -> np.ndarray:
+    values = persist.numeric_if_possible(frame[column])
+    if values.isna().all():
+        return np.full(len(values), np.nan)
+    if not pd.api.types.is_numeric_dtype(values):
+        example = values.dropna().astype(str).iloc[0]
+        bad = pd.to_numeric(values, errors="coerce").isna() & values.notna()
+        raise RankingError(
+            f"--control {control}: {int(frame.loc[bad, 'n'].sum())} votes have non-numeric "
+            f"{column} (e.g. {example[:40]!r}); expected numbers"
+        )
+    return values.to_numpy(dtype=float)
+
+
+def select_votes(
+    store: Store,
+    *,
+    where: str | None = None,
+    by: str | None = None,
+    controls: tuple[str, ...] = (),
+    users: bool = True,
+) -> VoteSelection:
+    """Votes grouped in SQL by what the ranking needs, `--where` applied, covariates computed."""
+    wanted = where_fields(where) if where else []
+    if by:
+        wanted.append(by)
+    sources = _control_fields(store, controls)
+    # response_length falls back to the stored response texts where metadata lacks it
+    needs_ids = any(f in STAGE_FIELDS for f in wanted) or LENGTH_CONTROL in sources
+    fields = [f for f in wanted if f not in STAGE_FIELDS]
+    fields += [f for cols in sources.values() for f in cols]
+    if users:
+        fields.append("user_id")
+    if needs_ids:
+        fields.append("id")
+    grouped = persist.vote_counts(store, fields)
+    total = int(grouped["n"].sum())
+    for name in dict.fromkeys(f for f in wanted if f in STAGE_FIELDS):
+        grouped[name] = persist.stage_field(store, grouped["id"], name)
+    if by == "language":  # a vote without a language is a slice of its own
+        grouped["language"] = grouped["language"].astype(object).fillna("unknown")
+    if LENGTH_CONTROL in sources and "id" in grouped:
+        texts = persist.response_lengths(store)
+        for side in ("a", "b"):
+            column = f"response_length_{side}"
+            from_text = grouped["id"].map(texts[column])
+            grouped[column] = persist.numeric_if_possible(grouped[column]).fillna(from_text)
+    selection = VoteSelection(grouped, total)
+    if where:
+        result = evaluate_where(grouped.drop(columns=["n"]), where, grouped["n"].to_numpy())
+        selection.excluded = result.excluded(where)
+        if not result.mask.any():
+            reasons = "; ".join(f"{n} {why}" for why, n in selection.excluded.items())
+            raise RankingError(f"--where {where!r} matches none of the {total} votes ({reasons})")
+        selection.frame = grouped[result.mask].reset_index(drop=True)
+    for name, cols in sources.items():
+        frame = selection.frame
+        if len(cols) == 2:
+            selection.covariates[name] = side_difference(
+                _numeric(frame, cols[0], name), _numeric(frame, cols[1], name)
+            )
+        else:
+            selection.covariates[name] = _numeric(frame, cols[0], name)
+    return selection
+
+
+def rank_selection(selection: VoteSelection, options: RankingOptions) -> Leaderboard:
+    """The overall leaderboard of a vote selection."""
+    frame = selection.frame
+    board = rank_votes(
+        frame["model_a"].to_numpy(),
+        frame["model_b"].to_numpy(),
+        winner_scores(frame["winner"]),
+        options,
+        weights=frame["n"].to_numpy(dtype=float),
+        users=frame["user_id"].to_numpy(dtype=object) if "user_id" in frame else None,
+        covariates=selection.covariates or None,
+    )
+    if selection.excluded:
+        listed = "; ".join(f"{n} {why}" for why, n in selection.excluded.items())
+        board.warnings.insert(0, f"--where left out {selection.total_votes - selection.n_votes} of "
+                              f"{selection.total_votes} votes: {listed}")  # fmt: skip
+    return board
+
+
+def compute_rankings(
+    app: AppContext, options: RankingOptions, by: str | None = None, where: str | None = None
+) -> dict[str, Any]:
+    """Rank the workspace's votes (overall and per slice), store the run, return the JSON payload."""
+    store = app.store
+    selection = select_votes(
+        store, where=where, by=by, controls=options.controls, users=options.cluster != "none"
+    )
+    if by and by not in selection.frame:
+        raise RankingError(f"--by {by}: no vote has this field")
+    if by and selection.frame[by].isna().all():
+        known = ", ".join(list(persist.CORE_SLICE_FIELDS) + persist.metadata_keys(store))
+        raise RankingError(f"--by {by}: no vote has this field; available: {known}")
+    config = {**options.__dict__, "by": by, "where": where}
+    slices: SliceResult | None = None
+    with store.run(persist.STAGE, config) as run:
+        board = rank_selection(selection, options)
+        persist.save_leaderboard(store, run.id, board)
+        if by:
+            slice_options = replace(options, controls=(), fragility=False)
+            slices = rank_slices(selection.frame.rename(columns={by: "slice"}), by, slice_options)
+            for value, slice_board in slices.boards.items():
+                persist.save_leaderboard(store, run.id, slice_board, by, value)
+        payload = {"run_id": run.id, "where": where, "excluded_votes": selection.excluded,
+                   **board.to_dict()}  # fmt: skip
+        if slices is not None:
+            payload["by"] = by
+            payload["slices"] = slices.to_dict()["slices"]
+            payload["skipped_slices"] = slices.skipped
+        top = board.ratings[0] if board.ratings else None
+        controlled = payload.get("controlled") or {}
+        run.summary.update(
+            {
+                "votes": board.n_votes,
+                "models": len(board.ratings),
+                "top": top.model if top else None,
+                "slices": len(slices.boards) if slices else 0,
+                "skipped_slices": slices.skipped if slices else {},
+                "ci_method": board.ci_method,
+                "clustering": board.clustering,
+                "fragility": payload["fragility"],
+                "status_rule": payload["status_rule"],
+                "controls": controlled.get("controls", []),
+                "coefficients": controlled.get("coefficients", []),
+                "controlled_ci_method": controlled.get("ci_method"),
+                "where": where,
+                "excluded_votes": selection.excluded,
+                "warnings": board.warnings,
+            }
+        )
+    return payload
+
+
+def compute_regression(
+    app: AppContext,
+    keep_ties: bool = False,
+    vif_threshold: float = VIF_THRESHOLD,
+    seed: int = 0,
+    select: bool = False,
+) -> RegressionReport:
+    """Run the benchmarks-vs-preferences regression on the workspace and store it."""
+    store = app.store
+    scores = store.benchmark_frame()
+    if scores.empty:
+        raise RankingError(
+            "no benchmark scores: load some with `arenalens benchmarks ingest FILE.csv`"
+        )
+    grouped = persist.vote_counts(store)
+    # the mixed model needs one row per vote; Talk-Arena-sized rounds are thousands of votes
+    votes = grouped.loc[grouped.index.repeat(grouped["n"])].drop(columns="n")
+    votes = votes.reset_index(drop=True)
+    board = rank_votes(
+        grouped["model_a"].to_numpy(),
+        grouped["model_b"].to_numpy(),
+        winner_scores(grouped["winner"]),
+        RankingOptions(bootstrap_rounds=200, per_component=True, seed=seed, fragility=False),
+        weights=grouped["n"].to_numpy(dtype=float),
+    )
+    ratings = {r.model: r.rating for r in board.ratings}
+    config = {
+        "keep_ties": keep_ties,
+        "vif_threshold": vif_threshold,
+        "seed": seed,
+        "select": select,
+    }
+    with store.run(persist.REGRESSION_STAGE, config) as run:
+        report = regress_preferences(
+            votes,
+            scores,
+            ratings,
+            keep_ties=keep_ties,
+            vif_threshold=vif_threshold,
+            seed=seed,
+            select=select,
+        )
+        persist.save_regression(store, run.id, report)
+        summary = report.to_dict()
+        summary.pop("mixed")
+        summary.pop("logit")
+        run.summary.update(summary)
+    return report
