@@ -55,9 +55,12 @@ def coding_labeler(app: AppContext, codebook: Codebook):
     """The LLM labeler when configured, else the calibrated offline coder (not the raw embedding one)."""
     if app.settings.use_llm:
         return app.labeler
+    from coding.learning import learned_overrides
     from coding.zeroshot import CalibratedCoder
 
-    return CalibratedCoder(app.embedder, codebook)
+    coder = CalibratedCoder(app.embedder, codebook)
+    coder.overrides = learned_overrides(app.store, codebook.version_key)
+    return coder
 
 
 @click.command("code")
@@ -82,6 +85,12 @@ def coding_labeler(app: AppContext, codebook: Codebook):
 @click.option(
     "--wait", is_flag=True, help="If another process is coding this workspace, wait for it."
 )
+@click.option(
+    "--learn",
+    is_flag=True,
+    help="First train per-code classifiers on validated/adjudicated items; use one for a code "
+    "only where cross-validation beats the zero-shot decision; then recode with them.",
+)
 @json_option
 @click.pass_obj
 def code_command(
@@ -93,10 +102,31 @@ def code_command(
     limit: int | None,
     recode: bool,
     wait: bool,
+    learn: bool,
     as_json: bool,
 ) -> None:
     """Code voters' feedback into loss reasons (resumable: reruns code only what is missing)."""
     codebook = _codebook(app, codebook_path)
+    learning = None
+    if learn:
+        if app.settings.use_llm:
+            raise CodingError(
+                "--learn trains the offline coder's decisions; choose labeler 'embedding' "
+                "(--labeler embedding) to use it"
+            )
+        from coding.learning import learn_from_annotations
+        from coding.zeroshot import CalibratedCoder
+
+        learning = learn_from_annotations(
+            app.store, CalibratedCoder(app.embedder, codebook), seed=app.settings.seed
+        )
+        recode = True  # the learned decisions replace this version's codes (kept until success)
+        if not as_json:
+            click.echo(
+                f"learned from {learning.labels} validated items "
+                "(cross-validated, 95% bootstrap CIs):"
+            )
+            click.echo(_table(learning.table()))
     config = CodingConfig(
         batch_size=batch_size,
         samples=samples,
@@ -110,7 +140,10 @@ def code_command(
         app.store, coding_labeler(app, codebook), codebook, config, progress=not as_json
     )
     if as_json:
-        echo_json(asdict(summary))
+        payload = asdict(summary)
+        if learning is not None:
+            payload["learning"] = _frame_records(learning.table())
+        echo_json(payload)
     else:
         click.echo(summary.line())
 

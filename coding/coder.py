@@ -310,9 +310,7 @@ def code_feedback(
             run.summary.update(asdict(summary))
         if staged is not None:
             items, codes, scores = staged
-            run.on_publish(
-                lambda conn: persist.replace_coding(conn, version, items, codes, scores)
-            )
+            run.on_publish(lambda conn: persist.replace_coding(conn, version, items, codes, scores))
             summary.remaining = len(feedback) - summary.coded_now
         else:
             # items saved by earlier runs that died are published with this one

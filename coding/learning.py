@@ -16,9 +16,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from arenalens.store import Store
 from coding.errors import CodingError
 from coding.evaluation import code_metrics
+from coding.zeroshot import CalibratedCoder
 
 MIN_LABELS = 20  # labelled items before anything is trained
 MIN_CLASS = 5  # items with, and without, a code before that code is trained
@@ -164,3 +167,118 @@ def learn_codes(
         )
         for code in code_names
     ]
+
+
+# -- orchestration (reads through the store, then the pure functions above) ----------------
+def resolved_labels(human_labels: pd.DataFrame, code_names: Sequence[str]) -> pd.DataFrame:
+    """Items whose every code has a resolved human label: one row per item, one 0/1 column per code."""
+    if human_labels.empty:
+        return pd.DataFrame(columns=["feedback_id", *code_names])
+    done = human_labels[human_labels["status"] != "disagreement"].dropna(subset=["present"])
+    wide = done.pivot_table(index="feedback_id", columns="code", values="present", aggfunc="last")
+    wide = wide.reindex(columns=list(code_names)).dropna()
+    return wide.astype(int).reset_index()
+
+
+@dataclass
+class LearningSummary:
+    """What `arenalens code --learn` did: per code, the decision and both CV scores."""
+
+    codebook_version: str
+    labels: int
+    codes: list[CodeLearning]
+    run_id: int | None = None
+
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for r in self.codes:
+            row = {"code": r.code, "decision": r.decision, "positives": r.positives}
+            for prefix, metrics in (("learned", r.learned), ("zero_shot", r.zero_shot)):
+                for key in ("f1", "f1_low", "f1_high", "kappa", "kappa_low", "kappa_high"):
+                    row[f"{prefix}_{key}"] = metrics.get(key, float("nan"))
+            row["reason"] = r.reason
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def learn_from_annotations(
+    store: Store, coder: CalibratedCoder, *, seed: int = 0
+) -> LearningSummary:
+    """Fit per-code classifiers on validated/adjudicated items and record which decision each code uses.
+
+    Raises LearningError (nothing written) when there are too few labelled items.
+    """
+    from coding import persist
+    from coding.annotations import AnnotationQueue
+
+    codebook = coder.codebook
+    names = codebook.code_names
+    labels = resolved_labels(AnnotationQueue(store, codebook).human_labels(), names)
+    if len(labels) < MIN_LABELS:
+        raise LearningError(
+            f"learning needs at least {MIN_LABELS} validated or adjudicated items under "
+            f"{codebook.version_key}, found {len(labels)}: annotate more and retry; nothing was written"
+        )
+    texts = store.feedback_frame().set_index("id")["text"].astype(str)
+    frame = labels[labels["feedback_id"].isin(texts.index)]
+    item_texts = texts.loc[frame["feedback_id"]].tolist()
+    zero_shot = CalibratedCoder(coder.embedder, codebook, coder.calibration)
+    features = zero_shot.featurizer.transform(item_texts)
+    scores = zero_shot.score(item_texts)
+    present = {
+        c: np.array([any(s.code == c and s.decision == "present" for s in row) for row in scores])
+        for c in names
+    }
+    results = learn_codes(
+        names,
+        zero_shot.featurizer.vectors(features),
+        {c: zero_shot.featurizer.matrix(features, c) for c in names},
+        present,
+        {c: frame[c].to_numpy() for c in names},
+        seed=seed,
+    )
+    summary = LearningSummary(codebook.version_key, len(frame), results)
+    config = {"codebook_version": codebook.version_key, "labels": len(frame), "seed": seed}
+    with store.run(persist.STAGE, config, model=f"learn:{coder.name}") as run:
+        summary.run_id = run.id
+        rows = [
+            {
+                "code": r.code,
+                "decision": r.decision,
+                "labels": r.labels,
+                "report": _jsonable({k: v for k, v in r.to_json().items() if k not in ("model",)}),
+                "model": asdict(r.model) if r.model else None,
+            }
+            for r in results
+        ]
+        persist.register_codebook(store, codebook)
+        run.on_publish(lambda conn: persist.save_learning(conn, codebook.version_key, rows, run.id))
+        run.summary.update({"learning": _jsonable(summary.table().to_dict("records"))})
+    return summary
+
+
+def learned_overrides(store: Store, version: str) -> dict[str, LearnedModel]:
+    """The learned classifiers the latest learning run chose for `version` (code -> model)."""
+    from coding import persist
+
+    frame = persist.learning_frame(store, version)
+    if frame.empty:
+        return {}
+    return {
+        row["code"]: LearnedModel(**row["model"])
+        for row in frame.to_dict("records")
+        if row["decision"] == "learned" and row["model"]
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """NaN -> None and numpy scalars -> Python, recursively (JSON columns refuse NaN on PostgreSQL)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value

@@ -302,3 +302,26 @@ def machine_items_frame(store: Store, version: str, code_names: Sequence[str]) -
         present = set(codes.loc[codes["code"] == name, "feedback_id"]) if len(codes) else set()
         frame[name] = frame["feedback_id"].isin(present).astype(int)
     return frame.reset_index(drop=True)
+
+
+# -- learned decisions ---------------------------------------------------------
+def save_learning(
+    conn: Connection, version: str, rows: Sequence[Mapping[str, Any]], run_id: int
+) -> None:
+    """Append one learning run's per-code decisions (inside the run's publish transaction)."""
+    now = utcnow()
+    conn.execute(
+        ct.coding_models.insert(),
+        [{**row, "codebook_version": version, "run_id": run_id, "created_at": now} for row in rows],
+    )
+
+
+def learning_frame(store: Store, version: str) -> pd.DataFrame:
+    """The latest published learning decision per code of `version` (empty when never learned)."""
+    c = ct.coding_models.c
+    frame = store.read_frame(
+        select(ct.coding_models)
+        .where(c.codebook_version == version, published(c.run_id))
+        .order_by(c.id)
+    )
+    return frame.groupby("code").tail(1).reset_index(drop=True) if len(frame) else frame

@@ -177,3 +177,24 @@ coding_scores = Table(
     Column("source", String(32), nullable=False),  # zero-shot | learned | llm
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
 )
+
+# What `arenalens code --learn` decided per code (append-only; the latest published row counts):
+# the learned classifier (plain numbers, no pickles) where cross-validation showed it better.
+coding_models = Table(
+    "coding_models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "codebook_version",
+        String(VERSION_LEN),
+        ForeignKey("coding_codebooks.version_key"),
+        nullable=False,
+    ),
+    Column("code", String(128), nullable=False),
+    Column("decision", String(32), nullable=False),  # learned | zero-shot
+    Column("labels", Integer, nullable=False),
+    Column("report", JSON, nullable=False),  # reason, CV metrics of both decisions
+    Column("model", JSON, nullable=True),  # coding.learning.LearnedModel fields, when learned
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
