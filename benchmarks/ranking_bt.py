@@ -21,7 +21,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
-from ranking.bootstrap import bootstrap_bradley_terry, percentile_interval, resample_pair_counts
+from arenalens.stats import percentile_interval
+from ranking.bootstrap import bootstrap_bradley_terry, resample_pair_counts
 from ranking.bradley_terry import (
     aggregate_votes,
     fit_bradley_terry,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from arenalens.stats import bootstrap_interval
 from arenalens.store import Store
 from coding import persist
 from coding.annotations import AnnotationQueue
@@ -38,17 +39,7 @@ def bootstrap_kappa_ci(
     a: Sequence, b: Sequence, n_boot: int = 1000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
     """Percentile bootstrap CI of Cohen's kappa over items (NaN resamples dropped)."""
-    a, b = np.asarray(a), np.asarray(b)
-    if len(a) < 2:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(a), size=(n_boot, len(a)))
-    values = np.array([cohen_kappa(a[i], b[i]) for i in idx])
-    values = values[~np.isnan(values)]
-    if len(values) < n_boot * 0.5:
-        return float("nan"), float("nan")
-    tail = (1 - level) / 2 * 100
-    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+    return bootstrap_interval(cohen_kappa, a, b, n_boot=n_boot, level=level, seed=seed)
 
 
 def precision_recall(predicted: Sequence, truth: Sequence) -> tuple[float, float]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
+from arenalens.stats import NAN_ESTIMATE, ppi_mean, wilson_interval
 from arenalens.store import Store
 from coding import persist
 from coding.annotations import AnnotationQueue
@@ -19,55 +16,6 @@ from taxonomy.errors import TaxonomyError
 
 GROUPINGS = ("overall", "model", "category", "modality")
 MIN_VALIDATED = 10
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A rate with its confidence interval and the number of items behind it."""
-
-    rate: float
-    low: float
-    high: float
-    n: int
-
-
-NAN_ESTIMATE = Estimate(float("nan"), float("nan"), float("nan"), 0)
-
-
-def wilson_interval(successes: int, n: int, level: float = 0.95) -> Estimate:
-    """A proportion with its Wilson score interval."""
-    if n == 0:
-        return NAN_ESTIMATE
-    z = float(norm.ppf(0.5 + level / 2))
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
-
-
-def ppi_estimate(
-    machine_all: Sequence[float],
-    machine_labeled: Sequence[float],
-    human_labeled: Sequence[float],
-    level: float = 0.95,
-) -> Estimate:
-    """Prediction-powered mean: machine mean over all items plus the mean human-minus-machine rectifier.
-
-    The labeled items are a random subset of all items, so the variance is
-    var(f)/N + var(y - f)/n + 2 cov(f, y - f)/N (Angelopoulos et al., 2023, for a mean).
-    """
-    f_all = np.asarray(machine_all, dtype=float)
-    f_lab = np.asarray(machine_labeled, dtype=float)
-    y_lab = np.asarray(human_labeled, dtype=float)
-    big_n, n = len(f_all), len(y_lab)
-    if n < 2 or big_n < 2 or len(f_lab) != n:
-        return NAN_ESTIMATE
-    rectifier = y_lab - f_lab
-    theta = f_all.mean() + rectifier.mean()
-    variance = f_all.var(ddof=1) / big_n + rectifier.var(ddof=1) / n
-    variance += 2 * np.cov(f_lab, rectifier, ddof=1)[0, 1] / big_n
-    half = float(norm.ppf(0.5 + level / 2)) * np.sqrt(max(variance, 0.0))
-    return Estimate(float(theta), float(max(0.0, theta - half)), float(min(1.0, theta + half)), n)
 
 
 # -- categories from the taxonomy stage -------------------------------------------
@@ -156,7 +104,8 @@ def prevalence_table(
                 f_lab = y_lab = np.array([])
             note = ""
             if len(y_lab) >= min_validated:
-                ppi = ppi_estimate(machine, f_lab, y_lab, level)
+                # every item's machine code, the validated ones included (a random subset)
+                ppi = ppi_mean(machine, f_lab, y_lab, machine_covers_labelled=True, level=level)
             else:
                 ppi = NAN_ESTIMATE
                 note = (

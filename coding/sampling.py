@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
+from arenalens.stats import z_value
 from arenalens.store import Store
 from coding import persist
 from coding.codebook import Codebook
@@ -22,7 +22,7 @@ def sample_size_for_ci_width(
     """Items needed so a proportion near `p` has a CI of total width `ci_width` (finite-population corrected)."""
     if not 0 < ci_width < 1:
         raise CodingError(f"target CI width must be between 0 and 1, got {ci_width}")
-    z = float(norm.ppf(0.5 + confidence / 2))
+    z = z_value(confidence)
     p = min(max(p, 0.01), 0.99)
     n0 = z * z * p * (1 - p) / (ci_width / 2) ** 2
     if population:

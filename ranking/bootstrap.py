@@ -151,10 +151,3 @@ def bootstrap_warnings(result: BootstrapResult) -> list[str]:
     if result.rounds_not_converged:
         notes.append(f"{result.rounds_not_converged} bootstrap rounds did not converge")
     return notes
-
-
-def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-tailed percentile interval along axis 0."""
-    tail = (1.0 - level) / 2.0 * 100.0
-    low, high = np.percentile(samples, [tail, 100.0 - tail], axis=0)
-    return low, high

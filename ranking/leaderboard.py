@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from arenalens.stats import Z95, percentile_interval
 from ranking.bootstrap import (
     bootstrap_bradley_terry,
     bootstrap_warnings,
     per_round_degenerate,
-    percentile_interval,
 )
 from ranking.bradley_terry import (
     ELO_SCALE,
@@ -40,7 +40,6 @@ from ranking.errors import DisconnectedComparisonError, RankingError
 from ranking.fragility import STATUS_RULE, PairFragility, model_status, order_fragility
 from ranking.winrates import WinRateMatrix, win_rate_matrix
 
-Z_95 = 1.959963984540054
 ClusterMode = Literal["auto", "user", "none"]
 
 
@@ -370,7 +369,7 @@ def _rank_component(
     sandwich_sd = ELO_SCALE * np.sqrt(
         np.clip(np.diag(_anchored(fit.cov_sandwich, anchor)), 0, None)
     )
-    s_low, s_high = ratings - Z_95 * sandwich_sd, ratings + Z_95 * sandwich_sd
+    s_low, s_high = ratings - Z95 * sandwich_sd, ratings + Z95 * sandwich_sd
     unit = "user-clustered " if cluster_matrix is not None else ""
     if boot_theta is not None:
         low, high = percentile_interval(to_ratings(boot_theta, anchor), opts.level)
@@ -512,7 +511,7 @@ def _controlled_component(
     cov = point.cov_sandwich
     ratings = to_ratings(theta, anchor)
     sd = ELO_SCALE * np.sqrt(np.clip(np.diag(_anchored(cov[:m, :m], anchor)), 0, None))
-    s_low, s_high = ratings - Z_95 * sd, ratings + Z_95 * sd
+    s_low, s_high = ratings - Z95 * sd, ratings + Z95 * sd
     unit = "user-clustered " if sub_codes is not None else ""
     if boot is not None:
         low, high = percentile_interval(to_ratings(boot.theta, anchor), opts.level)
@@ -558,10 +557,10 @@ def _controlled_component(
                 "covariate": name,
                 "coefficient": beta,
                 "odds_ratio_per_sd": float(np.exp(beta)),
-                "sandwich_low": beta - Z_95 * se,
-                "sandwich_high": beta + Z_95 * se,
-                "ci_low": beta - Z_95 * se,
-                "ci_high": beta + Z_95 * se,
+                "sandwich_low": beta - Z95 * se,
+                "sandwich_high": beta + Z95 * se,
+                "ci_low": beta - Z95 * se,
+                "ci_high": beta + Z95 * se,
             }
             if boot is not None:
                 lo, hi = percentile_interval(boot.beta[:, k], opts.level)

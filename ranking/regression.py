@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from arenalens.stats import Z95
 from ranking.benchmark_fit import (
     battles_from_votes,
     bootstrap_strengths,
@@ -41,7 +42,6 @@ from ranking.errors import RankingError
 
 LOGIT_DISTRIBUTION_VARIANCE = math.pi**2 / 3.0
 VIF_THRESHOLD = 10.0
-Z_95 = 1.959963984540054
 
 
 @dataclass
@@ -306,7 +306,7 @@ def regress_preferences(
 def _coefficient(term: str, estimate: float, std_error: float) -> Coefficient:
     zscore = estimate / std_error if std_error > 0 else math.inf
     p = float(2 * stats.norm.sf(abs(zscore)))
-    low, high = estimate - Z_95 * std_error, estimate + Z_95 * std_error
+    low, high = estimate - Z95 * std_error, estimate + Z95 * std_error
     return Coefficient(
         term,
         float(estimate),

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from ranking.bootstrap import percentile_interval
+from arenalens.stats import percentile_interval
 from ranking.bradley_terry import FIRST_WINS, TIE, PairCounts, TiesMode, _davidson_probs
 
 

@@ -6,57 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
-Z95 = float(norm.ppf(0.975))
-
-
-def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a proportion (good coverage also near 0 and 1)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
-
-
-def cluster_bootstrap_intervals(
-    indicators: np.ndarray, groups: np.ndarray, n_boot: int = 1000, random_state: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile intervals of several shares (one 0/1 column of `indicators` each) when
-    observations are correlated within groups; every column sees the same resampled groups."""
-    indicators = np.asarray(indicators, dtype=float)
-    if indicators.ndim == 1:
-        indicators = indicators[:, None]
-    rng = np.random.default_rng(random_state)
-    codes, inverse = np.unique(groups, return_inverse=True)
-    n_groups = len(codes)
-    hits = np.column_stack(
-        [np.bincount(inverse, weights=column, minlength=n_groups) for column in indicators.T]
-    )
-    sizes = np.bincount(inverse, minlength=n_groups).astype(float)
-    shares = np.empty((n_boot, indicators.shape[1]))
-    # draw in row blocks (same stream as one (n_boot, n_groups) draw) to bound memory
-    block = max(1, min(n_boot, 20_000_000 // max(n_groups, 1)))
-    for start in range(0, n_boot, block):
-        rows = min(block, n_boot - start)
-        draws = rng.integers(0, n_groups, size=(rows, n_groups))
-        weights = np.empty((rows, n_groups))  # times each group is drawn, per resample
-        for i in range(rows):  # row by row: cache-friendly, ~4x faster than one big bincount
-            weights[i] = np.bincount(draws[i], minlength=n_groups)
-        shares[start : start + rows] = (weights @ hits) / np.maximum(weights @ sizes, 1)[:, None]
-    low, high = np.quantile(shares, [0.025, 0.975], axis=0)
-    return low, high
-
-
-def cluster_bootstrap_interval(
-    indicator: np.ndarray, groups: np.ndarray, n_boot: int = 1000, random_state: int = 0
-) -> tuple[float, float]:
-    """Percentile interval of a share when observations are correlated within groups (e.g. users)."""
-    low, high = cluster_bootstrap_intervals(indicator, groups, n_boot, random_state)
-    return float(low[0]), float(high[0])
+from arenalens.stats import cluster_bootstrap_intervals, ppi_mean, wilson_interval
 
 
 def share_table(
@@ -94,7 +45,8 @@ def share_table(
             low, high = float(lows[j]), float(highs[j])
             method = "cluster bootstrap (users)"
         else:
-            low, high = wilson_interval(k, n)
+            wilson = wilson_interval(k, n)
+            low, high = wilson.low, wilson.high
             method = "wilson"
         rows.append(
             {
@@ -108,29 +60,6 @@ def share_table(
         )
     frame = pd.DataFrame(rows, columns=["label", "count", "share", "ci_low", "ci_high", "method"])
     return frame.sort_values(["count", "label"], ascending=[False, True]).reset_index(drop=True)
-
-
-def ppi_share(
-    predicted_unlabelled: np.ndarray,
-    predicted_labelled: np.ndarray,
-    human_labelled: np.ndarray,
-    z: float = Z95,
-) -> tuple[float, float, float]:
-    """Prediction-powered mean (Angelopoulos et al. 2023) of a 0/1 indicator and its 95% interval.
-
-    theta = mean(f(X_unlabelled)) + mean(Y - f(X_labelled)); variance = var(f_u)/N + var(Y - f)/n.
-    """
-    f_u = np.asarray(predicted_unlabelled, dtype=float)
-    f_l = np.asarray(predicted_labelled, dtype=float)
-    y = np.asarray(human_labelled, dtype=float)
-    if len(y) == 0 or len(f_u) == 0:
-        raise ValueError("PPI needs at least one labelled and one unlabelled query")
-    rectifier = y - f_l
-    theta = f_u.mean() + rectifier.mean()
-    var = f_u.var(ddof=1) / len(f_u) if len(f_u) > 1 else 0.0
-    var += rectifier.var(ddof=1) / len(y) if len(y) > 1 else 0.0
-    half = z * np.sqrt(var)
-    return float(theta), float(max(0.0, theta - half)), float(min(1.0, theta + half))
 
 
 def ppi_share_table(predicted: pd.Series, human: pd.Series) -> pd.DataFrame:
@@ -152,8 +81,9 @@ def ppi_share_table(predicted: pd.Series, human: pd.Series) -> pd.DataFrame:
             "n_labelled": int(len(labelled)),
         }
         if len(labelled):
-            theta, low, high = ppi_share(f_u, f_l, y)
-            row |= {"ppi_share": theta, "ppi_ci_low": low, "ppi_ci_high": high,
+            # machine labels of the unlabelled queries only (all of them when every one is labelled)
+            ppi = ppi_mean(f_u, f_l, y, machine_covers_labelled=False)
+            row |= {"ppi_share": ppi.rate, "ppi_ci_low": ppi.low, "ppi_ci_high": ppi.high,
                     "human_share": float(y.mean()), "model_agreement": float(np.mean(f_l == y))}  # fmt: skip
         rows.append(row)
     return pd.DataFrame(rows)

@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -169,9 +170,9 @@ header = st.lists(
 
 
 @settings(
-    max_examples=80,
+    max_examples=int(os.environ.get("ARENALENS_FUZZ_EXAMPLES", "80")),
     deadline=None,
-    derandomize=True,
+    derandomize=not os.environ.get("ARENALENS_FUZZ_RANDOM"),
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from arenalens.errors import IngestError
 from arenalens.store import Store
 from arenalens.store import tables as t
+
+if TYPE_CHECKING:  # pandas loads only when a benchmark file is read (`ingest` stays light)
+    import pandas as pd
 
 BENCHMARK_COLUMNS = ("model", "dataset", "task", "metric", "score")
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
@@ -19,6 +22,8 @@ FALSE_WORDS = {"0", "false", "no", "n", "f"}
 
 def read_benchmark_scores(path: Path | str) -> pd.DataFrame:
     """Validate a long CSV `model, dataset, task, metric, score[, higher_is_better]`."""
+    import pandas as pd
+
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: file not found")

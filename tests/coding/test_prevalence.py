@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 from coding_fixtures import KeywordLabeler
 
+from arenalens.stats import ppi_mean, wilson_interval
 from arenalens.store import Store
 from coding.annotations import AnnotationQueue
 from coding.codebook import load_codebook
 from coding.coder import code_feedback
 from coding.errors import CodingError
-from coding.prevalence import ppi_estimate, prevalence_table, wilson_interval
+from coding.prevalence import prevalence_table
 from coding.sampling import create_validation_sample
 
 
@@ -30,7 +31,7 @@ def test_ppi_ci_covers_the_true_rate_in_93_to_97_percent_of_draws_despite_biased
     ppi_hits = raw_hits = 0
     for _ in range(reps):
         machine, f_lab, y_lab = _biased_draw(rng, true_rate, 2000, 200)
-        ppi = ppi_estimate(machine, f_lab, y_lab)
+        ppi = ppi_mean(machine, f_lab, y_lab, machine_covers_labelled=True)
         raw = wilson_interval(int(machine.sum()), len(machine))
         ppi_hits += ppi.low <= true_rate <= ppi.high
         raw_hits += raw.low <= true_rate <= raw.high
@@ -43,13 +44,15 @@ def test_ppi_is_narrower_than_the_human_sample_alone_when_the_machine_is_good():
     truth = rng.random(5000) < 0.25
     machine = np.where(rng.random(5000) < 0.95, truth, ~truth).astype(float)
     labeled = rng.choice(5000, 300, replace=False)
-    ppi = ppi_estimate(machine, machine[labeled], truth[labeled].astype(float))
+    ppi = ppi_mean(
+        machine, machine[labeled], truth[labeled].astype(float), machine_covers_labelled=True
+    )
     human = wilson_interval(int(truth[labeled].sum()), 300)
     assert (ppi.high - ppi.low) < (human.high - human.low)
 
 
 def test_ppi_needs_two_labeled_items():
-    assert np.isnan(ppi_estimate([1, 0, 1], [1], [1]).rate)
+    assert np.isnan(ppi_mean([1, 0, 1], [1], [1], machine_covers_labelled=True).rate)
 
 
 def _annotated(store: Store):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from ranking_sim import population_strengths, simulate_user_votes, simulate_votes
 
-from ranking.bootstrap import bootstrap_bradley_terry, percentile_interval
+from arenalens.stats import percentile_interval
+from ranking.bootstrap import bootstrap_bradley_terry
 from ranking.bradley_terry import (
     aggregate_votes,
     cluster_cell_matrix,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from ranking_sim import simulate_votes
 
-from ranking.bootstrap import bootstrap_bradley_terry, percentile_interval
+from arenalens.stats import Z95, percentile_interval
+from ranking.bootstrap import bootstrap_bradley_terry
 from ranking.bradley_terry import aggregate_votes, fit_bradley_terry, to_ratings
-from ranking.leaderboard import Z_95
 
 SIMULATIONS = 200
 ROUNDS = 1000
@@ -26,7 +26,7 @@ def test_bootstrap_ci_covers_truth() -> None:
         low, high = percentile_interval(to_ratings(boot.theta))
         boot_hits += int(((low[order] <= truth) & (truth <= high[order])).sum())
         ratings = to_ratings(fit.theta)[order]
-        half = Z_95 * 400 / np.log(10) * np.sqrt(np.diag(fit.cov_sandwich))[order]
+        half = Z95 * 400 / np.log(10) * np.sqrt(np.diag(fit.cov_sandwich))[order]
         sandwich_hits += int((np.abs(ratings - truth) <= half).sum())
         total += len(TRUE_THETA)
     assert 0.93 <= boot_hits / total <= 0.97, boot_hits / total
