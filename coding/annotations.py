@@ -432,6 +432,12 @@ class AnnotationQueue:
             } - set(reader.fieldnames or [])
             if missing:
                 raise AnnotationError(f"{path}: missing columns {sorted(missing)}")
+            unknown = [c for c in reader.fieldnames or [] if c and c not in self.csv_columns()]
+            if unknown:
+                raise AnnotationError(
+                    f"{path}: columns {unknown} are not codes of codebook {self.version} "
+                    f"(codes: {self.codebook.code_names}) nor export columns; nothing was imported"
+                )
             parsed = []
             for line, record in enumerate(reader, start=2):
                 where = f"{path}, line {line}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,13 +206,3 @@ def resolve_codebook(workspace: Path | None, path: str | Path | None = None) -> 
     if workspace is not None and (Path(workspace) / WORKSPACE_CODEBOOK_NAME).exists():
         return load_codebook(Path(workspace) / WORKSPACE_CODEBOOK_NAME)
     return load_codebook(DEFAULT_CODEBOOK_PATH)
-
-
-def check_codes(codebook: Codebook, names: Sequence[str], where: str = "") -> None:
-    """Raise when a name is not a code of this codebook."""
-    unknown = [n for n in names if n not in codebook.code_names]
-    if unknown:
-        prefix = f"{where}: " if where else ""
-        raise CodebookError(
-            f"{prefix}unknown codes {unknown} for codebook {codebook.version_key}; expected {codebook.code_names}"
-        )

@@ -325,3 +325,54 @@ def learning_frame(store: Store, version: str) -> pd.DataFrame:
         .order_by(c.id)
     )
     return frame.groupby("code").tail(1).reset_index(drop=True) if len(frame) else frame
+
+
+def training_only_ids(store: Store, version: str) -> set[str]:
+    """Items assigned only through uncertainty-chosen samples: used to train, never to estimate."""
+    from coding.sampling import TRAINING_STRATUM
+
+    frame = assignments_frame(store, version)
+    if frame.empty:
+        return set()
+    random = set(frame.loc[frame["stratum"] != TRAINING_STRATUM, "feedback_id"])
+    return set(frame.loc[frame["stratum"] == TRAINING_STRATUM, "feedback_id"]) - random
+
+
+def random_sample_ids(store: Store, version: str) -> set[str]:
+    """Items of the random validation samples (what prevalence and agreement may use)."""
+    from coding.sampling import TRAINING_STRATUM
+
+    frame = assignments_frame(store, version)
+    if frame.empty:
+        return set()
+    return set(frame.loc[frame["stratum"] != TRAINING_STRATUM, "feedback_id"])
+
+
+# -- candidate new reasons ----------------------------------------------------------
+DISCOVER_STAGE = f"{STAGE}.discover"
+
+
+def save_candidates(
+    store: Store, version: str, clustered: int, candidates: Sequence[Mapping[str, Any]]
+) -> int:
+    """Record one discovery (a run of `coding.discover` whose summary holds the candidates)."""
+    config = {"codebook_version": version}
+    with store.run(DISCOVER_STAGE, config, model=None) as run:
+        run.summary.update(
+            {"codebook_version": version, "clustered": clustered, "candidates": list(candidates)}
+        )
+        return run.id
+
+
+def latest_candidates(store: Store, version: str | None = None) -> pd.DataFrame:
+    """Candidates of the newest finished discovery (of `version` when given); empty if none."""
+    runs = store.runs_frame()
+    if runs.empty:
+        return pd.DataFrame()
+    runs = runs[(runs["stage"] == DISCOVER_STAGE) & (runs["status"] == "done")]
+    for summary in reversed(runs.sort_values("id")["summary"].tolist()):
+        if not isinstance(summary, Mapping):
+            continue
+        if version is None or summary.get("codebook_version") == version:
+            return pd.DataFrame(summary.get("candidates") or [])
+    return pd.DataFrame()

@@ -210,3 +210,56 @@ def test_learned_decision_replaces_zero_shot_only_where_cross_validation_is_bett
 
     few = learn_code("detail", vectors[:25], features[:25], wrong[:25], np.r_[y[:3], y[-22:]])
     assert few.decision == "zero-shot" and "too few labels" in few.reason
+
+
+def test_kappa_power_grows_for_rare_codes_and_narrow_intervals():
+    from coding.sampling import items_for_kappa_ci
+
+    common = items_for_kappa_ci(0.3, prevalence=0.5)
+    rare = items_for_kappa_ci(0.3, prevalence=0.05)
+    assert rare > 3 * common
+    assert items_for_kappa_ci(0.15, prevalence=0.5) > 3.5 * common
+    # kappa 0.6 at prevalence 0.5 with +-0.15 needs about 110 items (SE ~ 0.076)
+    assert 100 <= common <= 120
+
+
+def test_uncertainty_chosen_items_are_training_only(sqlite_store: Store, embedder, codebook):
+    from coding.sampling import TRAINING_STRATUM, create_uncertainty_sample
+
+    make_arena(sqlite_store, n=20)
+    coder = CalibratedCoder(embedder, codebook, cue_only_calibration(codebook, threshold=0.95))
+    code_feedback(sqlite_store, coder, codebook, CodingConfig(), progress=False)
+    summary = create_uncertainty_sample(sqlite_store, codebook, ["ann"], 5, name="hard")
+    assert summary.size == 5
+    version = codebook.version_key
+    assigned = persist.assignments_frame(sqlite_store, version)
+    assert set(assigned["stratum"]) == {TRAINING_STRATUM}
+    assert persist.random_sample_ids(sqlite_store, version) == set()
+    assert persist.training_only_ids(sqlite_store, version) == set(assigned["feedback_id"])
+
+
+def test_discover_names_a_reason_drafts_it_and_accepting_bumps_the_version(
+    small_store: Store, embedder, codebook, tmp_path: Path
+):
+    from coding_fixtures import KeywordLabeler
+
+    from arenalens.labeler.embedding import EmbeddingLabeler
+    from coding.codebook import load_codebook
+    from coding.discover import accept_draft, discover_reasons, draft_codebook, write_draft
+
+    code_feedback(small_store, KeywordLabeler(), codebook, progress=False)
+    candidates, clustered = discover_reasons(
+        small_store, codebook, embedder, EmbeddingLabeler(embedder), min_support=3
+    )
+    assert clustered == 4  # "I just liked B more." x4 is coded only `other`
+    assert len(candidates) == 1 and candidates[0].support == 4
+    assert candidates[0].examples == ("I just liked B more.",)
+    draft = write_draft(draft_codebook(codebook, candidates), tmp_path / "draft.yaml")
+    accepted = accept_draft(draft, tmp_path / "codebook.yaml")
+    assert accepted.version == "1.3"
+    assert candidates[0].code in accepted.code_names
+    assert accepted.version_key != codebook.version_key
+    assert load_codebook(tmp_path / "codebook.yaml").version_key == accepted.version_key
+    with pytest.raises(Exception, match="not a draft"):
+        accept_draft(tmp_path / "codebook.yaml", tmp_path / "again.yaml")
+    assert not (tmp_path / "again.yaml").exists()
