@@ -8,7 +8,9 @@ built from configs (no weights are downloaded; figures measure throughput and me
   * Whisper (large-v2-shaped, bf16): realtime factor (processing time / audio time) of batched
     transcription of synthetic audio.
 
-Self-contained (torch + transformers only):
+Needs torch + transformers and this checkout (not an installed arenalens): both benchmarks run
+through arenalens's own batching, `inference.generators.generate_all` (length-sorted batches,
+batch halved on out-of-memory), so the figures are those of the shipped code path:
 
     python benchmarks/gpu_inference.py --out results.json
 
@@ -25,10 +27,19 @@ import math
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout, installed or not
+from inference.generators import (  # noqa: E402
+    GenerationRequest,
+    GenerationResult,
+    Generator,
+    generate_all,
+)
 
 LLM_CONFIGS: dict[str, dict[str, Any]] = {
     # Meta-Llama-3-8B-Instruct's shape (8.0 B parameters).
@@ -136,10 +147,6 @@ def peak_gib(device: torch.device) -> float | None:
     )
 
 
-def is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
 def build_random(
     model_cls: Callable[..., Any], config: Any, device: torch.device, dtype: torch.dtype
 ) -> Any:
@@ -175,62 +182,46 @@ def left_pad(
     return ids.to(device), mask.to(device)
 
 
-def generate_batches(
-    model: Any,
-    prompts: list[torch.Tensor],
-    batches: list[list[int]],
-    new_tokens: int,
+class TimedBatches(Generator):
+    """Wraps one batch function as an arenalens Generator; counts items, padding and batch sizes."""
+
+    def __init__(self, run_batch: Callable[[list[str]], tuple[int, int]]):
+        self.run_batch = run_batch  # item ids -> (real, padded) prompt cells of that batch
+        self.real = self.padded = self.largest_batch = 0
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        real, padded = self.run_batch([r.item_id for r in requests])
+        self.real, self.padded = self.real + real, self.padded + padded
+        self.largest_batch = max(self.largest_batch, len(requests))
+        return [GenerationResult(r.item_id, "") for r in requests]
+
+
+def timed_generate_all(
+    run_batch: Callable[[list[str]], tuple[int, int]],
+    requests: list[GenerationRequest],
+    batch_size: int,
     device: torch.device,
 ) -> dict[str, Any]:
-    """Greedy generation of exactly `new_tokens` per prompt over the given batches; time, memory, padding."""
+    """`generate_all` over `requests` (its length-sorted batches and out-of-memory back-off, as
+    `arenalens infer` runs them): seconds, items/s, peak memory, padding, largest batch."""
+    timed = TimedBatches(run_batch)
     reset_peak(device)
     synchronize(device)
     started = time.perf_counter()
-    real = padded = 0
-    for batch in batches:
-        chosen = [prompts[i] for i in batch]
-        ids, mask = left_pad(chosen, 0, device)
-        real += int(mask.sum())
-        padded += mask.numel()
-        with torch.inference_mode():
-            model.generate(
-                input_ids=ids,
-                attention_mask=mask,
-                max_new_tokens=new_tokens,
-                min_new_tokens=new_tokens,
-                do_sample=False,
-                pad_token_id=0,
-            )
+    results = generate_all(requests, timed, batch_size, progress=False)
     synchronize(device)
     elapsed = time.perf_counter() - started
-    items = sum(len(b) for b in batches)
+    failed = [r.item_id for r in results if r.error]
+    if failed:
+        raise RuntimeError(f"{len(failed)} items failed even alone: {failed[:3]}")
     return {
-        "items": items,
+        "items": len(requests),
         "seconds": round(elapsed, 3),
-        "items_per_s": round(items / elapsed, 3),
-        "generated_tokens_per_s": round(items * new_tokens / elapsed, 1),
+        "items_per_s": round(len(requests) / elapsed, 3),
         "peak_gpu_memory_gib": peak_gib(device),
-        "prompt_padding_fraction": round(1 - real / padded, 3),
+        "prompt_padding_fraction": round(1 - timed.real / timed.padded, 3) if timed.padded else 0.0,
+        "batch_size": timed.largest_batch,
     }
-
-
-def run_with_backoff(
-    run: Callable[[int], dict[str, Any]], batch_size: int, device: torch.device
-) -> dict[str, Any]:
-    """Call run(batch_size), halving the batch on out-of-memory as arenalens does."""
-    while True:
-        try:
-            return {**run(batch_size), "batch_size": batch_size}
-        except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
-            if not is_oom(exc) or batch_size == 1:
-                raise
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-            print(
-                f"  out of memory at batch {batch_size}; retrying with {batch_size // 2}",
-                file=sys.stderr,
-            )
-            batch_size //= 2
 
 
 def bench_llm(args: argparse.Namespace, device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
@@ -243,31 +234,40 @@ def bench_llm(args: argparse.Namespace, device: torch.device, dtype: torch.dtype
     build_s = time.perf_counter() - started
     params = sum(p.numel() for p in model.parameters())
     prompts = make_prompts(args.items, config.vocab_size, args.min_prompt, args.max_prompt, seed=0)
-    lengths = [len(p) for p in prompts]
-    sorted_order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
+    ids = [f"{i:06d}" for i in range(len(prompts))]  # arrival order sorts by id
 
-    def chunk(order: list[int], size: int) -> list[list[int]]:
-        return [order[i : i + size] for i in range(0, len(order), size)]
+    def run_batch(batch_ids: list[str]) -> tuple[int, int]:
+        chosen = [prompts[int(i)] for i in batch_ids]
+        input_ids, mask = left_pad(chosen, 0, device)
+        with torch.inference_mode():
+            model.generate(
+                input_ids=input_ids,
+                attention_mask=mask,
+                max_new_tokens=args.new_tokens,
+                min_new_tokens=args.new_tokens,
+                do_sample=False,
+                pad_token_id=0,
+            )
+        return int(mask.sum()), mask.numel()
 
-    generate_batches(
-        model, prompts, chunk(sorted_order[: min(4, len(prompts))], 4), 4, device
-    )  # warm-up
-    sorted_run = run_with_backoff(
-        lambda size: generate_batches(
-            model, prompts, chunk(sorted_order, size), args.new_tokens, device
-        ),
-        args.batch_size,
-        device,
+    def requests(count: int, by_length: bool) -> list[GenerationRequest]:
+        # equal lengths keep item-id (arrival) order in generate_all: the unsorted baseline
+        return [
+            GenerationRequest(ids[i], length=float(len(prompts[i]) if by_length else 0))
+            for i in range(count)
+        ]
+
+    warm = min(4, len(prompts))
+    timed_generate_all(run_batch, requests(warm, True), warm, device)  # warm-up
+    sorted_run = timed_generate_all(
+        run_batch, requests(len(prompts), True), args.batch_size, device
     )
-    arrival_run = run_with_backoff(
-        lambda size: generate_batches(
-            model, prompts, chunk(list(range(len(prompts))), size), args.new_tokens, device
-        ),
-        sorted_run["batch_size"],
-        device,
+    arrival_run = timed_generate_all(
+        run_batch, requests(len(prompts), False), sorted_run["batch_size"], device
     )
-    loop_ids = list(range(min(args.loop_items, len(prompts))))
-    loop_run = generate_batches(model, prompts, [[i] for i in loop_ids], args.new_tokens, device)
+    loop_run = timed_generate_all(
+        run_batch, requests(min(args.loop_items, len(prompts)), True), 1, device
+    )
     reset_peak(device)
     return {
         "config": args.llm,
@@ -341,42 +341,46 @@ def bench_whisper(
     params = sum(p.numel() for p in model.parameters())
     clips = synthetic_speechlike_audio(args.audio_items, 3.0, 15.0, seed=0)
     audio_seconds = sum(len(c) for c in clips) / SAMPLE_RATE
-    order = sorted(range(len(clips)), key=lambda i: -len(clips[i]))
+    ids = [f"{i:06d}" for i in range(len(clips))]
 
-    def transcribe(size: int) -> dict[str, Any]:
-        reset_peak(device)
-        synchronize(device)
-        started = time.perf_counter()
-        for start in range(0, len(order), size):
-            batch = [clips[i] for i in order[start : start + size]]
-            features = log_mel(batch, config.num_mel_bins, device).to(dtype)
-            start_ids = torch.full((len(batch), 1), config.decoder_start_token_id, device=device)
-            with torch.inference_mode():
-                encoded = model.model.encoder(features).last_hidden_state
-                # Plain greedy decoding of a fixed transcript length: random weights cannot stop on EOS.
-                ids = start_ids
-                past = None
-                for _ in range(args.whisper_tokens):
-                    out = model(
-                        encoder_outputs=(encoded,),
-                        decoder_input_ids=ids[:, -1:],
-                        use_cache=True,
-                        **{cache_arg: past},
-                    )
-                    past = getattr(out, cache_arg)
-                    ids = torch.cat([ids, out.logits[:, -1].argmax(-1, keepdim=True)], dim=1)
-        synchronize(device)
-        elapsed = time.perf_counter() - started
+    def run_batch(batch_ids: list[str]) -> tuple[int, int]:
+        batch = [clips[int(i)] for i in batch_ids]
+        features = log_mel(batch, config.num_mel_bins, device).to(dtype)
+        start_ids = torch.full((len(batch), 1), config.decoder_start_token_id, device=device)
+        with torch.inference_mode():
+            encoded = model.model.encoder(features).last_hidden_state
+            # Plain greedy decoding of a fixed transcript length: random weights cannot stop on EOS.
+            tokens = start_ids
+            past = None
+            for _ in range(args.whisper_tokens):
+                out = model(
+                    encoder_outputs=(encoded,),
+                    decoder_input_ids=tokens[:, -1:],
+                    use_cache=True,
+                    **{cache_arg: past},
+                )
+                past = getattr(out, cache_arg)
+                tokens = torch.cat([tokens, out.logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+        real = sum(len(c) for c in batch)
+        return real, max(len(c) for c in batch) * len(batch)
+
+    def transcribe(count: int, batch_size: int) -> dict[str, Any]:
+        requests = [
+            GenerationRequest(ids[i], length=len(clips[i]) / SAMPLE_RATE) for i in range(count)
+        ]
+        run = timed_generate_all(run_batch, requests, batch_size, device)
+        seconds = sum(len(clips[i]) for i in range(count)) / SAMPLE_RATE
         return {
-            "seconds": round(elapsed, 3),
-            "realtime_factor": round(elapsed / audio_seconds, 5),
-            "x_realtime": round(audio_seconds / elapsed, 1),
-            "peak_gpu_memory_gib": peak_gib(device),
+            "seconds": run["seconds"],
+            "realtime_factor": round(run["seconds"] / seconds, 5),
+            "x_realtime": round(seconds / run["seconds"], 1),
+            "peak_gpu_memory_gib": run["peak_gpu_memory_gib"],
+            "batch_size": run["batch_size"],
         }
 
-    transcribe(min(2, len(clips)))  # warm-up
-    batched = run_with_backoff(transcribe, args.whisper_batch, device)
-    one_by_one = transcribe(1)
+    transcribe(min(2, len(clips)), 2)  # warm-up
+    batched = transcribe(len(clips), args.whisper_batch)
+    one_by_one = transcribe(len(clips), 1)
     reset_peak(device)
     return {
         "config": args.whisper,

@@ -13,6 +13,9 @@ import streamlit as st
 from dashboard import data
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
+# A local image: a Material-icon (or emoji) favicon, the page's icon included, is fetched from
+# a font CDN by the browser, and the dashboard must make only loopback requests.
+FAVICON = str(Path(st.__file__).resolve().parent / "static" / "favicon.png")
 
 # (section, file, title, icon); the first page is the default.
 PAGES: list[tuple[str, str, str, str]] = [
@@ -57,7 +60,7 @@ def sidebar() -> None:
 
 
 def main() -> None:
-    st.set_page_config(layout="wide", page_icon=":material/graphic_eq:")
+    st.set_page_config(layout="wide", page_icon=FAVICON)
     page = navigation()
     sidebar()
     page.run()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -69,18 +69,3 @@ def percent(value: float | None) -> str:
     if value is None or pd.isna(value):
         return "—"
     return f"{100 * float(value):.1f}%"
-
-
-def first_attr(obj: Any, names: tuple[str, ...], default: Any = None) -> Any:
-    """The first of `names` present on an object or mapping (stage result objects vary)."""
-    for name in names:
-        if isinstance(obj, dict) and name in obj:
-            return obj[name]
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return default
-
-
-def call_optional(fn: Callable[..., Any] | None, *args: Any, **kwargs: Any) -> Any:
-    """Call `fn` when it exists, else None."""
-    return fn(*args, **kwargs) if fn is not None else None

@@ -15,6 +15,6 @@ Commands (see `arenalens transcribe --help`, `arenalens infer --help`):
 - `arenalens infer systems` lists the declared systems and their output counts.
 
 Modules: `audio` (load/resample), `transcribe` (ASR backends, WER), `systems` (YAML),
-`generate` (batched generation backends), `infer` (the stage), `pairs`, `ray_runner`,
+`generators` (one module per generation backend + shared batching), `infer` (the stage), `pairs`, `ray_runner`,
 `persist` / `tables` (store access), `cli`, `errors`.
 """

@@ -11,7 +11,7 @@ import pandas as pd
 
 from arenalens.store import Store
 from inference import persist
-from inference.generate import (
+from inference.generators import (
     GenerationRequest,
     GenerationResult,
     Generator,

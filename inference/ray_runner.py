@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from inference.errors import BackendUnavailableError
-from inference.generate import GenerationRequest, GenerationResult, generate_all, make_generator
+from inference.generators import GenerationRequest, GenerationResult, generate_all, make_generator
 from inference.systems import SystemSpec
 
 RESULT_FIELDS = ("item_id", "text", "error", "latency_s", "prompt_tokens", "completion_tokens")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from arenalens.config import Settings
 from arenalens.context import AppContext
@@ -28,26 +28,64 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# every PostgreSQL database a test created: dropped after its test, and again at session end
+_CREATED_DATABASES: set[str] = set()
+
+
+def _admin_engine(url: str) -> Engine:
+    server = url.rsplit("/", 1)[0] + "/postgres"
+    return create_engine(
+        server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+
+
+def create_test_database(url: str) -> str:
+    """A fresh database on the PostgreSQL server of `url` (dropped by `drop_test_database`, or at
+    the end of the session at the latest)."""
+    name = f"arenalens_test_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine(url)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))  # name is generated above, not user input
+    admin.dispose()
+    created = url.rsplit("/", 1)[0] + "/" + name
+    _CREATED_DATABASES.add(created)
+    return created
+
+
+def drop_test_database(url: str) -> None:
+    """Drop a database made by `create_test_database`, closing connections a test left open."""
+    name = url.rsplit("/", 1)[1]
+    admin = _admin_engine(url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))  # generated name
+    admin.dispose()
+    _CREATED_DATABASES.discard(url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_leftover_test_databases() -> Iterator[None]:
+    yield
+    for url in sorted(_CREATED_DATABASES):
+        drop_test_database(url)
+
+
 def _fresh_postgres_url() -> str:
     base = os.environ.get(POSTGRES_URL_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_URL_ENV} not set (scripts/postgres.sh start sets up a server)")
-    name = f"arenalens_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(
-        base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))  # name is generated above, not user input
-    admin.dispose()
-    return base.rsplit("/", 1)[0] + "/" + name
+    return create_test_database(base)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database URL on each backend (the store tests run against both)."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database URL on each backend (the store tests run against both); a PostgreSQL
+    database is dropped again after the test."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'arenalens.sqlite'}"
-    return _fresh_postgres_url()
+        yield f"sqlite:///{tmp_path / 'arenalens.sqlite'}"
+        return
+    url = _fresh_postgres_url()
+    yield url
+    drop_test_database(url)
 
 
 @pytest.fixture

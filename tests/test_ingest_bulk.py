@@ -7,15 +7,15 @@ import io
 import itertools
 import json
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import create_test_database
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from arenalens.cli import main
 from arenalens.errors import IngestError
@@ -70,14 +70,7 @@ def another_database(db_url: str, tmp_path: Path) -> str:
     """A second fresh database on the same backend as `db_url`."""
     if db_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'second.sqlite'}"
-    name = f"arenalens_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(
-        db_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))  # generated name, not user input
-    admin.dispose()
-    return db_url.rsplit("/", 1)[0] + "/" + name
+    return create_test_database(db_url)  # dropped at the end of the session
 
 
 def write(frame: pd.DataFrame, path: Path) -> Path:

@@ -1,5 +1,6 @@
-"""Agreement: machine-vs-human Cohen's kappa per code with CIs, Krippendorff's alpha among
-annotators, confusion counts, and the items in disagreement awaiting adjudication."""
+"""Agreement: machine-vs-human Cohen's kappa per code with CIs (and a warning where they rest
+on too few items), Krippendorff's alpha among annotators, confusion counts, and adjudication
+of the items annotators disagree on, with everything an adjudicator needs beside it."""
 
 from __future__ import annotations
 
@@ -9,52 +10,190 @@ import streamlit as st
 
 from arenalens.context import AppContext
 from dashboard import data, ui
+from dashboard.annotation_view import MIN_KAPPA_ITEMS, highlighted_html, kappa_reliability
 
 BOOTSTRAP_ROUNDS = 1000
+ALL_CODES = "(all codes)"
+VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
 
 
 def kappa_chart(per_code: pd.DataFrame) -> alt.Chart:
-    """Cohen's kappa per code with its bootstrap 95% CI."""
-    frame = per_code.dropna(subset=["kappa"])
-    base = alt.Chart(frame).encode(y=alt.Y("code:N", title=None))
-    bars = base.mark_rule().encode(
-        x=alt.X(
-            "kappa_low:Q",
-            title="Cohen's κ (machine vs human), 95% CI",
-            scale=alt.Scale(domain=[-1, 1]),
-        ),
-        x2="kappa_high:Q",
+    """Cohen's kappa per code: a 95% CI bar only where it means something; codes resting on
+    too few items (or with a zero-width CI such as [1, 1]) are hollow grey points, no bar."""
+    frame = kappa_reliability(per_code).dropna(subset=["kappa"])
+    frame = frame.assign(
+        trusted=~(frame["few_items"] | frame["ci_degenerate"] | frame["kappa_low"].isna())
     )
-    points = base.mark_point(filled=True, size=70).encode(
-        x="kappa:Q",
+    base = alt.Chart(frame).encode(
+        y=alt.Y("code:N", title=None, sort=list(per_code["code"])),
         tooltip=[
             "code",
-            "n",
-            alt.Tooltip("kappa:Q", format=".2f"),
-            alt.Tooltip("kappa_low:Q", format=".2f"),
-            alt.Tooltip("kappa_high:Q", format=".2f"),
+            alt.Tooltip("n:Q", title="items"),
+            alt.Tooltip("kappa:Q", format=".2f", title="κ"),
+            alt.Tooltip("reading:N", title="reading"),
         ],
     )
-    return (bars + points).properties(height=alt.Step(28))
+    x = alt.X(
+        "kappa:Q", title="Cohen's κ (machine vs human), 95% CI", scale=alt.Scale(domain=[-1, 1])
+    )
+    bars = (
+        base.transform_filter("datum.trusted")
+        .mark_rule(strokeWidth=2)
+        .encode(x=alt.X("kappa_low:Q", scale=alt.Scale(domain=[-1, 1])), x2="kappa_high:Q")
+    )
+    trusted = base.transform_filter("datum.trusted").mark_point(filled=True, size=70).encode(x=x)
+    doubtful = (
+        base.transform_filter("!datum.trusted")
+        .mark_point(filled=False, size=70, color="#9a9a9a", strokeDash=[2, 2])
+        .encode(x=x)
+    )
+    return (bars + trusted + doubtful).properties(height=alt.Step(28))
 
 
-def adjudication_form(app: AppContext, open_items: pd.DataFrame) -> None:
-    """Settle one disagreement: the adjudicated label for an (item, code)."""
+def kappa_warning(per_code: pd.DataFrame) -> str | None:
+    """One line naming the codes whose kappa rests on too few items, or None."""
+    frame = kappa_reliability(per_code)
+    few = frame[frame["few_items"]]
+    if few.empty:
+        return None
+    names = ", ".join(f"{r.code} ({r.n})" for r in few.itertuples())
+    return (
+        f"κ rests on fewer than {MIN_KAPPA_ITEMS} items for {names}: too few to judge the "
+        "machine, and a narrow interval there (even [1, 1]) is not certainty. Annotate more "
+        "items (`arenalens annotate sample` says how many give a CI of a given width)."
+    )
+
+
+# -- adjudication -----------------------------------------------------------------------
+@data.loader
+def disagreement_details(app: AppContext) -> pd.DataFrame:
+    """Open disagreements with each annotator's answer by name and the machine's code."""
     from coding.annotations import AnnotationQueue
 
-    with st.form("adjudicate"):
-        keys = [f"{r.feedback_id} / {r.code}" for r in open_items.itertuples()]
-        choice = st.selectbox("Item / code", keys, key="adjudicate_item")
-        verdict = st.radio(
-            "Adjudicated label", ["present", "absent"], horizontal=True, key="adjudicate_verdict"
+    queue = AnnotationQueue(app.store, data.codebook(app))
+    open_items = queue.disagreements()
+    if open_items.empty:
+        return pd.DataFrame(columns=["feedback_id", "code", "machine", "feedback"])
+    matrix = queue.annotation_matrix()
+    answers = matrix.merge(open_items[["feedback_id", "code"]], on=["feedback_id", "code"])
+    answers = answers.assign(answer=answers["present"].map({1: "present", 0: "absent"}))
+    wide = answers.pivot_table(
+        index=["feedback_id", "code"], columns="annotator", values="answer", aggfunc="last"
+    ).reset_index()
+    wide.columns.name = None
+    machine = data.machine_codes(app)
+    coded = (
+        set(zip(machine["feedback_id"], machine["code"], strict=True)) if len(machine) else set()
+    )
+    wide.insert(
+        2,
+        "machine",
+        [
+            "present" if (f, c) in coded else "absent"
+            for f, c in zip(wide["feedback_id"], wide["code"], strict=True)
+        ],
+    )
+    text = open_items.set_index(["feedback_id", "code"])["feedback"]
+    wide["feedback"] = [
+        text.get((f, c)) for f, c in zip(wide["feedback_id"], wide["code"], strict=True)
+    ]
+    return wide
+
+
+def answers_by_name(app: AppContext, feedback_id: str, code: str) -> pd.DataFrame:
+    """Each annotator's latest answer on one (item, code), with side, polarity and note."""
+    from coding.persist import annotations_frame
+
+    queue = data.annotation_queue(app, None)
+    frame = annotations_frame(queue.store, queue.version)
+    rows = []
+    for record in frame[frame["feedback_id"] == feedback_id].to_dict("records"):
+        decision = (record["decisions"] or {}).get(code, {})
+        rows.append(
+            {
+                "annotator": record["annotator"],
+                "answer": "present" if decision.get("present") else "absent",
+                "side": decision.get("side") or "",
+                "polarity": decision.get("polarity") or "",
+                "note": record["note"] or "",
+            }
         )
-        who = st.text_input("Adjudicator", key="adjudicate_by")
-        note = st.text_input("Note", key="adjudicate_note")
-        if st.form_submit_button("Save adjudication"):
+    return pd.DataFrame(rows, columns=["annotator", "answer", "side", "polarity", "note"])
+
+
+def show_case(app: AppContext, feedback_id: str, code: str) -> None:
+    """Everything needed to settle one disagreement: answers by name, the machine's code and
+    evidence, the feedback, the query and both responses."""
+    queue = data.annotation_queue(app, None)
+    item = queue.item(feedback_id)
+    machine = next((c for c in item.machine_codes if c["code"] == code), None)
+    answers_col, machine_col = st.columns([3, 2])
+    with answers_col:
+        st.caption(f"Annotators' answers on {ui.escape_markdown(code)}")
+        ui.dataframe(answers_by_name(app, feedback_id, code), width="stretch")
+    with machine_col:
+        st.caption("Machine")
+        if machine is None:
+            st.text(f"{code}: absent (the machine did not assign it)")
+        else:
+            confidence = machine.get("confidence")
+            st.text(
+                f"{code}: present · side {machine.get('side') or '?'} · polarity "
+                f"{machine.get('polarity') or '?'} · confidence "
+                + ("?" if confidence is None or pd.isna(confidence) else f"{confidence:.2f}")
+            )
+    st.caption("Feedback — machine evidence highlighted")
+    evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
+    st.html(highlighted_html(item.feedback, evidence))
+    st.caption(
+        f"Vote: **{VOTES.get(item.winner or '', 'no vote')}** · "
+        f"A = {ui.escape_markdown(item.model_a or '?')} · B = {ui.escape_markdown(item.model_b or '?')}"
+    )
+    ui.show_user_text("Query", item.query)
+    left, right = st.columns(2)
+    for column, label, text in ((left, "A", item.response_a), (right, "B", item.response_b)):
+        with column:
+            st.caption(f"Response {label}")
+            with st.container(height=140, border=True):
+                st.text(text or "(none)")
+
+
+def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
+    """Filter by code, pick one disagreement, see the case, settle it."""
+    from coding.annotations import AnnotationQueue
+
+    counts = open_items["code"].value_counts()
+    filter_col, pick_col = st.columns([1, 2])
+    code_filter = filter_col.selectbox(
+        "Filter by code",
+        [ALL_CODES, *counts.index],
+        format_func=lambda c: c if c == ALL_CODES else f"{c} ({counts[c]})",
+        key="adjudicate_code",
+    )
+    shown = (
+        open_items if code_filter == ALL_CODES else open_items[open_items["code"] == code_filter]
+    )
+    ui.dataframe(shown, width="stretch", height=min(38 + 35 * len(shown), 260))
+    keys = [f"{r.feedback_id} / {r.code}" for r in shown.itertuples()]
+    choice = pick_col.selectbox("Item / code", keys, key="adjudicate_item")
+    if choice is None:
+        return
+    feedback_id, code = choice.rsplit(" / ", 1)
+    show_case(app, feedback_id, code)
+    with st.form("adjudicate"):
+        verdict_col, who_col, note_col = st.columns([2, 2, 3])
+        verdict = verdict_col.radio(
+            f"Adjudicated label for {code}",
+            ["present", "absent"],
+            horizontal=True,
+            key="adjudicate_verdict",
+        )
+        who = who_col.text_input("Adjudicator", key="adjudicate_by")
+        note = note_col.text_input("Note", key="adjudicate_note")
+        if st.form_submit_button("Save adjudication", type="primary"):
             if not who.strip():
                 st.error("Enter the adjudicator's name.")
                 return
-            feedback_id, code = choice.rsplit(" / ", 1)
             AnnotationQueue(app.store, data.codebook(app)).adjudicate(
                 feedback_id, code, verdict == "present", who, note
             )
@@ -88,12 +227,21 @@ def render() -> None:
             )
             return
         st.subheader("Machine vs human, per code")
+        warning = kappa_warning(report.per_code)
+        if warning:
+            st.warning(warning)
         st.altair_chart(kappa_chart(report.per_code), width="stretch")
-        ui.dataframe(report.per_code, width="stretch")
+        table = kappa_reliability(report.per_code)
+        ui.dataframe(
+            table[["code", "n", "kappa", "reading", *report.per_code.columns[5:]]],
+            width="stretch",
+        )
         st.caption(
             "κ compares the machine's codes with the resolved human label (adjudicated, else "
-            "consensus, else the single annotator). human_alpha is Krippendorff's α (nominal) "
-            "among annotators on double-coded items."
+            "consensus, else the single annotator). Hollow grey points have no interval drawn: "
+            f"they rest on fewer than {MIN_KAPPA_ITEMS} items or every bootstrap resample gave "
+            "the same κ. human_alpha is Krippendorff's α (nominal) among annotators on "
+            "double-coded items."
         )
         st.subheader("Confusion (machine × human)")
         if len(report.confusion):
@@ -102,12 +250,11 @@ def render() -> None:
             ).reset_index()
             ui.dataframe(wide, width="stretch")
         st.subheader("Disagreements awaiting adjudication")
-        open_items = data.disagreements(app)
+        open_items = disagreement_details(app)
         if open_items.empty:
             st.success("No open disagreements between annotators.")
             return
-        ui.dataframe(open_items, width="stretch")
-        adjudication_form(app, open_items)
+        adjudication(app, open_items)
 
 
 render()

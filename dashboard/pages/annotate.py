@@ -1,8 +1,10 @@
-"""Annotate: an annotator works through their queue one item at a time, accepting or
-correcting the machine's codes; each save is one durable row before the next item appears."""
+"""Annotate: an annotator works through their queue one item at a time, keyboard first,
+accepting or correcting the machine's codes; each save is one durable row before the next
+item appears. Keys: number keys toggle codes, Enter saves, S skips, J/K next/previous."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pandas as pd
@@ -10,10 +12,47 @@ import streamlit as st
 
 from arenalens.context import AppContext
 from dashboard import data, ui
+from dashboard.annotation_view import (
+    NEXT_KEY,
+    PREVIOUS_KEY,
+    SAVE_KEY,
+    SKIP_KEY,
+    code_key,
+    highlighted_html,
+    next_open,
+    step,
+)
 
-NEW_NAME = "(enter a name)"
-NO_CHOICE = "—"
+NEW_NAME = "(enter a new name)"
+ALL_SAMPLES = "(all samples)"
 VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
+TOGGLES_PER_ROW = 3
+RESPONSE_HEIGHT = 170
+# Page-local styling: a compact header so an item and its form fit one 1280x800 screen, and
+# the feedback box with the machine's evidence marked. No user text goes into this string.
+PAGE_CSS = """
+<style>
+.stMainBlockContainer { padding-top: 1.5rem; padding-bottom: 1rem; }
+.al-feedback { white-space: pre-wrap; max-height: 7.5em; overflow-y: auto; padding: .45rem .6rem;
+  border: 1px solid rgba(49, 51, 63, .2); border-radius: .5rem; line-height: 1.45; }
+.al-feedback mark { background: #ffe08a; padding: 0 .1em; border-radius: .2em; }
+.al-feedback sup.al-code { font-size: .68em; color: #8a6100; margin: 0 .25em 0 .1em; }
+</style>
+"""
+
+
+# Runs once per new item (the token changes): scroll back to the top and take the focus off
+# whatever was last clicked or typed in (a focused button would also take Enter; a focused
+# select box would swallow the number keys). Only our code and a hash go into it.
+NEW_ITEM_SCRIPT = """<script>/* item {token} */
+(() => {{
+  const active = document.activeElement;
+  if (active && active !== document.body) active.blur();
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (main) main.scrollTo({{top: 0}});
+  window.scrollTo(0, 0);
+}})();
+</script>"""
 
 
 def queue(app: AppContext, sample: str | None) -> Any:
@@ -22,111 +61,315 @@ def queue(app: AppContext, sample: str | None) -> Any:
 
 
 def choose_annotator(names: list[str]) -> str | None:
-    """Pick a known annotator or type a new name."""
-    choice = st.selectbox("Annotator", [*names, NEW_NAME], key="annotate_annotator")
+    """The annotator picks their own name (nothing is preselected) or types a new one."""
+    choice = st.selectbox(
+        "Annotator",
+        [*names, NEW_NAME],
+        index=None,
+        placeholder="Choose your name",
+        key="annotate_annotator",
+    )
     if choice == NEW_NAME:
         typed = st.text_input("Your name", key="annotate_new_name").strip()
         return typed or None
     return choice
 
 
-def show_item(item: Any) -> None:
-    """The feedback, its context (query, both responses, vote) and the machine's codes."""
-    ui.show_user_text("Feedback", item.feedback)
-    ui.show_user_text("Query", item.query)
-    left, right = st.columns(2)
-    with left:
-        st.markdown(f"**Response A** — {ui.escape_markdown(item.model_a or '?')}")
-        st.text(item.response_a or "(none)")
-    with right:
-        st.markdown(f"**Response B** — {ui.escape_markdown(item.model_b or '?')}")
-        st.text(item.response_b or "(none)")
-    st.markdown(f"**Vote:** {VOTES.get(item.winner, 'no vote')}")
-    st.caption("Machine's codes")
-    if item.machine_codes:
-        ui.dataframe(pd.DataFrame(item.machine_codes), width="stretch")
-    else:
-        st.text("(the machine assigned no code)")
+def coder_scores(annotation_queue: Any, feedback_ids: list[str]) -> pd.DataFrame:
+    """The coder's probability and decision (present/uncertain/absent) per (item, code), from
+    `coding.queue.coder_confidence`; empty where this build or these items have no scores."""
+    confidence = data.stage_function("coding", "coder_confidence", "queue")
+    if confidence is None:
+        return pd.DataFrame(columns=["feedback_id", "code", "probability", "decision"])
+    return confidence(annotation_queue.store, annotation_queue.version, feedback_ids)
 
 
-def widget_key(item: Any, code: str, part: str) -> str:
-    """Widget keys are per item, so each new item starts from the machine's codes."""
-    return f"ann|{item.feedback_id}|{code}|{part}"
+def queue_order(annotation_queue: Any, annotator: str, scores: pd.DataFrame) -> list[str]:
+    """The annotator's assigned items, those the coder was unsure of first (coding's
+    `uncertain_first`; stable, so 'item k of N' keeps its k as items are saved)."""
+    ids = assigned_ids(annotation_queue, annotator)
+    reorder = data.stage_function("coding", "uncertain_first", "queue")
+    return reorder(ids, scores) if reorder is not None and len(scores) else ids
 
 
-def decision_form(item: Any, code_names: list[str], sides: tuple, polarities: tuple) -> None:
-    """One row per code: applies?, side, polarity (prefilled with the machine's codes)."""
-    machine = {c["code"]: c for c in item.machine_codes}
+def assigned_ids(annotation_queue: Any, annotator: str) -> list[str]:
+    assigned = annotation_queue.assignments()
+    if assigned.empty:
+        return []
+    return list(dict.fromkeys(assigned.loc[assigned["annotator"] == annotator, "feedback_id"]))
+
+
+def saved_decisions(annotation_queue: Any, annotator: str) -> dict[str, dict]:
+    """feedback_id -> this annotator's latest saved decisions (to prefill a revisited item)."""
+    from coding.persist import annotations_frame
+
+    frame = annotations_frame(annotation_queue.store, annotation_queue.version)
+    if frame.empty:
+        return {}
+    mine = frame[frame["annotator"] == annotator]
+    return dict(zip(mine["feedback_id"], mine["decisions"], strict=True))
+
+
+# -- per-item widget state -------------------------------------------------------
+def present_key(feedback_id: str, code: str) -> str:
+    """Session key of 'this code applies' (a plain flag the toggle buttons flip)."""
+    return f"ann|{feedback_id}|{code}|present"
+
+
+def widget_key(feedback_id: str, code: str, part: str) -> str:
+    """Widget keys are per item, so each new item starts from the machine's (or saved) codes."""
+    return f"ann|{feedback_id}|{code}|{part}"
+
+
+def note_key(feedback_id: str) -> str:
+    return f"ann|{feedback_id}|note"
+
+
+def starting_decisions(item: Any, saved: dict | None) -> dict[str, dict]:
+    """What the form shows first: the annotator's saved answer, else the machine's codes."""
+    if saved:
+        return {code: dict(d) for code, d in saved.items() if d.get("present")}
+    return {c["code"]: {"side": c["side"], "polarity": c["polarity"]} for c in item.machine_codes}
+
+
+def prefill(item: Any, code_names: list[str], start: dict[str, dict]) -> None:
+    """Set each code's flag once per item (later reruns keep what the annotator toggled)."""
+    state = st.session_state
     for code in code_names:
-        hit = machine.get(code)
-        a, b, c = st.columns([2, 2, 2])
-        a.checkbox(code, value=hit is not None, key=widget_key(item, code, "present"))
-        side_options = [NO_CHOICE, *sides]
-        polarity_options = [NO_CHOICE, *polarities]
-        b.selectbox(
-            "side",
-            side_options,
-            key=widget_key(item, code, "side"),
-            index=side_options.index(hit["side"]) if hit and hit["side"] in sides else 0,
-            label_visibility="collapsed",
-        )
-        c.selectbox(
-            "polarity",
-            polarity_options,
-            key=widget_key(item, code, "polarity"),
-            index=polarity_options.index(hit["polarity"])
-            if hit and hit["polarity"] in polarities
-            else 0,
-            label_visibility="collapsed",
-        )
-    st.text_area("Note (optional)", key=f"ann|{item.feedback_id}|note")
+        state.setdefault(present_key(item.feedback_id, code), code in start)
+
+
+def reset_focus_for(feedback_id: str) -> None:
+    """Scroll to the top and clear the keyboard focus when a new item is shown."""
+    token = hashlib.sha256(feedback_id.encode("utf-8")).hexdigest()[:16]
+    st.html(NEW_ITEM_SCRIPT.format(token=token), unsafe_allow_javascript=True)
+
+
+def toggle(key: str) -> None:
+    st.session_state[key] = not st.session_state.get(key, False)
+
+
+# -- callbacks (run before the page re-renders) -------------------------------------
+def cursor_keys(sample: str | None, annotator: str) -> tuple[str, str]:
+    return f"annotate_cursor|{sample}|{annotator}", f"annotate_skipped|{sample}|{annotator}"
 
 
 def save_decisions(
-    app: AppContext, sample: str | None, annotator: str, item: Any, codes: list[str]
+    app: AppContext,
+    sample: str | None,
+    annotator: str,
+    item: Any,
+    codes: list[str],
+    order: list[str],
+    done: set[str],
 ) -> None:
-    """Form callback: one annotation row, committed before the page shows the next item."""
+    """One annotation row, committed before the page shows the next open item."""
     state = st.session_state
     decisions = {}
     for code in codes:
-        side = state.get(widget_key(item, code, "side"), NO_CHOICE)
-        polarity = state.get(widget_key(item, code, "polarity"), NO_CHOICE)
+        present = bool(state.get(present_key(item.feedback_id, code), False))
         decisions[code] = {
-            "present": bool(state.get(widget_key(item, code, "present"), False)),
-            "side": None if side == NO_CHOICE else side,
-            "polarity": None if polarity == NO_CHOICE else polarity,
+            "present": present,
+            "side": state.get(widget_key(item.feedback_id, code, "side")) if present else None,
+            "polarity": state.get(widget_key(item.feedback_id, code, "polarity"))
+            if present
+            else None,
         }
-    note = state.get(f"ann|{item.feedback_id}|note", "")
     from arenalens.errors import ArenalensError
 
     try:
-        row = queue(app, sample).save(annotator, item.feedback_id, decisions, note=note)
+        row = queue(app, sample).save(
+            annotator, item.feedback_id, decisions, note=state.get(note_key(item.feedback_id), "")
+        )
     except ArenalensError as exc:
         state["annotate_message"] = ("error", f"not saved: {exc}")
         return
     data.invalidate()
-    state["annotate_message"] = (
-        "success",
-        f"Saved item {item.feedback_id} (annotation row {row}).",
+    cursor, skipped = cursor_keys(sample, annotator)
+    state[cursor] = next_open(
+        order, done | {item.feedback_id}, state.get(skipped, set()), after=item.feedback_id
+    )
+    state["annotate_message"] = ("toast", f"Saved item {item.feedback_id} (row {row}).")
+
+
+def skip_item(
+    sample: str | None, annotator: str, feedback_id: str, order: list[str], done: set[str]
+) -> None:
+    """Leave the item for later: it comes back once every other open item is done."""
+    cursor, skipped = cursor_keys(sample, annotator)
+    later = {*st.session_state.get(skipped, set()), feedback_id}
+    st.session_state[skipped] = later
+    st.session_state[cursor] = next_open(order, done, later, after=feedback_id)
+
+
+def move(sample: str | None, annotator: str, feedback_id: str, order: list[str], by: int) -> None:
+    """Browse the queue (done items too) without saving."""
+    st.session_state[cursor_keys(sample, annotator)[0]] = step(order, feedback_id, by)
+
+
+# -- rendering ------------------------------------------------------------------------
+def show_item(item: Any) -> None:
+    """Feedback (machine evidence marked), vote and query on the left; both responses right."""
+    text_col, a_col, b_col = st.columns([5, 3, 3])
+    with text_col:
+        st.caption("Feedback — machine evidence highlighted")
+        evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
+        st.html(highlighted_html(item.feedback, evidence))
+        vote = VOTES.get(item.winner or "", "no vote")
+        st.caption(
+            f"Vote: **{vote}** · A = {ui.escape_markdown(item.model_a or '?')} · "
+            f"B = {ui.escape_markdown(item.model_b or '?')}"
+        )
+        ui.show_user_text("Query", item.query)
+    for column, label, text in ((a_col, "A", item.response_a), (b_col, "B", item.response_b)):
+        with column:
+            st.caption(f"Response {label}")
+            with st.container(height=RESPONSE_HEIGHT, border=True):
+                st.text(text or "(none)")
+
+
+def code_confidence(item: Any, scores: pd.DataFrame) -> dict[str, tuple[str, float | None]]:
+    """code -> (the coder's decision, its probability) for this item: calibrated scores where
+    the coder stored them, else the confidence of the codes it assigned."""
+    mine = scores[scores["feedback_id"] == item.feedback_id] if len(scores) else scores
+    if len(mine):
+        return {
+            r.code: (r.decision, None if pd.isna(r.probability) else float(r.probability))
+            for r in mine.itertuples()
+        }
+    return {
+        c["code"]: (
+            "present",
+            None if c.get("confidence") is None or pd.isna(c["confidence"]) else c["confidence"],
+        )
+        for c in item.machine_codes
+    }
+
+
+def machine_label(verdict: tuple[str, float | None] | None) -> str:
+    """What the coder said about a code, for its toggle: ' (machine 0.96)', ' (unsure 0.41)'."""
+    if verdict is None or verdict[0] not in ("present", "uncertain"):
+        return ""
+    word = "machine" if verdict[0] == "present" else "unsure"
+    return f" ({word})" if verdict[1] is None else f" ({word} {verdict[1]:.2f})"
+
+
+def code_toggles(item: Any, book: Any, verdicts: dict[str, tuple[str, float | None]]) -> None:
+    """One toggle per code (number keys 1-9), three to a row; checked = the code applies."""
+    state = st.session_state
+    codes = list(book.codes)
+    for row in range(0, len(codes), TOGGLES_PER_ROW):
+        columns = st.columns(TOGGLES_PER_ROW)
+        for offset, code in enumerate(codes[row : row + TOGGLES_PER_ROW]):
+            key = present_key(item.feedback_id, code.name)
+            present = bool(state.get(key))
+            columns[offset].button(
+                code.name + machine_label(verdicts.get(code.name)),
+                key=f"annotate_toggle|{item.feedback_id}|{code.name}",
+                help=code.definition,
+                type="primary" if present else "secondary",
+                icon=":material/check_box:" if present else ":material/check_box_outline_blank:",
+                shortcut=code_key(row + offset),
+                on_click=toggle,
+                args=(key,),
+                width="stretch",
+            )
+
+
+def attribute_rows(item: Any, book: Any, sides: tuple, polarities: tuple, start: dict) -> None:
+    """For each code that applies: which side of the vote it is about, and its polarity."""
+    state = st.session_state
+    for code in book.code_names:
+        if not state.get(present_key(item.feedback_id, code)):
+            continue
+        first = start.get(code, {})
+        name_col, side_label, side_col, polarity_label, polarity_col = st.columns(
+            [1.3, 0.9, 3.2, 0.8, 1.9], vertical_alignment="center"
+        )
+        name_col.markdown(f"**{ui.escape_markdown(code)}**")
+        side_label.caption("side of vote")
+        side_col.segmented_control(
+            f"side of the vote for {code}",
+            sides,
+            default=first.get("side") if first.get("side") in sides else None,
+            key=widget_key(item.feedback_id, code, "side"),
+            label_visibility="collapsed",
+        )
+        polarity_label.caption("polarity")
+        polarity_col.segmented_control(
+            f"polarity for {code}",
+            polarities,
+            default=first.get("polarity") if first.get("polarity") in polarities else None,
+            key=widget_key(item.feedback_id, code, "polarity"),
+            label_visibility="collapsed",
+        )
+
+
+def action_row(
+    app: AppContext,
+    sample: str | None,
+    annotator: str,
+    item: Any,
+    code_names: list[str],
+    order: list[str],
+    done: set[str],
+) -> None:
+    """Note, then Save and next (Enter), Skip (S), Previous (K), Next (J)."""
+    note_col, save_col, skip_col, previous_col, next_col = st.columns(
+        [3.2, 2, 1.1, 1.3, 1.1], vertical_alignment="center"
+    )
+    note_col.text_input(
+        "Note (optional)",
+        key=note_key(item.feedback_id),
+        placeholder="Note (optional)",
+        label_visibility="collapsed",
+    )
+    save_col.button(
+        "Save and next",
+        key="annotate_save",
+        type="primary",
+        shortcut=SAVE_KEY,
+        on_click=save_decisions,
+        args=(app, sample, annotator, item, code_names, order, done),
+        width="stretch",
+    )
+    skip_col.button(
+        "Skip",
+        key="annotate_skip",
+        shortcut=SKIP_KEY,
+        on_click=skip_item,
+        args=(sample, annotator, item.feedback_id, order, done),
+        width="stretch",
+    )
+    previous_col.button(
+        "Previous",
+        key="annotate_previous",
+        shortcut=PREVIOUS_KEY,
+        on_click=move,
+        args=(sample, annotator, item.feedback_id, order, -1),
+        width="stretch",
+    )
+    next_col.button(
+        "Next",
+        key="annotate_next",
+        shortcut=NEXT_KEY,
+        on_click=move,
+        args=(sample, annotator, item.feedback_id, order, 1),
+        width="stretch",
     )
 
 
-def progress(annotation_queue: Any, annotator: str) -> None:
-    """This annotator's progress bar, and everyone's in an expander."""
-    table = annotation_queue.progress()
-    mine = table[table["annotator"] == annotator]
-    if len(mine):
-        row = mine.iloc[0]
-        assigned, done = int(row["assigned"]), int(row["annotated"])
-        st.progress(done / assigned if assigned else 1.0)
-        st.caption(f"{done} of {assigned} items annotated, {assigned - done} to go")
-    with st.expander("All annotators' progress"):
-        ui.dataframe(table, width="stretch")
+def key_legend(n_codes: int) -> str:
+    last = min(n_codes, 9)
+    codes = "1" if last == 1 else f"1–{last}"
+    return (
+        f"Keys: **{codes}** toggle a code · **Enter** save and next · **{SKIP_KEY}** skip · "
+        f"**{NEXT_KEY}** / **{PREVIOUS_KEY}** next / previous"
+    )
 
 
 def codebook_panel(book: Any) -> None:
-    """The codebook's definitions, beside the form."""
-    st.subheader("Codebook")
+    """The codebook's definitions (in a popover beside the item)."""
     st.caption(book.version_key)
     for code in book.codes:
         with st.expander(code.name):
@@ -142,7 +385,19 @@ def codebook_panel(book: Any) -> None:
                 st.text("\n".join(f"“{ex}”" for ex in code.positive_examples))
 
 
+def show_message() -> None:
+    message = st.session_state.pop("annotate_message", None)
+    if message is None:
+        return
+    kind, text = message
+    if kind == "toast":
+        st.toast(text, icon=":material/check:")
+    else:
+        st.error(text)
+
+
 def render() -> None:
+    st.html(PAGE_CSS)
     st.title("Annotate")
     app = data.app_context()
     with ui.error_boundary():
@@ -160,44 +415,66 @@ def render() -> None:
                 "`arenalens annotate sample --annotator NAME [--annotator NAME2 ...]`."
             )
             return
-        sample_names = list(samples["name"])
-        sample = st.selectbox("Sample", ["(all samples)", *sample_names], key="annotate_sample")
-        sample = None if sample == "(all samples)" else sample
+        sample_col, name_col, progress_col = st.columns([2, 2, 3], vertical_alignment="bottom")
+        with sample_col:
+            sample = st.selectbox("Sample", [ALL_SAMPLES, *samples["name"]], key="annotate_sample")
+        sample = None if sample == ALL_SAMPLES else sample
         annotation_queue = queue(app, sample)
-        annotator = choose_annotator(annotation_queue.annotators())
+        with name_col:
+            annotator = choose_annotator(annotation_queue.annotators())
         if annotator is None:
-            st.info("Choose your name, or type it, to start.")
+            st.info("Choose your name (or type a new one) to start.")
             return
-        message = st.session_state.pop("annotate_message", None)
-        if message:
-            getattr(st, message[0])(message[1])
-        progress(annotation_queue, annotator)
-        item = annotation_queue.next_item(annotator)
-        if item is None:
-            assigned = annotation_queue.assignments()
-            if annotator not in set(assigned["annotator"]) if len(assigned) else True:
-                st.info(
-                    f"No items are assigned to {annotator!r}. Ask for a sample: "
-                    f"`arenalens annotate sample --annotator NAME`."
-                )
-            else:
-                st.success("Your queue is done — thank you. The Agreement page shows the results.")
+        scores = coder_scores(annotation_queue, assigned_ids(annotation_queue, annotator))
+        order = queue_order(annotation_queue, annotator, scores)
+        if not order:
+            st.info(
+                f"No items are assigned to {annotator!r}. Ask for a sample: "
+                f"`arenalens annotate sample --annotator NAME`."
+            )
             return
-        form_column, book_column = st.columns([3, 1])
-        with form_column:
-            st.subheader(f"Item {item.position + 1 if item.position is not None else ''}")
-            show_item(item)
-            with st.form(key=f"annotate_form|{item.feedback_id}"):
-                st.caption("Accept or correct each code (checked = the code applies)")
-                decision_form(item, book.code_names, SIDES, POLARITIES)
-                st.form_submit_button(
-                    "Save and next",
-                    type="primary",
-                    on_click=save_decisions,
-                    args=(app, sample, annotator, item, book.code_names),
-                )
-        with book_column:
+        saved = saved_decisions(annotation_queue, annotator)
+        done = set(saved) & set(order)
+        with progress_col:
+            st.progress(len(done) / len(order))
+            st.caption(
+                f"{len(done)} of {len(order)} items annotated, {len(order) - len(done)} to go"
+            )
+        show_message()
+        cursor_key, skipped_key = cursor_keys(sample, annotator)
+        current = st.session_state.get(cursor_key)
+        if current not in order:
+            current = next_open(order, done, st.session_state.get(skipped_key, set()))
+            st.session_state[cursor_key] = current
+        if current is None:
+            st.success("Your queue is done — thank you. The Agreement page shows the results.")
+            with st.popover("All annotators' progress"):
+                ui.dataframe(annotation_queue.progress(), width="stretch")
+            return
+        item = annotation_queue.item(current)
+        header, book_col, everyone_col = st.columns([6, 1.2, 1.5], vertical_alignment="center")
+        verdicts = code_confidence(item, scores)
+        unsure = [code for code, (decision, _) in verdicts.items() if decision == "uncertain"]
+        status = "saved: saving again replaces your answer" if current in done else "open"
+        if unsure:
+            status += " · coder unsure of " + ui.escape_markdown(", ".join(unsure))
+        header.markdown(
+            f"**Item {order.index(current) + 1} of {len(order)}** "
+            f":small[:gray[id {ui.escape_markdown(current)} · {status}]]  \n"
+            f":small[:gray[{key_legend(len(book.codes))}]]"
+        )
+        with header:
+            reset_focus_for(current)
+        with book_col.popover("Codebook", width="stretch"):
             codebook_panel(book)
+        with everyone_col.popover("Team progress", width="stretch"):
+            ui.dataframe(annotation_queue.progress(), width="stretch")
+        start = starting_decisions(item, saved.get(current))
+        prefill(item, book.code_names, start)
+        show_item(item)
+        code_toggles(item, book, verdicts)
+        attribute_rows(item, book, SIDES, POLARITIES, start)
+        action_row(app, sample, annotator, item, book.code_names, order, done)
 
 
 render()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from dashboard_testkit import page_text
 
@@ -37,7 +40,13 @@ def start_as(render, workspace, annotator: str):
 
 
 def save_button(at):
-    return next(b for b in at.button if b.label == "Save and next")
+    return at.button(key="annotate_save")
+
+
+def shown_feedback(at) -> str:
+    """The text a reader sees in the feedback box (its HTML less our marks and code labels)."""
+    box = next(h.proto.body for h in at.get("html") if "al-feedback" in h.proto.body)
+    return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<sup[^>]*>.*?</sup>", "", box)))
 
 
 def test_annotator_sees_their_next_item_with_context(render, coded_workspace):
@@ -45,11 +54,13 @@ def test_annotator_sees_their_next_item_with_context(render, coded_workspace):
     expected = queue.next_item("ann-1")
     at = start_as(render, coded_workspace, "ann-1")
     texts = [t.value for t in at.text]
-    assert expected.feedback in texts
+    assert shown_feedback(at) == expected.feedback
     assert (expected.query or "(none)") in texts
     assert (expected.response_a or "(none)") in texts
     assert "0 of" in page_text(at)  # progress before any save
-    # the codebook's definitions are beside the form
+    assigned = queue.assignments()
+    assert f"Item 1 of {int((assigned['annotator'] == 'ann-1').sum())}" in page_text(at)
+    # the codebook's definitions are a click away
     assert any(e.label == queue.codebook.codes[0].name for e in at.expander)
     app.store.engine.dispose()
 
@@ -72,8 +83,8 @@ def test_accepting_the_machine_codes_writes_one_row_and_moves_on(render, coded_w
     # the next item is shown only after the save is in the store
     following = queue.next_item("ann-1")
     assert following.feedback_id != first.feedback_id
-    assert following.feedback in [t.value for t in at.text]
-    assert f"Saved item {first.feedback_id}" in page_text(at)
+    assert f"id {following.feedback_id}".replace("_", "\\_") in page_text(at)
+    assert any(t.value.startswith(f"Saved item {first.feedback_id}") for t in at.toast)
     assert "1 of" in page_text(at)
     app.store.engine.dispose()
 
@@ -84,8 +95,8 @@ def test_a_corrected_code_is_saved_as_corrected(render, coded_workspace):
     code = queue.codebook.code_names[0]
     was_present = any(c["code"] == code for c in item.machine_codes)
     at = start_as(render, coded_workspace, "ann-2")
-    at.checkbox(key=f"ann|{item.feedback_id}|{code}|present").set_value(not was_present)
-    at.text_area(key=f"ann|{item.feedback_id}|note").input("machine missed this")
+    at.button(key=f"annotate_toggle|{item.feedback_id}|{code}").click().run()
+    at.text_input(key=f"ann|{item.feedback_id}|note").input("machine missed this")
     save_button(at).click().run()
     assert not at.exception, at.exception
     from coding.persist import annotations_frame
@@ -97,7 +108,7 @@ def test_a_corrected_code_is_saved_as_corrected(render, coded_workspace):
 
 
 def test_a_new_name_without_assignments_is_told_how_to_get_some(render, coded_workspace):
-    at = start_as(render, coded_workspace, "(enter a name)")
+    at = start_as(render, coded_workspace, "(enter a new name)")
     at.text_input(key="annotate_new_name").input("newcomer").run()
     assert not at.exception
     assert "No items are assigned to 'newcomer'" in page_text(at)
@@ -141,4 +152,97 @@ def test_a_disagreement_is_listed_and_can_be_adjudicated(render, coded_workspace
         (item, code, 1)
     ]
     assert {m.label: m.value for m in at.metric}["Unresolved disagreements"] == "0"
+    app.store.engine.dispose()
+
+
+def test_nobody_is_preselected_as_the_annotator(render, coded_workspace):
+    at = render(coded_workspace, "annotate.py")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="annotate_annotator").value is None
+    assert "Choose your name" in page_text(at)
+    assert not [b for b in at.button if b.key == "annotate_save"]
+
+
+def test_every_action_has_its_key(render, coded_workspace):
+    at = start_as(render, coded_workspace, "ann-1")
+    shortcuts = {b.key.split("|")[-1]: b.proto.shortcut for b in at.button}
+    codes = open_queue(coded_workspace)[1].codebook.code_names
+    assert [shortcuts[code] for code in codes] == [str(i + 1) for i in range(len(codes))]
+    assert shortcuts["annotate_save"] == "enter"
+    assert shortcuts["annotate_skip"] == "s"
+    assert (shortcuts["annotate_next"], shortcuts["annotate_previous"]) == ("j", "k")
+    assert "Enter" in page_text(at) and "toggle a code" in page_text(at)  # the legend
+
+
+def test_skip_moves_on_without_saving_and_browsing_comes_back(render, coded_workspace):
+    app, queue = open_queue(coded_workspace)
+    first = queue.next_item("ann-1")
+    before = annotation_rows(coded_workspace)
+    at = start_as(render, coded_workspace, "ann-1")
+    at.button(key="annotate_skip").click().run()
+    assert annotation_rows(coded_workspace) == before
+    assert "Item 2 of" in page_text(at)
+    at.button(key="annotate_previous").click().run()
+    assert "Item 1 of" in page_text(at)
+    assert f"id {first.feedback_id}".replace("_", "\\_") in page_text(at)
+    at.button(key="annotate_next").click().run()
+    assert "Item 2 of" in page_text(at)
+    app.store.engine.dispose()
+
+
+def test_a_saved_item_revisited_shows_the_saved_answer(render, coded_workspace):
+    app, queue = open_queue(coded_workspace)
+    item = queue.next_item("ann-1")
+    code = queue.codebook.code_names[0]
+    was_present = any(c["code"] == code for c in item.machine_codes)
+    at = start_as(render, coded_workspace, "ann-1")
+    at.button(key=f"annotate_toggle|{item.feedback_id}|{code}").click().run()
+    save_button(at).click().run()
+    assert "Item 2 of" in page_text(at)
+    fresh = render(coded_workspace, "annotate.py")  # a new session: nothing left in memory
+    fresh.selectbox(key="annotate_annotator").set_value("ann-1").run()
+    fresh.button(key="annotate_previous").click().run()
+    assert "Item 1 of" in page_text(fresh) and "saved" in page_text(fresh)
+    toggle = fresh.button(key=f"annotate_toggle|{item.feedback_id}|{code}")
+    assert (toggle.proto.type == "primary") is (not was_present)
+    app.store.engine.dispose()
+
+
+def test_agreement_warns_when_kappa_rests_on_few_items(render, coded_workspace):
+    at = start_as(render, coded_workspace, "ann-1")
+    save_button(at).click().run()
+    agreement = render(coded_workspace, "agreement.py")
+    assert not agreement.exception, agreement.exception
+    warning = " ".join(w.value for w in agreement.warning)
+    assert "fewer than 20 items" in warning and "not certainty" in warning
+
+
+def test_adjudication_shows_each_answer_by_name_and_filters_by_code(render, coded_workspace):
+    app, queue = open_queue(coded_workspace)
+    assigned = queue.assignments()
+    shared = assigned.groupby("feedback_id")["annotator"].nunique()
+    item = shared[shared == 2].index[0]
+    first, second = queue.codebook.code_names[:2]
+    queue.save("ann-1", item, {first: True, second: True}, note="clearly both")
+    queue.save("ann-2", item, {first: False, second: False})
+    at = render(coded_workspace, "agreement.py")
+    assert not at.exception, at.exception
+    assert set(at.selectbox(key="adjudicate_item").options) == {
+        f"{item} / {first}",
+        f"{item} / {second}",
+    }
+    at.selectbox(key="adjudicate_code").set_value(second).run()
+    assert at.selectbox(key="adjudicate_item").options == [f"{item} / {second}"]
+    answers = next(
+        d.value for d in at.dataframe if list(d.value.columns)[:2] == ["annotator", "answer"]
+    )
+    assert dict(zip(answers["annotator"], answers["answer"], strict=True)) == {
+        "ann-1": "present",
+        "ann-2": "absent",
+    }
+    assert "clearly both" in list(answers["note"])
+    context = queue.item(item)
+    assert (context.query or "(none)") in [t.value for t in at.text]
+    assert (context.response_b or "(none)") in [t.value for t in at.text]
+    assert "Machine" in page_text(at)
     app.store.engine.dispose()

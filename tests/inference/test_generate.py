@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from inference.generate import (
+from inference.generators import (
     GenerationRequest,
     GenerationResult,
     Generator,
-    TransformersChatGenerator,
     generate_all,
     length_sorted_batches,
     padding_fraction,
 )
+from inference.generators.transformers_lm import TransformersChatGenerator
 from inference.systems import GenerationParams
 
 
@@ -112,7 +112,7 @@ def test_vllm_backend_without_vllm_says_how_to_install() -> None:
     import importlib.util
 
     from inference.errors import BackendUnavailableError
-    from inference.generate import make_generator
+    from inference.generators import make_generator
     from inference.systems import parse_systems
 
     if importlib.util.find_spec("vllm") is not None:
@@ -135,7 +135,7 @@ def test_unreachable_endpoint_stops_the_run_instead_of_failing_every_query() -> 
     import socket
 
     from inference.errors import InferenceError
-    from inference.generate import OpenAIChatGenerator
+    from inference.generators.openai_chat import OpenAIChatGenerator
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -157,3 +157,36 @@ def test_length_budget_makes_short_batches_larger() -> None:
     ]
     generate_all(requests, fake, batch_size=8, progress=False, max_batch_length=200)
     assert fake.calls == [2, 6]  # 2 x 100 fits the budget; the six short ones go together
+
+
+def test_generate_all_answers_in_the_length_sorted_plan() -> None:
+    lengths = [5, 100, 7, 98, 6, 97, 8, 99]
+    requests = [
+        GenerationRequest(f"q{i}", text="x", length=float(n)) for i, n in enumerate(lengths)
+    ]
+    answered: list[list[str]] = []
+    generate_all(
+        requests,
+        FakeCudaGenerator(capacity=8),
+        batch_size=4,
+        on_batch=lambda b: answered.append([r.item_id for r in b]),
+        progress=False,
+    )
+    planned = [[f"q{i}" for i in batch] for batch in length_sorted_batches(lengths, 4)]
+    assert answered == planned
+
+
+def test_after_out_of_memory_the_rest_is_replanned_with_the_smaller_size() -> None:
+    fake = FakeCudaGenerator(capacity=3)
+    answered: list[list[str]] = []
+    requests = _requests(10)
+    generate_all(
+        requests,
+        fake,
+        batch_size=6,
+        on_batch=lambda b: answered.append([r.item_id for r in b]),
+        progress=False,
+    )
+    assert fake.calls[:2] == [6, 3]
+    assert all(len(batch) <= 3 for batch in answered)
+    assert [i for batch in answered for i in batch] == [f"q{i}" for i in range(9, -1, -1)]

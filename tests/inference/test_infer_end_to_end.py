@@ -10,7 +10,8 @@ import soundfile
 
 from arenalens.store import Store
 from inference import persist
-from inference.generate import GenerationRequest, TransformersAudioLMGenerator
+from inference.generators import GenerationRequest
+from inference.generators.transformers_lm import TransformersAudioLMGenerator
 from inference.infer import run_system
 from inference.systems import GenerationParams, parse_systems
 

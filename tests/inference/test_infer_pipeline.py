@@ -15,7 +15,7 @@ import pytest
 from arenalens.store import Store
 from inference import persist
 from inference.audio import synthesize_speech
-from inference.generate import GenerationRequest, GenerationResult, Generator
+from inference.generators import GenerationRequest, GenerationResult, Generator
 from inference.infer import run_system
 from inference.systems import SystemSpec, parse_systems
 

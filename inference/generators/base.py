@@ -1,0 +1,43 @@
+"""What every generation backend implements: a batch of requests in, one result per request out."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class GenerationRequest:
+    """One query for a system: the text a pipeline's LLM reads, or the audio an audio LM hears."""
+
+    item_id: str
+    text: str | None = None
+    audio_path: str | None = None
+    length: float = 0.0  # characters or seconds: what batches are sorted by
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class GenerationResult:
+    """One answer (or the reason there is none) with its cost."""
+
+    item_id: str
+    text: str | None
+    error: str | None = None
+    latency_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class Generator(ABC):
+    """Answers a batch of requests; `model_revision` is stored with every output."""
+
+    model_revision: str | None = None
+
+    @abstractmethod
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        """Answer one batch (raise on out-of-memory so the caller can shrink the batch)."""
