@@ -16,6 +16,8 @@ from coding.codebook import Codebook
 from coding.errors import CodebookMixError, CodingError
 
 STAGE = "coding"
+# the stratum of items an uncertainty sample chose (`coding.sampling`): training only
+TRAINING_STRATUM = "uncertainty-chosen (training only)"
 
 
 def register_codebook(store: Store, codebook: Codebook) -> str:
@@ -329,8 +331,6 @@ def learning_frame(store: Store, version: str) -> pd.DataFrame:
 
 def training_only_ids(store: Store, version: str) -> set[str]:
     """Items assigned only through uncertainty-chosen samples: used to train, never to estimate."""
-    from coding.sampling import TRAINING_STRATUM
-
     frame = assignments_frame(store, version)
     if frame.empty:
         return set()
@@ -340,8 +340,6 @@ def training_only_ids(store: Store, version: str) -> set[str]:
 
 def random_sample_ids(store: Store, version: str) -> set[str]:
     """Items of the random validation samples (what prevalence and agreement may use)."""
-    from coding.sampling import TRAINING_STRATUM
-
     frame = assignments_frame(store, version)
     if frame.empty:
         return set()

@@ -198,7 +198,7 @@ def create_validation_sample(
     return summary
 
 
-TRAINING_STRATUM = "uncertainty-chosen (training only)"
+TRAINING_STRATUM = persist.TRAINING_STRATUM
 
 
 def items_for_kappa_ci(
