@@ -350,6 +350,8 @@ def _code_batch(
     scored = labeler.score(texts) if hasattr(labeler, "score") else None
     for i, label_set in enumerate(label_sets):
         if scored is not None:  # calibrated coder: deterministic, one sample is all samples
+            if i == 0:
+                summary.labeler_calls += 1
             per_sample.append(labeler.results_from_scores(scored))
             continue
         instructions = (
