@@ -215,9 +215,9 @@ def model_outputs(app: AppContext) -> pd.DataFrame:
 def workspace_label(app: AppContext) -> str:
     """Where the data comes from, for the sidebar (never shows a password)."""
     if app.settings.db:
-        from arenalens.store.store import _redact
+        from arenalens.store.store import redact_url
 
-        return _redact(app.settings.db)
+        return redact_url(app.settings.db)
     return str(app.settings.workspace)
 
 
@@ -325,9 +325,9 @@ def coding_ready(app: AppContext) -> str | None:
 @loader
 def feedback_categories(app: AppContext) -> pd.DataFrame:
     """interaction_id -> use-case category, as coding's per-category prevalence joins them."""
-    from coding.prevalence import query_categories
+    from coding.prevalence import required_query_categories
 
-    return query_categories(app.store)
+    return required_query_categories(app.store)
 
 
 # -- ranking (leaderboards, benchmarks vs preference) -----------------------------
@@ -400,9 +400,9 @@ def clusters(app: AppContext, run_id: int, level: int = 0) -> pd.DataFrame:
 def query_clusters(app: AppContext, run_id: int) -> pd.DataFrame:
     """Per query: cluster, parent, category, modality, map x/y, with the interaction's query
     text, models, vote, language and user (what the map and the drill-down show)."""
-    from taxonomy.persist import query_categories, read_assignments
+    from taxonomy.persist import query_assignment_table, read_assignments
 
-    frame = query_categories(app.store, run_id)
+    frame = query_assignment_table(app.store, run_id)
     xy = read_assignments(app.store, run_id).set_index("interaction_id")[["x", "y"]]
     frame = frame.join(xy, on="interaction_id")
     columns = ["id", "query", "user_id", "language", "model_a", "model_b", "winner"]

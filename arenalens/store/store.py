@@ -163,7 +163,7 @@ class Store:
             store = cls(engine, read_only=read_only)
             store._prepare_schema(upgrade=upgrade and not read_only)
         except OperationalError as exc:
-            raise StoreError(f"cannot open the store at {_redact(url)}: {exc.orig}") from exc
+            raise StoreError(f"cannot open the store at {redact_url(url)}: {exc.orig}") from exc
         return store
 
     # -- schema ---------------------------------------------------------------
@@ -255,6 +255,11 @@ class Store:
             import pandas as pd
 
             return pd.DataFrame(rows, columns=list(result.keys()))
+
+    def read_scalar(self, query: Executable, params: Mapping[str, Any] | None = None) -> Any:
+        """The single value a SELECT returns (None when it returns no row)."""
+        with self.engine.connect() as conn:
+            return conn.execute(query, dict(params or {})).scalar_one_or_none()
 
     def read_table(self, table: Table) -> pd.DataFrame:
         return self.read_frame(select(table))
@@ -747,7 +752,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """Hide a password in a database URL before it is shown."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

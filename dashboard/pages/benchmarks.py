@@ -66,10 +66,10 @@ def scatter_chart(report: dict) -> alt.Chart | None:
         ],  # fmt: skip
     )
     return (
-        points.properties(width=230, height=150)
+        points.properties(width=165, height=140)
         .facet(
             facet=alt.Facet(
-                "benchmark:N", sort=order, title=None, header=alt.Header(labelLimit=230)
+                "benchmark:N", sort=order, title=None, header=alt.Header(labelLimit=200)
             ),
             columns=3,
         )
@@ -80,7 +80,12 @@ def scatter_chart(report: dict) -> alt.Chart | None:
 def kendall_chart(taus: pd.DataFrame) -> alt.Chart:
     """Kendall τ between each benchmark's model ranking and the arena's, with bootstrap CIs."""
     base = alt.Chart(taus).encode(
-        y=alt.Y("benchmark:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320))
+        y=alt.Y(
+            "benchmark:N",
+            sort=alt.EncodingSortField("tau", order="descending"),
+            title=None,
+            axis=alt.Axis(labelLimit=320),
+        )
     )
     bars = base.mark_rule(strokeWidth=2, color="gray").encode(
         x=alt.X(
@@ -184,10 +189,24 @@ def selection(summary: dict) -> None:
     )  # fmt: skip
     top = pd.DataFrame(chosen.get("top") or [])
     if len(top):
-        top["benchmarks"] = top["benchmarks"].map(
-            lambda names: ", ".join(readable_benchmark(b) for b in names)
+        top = pd.DataFrame(
+            {
+                "benchmarks": top["benchmarks"].map(
+                    lambda names: " + ".join(readable_benchmark(b) for b in names)
+                ),
+                "LOMO log loss": top["log_loss"],
+                "strength R²": top["r2_strength"],
+            }
         )
-        ui.dataframe(top, width="stretch")
+        ui.dataframe(
+            top,
+            width="stretch",
+            column_config={
+                "benchmarks": st.column_config.TextColumn(width="large"),
+                "LOMO log loss": st.column_config.NumberColumn(format="%.4f", width="small"),
+                "strength R²": st.column_config.NumberColumn(format="%.2f", width="small"),
+            },
+        )
     st.caption(f"{chosen['rule']}; {chosen['caveat']}.")
 
 
