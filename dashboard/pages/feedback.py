@@ -167,6 +167,30 @@ def feedback_items(app, groups: list[str], by: str) -> None:
     )
 
 
+@data.loader
+def candidate_reasons(app, version: str) -> pd.DataFrame:
+    """Candidates of the latest `arenalens codebook discover` under this codebook version."""
+    from coding.persist import latest_candidates
+
+    return latest_candidates(app.store, version)
+
+
+def show_candidate_reasons(app, version: str) -> None:
+    """Reasons the codebook may lack (texts shown as text, never markdown)."""
+    st.subheader("Candidate new reasons")
+    table = candidate_reasons(app, version)
+    if table.empty:
+        st.text(
+            "None yet: `arenalens codebook discover` clusters feedback left uncoded or coded "
+            "'other' and names candidate reasons."
+        )
+        return
+    columns = [
+        c for c in ("code", "name", "support", "share", "keywords", "examples") if c in table
+    ]
+    st.dataframe(table[columns], width="stretch", hide_index=True)
+
+
 def render() -> None:
     st.title("Feedback")
     app = data.app_context()
@@ -188,6 +212,7 @@ def render() -> None:
         table = show_prevalence(app, by)
         groups = sorted(table["group"].unique()) if table is not None else []
         feedback_items(app, groups, by)
+        show_candidate_reasons(app, book.version_key)
 
 
 render()
