@@ -27,11 +27,6 @@ def audio_frame(store: Store, *, without_transcript: bool = False) -> pd.DataFra
     return store.read_frame(query.order_by(t.query_audio.c.interaction_id))
 
 
-def add_query_audio(store: Store, rows: Sequence[dict[str, Any]]) -> int:
-    """Attach audio files to existing interactions (interaction_id, path, duration_s)."""
-    return store.insert_ignore(t.query_audio, list(rows))
-
-
 def write_transcripts(store: Store, rows: Sequence[dict[str, Any]]) -> None:
     """Store (or replace) transcripts, one row per interaction, in one transaction."""
     store.upsert(t.transcripts, list(rows), ["interaction_id"])

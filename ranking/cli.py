@@ -30,11 +30,11 @@ def parse_anchor(value: str | None) -> tuple[str, float] | None:
     return model, rating
 
 
-def format_leaderboard(board: dict[str, Any], title: str = "") -> str:
-    """Plain-text leaderboard table."""
+def format_leaderboard(board: dict[str, Any], title: str = "", last: str = "flag") -> str:
+    """Plain-text leaderboard table (`last`: header of the last column, the rows' `flag`)."""
     lines = [title] if title else []
     lines.append(
-        f"{'rank':>4}  {'model':<28} {'rating':>8}  {'95% CI':>17}  {'votes':>6}  {'status':<12} flag"
+        f"{'rank':>4}  {'model':<28} {'rating':>8}  {'95% CI':>17}  {'votes':>6}  {'status':<12} {last}"
     )
     for r in board["ratings"]:
         ci = f"{r['ci_low']:.0f}..{r['ci_high']:.0f}"
@@ -71,17 +71,13 @@ def format_controlled(payload: dict[str, Any]) -> str:
             f"  {c['covariate']:<24} {c['coefficient']:>8.3f}  {ci:>17}{star} {c['odds_ratio_per_sd']:.2f}"
         )
     raw = {r["model"]: r for r in payload["ratings"]}
-    lines.append(format_leaderboard(controlled, "Controlled leaderboard (raw rating in brackets):"))
-    lines[-1] = "\n".join(
-        line + (f"  [{raw[name]['rating']:.0f}]" if (name := _model_of(line, raw)) else "")
-        for line in lines[-1].split("\n")
-    )
+    rows = [
+        {**r, "flag": f"{raw[r['model']]['rating']:.0f} (rank {raw[r['model']]['rank']})"}
+        for r in controlled["ratings"]
+        if r["model"] in raw
+    ]
+    lines.append(format_leaderboard({"ratings": rows}, "Controlled leaderboard:", "raw rating"))
     return "\n".join(lines)
-
-
-def _model_of(line: str, raw: dict[str, Any]) -> str | None:
-    parts = line.split()
-    return parts[1] if len(parts) > 1 and parts[0].isdigit() and parts[1] in raw else None
 
 
 @click.command("rank")

@@ -59,15 +59,10 @@ class PairFragility:
         return {**asdict(self), "share": self.share, "sentence": self.sentence()}
 
 
-def _fit_theta(pc: PairCounts, counts: np.ndarray, ties: TiesMode) -> np.ndarray:
-    mask = per_round_degenerate(pc, counts[None])
-    result = newton_pairs(pc, counts[None], ties=ties, prior_mask=mask)
-    return result.theta[0]
-
-
-def _gap(pc: PairCounts, counts: np.ndarray, ties: TiesMode, i: int, j: int) -> float:
-    theta = _fit_theta(pc, counts, ties)
-    return float(theta[i] - theta[j])
+def _fit_thetas(pc: PairCounts, counts: np.ndarray, ties: TiesMode) -> np.ndarray:
+    """Strengths (rounds, models) for a batch of count tables (rounds, pairs, 3)."""
+    mask = per_round_degenerate(pc, counts)
+    return newton_pairs(pc, counts, ties=ties, prior_mask=mask).theta
 
 
 def _influence(pc: PairCounts, counts: np.ndarray, theta: np.ndarray, i: int, j: int) -> np.ndarray:
@@ -84,50 +79,72 @@ def _influence(pc: PairCounts, counts: np.ndarray, theta: np.ndarray, i: int, j:
     return -score * (v[pc.pair_i] - v[pc.pair_j])[:, None]
 
 
+def flip_counts(
+    pc: PairCounts, pairs: list[tuple[int, int]], ties: TiesMode = "half", max_share: float = 0.5
+) -> list[int | None]:
+    """For each (i, j): fewest votes found whose removal puts j at or above i (None: more than
+    `max_share` of the votes). All pairs are refitted together, one batched solve per step."""
+    n_pairs = len(pairs)
+    if n_pairs == 0:
+        return []
+    total = pc.counts.sum()
+    counts = np.repeat(pc.counts[None], n_pairs, axis=0)
+    sequences: list[list[tuple[int, int]]] = [[] for _ in pairs]
+    removed = np.zeros(n_pairs)
+    active = np.ones(n_pairs, bool)
+    flipped = np.zeros(n_pairs, bool)
+    for _ in range(MAX_STEPS):
+        rows = np.flatnonzero(active)
+        if len(rows) == 0:
+            break
+        thetas = _fit_thetas(pc, counts[rows], ties)
+        for theta, r in zip(thetas, rows, strict=True):
+            i, j = pairs[r]
+            gap = theta[i] - theta[j]
+            if gap <= 0:
+                flipped[r], active[r] = True, False
+                continue
+            impact = _influence(pc, counts[r], theta, i, j).reshape(-1)
+            impact[counts[r].reshape(-1) <= 0] = np.inf
+            cell = int(np.argmin(impact))
+            if not np.isfinite(impact[cell]) or impact[cell] >= 0:
+                active[r] = False
+                continue
+            k = max(1, min(int(counts[r].reshape(-1)[cell]), math.ceil(gap / -impact[cell])))
+            counts[r].reshape(-1)[cell] -= k
+            sequences[r].append((cell, k))
+            removed[r] += k
+            if removed[r] > max_share * total:
+                active[r] = False
+    # shortest prefix of each removal sequence that still flips: bisection, batched over pairs
+    expanded = [
+        np.repeat([c for c, _ in seq], [k for _, k in seq]).astype(np.int64) for seq in sequences
+    ]
+    low = np.zeros(n_pairs, np.int64)
+    high = np.array([len(e) for e in expanded], np.int64)
+    while True:
+        rows = np.flatnonzero(flipped & (high - low > 1))
+        if len(rows) == 0:
+            break
+        mid = (low[rows] + high[rows]) // 2
+        trial = np.repeat(pc.counts.reshape(1, -1), len(rows), axis=0)
+        for t, (r, length) in enumerate(zip(rows, mid, strict=True)):
+            np.subtract.at(trial[t], expanded[r][:length], 1.0)
+        thetas = _fit_thetas(pc, trial.reshape(len(rows), *pc.counts.shape), ties)
+        for theta, r, length in zip(thetas, rows, mid, strict=True):
+            i, j = pairs[r]
+            if theta[i] - theta[j] <= 0:
+                high[r] = length
+            else:
+                low[r] = length
+    return [int(high[r]) if flipped[r] else None for r in range(n_pairs)]
+
+
 def votes_to_flip(
     pc: PairCounts, i: int, j: int, ties: TiesMode = "half", max_share: float = 0.5
 ) -> int | None:
     """Fewest votes (greedy + bisection, an upper bound) whose removal puts model j at or above i."""
-    counts = pc.counts.copy()
-    total = counts.sum()
-    sequence: list[tuple[int, int]] = []  # (flat cell, votes removed)
-    removed = 0
-    flipped = False
-    for _ in range(MAX_STEPS):
-        theta = _fit_theta(pc, counts, ties)
-        gap = theta[i] - theta[j]
-        if gap <= 0:
-            flipped = True
-            break
-        impact = _influence(pc, counts, theta, i, j).reshape(-1)
-        impact[counts.reshape(-1) <= 0] = np.inf
-        cell = int(np.argmin(impact))
-        if not np.isfinite(impact[cell]) or impact[cell] >= 0:
-            break
-        available = int(counts.reshape(-1)[cell])
-        k = max(1, min(available, math.ceil(gap / -impact[cell])))
-        counts.reshape(-1)[cell] -= k
-        sequence.append((cell, k))
-        removed += k
-        if removed > max_share * total:
-            return None
-    if not flipped:
-        return None
-    expanded = np.repeat([c for c, _ in sequence], [k for _, k in sequence])
-    low, high = 0, len(expanded)  # flips with `high` removals, not known for `low`
-
-    def flips(length: int) -> bool:
-        trial = pc.counts.copy().reshape(-1)
-        np.subtract.at(trial, expanded[:length], 1.0)
-        return _gap(pc, trial.reshape(pc.counts.shape), ties, i, j) <= 0
-
-    while high - low > 1:
-        mid = (low + high) // 2
-        if flips(mid):
-            high = mid
-        else:
-            low = mid
-    return int(high)
+    return flip_counts(pc, [(i, j)], ties, max_share)[0]
 
 
 def order_fragility(
@@ -136,30 +153,18 @@ def order_fragility(
     """The leader against its closest challengers (the smallest count), then each adjacent pair."""
     order = [int(k) for k in np.argsort(-theta, kind="stable")]
     n = pc.n_votes
-    out: list[PairFragility] = []
     if len(order) < 2:
-        return out
+        return []
     leader = order[0]
-    best: tuple[int, str] | None = None
-    for challenger in order[1 : 1 + LEADER_CHALLENGERS]:
-        k = votes_to_flip(pc, leader, challenger, ties)
-        if k is not None and (best is None or k < best[0]):
-            best = (k, pc.models[challenger])
-    out.append(
-        PairFragility(
-            "leader",
-            pc.models[leader],
-            best[1] if best else pc.models[order[1]],
-            best[0] if best else None,
-            n,
-        )
-    )
-    for hi, lo in zip(order, order[1:], strict=False):
-        out.append(
-            PairFragility(
-                "adjacent", pc.models[hi], pc.models[lo], votes_to_flip(pc, hi, lo, ties), n
-            )
-        )
+    challengers = order[1 : 1 + LEADER_CHALLENGERS]
+    adjacent = list(zip(order, order[1:], strict=False))
+    counts = flip_counts(pc, [(leader, c) for c in challengers] + adjacent, ties)
+    leader_counts = counts[: len(challengers)]
+    found = [(k, c) for k, c in zip(leader_counts, challengers, strict=True) if k is not None]
+    best_k, best_c = min(found) if found else (None, order[1])
+    out = [PairFragility("leader", pc.models[leader], pc.models[best_c], best_k, n)]
+    for (hi, lo), k in zip(adjacent, counts[len(challengers) :], strict=True):
+        out.append(PairFragility("adjacent", pc.models[hi], pc.models[lo], k, n))
     return out
 
 

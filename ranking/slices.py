@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -97,3 +98,23 @@ def rank_slices(
         except RankingError as exc:
             result.skipped[value] = str(exc)
     return result
+
+
+MIN_CELL_VOTES = 20  # a model's rating in a slice with fewer votes is greyed out, not compared
+
+
+def who_wins_where(slice_ratings: pd.DataFrame, min_votes: int = MIN_CELL_VOTES) -> pd.DataFrame:
+    """Slice x model matrix (long form) from stored per-slice ratings.
+
+    Adds `role`: 'leader' (highest rating among models with at least `min_votes` votes in the
+    slice), 'tied' (its 95% CI overlaps the leader's), 'behind', or 'too few votes'.
+    """
+    columns = ["slice_value", "model", "rating", "ci_low", "ci_high", "votes"]
+    frame = slice_ratings[columns].copy()
+    frame["role"] = np.where(frame["votes"] < min_votes, "too few votes", "behind")
+    for _, group in frame[frame["role"] != "too few votes"].groupby("slice_value"):
+        leader = group.loc[group["rating"].idxmax()]
+        tied = group.index[(group["ci_high"] >= leader["ci_low"]) & (group.index != leader.name)]
+        frame.loc[tied, "role"] = "tied"
+        frame.loc[leader.name, "role"] = "leader"
+    return frame.reset_index(drop=True)

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from arenalens.testing.llm_server import LLMServerUnavailable, start_llm_server
+from loopback_llm import LLMServerUnavailable, start_llm_server  # scripts/loopback_llm.py
 
 STATE_FILE = Path(tempfile.gettempdir()) / "arenalens-llm-server.json"
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from postgres_databases import create_test_database, drop_all_test_databases, drop_test_database
 
 from arenalens.config import Settings
 from arenalens.context import AppContext
@@ -28,26 +27,29 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_leftover_test_databases() -> Iterator[None]:
+    yield
+    drop_all_test_databases()
+
+
 def _fresh_postgres_url() -> str:
     base = os.environ.get(POSTGRES_URL_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_URL_ENV} not set (scripts/postgres.sh start sets up a server)")
-    name = f"arenalens_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(
-        base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))  # name is generated above, not user input
-    admin.dispose()
-    return base.rsplit("/", 1)[0] + "/" + name
+    return create_test_database(base)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database URL on each backend (the store tests run against both)."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database URL on each backend (the store tests run against both); a PostgreSQL
+    database is dropped again after the test."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'arenalens.sqlite'}"
-    return _fresh_postgres_url()
+        yield f"sqlite:///{tmp_path / 'arenalens.sqlite'}"
+        return
+    url = _fresh_postgres_url()
+    yield url
+    drop_test_database(url)
 
 
 @pytest.fixture

@@ -11,12 +11,16 @@ CI (`CI` set) or `ARENALENS_REQUIRE_LLM_SERVER=1`, where they fail.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from arenalens.testing.llm_server import (
+# the server helper is a development script, not part of the installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from loopback_llm import (  # noqa: E402
     LLMServerUnavailable,
     shared_llm_server,
     stop_shared_llm_server,

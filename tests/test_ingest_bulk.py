@@ -7,7 +7,6 @@ import io
 import itertools
 import json
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select, text
+from postgres_databases import create_test_database
+from sqlalchemy import inspect, select
 
 from arenalens.cli import main
 from arenalens.errors import IngestError
@@ -70,14 +70,7 @@ def another_database(db_url: str, tmp_path: Path) -> str:
     """A second fresh database on the same backend as `db_url`."""
     if db_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'second.sqlite'}"
-    name = f"arenalens_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(
-        db_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))  # generated name, not user input
-    admin.dispose()
-    return db_url.rsplit("/", 1)[0] + "/" + name
+    return create_test_database(db_url)  # dropped at the end of the session
 
 
 def write(frame: pd.DataFrame, path: Path) -> Path:
@@ -217,3 +210,21 @@ def test_bulk_and_row_paths_agree_on_any_csv(
             outcomes.append(("refused", str(exc), dump(store)))
         store.engine.dispose()
     assert outcomes[0] == outcomes[1]
+
+
+def index_names(store: Store) -> set[str]:
+    return {index["name"] for index in inspect(store.engine).get_indexes("interactions")}
+
+
+def test_indexes_survive_bulk_loads_and_fallbacks(sqlite_store: Store, tmp_path: Path) -> None:
+    expected = index_names(sqlite_store)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,model_a,model_b,winner\nv1,A,B,tie\nv2,A,A,tie\n")
+    with pytest.raises(IngestError, match="row 3: fields 'model_a'/'model_b'"):
+        ingest_interactions(sqlite_store, bad, progress=False)
+    assert index_names(sqlite_store) == expected and sqlite_store.count(t.interactions) == 0
+
+    report = ingest_interactions(sqlite_store, write(VOTES, tmp_path / "votes.csv"), progress=False)
+
+    assert report.bulk and index_names(sqlite_store) == expected
+    assert {"ix_interactions_model_a", "ix_interactions_user_id"} <= expected

@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from arenalens.cli import main_group
 from arenalens.store import Store, StoreError
 from arenalens.store import tables as t
 from arenalens.store.store import RunLeaseHeld
@@ -100,7 +102,9 @@ def test_publish_actions_commit_with_the_run_or_not_at_all(store: Store) -> None
     assert store.aliases() == {"gpt4o": "GPT-4o"}
 
 
-def test_a_killed_process_leaves_an_abandoned_run_that_status_shows(db_url: str) -> None:
+def test_a_killed_process_leaves_an_abandoned_run_that_status_shows(
+    db_url: str, tmp_path: Path
+) -> None:
     store = Store.open(db_url)
     holder = _python(db_url, "coding", "120")
     try:
@@ -115,6 +119,8 @@ def test_a_killed_process_leaves_an_abandoned_run_that_status_shows(db_url: str)
     assert (abandoned["id"], abandoned["status"]) == (run_id, "abandoned")
     assert str(holder.pid) in abandoned["reason"]
     assert store.latest_run("coding", status="abandoned")["id"] == run_id  # written, not only shown
+    shown = CliRunner().invoke(main_group, ["--workspace", str(tmp_path), "--db", db_url, "status"])
+    assert f"run {run_id} coding abandoned (pid {holder.pid} on " in shown.output
     with store.run("coding", {}) as run:  # the dead holder's lease does not block the next run
         pass
     assert store.latest_run("coding")["id"] == run.id

@@ -15,7 +15,7 @@ import yaml
 
 from arenalens.sample import DEFAULT_SEED, generate_sample_arena, write_sample_arena
 from arenalens.sample.__main__ import main as sample_main
-from arenalens.sample.bank_foreign import FOREIGN
+from arenalens.sample.banks import FOREIGN
 from arenalens.sample.feedback import PHRASES
 from arenalens.sample.responses import FLAW_CODE, FOREIGN_REPLIES, ROBOTIC
 from arenalens.sample.systems import CODES, SYSTEMS

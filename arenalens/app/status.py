@@ -43,6 +43,8 @@ def status_command(app: AppContext, as_json: bool) -> None:
             click.echo(f"  {stage:<17}{info['runs']} run(s), last {info['last_finished_at']}")
     else:
         click.echo("stages run: none yet")
+    if status["unfinished_runs"]:
+        click.echo("runs not finished (readers show each stage's last finished run):")
     for run in status["unfinished_runs"]:
         where = f"pid {run['pid']} on {run['host']}, " if run["pid"] is not None else ""
         reason = f": {run['reason']}" if run["reason"] else ""

@@ -1,8 +1,13 @@
-"""Shared structure of the phrase banks: subtopics with slot-filled query and answer templates."""
+"""The sample arena's phrase banks: subtopics with slot-filled query and answer templates, read
+from the data files in `data/sample_arena/phrases/` (strings are data, not code)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 CATEGORIES = ("knowledge", "task_execution", "advice", "chit_chat", "paralinguistic", "other")
 MODALITIES = ("text_primary", "audio_primary")
@@ -33,86 +38,47 @@ class Subtopic:
             raise ValueError(f"subtopic {self.name!r}: needs queries, answers and items")
 
 
-def rows(keys: str, *values: tuple[str, ...]) -> tuple[dict[str, str], ...]:
-    """Items from a space-separated key list and value tuples (compact bank notation)."""
-    names = keys.split()
-    for value in values:
-        if len(value) != len(names):
-            raise ValueError(f"item {value!r} does not match keys {names}")
-    return tuple(dict(zip(names, value, strict=True)) for value in values)
+PHRASE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample_arena" / "phrases"
 
 
-# Spoken openers and closers, per category; "" repeated to keep many queries unadorned.
-LEADS = (
-    "",
-    "",
-    "",
-    "",
-    "",
-    "um ",
-    "uh ",
-    "hey ",
-    "hey so ",
-    "so ",
-    "so like ",
-    "okay so ",
-    "okay um ",
-    "alright ",
-    "hmm ",
-    "yo ",
-    "hi ",
-    "hey there ",
-    "quick question, ",
-    "oh and ",
-    "wait ",
-    "right so ",
-    "um so ",
-    "hey um ",
-    "okay ",
-    "so um ",
-    "ok ",
-    "hello ",
-    "hi there, ",
-)
-TAILS: dict[str, tuple[str, ...]] = {
-    "knowledge": (
-        "",
-        "",
-        "",
-        "?",
-        "?",
-        " if you know",
-        " I always forget",
-        " I'm curious",
-        " my friend and I were arguing about it",
-        " real quick",
-        " thanks",
-        " haha",
-    ),
-    "task_execution": (
-        "",
-        "",
-        "",
-        " please",
-        " thanks",
-        " real quick",
-        ", thank you",
-        " please and thanks",
-    ),
-    "advice": (
-        "",
-        "",
-        "",
-        "?",
-        " any tips",
-        " what do you think",
-        " I'm kinda stuck",
-        " thanks in advance",
-        " be honest",
-        " I really need help",
-    ),
-    "chit_chat": ("", "", "", "?", " haha", " lol", " hehe", " just curious"),
-    "paralinguistic": ("", "", "", "?", " be honest", " haha", " please", " no pressure"),
-    "other": ("", "", "", "?", "..."),
+def load_phrases(name: str) -> dict[str, Any]:
+    """One phrase file of the sample arena (`data/sample_arena/phrases/<name>.yaml`)."""
+    path = PHRASE_DIR / f"{name}.yaml"
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def subtopics(entries: list[dict[str, Any]]) -> tuple[Subtopic, ...]:
+    """Subtopics from their file form: templates, plus `items` as rows of `keys`."""
+    return tuple(
+        Subtopic(
+            entry["name"],
+            entry["category"],
+            queries=tuple(entry["queries"]),
+            answers=tuple(entry["answers"]),
+            items=tuple(dict(zip(entry["keys"], row, strict=True)) for row in entry["items"]),
+            modality=entry.get("modality", "text_primary"),
+            weight=float(entry.get("weight", 1.0)),
+        )
+        for entry in entries
+    )
+
+
+_common = load_phrases("common")
+LEADS: tuple[str, ...] = tuple(_common["leads"])
+TAILS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _common["tails"].items()}
+DISFLUENCIES: tuple[str, ...] = tuple(_common["disfluencies"])
+
+KNOWLEDGE = subtopics(load_phrases("knowledge")["subtopics"])
+ADVICE = subtopics(load_phrases("advice")["subtopics"])
+TASKS = subtopics(load_phrases("tasks")["subtopics"])
+_social = load_phrases("social")
+CHIT_CHAT = subtopics(_social["chit_chat"])
+PARALINGUISTIC = subtopics(_social["paralinguistic"])
+OTHER = subtopics(_social["other"])
+_foreign = load_phrases("foreign")
+LANGUAGE_NAMES: dict[str, str] = dict(_foreign["language_names"])
+FOREIGN_LEADS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _foreign["leads"].items()}
+FOREIGN: dict[str, tuple[Subtopic, ...]] = {
+    language: subtopics(entries) for language, entries in _foreign["subtopics"].items()
 }
-DISFLUENCIES = ("um", "uh", "like", "you know", "I mean")

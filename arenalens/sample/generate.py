@@ -10,12 +10,20 @@ from typing import Any
 
 import numpy as np
 
-from arenalens.sample.bank_advice import ADVICE
-from arenalens.sample.bank_foreign import FOREIGN, FOREIGN_LEADS
-from arenalens.sample.bank_social import CHIT_CHAT, OTHER, PARALINGUISTIC
-from arenalens.sample.bank_tasks import TASKS
-from arenalens.sample.bank_trivia import KNOWLEDGE
-from arenalens.sample.banks import DISFLUENCIES, LEADS, TAILS, Subtopic
+from arenalens.sample.banks import (
+    ADVICE,
+    CHIT_CHAT,
+    DISFLUENCIES,
+    FOREIGN,
+    FOREIGN_LEADS,
+    KNOWLEDGE,
+    LEADS,
+    OTHER,
+    PARALINGUISTIC,
+    TAILS,
+    TASKS,
+    Subtopic,
+)
 from arenalens.sample.feedback import write_feedback
 from arenalens.sample.responses import (
     FLAW_CODE,

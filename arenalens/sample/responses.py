@@ -7,8 +7,7 @@ import string
 
 import numpy as np
 
-from arenalens.sample.bank_foreign import LANGUAGE_NAMES
-from arenalens.sample.banks import Subtopic
+from arenalens.sample.banks import LANGUAGE_NAMES, Subtopic
 from arenalens.sample.systems import System
 
 # Flaw -> the loss-reason code whose feedback describes it.

@@ -1,5 +1,6 @@
 """Benchmarks vs preference: does a static benchmark predict what people prefer?
-Mixed-effects coefficients with intervals, marginal/conditional R², Kendall τ per benchmark."""
+Out-of-sample (leave-one-model-out) figures first, a permutation test, each benchmark against the
+arena rating, Kendall τ with bootstrap CIs, then the in-sample mixed-effects coefficients."""
 
 from __future__ import annotations
 
@@ -9,6 +10,98 @@ import streamlit as st
 
 from dashboard import data, ui
 
+P_FORMAT = "%.1e"
+
+
+def readable_benchmark(name: object) -> str:
+    """'SLURP:Intent Detection' -> 'Intent Detection (SLURP)'; other names unchanged."""
+    text = str(name)
+    dataset, sep, task = text.partition(":")
+    if not sep or not task:
+        return text.replace("_", " ")
+    return f"{task} ({dataset.replace('_', ' ')})"
+
+
+def scientific(value: object) -> str:
+    """p-values in scientific notation: 0.000123 -> '1.2e-04'."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{float(value):.1e}"
+
+
+def scatter_chart(report: dict) -> alt.Chart | None:
+    """Each benchmark's score (x) against the arena rating (y), one point per model."""
+    ratings = report.get("arena_ratings") or {}
+    scores = report.get("benchmark_scores") or {}
+    taus = {row["benchmark"]: row["tau"] for row in report.get("kendall_tau") or []}
+    rows = [
+        {
+            "benchmark": readable_benchmark(bench),
+            "tau": taus.get(bench),
+            "model": model,
+            "score": score,
+            "rating": ratings[model],
+        }
+        for bench, per_model in scores.items()
+        for model, score in per_model.items()
+        if model in ratings and score is not None
+    ]
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows)
+    order = (
+        frame.drop_duplicates("benchmark").sort_values("tau", ascending=False)["benchmark"].tolist()
+    )
+    base = alt.Chart(frame).encode(
+        x=alt.X("score:Q", title="benchmark score", scale=alt.Scale(zero=False)),
+        y=alt.Y("rating:Q", title="arena rating", scale=alt.Scale(zero=False)),
+    )
+    points = base.mark_circle(size=60).encode(
+        color=alt.Color("model:N", legend=alt.Legend(orient="bottom", columns=4, labelLimit=220)),
+        tooltip=[
+            "model",
+            "benchmark",
+            alt.Tooltip("score:Q", format=".1f"),
+            alt.Tooltip("rating:Q", format=".0f"),
+        ],  # fmt: skip
+    )
+    return (
+        points.properties(width=165, height=140)
+        .facet(
+            facet=alt.Facet(
+                "benchmark:N", sort=order, title=None, header=alt.Header(labelLimit=200)
+            ),
+            columns=3,
+        )
+        .resolve_scale(x="independent")
+    )
+
+
+def kendall_chart(taus: pd.DataFrame) -> alt.Chart:
+    """Kendall τ between each benchmark's model ranking and the arena's, with bootstrap CIs."""
+    base = alt.Chart(taus).encode(
+        y=alt.Y(
+            "benchmark:N",
+            sort=alt.EncodingSortField("tau", order="descending"),
+            title=None,
+            axis=alt.Axis(labelLimit=320),
+        )
+    )
+    bars = base.mark_rule(strokeWidth=2, color="gray").encode(
+        x=alt.X(
+            "ci_low:Q",
+            title="Kendall τ vs arena rating (95% CI over a vote bootstrap)",
+            scale=alt.Scale(domain=[-1, 1]),
+        ),
+        x2="ci_high:Q",
+    )
+    points = base.mark_point(filled=True, size=70).encode(
+        x="tau:Q",
+        color=alt.condition(alt.datum.tau > 0, alt.value("#4c78a8"), alt.value("#e45756")),
+        tooltip=["benchmark", alt.Tooltip("tau:Q", format=".2f"), "p"],
+    )
+    return (bars + points).properties(height=alt.Step(22))
+
 
 def coefficient_chart(terms: pd.DataFrame) -> alt.Chart:
     """Each benchmark's fixed effect with its 95% interval, for both fits side by side."""
@@ -17,7 +110,7 @@ def coefficient_chart(terms: pd.DataFrame) -> alt.Chart:
         or None
     )
     base = alt.Chart(terms).encode(
-        y=alt.Y("term:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
+        y=alt.Y("term:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
         yOffset="fit:N",
         color=alt.Color("fit:N", legend=alt.Legend(orient="bottom", title="fit")),
     )
@@ -36,7 +129,7 @@ def coefficient_chart(terms: pd.DataFrame) -> alt.Chart:
             alt.Tooltip("estimate:Q", format=".3f"),
             alt.Tooltip("ci_low:Q", format=".3f"),
             alt.Tooltip("ci_high:Q", format=".3f"),
-            alt.Tooltip("p_value:Q", format=".3g"),
+            "p",
             "significant",
         ],
     )
@@ -48,19 +141,76 @@ def coefficient_chart(terms: pd.DataFrame) -> alt.Chart:
     return (zero + bars + points).properties(height=alt.Step(26))
 
 
-def kendall_chart(taus: pd.DataFrame) -> alt.Chart:
-    """Kendall τ between each benchmark's model ranking and the Bradley–Terry ranking."""
-    return (
-        alt.Chart(taus)
-        .mark_bar()
-        .encode(
-            y=alt.Y("benchmark:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
-            x=alt.X("tau:Q", title="Kendall τ vs Bradley–Terry", scale=alt.Scale(domain=[-1, 1])),
-            color=alt.condition(alt.datum.tau > 0, alt.value("#4c78a8"), alt.value("#e45756")),
-            tooltip=list(taus.columns),
+def out_of_sample(summary: dict) -> None:
+    """The takeaway, the leave-one-model-out figures and the permutation test."""
+    line = summary.get("summary_line")
+    if line:
+        ui.show("info", line)
+    cv = summary.get("cross_validation") or {}
+    perm = summary.get("permutation") or {}
+    a, b, c, d = st.columns(4)
+    a.metric("Held-out strength R²", _number(cv.get("r2_strength")))
+    b.metric("Predictive R² (votes)", _number(cv.get("r2_votes"), ".3f"))
+    c.metric("Permutation p", scientific(perm.get("p_value")))
+    d.metric("Models", f"{int(summary.get('n_models', 0)):,}")
+    if cv:
+        ui.say(
+            "caption",
+            "Leave-one-model-out: the logit on benchmark differences is fitted without each "
+            "model in turn and predicts that model's battles. Log loss {:.4f} against {:.4f} for "
+            "position alone; held-out strength R² compares each model's predicted strength with "
+            "its arena strength (negative: worse than guessing the average). Benchmarks used: {}.",
+            cv["log_loss"],
+            cv["log_loss_null"],
+            ", ".join(readable_benchmark(b) for b in cv.get("benchmarks", [])),
         )
-        .properties(height=alt.Step(20))
-    )
+    if perm:
+        ui.say(
+            "caption",
+            "Permutation test: benchmark rows shuffled across models ({} permutations, {}); "
+            "in-sample R² {:.3f} against a median of {:.3f} when the labels mean nothing.",
+            perm["permutations"],
+            "all there are" if perm["kind"] == "all" else "drawn at random",
+            perm["r2_observed"],
+            perm["null_median_r2"],
+        )
+
+
+def selection(summary: dict) -> None:
+    chosen = summary.get("selection")
+    if not chosen:
+        st.caption(
+            "Which benchmarks would predict preference? Run `arenalens regress --select` to "
+            "search benchmark subsets by leave-one-model-out fit."
+        )
+        return
+    st.subheader("Smallest benchmark subset with the best out-of-sample fit")
+    st.text(
+        "Selected: " + ", ".join(readable_benchmark(b) for b in chosen["selected"])
+        + f" (log loss {chosen['selected_log_loss']:.4f}; strength R² "
+        f"{chosen['selected_r2_strength']:.2f})"
+    )  # fmt: skip
+    top = pd.DataFrame(chosen.get("top") or [])
+    if len(top):
+        top = pd.DataFrame(
+            {
+                "benchmarks": top["benchmarks"].map(
+                    lambda names: " + ".join(readable_benchmark(b) for b in names)
+                ),
+                "LOMO log loss": top["log_loss"],
+                "strength R²": top["r2_strength"],
+            }
+        )
+        ui.dataframe(
+            top,
+            width="stretch",
+            column_config={
+                "benchmarks": st.column_config.TextColumn(width="large"),
+                "LOMO log loss": st.column_config.NumberColumn(format="%.4f", width="small"),
+                "strength R²": st.column_config.NumberColumn(format="%.2f", width="small"),
+            },
+        )
+    ui.say("caption", "{}; {}.", chosen["rule"], chosen["caveat"])
 
 
 def render() -> None:
@@ -83,48 +233,95 @@ def render() -> None:
             return
         run = runs.iloc[0]
         summary = run["summary"] or {}
-        a, b, c, d = st.columns(4)
-        a.metric("Marginal R²", _number(summary.get("r2_marginal")))
-        b.metric("Conditional R²", _number(summary.get("r2_conditional")))
-        c.metric("Votes", f"{int(summary.get('n_votes', 0)):,}")
-        d.metric("Models", f"{int(summary.get('n_models', 0)):,}")
-        st.caption(
-            f"Run {int(run['id'])}: mixed-effects logistic regression (random effect per model, "
-            f"+1 for A, −1 for B; ties {summary.get('ties', 'dropped')}). Marginal R² = variance "
-            "explained by the benchmarks; conditional adds model identity (Nakagawa & Schielzeth). "
-            f"Plain logistic fit: latent-scale R² {_number(summary.get('logit_r2_nakagawa'))}, "
-            f"McFadden {_number(summary.get('logit_r2_mcfadden'))}."
-        )
+        out_of_sample(summary)
         for warning in summary.get("warnings") or []:
-            st.warning(warning)
-        st.subheader("Coefficients")
-        terms = data.regression_terms(app, int(run["id"]))
-        if terms.empty:
-            st.info("This run stored no coefficients.")
+            ui.show("warning", warning)
+        st.subheader("Each benchmark against the arena rating")
+        chart = scatter_chart(summary)
+        if chart is None:
+            st.info("No benchmark covers the ranked models.")
         else:
-            st.altair_chart(coefficient_chart(terms), width="stretch")
-            ui.dataframe(
-                terms.drop(columns=["id", "run_id", "details"], errors="ignore"), width="stretch"
-            )
-        dropped = summary.get("vif_dropped") or {}
-        if dropped:
-            st.caption(
-                "Left out as collinear (VIF above the threshold): "
-                + ", ".join(f"{name} (VIF {_vif(vif)})" for name, vif in dropped.items())
-            )
+            st.altair_chart(chart, width="content")
         st.subheader("Kendall τ per benchmark")
         taus = pd.DataFrame(summary.get("kendall_tau") or [])
+        if not taus.empty:
+            taus["benchmark"] = taus["benchmark"].map(readable_benchmark)
+            taus["p"] = taus["p_value"].map(scientific)
+            st.altair_chart(kendall_chart(taus), width="stretch")
+        selection(summary)
+        in_sample(app, run, summary)
         if taus.empty:
             st.info("No benchmark covers enough of the ranked models for a Kendall τ.")
         else:
-            st.altair_chart(kendall_chart(taus), width="stretch")
-            ui.dataframe(taus, width="stretch")
-        pca = summary.get("pca_explained_variance") or []
-        if pca:
-            st.caption(
-                "Benchmark matrix PCA, share of variance per component: "
-                + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(pca[:5]))
+            ui.dataframe(
+                taus[["benchmark", "tau", "ci_low", "ci_high", "p", "models"]],
+                width="stretch",
+                column_config={
+                    c: st.column_config.NumberColumn(format="%.2f")
+                    for c in ("tau", "ci_low", "ci_high")
+                },
             )
+
+
+def in_sample(app, run: pd.Series, summary: dict) -> None:
+    """The mixed-effects and plain logistic fits on all models (in-sample)."""
+    st.subheader("In-sample fits")
+    a, b, c = st.columns(3)
+    a.metric("Marginal R²", _number(summary.get("r2_marginal")))
+    b.metric("Conditional R²", _number(summary.get("r2_conditional")))
+    c.metric("Votes", f"{int(summary.get('n_votes', 0)):,}")
+    ui.say(
+        "caption",
+        "Run {}: mixed-effects logistic regression (random effect per model, +1 for A, −1 for "
+        "B; ties {}). Marginal R² = variance explained by the benchmarks; conditional adds "
+        "model identity (Nakagawa & Schielzeth). Plain logistic fit: latent-scale R² {}, "
+        "McFadden {}. With a handful of models a few benchmarks can fit them exactly: read "
+        "these beside the out-of-sample figures above.",
+        int(run["id"]),
+        summary.get("ties", "dropped"),
+        _number(summary.get("logit_r2_nakagawa")),
+        _number(summary.get("logit_r2_mcfadden")),
+    )
+    terms = data.regression_terms(app, int(run["id"]))
+    if terms.empty:
+        st.info("This run stored no coefficients.")
+    else:
+        terms = terms.assign(
+            term=terms["term"].map(readable_benchmark), p=terms["p_value"].map(scientific)
+        )
+        st.altair_chart(coefficient_chart(terms), width="stretch")
+        ui.dataframe(
+            terms[["fit", "term", "estimate", "ci_low", "ci_high", "p", "significant"]],
+            width="stretch",
+            column_config={
+                c: st.column_config.NumberColumn(format="%.3f")
+                for c in ("estimate", "ci_low", "ci_high")
+            },
+        )
+    dropped = summary.get("vif_dropped") or {}
+    if dropped:
+        ui.say(
+            "caption",
+            "Left out of the fits as collinear with the others (variance inflation above {:g}; "
+            "∞ = an exact linear combination):",
+            summary.get("vif_threshold", 10),
+        )
+        ui.dataframe(
+            pd.DataFrame(
+                {
+                    "benchmark": [readable_benchmark(n) for n in dropped],
+                    "VIF": [_vif(v) for v in dropped.values()],
+                }
+            ),
+            width="stretch",
+        )
+    pca = summary.get("pca_explained_variance") or []
+    if pca:
+        ui.say(
+            "caption",
+            "Benchmark matrix PCA, share of variance per component: {}",
+            ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(pca[:5])),
+        )
 
 
 def _vif(value: object) -> str:
@@ -134,8 +331,8 @@ def _vif(value: object) -> str:
     return f"{float(value):.0f}"
 
 
-def _number(value: object) -> str:
-    return "—" if value is None or pd.isna(value) else f"{float(value):.2f}"
+def _number(value: object, spec: str = ".2f") -> str:
+    return "—" if value is None or pd.isna(value) else format(float(value), spec)
 
 
 render()

@@ -1,5 +1,6 @@
-"""Leaderboard: Bradley–Terry ratings with 95% CI bars, rank from CIs, per-slice
-(category, language, loss reason) leaderboards and the pairwise win-rate heatmap."""
+"""Leaderboard: Bradley–Terry ratings with (user-clustered) 95% CIs, a status per model, how
+fragile the order is, the style/latency-controlled board beside the raw one, who wins where
+(category x model) beside each model's top loss reasons, per-slice boards and win rates."""
 
 from __future__ import annotations
 
@@ -17,34 +18,54 @@ TABLE_COLUMNS = [
     "ci_low",
     "ci_high",
     "votes",
+    "status",
     "wins",
     "ties",
     "losses",
     "flag",
 ]
 RATING_FORMAT = {
-    c: st.column_config.NumberColumn(format="%.0f") for c in ("rating", "ci_low", "ci_high")
+    c: st.column_config.NumberColumn(format="%.0f")
+    for c in ("rating", "ci_low", "ci_high", "raw rating", "controlled rating", "change")
 }
 SLICE_LABELS = {"category": "use-case category", "language": "language", "reason": "loss reason"}
+ROLE_COLOURS = {
+    "leader": "#1b7837",
+    "tied": "#7fbf7b",
+    "behind": "#d9f0d3",
+    "too few votes": "#e0e0e0",
+}
+ROLE_MARKS = {"leader": "★ ", "tied": "= ", "behind": "", "too few votes": ""}
 
 
-def ratings_chart(frame: pd.DataFrame, height_step: int = 26) -> alt.Chart:
+def with_status(board: pd.DataFrame) -> pd.DataFrame:
+    """Add each model's status (preliminary / provisional / established) from votes and CI."""
+    from ranking.fragility import model_status
+
+    if board.empty:
+        return board.assign(status=pd.Series(dtype=str))
+    return board.assign(
+        status=[
+            model_status(int(v), float(lo), float(hi))
+            for v, lo, hi in zip(board["votes"], board["ci_low"], board["ci_high"], strict=True)
+        ]
+    )
+
+
+def ratings_chart(frame: pd.DataFrame, height_step: int = 26, colour: str = "rank:O") -> alt.Chart:
     """One row per model: the rating as a point and its 95% CI as a bar, best on top."""
     order = list(frame.sort_values(["rank", "rating"], ascending=[True, False])["model"])
     base = alt.Chart(frame).encode(
-        y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
+        y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
     )
     bars = base.mark_rule(strokeWidth=3, opacity=0.6).encode(
         x=alt.X("ci_low:Q", title="rating (Elo scale), 95% CI", scale=alt.Scale(zero=False)),
         x2="ci_high:Q",
     )
+    legend = alt.Legend(orient="bottom", direction="horizontal")
     points = base.mark_point(filled=True, size=80).encode(
         x="rating:Q",
-        color=alt.Color(
-            "rank:O",
-            scale=alt.Scale(scheme="dark2"),
-            legend=alt.Legend(title="rank", orient="right"),
-        ),
+        color=alt.Color(colour, scale=alt.Scale(scheme="dark2"), legend=legend),
         tooltip=[
             "model",
             "rank",
@@ -64,12 +85,15 @@ def win_rate_heatmap(frame: pd.DataFrame, order: list[str]) -> alt.Chart:
         + frame["significant"].map(lambda s: "*" if s else "")
     )
     base = alt.Chart(cells).encode(
-        y=alt.Y("model_a:N", sort=order, title="model"),
-        x=alt.X("model_b:N", sort=order, title="opponent"),
+        y=alt.Y("model_a:N", sort=order, title="model", axis=alt.Axis(labelLimit=320)),
+        x=alt.X("model_b:N", sort=order, title="opponent", axis=alt.Axis(labelLimit=200)),
     )
     rect = base.mark_rect().encode(
         color=alt.Color(
-            "win_rate:Q", scale=alt.Scale(scheme="redblue", domain=[0, 1]), title="win rate"
+            "win_rate:Q",
+            scale=alt.Scale(scheme="redblue", domain=[0, 1]),
+            title="win rate",
+            legend=alt.Legend(orient="bottom"),
         ),
         tooltip=[
             "model_a",
@@ -82,30 +106,302 @@ def win_rate_heatmap(frame: pd.DataFrame, order: list[str]) -> alt.Chart:
         ],
     )
     text = base.mark_text(fontSize=11).encode(text="label:N")
-    return (rect + text).properties(height=alt.Step(34), width=alt.Step(60))
+    return (rect + text).properties(height=alt.Step(34))
 
 
-def overall(app: AppContext, run: pd.Series) -> None:
-    """The overall leaderboard of the latest ranking run, and its win-rate matrix."""
-    board = data.ratings(app, int(run["id"]), "")
+def uncertainty_caption(summary: dict) -> str:
+    """Which unit the CIs resample, in words."""
+    clustering = summary.get("clustering") or {}
+    if clustering.get("unit") == "user":
+        return (
+            f"CIs resample users, not votes ({clustering.get('clusters')} users), because one "
+            "person's votes can move together; here the user-clustered standard errors are "
+            f"{clustering.get('width_ratio', 1):.2f}× those that treat every vote as independent."
+        )
+    reason = clustering.get("reason") or "no user ids"
+    return f"CIs treat votes as independent ({reason})."
+
+
+def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
+    """The overall leaderboard of the latest ranking run, its fragility and controlled board."""
+    board = with_status(data.ratings(app, int(run["id"]), ""))
+    board["flag"] = board["flag"].fillna("")
     config = run["config"] or {}
     summary = run["summary"] or {}
-    a, b, c = st.columns(3)
+    a, b, c, d = st.columns(4)
     a.metric("Votes ranked", f"{int(summary.get('votes', board['votes'].sum() // 2)):,}")
     b.metric("Models", f"{len(board):,}")
     c.metric("Bootstrap rounds", f"{int(config.get('bootstrap_rounds', 0)):,}")
-    st.caption(
-        f"Run {int(run['id'])}, finished {run['finished_at']}; ties as {config.get('ties', 'half')}. "
-        "Rank = 1 + number of models whose CI lies entirely above this model's."
+    unit = (summary.get("clustering") or {}).get("unit", "vote")
+    d.metric("CIs resample", "users" if unit == "user" else "votes")
+    ui.say(
+        "caption",
+        "Run {}, finished {}; ties as {}; {}. Rank = 1 + number of models whose CI lies "
+        "entirely above this model's.",
+        int(run["id"]),
+        run["finished_at"],
+        config.get("ties", "half"),
+        summary.get("ci_method", ""),
     )
+    ui.show("caption", uncertainty_caption(summary))
+    if config.get("where"):
+        st.caption("Filtered with --where:")
+        st.code(str(config["where"]), language=None)
     for warning in summary.get("warnings") or []:
-        st.warning(warning)
+        ui.show("warning", warning)
     st.altair_chart(ratings_chart(board), width="stretch")
     ui.dataframe(
         board[[c for c in TABLE_COLUMNS if c in board]],
         width="stretch",
         column_config=RATING_FORMAT,
     )
+    ui.say("caption", "Status — {}", summary.get("status_rule", ""))
+    fragility(summary)
+    controlled(app, run, board)
+    return board
+
+
+def fragility(summary: dict) -> None:
+    """How many votes would have to go for the order to change."""
+    items = summary.get("fragility") or []
+    if not items:
+        return
+    st.subheader("How fragile is the order?")
+    leader = next((f for f in items if f["kind"] == "leader"), None)
+    if leader:
+        st.text(leader["sentence"][0].upper() + leader["sentence"][1:] + ".")
+    pairs = pd.DataFrame(
+        [
+            {
+                "higher": f["higher"],
+                "lower": f["lower"],
+                "votes to drop": f["votes_to_flip"],
+                "share of votes": f["share"],
+            }
+            for f in items
+            if f["kind"] == "adjacent"
+        ]
+    )
+    if len(pairs):
+        ui.dataframe(
+            pairs,
+            width="stretch",
+            column_config={"share of votes": st.column_config.NumberColumn(format="percent")},
+        )
+    st.caption(
+        "Fewest votes whose removal swaps the two models, found greedily (most influential votes "
+        "first, refitting after each step) — an upper bound on the true minimum."
+    )
+
+
+def controlled(app: AppContext, run: pd.Series, raw: pd.DataFrame) -> None:
+    """The style/latency-controlled board beside the raw one, with each control's coefficient."""
+    summary = run["summary"] or {}
+    controls = summary.get("controls") or []
+    st.subheader("Style and latency control")
+    if not controls:
+        ui.stage_missing(
+            "A board controlled for answer length and latency",
+            "arenalens rank --control response_length --control time_to_first_token",
+        )
+        return
+    from ranking.persist import CONTROLLED
+
+    board = data.ratings(app, int(run["id"]), CONTROLLED)
+    coefficients = pd.DataFrame(summary.get("coefficients") or [])
+    ui.say(
+        "caption",
+        "Contextual Bradley–Terry: each control enters as the standardised A-minus-B "
+        "difference ({}); the controlled ratings are what remains at equal style. {}",
+        ", ".join(controls),
+        summary.get("controlled_ci_method") or "",
+    )
+    if len(coefficients):
+        shown = coefficients[
+            ["covariate", "coefficient", "ci_low", "ci_high", "odds_ratio_per_sd", "significant"]
+        ]
+        ui.dataframe(
+            shown,
+            width="stretch",
+            column_config={
+                c: st.column_config.NumberColumn(format="%.3f")
+                for c in ("coefficient", "ci_low", "ci_high", "odds_ratio_per_sd")
+            },
+        )
+    if board.empty:
+        return
+    both = pd.concat([raw.assign(board="raw"), board.assign(board="controlled")], ignore_index=True)
+    st.altair_chart(compare_chart(both, list(raw["model"])), width="stretch")
+    side = board[["model", "rating", "ci_low", "ci_high", "rank"]].merge(
+        raw[["model", "rating", "rank"]], on="model", suffixes=("", "_raw")
+    )
+    side = side.rename(
+        columns={"rating": "controlled rating", "rating_raw": "raw rating", "rank_raw": "raw rank"}
+    )
+    side["change"] = (side["controlled rating"] - side["raw rating"]).round().astype(int)
+    ui.dataframe(
+        side[["model", "raw rank", "raw rating", "rank", "controlled rating", "change"]],
+        width="stretch",
+        column_config=RATING_FORMAT,
+    )
+
+
+def compare_chart(both: pd.DataFrame, order: list[str]) -> alt.Chart:
+    """Raw and controlled rating of each model on one axis, CIs as bars."""
+    base = alt.Chart(both).encode(
+        y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+        yOffset=alt.YOffset("board:N", sort=["raw", "controlled"]),
+        color=alt.Color(
+            "board:N",
+            sort=["raw", "controlled"],
+            legend=alt.Legend(title=None, orient="bottom", direction="horizontal"),
+        ),
+    )
+    bars = base.mark_rule(strokeWidth=3, opacity=0.6).encode(
+        x=alt.X("ci_low:Q", title="rating (Elo scale), 95% CI", scale=alt.Scale(zero=False)),
+        x2="ci_high:Q",
+    )
+    points = base.mark_point(filled=True, size=60).encode(
+        x="rating:Q",
+        tooltip=["model", "board", alt.Tooltip("rating:Q", format=".0f"), "rank"],
+    )
+    return (bars + points).properties(height=alt.Step(30))
+
+
+def matrix_chart(cells: pd.DataFrame, order: list[str]) -> alt.Chart:
+    """Category x model: rating in each cell, ★ leader, = tied with the leader, grey = too few."""
+    frame = cells.assign(
+        label=[
+            f"{ROLE_MARKS[role]}{rating:.0f}" if role != "too few votes" else f"n={votes}"
+            for role, rating, votes in zip(
+                cells["role"], cells["rating"], cells["votes"], strict=True
+            )
+        ]
+    )
+    base = alt.Chart(frame).encode(
+        x=alt.X(
+            "model:N",
+            sort=order,
+            title=None,
+            axis=alt.Axis(labelAngle=-35, labelLimit=170, labelOverlap=False, orient="bottom"),
+        ),
+        y=alt.Y("slice_value:N", title=None, axis=alt.Axis(labelLimit=160)),
+    )
+    rect = base.mark_rect(stroke="white").encode(
+        color=alt.Color(
+            "role:N",
+            scale=alt.Scale(domain=list(ROLE_COLOURS), range=list(ROLE_COLOURS.values())),
+            legend=alt.Legend(title=None, orient="bottom", direction="horizontal"),
+        ),
+        tooltip=[
+            alt.Tooltip("slice_value:N", title="slice"),
+            "model",
+            alt.Tooltip("rating:Q", format=".0f"),
+            alt.Tooltip("ci_low:Q", format=".0f"),
+            alt.Tooltip("ci_high:Q", format=".0f"),
+            "votes",
+            "role",
+        ],
+    )
+    text = base.mark_text(fontSize=11).encode(text="label:N")
+    step = max(44, min(80, 520 // max(len(order), 1)))  # fits the page at 1280 px
+    return (rect + text).properties(height=alt.Step(30), width=alt.Step(step))
+
+
+def who_wins_where(app: AppContext, runs: pd.DataFrame, order: list[str]) -> None:
+    """Per-category leaderboards as one matrix, beside each model's top loss reasons."""
+    from ranking.slices import MIN_CELL_VOTES
+    from ranking.slices import who_wins_where as matrix
+
+    st.subheader("Who wins where")
+    run_id = _latest_sliced_run(runs, "category")
+    if run_id is None:
+        ui.stage_missing(
+            "The category × model matrix",
+            "arenalens rank --by category  (after `arenalens taxonomy build`)",
+        )
+        return
+    stored = data.ratings(app, run_id, "category")
+    if stored.empty:
+        st.info("No category had enough votes for a leaderboard.")
+        return
+    cells = matrix(stored, MIN_CELL_VOTES)
+    models = [m for m in order if m in set(cells["model"])]
+    models += sorted(set(cells["model"]) - set(models))
+    st.altair_chart(matrix_chart(cells, models), width="content")
+    ui.say(
+        "caption",
+        "Each cell: the model's rating in that category (Bradley–Terry on that category's "
+        "votes). ★ leader; = tied with the leader (95% CIs overlap); grey: fewer than "
+        "{} votes in the category (count shown), not compared.",
+        MIN_CELL_VOTES,
+    )
+    skipped = (_summary_of(runs, run_id).get("skipped_slices")) or {}
+    if skipped:
+        st.caption("Categories without a board:")
+        ui.dataframe(
+            pd.DataFrame({"category": list(skipped), "why": list(skipped.values())}),
+            width="stretch",
+        )
+    loss_reasons(models)
+
+
+def loss_reasons(models: list[str]) -> None:
+    """Each model's three most common loss reasons (share of its lost battles' feedback, CI)."""
+    st.markdown("**Why each model loses** — its top loss reasons")
+    st.caption(
+        "Share of the feedback on the battles it lost that names the reason (bias-corrected "
+        "where enough items were validated by people), with its 95% CI."
+    )
+    app = data.app_context()
+    if data.coding_ready(app) is not None:
+        ui.stage_missing("Loss reasons", "arenalens code")
+        return
+    table = data.prevalence(app, "model")
+    if table.empty:
+        st.info("No coded feedback on lost battles yet.")
+        return
+    use_ppi = table["ppi_rate"].notna()
+    table = table.assign(
+        share=table["ppi_rate"].where(use_ppi, table["machine_rate"]),
+        low=table["ppi_low"].where(use_ppi, table["machine_low"]),
+        high=table["ppi_high"].where(use_ppi, table["machine_high"]),
+    )
+    rows = []
+    for model, group in table.groupby("group"):
+        if models and model not in models:
+            continue  # a spelling the leaderboard resolved to another name (an alias)
+        best = group.sort_values("share", ascending=False).head(3)
+        row = {"model": model, "items": int(group["n_items"].max())}
+        for k, r in enumerate(best.itertuples(), start=1):
+            row[f"reason {k}"] = f"{r.code} {r.share:.0%} ({r.low:.0%}–{r.high:.0%})"
+        rows.append(row)
+    if not rows:
+        st.info("No coded feedback on the ranked models' lost battles yet.")
+        return
+    frame = pd.DataFrame(rows)
+    rank = {m: k for k, m in enumerate(models)}
+    frame = frame.sort_values("model", key=lambda s: s.map(lambda m: rank.get(m, len(rank))))
+    ui.dataframe(
+        frame,
+        width="stretch",
+        column_config={"items": st.column_config.NumberColumn(width="small")},
+    )
+
+
+def _latest_sliced_run(runs: pd.DataFrame, field: str) -> int | None:
+    for run in runs.itertuples():
+        if (run.config or {}).get("by") == field:
+            return int(run.id)
+    return None
+
+
+def _summary_of(runs: pd.DataFrame, run_id: int) -> dict:
+    row = runs[runs["id"] == run_id]
+    return (row.iloc[0]["summary"] or {}) if len(row) else {}
+
+
+def win_rates(app: AppContext, run: pd.Series, board: pd.DataFrame) -> None:
     st.subheader("Pairwise win rates")
     rates = data.win_rates(app, int(run["id"]))
     rates = rates[rates["slice_field"] == ""] if len(rates) else rates
@@ -113,7 +409,7 @@ def overall(app: AppContext, run: pd.Series) -> None:
         st.info("This run stored no win-rate matrix.")
         return
     order = list(board.sort_values(["rank", "rating"], ascending=[True, False])["model"])
-    st.altair_chart(win_rate_heatmap(rates, order), width="content")
+    st.altair_chart(win_rate_heatmap(rates, order), width="stretch")
     st.caption(
         "Cell: model-estimated probability that the row model beats the column model; * = CI excludes 0.5."
     )
@@ -137,22 +433,26 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
     field = st.selectbox(
         "Slice by", fields, format_func=lambda f: SLICE_LABELS.get(f, f), key="leaderboard_slice"
     )
-    board = data.ratings(app, by_field[field], field)
+    board = with_status(data.ratings(app, by_field[field], field))
     if board.empty:
-        st.info(f"No slice had enough votes for a leaderboard by {field}.")
+        ui.say("info", "No slice had enough votes for a leaderboard by {}.", field)
         return
     values = sorted(board["slice_value"].unique())
-    chosen = st.multiselect("Slices", values, default=values[:6], key="leaderboard_slice_values")
+    chosen = st.multiselect("Slices", values, default=values[:4], key="leaderboard_slice_values")
     shown = board[board["slice_value"].isin(chosen)]
     if shown.empty:
         return
-    chart = (
-        ratings_chart(shown, height_step=18)
-        .facet(facet=alt.Facet("slice_value:N", title=None), columns=2)
-        .resolve_scale(y="independent")
-    )
-    st.altair_chart(chart, width="content")
-    ui.dataframe(shown[["slice_value", *[c for c in TABLE_COLUMNS if c in shown]]], width="stretch")
+    columns = st.columns(2)
+    for k, value in enumerate(chosen):
+        with columns[k % 2]:
+            ui.say("caption", "{}:", SLICE_LABELS.get(field, field))
+            st.text(str(value))
+            st.altair_chart(
+                ratings_chart(shown[shown["slice_value"] == value], height_step=20),
+                width="stretch",
+            )
+    columns = ["slice_value", "rank", "model", "rating", "ci_low", "ci_high", "votes", "status"]
+    ui.dataframe(shown[columns], width="stretch", column_config=RATING_FORMAT)
 
 
 def render() -> None:
@@ -171,7 +471,11 @@ def render() -> None:
         if runs.empty:
             ui.stage_missing("Bradley–Terry ratings", "arenalens rank")
             return
-        overall(app, runs.iloc[0])
+        run = runs.iloc[0]
+        board = overall(app, run)
+        order = list(board.sort_values(["rank", "rating"], ascending=[True, False])["model"])
+        who_wins_where(app, runs, order)
+        win_rates(app, run, board)
         slices(app, runs)
 
 

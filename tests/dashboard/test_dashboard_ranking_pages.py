@@ -35,9 +35,10 @@ def talkarena_workspace(shared_data: Path, tmp_path_factory: pytest.TempPathFact
     ingest_interactions(app.store, folder / "live_votes.json", "talkarena", progress=False)
     ingest_benchmark_scores(app.store, folder / "static_benchmarks_long.csv")
     ingest_aliases(app.store, TALKARENA_ALIASES)
-    compute_rankings(app, RankingOptions(bootstrap_rounds=100, seed=0))
     compute_rankings(app, RankingOptions(bootstrap_rounds=100, seed=0), by="language")
-    compute_regression(app, seed=0)
+    controls = ("response_length", "time_to_first_token")
+    compute_rankings(app, RankingOptions(bootstrap_rounds=100, seed=0, controls=controls))
+    compute_regression(app, seed=0, select=True)
     app.store.engine.dispose()
     return workspace
 
@@ -64,7 +65,28 @@ def test_leaderboard_shows_the_latest_runs_ratings(render, talkarena_workspace, 
     shown = table.set_index("model")["rating"]
     for row in stored.itertuples():
         assert shown[row.model] == pytest.approx(row.rating)
-    assert len(at.get("vega_lite_chart")) >= 2  # ratings with CI bars, win-rate heatmap
+    assert len(at.get("vega_lite_chart")) >= 3  # ratings, raw vs controlled, win-rate heatmap
+    text = page_text(at)
+    assert "CIs treat votes as independent (the votes carry no user ids)" in text
+    assert "The leader (" in text and " votes (" in text  # fragility, as plain text
+    statuses = set(table["status"])
+    assert statuses <= {"preliminary", "provisional", "established"} and statuses
+
+
+def test_leaderboard_shows_the_controlled_board_beside_the_raw_one(
+    render, talkarena_workspace, talkarena_app
+):
+    from ranking.persist import CONTROLLED, ratings_frame
+
+    controlled = ratings_frame(talkarena_app.store, slice_field=CONTROLLED)
+    at = render(talkarena_workspace, "leaderboard.py")
+    tables = [d.value for d in at.dataframe]
+    side = next(t for t in tables if "controlled rating" in t.columns)
+    assert side.set_index("model")["controlled rating"].to_dict() == pytest.approx(
+        controlled.set_index("model")["rating"].to_dict()
+    )
+    coefficients = next(t for t in tables if "covariate" in t.columns)
+    assert list(coefficients["covariate"]) == ["response_length", "time_to_first_token"]
 
 
 def test_leaderboard_offers_the_sliced_run(render, talkarena_workspace):
@@ -84,6 +106,15 @@ def test_benchmarks_page_shows_the_stored_regression(render, talkarena_workspace
     at = render(talkarena_workspace, "benchmarks.py")
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
+    summary = run["summary"]
+    assert metrics["Held-out strength R²"] == f"{summary['cross_validation']['r2_strength']:.2f}"
+    assert metrics["Permutation p"] == f"{summary['permutation']['p_value']:.1e}"
+    text = page_text(at)
+    assert "Benchmarks explain about" in text
+    from dashboard.ui import escape_markdown
+
+    # readable benchmark names, escaped so that user data never renders as markdown
+    assert escape_markdown("Intent Detection (SLURP)") in text
     assert metrics["Marginal R²"] == f"{run['summary']['r2_marginal']:.2f}"
     assert metrics["Conditional R²"] == f"{run['summary']['r2_conditional']:.2f}"
     taus = at.dataframe[-1].value

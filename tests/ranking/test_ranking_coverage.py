@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from ranking_sim import simulate_votes
 
 from arenalens.stats import Z95, percentile_interval
@@ -14,6 +15,7 @@ ROUNDS = 1000
 TRUE_THETA = np.array([-0.8, -0.4, -0.1, 0.0, 0.3, 0.5])
 
 
+@pytest.mark.slow  # 200 simulated arenas x 1,000 bootstrap rounds
 def test_bootstrap_ci_covers_truth() -> None:
     rng = np.random.default_rng(2024)
     truth = to_ratings(TRUE_THETA)

@@ -181,3 +181,22 @@ def test_lengths_come_from_metadata_else_response_texts(sqlite_store: Store) -> 
         zip(selection.frame["winner"], selection.covariates["response_length"], strict=True)
     )
     assert difference == pytest.approx({"model_a": 2 / 6, "tie": -2 / 16})
+
+
+def test_who_wins_where_marks_leader_ties_and_thin_cells() -> None:
+    from ranking.slices import who_wins_where
+
+    stored = pd.DataFrame(
+        {
+            "slice_value": ["advice"] * 3 + ["music"] * 3,
+            "model": ["a", "b", "c"] * 2,
+            "rating": [1100.0, 1080.0, 900.0, 1200.0, 1000.0, 990.0],
+            "ci_low": [1060.0, 1050.0, 850.0, 1000.0, 980.0, 970.0],
+            "ci_high": [1140.0, 1110.0, 950.0, 1400.0, 1020.0, 1010.0],
+            "votes": [200, 180, 150, 5, 60, 70],
+        }
+    )
+    roles = who_wins_where(stored).set_index(["slice_value", "model"])["role"]
+    assert roles["advice"].to_dict() == {"a": "leader", "b": "tied", "c": "behind"}
+    # model a has only 5 music votes: greyed, and not the leader despite its rating
+    assert roles["music"].to_dict() == {"a": "too few votes", "b": "leader", "c": "tied"}

