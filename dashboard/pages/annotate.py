@@ -70,20 +70,19 @@ def choose_annotator(names: list[str]) -> str | None:
 
 
 def coder_scores(annotation_queue: Any, feedback_ids: list[str]) -> pd.DataFrame:
-    """The coder's probability and decision (present/uncertain/absent) per (item, code), from
-    `coding.queue.coder_confidence`; empty where this build or these items have no scores."""
-    confidence = data.stage_function("coding", "coder_confidence", "queue")
-    if confidence is None:
-        return pd.DataFrame(columns=["feedback_id", "code", "probability", "decision"])
-    return confidence(annotation_queue.store, annotation_queue.version, feedback_ids)
+    """The coder's probability and decision (present/uncertain/absent) per (item, code)
+    (`coding.queue.coder_confidence`; empty for items coded before scores were stored)."""
+    from coding.queue import coder_confidence
+
+    return coder_confidence(annotation_queue.store, annotation_queue.version, feedback_ids)
 
 
 def queue_order(annotation_queue: Any, annotator: str, scores: pd.DataFrame) -> list[str]:
     """The annotator's assigned items, those the coder was unsure of first (coding's
     `uncertain_first`; stable, so 'item k of N' keeps its k as items are saved)."""
-    ids = assigned_ids(annotation_queue, annotator)
-    reorder = data.stage_function("coding", "uncertain_first", "queue")
-    return reorder(ids, scores) if reorder is not None and len(scores) else ids
+    from coding.queue import uncertain_first
+
+    return uncertain_first(assigned_ids(annotation_queue, annotator), scores)
 
 
 def assigned_ids(annotation_queue: Any, annotator: str) -> list[str]:
