@@ -116,7 +116,13 @@ def select_votes(
         selection.excluded = result.excluded(where)
         if not result.mask.any():
             reasons = "; ".join(f"{n} {why}" for why, n in selection.excluded.items())
-            raise RankingError(f"--where {where!r} matches none of the {total} votes ({reasons})")
+            hint = ""
+            if {"model_a", "model_b"} & set(wanted):
+                names = sorted(set(grouped["model_a"]) | set(grouped["model_b"]))[:6]
+                hint = f"; model names are compared after aliases are resolved: {', '.join(names)}"
+            raise RankingError(
+                f"--where {where!r} matches none of the {total} votes ({reasons}){hint}"
+            )
         selection.frame = grouped[result.mask].reset_index(drop=True)
     for name, cols in sources.items():
         frame = selection.frame
