@@ -22,7 +22,7 @@ MIN_VALIDATED = 10
 def required_query_categories(store: Store) -> pd.DataFrame:
     """interaction_id, category, modality from the latest taxonomy run (a clear error when there is none)."""
     try:
-        frame = taxonomy_persist.query_categories(store)
+        frame = taxonomy_persist.query_assignment_table(store)
     except TaxonomyError as exc:
         raise CodingError(f"per-category prevalence needs the taxonomy stage: {exc}") from exc
     if frame is None or len(frame) == 0:

@@ -400,9 +400,9 @@ def clusters(app: AppContext, run_id: int, level: int = 0) -> pd.DataFrame:
 def query_clusters(app: AppContext, run_id: int) -> pd.DataFrame:
     """Per query: cluster, parent, category, modality, map x/y, with the interaction's query
     text, models, vote, language and user (what the map and the drill-down show)."""
-    from taxonomy.persist import query_categories, read_assignments
+    from taxonomy.persist import query_assignment_table, read_assignments
 
-    frame = query_categories(app.store, run_id)
+    frame = query_assignment_table(app.store, run_id)
     xy = read_assignments(app.store, run_id).set_index("interaction_id")[["x", "y"]]
     frame = frame.join(xy, on="interaction_id")
     columns = ["id", "query", "user_id", "language", "model_a", "model_b", "winner"]

@@ -109,12 +109,11 @@ def response_lengths(store: Store) -> pd.DataFrame:
 
 def taxonomy_field_by_interaction(store: Store, column: str = "category") -> pd.Series:
     """interaction id -> category (or modality / cluster_name) of the latest taxonomy run."""
-    from taxonomy.persist import latest_run_id
-    from taxonomy.persist import query_categories as taxonomy_categories
+    from taxonomy.persist import latest_run_id, query_assignment_table
 
     if latest_run_id(store) is None:
         raise StageError("no use-case categories: run `arenalens taxonomy build` first")
-    frame = taxonomy_categories(store)
+    frame = query_assignment_table(store)
     return frame.set_index("interaction_id")[column]
 
 
