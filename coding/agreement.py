@@ -167,6 +167,9 @@ def agreement_report(
     items = persist.machine_items_frame(store, version, codebook.code_names).set_index(
         "feedback_id"
     )
+    training_only = persist.training_only_ids(store, version)
+    if training_only and len(labels):  # chosen for being hard: they would bias kappa down
+        labels = labels[~labels["feedback_id"].isin(training_only)]
     rows, confusion = [], []
     machine_codes = persist.codes_frame(store, version)
     for name in codebook.code_names:
