@@ -459,12 +459,35 @@ def adjudicate_command(
 @click.option(
     "--boot", default=1000, show_default=True, help="Bootstrap resamples for the kappa CI."
 )
+@click.option(
+    "--against",
+    type=click.Choice(["llm", "embedding", "calibrated"]),
+    help="Instead: code a random set of already-coded items with this labeler (in memory, "
+    "nothing stored) and give its kappa with the stored machine codes per code.",
+)
+@click.option(
+    "--items",
+    "against_items",
+    default=200,
+    show_default=True,
+    help="With --against: how many coded items to compare on.",
+)
 @json_option
 @click.pass_obj
 def agreement_command(
-    app: AppContext, codebook_path: Path | None, boot: int, as_json: bool
+    app: AppContext,
+    codebook_path: Path | None,
+    boot: int,
+    against: str | None,
+    against_items: int,
+    as_json: bool,
 ) -> None:
     """Per code: machine-vs-human Cohen's kappa (bootstrap CI), agreement, precision/recall; human alpha."""
+    if against is not None:
+        _agreement_against(
+            app, _codebook(app, codebook_path), against, against_items, boot, as_json
+        )
+        return
     report = agreement_report(
         app.store, _codebook(app, codebook_path), n_boot=boot, seed=app.settings.seed
     )
@@ -483,6 +506,46 @@ def agreement_command(
         else report.confusion
     )
     click.echo(_table(wide))
+
+
+def _agreement_against(
+    app: AppContext, codebook: Codebook, against: str, n_items: int, boot: int, as_json: bool
+) -> None:
+    from coding.agreement import code_with_labeler, labeler_agreement
+
+    version = codebook.version_key
+    persist.require_coded(app.store, version)
+    if n_items < 2:
+        raise CodingError(f"--items must be at least 2, got {n_items}")
+    items = persist.machine_items_frame(app.store, version, codebook.code_names)
+    items = items.sample(min(n_items, len(items)), random_state=app.settings.seed)
+    if against == "llm":
+        from arenalens.labeler.llm import LLMLabeler
+
+        if not (app.settings.llm_base_url and app.settings.llm_model):
+            raise CodingError("--against llm needs llm_base_url and llm_model configured")
+        other = LLMLabeler.from_settings(app.settings, app.store)
+    elif against == "embedding":
+        from arenalens.labeler.embedding import EmbeddingLabeler
+
+        other = EmbeddingLabeler(app.embedder)
+    else:
+        from coding.zeroshot import CalibratedCoder
+
+        other = CalibratedCoder(app.embedder, codebook)
+    stored_name = ", ".join(sorted(set(items["labeler"].astype(str))))
+    table = labeler_agreement(
+        items[["feedback_id", *codebook.code_names]],
+        code_with_labeler(other, codebook, items[["feedback_id", "text"]]),
+        codebook.code_names,
+        n_boot=boot,
+        seed=app.settings.seed,
+    )
+    if as_json:
+        echo_json({"stored": stored_name, "other": other.name, "per_code": _frame_records(table)})
+        return
+    click.echo(f"{version}: stored codes ({stored_name}) vs {other.name} on {len(items)} items")
+    click.echo(_table(table))
 
 
 @click.command("prevalence")

@@ -263,3 +263,20 @@ def test_discover_names_a_reason_drafts_it_and_accepting_bumps_the_version(
     with pytest.raises(Exception, match="not a draft"):
         accept_draft(tmp_path / "codebook.yaml", tmp_path / "again.yaml")
     assert not (tmp_path / "again.yaml").exists()
+
+
+def test_two_labelers_are_compared_on_the_same_items(small_store: Store, codebook):
+    from coding_fixtures import KeywordLabeler
+
+    from coding.agreement import code_with_labeler, labeler_agreement
+
+    code_feedback(small_store, KeywordLabeler(), codebook, progress=False)
+    items = persist.machine_items_frame(small_store, codebook.version_key, codebook.code_names)
+    again = code_with_labeler(KeywordLabeler(), codebook, items[["feedback_id", "text"]])
+    same = labeler_agreement(items, again, codebook.code_names, n_boot=50)
+    assert (same["kappa"] == 1.0).all() and (same["n"] == 40).all()
+    flipped = again.assign(accuracy=1 - again["accuracy"])
+    table = labeler_agreement(items, flipped, codebook.code_names, n_boot=50).set_index("code")
+    assert table.loc["accuracy", "percent_agreement"] == 0.0
+    assert table.loc["accuracy", "kappa"] < -0.5
+    assert table.loc["detail", "kappa"] == 1.0
