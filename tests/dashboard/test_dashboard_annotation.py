@@ -10,6 +10,7 @@ from dashboard_testkit import page_text
 
 from arenalens.config import Settings
 from arenalens.context import AppContext
+from dashboard.ui import escape_markdown
 
 pytest.importorskip("coding.annotations")
 
@@ -83,7 +84,7 @@ def test_accepting_the_machine_codes_writes_one_row_and_moves_on(render, coded_w
     # the next item is shown only after the save is in the store
     following = queue.next_item("ann-1")
     assert following.feedback_id != first.feedback_id
-    assert f"id {following.feedback_id}".replace("_", "\\_") in page_text(at)
+    assert f"id {escape_markdown(following.feedback_id)}" in page_text(at)
     assert any(t.value.startswith(f"Saved item {first.feedback_id}") for t in at.toast)
     assert "1 of" in page_text(at)
     app.store.engine.dispose()
@@ -184,7 +185,7 @@ def test_skip_moves_on_without_saving_and_browsing_comes_back(render, coded_work
     assert "Item 2 of" in page_text(at)
     at.button(key="annotate_previous").click().run()
     assert "Item 1 of" in page_text(at)
-    assert f"id {first.feedback_id}".replace("_", "\\_") in page_text(at)
+    assert f"id {escape_markdown(first.feedback_id)}" in page_text(at)
     at.button(key="annotate_next").click().run()
     assert "Item 2 of" in page_text(at)
     app.store.engine.dispose()
