@@ -280,3 +280,24 @@ def test_two_labelers_are_compared_on_the_same_items(small_store: Store, codeboo
     assert table.loc["accuracy", "percent_agreement"] == 0.0
     assert table.loc["accuracy", "kappa"] < -0.5
     assert table.loc["detail", "kappa"] == 1.0
+
+
+def test_llm_sample_trains_a_classifier_and_measures_it_on_held_back_items(
+    small_store: Store, embedder, codebook
+):
+    """The LLM's place is taken by the deterministic keyword labeler (same Labeler interface)."""
+    from coding_fixtures import KeywordLabeler
+
+    from coding.distill import distil_from_llm
+
+    feedback = small_store.feedback_frame().rename(columns={"id": "feedback_id"})
+    coder = CalibratedCoder(embedder, codebook)
+    llm = KeywordLabeler()
+    report = distil_from_llm(llm, coder, feedback, 32, seed=0)
+    assert (report.sample, report.held_back, report.trained_on) == (32, 8, 24)
+    assert llm.texts_seen and len(llm.texts_seen) == 32  # only the sample went to the "LLM"
+    assert set(report.agreement["code"]) == set(codebook.code_names)
+    assert (report.agreement["n"] == 8).all()
+    assert "would take about" in report.savings_line(40, coder_seconds=1.0)
+    with pytest.raises(Exception, match="at least 30"):
+        distil_from_llm(llm, coder, feedback, 10)
