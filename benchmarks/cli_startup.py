@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,18 +38,26 @@ sys.stderr.write("\\nIMPORTED " + json.dumps(sorted(h for h in heavy if h in sys
 """
 
 
-def run_once(entry: str, args: list[str], env: dict[str, str]) -> tuple[float, list[str]]:
-    """Wall seconds of one cold process running `args`, and the heavy modules it imported."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(entry: str, args: list[str], env: dict[str, str]) -> tuple[float, float, list[str]]:
+    """Wall and CPU seconds of one cold process running `args`, and the heavy modules it
+    imported (CPU seconds hardly depend on how busy the machine is; wall seconds do)."""
     code = PROBE.format(entry=entry, heavy=HEAVY)
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False
     )
     elapsed = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before
     marker = [line for line in done.stderr.splitlines() if line.startswith("IMPORTED ")]
     if done.returncode != 0 or not marker:
         raise SystemExit(f"`arenalens {' '.join(args)}` failed:\n{done.stdout}\n{done.stderr}")
-    return elapsed, json.loads(marker[-1].removeprefix("IMPORTED "))
+    return elapsed, cpu, json.loads(marker[-1].removeprefix("IMPORTED "))
 
 
 def main() -> None:
@@ -61,13 +70,15 @@ def main() -> None:
         results = {}
         for label, argv in (("--help", ["--help"]), ("status", ["status"])):
             run_once(args.entry, argv, env)  # warm the file cache; creates the workspace
-            times, imported = [], []
+            times, cpus, imported = [], [], []
             for _ in range(args.rounds):
-                elapsed, imported = run_once(args.entry, argv, env)
+                elapsed, cpu, imported = run_once(args.entry, argv, env)
                 times.append(elapsed)
+                cpus.append(cpu)
             results[label] = {
                 "median_s": round(statistics.median(times), 3),
                 "min_s": round(min(times), 3),
+                "median_cpu_s": round(statistics.median(cpus), 3),
                 "imported": imported,
             }
     results["python_bare_s"] = round(statistics.median(_bare() for _ in range(args.rounds)), 3)

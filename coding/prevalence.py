@@ -19,10 +19,10 @@ MIN_VALIDATED = 10
 
 
 # -- categories from the taxonomy stage -------------------------------------------
-def query_categories(store: Store) -> pd.DataFrame:
+def required_query_categories(store: Store) -> pd.DataFrame:
     """interaction_id, category, modality from the latest taxonomy run (a clear error when there is none)."""
     try:
-        frame = taxonomy_persist.query_categories(store)
+        frame = taxonomy_persist.query_assignment_table(store)
     except TaxonomyError as exc:
         raise CodingError(f"per-category prevalence needs the taxonomy stage: {exc}") from exc
     if frame is None or len(frame) == 0:
@@ -57,7 +57,7 @@ def _groups(items: pd.DataFrame, by: str, store: Store) -> list[tuple[str, pd.Da
         lost = items[items["rejected_model"].notna()]
         return [(str(model), group) for model, group in lost.groupby("rejected_model")]
     if by in ("category", "modality"):
-        categories = query_categories(store)
+        categories = required_query_categories(store)
         joined = items.merge(categories[["interaction_id", by]], on="interaction_id", how="left")
         joined[by] = joined[by].fillna("(uncategorised)")
         return [(str(value), group) for value, group in joined.groupby(by)]
@@ -78,7 +78,8 @@ def prevalence_table(
     items = persist.machine_items_frame(store, version, codebook.code_names)
     labels = AnnotationQueue(store, codebook).human_labels()
     # PPI needs a random validation sample: items annotated outside a drawn sample are left out.
-    sampled = set(persist.assignments_frame(store, version)["feedback_id"])
+    # Uncertainty-chosen items (training only) are not random: left out too.
+    sampled = persist.random_sample_ids(store, version)
     resolved = (
         labels[labels["present"].notna() & labels["feedback_id"].isin(sampled)]
         if len(labels)

@@ -9,53 +9,9 @@ import click
 from arenalens.context import AppContext
 from inference import persist
 from inference.errors import InferenceError
+from inference.infer import pair_systems, run_system, run_transcription
 from inference.systems import default_systems_file, get_system, load_systems
-from inference.transcribe import (
-    DEFAULT_MODEL,
-    evaluate_transcripts,
-    load_references,
-    make_transcriber,
-    transcribe_items,
-)
-
-
-def run_transcription(
-    app: AppContext,
-    model: str = DEFAULT_MODEL,
-    backend: str = "faster-whisper",
-    device: str | None = None,
-    batch_size: int = 8,
-    limit: int | None = None,
-    progress: bool = True,
-):
-    """Transcribe every query with audio and no transcript; each batch is stored as it finishes."""
-    store = app.store
-    pending = persist.audio_frame(store, without_transcript=True)
-    if limit is not None:
-        pending = pending.head(limit)
-    items = list(zip(pending["interaction_id"], pending["path"], strict=True))
-    if not items:
-        return None, 0
-    transcriber = make_transcriber(backend, model, device)
-    config = {"backend": backend, "model": model, "limit": limit}
-    with store.run(persist.TRANSCRIBE_STAGE, config, model=transcriber.model_name) as run:
-        summary = transcribe_items(
-            items,
-            transcriber,
-            batch_size=batch_size,
-            on_batch=lambda rows: persist.write_transcripts(
-                store, [{**r, "run_id": run.id} for r in rows]
-            ),
-            progress=progress,
-        )
-        run.summary.update(
-            {
-                "transcribed": summary.transcribed,
-                "failed": [f"{i}: {reason}" for i, reason in summary.failed],
-                "audio_seconds": round(summary.audio_seconds, 2),
-            }
-        )
-    return summary, len(items)
+from inference.transcribe import DEFAULT_MODEL, evaluate_transcripts, load_references
 
 
 @click.command("transcribe")
@@ -95,7 +51,7 @@ def transcribe_command(
 ) -> None:
     """Transcribe spoken queries that have audio and no transcript (bad audio is reported, not fatal)."""
     refs = load_references(references) if references else None  # fail on a bad file before any work
-    summary, pending = run_transcription(app, model, backend, device, batch_size, limit)
+    summary, pending = run_transcription(app.store, model, backend, device, batch_size, limit)
     if summary is None:
         click.echo("transcribe: no audio without a transcript")
     else:
@@ -163,8 +119,6 @@ def infer_run_command(
     use_ray: bool,
 ) -> None:
     """Answer every query the system has not answered yet (resumable; one output per query and system)."""
-    from inference.infer import run_system
-
     path = _systems_file(app, systems_file)
     spec = get_system(load_systems(path), system_name, str(path))
     summary = run_system(
@@ -217,28 +171,11 @@ def infer_pair_command(
     seed: int | None,
 ) -> None:
     """Blind A/B pairs from two systems' outputs on the same queries (sides shuffled, key kept in the store)."""
-    from inference.pairs import make_blind_pairs, write_blind_file, write_key_file
+    from inference.pairs import write_blind_file, write_key_file
 
     store = app.store
     seed = app.settings.seed if seed is None else seed
-    outputs = persist.outputs_frame(store)
-    outputs = outputs[outputs["system"].isin([system_a, system_b])] if len(outputs) else outputs
-    if not len(outputs):
-        raise InferenceError(
-            f"no outputs for {system_a!r} or {system_b!r}; run `arenalens infer run --system NAME` first"
-        )
-    ids = sorted(set(outputs["interaction_id"]))
-    pairs = make_blind_pairs(
-        outputs, system_a, system_b, persist.query_texts(store, ids), seed=seed
-    )
-    with store.run(persist.PAIR_STAGE, {"systems": [system_a, system_b], "seed": seed}) as run:
-        keys = ("pair_id", "interaction_id", "system_a", "system_b", "response_a", "response_b")
-        rows = [
-            {k: row[k] for k in keys} | {"extra": {"seed": seed}, "run_id": run.id}
-            for row in pairs.to_dict("records")
-        ]
-        added = persist.write_pairs(store, rows)
-        run.summary.update({"pairs": len(pairs), "new": added})
+    pairs, added = pair_systems(store, system_a, system_b, seed)
     click.echo(
         f"pair {system_a} vs {system_b}: {len(pairs)} blind pairs ({added} new) from queries both answered"
     )
@@ -275,7 +212,7 @@ def demo(app: AppContext) -> str:
     """Transcribe the sample's audio (when it has any) and report which systems' outputs exist."""
     parts: list[str] = []
     if len(persist.audio_frame(app.store)):
-        summary, pending = run_transcription(app, progress=False)
+        summary, pending = run_transcription(app.store, progress=False)
         if summary is not None:
             parts.append(
                 f"transcribed {summary.transcribed}/{pending} audio queries ({len(summary.failed)} failed)"

@@ -11,6 +11,7 @@ import pandas as pd
 
 from arenalens.store import Store
 from inference import persist
+from inference.errors import InferenceError
 from inference.generators import (
     GenerationRequest,
     GenerationResult,
@@ -18,9 +19,12 @@ from inference.generators import (
     generate_all,
     make_generator,
 )
+from inference.pairs import make_blind_pairs
 from inference.systems import SystemSpec
 from inference.transcribe import (
+    DEFAULT_MODEL,
     Transcriber,
+    TranscriptionSummary,
     make_transcriber,
     transcribe_items,
     transcriber_model_name,
@@ -248,3 +252,66 @@ def run_system(
                 )
         run.summary.update(summary.as_dict())
     return summary
+
+
+def run_transcription(
+    store: Store,
+    model: str = DEFAULT_MODEL,
+    backend: str = "faster-whisper",
+    device: str | None = None,
+    batch_size: int = 8,
+    limit: int | None = None,
+    progress: bool = True,
+) -> tuple[TranscriptionSummary | None, int]:
+    """Transcribe every query with audio and no transcript, storing each batch as it finishes;
+    returns the summary (None when nothing was pending) and how many queries were pending."""
+    pending = persist.audio_frame(store, without_transcript=True)
+    if limit is not None:
+        pending = pending.head(limit)
+    items = list(zip(pending["interaction_id"], pending["path"], strict=True))
+    if not items:
+        return None, 0
+    transcriber = make_transcriber(backend, model, device)
+    config = {"backend": backend, "model": model, "limit": limit}
+    with store.run(persist.TRANSCRIBE_STAGE, config, model=transcriber.model_name) as run:
+        summary = transcribe_items(
+            items,
+            transcriber,
+            batch_size=batch_size,
+            on_batch=lambda rows: persist.write_transcripts(
+                store, [{**r, "run_id": run.id} for r in rows]
+            ),
+            progress=progress,
+        )
+        run.summary.update(
+            {
+                "transcribed": summary.transcribed,
+                "failed": [f"{i}: {reason}" for i, reason in summary.failed],
+                "audio_seconds": round(summary.audio_seconds, 2),
+            }
+        )
+    return summary, len(items)
+
+
+def pair_systems(store: Store, system_a: str, system_b: str, seed: int) -> tuple[pd.DataFrame, int]:
+    """Blind A/B pairs from both systems' answers to the same queries, stored with their key;
+    returns the pairs and how many were new."""
+    outputs = persist.outputs_frame(store)
+    outputs = outputs[outputs["system"].isin([system_a, system_b])] if len(outputs) else outputs
+    if not len(outputs):
+        raise InferenceError(
+            f"no outputs for {system_a!r} or {system_b!r}; run `arenalens infer run --system NAME` first"
+        )
+    ids = sorted(set(outputs["interaction_id"]))
+    pairs = make_blind_pairs(
+        outputs, system_a, system_b, persist.query_texts(store, ids), seed=seed
+    )
+    with store.run(persist.PAIR_STAGE, {"systems": [system_a, system_b], "seed": seed}) as run:
+        keys = ("pair_id", "interaction_id", "system_a", "system_b", "response_a", "response_b")
+        rows = [
+            {k: row[k] for k in keys} | {"extra": {"seed": seed}, "run_id": run.id}
+            for row in pairs.to_dict("records")
+        ]
+        added = persist.write_pairs(store, rows)
+        run.summary.update({"pairs": len(pairs), "new": added})
+    return pairs, added

@@ -363,13 +363,10 @@ def takeaway(cv: CrossValidation, permutation: dict[str, Any], n_models: int) ->
     """One plain-language line for the CLI and the dashboard."""
     share = max(0.0, cv.r2_strength) if math.isfinite(cv.r2_strength) else 0.0
     p = permutation["p_value"]
-    verdict = (
-        "no better than benchmark labels shuffled across models"
-        if p > 0.05
-        else "better than benchmark labels shuffled across models"
-    )
+    verdict = "no better" if p > 0.05 else "better"
     return (
         f"Benchmarks explain about {share:.0%} of the differences in preference between models "
         f"out of sample (leave-one-model-out over {n_models} models; {cv.r2_votes:.1%} of the "
-        f"vote-level log loss), {verdict} (permutation p = {p:.2g})."
+        f"vote-level log loss); in sample they fit {verdict} than benchmark labels shuffled "
+        f"across models (permutation p = {p:.2g})."
     )

@@ -8,9 +8,8 @@ import click
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
-from ranking.errors import RankingError
 from ranking.leaderboard import RankingOptions
-from ranking.pipeline import compute_rankings, compute_regression
+from ranking.pipeline import compute_rankings, compute_regression, demo
 from ranking.regression import VIF_THRESHOLD, RegressionReport
 
 
@@ -30,11 +29,11 @@ def parse_anchor(value: str | None) -> tuple[str, float] | None:
     return model, rating
 
 
-def format_leaderboard(board: dict[str, Any], title: str = "") -> str:
-    """Plain-text leaderboard table."""
+def format_leaderboard(board: dict[str, Any], title: str = "", last: str = "flag") -> str:
+    """Plain-text leaderboard table (`last`: header of the last column, the rows' `flag`)."""
     lines = [title] if title else []
     lines.append(
-        f"{'rank':>4}  {'model':<28} {'rating':>8}  {'95% CI':>17}  {'votes':>6}  {'status':<12} flag"
+        f"{'rank':>4}  {'model':<28} {'rating':>8}  {'95% CI':>17}  {'votes':>6}  {'status':<12} {last}"
     )
     for r in board["ratings"]:
         ci = f"{r['ci_low']:.0f}..{r['ci_high']:.0f}"
@@ -71,17 +70,13 @@ def format_controlled(payload: dict[str, Any]) -> str:
             f"  {c['covariate']:<24} {c['coefficient']:>8.3f}  {ci:>17}{star} {c['odds_ratio_per_sd']:.2f}"
         )
     raw = {r["model"]: r for r in payload["ratings"]}
-    lines.append(format_leaderboard(controlled, "Controlled leaderboard (raw rating in brackets):"))
-    lines[-1] = "\n".join(
-        line + (f"  [{raw[name]['rating']:.0f}]" if (name := _model_of(line, raw)) else "")
-        for line in lines[-1].split("\n")
-    )
+    rows = [
+        {**r, "flag": f"{raw[r['model']]['rating']:.0f} (rank {raw[r['model']]['rank']})"}
+        for r in controlled["ratings"]
+        if r["model"] in raw
+    ]
+    lines.append(format_leaderboard({"ratings": rows}, "Controlled leaderboard:", "raw rating"))
     return "\n".join(lines)
-
-
-def _model_of(line: str, raw: dict[str, Any]) -> str | None:
-    parts = line.split()
-    return parts[1] if len(parts) > 1 and parts[0].isdigit() and parts[1] in raw else None
 
 
 @click.command("rank")
@@ -294,20 +289,4 @@ def regress_command(
 
 
 COMMANDS: list[click.Command] = [rank_command, regress_command]
-
-
-def demo(app: AppContext) -> str:
-    """Rank the demo workspace and regress its votes on its benchmark scores."""
-    options = RankingOptions(bootstrap_rounds=1000, seed=app.settings.seed)
-    # per-category leaderboards when the taxonomy has run (it runs before ranking in the demo)
-    by = "category" if app.store.latest_run("taxonomy") else None
-    payload = compute_rankings(app, options, by=by)
-    top = payload["ratings"][0]
-    line = f"ranking: {len(payload['ratings'])} models from {payload['votes']} votes, top {top['model']} ({top['rating']:.0f})"
-    if by:
-        line += f", {len(payload.get('slices') or [])} per-category leaderboards"
-    try:
-        report = compute_regression(app, seed=app.settings.seed)
-    except RankingError as exc:
-        return f"{line}; regression skipped: {exc}"
-    return f"{line}; benchmarks vs preferences: marginal R² {report.r2_marginal:.2f}, conditional {report.r2_conditional:.2f}"
+__all__ = ["COMMANDS", "compute_rankings", "compute_regression", "demo"]

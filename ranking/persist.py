@@ -107,14 +107,13 @@ def response_lengths(store: Store) -> pd.DataFrame:
     return store.read_frame(query).set_index("id")
 
 
-def query_categories(store: Store, column: str = "category") -> pd.Series:
+def taxonomy_field_by_interaction(store: Store, column: str = "category") -> pd.Series:
     """interaction id -> category (or modality / cluster_name) of the latest taxonomy run."""
-    from taxonomy.persist import latest_run_id
-    from taxonomy.persist import query_categories as taxonomy_categories
+    from taxonomy.persist import latest_run_id, query_assignment_table
 
     if latest_run_id(store) is None:
         raise StageError("no use-case categories: run `arenalens taxonomy build` first")
-    frame = taxonomy_categories(store)
+    frame = query_assignment_table(store)
     return frame.set_index("interaction_id")[column]
 
 
@@ -139,7 +138,7 @@ def loss_reasons(store: Store) -> pd.Series:
 def stage_field(store: Store, ids: pd.Series, name: str) -> pd.Series:
     """Per-vote value of a field another stage derives (category, modality, cluster, reason)."""
     if name in TAXONOMY_FIELDS:
-        return ids.map(query_categories(store, TAXONOMY_FIELDS[name]))
+        return ids.map(taxonomy_field_by_interaction(store, TAXONOMY_FIELDS[name]))
     return ids.map(loss_reasons(store))
 
 

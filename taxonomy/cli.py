@@ -9,6 +9,7 @@ import pandas as pd
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
+from arenalens.privacy import mask_columns
 from taxonomy import persist
 from taxonomy.categories import NOVEL, resolve_categories
 from taxonomy.edits import Edit
@@ -111,7 +112,12 @@ def show_command(app: AppContext, run_id: int | None, top: int, as_json: bool) -
     """Print the hierarchy (parents, clusters, categories) and category/modality shares."""
     store = app.store
     run_id = persist.resolve_run(store, run_id)
-    clusters = persist.cluster_table(store, run_id, level=None)
+    # descriptions and example queries masked for sharing (settings.privacy_mask_pii)
+    clusters = mask_columns(
+        persist.cluster_table(store, run_id, level=None),
+        ["description", "central_texts"],
+        app.settings.privacy_mask_pii,
+    )
     categories, modality = (
         persist.category_shares(store, run_id),
         persist.modality_shares(store, run_id),
@@ -201,10 +207,11 @@ def diff_command(app: AppContext, runs: tuple[int, ...], show_all: bool) -> None
 @click.pass_obj
 def export_command(app: AppContext, out: Path, run_id: int | None) -> None:
     """Write one CSV row per query: query_id, cluster, parent, category, modality, ..."""
-    frame = persist.query_categories(app.store, run_id).rename(
+    frame = persist.query_assignment_table(app.store, run_id).rename(
         columns={"interaction_id": "query_id"}
     )
     frame["query"] = frame["query_id"].map(app.store.queries_frame().set_index("id")["query"])
+    frame = mask_columns(frame, ["query"], app.settings.privacy_mask_pii)  # a file for sharing
     out.parent.mkdir(parents=True, exist_ok=True)
     frame[EXPORT_COLUMNS].to_csv(out, index=False)
     click.echo(f"wrote {len(frame)} rows to {out}")
@@ -215,14 +222,31 @@ def export_command(app: AppContext, out: Path, run_id: int | None) -> None:
 @click.option(
     "--threshold", type=float, help="Cosine threshold (default: the run's reassignment threshold)."
 )
+@click.option(
+    "--ray", "use_ray", is_flag=True,
+    help="Embed and assign on Ray Data (the cluster in RAY_ADDRESS, else a local Ray).",
+)  # fmt: skip
+@click.option(
+    "--batch-size", type=int, help="Queries per batch (default 1,024 on Ray, else 50,000)."
+)
 @categories_option
 @click.pass_obj
 def assign_command(
-    app: AppContext, run_id: int | None, threshold: float | None, categories_path: Path | None
-) -> None:
+    app: AppContext, run_id: int | None, threshold: float | None, use_ray: bool,
+    batch_size: int | None, categories_path: Path | None,
+) -> None:  # fmt: skip
     """Assign queries the run has not seen to its clusters, without re-clustering."""
     categories = resolve_categories(categories_path, app.settings.workspace)
-    added = assign_new_queries(app.store, app.embedder.encode, categories, run_id, threshold)
+    embedder = app.embedder
+    ray_embedder = None
+    if use_ray:
+        ray_embedder = {
+            "model": embedder.model, "batch_size": embedder.batch_size,
+            "backend": embedder.backend, "cache_dir": embedder.cache_dir,
+        }  # fmt: skip
+    added = assign_new_queries(
+        app.store, embedder.encode, categories, run_id, threshold, ray_embedder, batch_size
+    )
     click.echo(f"assigned {added} new queries to run {persist.resolve_run(app.store, run_id)}")
 
 

@@ -61,10 +61,6 @@ class HDBSCANClusterer(BaseEstimator, ClusterMixin):
     def n_clusters_(self) -> int:
         return int(len(set(self.labels_.tolist()) - {UNCLUSTERED}))
 
-    @property
-    def outlier_share_(self) -> float:
-        return float(np.mean(self.labels_ == UNCLUSTERED)) if len(self.labels_) else 0.0
-
 
 def cluster_centroids(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(cluster ids, unit-norm mean embedding per cluster), outliers excluded."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -31,6 +30,7 @@ from taxonomy.describe import ClusterDescriber, central_indices
 from taxonomy.hierarchy import ClusterHierarchy
 from taxonomy.modality import ModalityClassifier, final_modality
 from taxonomy.reduce import UMAPReducer, cosine_knn, interpolate_coordinates, normalise_rows
+from taxonomy.timing import FIT_STAGES, StageTimer
 
 UNCLUSTERED_NAME = "unclustered"
 
@@ -69,33 +69,138 @@ class TaxonomyResult:
     timings: dict = field(default_factory=dict)
 
 
-def _fit_clusters(
-    embeddings: np.ndarray, params: TaxonomyParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, HDBSCANClusterer, dict]:
-    """Reduce + cluster the fit set: (raw labels, probabilities, 5-d, 2-d coordinates, clusterer, timings)."""
-    timings = {}
-    start = time.perf_counter()
-    knn = cosine_knn(embeddings, params.n_neighbors, params.random_state)
-    timings["knn_s"] = time.perf_counter() - start
-    start = time.perf_counter()
-    reduced = UMAPReducer(
-        params.cluster_dims, params.n_neighbors, 0.0, random_state=params.random_state
-    ).fit_transform(embeddings, knn=knn)
-    timings["umap_cluster_s"] = time.perf_counter() - start
-    start = time.perf_counter()
-    clusterer = HDBSCANClusterer(
-        params.min_cluster_size,
-        params.min_samples,
-        params.cluster_selection_method,
-        params.random_state,
-    ).fit(reduced)
-    timings["hdbscan_s"] = time.perf_counter() - start
-    start = time.perf_counter()
-    coords = UMAPReducer(
-        2, params.n_neighbors, params.map_min_dist, random_state=params.random_state
-    ).fit_transform(embeddings, knn=knn)
-    timings["umap_map_s"] = time.perf_counter() - start
-    return clusterer.labels_, clusterer.probabilities_, reduced, coords, clusterer, timings
+@dataclass
+class ClusterFit:
+    """The reduce-and-cluster step on the fit sample (raw HDBSCAN labels, -1 = outlier)."""
+
+    raw_labels: np.ndarray
+    reduced: np.ndarray
+    coords: np.ndarray
+    clusterer: HDBSCANClusterer
+
+
+@dataclass
+class Assignment:
+    """Every query's cluster after outlier reassignment and nearest-centroid assignment."""
+
+    raw: np.ndarray
+    labels: np.ndarray
+    reassigned: np.ndarray
+    similarity: np.ndarray
+    coords: np.ndarray
+    labels_fit: np.ndarray
+
+
+@dataclass
+class CategoryFit:
+    """Categories of clusters and queries, and each query's modality."""
+
+    mapper: CategoryMapper
+    method: str
+    novel_threshold: float
+    query_category: np.ndarray
+    query_modality: np.ndarray
+    modality: np.ndarray
+    modality_score: np.ndarray
+
+
+def fit_sample_indices(n: int, params: TaxonomyParams) -> np.ndarray:
+    """All indices, or a seeded sorted sample of `max_fit_size` when there are more queries."""
+    if n <= params.max_fit_size:
+        return np.arange(n)
+    rng = np.random.default_rng(params.random_state)
+    return np.sort(rng.choice(n, params.max_fit_size, replace=False))
+
+
+def fit_clusters(x_fit: np.ndarray, params: TaxonomyParams, timer: StageTimer) -> ClusterFit:
+    """One cosine k-NN graph feeding the clustering UMAP, HDBSCAN, and the 2-D map UMAP."""
+    with timer.stage("knn"):
+        knn = cosine_knn(x_fit, params.n_neighbors, params.random_state)
+    with timer.stage("umap_cluster"):
+        reduced = UMAPReducer(
+            params.cluster_dims, params.n_neighbors, 0.0, random_state=params.random_state
+        ).fit_transform(x_fit, knn=knn)
+    with timer.stage("hdbscan"):
+        clusterer = HDBSCANClusterer(
+            params.min_cluster_size,
+            params.min_samples,
+            params.cluster_selection_method,
+            params.random_state,
+        ).fit(reduced)
+    with timer.stage("umap_map"):
+        coords = UMAPReducer(
+            2, params.n_neighbors, params.map_min_dist, random_state=params.random_state
+        ).fit_transform(x_fit, knn=knn)
+    return ClusterFit(clusterer.labels_, reduced, coords, clusterer)
+
+
+def assign_queries(
+    x: np.ndarray, fit_idx: np.ndarray, fitted: ClusterFit, threshold: float | None
+) -> Assignment:
+    """Reassign confident outliers of the fit sample, then place every other query by nearest
+    centroid (cluster) and neighbour interpolation (map)."""
+    n = len(x)
+    labels_fit, reassigned_fit = reassign_outliers(x[fit_idx], fitted.raw_labels, threshold)
+    raw = np.full(n, UNCLUSTERED, dtype=np.int64)
+    labels = np.full(n, UNCLUSTERED, dtype=np.int64)
+    reassigned = np.zeros(n, dtype=bool)
+    coords = np.zeros((n, 2), dtype=np.float32)
+    raw[fit_idx], labels[fit_idx] = fitted.raw_labels, labels_fit
+    reassigned[fit_idx], coords[fit_idx] = reassigned_fit, fitted.coords
+    assigner = CentroidAssigner(threshold if threshold is not None else -1.0)
+    assigner.fit(x[fit_idx], labels_fit)
+    _, similarity = assigner.similarity(x)
+    rest = np.setdiff1d(np.arange(n), fit_idx)
+    if len(rest):
+        labels[rest] = assigner.predict(x[rest])
+        coords[rest] = interpolate_coordinates(x[fit_idx], fitted.coords, x[rest])
+    return Assignment(raw, labels, reassigned, similarity, coords, labels_fit)
+
+
+def fit_categories(
+    texts: Sequence[str],
+    x: np.ndarray,
+    x_fit: np.ndarray,
+    assignment: Assignment,
+    describer: ClusterDescriber,
+    labeler: Labeler,
+    encode: Encoder,
+    categories: CategorySet,
+    params: TaxonomyParams,
+) -> CategoryFit:
+    """Clusters to categories (novel below the calibrated threshold), loose queries by their own
+    best category, and every query's modality."""
+    scorer = category_scorer(categories, encode)
+    novel_threshold = params.novel_threshold
+    if novel_threshold is None:
+        novel_threshold = calibrate_novel_threshold(scorer, params.novel_quantile)
+    method = params.category_method
+    if method == "auto":
+        method = "labeler" if labeler.name.lower().startswith("llm") else "embedding"
+    central = central_indices(x_fit, assignment.labels_fit, params.n_central)
+    mapper = CategoryMapper(categories, method, labeler, novel_threshold).fit(
+        {k: x_fit[rows] for k, rows in central.items()},
+        scorer,
+        {
+            k: cluster_summary(d.name, d.description, d.central_texts)
+            for k, d in describer.descriptions_.items()
+        },
+    )
+    labels = assignment.labels
+    cluster_category = {k: d.category for k, d in mapper.decisions_.items()}
+    query_category = np.array(
+        [cluster_category.get(k, NOVEL) for k in labels.tolist()], dtype=object
+    )
+    loose = np.flatnonzero(labels == UNCLUSTERED)
+    if len(loose):
+        query_category[loose] = categorise_queries(scorer, x[loose], novel_threshold)[0]
+    modality_clf = ModalityClassifier(params.modality_margin).fit(categories, encode)
+    query_modality, modality_score = modality_clf.predict(texts, x)
+    modality = final_modality(query_modality, [categories.modality_of(c) for c in query_category])
+    return CategoryFit(
+        mapper, method, float(novel_threshold), query_category, query_modality, modality,
+        modality_score,
+    )  # fmt: skip
 
 
 def cluster_quality(
@@ -129,103 +234,16 @@ def cluster_quality(
     return out
 
 
-def fit_taxonomy(
-    texts: Sequence[str],
-    embeddings: np.ndarray,
-    labeler: Labeler,
-    encode: Encoder,
-    categories: CategorySet,
-    params: TaxonomyParams | None = None,
-    interaction_ids: Sequence[str] | None = None,
-) -> TaxonomyResult:
-    """Fit the whole taxonomy on queries; ids in the result are local (0..k-1, parents likewise)."""
-    params = params or TaxonomyParams()
-    texts = [str(t) for t in texts]
-    x = normalise_rows(embeddings)
-    n = len(texts)
-    if n != len(x):
-        raise ValueError(f"{n} texts but {len(x)} embeddings")
-    if n < 10:
-        raise ValueError(f"a taxonomy needs at least 10 queries, got {n}")
-    ids = list(interaction_ids) if interaction_ids is not None else [str(i) for i in range(n)]
-    rng = np.random.default_rng(params.random_state)
-    fit_idx = (
-        np.arange(n)
-        if n <= params.max_fit_size
-        else np.sort(rng.choice(n, params.max_fit_size, replace=False))
-    )
-    in_fit = np.zeros(n, dtype=bool)
-    in_fit[fit_idx] = True
-
-    raw_fit, prob_fit, reduced, coords_fit, clusterer, timings = _fit_clusters(x[fit_idx], params)
-    start = time.perf_counter()
-    labels_fit, reassigned_fit = reassign_outliers(x[fit_idx], raw_fit, params.reassign_threshold)
-    raw = np.full(n, UNCLUSTERED, dtype=np.int64)
-    labels = np.full(n, UNCLUSTERED, dtype=np.int64)
-    reassigned = np.zeros(n, dtype=bool)
-    coords = np.zeros((n, 2), dtype=np.float32)
-    raw[fit_idx], labels[fit_idx], reassigned[fit_idx], coords[fit_idx] = (
-        raw_fit,
-        labels_fit,
-        reassigned_fit,
-        coords_fit,
-    )
-    assigner = CentroidAssigner(
-        params.reassign_threshold if params.reassign_threshold is not None else -1.0
-    )
-    assigner.fit(x[fit_idx], labels_fit)
-    _, similarity = assigner.similarity(x)
-    rest = np.flatnonzero(~in_fit)
-    if len(rest):
-        labels[rest] = assigner.predict(x[rest])
-        coords[rest] = interpolate_coordinates(x[fit_idx], coords_fit, x[rest])
-    timings["assign_s"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    describer = ClusterDescriber(labeler, n_central=params.n_central).fit(
-        [texts[i] for i in fit_idx], x[fit_idx], labels_fit
-    )
-    timings["describe_s"] = time.perf_counter() - start
-    cluster_ids, centroids = cluster_centroids(x[fit_idx], labels_fit)
-    sizes = np.array([int(np.sum(labels == k)) for k in cluster_ids])
-    start = time.perf_counter()
-    hierarchy = ClusterHierarchy(labeler, params.n_parents).fit(
-        cluster_ids,
-        centroids,
-        sizes,
-        {k: d.central_texts for k, d in describer.descriptions_.items()},
-    )
-    timings["hierarchy_s"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    scorer = category_scorer(categories, encode)
-    novel_threshold = params.novel_threshold
-    if novel_threshold is None:
-        novel_threshold = calibrate_novel_threshold(scorer, params.novel_quantile)
-    method = params.category_method
-    if method == "auto":
-        method = "labeler" if labeler.name.lower().startswith("llm") else "embedding"
-    central = central_indices(x[fit_idx], labels_fit, params.n_central)
-    mapper = CategoryMapper(categories, method, labeler, novel_threshold).fit(
-        {k: x[fit_idx][central[k]] for k in cluster_ids.tolist()},
-        scorer,
-        {
-            k: cluster_summary(d.name, d.description, d.central_texts)
-            for k, d in describer.descriptions_.items()
-        },
-    )
-    cluster_category = {k: d.category for k, d in mapper.decisions_.items()}
-    query_category = np.array(
-        [cluster_category.get(k, NOVEL) for k in labels.tolist()], dtype=object
-    )
-    loose = np.flatnonzero(labels == UNCLUSTERED)
-    if len(loose):
-        query_category[loose] = categorise_queries(scorer, x[loose], novel_threshold)[0]
-    modality_clf = ModalityClassifier(params.modality_margin).fit(categories, encode)
-    query_modality, modality_score = modality_clf.predict(texts, x)
-    modality = final_modality(query_modality, [categories.modality_of(c) for c in query_category])
-    timings["categories_modality_s"] = time.perf_counter() - start
-
+def cluster_table(
+    cluster_ids: np.ndarray,
+    centroids: np.ndarray,
+    assignment: Assignment,
+    describer: ClusterDescriber,
+    hierarchy: ClusterHierarchy,
+    mapper: CategoryMapper,
+) -> pd.DataFrame:
+    """One row per leaf cluster, one for the unclustered, one per parent (local ids)."""
+    labels, coords = assignment.labels, assignment.coords
     parent_rows = []
     for p, centroid in hierarchy.parent_centroids_.items():
         name, description, labeler_name = hierarchy.parent_names_.get(p, (f"parent {p}", "", ""))
@@ -268,39 +286,109 @@ def fit_taxonomy(
     clusters = pd.DataFrame(leaf_rows + parent_rows)
     clusters["merged_into"] = None
     clusters["matched_from"] = None
-    assignments = pd.DataFrame(
+    return clusters
+
+
+def assignment_table(
+    ids: Sequence[str], assignment: Assignment, fit_idx: np.ndarray, category: CategoryFit
+) -> pd.DataFrame:
+    """One row per query: clusters (base = effective before edits), category, modality, map."""
+    in_fit = np.zeros(len(ids), dtype=bool)
+    in_fit[fit_idx] = True
+    a = assignment
+    return pd.DataFrame(
         {
-            "interaction_id": ids,
-            "base_cluster_id": labels,
-            "cluster_id": labels,
-            "outlier": raw == UNCLUSTERED,
-            "reassigned": reassigned,
-            "similarity": similarity.astype(float),
-            "category": query_category,
-            "query_modality": query_modality,
-            "modality": modality,
-            "modality_score": modality_score.astype(float),
-            "x": coords[:, 0].astype(float),
-            "y": coords[:, 1].astype(float),
+            "interaction_id": list(ids),
+            "base_cluster_id": a.labels,
+            "cluster_id": a.labels,
+            "outlier": a.raw == UNCLUSTERED,
+            "reassigned": a.reassigned,
+            "similarity": a.similarity.astype(float),
+            "category": category.query_category,
+            "query_modality": category.query_modality,
+            "modality": category.modality,
+            "modality_score": category.modality_score.astype(float),
+            "x": a.coords[:, 0].astype(float),
+            "y": a.coords[:, 1].astype(float),
             "in_fit_sample": in_fit,
         }
     )
-    metrics = {
-        "n_queries": n,
-        "n_fit": int(len(fit_idx)),
-        "fit_on_sample": bool(len(fit_idx) < n),
-        "n_clusters": int(len(cluster_ids)),
-        "n_parents": int(len(hierarchy.parent_centroids_)),
-        "min_cluster_size": int(clusterer.min_cluster_size_),
-        "min_samples": int(clusterer.min_samples_),
-        "outlier_share_raw": float(np.mean(raw_fit == UNCLUSTERED)),
-        "outlier_share": float(np.mean(labels == UNCLUSTERED)),
-        "category_method": method,
-        "novel_threshold": float(novel_threshold),
-        "novel_clusters": int(sum(d.novel for d in mapper.decisions_.values())),
-        "labeler": labeler.name,
-    }
-    start = time.perf_counter()
-    metrics.update(cluster_quality(reduced, x[fit_idx], raw_fit, params.random_state))
-    timings["quality_s"] = time.perf_counter() - start
+
+
+def fit_taxonomy(
+    texts: Sequence[str],
+    embeddings: np.ndarray,
+    labeler: Labeler,
+    encode: Encoder,
+    categories: CategorySet,
+    params: TaxonomyParams | None = None,
+    interaction_ids: Sequence[str] | None = None,
+    timer: StageTimer | None = None,
+) -> TaxonomyResult:
+    """Fit the whole taxonomy on queries; ids in the result are local (0..k-1, parents likewise).
+
+    Reduce + cluster a (sampled) fit set, assign everyone, describe and name clusters, group
+    them into parents, map clusters and queries to categories and modality, then score quality.
+    `timer` times each stage (a fresh one, without a bar on non-terminals, when not given).
+    """
+    params = params or TaxonomyParams()
+    texts = [str(t) for t in texts]
+    x = normalise_rows(embeddings)
+    n = len(texts)
+    if n != len(x):
+        raise ValueError(f"{n} texts but {len(x)} embeddings")
+    if n < 10:
+        raise ValueError(f"a taxonomy needs at least 10 queries, got {n}")
+    ids = list(interaction_ids) if interaction_ids is not None else [str(i) for i in range(n)]
+    own_timer = timer is None
+    timer = timer or StageTimer(FIT_STAGES)
+    try:
+        fit_idx = fit_sample_indices(n, params)
+        x_fit = x[fit_idx]
+        fitted = fit_clusters(x_fit, params, timer)
+        with timer.stage("assign"):
+            assignment = assign_queries(x, fit_idx, fitted, params.reassign_threshold)
+        with timer.stage("describe"):
+            describer = ClusterDescriber(labeler, n_central=params.n_central).fit(
+                [texts[i] for i in fit_idx], x_fit, assignment.labels_fit
+            )
+        cluster_ids, centroids = cluster_centroids(x_fit, assignment.labels_fit)
+        with timer.stage("hierarchy"):
+            sizes = np.array([int(np.sum(assignment.labels == k)) for k in cluster_ids])
+            hierarchy = ClusterHierarchy(labeler, params.n_parents).fit(
+                cluster_ids,
+                centroids,
+                sizes,
+                {k: d.central_texts for k, d in describer.descriptions_.items()},
+            )
+        with timer.stage("categories_modality"):
+            category = fit_categories(
+                texts, x, x_fit, assignment, describer, labeler, encode, categories, params
+            )
+        clusters = cluster_table(
+            cluster_ids, centroids, assignment, describer, hierarchy, category.mapper
+        )
+        assignments = assignment_table(ids, assignment, fit_idx, category)
+        raw_fit = fitted.raw_labels
+        metrics = {
+            "n_queries": n,
+            "n_fit": int(len(fit_idx)),
+            "fit_on_sample": bool(len(fit_idx) < n),
+            "n_clusters": int(len(cluster_ids)),
+            "n_parents": int(len(hierarchy.parent_centroids_)),
+            "min_cluster_size": int(fitted.clusterer.min_cluster_size_),
+            "min_samples": int(fitted.clusterer.min_samples_),
+            "outlier_share_raw": float(np.mean(raw_fit == UNCLUSTERED)),
+            "outlier_share": float(np.mean(assignment.labels == UNCLUSTERED)),
+            "category_method": category.method,
+            "novel_threshold": category.novel_threshold,
+            "novel_clusters": int(sum(d.novel for d in category.mapper.decisions_.values())),
+            "labeler": labeler.name,
+        }
+        with timer.stage("quality"):
+            metrics.update(cluster_quality(fitted.reduced, x_fit, raw_fit, params.random_state))
+    finally:
+        if own_timer:
+            timer.close()
+    timings = {k: v for k, v in timer.timings.items() if k.removesuffix("_s") in FIT_STAGES}
     return TaxonomyResult(clusters, assignments, metrics, timings)

@@ -1,6 +1,6 @@
 """The taxonomy's reads and writes through the Store, and the public read functions.
 
-Public (dashboard, ranking): `latest_run_id`, `cluster_table`, `query_categories`,
+Public (dashboard, ranking): `latest_run_id`, `cluster_table`, `query_assignment_table`,
 `map_coordinates`, `category_shares`, `modality_shares`, `human_labels`.
 """
 
@@ -43,17 +43,26 @@ def _centroid_bytes(value: object) -> bytes | None:
     return np.asarray(value, dtype=np.float32).tobytes()
 
 
-def write_run(store: Store, run_id: int, clusters: pd.DataFrame, assignments: pd.DataFrame) -> None:
-    """Replace a run's clusters and assignments in one transaction."""
-    cluster_rows = []
+def _cluster_rows(run_id: int, clusters: pd.DataFrame) -> list[dict]:
+    rows = []
     for row in clusters.to_dict("records"):
         record = {c: _none(row.get(c)) for c in CLUSTER_COLUMNS if c != "centroid"}
         record["centroid"] = _centroid_bytes(row.get("centroid"))
-        cluster_rows.append({"run_id": run_id, **record})
-    assignment_rows = [
+        rows.append({"run_id": run_id, **record})
+    return rows
+
+
+def _assignment_rows(run_id: int, assignments: pd.DataFrame) -> list[dict]:
+    return [
         {"run_id": run_id, **{c: _none(row.get(c)) for c in ASSIGNMENT_COLUMNS}}
         for row in assignments.to_dict("records")
     ]
+
+
+def write_run(store: Store, run_id: int, clusters: pd.DataFrame, assignments: pd.DataFrame) -> None:
+    """Replace a run's clusters and assignments in one transaction."""
+    cluster_rows = _cluster_rows(run_id, clusters)
+    assignment_rows = _assignment_rows(run_id, assignments)
     with store.transaction() as conn:
         conn.execute(delete(taxonomy_assignments).where(taxonomy_assignments.c.run_id == run_id))
         conn.execute(delete(taxonomy_clusters).where(taxonomy_clusters.c.run_id == run_id))
@@ -61,6 +70,34 @@ def write_run(store: Store, run_id: int, clusters: pd.DataFrame, assignments: pd
             conn.execute(taxonomy_clusters.insert(), cluster_rows)
         for start in range(0, len(assignment_rows), CHUNK):
             conn.execute(taxonomy_assignments.insert(), assignment_rows[start : start + CHUNK])
+
+
+def write_clusters(store: Store, run_id: int, clusters: pd.DataFrame) -> None:
+    """Replace a run's cluster rows (e.g. recounted sizes), assignments untouched."""
+    cluster_rows = _cluster_rows(run_id, clusters)
+    with store.transaction() as conn:
+        conn.execute(delete(taxonomy_clusters).where(taxonomy_clusters.c.run_id == run_id))
+        if cluster_rows:
+            conn.execute(taxonomy_clusters.insert(), cluster_rows)
+
+
+def append_assignments(store: Store, run_id: int, assignments: pd.DataFrame) -> None:
+    """Add assignment rows to a run in one transaction (queries it has not placed yet)."""
+    rows = _assignment_rows(run_id, assignments)
+    with store.transaction() as conn:
+        for start in range(0, len(rows), CHUNK):
+            conn.execute(taxonomy_assignments.insert(), rows[start : start + CHUNK])
+
+
+def cluster_counts(store: Store, run_id: int) -> pd.Series:
+    """Queries per effective cluster id of a run (counted in SQL)."""
+    a = taxonomy_assignments.c
+    frame = store.read_frame(
+        select(a.cluster_id, func.count().label("n"))
+        .where(a.run_id == run_id)
+        .group_by(a.cluster_id)
+    )
+    return frame.set_index("cluster_id")["n"].astype(int)
 
 
 def latest_run_id(store: Store) -> int | None:
@@ -119,12 +156,9 @@ def read_assignments(store: Store, run_id: int) -> pd.DataFrame:
 
 def next_cluster_id(store: Store, level: int) -> int:
     """One more than any id ever used at this level (ids are never reused)."""
-    with store.engine.connect() as conn:
-        top = conn.execute(
-            select(func.max(taxonomy_clusters.c.cluster_id)).where(
-                taxonomy_clusters.c.level == level
-            )
-        ).scalar_one_or_none()
+    top = store.read_scalar(
+        select(func.max(taxonomy_clusters.c.cluster_id)).where(taxonomy_clusters.c.level == level)
+    )
     return int(top) + 1 if top is not None and top >= 0 else 0
 
 
@@ -146,7 +180,7 @@ def cluster_table(
     return frame.sort_values(["level", "size"], ascending=[True, False]).reset_index(drop=True)
 
 
-def query_categories(store: Store, run_id: int | None = None) -> pd.DataFrame:
+def query_assignment_table(store: Store, run_id: int | None = None) -> pd.DataFrame:
     """One row per query: interaction_id, cluster_id, cluster_name, parent_id, parent_name,
     category, modality, outlier, reassigned, source."""
     run_id = resolve_run(store, run_id)
@@ -165,7 +199,7 @@ def query_categories(store: Store, run_id: int | None = None) -> pd.DataFrame:
 
 def map_coordinates(store: Store, run_id: int | None = None) -> pd.DataFrame:
     """2-D map of a run: interaction_id, x, y, cluster_id, cluster_name, category, modality, query."""
-    frame = query_categories(store, run_id)
+    frame = query_assignment_table(store, run_id)
     assignments = read_assignments(store, resolve_run(store, run_id)).set_index("interaction_id")
     frame["x"] = frame["interaction_id"].map(assignments["x"])
     frame["y"] = frame["interaction_id"].map(assignments["y"])
@@ -178,7 +212,7 @@ def map_coordinates(store: Store, run_id: int | None = None) -> pd.DataFrame:
 
 def _field_and_user(store: Store, run_id: int | None, field: str) -> pd.DataFrame:
     """interaction_id, `field` and the query's user for every assignment of a run (by id): the
-    columns `query_categories` and `Store.queries_frame` would give, in one narrow read."""
+    columns `query_assignment_table` and `Store.queries_frame` would give, in one narrow read."""
     a, i, tr = taxonomy_assignments.c, t.interactions.c, t.transcripts.c
     query = (
         select(a.interaction_id, a[field], i.user_id, i.query_text, tr.text.label("transcript"))
@@ -313,6 +347,7 @@ def human_labels(store: Store, field: str) -> pd.Series:
 
 __all__ = [
     "add_edit", "category_shares", "cluster_table", "human_labels", "import_labels", "latest_run_id",
-    "list_edits", "map_coordinates", "modality_shares", "query_categories", "read_assignments",
-    "read_clusters", "resolve_run", "taxonomy_runs", "write_run",
+    "list_edits", "map_coordinates", "modality_shares", "query_assignment_table", "read_assignments",
+    "read_clusters", "resolve_run", "taxonomy_runs", "write_run", "write_clusters",
+    "append_assignments", "cluster_counts",
 ]  # fmt: skip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,15 +10,17 @@ import pandas as pd
 from arenalens.labeler.base import Labeler
 from arenalens.store import Store
 from taxonomy import persist
-from taxonomy.categories import NOVEL, CategorySet, Encoder, categorise_queries, category_scorer
-from taxonomy.cluster import UNCLUSTERED, CentroidAssigner
+from taxonomy.assign import TaxonomyAssigner, assign_batches, assign_on_ray, map_reference_rows
+from taxonomy.categories import CategorySet, Encoder
+from taxonomy.cluster import UNCLUSTERED
 from taxonomy.edits import Edit, EditReport, apply_edits
 from taxonomy.errors import EditError, TaxonomyError
 from taxonomy.evaluate import category_accuracy, clustering_scores
 from taxonomy.matching import diff_runs, match_clusters, members_by_cluster, stable_ids
-from taxonomy.modality import ModalityClassifier, final_modality
 from taxonomy.model import TaxonomyParams, TaxonomyResult, fit_taxonomy
-from taxonomy.reduce import interpolate_coordinates
+from taxonomy.timing import FIT_STAGES, StageTimer
+
+BUILD_STAGES = ("embed", *FIT_STAGES, "match", "persist")
 
 
 @dataclass
@@ -137,8 +138,12 @@ def build_taxonomy(
     categories: CategorySet,
     params: TaxonomyParams | None = None,
     embedding_model: str | None = None,
+    show_progress: bool | None = None,
 ) -> BuildSummary:
-    """Fit a new taxonomy run on every query in the store, matched to the previous run, edits re-applied."""
+    """Fit a new taxonomy run on every query in the store, matched to the previous run, edits re-applied.
+
+    `show_progress`: a bar by stage (None: on a terminal only); timings go into the run summary.
+    """
     params = params or TaxonomyParams()
     queries = store.queries_frame()
     if len(queries) < 10:
@@ -147,32 +152,37 @@ def build_taxonomy(
         )
     previous_run = persist.latest_run_id(store)
     config = params.to_dict() | {"categories": categories.source, "labeler": labeler.name}
-    with store.run(persist.STAGE, config, model=embedding_model) as run:
+    with (
+        store.run(persist.STAGE, config, model=embedding_model) as run,
+        StageTimer(BUILD_STAGES, desc="taxonomy build", show_progress=show_progress) as timer,
+    ):
         run_id = run.id
-        start = time.perf_counter()
-        embeddings = encode(queries["query"].astype(str).tolist())
-        embed_s = time.perf_counter() - start
+        texts = queries["query"].astype(str).tolist()
+        with timer.stage("embed"):
+            embeddings = encode(texts)
         result = fit_taxonomy(
-            queries["query"].astype(str).tolist(), embeddings, labeler, encode, categories, params,
-            interaction_ids=queries["id"].tolist(),
+            texts, embeddings, labeler, encode, categories, params,
+            interaction_ids=queries["id"].tolist(), timer=timer,
         )  # fmt: skip
-        result.timings = {"embed_s": embed_s, **result.timings}
-        matched, parent_matched = _match_to_previous(store, result, previous_run)
-        c = result.clusters
-        leaf_local = [
-            int(k) for k in c.loc[(c["level"] == 0) & (c["cluster_id"] >= 0), "cluster_id"]
-        ]
-        parent_local = [int(k) for k in c.loc[c["level"] == 1, "cluster_id"]]
-        leaf_map = stable_ids(leaf_local, matched, persist.next_cluster_id(store, 0))
-        parent_map = stable_ids(parent_local, parent_matched, persist.next_cluster_id(store, 1))
-        _relabel(result, leaf_map, parent_map, matched, parent_matched)
-        result.assignments["source"] = np.where(
-            result.assignments["in_fit_sample"], "fit", "sample-assign"
-        )
-        clusters, assignments, report = apply_edits(
-            result.clusters, result.assignments, persist.list_edits(store), categories
-        )
-        persist.write_run(store, run_id, clusters, assignments)
+        with timer.stage("match"):
+            matched, parent_matched = _match_to_previous(store, result, previous_run)
+            c = result.clusters
+            leaf_local = [
+                int(k) for k in c.loc[(c["level"] == 0) & (c["cluster_id"] >= 0), "cluster_id"]
+            ]
+            parent_local = [int(k) for k in c.loc[c["level"] == 1, "cluster_id"]]
+            leaf_map = stable_ids(leaf_local, matched, persist.next_cluster_id(store, 0))
+            parent_map = stable_ids(parent_local, parent_matched, persist.next_cluster_id(store, 1))
+            _relabel(result, leaf_map, parent_map, matched, parent_matched)
+            result.assignments["source"] = np.where(
+                result.assignments["in_fit_sample"], "fit", "sample-assign"
+            )
+            clusters, assignments, report = apply_edits(
+                result.clusters, result.assignments, persist.list_edits(store), categories
+            )
+        with timer.stage("persist"):
+            persist.write_run(store, run_id, clusters, assignments)
+        result.timings = dict(timer.timings)
         summary = BuildSummary(
             run_id, previous_run, result.metrics, result.timings, len(matched), len(leaf_local) - len(matched),
             len(report.applied), [f"edit {e.id} ({e.kind}): {why}" for e, why in report.skipped],
@@ -204,7 +214,7 @@ def reapply_edits(store: Store, categories: CategorySet, run_id: int | None = No
     clusters, assignments, report = apply_edits(
         base, assignments, persist.list_edits(store), categories
     )
-    _recount(clusters, assignments)
+    _recount(clusters, assignments["cluster_id"].value_counts())
     persist.write_run(store, run_id, clusters, assignments)
     return report
 
@@ -238,9 +248,8 @@ def record_edit(
     return edit_id, reapply_edits(store, categories)
 
 
-def _recount(clusters: pd.DataFrame, assignments: pd.DataFrame) -> None:
-    """Sizes from the effective assignments (leaves) and their parents."""
-    counts = assignments["cluster_id"].value_counts()
+def _recount(clusters: pd.DataFrame, counts: pd.Series) -> None:
+    """Sizes from the effective assignments' counts per cluster id (leaves) and their parents."""
     leaf = clusters["level"] == 0
     clusters.loc[leaf, "size"] = [
         0 if pd.notna(m) else int(counts.get(int(k), 0))
@@ -256,67 +265,76 @@ def _recount(clusters: pd.DataFrame, assignments: pd.DataFrame) -> None:
     ]
 
 
+def fit_assigner(
+    store: Store,
+    encode: Encoder,
+    categories: CategorySet,
+    run_id: int,
+    threshold: float | None = None,
+) -> TaxonomyAssigner:
+    """The assigner of a stored run: its leaves, thresholds and a reference sample of its map."""
+    run = store.runs_frame().set_index("id").loc[run_id]
+    config = run["config"] or {}
+    threshold = config.get("reassign_threshold", 0.4) if threshold is None else threshold
+    clusters = persist.read_clusters(store, run_id)
+    leaves = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] >= 0)]
+    fitted = persist.read_assignments(store, run_id)
+    fitted = fitted[fitted["source"] == "fit"]
+    reference = fitted.iloc[map_reference_rows(len(fitted))]
+    id_to_text = store.queries_frame(include_extra=False).set_index("id")["query"].astype(str)
+    return TaxonomyAssigner(threshold, config.get("modality_margin", 0.08)).fit(
+        leaves,
+        categories,
+        encode,
+        (run["summary"] or {}).get("novel_threshold", 0.0),
+        encode(reference["interaction_id"].map(id_to_text).tolist()),
+        reference[["x", "y"]].to_numpy(np.float32),
+    )
+
+
+def unassigned_queries(store: Store, run_id: int) -> pd.DataFrame:
+    """Queries (id, query) the run has not placed yet."""
+    queries = store.queries_frame(include_extra=False)
+    seen = set(persist.read_assignments(store, run_id)["interaction_id"])
+    return queries.loc[~queries["id"].isin(seen), ["id", "query"]].reset_index(drop=True)
+
+
 def assign_new_queries(
     store: Store,
     encode: Encoder,
     categories: CategorySet,
     run_id: int | None = None,
     threshold: float | None = None,
+    ray_embedder: dict | None = None,
+    batch_size: int | None = None,
 ) -> int:
-    """Add queries the run has not seen to it, by nearest centroid (no re-clustering); returns how many."""
+    """Add queries the run has not seen to it, by nearest centroid (no re-clustering); returns how many.
+
+    Locally (`encode` embeds, through the store's cache), or on Ray Data when `ray_embedder`
+    (Embedder keyword arguments) is given: workers embed and assign, the driver appends each
+    batch. Batches are appended as they finish, so an interrupted run keeps what it wrote and
+    a rerun assigns only the rest; cluster sizes are recounted at the end.
+    """
     run_id = persist.resolve_run(store, run_id)
-    run = store.runs_frame().set_index("id").loc[run_id]
-    config = run["config"] or {}
-    threshold = config.get("reassign_threshold", 0.4) if threshold is None else threshold
-    threshold = -1.0 if threshold is None else threshold
-    clusters = persist.read_clusters(store, run_id)
-    assignments = persist.read_assignments(store, run_id)
-    queries = store.queries_frame()
-    new = queries[~queries["id"].isin(set(assignments["interaction_id"]))]
+    new = unassigned_queries(store, run_id)
     if not len(new):
         return 0
-    texts = new["query"].astype(str).tolist()
-    x = encode(texts)
-    leaves = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] >= 0)]
-    assigner = CentroidAssigner(threshold).fit_centroids(
-        leaves["cluster_id"].to_numpy(), np.stack(leaves["centroid"].to_list())
-    )
-    nearest, similarity = assigner.similarity(x)
-    base = np.where(similarity >= threshold, nearest, UNCLUSTERED)
-    merged_into = dict(zip(leaves["cluster_id"].astype(int), leaves["merged_into"], strict=True))
-    effective = [
-        int(merged_into[k]) if k >= 0 and pd.notna(merged_into[k]) else int(k) for k in base
-    ]
-    cluster_category = leaves.set_index("cluster_id")["category"].to_dict()
-    category = np.array([cluster_category.get(k, NOVEL) for k in effective], dtype=object)
-    loose = np.flatnonzero(np.asarray(effective) == UNCLUSTERED)
-    scorer = category_scorer(categories, encode)
-    novel_threshold = (run["summary"] or {}).get("novel_threshold", 0.0)
-    if len(loose):
-        category[loose] = categorise_queries(scorer, x[loose], novel_threshold)[0]
-    clf = ModalityClassifier(config.get("modality_margin", 0.08)).fit(categories, encode)
-    query_modality, modality_score = clf.predict(texts, x)
-    fitted = assignments[assignments["source"] == "fit"]
-    id_to_text = queries.set_index("id")["query"].astype(str)
-    coords = interpolate_coordinates(
-        encode(fitted["interaction_id"].map(id_to_text).tolist()),
-        fitted[["x", "y"]].to_numpy(np.float32),
-        x,
-    )
-    added = pd.DataFrame(
-        {
-            "interaction_id": new["id"].tolist(), "base_cluster_id": base, "cluster_id": effective,
-            "outlier": True, "reassigned": base != UNCLUSTERED, "similarity": similarity.astype(float),
-            "category": category, "query_modality": query_modality,
-            "modality": final_modality(query_modality, [categories.modality_of(c) for c in category]),
-            "modality_score": modality_score.astype(float), "x": coords[:, 0], "y": coords[:, 1],
-            "source": "assign",
-        }
-    )  # fmt: skip
-    assignments = pd.concat([assignments, added], ignore_index=True)
-    _recount(clusters, assignments)
-    persist.write_run(store, run_id, clusters, assignments)
-    return len(added)
+    assigner = fit_assigner(store, encode, categories, run_id, threshold)
+
+    def append(rows: pd.DataFrame) -> None:
+        persist.append_assignments(store, run_id, rows)
+
+    if ray_embedder is not None:
+        added = assign_on_ray(new, assigner, ray_embedder, append, batch_size or 1024)
+    else:
+        added = 0
+        for rows in assign_batches(new, assigner, encode, batch_size or 50_000):
+            append(rows)
+            added += len(rows)
+    clusters = persist.read_clusters(store, run_id)
+    _recount(clusters, persist.cluster_counts(store, run_id))
+    persist.write_clusters(store, run_id, clusters)
+    return added
 
 
 def diff_two_runs(

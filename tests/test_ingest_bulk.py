@@ -12,10 +12,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import create_test_database
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from postgres_databases import create_test_database
+from sqlalchemy import inspect, select
 
 from arenalens.cli import main
 from arenalens.errors import IngestError
@@ -210,3 +210,21 @@ def test_bulk_and_row_paths_agree_on_any_csv(
             outcomes.append(("refused", str(exc), dump(store)))
         store.engine.dispose()
     assert outcomes[0] == outcomes[1]
+
+
+def index_names(store: Store) -> set[str]:
+    return {index["name"] for index in inspect(store.engine).get_indexes("interactions")}
+
+
+def test_indexes_survive_bulk_loads_and_fallbacks(sqlite_store: Store, tmp_path: Path) -> None:
+    expected = index_names(sqlite_store)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,model_a,model_b,winner\nv1,A,B,tie\nv2,A,A,tie\n")
+    with pytest.raises(IngestError, match="row 3: fields 'model_a'/'model_b'"):
+        ingest_interactions(sqlite_store, bad, progress=False)
+    assert index_names(sqlite_store) == expected and sqlite_store.count(t.interactions) == 0
+
+    report = ingest_interactions(sqlite_store, write(VOTES, tmp_path / "votes.csv"), progress=False)
+
+    assert report.bulk and index_names(sqlite_store) == expected
+    assert {"ix_interactions_model_a", "ix_interactions_user_id"} <= expected

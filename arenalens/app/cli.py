@@ -123,6 +123,12 @@ def load_command(name: str, spec: LazyCommand) -> click.Command:
 @click.option("--llm-base-url", help="OpenAI-compatible endpoint [env ARENALENS_LLM_BASE_URL].")
 @click.option("--llm-model", help="Model name at that endpoint [env ARENALENS_LLM_MODEL].")
 @click.option("--embedding-model", help="sentence-transformers name or path.")
+@click.option(
+    "--embedding-backend",
+    type=click.Choice(["onnx", "torch"]),
+    help="onnx: int8 ONNX Runtime export (default); torch: sentence-transformers "
+    "[env ARENALENS_EMBEDDING_BACKEND].",
+)
 @click.pass_context
 def main_group(ctx: click.Context, **flags: object) -> None:
     """Analyse arena-style evaluations of voice and audio AI models."""

@@ -272,6 +272,9 @@ def _ingest_bulk(
 ) -> IngestReport:
     occurrences: Counter[str] = Counter()
     with store.transaction() as conn:
+        if store.dialect == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would begin only at the first DML
+        deferred = bulk_path.defer_sqlite_indexes(conn)
         for batch in bulk_path.arrow_batches(path, fmt):
             if batch.num_rows == 0:
                 continue
@@ -289,6 +292,8 @@ def _ingest_bulk(
             bar.update(batch.num_rows)
         if report.records == 0:
             raise bulk_path.NotBulk("no records")
+        for index in deferred:
+            index.create(conn)
         _record_file(store, conn, path, key, report)
     report.bulk = True
     return report

@@ -254,10 +254,9 @@ class LLMClient:
     def _cache_get(self, key: str) -> Any:
         if self.store is None:
             return None
-        with self.store.engine.connect() as conn:
-            return conn.execute(
-                select(t.llm_cache.c.response).where(t.llm_cache.c.key == key)
-            ).scalar_one_or_none()
+        return self.store.read_scalar(
+            select(t.llm_cache.c.response).where(t.llm_cache.c.key == key)
+        )
 
     def _cache_put(
         self, key: str, response: Any, prompt_tokens: int, completion_tokens: int

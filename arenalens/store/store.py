@@ -30,6 +30,7 @@ from sqlalchemy.sql import Executable
 
 from arenalens import __version__
 from arenalens.errors import ArenalensError
+from arenalens.models import canonical_models, resolve_models
 from arenalens.stages import STAGES
 from arenalens.store import tables as t
 
@@ -163,7 +164,7 @@ class Store:
             store = cls(engine, read_only=read_only)
             store._prepare_schema(upgrade=upgrade and not read_only)
         except OperationalError as exc:
-            raise StoreError(f"cannot open the store at {_redact(url)}: {exc.orig}") from exc
+            raise StoreError(f"cannot open the store at {redact_url(url)}: {exc.orig}") from exc
         return store
 
     # -- schema ---------------------------------------------------------------
@@ -255,6 +256,11 @@ class Store:
             import pandas as pd
 
             return pd.DataFrame(rows, columns=list(result.keys()))
+
+    def read_scalar(self, query: Executable, params: Mapping[str, Any] | None = None) -> Any:
+        """The single value a SELECT returns (None when it returns no row)."""
+        with self.engine.connect() as conn:
+            return conn.execute(query, dict(params or {})).scalar_one_or_none()
 
     def read_table(self, table: Table) -> pd.DataFrame:
         return self.read_frame(select(table))
@@ -596,7 +602,7 @@ class Store:
         query = select(*cols, t.transcripts.c.text.label("transcript")).outerjoin(
             t.transcripts, t.transcripts.c.interaction_id == t.interactions.c.id
         )
-        frame = self.read_frame(query.order_by(t.interactions.c.id))
+        frame = resolve_models(self.read_frame(query.order_by(t.interactions.c.id)), self.aliases())
         if "query_text" in frame:
             frame["query"] = frame["query_text"].where(
                 frame["query_text"].notna(), frame["transcript"]
@@ -619,12 +625,7 @@ class Store:
         cols = [c.id, c.model_a, c.model_b, c.winner, c.language]
         query = select(*cols, *([c.extra] if include_extra else [])).where(c.winner.is_not(None))
         frame = self.read_frame(query.order_by(t.interactions.c.id))
-        if resolve_aliases and len(frame):
-            aliases = self.aliases()
-            if aliases:
-                frame["model_a"] = frame["model_a"].map(lambda m: aliases.get(m, m))
-                frame["model_b"] = frame["model_b"].map(lambda m: aliases.get(m, m))
-        return frame
+        return resolve_models(frame, self.aliases()) if resolve_aliases else frame
 
     def feedback_frame(self) -> pd.DataFrame:
         """Feedback with its interaction context: query, both models and responses, the vote."""
@@ -647,16 +648,13 @@ class Store:
             .outerjoin(t.transcripts, t.transcripts.c.interaction_id == t.interactions.c.id)
             .order_by(t.feedback.c.id)
         )
-        frame = self.read_frame(query)
+        frame = resolve_models(self.read_frame(query), self.aliases())
         frame["query"] = frame["query_text"].where(frame["query_text"].notna(), frame["transcript"])
         return frame
 
     def benchmark_frame(self, resolve_aliases: bool = True) -> pd.DataFrame:
         frame = self.read_table(t.benchmark_scores)
-        if resolve_aliases and len(frame):
-            aliases = self.aliases()
-            frame["model"] = frame["model"].map(lambda m: aliases.get(m, m))
-        return frame
+        return resolve_models(frame, self.aliases()) if resolve_aliases else frame
 
     def status(self) -> dict[str, Any]:
         """Counts of what the workspace holds and which stages have run (keys are a contract)."""
@@ -682,8 +680,7 @@ class Store:
                     " UNION SELECT model_b FROM interactions WHERE model_b IS NOT NULL"
                 )
             ).scalars()
-            aliases = self.aliases()
-            systems = len({aliases.get(name, name) for name in names})
+            systems = len(canonical_models(names, self.aliases()))
         return {
             "db": self.dialect,
             "schema_version": SCHEMA_VERSION,
@@ -747,7 +744,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """Hide a password in a database URL before it is shown."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

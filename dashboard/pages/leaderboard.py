@@ -114,9 +114,9 @@ def uncertainty_caption(summary: dict) -> str:
     clustering = summary.get("clustering") or {}
     if clustering.get("unit") == "user":
         return (
-            f"CIs resample users, not votes ({clustering.get('clusters')} users): one person's "
-            f"votes move together, so these are {clustering.get('width_ratio', 1):.2f}× as wide "
-            "as intervals that treat every vote as independent."
+            f"CIs resample users, not votes ({clustering.get('clusters')} users), because one "
+            "person's votes can move together; here the user-clustered standard errors are "
+            f"{clustering.get('width_ratio', 1):.2f}× those that treat every vote as independent."
         )
     reason = clustering.get("reason") or "no user ids"
     return f"CIs treat votes as independent ({reason})."
@@ -125,6 +125,7 @@ def uncertainty_caption(summary: dict) -> str:
 def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
     """The overall leaderboard of the latest ranking run, its fragility and controlled board."""
     board = with_status(data.ratings(app, int(run["id"]), ""))
+    board["flag"] = board["flag"].fillna("")
     config = run["config"] or {}
     summary = run["summary"] or {}
     a, b, c, d = st.columns(4)
@@ -133,24 +134,28 @@ def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
     c.metric("Bootstrap rounds", f"{int(config.get('bootstrap_rounds', 0)):,}")
     unit = (summary.get("clustering") or {}).get("unit", "vote")
     d.metric("CIs resample", "users" if unit == "user" else "votes")
-    st.caption(
-        f"Run {int(run['id'])}, finished {run['finished_at']}; ties as {config.get('ties', 'half')}; "
-        f"{summary.get('ci_method', '')}. Rank = 1 + number of models whose CI lies entirely "
-        "above this model's."
+    ui.say(
+        "caption",
+        "Run {}, finished {}; ties as {}; {}. Rank = 1 + number of models whose CI lies "
+        "entirely above this model's.",
+        int(run["id"]),
+        run["finished_at"],
+        config.get("ties", "half"),
+        summary.get("ci_method", ""),
     )
-    st.caption(uncertainty_caption(summary))
+    ui.show("caption", uncertainty_caption(summary))
     if config.get("where"):
         st.caption("Filtered with --where:")
         st.code(str(config["where"]), language=None)
     for warning in summary.get("warnings") or []:
-        st.warning(ui.escape_markdown(warning))
+        ui.show("warning", warning)
     st.altair_chart(ratings_chart(board), width="stretch")
     ui.dataframe(
         board[[c for c in TABLE_COLUMNS if c in board]],
         width="stretch",
         column_config=RATING_FORMAT,
     )
-    st.caption(f"Status — {summary.get('status_rule', '')}")
+    ui.say("caption", "Status — {}", summary.get("status_rule", ""))
     fragility(summary)
     controlled(app, run, board)
     return board
@@ -204,11 +209,12 @@ def controlled(app: AppContext, run: pd.Series, raw: pd.DataFrame) -> None:
 
     board = data.ratings(app, int(run["id"]), CONTROLLED)
     coefficients = pd.DataFrame(summary.get("coefficients") or [])
-    st.caption(
-        "Contextual Bradley–Terry: each control enters as the standardised A-minus-B difference "
-        f"({ui.escape_markdown(', '.join(controls))}); the controlled ratings are what remains "
-        "at equal style. "
-        f"{summary.get('controlled_ci_method') or ''}"
+    ui.say(
+        "caption",
+        "Contextual Bradley–Terry: each control enters as the standardised A-minus-B "
+        "difference ({}); the controlled ratings are what remains at equal style. {}",
+        ", ".join(controls),
+        summary.get("controlled_ci_method") or "",
     )
     if len(coefficients):
         shown = coefficients[
@@ -232,7 +238,7 @@ def controlled(app: AppContext, run: pd.Series, raw: pd.DataFrame) -> None:
     side = side.rename(
         columns={"rating": "controlled rating", "rating_raw": "raw rating", "rank_raw": "raw rank"}
     )
-    side["change"] = side["controlled rating"] - side["raw rating"]
+    side["change"] = (side["controlled rating"] - side["raw rating"]).round().astype(int)
     ui.dataframe(
         side[["model", "raw rank", "raw rating", "rank", "controlled rating", "change"]],
         width="stretch",
@@ -277,9 +283,9 @@ def matrix_chart(cells: pd.DataFrame, order: list[str]) -> alt.Chart:
             "model:N",
             sort=order,
             title=None,
-            axis=alt.Axis(labelAngle=-30, labelLimit=160, orient="top"),
+            axis=alt.Axis(labelAngle=-35, labelLimit=170, labelOverlap=False, orient="bottom"),
         ),
-        y=alt.Y("slice_value:N", title=None, axis=alt.Axis(labelLimit=220)),
+        y=alt.Y("slice_value:N", title=None, axis=alt.Axis(labelLimit=160)),
     )
     rect = base.mark_rect(stroke="white").encode(
         color=alt.Color(
@@ -298,7 +304,8 @@ def matrix_chart(cells: pd.DataFrame, order: list[str]) -> alt.Chart:
         ],
     )
     text = base.mark_text(fontSize=11).encode(text="label:N")
-    return (rect + text).properties(height=alt.Step(30))
+    step = max(44, min(80, 520 // max(len(order), 1)))  # fits the page at 1280 px
+    return (rect + text).properties(height=alt.Step(30), width=alt.Step(step))
 
 
 def who_wins_where(app: AppContext, runs: pd.DataFrame, order: list[str]) -> None:
@@ -319,30 +326,33 @@ def who_wins_where(app: AppContext, runs: pd.DataFrame, order: list[str]) -> Non
         st.info("No category had enough votes for a leaderboard.")
         return
     cells = matrix(stored, MIN_CELL_VOTES)
-    left, right = st.columns([3, 2])
-    with left:
-        models = [m for m in order if m in set(cells["model"])]
-        models += sorted(set(cells["model"]) - set(models))
-        st.altair_chart(matrix_chart(cells, models), width="stretch")
-        st.caption(
-            f"Each cell: the model's rating in that category (Bradley–Terry on that category's "
-            f"votes). ★ leader; = tied with the leader (95% CIs overlap); grey: fewer than "
-            f"{MIN_CELL_VOTES} votes in the category (count shown), not compared."
+    models = [m for m in order if m in set(cells["model"])]
+    models += sorted(set(cells["model"]) - set(models))
+    st.altair_chart(matrix_chart(cells, models), width="content")
+    ui.say(
+        "caption",
+        "Each cell: the model's rating in that category (Bradley–Terry on that category's "
+        "votes). ★ leader; = tied with the leader (95% CIs overlap); grey: fewer than "
+        "{} votes in the category (count shown), not compared.",
+        MIN_CELL_VOTES,
+    )
+    skipped = (_summary_of(runs, run_id).get("skipped_slices")) or {}
+    if skipped:
+        st.caption("Categories without a board:")
+        ui.dataframe(
+            pd.DataFrame({"category": list(skipped), "why": list(skipped.values())}),
+            width="stretch",
         )
-        skipped = (_summary_of(runs, run_id).get("skipped_slices")) or {}
-        if skipped:
-            st.caption("Categories without a board:")
-            ui.dataframe(
-                pd.DataFrame({"category": list(skipped), "why": list(skipped.values())}),
-                width="stretch",
-            )
-    with right:
-        loss_reasons()
+    loss_reasons(models)
 
 
-def loss_reasons() -> None:
+def loss_reasons(models: list[str]) -> None:
     """Each model's three most common loss reasons (share of its lost battles' feedback, CI)."""
-    st.caption("Top loss reasons per model (share of feedback on its lost battles, 95% CI)")
+    st.markdown("**Why each model loses** — its top loss reasons")
+    st.caption(
+        "Share of the feedback on the battles it lost that names the reason (bias-corrected "
+        "where enough items were validated by people), with its 95% CI."
+    )
     app = data.app_context()
     if data.coding_ready(app) is not None:
         ui.stage_missing("Loss reasons", "arenalens code")
@@ -357,19 +367,25 @@ def loss_reasons() -> None:
         low=table["ppi_low"].where(use_ppi, table["machine_low"]),
         high=table["ppi_high"].where(use_ppi, table["machine_high"]),
     )
-    top = (
-        table.sort_values(["group", "share"], ascending=[True, False])
-        .groupby("group")
-        .head(3)
-        .rename(columns={"group": "model", "code": "reason", "n_items": "items"})
-    )
+    rows = []
+    for model, group in table.groupby("group"):
+        if models and model not in models:
+            continue  # a spelling the leaderboard resolved to another name (an alias)
+        best = group.sort_values("share", ascending=False).head(3)
+        row = {"model": model, "items": int(group["n_items"].max())}
+        for k, r in enumerate(best.itertuples(), start=1):
+            row[f"reason {k}"] = f"{r.code} {r.share:.0%} ({r.low:.0%}–{r.high:.0%})"
+        rows.append(row)
+    if not rows:
+        st.info("No coded feedback on the ranked models' lost battles yet.")
+        return
+    frame = pd.DataFrame(rows)
+    rank = {m: k for k, m in enumerate(models)}
+    frame = frame.sort_values("model", key=lambda s: s.map(lambda m: rank.get(m, len(rank))))
     ui.dataframe(
-        top[["model", "reason", "share", "low", "high", "items"]],
+        frame,
         width="stretch",
-        height=min(600, 38 + 35 * len(top)),
-        column_config={
-            c: st.column_config.NumberColumn(format="percent") for c in ("share", "low", "high")
-        },
+        column_config={"items": st.column_config.NumberColumn(width="small")},
     )
 
 
@@ -419,7 +435,7 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
     )
     board = with_status(data.ratings(app, by_field[field], field))
     if board.empty:
-        st.info(f"No slice had enough votes for a leaderboard by {field}.")
+        ui.say("info", "No slice had enough votes for a leaderboard by {}.", field)
         return
     values = sorted(board["slice_value"].unique())
     chosen = st.multiselect("Slices", values, default=values[:4], key="leaderboard_slice_values")
@@ -429,13 +445,14 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
     columns = st.columns(2)
     for k, value in enumerate(chosen):
         with columns[k % 2]:
-            st.caption(f"{SLICE_LABELS.get(field, field)}:")
+            ui.say("caption", "{}:", SLICE_LABELS.get(field, field))
             st.text(str(value))
             st.altair_chart(
                 ratings_chart(shown[shown["slice_value"] == value], height_step=20),
                 width="stretch",
             )
-    ui.dataframe(shown[["slice_value", *[c for c in TABLE_COLUMNS if c in shown]]], width="stretch")
+    columns = ["slice_value", "rank", "model", "rating", "ci_low", "ci_high", "votes", "status"]
+    ui.dataframe(shown[columns], width="stretch", column_config=RATING_FORMAT)
 
 
 def render() -> None:

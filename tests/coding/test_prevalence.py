@@ -110,7 +110,9 @@ def test_prevalence_by_category_joins_the_taxonomy_categories(
             "modality": "text_primary",
         }
     )
-    monkeypatch.setattr("coding.prevalence.query_categories", lambda store: categories.iloc[:-4])
+    monkeypatch.setattr(
+        "coding.prevalence.required_query_categories", lambda store: categories.iloc[:-4]
+    )
     table = prevalence_table(small_store, codebook, by="category", min_validated=3)
     sizes = table.drop_duplicates("group").set_index("group")["n_items"].to_dict()
     assert sizes == {"advice": 18, "knowledge": 18, "(uncategorised)": 4}

@@ -14,7 +14,7 @@ def test_demo_builds_a_taxonomy_of_the_sample_arena(sample_app):
     line = demo(sample_app)
     assert line.startswith("taxonomy run") and "clusters in" in line
     store = sample_app.store
-    queries = persist.query_categories(store)
+    queries = persist.query_assignment_table(store)
     extra = store.queries_frame().set_index("id")["extra"]
     gold_modality = queries["interaction_id"].map(lambda i: extra[i].get("gold_modality"))
     accuracy = (queries["modality"] == gold_modality).mean()

@@ -34,13 +34,13 @@ def built(store: Store, slurp_subset, embedder, encode):
     return store, summary, labeler
 
 
-def test_build_persists_a_run_with_every_query_assigned(built, slurp_subset):
+def test_build_persists_a_run_with_every_query_assigned(built, slurp_subset, embedder):
     store, summary, _ = built
     run = store.runs_frame().set_index("id").loc[summary.run_id]
-    assert run["status"] == "done" and run["model"] == "all-MiniLM-L6-v2" and run["code_version"]
+    assert run["status"] == "done" and run["model"] == embedder.model_id and run["code_version"]
     assert run["config"]["random_state"] == 3 and run["config"]["n_neighbors"] == 15
     assert run["summary"]["n_clusters"] >= 5 and 0 <= run["summary"]["outlier_share"] < 0.3
-    queries = persist.query_categories(store)
+    queries = persist.query_assignment_table(store)
     assert len(queries) == len(slurp_subset)
     assert queries["category"].isin(load_categories().names + [NOVEL]).all()
     assert queries["modality"].isin(["text_primary", "audio_primary"]).all()
@@ -107,7 +107,7 @@ def test_analyst_edits_survive_a_rebuild(built, encode):
         .loc[parent, "name"]
         == "Parent renamed"
     )
-    queries = persist.query_categories(store, second.run_id)
+    queries = persist.query_assignment_table(store, second.run_id)
     assert (queries.loc[queries["cluster_id"] == c, "category"] == "other").all()
     assert not (queries["cluster_id"] == b).any()
 
@@ -122,7 +122,7 @@ def test_new_queries_join_an_existing_run_without_reclustering(
     ingest_rows(store, new)
     assert assign_new_queries(store, encode, load_categories()) == len(new)
     assert assign_new_queries(store, encode, load_categories()) == 0
-    queries = persist.query_categories(store)
+    queries = persist.query_assignment_table(store)
     assert len(queries) == len(old) + len(new) and persist.latest_run_id(store) == summary.run_id
     added = queries[queries["source"] == "assign"]
     assert len(added) == len(new) and set(added["cluster_id"]) <= clusters_before
@@ -134,13 +134,13 @@ def test_fitting_on_a_sample_assigns_the_rest(store: Store, slurp_subset, embedd
     params = TaxonomyParams(random_state=0, max_fit_size=200)
     summary = build_taxonomy(store, encode, EmbeddingLabeler(embedder), load_categories(), params)
     assert summary.metrics["fit_on_sample"] and summary.metrics["n_fit"] == 200
-    sources = persist.query_categories(store)["source"].value_counts()
+    sources = persist.query_assignment_table(store)["source"].value_counts()
     assert sources["fit"] == 200 and sources["sample-assign"] == len(slurp_subset) - 200
 
 
 def test_human_labels_give_a_prediction_powered_estimate(built, tmp_path: Path):
     store, _, _ = built
-    queries = persist.query_categories(store)
+    queries = persist.query_assignment_table(store)
     labelled = queries.head(40)
     path = tmp_path / "labels.csv"
     lines = ["query_id,category,modality,annotator"] + [
@@ -161,7 +161,7 @@ def test_human_labels_give_a_prediction_powered_estimate(built, tmp_path: Path):
 
 def test_bad_label_file_is_refused_naming_the_line_and_nothing_is_written(built, tmp_path: Path):
     store, _, _ = built
-    first = persist.query_categories(store)["interaction_id"].iloc[0]
+    first = persist.query_assignment_table(store)["interaction_id"].iloc[0]
     path = tmp_path / "labels.csv"
     path.write_text(f"query_id,category\n{first},knowledge\n{first},cooking\n")
     with pytest.raises(LabelImportError, match=r"line 3: category 'cooking'"):

@@ -1,0 +1,117 @@
+"""New queries join a stored run by the nearest-centroid rule: locally, resumably, and on Ray Data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from taxonomy_fixtures import ingest_rows
+
+from arenalens.labeler.embedding import EmbeddingLabeler
+from arenalens.store import Store
+from taxonomy import persist
+from taxonomy.categories import load_categories
+from taxonomy.model import TaxonomyParams
+from taxonomy.pipeline import assign_new_queries, build_taxonomy
+
+
+@pytest.fixture(scope="module")
+def built_workspace(tmp_path_factory, slurp_rows, embedder, encode) -> tuple[Path, list[dict]]:
+    """A SQLite store with a run fitted on 400 SLURP queries and 1,633 more waiting to be assigned."""
+    path = tmp_path_factory.mktemp("assign") / "arenalens.sqlite"
+    store = Store.open(f"sqlite:///{path}")
+    ingest_rows(store, slurp_rows[:400])
+    build_taxonomy(
+        store, encode, EmbeddingLabeler(embedder), load_categories(), TaxonomyParams(random_state=0)
+    )
+    ingest_rows(store, slurp_rows[400:])
+    store.engine.dispose()
+    return path, slurp_rows[400:]
+
+
+@pytest.fixture
+def workspace_copy(built_workspace, tmp_path) -> tuple[Store, list[dict]]:
+    path, new = built_workspace
+    copy = tmp_path / "arenalens.sqlite"
+    shutil.copy(path, copy)
+    store = Store.open(f"sqlite:///{copy}")
+    yield store, new
+    store.engine.dispose()
+
+
+def _assigned(store: Store) -> pd.DataFrame:
+    rows = persist.read_assignments(store, persist.latest_run_id(store))
+    return rows[rows["source"] == "assign"].set_index("interaction_id").sort_index()
+
+
+def test_each_new_query_joins_its_nearest_centroid_above_the_threshold(workspace_copy, encode):
+    store, new = workspace_copy
+    assert assign_new_queries(store, encode, load_categories()) == len(new)
+    assigned = _assigned(store)
+    leaves = persist.cluster_table(store, include_merged=True)
+    leaves = leaves[leaves["cluster_id"] >= 0]
+    x = encode([row["sentence"] for row in new])
+    sims = x @ np.stack(leaves["centroid"].to_list()).T
+    nearest = leaves["cluster_id"].to_numpy()[sims.argmax(axis=1)]
+    expected = np.where(sims.max(axis=1) >= 0.4, nearest, -1)
+    got = assigned["base_cluster_id"].loc[[f"slurp-{row['slurp_id']}" for row in new]]
+    np.testing.assert_array_equal(got.to_numpy(), expected)
+    sizes = persist.cluster_table(store)
+    assert sizes["size"].sum() == 400 + len(new)  # recounted, the unclustered row included
+
+
+def test_an_interrupted_assign_keeps_its_batches_and_a_rerun_adds_the_rest(
+    workspace_copy, encode, monkeypatch
+):
+    store, new = workspace_copy
+    append = persist.append_assignments
+    calls = []
+
+    def fail_on_third_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("worker lost")
+        append(*args, **kwargs)
+
+    monkeypatch.setattr(persist, "append_assignments", fail_on_third_batch)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        assign_new_queries(store, encode, load_categories(), batch_size=500)
+    assert len(_assigned(store)) == 1000
+    monkeypatch.setattr(persist, "append_assignments", append)
+    assert assign_new_queries(store, encode, load_categories()) == len(new) - 1000
+    assigned = _assigned(store)
+    assert len(assigned) == len(new) and assigned.index.is_unique
+
+
+@pytest.mark.slow
+def test_assignment_on_ray_equals_the_local_assignment(built_workspace, tmp_path, embedder, encode):
+    ray = pytest.importorskip("ray", reason="Ray is in the dev extra: pip install 'arenalens[ray]'")
+    path, new = built_workspace
+    stores = {}
+    for name in ("local", "ray"):
+        shutil.copy(path, tmp_path / f"{name}.sqlite")
+        stores[name] = Store.open(f"sqlite:///{tmp_path / f'{name}.sqlite'}")
+    assert assign_new_queries(stores["local"], encode, load_categories()) == len(new)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        worker_embedder = {"model": embedder.model, "backend": embedder.backend}
+        added = assign_new_queries(
+            stores["ray"], encode, load_categories(), ray_embedder=worker_embedder, batch_size=256
+        )
+    finally:
+        ray.shutdown()
+    assert added == len(new)
+    local, on_ray = _assigned(stores["local"]), _assigned(stores["ray"])
+    assert list(on_ray.index) == list(local.index)
+    # workers embed in other batches than the driver: the same clusters, vectors within noise
+    agree = (on_ray["base_cluster_id"] == local["base_cluster_id"]).mean()
+    assert agree >= 0.99
+    np.testing.assert_allclose(on_ray["similarity"], local["similarity"], atol=0.05)
+    assert (on_ray["category"] == local["category"]).mean() >= 0.99
+    for name in ("local", "ray"):
+        clusters = persist.cluster_table(stores[name])
+        assert clusters["size"].sum() == 400 + len(new)
+        stores[name].engine.dispose()
