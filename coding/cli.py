@@ -95,6 +95,12 @@ def coding_labeler(app: AppContext, codebook: Codebook):
     help="First train per-code classifiers on validated/adjudicated items; use one for a code "
     "only where cross-validation beats the zero-shot decision; then recode with them.",
 )
+@click.option(
+    "--llm-sample",
+    type=int,
+    help="The LLM codes this many random items; a classifier trained on its codes codes the "
+    "rest (agreement with the LLM on a held-back part, and the time saved, are printed).",
+)
 @json_option
 @click.pass_obj
 def code_command(
@@ -107,11 +113,38 @@ def code_command(
     recode: bool,
     wait: bool,
     learn: bool,
+    llm_sample: int | None,
     as_json: bool,
 ) -> None:
     """Code voters' feedback into loss reasons (resumable: reruns code only what is missing)."""
     codebook = _codebook(app, codebook_path)
     learning = None
+    labeler = None
+    distilled = None
+    if llm_sample is not None:
+        if learn:
+            raise CodingError("choose one of --learn and --llm-sample")
+        if not app.settings.use_llm:
+            raise CodingError(
+                "--llm-sample needs an LLM: set llm_base_url and llm_model (or their flags)"
+            )
+        from coding.distill import distil_from_llm
+        from coding.zeroshot import CalibratedCoder
+
+        labeler = CalibratedCoder(app.embedder, codebook)
+        feedback = app.store.feedback_frame().rename(columns={"id": "feedback_id"})
+        distilled = distil_from_llm(
+            app.labeler, labeler, feedback, llm_sample, seed=app.settings.seed
+        )
+        labeler.overrides = distilled.overrides()
+        labeler.name = f"distilled:{distilled.llm} via {labeler.name}"
+        recode = True
+        if not as_json:
+            click.echo(
+                f"classifier vs LLM on {distilled.held_back} held-back items of the LLM's "
+                f"sample of {distilled.sample} (trained on {distilled.trained_on}):"
+            )
+            click.echo(_table(distilled.agreement))
     if learn:
         if app.settings.use_llm:
             raise CodingError(
@@ -140,16 +173,29 @@ def code_command(
         wait=wait,
         seed=app.settings.seed,
     )
+    import time
+
+    started = time.perf_counter()
     summary = code_feedback(
-        app.store, coding_labeler(app, codebook), codebook, config, progress=not as_json
+        app.store, labeler or coding_labeler(app, codebook), codebook, config, progress=not as_json
     )
+    coder_seconds = time.perf_counter() - started
     if as_json:
         payload = asdict(summary)
         if learning is not None:
             payload["learning"] = _frame_records(learning.table())
+        if distilled is not None:
+            payload["llm_sample"] = {
+                "sample": distilled.sample,
+                "held_back": distilled.held_back,
+                "agreement": _frame_records(distilled.agreement),
+                "savings": distilled.savings_line(summary.feedback_total, coder_seconds),
+            }
         echo_json(payload)
     else:
         click.echo(summary.line())
+        if distilled is not None:
+            click.echo(distilled.savings_line(summary.feedback_total, coder_seconds))
 
 
 @click.group("codebook", invoke_without_command=True)
