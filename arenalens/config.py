@@ -55,6 +55,11 @@ class Settings(BaseModel):
     llm_temperature: float = 0.0
     seed: int = 0
     privacy_min_users: int = 5
+    privacy_mask_pii: bool = Field(
+        default=True,
+        description="mask e-mails, phone numbers, URLs with query strings and long digit runs "
+        "in text shown or exported for sharing (the stored data is untouched)",
+    )
 
     @property
     def db_url(self) -> str:

@@ -15,6 +15,7 @@ from arenalens.store.store import utcnow
 from coding import persist
 from coding.codebook import POLARITIES, SIDES, Codebook
 from coding.errors import AnnotationError, CodebookMixError
+from coding.queue import coder_confidence, uncertain_first
 
 MAX_NAME = 128
 SOURCES = ("dashboard", "api", "csv", "demo")
@@ -49,6 +50,8 @@ class AnnotationItem:
     machine_codes: list[dict[str, Any]] = field(default_factory=list)
     sample: str | None = None
     position: int | None = None
+    # the coder's probability and decision per code: [{code, probability, decision, source}]
+    coder_confidence: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _clean_name(name: str, what: str) -> str:
@@ -83,9 +86,15 @@ class AnnotationQueue:
     def __init__(self, store: Store, codebook: Codebook, sample: str | None = None):
         self.store = store
         self.codebook = codebook
-        self.version = persist.register_codebook(store, codebook)
+        self.version = codebook.version_key  # registered on the first write, not here
         self.sample = sample
         self._feedback: pd.DataFrame | None = None
+        self._registered = False
+
+    def _register(self) -> None:
+        if not self._registered:
+            persist.register_codebook(self.store, self.codebook)
+            self._registered = True
 
     # -- reading ---------------------------------------------------------------
     def assignments(self) -> pd.DataFrame:
@@ -122,22 +131,37 @@ class AnnotationQueue:
             winner=_none(row["winner"]),
             codebook_version=self.version,
             machine_codes=mine[fields].to_dict("records") if len(mine) else [],
+            coder_confidence=coder_confidence(self.store, self.version, [feedback_id])[
+                ["code", "probability", "decision", "source"]
+            ].to_dict("records"),
         )
 
-    def next_item(self, annotator: str) -> AnnotationItem | None:
-        """The annotator's next assigned item they have not yet saved (None when done)."""
+    def pending(self, annotator: str) -> list[str]:
+        """The annotator's assigned, not yet saved items, uncertain-first (`coding.queue`)."""
         annotator = _clean_name(annotator, "annotator")
         assigned = self.assignments()
         mine = assigned[assigned["annotator"] == annotator] if len(assigned) else assigned
         if mine.empty:
-            return None
+            return []
         done = self._annotated_ids(annotator)
-        for row in mine.itertuples(index=False):
-            if row.feedback_id not in done:
-                item = self.item(row.feedback_id)
-                item.sample, item.position = row.sample, int(row.position)
-                return item
-        return None
+        ids = [fid for fid in dict.fromkeys(mine["feedback_id"]) if fid not in done]
+        return uncertain_first(ids, coder_confidence(self.store, self.version, ids))
+
+    def next_item(self, annotator: str) -> AnnotationItem | None:
+        """The annotator's next assigned item they have not yet saved (None when done).
+
+        Items the coder was uncertain about come first; the rest in assignment order.
+        """
+        pending = self.pending(annotator)
+        if not pending:
+            return None
+        assigned = self.assignments()
+        row = assigned[
+            (assigned["annotator"] == annotator.strip()) & (assigned["feedback_id"] == pending[0])
+        ].iloc[0]
+        item = self.item(pending[0])
+        item.sample, item.position = row["sample"], int(row["position"])
+        return item
 
     def _annotated_ids(self, annotator: str) -> set[str]:
         frame = persist.annotations_frame(self.store, self.version)
@@ -208,6 +232,7 @@ class AnnotationQueue:
             "source": source,
             "created_at": utcnow(),
         }
+        self._register()
         return persist.insert_annotation(self.store, row)
 
     def accept_machine(
@@ -235,6 +260,7 @@ class AnnotationQueue:
             "note": str(note or ""),
             "created_at": utcnow(),
         }
+        self._register()
         return persist.insert_adjudication(self.store, row)
 
     # -- summaries -------------------------------------------------------------
@@ -406,6 +432,12 @@ class AnnotationQueue:
             } - set(reader.fieldnames or [])
             if missing:
                 raise AnnotationError(f"{path}: missing columns {sorted(missing)}")
+            unknown = [c for c in reader.fieldnames or [] if c and c not in self.csv_columns()]
+            if unknown:
+                raise AnnotationError(
+                    f"{path}: columns {unknown} are not codes of codebook {self.version} "
+                    f"(codes: {self.codebook.code_names}) nor export columns; nothing was imported"
+                )
             parsed = []
             for line, record in enumerate(reader, start=2):
                 where = f"{path}, line {line}"

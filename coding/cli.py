@@ -51,6 +51,22 @@ def _table(frame: pd.DataFrame) -> str:
     )
 
 
+def coding_labeler(app: AppContext, codebook: Codebook):
+    """The settings' labeler, except that the offline embedding labeler gives way to the
+    calibrated coder (with the learned decisions of `code --learn`, where any)."""
+    from arenalens.labeler.embedding import EmbeddingLabeler
+
+    labeler = app.labeler
+    if not isinstance(labeler, EmbeddingLabeler):
+        return labeler  # an LLM (or another labeler the settings chose)
+    from coding.learning import learned_overrides
+    from coding.zeroshot import CalibratedCoder
+
+    coder = CalibratedCoder(app.embedder, codebook)
+    coder.overrides = learned_overrides(app.store, codebook.version_key)
+    return coder
+
+
 @click.command("code")
 @codebook_option
 @click.option(
@@ -73,6 +89,18 @@ def _table(frame: pd.DataFrame) -> str:
 @click.option(
     "--wait", is_flag=True, help="If another process is coding this workspace, wait for it."
 )
+@click.option(
+    "--learn",
+    is_flag=True,
+    help="First train per-code classifiers on validated/adjudicated items; use one for a code "
+    "only where cross-validation beats the zero-shot decision; then recode with them.",
+)
+@click.option(
+    "--llm-sample",
+    type=int,
+    help="The LLM codes this many random items; a classifier trained on its codes codes the "
+    "rest (agreement with the LLM on a held-back part, and the time saved, are printed).",
+)
 @json_option
 @click.pass_obj
 def code_command(
@@ -84,10 +112,58 @@ def code_command(
     limit: int | None,
     recode: bool,
     wait: bool,
+    learn: bool,
+    llm_sample: int | None,
     as_json: bool,
 ) -> None:
     """Code voters' feedback into loss reasons (resumable: reruns code only what is missing)."""
     codebook = _codebook(app, codebook_path)
+    learning = None
+    labeler = None
+    distilled = None
+    if llm_sample is not None:
+        if learn:
+            raise CodingError("choose one of --learn and --llm-sample")
+        if not app.settings.use_llm:
+            raise CodingError(
+                "--llm-sample needs an LLM: set llm_base_url and llm_model (or their flags)"
+            )
+        from coding.distill import distil_from_llm
+        from coding.zeroshot import CalibratedCoder
+
+        labeler = CalibratedCoder(app.embedder, codebook)
+        feedback = app.store.feedback_frame().rename(columns={"id": "feedback_id"})
+        distilled = distil_from_llm(
+            app.labeler, labeler, feedback, llm_sample, seed=app.settings.seed
+        )
+        labeler.overrides = distilled.overrides()
+        labeler.name = f"distilled:{distilled.llm} via {labeler.name}"
+        recode = True
+        if not as_json:
+            click.echo(
+                f"classifier vs LLM on {distilled.held_back} held-back items of the LLM's "
+                f"sample of {distilled.sample} (trained on {distilled.trained_on}):"
+            )
+            click.echo(_table(distilled.agreement))
+    if learn:
+        if app.settings.use_llm:
+            raise CodingError(
+                "--learn trains the offline coder's decisions; choose labeler 'embedding' "
+                "(--labeler embedding) to use it"
+            )
+        from coding.learning import learn_from_annotations
+        from coding.zeroshot import CalibratedCoder
+
+        learning = learn_from_annotations(
+            app.store, CalibratedCoder(app.embedder, codebook), seed=app.settings.seed
+        )
+        recode = True  # the learned decisions replace this version's codes (kept until success)
+        if not as_json:
+            click.echo(
+                f"learned from {learning.labels} validated items "
+                "(cross-validated, 95% bootstrap CIs):"
+            )
+            click.echo(_table(learning.table()))
     config = CodingConfig(
         batch_size=batch_size,
         samples=samples,
@@ -97,19 +173,40 @@ def code_command(
         wait=wait,
         seed=app.settings.seed,
     )
-    summary = code_feedback(app.store, app.labeler, codebook, config, progress=not as_json)
+    import time
+
+    started = time.perf_counter()
+    summary = code_feedback(
+        app.store, labeler or coding_labeler(app, codebook), codebook, config, progress=not as_json
+    )
+    coder_seconds = time.perf_counter() - started
     if as_json:
-        echo_json(asdict(summary))
+        payload = asdict(summary)
+        if learning is not None:
+            payload["learning"] = _frame_records(learning.table())
+        if distilled is not None:
+            payload["llm_sample"] = {
+                "sample": distilled.sample,
+                "held_back": distilled.held_back,
+                "agreement": _frame_records(distilled.agreement),
+                "savings": distilled.savings_line(summary.feedback_total, coder_seconds),
+            }
+        echo_json(payload)
     else:
         click.echo(summary.line())
+        if distilled is not None:
+            click.echo(distilled.savings_line(summary.feedback_total, coder_seconds))
 
 
-@click.command("codebook")
+@click.group("codebook", invoke_without_command=True)
 @codebook_option
 @json_option
-@click.pass_obj
-def codebook_command(app: AppContext, codebook_path: Path | None, as_json: bool) -> None:
+@click.pass_context
+def codebook_command(ctx: click.Context, codebook_path: Path | None, as_json: bool) -> None:
     """Show the codebook in use (codes, definitions, version) and the versions coded in the workspace."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: AppContext = ctx.obj
     codebook = _codebook(app, codebook_path)
     versions = persist.coded_versions(app.store)
     if as_json:
@@ -127,6 +224,82 @@ def codebook_command(app: AppContext, codebook_path: Path | None, as_json: bool)
         click.echo(f"  {code.name}: {code.definition}")
     click.echo("coded versions in this workspace:")
     click.echo(_table(versions))
+
+
+@codebook_command.command("discover")
+@codebook_option
+@click.option(
+    "--min-support", default=3, show_default=True, help="Smallest group kept as a candidate."
+)
+@click.option("--max-candidates", default=8, show_default=True, help="At most this many.")
+@click.option(
+    "--distance",
+    default=0.55,
+    show_default=True,
+    help="Cosine distance under which texts are grouped (smaller: tighter groups).",
+)
+@click.option(
+    "--draft",
+    "draft_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the codebook plus the candidates as a draft version to this YAML file.",
+)
+@json_option
+@click.pass_obj
+def discover_command(
+    app: AppContext,
+    codebook_path: Path | None,
+    min_support: int,
+    max_candidates: int,
+    distance: float,
+    draft_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Cluster feedback left uncoded or coded `other` and name candidate new reasons."""
+    from coding.discover import candidates_frame, discover_reasons, draft_codebook, write_draft
+
+    codebook = _codebook(app, codebook_path)
+    candidates, clustered = discover_reasons(
+        app.store,
+        codebook,
+        app.embedder,
+        app.labeler,
+        min_support=min_support,
+        max_candidates=max_candidates,
+        distance_threshold=distance,
+    )
+    frame = candidates_frame(candidates)
+    persist.save_candidates(app.store, codebook.version_key, clustered, _frame_records(frame))
+    if draft_path is not None and candidates:
+        write_draft(draft_codebook(codebook, candidates), draft_path)
+    if as_json:
+        echo_json({"clustered": clustered, "candidates": _frame_records(frame)})
+        return
+    click.echo(
+        f"{len(candidates)} candidate reasons from {clustered} items left uncoded or coded "
+        f"'other' under {codebook.version_key}:"
+    )
+    click.echo(_table(frame[["code", "name", "support", "share", "keywords"]]))
+    for c in candidates:
+        click.echo(f"  {c.code}: " + " | ".join(c.examples))
+    if draft_path is not None and candidates:
+        click.echo(f"draft written to {draft_path}: edit it, then `arenalens codebook accept`")
+
+
+@codebook_command.command("accept")
+@click.argument("draft", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_obj
+def accept_command(app: AppContext, draft: Path) -> None:
+    """Make a draft from `codebook discover` the workspace codebook, with its version bumped."""
+    from coding.codebook import WORKSPACE_CODEBOOK_NAME
+    from coding.discover import accept_draft
+
+    destination = Path(app.settings.workspace) / WORKSPACE_CODEBOOK_NAME
+    codebook = accept_draft(draft, destination)
+    click.echo(
+        f"{destination} is now {codebook.version_key}: run `arenalens code` to code under it "
+        "(codes of the previous version are kept apart)"
+    )
 
 
 @click.group("annotate")
@@ -160,6 +333,29 @@ def annotate_group() -> None:
     help="Sample name (once per codebook version).",
 )
 @click.option("--seed", type=int, help="Random seed (default: settings seed).")
+@click.option(
+    "--kappa-ci-width",
+    type=float,
+    default=0.3,
+    show_default=True,
+    help="Power analysis: items each code needs for a 95% CI of kappa this wide (printed).",
+)
+@click.option(
+    "--expected-kappa",
+    type=float,
+    default=0.6,
+    show_default=True,
+    help="Kappa assumed by the power analysis.",
+)
+@click.option(
+    "--uncertain",
+    "uncertain_extra",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Also assign this many items the coder is least sure of, as a separate sample "
+    "<name>-uncertain flagged training-only (never used for prevalence or kappa).",
+)
 @json_option
 @click.pass_obj
 def sample_command(
@@ -171,12 +367,23 @@ def sample_command(
     overlap: float,
     name: str,
     seed: int | None,
+    kappa_ci_width: float,
+    expected_kappa: float,
+    uncertain_extra: int,
     as_json: bool,
 ) -> None:
-    """Draw a stratified (code x model) validation sample and assign it to annotators."""
+    """Draw a random stratified (code x model) validation sample and assign it to annotators."""
+    from coding.sampling import create_uncertainty_sample, kappa_power_table
+
+    codebook = _codebook(app, codebook_path)
+    persist.require_coded(app.store, codebook.version_key)
+    items = persist.machine_items_frame(app.store, codebook.version_key, codebook.code_names)
+    power = kappa_power_table(
+        {c: float(items[c].mean()) for c in codebook.code_names}, kappa_ci_width, expected_kappa
+    )
     summary = create_validation_sample(
         app.store,
-        _codebook(app, codebook_path),
+        codebook,
         annotators,
         name=name,
         size=size,
@@ -184,10 +391,30 @@ def sample_command(
         overlap=overlap,
         seed=app.settings.seed if seed is None else seed,
     )
+    extra = (
+        create_uncertainty_sample(
+            app.store, codebook, annotators, uncertain_extra, name=f"{name}-uncertain"
+        )
+        if uncertain_extra
+        else None
+    )
     if as_json:
-        echo_json(asdict(summary))
-    else:
-        click.echo(summary.line())
+        echo_json(
+            {
+                **asdict(summary),
+                "uncertainty_sample": asdict(extra) if extra else None,
+                "kappa_power": _frame_records(power),
+            }
+        )
+        return
+    click.echo(summary.line())
+    if extra is not None:
+        click.echo(extra.line() + " [uncertainty-chosen: training only]")
+    click.echo(
+        f"power: items for a 95% kappa CI of total width {kappa_ci_width} "
+        f"(expected kappa {expected_kappa}, at each code's machine rate):"
+    )
+    click.echo(_table(power))
 
 
 @annotate_group.command("export")
@@ -278,12 +505,35 @@ def adjudicate_command(
 @click.option(
     "--boot", default=1000, show_default=True, help="Bootstrap resamples for the kappa CI."
 )
+@click.option(
+    "--against",
+    type=click.Choice(["llm", "embedding", "calibrated"]),
+    help="Instead: code a random set of already-coded items with this labeler (in memory, "
+    "nothing stored) and give its kappa with the stored machine codes per code.",
+)
+@click.option(
+    "--items",
+    "against_items",
+    default=200,
+    show_default=True,
+    help="With --against: how many coded items to compare on.",
+)
 @json_option
 @click.pass_obj
 def agreement_command(
-    app: AppContext, codebook_path: Path | None, boot: int, as_json: bool
+    app: AppContext,
+    codebook_path: Path | None,
+    boot: int,
+    against: str | None,
+    against_items: int,
+    as_json: bool,
 ) -> None:
     """Per code: machine-vs-human Cohen's kappa (bootstrap CI), agreement, precision/recall; human alpha."""
+    if against is not None:
+        _agreement_against(
+            app, _codebook(app, codebook_path), against, against_items, boot, as_json
+        )
+        return
     report = agreement_report(
         app.store, _codebook(app, codebook_path), n_boot=boot, seed=app.settings.seed
     )
@@ -302,6 +552,46 @@ def agreement_command(
         else report.confusion
     )
     click.echo(_table(wide))
+
+
+def _agreement_against(
+    app: AppContext, codebook: Codebook, against: str, n_items: int, boot: int, as_json: bool
+) -> None:
+    from coding.agreement import code_with_labeler, labeler_agreement
+
+    version = codebook.version_key
+    persist.require_coded(app.store, version)
+    if n_items < 2:
+        raise CodingError(f"--items must be at least 2, got {n_items}")
+    items = persist.machine_items_frame(app.store, version, codebook.code_names)
+    items = items.sample(min(n_items, len(items)), random_state=app.settings.seed)
+    if against == "llm":
+        from arenalens.labeler.llm import LLMLabeler
+
+        if not (app.settings.llm_base_url and app.settings.llm_model):
+            raise CodingError("--against llm needs llm_base_url and llm_model configured")
+        other = LLMLabeler.from_settings(app.settings, app.store)
+    elif against == "embedding":
+        from arenalens.labeler.embedding import EmbeddingLabeler
+
+        other = EmbeddingLabeler(app.embedder)
+    else:
+        from coding.zeroshot import CalibratedCoder
+
+        other = CalibratedCoder(app.embedder, codebook)
+    stored_name = ", ".join(sorted(set(items["labeler"].astype(str))))
+    table = labeler_agreement(
+        items[["feedback_id", *codebook.code_names]],
+        code_with_labeler(other, codebook, items[["feedback_id", "text"]]),
+        codebook.code_names,
+        n_boot=boot,
+        seed=app.settings.seed,
+    )
+    if as_json:
+        echo_json({"stored": stored_name, "other": other.name, "per_code": _frame_records(table)})
+        return
+    click.echo(f"{version}: stored codes ({stored_name}) vs {other.name} on {len(items)} items")
+    click.echo(_table(table))
 
 
 @click.command("prevalence")

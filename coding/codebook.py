@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,9 @@ class Code:
     exclude: tuple[str, ...] = ()
     positive_examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
+    # words and phrases that signal the code in real feedback (the offline coder's lexical
+    # feature; matched case-insensitively at word boundaries, apostrophes optional)
+    cues: tuple[str, ...] = ()
 
     def to_label(self) -> LabelDefinition:
         """The code as a labeler's label definition."""
@@ -85,7 +87,11 @@ class Codebook:
             "version": self.version,
             "description": self.description,
             "codes": [
-                {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(c).items()}
+                {
+                    k: list(v) if isinstance(v, tuple) else v
+                    for k, v in asdict(c).items()
+                    if not (k == "cues" and not v)  # no cues: same hash as before cues existed
+                }
                 for c in self.codes
             ],
         }
@@ -153,6 +159,7 @@ def codebook_from_dict(data: Any, source: str = "<dict>") -> Codebook:
             "exclude",
             "positive_examples",
             "negative_examples",
+            "cues",
         }
         if unknown:
             raise CodebookError(f"{where}: unknown fields {sorted(unknown)}")
@@ -168,6 +175,7 @@ def codebook_from_dict(data: Any, source: str = "<dict>") -> Codebook:
                 negative_examples=_string_list(
                     raw.get("negative_examples"), f"{where}.negative_examples"
                 ),
+                cues=_string_list(raw.get("cues"), f"{where}.cues"),
             )
         )
     return Codebook(
@@ -198,13 +206,3 @@ def resolve_codebook(workspace: Path | None, path: str | Path | None = None) -> 
     if workspace is not None and (Path(workspace) / WORKSPACE_CODEBOOK_NAME).exists():
         return load_codebook(Path(workspace) / WORKSPACE_CODEBOOK_NAME)
     return load_codebook(DEFAULT_CODEBOOK_PATH)
-
-
-def check_codes(codebook: Codebook, names: Sequence[str], where: str = "") -> None:
-    """Raise when a name is not a code of this codebook."""
-    unknown = [n for n in names if n not in codebook.code_names]
-    if unknown:
-        prefix = f"{where}: " if where else ""
-        raise CodebookError(
-            f"{prefix}unknown codes {unknown} for codebook {codebook.version_key}; expected {codebook.code_names}"
-        )

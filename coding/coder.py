@@ -88,6 +88,8 @@ class CodingSummary:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     stopped: str = ""
+    decisions: dict[str, str] = field(default_factory=dict)  # code -> zero-shot | learned | ...
+    uncertain: dict[str, int] = field(default_factory=dict)  # code -> items marked uncertain
 
     def line(self) -> str:
         """One human-readable line."""
@@ -103,6 +105,12 @@ class CodingSummary:
             f"{self.codes_written} codes, {self.evidence_rejected} rejected for non-verbatim evidence, "
             f"{self.labeler_calls} labeler calls{tokens}"
         )
+        if self.uncertain:
+            text += "; uncertain (for annotators first): " + ", ".join(
+                f"{code} {n}" for code, n in sorted(self.uncertain.items()) if n
+            )
+        if any(d != "zero-shot" for d in self.decisions.values()):
+            text += "; decisions: " + ", ".join(f"{c} {d}" for c, d in self.decisions.items())
         return text + (f"; stopped: {self.stopped}" if self.stopped else "")
 
 
@@ -273,7 +281,9 @@ def code_feedback(
         )
         # a recode keeps the old codes until it succeeds: the new ones are swapped in when the
         # run is published (the LLM's answers are cached as they come, so a rerun pays nothing)
-        staged: tuple[list, list] | None = ([], []) if config.recode else None
+        staged: tuple[list, list, list] | None = ([], [], []) if config.recode else None
+        if hasattr(labeler, "decision_sources"):
+            summary.decisions = labeler.decision_sources()
         usage_before = _usage(labeler)
         label_sets = _label_sets(codebook, config.samples, config.seed)
         try:
@@ -299,8 +309,8 @@ def code_feedback(
             _record_usage(summary, labeler, usage_before)
             run.summary.update(asdict(summary))
         if staged is not None:
-            items, codes = staged
-            run.on_publish(lambda conn: persist.replace_coding(conn, version, items, codes))
+            items, codes, scores = staged
+            run.on_publish(lambda conn: persist.replace_coding(conn, version, items, codes, scores))
             summary.remaining = len(feedback) - summary.coded_now
         else:
             # items saved by earlier runs that died are published with this one
@@ -331,13 +341,19 @@ def _code_batch(
     version: str,
     run_id: int,
     summary: CodingSummary,
-    staged: tuple[list, list] | None = None,
+    staged: tuple[list, list, list] | None = None,
 ) -> None:
     """Code one batch; save it at once (resumable), or into `staged` for a recode."""
     texts = batch["text"].astype(str).tolist()
     contexts = [describe_battle(row) for row in batch.to_dict("records")]
     per_sample: list[list[AssignmentResult]] = []
+    scored = labeler.score(texts) if hasattr(labeler, "score") else None
     for i, label_set in enumerate(label_sets):
+        if scored is not None:  # calibrated coder: deterministic, one sample is all samples
+            if i == 0:
+                summary.labeler_calls += 1
+            per_sample.append(labeler.results_from_scores(scored))
+            continue
         instructions = (
             INSTRUCTIONS
             if i == 0
@@ -357,7 +373,7 @@ def _code_batch(
             )
         per_sample.append(results)
     now = utcnow()
-    item_rows, code_rows = [], []
+    item_rows, code_rows, score_rows = [], [], []
     valid = set(codebook.code_names)
     for j, row in enumerate(batch.itertuples(index=False)):
         results = [sample[j] for sample in per_sample]
@@ -385,10 +401,46 @@ def _code_batch(
             }
             for c in item.codes
         )
+        kept = {c.code for c in item.codes}
+        if scored is not None:
+            for s in scored[j]:
+                if s.code not in valid:
+                    continue
+                decision = s.decision
+                if decision == "present" and s.code not in kept:
+                    decision = "uncertain"  # its evidence failed the verbatim check
+                summary.uncertain[s.code] = summary.uncertain.get(s.code, 0) + (
+                    decision == "uncertain"
+                )
+                score_rows.append(
+                    {
+                        "codebook_version": version,
+                        "feedback_id": item.feedback_id,
+                        "code": s.code,
+                        "probability": s.probability,
+                        "decision": decision,
+                        "source": s.source,
+                        "run_id": run_id,
+                    }
+                )
+        else:  # a labeler reports confidence for the codes it gives only
+            score_rows.extend(
+                {
+                    "codebook_version": version,
+                    "feedback_id": item.feedback_id,
+                    "code": c.code,
+                    "probability": c.confidence,
+                    "decision": "present",
+                    "source": "llm" if summary.labeler.startswith("llm") else "labeler",
+                    "run_id": run_id,
+                }
+                for c in item.codes
+            )
     if staged is None:
-        persist.save_coded_batch(store, item_rows, code_rows)
+        persist.save_coded_batch(store, item_rows, code_rows, score_rows)
     else:
         staged[0].extend(item_rows)
         staged[1].extend(code_rows)
+        staged[2].extend(score_rows)
     summary.coded_now += len(item_rows)
     summary.codes_written += len(code_rows)

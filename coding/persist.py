@@ -16,6 +16,8 @@ from coding.codebook import Codebook
 from coding.errors import CodebookMixError, CodingError
 
 STAGE = "coding"
+# the stratum of items an uncertainty sample chose (`coding.sampling`): training only
+TRAINING_STRATUM = "uncertainty-chosen (training only)"
 
 
 def register_codebook(store: Store, codebook: Codebook) -> str:
@@ -87,12 +89,17 @@ def labelers_used(store: Store, version: str) -> set[str]:
 
 
 def save_coded_batch(
-    store: Store, item_rows: Sequence[Mapping[str, Any]], code_rows: Sequence[Mapping[str, Any]]
+    store: Store,
+    item_rows: Sequence[Mapping[str, Any]],
+    code_rows: Sequence[Mapping[str, Any]],
+    score_rows: Sequence[Mapping[str, Any]] = (),
 ) -> None:
-    """Write one batch of items and their codes atomically (a killed run loses at most one batch)."""
+    """Write one batch of items, codes and scores atomically (a killed run loses at most one batch)."""
     with store.transaction() as conn:
         store.insert_ignore(ct.coding_items, list(item_rows), conn=conn)
         store.insert_ignore(ct.coding_codes, list(code_rows), conn=conn)
+        if score_rows:
+            store.insert_ignore(ct.coding_scores, list(score_rows), conn=conn)
 
 
 def replace_coding(
@@ -100,21 +107,25 @@ def replace_coding(
     version: str,
     item_rows: Sequence[Mapping[str, Any]],
     code_rows: Sequence[Mapping[str, Any]],
+    score_rows: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Swap all machine codes of `version` for a recode's (inside the run's publish transaction)."""
+    conn.execute(delete(ct.coding_scores).where(ct.coding_scores.c.codebook_version == version))
     conn.execute(delete(ct.coding_codes).where(ct.coding_codes.c.codebook_version == version))
     conn.execute(delete(ct.coding_items).where(ct.coding_items.c.codebook_version == version))
     if item_rows:
         conn.execute(ct.coding_items.insert(), list(item_rows))
     if code_rows:
         conn.execute(ct.coding_codes.insert(), list(code_rows))
+    if score_rows:
+        conn.execute(ct.coding_scores.insert(), list(score_rows))
 
 
 def adopt_unfinished(conn: Connection, version: str, run_id: int) -> None:
     """Publish items of `version` saved by runs that failed or were abandoned under `run_id`."""
     runs = core_tables.runs.c
     dead = select(runs.id).where(runs.status.in_(("failed", "abandoned")))
-    for table in (ct.coding_items, ct.coding_codes):
+    for table in (ct.coding_items, ct.coding_codes, ct.coding_scores):
         conn.execute(
             update(table)
             .where(table.c.codebook_version == version, table.c.run_id.in_(dead))
@@ -126,6 +137,7 @@ def delete_coding(store: Store, version: str) -> int:
     """Remove the machine codes of one codebook version (annotations are kept); returns items removed."""
     with store.transaction() as conn:
         conn.execute(delete(ct.coding_codes).where(ct.coding_codes.c.codebook_version == version))
+        conn.execute(delete(ct.coding_scores).where(ct.coding_scores.c.codebook_version == version))
         result = conn.execute(
             delete(ct.coding_items).where(ct.coding_items.c.codebook_version == version)
         )
@@ -142,6 +154,17 @@ def codes_frame(store: Store, version: str | Sequence[str]) -> pd.DataFrame:
         .order_by(c.feedback_id, c.code)
     )
     return store.read_frame(query)
+
+
+def scores_frame(store: Store, version: str | Sequence[str]) -> pd.DataFrame:
+    """The coder's probability and decision per (item, code) under one codebook version."""
+    version = one_version(version)
+    c = ct.coding_scores.c
+    return store.read_frame(
+        select(ct.coding_scores)
+        .where(c.codebook_version == version)
+        .order_by(c.feedback_id, c.code)
+    )
 
 
 def items_frame(store: Store, version: str | Sequence[str]) -> pd.DataFrame:
@@ -281,3 +304,73 @@ def machine_items_frame(store: Store, version: str, code_names: Sequence[str]) -
         present = set(codes.loc[codes["code"] == name, "feedback_id"]) if len(codes) else set()
         frame[name] = frame["feedback_id"].isin(present).astype(int)
     return frame.reset_index(drop=True)
+
+
+# -- learned decisions ---------------------------------------------------------
+def save_learning(
+    conn: Connection, version: str, rows: Sequence[Mapping[str, Any]], run_id: int
+) -> None:
+    """Append one learning run's per-code decisions (inside the run's publish transaction)."""
+    now = utcnow()
+    conn.execute(
+        ct.coding_models.insert(),
+        [{**row, "codebook_version": version, "run_id": run_id, "created_at": now} for row in rows],
+    )
+
+
+def learning_frame(store: Store, version: str) -> pd.DataFrame:
+    """The latest published learning decision per code of `version` (empty when never learned)."""
+    c = ct.coding_models.c
+    frame = store.read_frame(
+        select(ct.coding_models)
+        .where(c.codebook_version == version, published(c.run_id))
+        .order_by(c.id)
+    )
+    return frame.groupby("code").tail(1).reset_index(drop=True) if len(frame) else frame
+
+
+def training_only_ids(store: Store, version: str) -> set[str]:
+    """Items assigned only through uncertainty-chosen samples: used to train, never to estimate."""
+    frame = assignments_frame(store, version)
+    if frame.empty:
+        return set()
+    random = set(frame.loc[frame["stratum"] != TRAINING_STRATUM, "feedback_id"])
+    return set(frame.loc[frame["stratum"] == TRAINING_STRATUM, "feedback_id"]) - random
+
+
+def random_sample_ids(store: Store, version: str) -> set[str]:
+    """Items of the random validation samples (what prevalence and agreement may use)."""
+    frame = assignments_frame(store, version)
+    if frame.empty:
+        return set()
+    return set(frame.loc[frame["stratum"] != TRAINING_STRATUM, "feedback_id"])
+
+
+# -- candidate new reasons ----------------------------------------------------------
+DISCOVER_STAGE = f"{STAGE}.discover"
+
+
+def save_candidates(
+    store: Store, version: str, clustered: int, candidates: Sequence[Mapping[str, Any]]
+) -> int:
+    """Record one discovery (a run of `coding.discover` whose summary holds the candidates)."""
+    config = {"codebook_version": version}
+    with store.run(DISCOVER_STAGE, config, model=None) as run:
+        run.summary.update(
+            {"codebook_version": version, "clustered": clustered, "candidates": list(candidates)}
+        )
+        return run.id
+
+
+def latest_candidates(store: Store, version: str | None = None) -> pd.DataFrame:
+    """Candidates of the newest finished discovery (of `version` when given); empty if none."""
+    runs = store.runs_frame()
+    if runs.empty:
+        return pd.DataFrame()
+    runs = runs[(runs["stage"] == DISCOVER_STAGE) & (runs["status"] == "done")]
+    for summary in reversed(runs.sort_values("id")["summary"].tolist()):
+        if not isinstance(summary, Mapping):
+            continue
+        if version is None or summary.get("codebook_version") == version:
+            return pd.DataFrame(summary.get("candidates") or [])
+    return pd.DataFrame()

@@ -78,7 +78,8 @@ def prevalence_table(
     items = persist.machine_items_frame(store, version, codebook.code_names)
     labels = AnnotationQueue(store, codebook).human_labels()
     # PPI needs a random validation sample: items annotated outside a drawn sample are left out.
-    sampled = set(persist.assignments_frame(store, version)["feedback_id"])
+    # Uncertainty-chosen items (training only) are not random: left out too.
+    sampled = persist.random_sample_ids(store, version)
     resolved = (
         labels[labels["present"].notna() & labels["feedback_id"].isin(sampled)]
         if len(labels)

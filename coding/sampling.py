@@ -196,3 +196,106 @@ def create_validation_sample(
         )
         run.summary.update(asdict(summary))
     return summary
+
+
+TRAINING_STRATUM = persist.TRAINING_STRATUM
+
+
+def items_for_kappa_ci(
+    ci_width: float, prevalence: float, kappa: float = 0.6, confidence: float = 0.95
+) -> int:
+    """Items needed so Cohen's kappa of machine vs human has a CI of total width `ci_width`.
+
+    Large-sample approximation SE(kappa) = sqrt(p_o (1 - p_o) / n) / (1 - p_e), with both raters
+    at the code's `prevalence` p (p_e = p^2 + (1 - p)^2) and the expected `kappa` giving
+    p_o = kappa (1 - p_e) + p_e. Rare codes need many more items for the same width.
+    """
+    if not 0 < ci_width < 2:
+        raise CodingError(f"target kappa CI width must be between 0 and 2, got {ci_width}")
+    if not -1 < kappa < 1:
+        raise CodingError(f"expected kappa must be between -1 and 1, got {kappa}")
+    p = min(max(prevalence, 0.01), 0.99)
+    p_e = p * p + (1 - p) * (1 - p)
+    p_o = kappa * (1 - p_e) + p_e
+    z = z_value(confidence)
+    return int(math.ceil(z * z * p_o * (1 - p_o) / ((ci_width / 2) ** 2 * (1 - p_e) ** 2)))
+
+
+def kappa_power_table(
+    rates: dict[str, float], ci_width: float, kappa: float = 0.6, confidence: float = 0.95
+) -> pd.DataFrame:
+    """Per code: its machine rate and the items a kappa CI of `ci_width` needs."""
+    return pd.DataFrame(
+        [
+            {
+                "code": code,
+                "machine_rate": rate,
+                "items_needed": items_for_kappa_ci(ci_width, rate, kappa, confidence),
+            }
+            for code, rate in rates.items()
+        ]
+    )
+
+
+def create_uncertainty_sample(
+    store: Store,
+    codebook: Codebook,
+    annotators: Sequence[str],
+    size: int,
+    *,
+    name: str,
+) -> SampleSummary:
+    """Extra items the coder is least sure of, flagged training-only (never in prevalence or kappa)."""
+    from coding.queue import coder_confidence, uncertain_first
+
+    version = codebook.version_key
+    persist.require_coded(store, version)
+    if size < 1:
+        raise CodingError(f"uncertainty sample size must be >= 1, got {size}")
+    if not annotators:
+        raise CodingError("an uncertainty sample needs at least one annotator")
+    items = persist.machine_items_frame(store, version, codebook.code_names)
+    taken = set(persist.assignments_frame(store, version)["feedback_id"])
+    candidates = [fid for fid in items["feedback_id"] if fid not in taken]
+    scores = coder_confidence(store, version, candidates)
+    uncertain = set(scores.loc[scores["decision"] == "uncertain", "feedback_id"])
+    chosen = [fid for fid in uncertain_first(candidates, scores) if fid in uncertain][:size]
+    if not chosen:
+        raise CodingError(
+            f"no unsampled item is uncertain under {version} (the coder stores uncertainty "
+            "only with the calibrated offline coder)"
+        )
+    rows = [
+        {
+            "feedback_id": fid,
+            "annotator": annotators[i % len(annotators)],
+            "position": i // len(annotators),
+            "overlap": 0,
+            "stratum": TRAINING_STRATUM,
+        }
+        for i, fid in enumerate(chosen)
+    ]
+    config = {
+        "size": len(chosen),
+        "purpose": "training only: chosen by the coder's uncertainty, not random",
+        "annotators": list(annotators),
+        "population": len(candidates),
+    }
+    with store.run(f"{persist.STAGE}.sample", config, model=None) as run:
+        sample_id = persist.create_sample(
+            store, name=name, version=version, config=config, run_id=run.id, assignments=rows
+        )
+        summary = SampleSummary(
+            sample_id=sample_id,
+            name=name,
+            codebook_version=version,
+            population=len(candidates),
+            size=len(chosen),
+            double_coded=0,
+            strata=1,
+            annotators=tuple(annotators),
+            target_ci_width=None,
+            seed=0,
+        )
+        run.summary.update(asdict(summary))
+    return summary

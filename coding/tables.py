@@ -156,3 +156,45 @@ coding_adjudications = Table(
     Column("note", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# The coder's calibrated probability for every (item, code), and the decision it led to:
+# present (a code row exists), uncertain (sent to the front of annotators' queues), absent.
+coding_scores = Table(
+    "coding_scores",
+    metadata,
+    Column(
+        "codebook_version",
+        String(VERSION_LEN),
+        ForeignKey("coding_codebooks.version_key"),
+        primary_key=True,
+    ),
+    Column(
+        "feedback_id", String(128), ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("code", String(128), primary_key=True),
+    Column("probability", Float, nullable=False),
+    Column("decision", String(16), nullable=False),  # present | uncertain | absent
+    Column("source", String(32), nullable=False),  # zero-shot | learned | llm
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+)
+
+# What `arenalens code --learn` decided per code (append-only; the latest published row counts):
+# the learned classifier (plain numbers, no pickles) where cross-validation showed it better.
+coding_models = Table(
+    "coding_models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "codebook_version",
+        String(VERSION_LEN),
+        ForeignKey("coding_codebooks.version_key"),
+        nullable=False,
+    ),
+    Column("code", String(128), nullable=False),
+    Column("decision", String(32), nullable=False),  # learned | zero-shot
+    Column("labels", Integer, nullable=False),
+    Column("report", JSON, nullable=False),  # reason, CV metrics of both decisions
+    Column("model", JSON, nullable=True),  # coding.learning.LearnedModel fields, when learned
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

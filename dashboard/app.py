@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 # A local image: a Material-icon (or emoji) favicon, the page's icon included, is fetched from
@@ -49,7 +49,7 @@ def sidebar() -> None:
         data.store_version(app)
         data.start_prefetch(app)
     except ArenalensError as exc:
-        st.error(f"cannot open the workspace: {exc}")
+        ui.say("error", "cannot open the workspace: {}", exc)
         st.stop()
     st.sidebar.caption("Workspace")
     st.sidebar.text(label)

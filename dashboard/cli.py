@@ -1,7 +1,8 @@
-"""`arenalens dashboard`: serve the Streamlit app on loopback, blocking until stopped."""
+"""`arenalens dashboard`: serve the Streamlit app (on loopback by default), blocking until stopped."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -17,8 +18,26 @@ APP_PATH = Path(__file__).resolve().parent / "app.py"
 PREFETCH_ENV = "ARENALENS_DASHBOARD_PREFETCH"
 
 
+def is_loopback(address: str) -> bool:
+    """Whether the server address only accepts connections from this machine."""
+    if address.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+NO_LOGIN_WARNING = (
+    "warning: the dashboard has no login; on {address} anyone who can reach this machine's "
+    "port {port} sees the workspace's queries and feedback. Prefer the default 127.0.0.1 and "
+    "an SSH tunnel (README: 'Reaching the dashboard from another machine')."
+)
+
+
 def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
-    """The `streamlit run` argument list for the dashboard (headless, no telemetry)."""
+    """The `streamlit run` argument list for the dashboard: headless, no usage statistics, and
+    nothing that makes the browser fetch from outside (see README, 'No outside requests')."""
     return [
         sys.executable,
         "-m",
@@ -54,17 +73,27 @@ def dashboard_environment(app: AppContext, base: dict[str, str] | None = None) -
 
 @click.command("dashboard")
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on. The dashboard has no login: keep 127.0.0.1 and use an SSH "
+    "tunnel to reach it from elsewhere.",
+)
 @click.pass_obj
-def dashboard_command(app: AppContext, port: int) -> None:
-    """Serve the dashboard on http://127.0.0.1:PORT until stopped (Ctrl-C)."""
+def dashboard_command(app: AppContext, port: int, address: str) -> None:
+    """Serve the dashboard on http://127.0.0.1:PORT (or --address) until stopped (Ctrl-C)."""
     # open (creating or upgrading) the store here, so its errors show as one line
     counts = app.store.status()
+    if not is_loopback(address):
+        click.echo(NO_LOGIN_WARNING.format(address=address, port=port), err=True)
+    host = f"[{address}]" if ":" in address else address
     click.echo(
-        f"arenalens dashboard: http://127.0.0.1:{port}  (workspace {app.settings.workspace}, "
+        f"arenalens dashboard: http://{host}:{port}  (workspace {app.settings.workspace}, "
         f"{counts['interactions']:,} interactions)"
     )
     click.echo("press Ctrl-C to stop")
-    process = subprocess.Popen(streamlit_command(port), env=dashboard_environment(app))
+    process = subprocess.Popen(streamlit_command(port, address), env=dashboard_environment(app))
 
     def _stop_server(signum: int, _frame: object) -> None:
         process.terminate()  # SIGTERM/SIGHUP to this command also stops the server

@@ -22,7 +22,10 @@ from sqlalchemy import func, select
 
 from arenalens.config import load_settings
 from arenalens.context import AppContext
+from arenalens.models import resolve_models
+from arenalens.privacy import mask_columns
 from arenalens.store import tables as t
+from dashboard.ui import Markdown, fmt, unavailable_message
 
 T = TypeVar("T")
 
@@ -140,17 +143,27 @@ def loader(fn: Callable[..., T]) -> Callable[..., T]:
     return call
 
 
-def unavailable_message(stage: str) -> str:
-    """Why a stage's results cannot be shown: package absent, or its persist API absent."""
-    if not stage_installed(stage):
-        return (
-            f"The `{stage}` stage is not installed in this environment "
-            f"(install arenalens with its `{stage}` package: pip install -e .)."
-        )
-    return (
-        f"This build's `{stage}` stage has no `{stage}.persist` read functions yet, so the "
-        "dashboard cannot show its results."
-    )
+# Free-text columns people wrote or models generated: shown with personal details masked.
+TEXT_COLUMNS = [
+    "query",
+    "query_text",
+    "transcript",
+    "response_a",
+    "response_b",
+    "text",
+    "feedback",
+    "output_text",
+    "evidence",
+    "rationale",
+    "central_texts",
+    "description",
+]
+
+
+def masked(app: AppContext, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with e-mails, phones, URLs with query strings and long numbers masked in its
+    text columns (settings.privacy_mask_pii; the store is untouched)."""
+    return mask_columns(frame, TEXT_COLUMNS, bool(app.settings.privacy_mask_pii))
 
 
 # -- core loaders ---------------------------------------------------------------
@@ -184,32 +197,54 @@ def votes(app: AppContext) -> pd.DataFrame:
 @loader
 def feedback(app: AppContext) -> pd.DataFrame:
     """Feedback with its interaction context."""
-    return app.store.feedback_frame()
+    return masked(app, app.store.feedback_frame())
 
 
 @loader
 def interactions(app: AppContext) -> pd.DataFrame:
     """Interactions (query resolved from text or transcript), without the bulky `extra`."""
     columns = [c.name for c in t.interactions.c if c.name not in ("extra", "content_hash")]
-    return app.store.interactions_frame(columns)
+    return masked(app, app.store.interactions_frame(columns))
 
 
 @loader
-def audio_paths(app: AppContext) -> pd.DataFrame:
-    """interaction_id -> path of the query's audio file (via inference's persist when present)."""
-    audio_frame = stage_function("inference", "audio_frame")
-    if audio_frame is not None:
-        return audio_frame(app.store)
-    return app.store.read_table(t.query_audio)
+def audio_roots(app: AppContext) -> pd.DataFrame:
+    """interaction_id -> path and the audio root it was confined to at ingest (None: none)."""
+    query = select(t.query_audio.c.interaction_id, t.query_audio.c.path, t.query_audio_roots.c.root)
+    query = query.outerjoin(
+        t.query_audio_roots, t.query_audio_roots.c.interaction_id == t.query_audio.c.interaction_id
+    )
+    return app.store.read_frame(query)
+
+
+def playable_audio(app: AppContext, interaction_id: str) -> tuple[Path | None, str]:
+    """The query's audio file when it may be played, else None and the reason: only regular
+    audio files (by header) inside the audio root recorded at ingest are served."""
+    from arenalens.paths import UnsafePathError, confine_audio
+
+    frame = audio_roots(app)
+    rows = frame[frame["interaction_id"] == interaction_id] if len(frame) else frame
+    if rows.empty:
+        return None, ""
+    row = rows.iloc[0]
+    if not isinstance(row["root"], str) or not row["root"]:
+        return None, f"audio not played: no audio root was recorded for {row['path']!r} at ingest"
+    try:
+        return confine_audio(row["path"], row["root"]), ""
+    except UnsafePathError as exc:
+        return None, f"audio not played: {exc}"
 
 
 @loader
 def model_outputs(app: AppContext) -> pd.DataFrame:
     """Inference outputs (one row per query and system), via inference's persist when present."""
     outputs_frame = stage_function("inference", "outputs_frame")
-    if outputs_frame is not None:
-        return outputs_frame(app.store)
-    return app.store.read_table(t.model_outputs)
+    frame = (
+        outputs_frame(app.store)
+        if outputs_frame is not None
+        else app.store.read_table(t.model_outputs)
+    )
+    return masked(app, resolve_models(frame, app.store.aliases(), ["system"]))
 
 
 def workspace_label(app: AppContext) -> str:
@@ -252,7 +287,7 @@ def coded_items(app: AppContext) -> pd.DataFrame:
     from coding.persist import machine_items_frame
 
     book = codebook(app)
-    return machine_items_frame(app.store, book.version_key, book.code_names)
+    return masked(app, machine_items_frame(app.store, book.version_key, book.code_names))
 
 
 @loader
@@ -260,7 +295,7 @@ def machine_codes(app: AppContext) -> pd.DataFrame:
     """The machine's codes (item, code, side, polarity, evidence, confidence) for this codebook."""
     from coding.persist import codes_frame
 
-    return codes_frame(app.store, codebook(app).version_key)
+    return masked(app, codes_frame(app.store, codebook(app).version_key))
 
 
 @loader
@@ -306,20 +341,24 @@ def annotation_queue(app: AppContext, sample: str | None) -> Any:
     return _annotation_queue(*_key(app), book.version_key, sample, feedback_rows)
 
 
-def coding_ready(app: AppContext) -> str | None:
+def coding_ready(app: AppContext) -> Markdown | None:
     """None when this codebook's codes exist; else the line saying what to run."""
     if stage_module("coding") is None:
         return unavailable_message("coding")
+    if int(status(app)["feedback"]) == 0:
+        return step_message(app, "Code feedback into loss reasons")
     versions = coded_versions(app)
     version = codebook(app).version_key
     if len(versions) and version in set(versions["codebook_version"]):
         return None
     if len(versions):
-        return (
-            f"Nothing is coded under the codebook in use ({version}); the store holds codes of "
-            f"{', '.join(versions['codebook_version'])}. Run `arenalens code` to code with it."
+        return fmt(
+            "Nothing is coded under the codebook in use ({}); the store holds codes of {}. "
+            "Run `arenalens code` to code with it.",
+            version,
+            ", ".join(versions["codebook_version"]),
         )
-    return "No feedback has been coded yet. Run `arenalens code` (or `arenalens demo`)."
+    return Markdown("No feedback has been coded yet. Run `arenalens code` (or `arenalens demo`).")
 
 
 @loader
@@ -330,7 +369,61 @@ def feedback_categories(app: AppContext) -> pd.DataFrame:
     return required_query_categories(app.store)
 
 
+@loader
+def top_loss_reasons(app: AppContext, n: int = 3) -> pd.DataFrame:
+    """The `n` most frequent loss reasons overall: code, rate, low, high, estimate (bias-corrected
+    when human labels allow it, else the machine's raw rate)."""
+    table = prevalence(app, "overall")
+    if table.empty:
+        return pd.DataFrame(columns=["code", "rate", "low", "high", "estimate"])
+    use_ppi = "ppi_rate" in table and table["ppi_rate"].notna().all()
+    prefix, label = ("ppi", "bias-corrected") if use_ppi else ("machine", "machine-coded")
+    out = pd.DataFrame(
+        {
+            "code": table["code"],
+            "rate": table[f"{prefix}_rate"],
+            "low": table[f"{prefix}_low"],
+            "high": table[f"{prefix}_high"],
+            "estimate": label,
+        }
+    )
+    return out.sort_values("rate", ascending=False).head(n).reset_index(drop=True)
+
+
+# -- next steps (what the workspace can compute) ----------------------------------
+def workspace_steps(app: AppContext) -> list:
+    """The next-steps checklist (arenalens.next_steps) for this workspace."""
+    from arenalens.next_steps import next_steps
+
+    runs = latest_runs(app, "ranking")
+    ranked_by = [(c or {}).get("by") for c in runs["config"]] if len(runs) else []
+    return next_steps(status(app), [b for b in ranked_by if b])
+
+
+def step_message(app: AppContext, name: str) -> Markdown:
+    """One line about a checklist step: why it cannot run, or the command that runs it."""
+    for step in workspace_steps(app):
+        if step.name == name:
+            if step.state == "blocked":
+                return fmt("{} cannot run on this workspace: {}.", step.name, step.why)
+            return Markdown(
+                f"{fmt('{}', step.name)}: run `{step.command}` in a terminal, then reload."
+            )
+    return fmt("{}: not available for this workspace.", name)
+
+
 # -- ranking (leaderboards, benchmarks vs preference) -----------------------------
+def latest_ratings(app: AppContext) -> pd.DataFrame | None:
+    """The overall ratings of the latest finished ranking run, or None before `rank` ran."""
+    if stage_module("ranking") is None:
+        return None
+    runs = latest_runs(app, "ranking")
+    if runs.empty:
+        return None
+    # the newest overall run (a `rank --by` run also stores its overall board)
+    return ratings(app, int(runs.iloc[0]["id"]), "")
+
+
 def latest_runs(app: AppContext, stage: str) -> pd.DataFrame:
     """Finished runs of one stage, newest first (config and summary as dicts)."""
     frame = runs(app)
@@ -393,7 +486,7 @@ def clusters(app: AppContext, run_id: int, level: int = 0) -> pd.DataFrame:
     from taxonomy.persist import cluster_table
 
     frame = cluster_table(app.store, run_id, level=level)
-    return frame.drop(columns=["centroid"], errors="ignore")
+    return masked(app, frame.drop(columns=["centroid"], errors="ignore"))
 
 
 @loader
@@ -410,6 +503,88 @@ def query_clusters(app: AppContext, run_id: int) -> pd.DataFrame:
     return frame.merge(context, left_on="interaction_id", right_on="id", how="left").drop(
         columns=["id"]
     )
+
+
+@loader
+def modality_examples(app: AppContext, per_modality: int = 2) -> dict[str, list[str]]:
+    """Up to `per_modality` example queries per modality (text_primary, audio_primary) from the
+    latest taxonomy run, taken only from clusters whose queries come from at least
+    privacy_min_users distinct users (masked like every query shown)."""
+    from dashboard import privacy
+
+    run_ids = taxonomy_run_ids(app)
+    if not run_ids:
+        return {}
+    frame = query_clusters(app, run_ids[0])
+    frame = frame[frame["query"].notna() & (frame["cluster_id"] >= 0)]
+    users = privacy.users_per_group(frame, "cluster_id")
+    allowed = users[users >= int(app.settings.privacy_min_users)].index
+    frame = frame[frame["cluster_id"].isin(allowed)]
+    words = frame["query"].str.split().str.len()
+    frame = frame[(words >= 3) & (words <= 16)]
+    out: dict[str, list[str]] = {}
+    for modality, group in frame.groupby("modality"):
+        picked = group.drop_duplicates("query").sample(
+            min(per_modality, len(group)), random_state=app.settings.seed
+        )
+        out[str(modality)] = list(picked["query"])
+    return out
+
+
+def win_shares(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Per model and value of `by`: battles, share won (ties half) with a 95% Wilson CI, from
+    voted rows (model_a, model_b, winner, `by`)."""
+    from arenalens.stats import wilson_interval
+
+    columns = ["model", by, "battles", "win_rate", "ci_low", "ci_high"]
+    voted = frame[frame["winner"].isin(["model_a", "model_b", "tie"]) & frame[by].notna()]
+    sides = []
+    for side in ("model_a", "model_b"):
+        part = voted[[side, by]].rename(columns={side: "model"})
+        part["score"] = (voted["winner"] == side).astype(float) + 0.5 * (voted["winner"] == "tie")
+        sides.append(part)
+    battles = pd.concat(sides, ignore_index=True).dropna(subset=["model"])
+    rows = []
+    for (model, value), group in battles.groupby(["model", by]):
+        n, won = len(group), float(group["score"].sum())
+        interval = wilson_interval(won, n)
+        rows.append((model, value, n, won / n, interval.low, interval.high))
+    return pd.DataFrame(rows, columns=columns)
+
+
+@loader
+def modality_win_rates(app: AppContext) -> pd.DataFrame:
+    """Per model and modality (latest taxonomy run): battles and share won with a 95% CI
+    (do audio-primary queries change who wins?)."""
+    run_ids = taxonomy_run_ids(app)
+    if not run_ids:
+        return pd.DataFrame(
+            columns=["model", "modality", "battles", "win_rate", "ci_low", "ci_high"]
+        )
+    return win_shares(query_clusters(app, run_ids[0]), "modality")
+
+
+@loader
+def cluster_loss_reasons(app: AppContext, run_id: int) -> pd.DataFrame:
+    """Per cluster and loss reason: coded feedback items on the cluster's queries (`items`) and
+    the share of them giving that reason; empty before the feedback is coded."""
+    columns = ["cluster_id", "code", "items", "share"]
+    if stage_module("coding") is None or coding_ready(app) is not None:
+        return pd.DataFrame(columns=columns)
+    items = coded_items(app)
+    codes = [c for c in codebook(app).code_names if c in items]
+    clusters_of = query_clusters(app, run_id).set_index("interaction_id")["cluster_id"]
+    items = items.assign(cluster_id=items["interaction_id"].map(clusters_of)).dropna(
+        subset=["cluster_id"]
+    )
+    if items.empty or not codes:
+        return pd.DataFrame(columns=columns)
+    grouped = items.groupby("cluster_id")
+    shares = grouped[codes].mean().stack().rename("share").reset_index()
+    shares.columns = ["cluster_id", "code", "share"]
+    shares["items"] = shares["cluster_id"].map(grouped.size())
+    shares["cluster_id"] = shares["cluster_id"].astype(int)
+    return shares[columns]
 
 
 @loader
@@ -453,13 +628,13 @@ def record_taxonomy_edit(
     )
 
 
-def taxonomy_ready(app: AppContext) -> str | None:
+def taxonomy_ready(app: AppContext) -> Markdown | None:
     """None when a taxonomy run exists; else the line saying what to run."""
     if stage_module("taxonomy") is None:
         return unavailable_message("taxonomy")
     if not taxonomy_run_ids(app):
-        return (
-            "No taxonomy has been built yet. Run `arenalens taxonomy build` (or `arenalens demo`)."
+        return fmt(
+            "No taxonomy has been built yet. {}", step_message(app, "Build the use-case taxonomy")
         )
     return None
 
@@ -475,21 +650,32 @@ def prefetch(app: AppContext) -> dict[str, float]:
         ("interactions", lambda: interactions(app)),
         ("feedback", lambda: feedback(app)),
         ("model_outputs", lambda: model_outputs(app)),
+        ("audio_roots", lambda: audio_roots(app)),
+        ("latest_ratings", lambda: latest_ratings(app)),
     ]
-    if stage_module("taxonomy") is not None and taxonomy_run_ids(app):
+    taxonomy = stage_module("taxonomy") is not None and bool(taxonomy_run_ids(app))
+    coded = stage_module("coding") is not None and coding_ready(app) is None
+    if taxonomy:
         latest = taxonomy_run_ids(app)[0]
         steps += [
             ("modality_shares", lambda: modality_shares(app)),
             ("category_shares", lambda: category_shares(app)),
             ("clusters", lambda: clusters(app, latest, 0)),
+            ("parents", lambda: clusters(app, latest, 1)),
             ("query_clusters", lambda: query_clusters(app, latest)),
+            ("modality_examples", lambda: modality_examples(app)),
+            ("modality_win_rates", lambda: modality_win_rates(app)),
         ]
-    if stage_module("coding") is not None and coding_ready(app) is None:
+    if coded:
         steps += [
             ("prevalence", lambda: prevalence(app, "overall")),
+            ("top_loss_reasons", lambda: top_loss_reasons(app, 3)),
             ("agreement", lambda: agreement(app, 1000)),
             ("coded_items", lambda: coded_items(app)),
+            ("machine_codes", lambda: machine_codes(app)),
         ]
+    if taxonomy and coded:
+        steps.append(("cluster_loss_reasons", lambda: cluster_loss_reasons(app, latest)))
     seconds = {}
     for name, step in steps:
         started = time.perf_counter()
@@ -498,7 +684,46 @@ def prefetch(app: AppContext) -> dict[str, float]:
         except Exception:  # noqa: BLE001 - a page shows the error when it asks; prefetch is best-effort
             pass
         seconds[name] = time.perf_counter() - started
+    import sys
+
+    # benchmarks/dashboard_browser.py waits for this line in the server's log
+    print(f"arenalens dashboard: caches warmed in {sum(seconds.values()):.1f}s", file=sys.stderr)
     return seconds
+
+
+# Modules the loaders and pages import. They are imported in the page's thread before the
+# prefetch thread starts: two threads importing altair/sklearn (which share narwhals) at the same
+# time can end in `_DeadlockError: deadlock detected by _ModuleLock('narwhals.stable.v2')`.
+PREFETCH_IMPORTS = (
+    "altair",
+    "narwhals.stable.v2",
+    "sklearn",
+    "scipy.stats",
+    "taxonomy.persist",
+    "taxonomy.categories",
+    "taxonomy.edits",
+    "coding.codebook",
+    "coding.persist",
+    "coding.prevalence",
+    "coding.agreement",
+    "coding.annotations",
+    "ranking.persist",
+    "inference.persist",
+)
+
+
+def import_before_prefetch() -> list[str]:
+    """Import (in this thread) every module the prefetch may need; returns those present."""
+    imported = []
+    for name in PREFETCH_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+            continue  # that stage (or optional library) is not installed
+        imported.append(name)
+    return imported
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -510,6 +735,7 @@ def _prefetch_thread(workspace: str, db: str | None, version: tuple) -> Any:
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(
         logging.ERROR
     )
+    import_before_prefetch()
     thread = threading.Thread(
         target=prefetch,
         args=(_open_context(workspace, db),),

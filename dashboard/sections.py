@@ -10,6 +10,15 @@ from arenalens.context import AppContext
 from dashboard import data, ui
 
 MODALITY_LABELS = {"text_primary": "Text-primary", "audio_primary": "Audio-primary"}
+# What the two modalities mean, in plain words (the taxonomy's ModalityClassifier decides).
+MODALITY_DEFINITIONS = {
+    "text_primary": "the words alone carry the request: a transcript of the query is enough "
+    "to answer it.",
+    "audio_primary": "answering needs the sound itself: how it was said or what else was heard "
+    "(emotion, tone, accent, pronunciation, singing, background sound). A query is "
+    'audio-primary when its category is, when it matches an audio cue ("how do I sound"), '
+    "or when it is closer to the audio-primary examples than to any text category.",
+}
 
 
 def share_chart(table: pd.DataFrame, label_title: str) -> alt.Chart:
@@ -51,28 +60,102 @@ def modality_share(app: AppContext) -> None:
     st.subheader("Text- vs audio-primary")
     missing = data.taxonomy_ready(app)
     if missing:
-        st.info(missing)
+        ui.show("info", missing)
         return
     table = data.modality_shares(app)
     if table.empty:
         st.info("The latest taxonomy run assigned no modality.")
         return
+    examples = data.modality_examples(app)
+    for label in ("text_primary", "audio_primary"):
+        ui.say("markdown", "**{}**: {}", MODALITY_LABELS[label], MODALITY_DEFINITIONS[label])
+        shown = examples.get(label) or []
+        if shown:
+            st.text("\n".join(f"e.g. “{q}”" for q in shown))
+        else:
+            st.caption(
+                "(no example: no cluster of this kind has queries from enough distinct users)"
+            )
     columns = st.columns(max(1, len(table)))
     for column, row in zip(columns, table.itertuples(), strict=False):
         column.metric(
-            MODALITY_LABELS.get(row.label, row.label),
+            ui.fmt("{}", MODALITY_LABELS.get(row.label, row.label)),
             ui.percent(row.share),
-            help=f"95% CI {ui.percent(row.ci_low)}–{ui.percent(row.ci_high)} ({row.method}); {row.count:,} queries",
+            help=ui.fmt(
+                "95% CI {}–{} ({}); {:,} queries",
+                ui.percent(row.ci_low),
+                ui.percent(row.ci_high),
+                row.method,
+                row.count,
+            ),
         )
-        column.caption(f"95% CI {ui.percent(row.ci_low)}–{ui.percent(row.ci_high)}")
+        with column:
+            ui.say("caption", "95% CI {}–{}", ui.percent(row.ci_low), ui.percent(row.ci_high))
     if "ppi_share" in table and table["ppi_share"].notna().any():
-        st.caption(
-            "Bias-corrected (with human labels): "
-            + ", ".join(
+        ui.say(
+            "caption",
+            "Bias-corrected (with human labels): {}",
+            ", ".join(
                 f"{MODALITY_LABELS.get(r.label, r.label)} {ui.percent(r.ppi_share)}"
                 for r in table.itertuples()
-            )
+            ),
         )
+
+
+def modality_win_chart(table: pd.DataFrame) -> alt.Chart:
+    """Share of battles won per model, text- vs audio-primary queries, with 95% CIs."""
+    frame = table.assign(modality=table["modality"].map(MODALITY_LABELS).fillna(table["modality"]))
+    order = list(
+        frame[frame["modality"] == "Text-primary"].sort_values("win_rate", ascending=False)["model"]
+    )
+    base = alt.Chart(frame).encode(
+        y=alt.Y(
+            "model:N",
+            sort=order or None,
+            title=None,
+            axis=alt.Axis(labelLimit=220, labelOverlap=False),
+        ),
+        color=alt.Color(
+            "modality:N",
+            scale=alt.Scale(domain=list(MODALITY_LABELS.values()), range=["#4c78a8", "#f58518"]),
+            legend=alt.Legend(orient="top", title=None),
+        ),
+        yOffset="modality:N",
+    )
+    rules = base.mark_rule().encode(
+        x=alt.X(
+            "ci_low:Q", title="share of battles won (ties half), 95% CI", axis=alt.Axis(format="%")
+        ),
+        x2="ci_high:Q",
+    )
+    points = base.mark_point(filled=True, size=60).encode(
+        x="win_rate:Q",
+        tooltip=[
+            "model",
+            "modality",
+            "battles",
+            alt.Tooltip("win_rate:Q", format=".1%"),
+            alt.Tooltip("ci_low:Q", format=".1%"),
+            alt.Tooltip("ci_high:Q", format=".1%"),
+        ],
+    )
+    return (rules + points).properties(height=alt.Step(14))
+
+
+def modality_by_model(app: AppContext) -> None:
+    """Do audio-primary queries change who wins? Each model's win share on both kinds."""
+    if data.taxonomy_ready(app):
+        return
+    table = data.modality_win_rates(app)
+    if table.empty or table["modality"].nunique() < 2:
+        return
+    st.subheader("Does audio change who wins?")
+    st.caption(
+        "Share of its battles each model won (ties count half) on text-primary and on "
+        "audio-primary queries. Where the two intervals of a model do not overlap, audio-primary "
+        "queries change how it fares."
+    )
+    st.altair_chart(modality_win_chart(table), width="stretch")
 
 
 def category_shares(app: AppContext, with_table: bool = False) -> None:
@@ -80,7 +163,7 @@ def category_shares(app: AppContext, with_table: bool = False) -> None:
     st.subheader("Use-case categories")
     missing = data.taxonomy_ready(app)
     if missing:
-        st.info(missing)
+        ui.show("info", missing)
         return
     table = data.category_shares(app)
     if table.empty:

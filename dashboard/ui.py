@@ -1,8 +1,16 @@
-"""Small rendering helpers shared by the pages: safe text, 'stage not run' notes, errors."""
+"""Small rendering helpers shared by the pages: safe text, 'stage not run' notes, errors.
+
+The one place where user-controlled text (model, cluster, category and annotator names,
+queries, feedback, notes, error messages, file names) is made safe for Streamlit's markdown:
+pages pass such values through `fmt` (a trusted template, escaped values) or show them with
+`show_user_text` / `st.text` / `dataframe`. A test checks that no page hands Streamlit's
+markdown-rendering calls an f-string or a bare variable.
+"""
 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,18 +18,72 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-# Characters with a meaning in Streamlit's markdown (CommonMark, GFM, LaTeX, colours, emoji).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~=$:])")
+# What can start markup in Streamlit's markdown (CommonMark + GFM, LaTeX, :colour[...]/:icon:
+# directives, HTML): escaped with a backslash. Characters that only matter in some positions
+# (list/heading marks at a line start, `_` at a word boundary, `:` before a letter or `/`,
+# the dot of `www.`) are escaped only there, so ordinary names (`too_long`, `Text-primary`)
+# are shown unchanged.
+_ALWAYS = re.compile(r"([\\`*\[\]<>$~|{}])")
+_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")  # not between two letters/digits
+_COLON = re.compile(r":(?=[A-Za-z/])")
+_WWW_DOT = re.compile(r"(?<=www)\.", re.IGNORECASE)
+_LINE_MARK = re.compile(r"^(\s*)([-+=#>])", re.MULTILINE)
+_LIST_NUMBER = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)
 
 
 def escape_markdown(text: object) -> str:
-    """Backslash-escape every markdown-special character so `text` renders literally."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """`text` with every markdown-active character backslash-escaped, so it renders literally
+    (no emphasis, link, image, HTML, code, maths, heading, list or Streamlit directive)."""
+    out = _ALWAYS.sub(r"\\\1", str(text))
+    out = _UNDERSCORE.sub(r"\\_", out)
+    out = _COLON.sub(r"\\:", out)
+    out = _WWW_DOT.sub(r"\\.", out)
+    out = _LINE_MARK.sub(r"\1\\\2", out)
+    return _LIST_NUMBER.sub(r"\1\\\2", out)
+
+
+class _EscapingFormatter(string.Formatter):
+    """str.format whose replacement fields are escaped after formatting."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, Markdown) and not format_spec:
+            return value  # already safe (built by fmt/safe): not escaped twice
+        return escape_markdown(super().format_field(value, format_spec))
+
+
+_FORMATTER = _EscapingFormatter()
+
+
+class Markdown(str):
+    """Text already safe for Streamlit's markdown (built by `fmt` or `safe`)."""
+
+
+def safe(text: object) -> Markdown:
+    """`text` made safe for markdown: kept when already `Markdown`, else escaped."""
+    return text if isinstance(text, Markdown) else Markdown(escape_markdown(text))
+
+
+def fmt(template: str, /, *args: Any, **kwargs: Any) -> Markdown:
+    """`template.format(...)` with every value escaped: the template (ours) may use markdown,
+    the values (user text, exception messages) render literally. Never put a value inside
+    backticks: a code span shows the escapes."""
+    return Markdown(_FORMATTER.format(template, *args, **kwargs))
+
+
+def show(kind: str, text: object) -> None:
+    """`st.<kind>(text)` (info, warning, error, success, caption, markdown, subheader, ...),
+    escaping `text` unless it is already `Markdown`."""
+    getattr(st, kind)(safe(text))
+
+
+def say(kind: str, template: str, /, *args: Any, **kwargs: Any) -> None:
+    """`st.<kind>(fmt(template, ...))`: a message with user values shown literally."""
+    show(kind, fmt(template, *args, **kwargs))
 
 
 def show_user_text(label: str, text: object, *, empty: str = "(none)") -> None:
     """Show user-supplied text literally (never parsed as markdown or HTML)."""
-    st.caption(label)
+    st.caption(safe(label))
     if text is None or (isinstance(text, float) and pd.isna(text)) or str(text).strip() == "":
         st.text(empty)
     else:
@@ -33,11 +95,26 @@ def stage_missing(what: str, command: str) -> None:
     st.info(f"{what} — nothing computed yet. Run `{command}` in a terminal, then reload.")
 
 
+def unavailable_message(stage: str) -> Markdown:
+    """Why a stage's results cannot be shown: package absent, or its persist API absent."""
+    import importlib.util
+
+    if importlib.util.find_spec(stage) is None:
+        return fmt(
+            "The {0} stage is not installed in this environment (install arenalens with its "
+            "{0} package: `pip install -e .`).",
+            stage,
+        )
+    return fmt(
+        "This build's {0} stage has no {0}.persist read functions yet, so the dashboard "
+        "cannot show its results.",
+        stage,
+    )
+
+
 def stage_not_installed(stage: str) -> None:
     """Say that a stage (or its persist API) is not available in this environment."""
-    from dashboard.data import unavailable_message
-
-    st.warning(unavailable_message(stage))
+    show("warning", unavailable_message(stage))
 
 
 def empty_workspace() -> None:
@@ -56,12 +133,37 @@ def error_boundary() -> Iterator[None]:
     try:
         yield
     except ArenalensError as exc:
-        st.error(f"{type(exc).__name__}: {exc}")
+        say("error", "{}: {}", type(exc).__name__, exc)
 
 
-def dataframe(frame: pd.DataFrame, **kwargs: Any) -> Any:
-    """`st.dataframe` without the index (cells are shown as plain text, never HTML)."""
-    return st.dataframe(frame, hide_index=True, **kwargs)
+def dataframe(
+    frame: pd.DataFrame,
+    *,
+    budget_px: int | None = None,
+    download: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """`st.dataframe` without the index, every column on screen within `budget_px` (default:
+    the page width at 1280 px; pass HALF_WIDTH_PX in a two-column layout), and with
+    `download="name.csv"` a button saving the table as CSV. Cells are plain text, never HTML."""
+    config = fit_columns(frame, budget_px or PAGE_WIDTH_PX, kwargs.pop("column_config", None))
+    kwargs.setdefault("width", "stretch")
+    event = st.dataframe(frame, hide_index=True, column_config=config, **kwargs)
+    if download:
+        download_csv(frame, download)
+    return event
+
+
+def download_csv(frame: pd.DataFrame, file_name: str, label: str = "Download CSV") -> None:
+    """A button saving `frame` as a CSV file (UTF-8, no index)."""
+    st.download_button(
+        label,
+        frame.to_csv(index=False).encode("utf-8"),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"download|{file_name}",
+        icon=":material/download:",
+    )
 
 
 def percent(value: float | None) -> str:
@@ -69,3 +171,43 @@ def percent(value: float | None) -> str:
     if value is None or pd.isna(value):
         return "—"
     return f"{100 * float(value):.1f}%"
+
+
+# Page body width at a 1280 px window with the sidebar open (Streamlit's wide layout: 818 px
+# measured in Chromium); half a page in two columns is ~400 px.
+PAGE_WIDTH_PX = 816
+HALF_WIDTH_PX = 400
+_CHAR_PX = 8.0  # width of a table character in Streamlit's font (generous: no ellipsis)
+_MIN_COLUMN_PX, _MAX_COLUMN_PX = 56, 420
+
+
+def fit_columns(
+    frame: pd.DataFrame, budget_px: int = PAGE_WIDTH_PX, config: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Column widths for `st.dataframe` so every column is on screen within `budget_px`
+    (long text is cut with an ellipsis inside its cell, shown whole on hover), merged into
+    `config` (e.g. number formats). Without it wide tables hide their last columns."""
+    widths = {}
+    for column in frame.columns:
+        values = frame[column].head(200).map(lambda v: len(str(v)) if v is not None else 0)
+        longest = (
+            int(values.quantile(0.9) if len(values) > 20 else values.max()) if len(values) else 0
+        )
+        natural = max(len(str(column)) + 2, longest)
+        widths[column] = min(_MAX_COLUMN_PX, max(_MIN_COLUMN_PX, int(natural * _CHAR_PX) + 24))
+    budget = int(budget_px * 0.985)  # borders
+    if sum(widths.values()) > budget:
+        fixed = {c: w for c, w in widths.items() if w <= 110}
+        flexible = {c: w for c, w in widths.items() if w > 110}
+        room = max(budget - sum(fixed.values()), 0)
+        scale = room / max(1, sum(flexible.values()))
+        widths.update({c: max(80, int(w * scale)) for c, w in flexible.items()})
+    total = sum(widths.values())
+    if total > budget:  # still too wide (many columns): shrink every column alike
+        widths = {c: max(_MIN_COLUMN_PX - 8, int(w * budget / total)) for c, w in widths.items()}
+    out = dict(config or {})
+    for column, width in widths.items():
+        given = out.get(column) or {}
+        if given.get("width") is None:  # a width the page chose itself is kept
+            out[column] = {**given, "width": width}
+    return out

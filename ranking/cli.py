@@ -8,9 +8,8 @@ import click
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
-from ranking.errors import RankingError
 from ranking.leaderboard import RankingOptions
-from ranking.pipeline import compute_rankings, compute_regression
+from ranking.pipeline import compute_rankings, compute_regression, demo
 from ranking.regression import VIF_THRESHOLD, RegressionReport
 
 
@@ -290,20 +289,4 @@ def regress_command(
 
 
 COMMANDS: list[click.Command] = [rank_command, regress_command]
-
-
-def demo(app: AppContext) -> str:
-    """Rank the demo workspace and regress its votes on its benchmark scores."""
-    options = RankingOptions(bootstrap_rounds=1000, seed=app.settings.seed)
-    # per-category leaderboards when the taxonomy has run (it runs before ranking in the demo)
-    by = "category" if app.store.latest_run("taxonomy") else None
-    payload = compute_rankings(app, options, by=by)
-    top = payload["ratings"][0]
-    line = f"ranking: {len(payload['ratings'])} models from {payload['votes']} votes, top {top['model']} ({top['rating']:.0f})"
-    if by:
-        line += f", {len(payload.get('slices') or [])} per-category leaderboards"
-    try:
-        report = compute_regression(app, seed=app.settings.seed)
-    except RankingError as exc:
-        return f"{line}; regression skipped: {exc}"
-    return f"{line}; benchmarks vs preferences: marginal R² {report.r2_marginal:.2f}, conditional {report.r2_conditional:.2f}"
+__all__ = ["COMMANDS", "compute_rankings", "compute_regression", "demo"]

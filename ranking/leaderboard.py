@@ -295,7 +295,9 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
         )
         _rank_component(board, sub, comp, part, comp_ia, comp_ib, codes)
         if board.controlled is not None:
-            _controlled_component(board, sub, comp, part, comp_ia, comp_ib, codes)
+            _controlled_component(
+                board, sub, comp, part, comp_ia, comp_ib, codes, bool(labels.max() > 0)
+            )
     board.ratings.sort(key=lambda r: (r.component, r.rank, -r.rating))
     if board.controlled is not None:
         board.controlled.ratings.sort(key=lambda r: (r.component, r.rank, -r.rating))
@@ -446,6 +448,7 @@ def _controlled_component(
     ia: np.ndarray,
     ib: np.ndarray,
     codes: np.ndarray | None,
+    several_components: bool = False,
 ) -> None:
     """Contextual Bradley–Terry with the covariates, on the votes that have all of them."""
     opts = board.options
@@ -460,11 +463,17 @@ def _controlled_component(
     }
     listed = ", ".join(f"{n} lack {name}" for name, n in missing_by.items() if n)
     if n_used < CONTROL_MIN_VOTES:
-        raise RankingError(
-            f"--control: only {n_used} of {votes.n_votes} votes have every covariate"
+        message = (
+            f"only {n_used} of {votes.n_votes} votes have every covariate"
             + (f" ({listed})" if listed else "")
             + f"; the controlled board needs at least {CONTROL_MIN_VOTES}"
         )
+        if several_components:
+            board.warnings.append(
+                f"controlled board left out {{{', '.join(pc.models)}}}: {message}"
+            )
+            return
+        raise RankingError(f"--control: {message}")
     if n_missing:
         board.warnings.append(
             f"controlled board: {n_missing} of {votes.n_votes} votes left out ({listed}); "
@@ -549,7 +558,7 @@ def _controlled_component(
                 status=model_status(n_k, float(low[k]), float(high[k])),
             )
         )
-    if comp == 0:
+    if not board.coefficients:  # of the first group fitted (the only one, unless --per-component)
         for k, name in enumerate(sub_votes.covariate_names):
             beta = float(point.beta[0, k])
             se = float(np.sqrt(max(cov[m + k, m + k], 0.0)))

@@ -116,7 +116,13 @@ def select_votes(
         selection.excluded = result.excluded(where)
         if not result.mask.any():
             reasons = "; ".join(f"{n} {why}" for why, n in selection.excluded.items())
-            raise RankingError(f"--where {where!r} matches none of the {total} votes ({reasons})")
+            hint = ""
+            if {"model_a", "model_b"} & set(wanted):
+                names = sorted(set(grouped["model_a"]) | set(grouped["model_b"]))[:6]
+                hint = f"; model names are compared after aliases are resolved: {', '.join(names)}"
+            raise RankingError(
+                f"--where {where!r} matches none of the {total} votes ({reasons}){hint}"
+            )
         selection.frame = grouped[result.mask].reset_index(drop=True)
     for name, cols in sources.items():
         frame = selection.frame
@@ -249,3 +255,22 @@ def compute_regression(
         summary.pop("logit")
         run.summary.update(summary)
     return report
+
+
+def demo(app: AppContext) -> str:
+    """Rank the demo workspace and regress its votes on its benchmark scores."""
+    options = RankingOptions(
+        bootstrap_rounds=1000, seed=app.settings.seed, controls=(LENGTH_CONTROL,)
+    )
+    # per-category leaderboards when the taxonomy has run (it runs before ranking in the demo)
+    by = "category" if app.store.latest_run("taxonomy") else None
+    payload = compute_rankings(app, options, by=by)
+    top = payload["ratings"][0]
+    line = f"ranking: {len(payload['ratings'])} models from {payload['votes']} votes, top {top['model']} ({top['rating']:.0f})"
+    if by:
+        line += f", {len(payload.get('slices') or [])} per-category leaderboards"
+    try:
+        report = compute_regression(app, seed=app.settings.seed)
+    except RankingError as exc:
+        return f"{line}; regression skipped: {exc}"
+    return f"{line}; benchmarks vs preferences: marginal R² {report.r2_marginal:.2f}, conditional {report.r2_conditional:.2f}"

@@ -18,8 +18,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -53,6 +55,12 @@ class PageCheck:
     heading: str
     screenshot: Path
     errors: list[str]
+    # elements whose src/href points at a planted URL (see hostile payloads), as outer HTML
+    planted: list[str] = field(default_factory=list)
+    # charts and tables wider than their container at this viewport ("testid: scroll > client")
+    overflow: list[str] = field(default_factory=list)
+    # seconds from navigation start until the page had finished its script run (no spinner)
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -61,7 +69,57 @@ class PageCheck:
             self.title.startswith(expected_title)
             and self.heading == expected_heading
             and not self.errors
+            and not self.planted
         )
+
+
+@dataclass
+class NetworkLog:
+    """Every request the browser made; requests to other hosts than loopback are refused."""
+
+    urls: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    def outside(self) -> list[str]:
+        return [u for u in self.urls if not is_loopback_url(u)]
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether a request stays on this machine (data:/blob: URLs never leave it)."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("data", "blob", "about", "chrome-extension"):
+        return True
+    return parsed.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+# Charts and tables must fit their container: an element wider than its box hides columns or
+# labels off the right edge. Glide (st.dataframe) scrolls inside `.dvn-scroller`.
+OVERFLOW_JS = """() => {
+  const out = [];
+  const main = document.querySelector('[data-testid="stMainBlockContainer"]')
+    || document.querySelector('section.main') || document.body;
+  const right = main.getBoundingClientRect().right + 1;
+  for (const el of document.querySelectorAll(
+      '[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"], '
+      + '[data-testid="stDataFrame"], [data-testid="stTable"]')) {
+    const testid = el.getAttribute('data-testid');
+    const box = el.getBoundingClientRect();
+    if (box.width < 100 || !el.checkVisibility()) continue;  // e.g. inside a closed expander
+    const inner = el.querySelector('.dvn-scroller') || el;
+    if (inner.scrollWidth > inner.clientWidth + 2)
+      out.push(`${testid}: scrollWidth ${inner.scrollWidth} > clientWidth ${inner.clientWidth}`);
+    for (const drawn of el.querySelectorAll('canvas, svg.marks')) {
+      const r = drawn.getBoundingClientRect();
+      if (r.width > 0 && (r.right > box.right + 2 || r.right > right))
+        out.push(`${testid}: drawing ends at ${Math.round(r.right)} beyond ${Math.round(Math.min(box.right, right))}`);
+    }
+  }
+  return out;
+}"""
+
+PLANTED_JS = """(marker) => Array.from(document.querySelectorAll('[src], [href], [srcset], [style]'))
+  .filter(el => ['src', 'href', 'srcset', 'style'].some(a => (el.getAttribute(a) || '').includes(marker)))
+  .map(el => el.outerHTML.slice(0, 200))"""
 
 
 def free_port() -> int:
@@ -73,6 +131,7 @@ def free_port() -> int:
 
 def start_dashboard(workspace: Path, port: int, log: Path) -> subprocess.Popen:
     """`arenalens --workspace DIR dashboard --port N` in the background; waits until it answers."""
+    log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ARENALENS_WORKSPACE": str(workspace)}
     env.pop("ARENALENS_DB", None)
     process = subprocess.Popen(
@@ -117,30 +176,120 @@ def stop(process: subprocess.Popen) -> None:
         pass
 
 
-def check_pages(port: int, out: Path, timeout_ms: int = 60_000) -> list[PageCheck]:
-    """Visit every page; return what each showed (title, heading, exceptions on the page)."""
+def wait_for_run(page, heading: str, timeout_ms: int) -> None:
+    """Wait until the page shows `heading` and Streamlit has finished the script run."""
+    page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=timeout_ms)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        timeout=timeout_ms,
+    )
+
+
+def wait_for_charts(page, timeout_ms: int) -> None:
+    """Wait until every chart has drawn (Vega renders after the data arrives)."""
+    page.wait_for_timeout(1000)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]'))"
+        ".every(c => c.querySelector('svg, canvas'))",
+        timeout=timeout_ms,
+    )
+    page.wait_for_timeout(1500)  # tables lay out their columns after the first paint
+
+
+def expand_to_content(page, viewport: tuple[int, int], timeout_ms: int) -> None:
+    """Make the window as tall as the page (same width, same layout): Streamlit scrolls inside
+    its main block and draws elements only once they are on screen, so checks and the
+    screenshot see every element only this way."""
+    last = 0
+    for _ in range(6):  # elements drawn on becoming visible can make the page taller again
+        height = page.evaluate(
+            "() => Math.max(...['stMain', 'stMainBlockContainer', 'stAppViewContainer']"
+            '.map(id => document.querySelector(`[data-testid="${id}"]`))'
+            ".filter(Boolean).map(e => e.scrollHeight))"
+        )
+        if int(height) <= last:
+            break
+        last = int(height)
+        page.set_viewport_size({"width": viewport[0], "height": max(viewport[1], last + 40)})
+        wait_for_charts(page, timeout_ms)
+
+
+def check_pages(
+    port: int,
+    out: Path,
+    timeout_ms: int = 60_000,
+    *,
+    viewport: tuple[int, int] = (1280, 800),
+    planted_marker: str | None = None,
+    actions: dict[str, Callable] | None = None,
+    network: NetworkLog | None = None,
+    only: list[str] | None = None,
+    settle: bool = True,
+) -> list[PageCheck]:
+    """Visit every page at `viewport`; return what each showed (title, heading, exceptions,
+    elements pointing at `planted_marker`, overflowing charts/tables) and save a screenshot.
+    `actions[path](page)` runs after the page loaded (e.g. open a drill-down) before the checks.
+    Every request is logged in `network`; requests leaving loopback are refused.
+    `settle=False` only times each page (no chart wait, layout checks or screenshot)."""
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
+    network = network if network is not None else NetworkLog()
+    actions = actions or {}
     results = []
+
+    def route(request_route) -> None:
+        url = request_route.request.url
+        if is_loopback_url(url):
+            request_route.continue_()
+        else:
+            network.refused.append(url)
+            request_route.abort()
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        context.on("request", lambda request: network.urls.append(request.url))
+        context.route("**/*", route)
+        page = context.new_page()
         for path, (_title, heading) in PAGES.items():
+            if only is not None and path not in only:
+                continue
+            started = time.perf_counter()
             page.goto(f"http://127.0.0.1:{port}/{path}", timeout=timeout_ms)
-            page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=timeout_ms)
-            # wait until Streamlit has finished the script run (no "running" indicator)
-            page.wait_for_function(
-                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                timeout=timeout_ms,
-            )
-            page.wait_for_timeout(1500)  # charts render after the data arrives
+            wait_for_run(page, heading, timeout_ms)
+            seconds = time.perf_counter() - started
+            if not settle:
+                errors = [e.inner_text() for e in page.locator('[data-testid="stException"]').all()]
+                results.append(
+                    PageCheck(path, page.title(), heading, Path(), errors, [], [], seconds)
+                )
+                continue
+            wait_for_charts(page, timeout_ms)
+            if path in actions:
+                actions[path](page)
+                page.wait_for_function(
+                    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                    timeout=timeout_ms,
+                )
+                wait_for_charts(page, timeout_ms)
+            expand_to_content(page, viewport, timeout_ms)
             errors = [e.inner_text() for e in page.locator('[data-testid="stException"]').all()]
-            shot = out / f"{path or 'overview'}.png"
+            planted = page.evaluate(PLANTED_JS, planted_marker) if planted_marker else []
+            overflow = page.evaluate(OVERFLOW_JS)
+            shot = out / f"{path or 'overview'}-{viewport[0]}.png"
             page.screenshot(path=str(shot), full_page=True)
+            page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
             results.append(
                 PageCheck(
-                    path, page.title(), page.locator("h1").first.inner_text().strip(), shot, errors
+                    path,
+                    page.title(),
+                    page.locator("h1").first.inner_text().strip(),
+                    shot,
+                    errors,
+                    planted,
+                    overflow,
+                    seconds,
                 )
             )
         browser.close()
@@ -154,21 +303,28 @@ def main() -> int:
         "--out", type=Path, default=None, help="Screenshot folder (default: a temporary one)."
     )
     parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--width", type=int, default=1280, help="Window width (height 800).")
+    parser.add_argument(
+        "--page", action="append", default=None, help="Only this url path ('' = Overview)."
+    )
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="arenalens-screens-"))
     out.mkdir(parents=True, exist_ok=True)
     port = args.port or free_port()
     process = start_dashboard(args.workspace, port, out / "dashboard.log")
     try:
-        results = check_pages(port, out)
+        results = check_pages(port, out, viewport=(args.width, 800), only=args.page)
     finally:
         stop(process)
     for r in results:
         print(
-            f"{'ok ' if r.ok else 'BAD'} /{r.path:<12} title={r.title!r} heading={r.heading!r} {r.screenshot}"
+            f"{'ok ' if r.ok else 'BAD'} /{r.path:<12} {r.seconds:5.1f}s title={r.title!r} "
+            f"heading={r.heading!r} {r.screenshot}"
         )
         for error in r.errors:
             print(f"    exception on page: {error[:300]}")
+        for line in r.overflow:
+            print(f"    overflow: {line}")
     return 0 if all(r.ok for r in results) else 1
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from postgres_databases import create_test_database, drop_all_test_databases, drop_test_database
 
 from arenalens.config import Settings
 from arenalens.context import AppContext
@@ -28,45 +27,10 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-# every PostgreSQL database a test created: dropped after its test, and again at session end
-_CREATED_DATABASES: set[str] = set()
-
-
-def _admin_engine(url: str) -> Engine:
-    server = url.rsplit("/", 1)[0] + "/postgres"
-    return create_engine(
-        server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-
-
-def create_test_database(url: str) -> str:
-    """A fresh database on the PostgreSQL server of `url` (dropped by `drop_test_database`, or at
-    the end of the session at the latest)."""
-    name = f"arenalens_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine(url)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))  # name is generated above, not user input
-    admin.dispose()
-    created = url.rsplit("/", 1)[0] + "/" + name
-    _CREATED_DATABASES.add(created)
-    return created
-
-
-def drop_test_database(url: str) -> None:
-    """Drop a database made by `create_test_database`, closing connections a test left open."""
-    name = url.rsplit("/", 1)[1]
-    admin = _admin_engine(url)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))  # generated name
-    admin.dispose()
-    _CREATED_DATABASES.discard(url)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _drop_leftover_test_databases() -> Iterator[None]:
     yield
-    for url in sorted(_CREATED_DATABASES):
-        drop_test_database(url)
+    drop_all_test_databases()
 
 
 def _fresh_postgres_url() -> str:

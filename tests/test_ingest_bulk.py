@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import create_test_database
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from postgres_databases import create_test_database
 from sqlalchemy import inspect, select
 
 from arenalens.cli import main

@@ -30,6 +30,7 @@ from sqlalchemy.sql import Executable
 
 from arenalens import __version__
 from arenalens.errors import ArenalensError
+from arenalens.models import canonical_models, resolve_models
 from arenalens.stages import STAGES
 from arenalens.store import tables as t
 
@@ -601,7 +602,7 @@ class Store:
         query = select(*cols, t.transcripts.c.text.label("transcript")).outerjoin(
             t.transcripts, t.transcripts.c.interaction_id == t.interactions.c.id
         )
-        frame = self.read_frame(query.order_by(t.interactions.c.id))
+        frame = resolve_models(self.read_frame(query.order_by(t.interactions.c.id)), self.aliases())
         if "query_text" in frame:
             frame["query"] = frame["query_text"].where(
                 frame["query_text"].notna(), frame["transcript"]
@@ -624,12 +625,7 @@ class Store:
         cols = [c.id, c.model_a, c.model_b, c.winner, c.language]
         query = select(*cols, *([c.extra] if include_extra else [])).where(c.winner.is_not(None))
         frame = self.read_frame(query.order_by(t.interactions.c.id))
-        if resolve_aliases and len(frame):
-            aliases = self.aliases()
-            if aliases:
-                frame["model_a"] = frame["model_a"].map(lambda m: aliases.get(m, m))
-                frame["model_b"] = frame["model_b"].map(lambda m: aliases.get(m, m))
-        return frame
+        return resolve_models(frame, self.aliases()) if resolve_aliases else frame
 
     def feedback_frame(self) -> pd.DataFrame:
         """Feedback with its interaction context: query, both models and responses, the vote."""
@@ -652,16 +648,13 @@ class Store:
             .outerjoin(t.transcripts, t.transcripts.c.interaction_id == t.interactions.c.id)
             .order_by(t.feedback.c.id)
         )
-        frame = self.read_frame(query)
+        frame = resolve_models(self.read_frame(query), self.aliases())
         frame["query"] = frame["query_text"].where(frame["query_text"].notna(), frame["transcript"])
         return frame
 
     def benchmark_frame(self, resolve_aliases: bool = True) -> pd.DataFrame:
         frame = self.read_table(t.benchmark_scores)
-        if resolve_aliases and len(frame):
-            aliases = self.aliases()
-            frame["model"] = frame["model"].map(lambda m: aliases.get(m, m))
-        return frame
+        return resolve_models(frame, self.aliases()) if resolve_aliases else frame
 
     def status(self) -> dict[str, Any]:
         """Counts of what the workspace holds and which stages have run (keys are a contract)."""
@@ -687,8 +680,7 @@ class Store:
                     " UNION SELECT model_b FROM interactions WHERE model_b IS NOT NULL"
                 )
             ).scalars()
-            aliases = self.aliases()
-            systems = len({aliases.get(name, name) for name in names})
+            systems = len(canonical_models(names, self.aliases()))
         return {
             "db": self.dialect,
             "schema_version": SCHEMA_VERSION,

@@ -10,7 +10,12 @@ import streamlit as st
 
 from arenalens.context import AppContext
 from dashboard import data, ui
-from dashboard.annotation_view import MIN_KAPPA_ITEMS, highlighted_html, kappa_reliability
+from dashboard.annotation_view import (
+    FEEDBACK_CSS,
+    MIN_KAPPA_ITEMS,
+    highlighted_html,
+    kappa_reliability,
+)
 
 BOOTSTRAP_ROUNDS = 1000
 ALL_CODES = "(all codes)"
@@ -129,7 +134,7 @@ def show_case(app: AppContext, feedback_id: str, code: str) -> None:
     machine = next((c for c in item.machine_codes if c["code"] == code), None)
     answers_col, machine_col = st.columns([3, 2])
     with answers_col:
-        st.caption(f"Annotators' answers on {ui.escape_markdown(code)}")
+        ui.say("caption", "Annotators' answers on {}", code)
         ui.dataframe(answers_by_name(app, feedback_id, code), width="stretch")
     with machine_col:
         st.caption("Machine")
@@ -143,17 +148,21 @@ def show_case(app: AppContext, feedback_id: str, code: str) -> None:
                 + ("?" if confidence is None or pd.isna(confidence) else f"{confidence:.2f}")
             )
     st.caption("Feedback — machine evidence highlighted")
+    st.html(FEEDBACK_CSS)
     evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
     st.html(highlighted_html(item.feedback, evidence))
-    st.caption(
-        f"Vote: **{VOTES.get(item.winner or '', 'no vote')}** · "
-        f"A = {ui.escape_markdown(item.model_a or '?')} · B = {ui.escape_markdown(item.model_b or '?')}"
+    ui.say(
+        "caption",
+        "Vote: **{}** · A = {} · B = {}",
+        VOTES.get(item.winner or "", "no vote"),
+        item.model_a or "?",
+        item.model_b or "?",
     )
     ui.show_user_text("Query", item.query)
     left, right = st.columns(2)
     for column, label, text in ((left, "A", item.response_a), (right, "B", item.response_b)):
         with column:
-            st.caption(f"Response {label}")
+            ui.say("caption", "Response {}", label)
             with st.container(height=140, border=True):
                 st.text(text or "(none)")
 
@@ -183,7 +192,7 @@ def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
     with st.form("adjudicate"):
         verdict_col, who_col, note_col = st.columns([2, 2, 3])
         verdict = verdict_col.radio(
-            f"Adjudicated label for {code}",
+            ui.fmt("Adjudicated label for {}", code),
             ["present", "absent"],
             horizontal=True,
             key="adjudicate_verdict",
@@ -198,8 +207,8 @@ def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
                 feedback_id, code, verdict == "present", who, note
             )
             data.invalidate()
-            st.session_state["agreement_message"] = (
-                f"Adjudicated {feedback_id} / {code}: {verdict}."
+            st.session_state["agreement_message"] = ui.fmt(
+                "Adjudicated {} / {}: {}.", feedback_id, code, verdict
             )
             st.rerun()
 
@@ -210,13 +219,13 @@ def render() -> None:
     with ui.error_boundary():
         missing = data.coding_ready(app)
         if missing:
-            st.info(missing)
+            ui.show("info", missing)
             return
         message = st.session_state.pop("agreement_message", None)
         if message:
-            st.success(message)
+            ui.show("success", message)
         report = data.agreement(app, BOOTSTRAP_ROUNDS)
-        st.caption(f"Codebook {report.codebook_version}")
+        ui.say("caption", "Codebook {}", report.codebook_version)
         a, b = st.columns(2)
         a.metric("Items annotated", f"{report.items_annotated:,}")
         b.metric("Unresolved disagreements", f"{report.unresolved:,}")
@@ -229,19 +238,21 @@ def render() -> None:
         st.subheader("Machine vs human, per code")
         warning = kappa_warning(report.per_code)
         if warning:
-            st.warning(warning)
+            ui.show("warning", warning)
         st.altair_chart(kappa_chart(report.per_code), width="stretch")
         table = kappa_reliability(report.per_code)
         ui.dataframe(
             table[["code", "n", "kappa", "reading", *report.per_code.columns[5:]]],
             width="stretch",
         )
-        st.caption(
+        ui.say(
+            "caption",
             "κ compares the machine's codes with the resolved human label (adjudicated, else "
             "consensus, else the single annotator). Hollow grey points have no interval drawn: "
-            f"they rest on fewer than {MIN_KAPPA_ITEMS} items or every bootstrap resample gave "
+            "they rest on fewer than {} items or every bootstrap resample gave "
             "the same κ. human_alpha is Krippendorff's α (nominal) among annotators on "
-            "double-coded items."
+            "double-coded items.",
+            MIN_KAPPA_ITEMS,
         )
         st.subheader("Confusion (machine × human)")
         if len(report.confusion):

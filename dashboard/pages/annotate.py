@@ -13,6 +13,7 @@ import streamlit as st
 from arenalens.context import AppContext
 from dashboard import data, ui
 from dashboard.annotation_view import (
+    FEEDBACK_CSS,
     NEXT_KEY,
     PREVIOUS_KEY,
     SAVE_KEY,
@@ -28,17 +29,10 @@ ALL_SAMPLES = "(all samples)"
 VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
 TOGGLES_PER_ROW = 3
 RESPONSE_HEIGHT = 170
-# Page-local styling: a compact header so an item and its form fit one 1280x800 screen, and
-# the feedback box with the machine's evidence marked. No user text goes into this string.
-PAGE_CSS = """
-<style>
+# Page-local styling: a compact header so an item and its form fit one 1280x800 screen.
+PAGE_CSS = """<style>
 .stMainBlockContainer { padding-top: 1.5rem; padding-bottom: 1rem; }
-.al-feedback { white-space: pre-wrap; max-height: 7.5em; overflow-y: auto; padding: .45rem .6rem;
-  border: 1px solid rgba(49, 51, 63, .2); border-radius: .5rem; line-height: 1.45; }
-.al-feedback mark { background: #ffe08a; padding: 0 .1em; border-radius: .2em; }
-.al-feedback sup.al-code { font-size: .68em; color: #8a6100; margin: 0 .25em 0 .1em; }
-</style>
-"""
+</style>"""
 
 
 # Runs once per new item (the token changes): scroll back to the top and take the focus off
@@ -76,20 +70,19 @@ def choose_annotator(names: list[str]) -> str | None:
 
 
 def coder_scores(annotation_queue: Any, feedback_ids: list[str]) -> pd.DataFrame:
-    """The coder's probability and decision (present/uncertain/absent) per (item, code), from
-    `coding.queue.coder_confidence`; empty where this build or these items have no scores."""
-    confidence = data.stage_function("coding", "coder_confidence", "queue")
-    if confidence is None:
-        return pd.DataFrame(columns=["feedback_id", "code", "probability", "decision"])
-    return confidence(annotation_queue.store, annotation_queue.version, feedback_ids)
+    """The coder's probability and decision (present/uncertain/absent) per (item, code)
+    (`coding.queue.coder_confidence`; empty for items coded before scores were stored)."""
+    from coding.queue import coder_confidence
+
+    return coder_confidence(annotation_queue.store, annotation_queue.version, feedback_ids)
 
 
 def queue_order(annotation_queue: Any, annotator: str, scores: pd.DataFrame) -> list[str]:
     """The annotator's assigned items, those the coder was unsure of first (coding's
     `uncertain_first`; stable, so 'item k of N' keeps its k as items are saved)."""
-    ids = assigned_ids(annotation_queue, annotator)
-    reorder = data.stage_function("coding", "uncertain_first", "queue")
-    return reorder(ids, scores) if reorder is not None and len(scores) else ids
+    from coding.queue import uncertain_first
+
+    return uncertain_first(assigned_ids(annotation_queue, annotator), scores)
 
 
 def assigned_ids(annotation_queue: Any, annotator: str) -> list[str]:
@@ -216,14 +209,17 @@ def show_item(item: Any) -> None:
         evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
         st.html(highlighted_html(item.feedback, evidence))
         vote = VOTES.get(item.winner or "", "no vote")
-        st.caption(
-            f"Vote: **{vote}** · A = {ui.escape_markdown(item.model_a or '?')} · "
-            f"B = {ui.escape_markdown(item.model_b or '?')}"
+        ui.say(
+            "caption",
+            "Vote: **{}** · A = {} · B = {}",
+            vote,
+            item.model_a or "?",
+            item.model_b or "?",
         )
         ui.show_user_text("Query", item.query)
     for column, label, text in ((a_col, "A", item.response_a), (b_col, "B", item.response_b)):
         with column:
-            st.caption(f"Response {label}")
+            ui.say("caption", "Response {}", label)
             with st.container(height=RESPONSE_HEIGHT, border=True):
                 st.text(text or "(none)")
 
@@ -264,9 +260,9 @@ def code_toggles(item: Any, book: Any, verdicts: dict[str, tuple[str, float | No
             key = present_key(item.feedback_id, code.name)
             present = bool(state.get(key))
             columns[offset].button(
-                code.name + machine_label(verdicts.get(code.name)),
+                ui.safe(code.name + machine_label(verdicts.get(code.name))),
                 key=f"annotate_toggle|{item.feedback_id}|{code.name}",
-                help=code.definition,
+                help=ui.safe(code.definition),
                 type="primary" if present else "secondary",
                 icon=":material/check_box:" if present else ":material/check_box_outline_blank:",
                 shortcut=code_key(row + offset),
@@ -286,7 +282,7 @@ def attribute_rows(item: Any, book: Any, sides: tuple, polarities: tuple, start:
         name_col, side_label, side_col, polarity_label, polarity_col = st.columns(
             [1.3, 0.9, 3.2, 0.8, 1.9], vertical_alignment="center"
         )
-        name_col.markdown(f"**{ui.escape_markdown(code)}**")
+        name_col.markdown(ui.fmt("**{}**", code))
         side_label.caption("side of vote")
         side_col.segmented_control(
             f"side of the vote for {code}",
@@ -370,9 +366,9 @@ def key_legend(n_codes: int) -> str:
 
 def codebook_panel(book: Any) -> None:
     """The codebook's definitions (in a popover beside the item)."""
-    st.caption(book.version_key)
+    ui.show("caption", book.version_key)
     for code in book.codes:
-        with st.expander(code.name):
+        with st.expander(ui.safe(code.name)):
             st.text(code.definition)
             if code.include:
                 st.caption("Include")
@@ -391,19 +387,19 @@ def show_message() -> None:
         return
     kind, text = message
     if kind == "toast":
-        st.toast(text, icon=":material/check:")
+        st.toast(ui.safe(text), icon=":material/check:")
     else:
-        st.error(text)
+        ui.show("error", text)
 
 
 def render() -> None:
-    st.html(PAGE_CSS)
+    st.html(PAGE_CSS + FEEDBACK_CSS)
     st.title("Annotate")
     app = data.app_context()
     with ui.error_boundary():
         missing = data.coding_ready(app)
         if missing:
-            st.info(missing)
+            ui.show("info", missing)
             return
         from coding.codebook import POLARITIES, SIDES
 
@@ -428,17 +424,23 @@ def render() -> None:
         scores = coder_scores(annotation_queue, assigned_ids(annotation_queue, annotator))
         order = queue_order(annotation_queue, annotator, scores)
         if not order:
-            st.info(
-                f"No items are assigned to {annotator!r}. Ask for a sample: "
-                f"`arenalens annotate sample --annotator NAME`."
+            ui.say(
+                "info",
+                "No items are assigned to {!r}. Ask for a sample: "
+                "`arenalens annotate sample --annotator NAME`.",
+                annotator,
             )
             return
         saved = saved_decisions(annotation_queue, annotator)
         done = set(saved) & set(order)
         with progress_col:
             st.progress(len(done) / len(order))
-            st.caption(
-                f"{len(done)} of {len(order)} items annotated, {len(order) - len(done)} to go"
+            ui.say(
+                "caption",
+                "{} of {} items annotated, {} to go",
+                len(done),
+                len(order),
+                len(order) - len(done),
             )
         show_message()
         cursor_key, skipped_key = cursor_keys(sample, annotator)
@@ -457,11 +459,16 @@ def render() -> None:
         unsure = [code for code, (decision, _) in verdicts.items() if decision == "uncertain"]
         status = "saved: saving again replaces your answer" if current in done else "open"
         if unsure:
-            status += " · coder unsure of " + ui.escape_markdown(", ".join(unsure))
+            status += " · coder unsure of " + ", ".join(unsure)
         header.markdown(
-            f"**Item {order.index(current) + 1} of {len(order)}** "
-            f":small[:gray[id {ui.escape_markdown(current)} · {status}]]  \n"
-            f":small[:gray[{key_legend(len(book.codes))}]]"
+            ui.fmt(
+                "**Item {} of {}** :small[:gray[id {} · {}]]  \n:small[:gray[{}]]",
+                order.index(current) + 1,
+                len(order),
+                current,
+                status,
+                ui.Markdown(key_legend(len(book.codes))),  # our own key names, in bold
+            )
         )
         with header:
             reset_focus_for(current)

@@ -145,7 +145,7 @@ def out_of_sample(summary: dict) -> None:
     """The takeaway, the leave-one-model-out figures and the permutation test."""
     line = summary.get("summary_line")
     if line:
-        st.info(ui.escape_markdown(line))
+        ui.show("info", line)
     cv = summary.get("cross_validation") or {}
     perm = summary.get("permutation") or {}
     a, b, c, d = st.columns(4)
@@ -154,22 +154,25 @@ def out_of_sample(summary: dict) -> None:
     c.metric("Permutation p", scientific(perm.get("p_value")))
     d.metric("Models", f"{int(summary.get('n_models', 0)):,}")
     if cv:
-        st.caption(
-            f"Leave-one-model-out: the logit on benchmark differences is fitted without each "
-            f"model in turn and predicts that model's battles. Log loss {cv['log_loss']:.4f} "
-            f"against {cv['log_loss_null']:.4f} for position alone; held-out strength R² compares "
-            "each model's predicted strength with its arena strength (negative: worse than "
-            f"guessing the average). Benchmarks used: "
-            + ui.escape_markdown(", ".join(readable_benchmark(b) for b in cv.get("benchmarks", [])))
-            + "."
+        ui.say(
+            "caption",
+            "Leave-one-model-out: the logit on benchmark differences is fitted without each "
+            "model in turn and predicts that model's battles. Log loss {:.4f} against {:.4f} for "
+            "position alone; held-out strength R² compares each model's predicted strength with "
+            "its arena strength (negative: worse than guessing the average). Benchmarks used: {}.",
+            cv["log_loss"],
+            cv["log_loss_null"],
+            ", ".join(readable_benchmark(b) for b in cv.get("benchmarks", [])),
         )
     if perm:
-        st.caption(
-            f"Permutation test: benchmark rows shuffled across models ({perm['permutations']} "
-            f"permutations, {'all there are' if perm['kind'] == 'all' else 'drawn at random'}); "
-            "in-sample R² "
-            f"{perm['r2_observed']:.3f} against a median of {perm['null_median_r2']:.3f} when "
-            "the labels mean nothing."
+        ui.say(
+            "caption",
+            "Permutation test: benchmark rows shuffled across models ({} permutations, {}); "
+            "in-sample R² {:.3f} against a median of {:.3f} when the labels mean nothing.",
+            perm["permutations"],
+            "all there are" if perm["kind"] == "all" else "drawn at random",
+            perm["r2_observed"],
+            perm["null_median_r2"],
         )
 
 
@@ -207,7 +210,7 @@ def selection(summary: dict) -> None:
                 "strength R²": st.column_config.NumberColumn(format="%.2f", width="small"),
             },
         )
-    st.caption(f"{chosen['rule']}; {chosen['caveat']}.")
+    ui.say("caption", "{}; {}.", chosen["rule"], chosen["caveat"])
 
 
 def render() -> None:
@@ -232,7 +235,7 @@ def render() -> None:
         summary = run["summary"] or {}
         out_of_sample(summary)
         for warning in summary.get("warnings") or []:
-            st.warning(ui.escape_markdown(warning))
+            ui.show("warning", warning)
         st.subheader("Each benchmark against the arena rating")
         chart = scatter_chart(summary)
         if chart is None:
@@ -267,13 +270,17 @@ def in_sample(app, run: pd.Series, summary: dict) -> None:
     a.metric("Marginal R²", _number(summary.get("r2_marginal")))
     b.metric("Conditional R²", _number(summary.get("r2_conditional")))
     c.metric("Votes", f"{int(summary.get('n_votes', 0)):,}")
-    st.caption(
-        f"Run {int(run['id'])}: mixed-effects logistic regression (random effect per model, "
-        f"+1 for A, −1 for B; ties {summary.get('ties', 'dropped')}). Marginal R² = variance "
-        "explained by the benchmarks; conditional adds model identity (Nakagawa & Schielzeth). "
-        f"Plain logistic fit: latent-scale R² {_number(summary.get('logit_r2_nakagawa'))}, "
-        f"McFadden {_number(summary.get('logit_r2_mcfadden'))}. With a handful of models a few "
-        "benchmarks can fit them exactly: read these beside the out-of-sample figures above."
+    ui.say(
+        "caption",
+        "Run {}: mixed-effects logistic regression (random effect per model, +1 for A, −1 for "
+        "B; ties {}). Marginal R² = variance explained by the benchmarks; conditional adds "
+        "model identity (Nakagawa & Schielzeth). Plain logistic fit: latent-scale R² {}, "
+        "McFadden {}. With a handful of models a few benchmarks can fit them exactly: read "
+        "these beside the out-of-sample figures above.",
+        int(run["id"]),
+        summary.get("ties", "dropped"),
+        _number(summary.get("logit_r2_nakagawa")),
+        _number(summary.get("logit_r2_mcfadden")),
     )
     terms = data.regression_terms(app, int(run["id"]))
     if terms.empty:
@@ -293,9 +300,11 @@ def in_sample(app, run: pd.Series, summary: dict) -> None:
         )
     dropped = summary.get("vif_dropped") or {}
     if dropped:
-        st.caption(
-            f"Left out of the fits as collinear with the others (variance inflation above "
-            f"{summary.get('vif_threshold', 10):g}; ∞ = an exact linear combination):"
+        ui.say(
+            "caption",
+            "Left out of the fits as collinear with the others (variance inflation above {:g}; "
+            "∞ = an exact linear combination):",
+            summary.get("vif_threshold", 10),
         )
         ui.dataframe(
             pd.DataFrame(
@@ -308,9 +317,10 @@ def in_sample(app, run: pd.Series, summary: dict) -> None:
         )
     pca = summary.get("pca_explained_variance") or []
     if pca:
-        st.caption(
-            "Benchmark matrix PCA, share of variance per component: "
-            + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(pca[:5]))
+        ui.say(
+            "caption",
+            "Benchmark matrix PCA, share of variance per component: {}",
+            ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(pca[:5])),
         )
 
 

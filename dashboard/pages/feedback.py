@@ -11,6 +11,7 @@ from arenalens.errors import ArenalensError
 from dashboard import data, ui
 
 UNCATEGORISED = "(uncategorised)"  # coding's prevalence label for items without a category
+FACET_WIDTH_PX = 230
 GROUPINGS = {
     "Overall": "overall",
     "Per model (the model that lost)": "model",
@@ -34,7 +35,7 @@ def prevalence_chart(table: pd.DataFrame, grouped: bool) -> alt.Chart:
     """Points with 95% CI bars per code (and per group when grouped), coloured by estimate."""
     frame = long_estimates(table)
     base = alt.Chart(frame).encode(
-        y=alt.Y("code:N", title=None),
+        y=alt.Y("code:N", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=150)),
         color=alt.Color("estimate:N", legend=alt.Legend(orient="bottom", title=None)),
         yOffset="estimate:N",
     )
@@ -53,7 +54,10 @@ def prevalence_chart(table: pd.DataFrame, grouped: bool) -> alt.Chart:
     bars = base.mark_rule().encode(x="low:Q", x2="high:Q")
     chart = (bars + points).properties(height=alt.Step(14))
     if grouped:
-        chart = chart.facet(facet=alt.Facet("group:N", title=None), columns=3)
+        # two panels a row, each narrow enough that both fit a 1280 px window with the sidebar
+        chart = chart.properties(width=FACET_WIDTH_PX).facet(
+            facet=alt.Facet("group:N", title=None, header=alt.Header(labelLimit=300)), columns=2
+        )
     return chart
 
 
@@ -71,14 +75,14 @@ def show_prevalence(app, by: str) -> pd.DataFrame | None:
     try:
         table = data.prevalence(app, by)
     except ArenalensError as exc:  # e.g. per category before the taxonomy has run
-        st.info(str(exc))
+        ui.show("info", exc)
         return None
     if table.empty:
         st.info("No feedback items in this grouping.")
         return None
     event = st.altair_chart(
         prevalence_chart(table, grouped=by != "overall"),
-        width="stretch",
+        width="stretch" if by == "overall" else "content",
         on_select="rerun",
         key=f"feedback_chart_{by}",
     )
@@ -95,22 +99,26 @@ def show_prevalence(app, by: str) -> pd.DataFrame | None:
             st.session_state["feedback_group"] = picked[0]["group"]
     notes = sorted({n for n in table["note"] if n})
     if notes:
-        st.caption(
-            "Bias-corrected estimates need validated items: "
-            + "; ".join(notes[:3])
-            + (" …" if len(notes) > 3 else "")
-            + ". Annotate more items on the Annotate page."
+        ui.say(
+            "caption",
+            "Bias-corrected estimates need validated items: {}{}. Annotate more items on the "
+            "Annotate page.",
+            "; ".join(notes[:3]),
+            " …" if len(notes) > 3 else "",
         )
-    shown = table.drop(columns=["grouping"])
+    columns = ["group"] if by != "overall" else []
+    columns += ["code", "machine_rate", "machine_low", "machine_high"]
+    columns += ["ppi_rate", "ppi_low", "ppi_high", "n_items", "n_validated"]
+    shown = table[[c for c in columns if c in table]]
     ui.dataframe(
         shown,
-        width="stretch",
         column_config={
             c: st.column_config.NumberColumn(format="percent")
             for c in shown.columns
             if c.endswith(("_rate", "_low", "_high"))
         },
     )
+    ui.download_csv(table.drop(columns=["grouping"]), f"loss-reasons-{by}.csv")
     return table
 
 
@@ -148,23 +156,36 @@ def feedback_items(app, groups: list[str], by: str) -> None:
         categories = data.feedback_categories(app)
         category = chosen["interaction_id"].map(categories.set_index("interaction_id")["category"])
         chosen = chosen[category.fillna(UNCATEGORISED) == group]
-    st.caption(f"{len(chosen):,} feedback items coded `{code}`")
+    ui.say("caption", "{:,} feedback items coded {}", len(chosen), code)
+    columns = ["text", "evidence", "rejected_model", "preferred_model", "query", "winner"]
     ui.dataframe(
-        chosen[
-            [
-                "feedback_id",
-                "text",
-                "evidence",
-                "query",
-                "preferred_model",
-                "rejected_model",
-                "winner",
-            ]
-        ]
-        .rename(columns={"text": "feedback"})
-        .head(500),
-        width="stretch",
+        chosen[[*columns, "feedback_id"]].rename(columns={"text": "feedback"}).head(500),
+        download=f"feedback-{code}.csv",
     )
+
+
+@data.loader
+def candidate_reasons(app, version: str) -> pd.DataFrame:
+    """Candidates of the latest `arenalens codebook discover` under this codebook version."""
+    from coding.persist import latest_candidates
+
+    return latest_candidates(app.store, version)
+
+
+def show_candidate_reasons(app, version: str) -> None:
+    """Reasons the codebook may lack (texts shown as text, never markdown)."""
+    st.subheader("Candidate new reasons")
+    table = candidate_reasons(app, version)
+    if table.empty:
+        st.text(
+            "None yet: `arenalens codebook discover` clusters feedback left uncoded or coded "
+            "'other' and names candidate reasons."
+        )
+        return
+    columns = [
+        c for c in ("code", "name", "support", "share", "keywords", "examples") if c in table
+    ]
+    st.dataframe(table[columns], width="stretch", hide_index=True)
 
 
 def render() -> None:
@@ -179,15 +200,20 @@ def render() -> None:
             return
         missing = data.coding_ready(app)
         if missing:
-            st.info(missing)
+            ui.show("info", missing)
             return
         book = data.codebook(app)
-        st.caption(f"Codebook {book.version_key}; machine codes by the labeler in the table below.")
+        ui.say(
+            "caption",
+            "Codebook {}; machine codes by the labeler in the table below.",
+            book.version_key,
+        )
         choice = st.radio("Loss reasons", list(GROUPINGS), horizontal=True, key="feedback_by")
         by = GROUPINGS[choice]
         table = show_prevalence(app, by)
         groups = sorted(table["group"].unique()) if table is not None else []
         feedback_items(app, groups, by)
+        show_candidate_reasons(app, book.version_key)
 
 
 render()

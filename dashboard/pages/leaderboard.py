@@ -134,24 +134,28 @@ def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
     c.metric("Bootstrap rounds", f"{int(config.get('bootstrap_rounds', 0)):,}")
     unit = (summary.get("clustering") or {}).get("unit", "vote")
     d.metric("CIs resample", "users" if unit == "user" else "votes")
-    st.caption(
-        f"Run {int(run['id'])}, finished {run['finished_at']}; ties as {config.get('ties', 'half')}; "
-        f"{summary.get('ci_method', '')}. Rank = 1 + number of models whose CI lies entirely "
-        "above this model's."
+    ui.say(
+        "caption",
+        "Run {}, finished {}; ties as {}; {}. Rank = 1 + number of models whose CI lies "
+        "entirely above this model's.",
+        int(run["id"]),
+        run["finished_at"],
+        config.get("ties", "half"),
+        summary.get("ci_method", ""),
     )
-    st.caption(uncertainty_caption(summary))
+    ui.show("caption", uncertainty_caption(summary))
     if config.get("where"):
         st.caption("Filtered with --where:")
         st.code(str(config["where"]), language=None)
     for warning in summary.get("warnings") or []:
-        st.warning(ui.escape_markdown(warning))
+        ui.show("warning", warning)
     st.altair_chart(ratings_chart(board), width="stretch")
     ui.dataframe(
         board[[c for c in TABLE_COLUMNS if c in board]],
         width="stretch",
         column_config=RATING_FORMAT,
     )
-    st.caption(f"Status — {summary.get('status_rule', '')}")
+    ui.say("caption", "Status — {}", summary.get("status_rule", ""))
     fragility(summary)
     controlled(app, run, board)
     return board
@@ -205,11 +209,12 @@ def controlled(app: AppContext, run: pd.Series, raw: pd.DataFrame) -> None:
 
     board = data.ratings(app, int(run["id"]), CONTROLLED)
     coefficients = pd.DataFrame(summary.get("coefficients") or [])
-    st.caption(
-        "Contextual Bradley–Terry: each control enters as the standardised A-minus-B difference "
-        f"({ui.escape_markdown(', '.join(controls))}); the controlled ratings are what remains "
-        "at equal style. "
-        f"{summary.get('controlled_ci_method') or ''}"
+    ui.say(
+        "caption",
+        "Contextual Bradley–Terry: each control enters as the standardised A-minus-B "
+        "difference ({}); the controlled ratings are what remains at equal style. {}",
+        ", ".join(controls),
+        summary.get("controlled_ci_method") or "",
     )
     if len(coefficients):
         shown = coefficients[
@@ -324,10 +329,12 @@ def who_wins_where(app: AppContext, runs: pd.DataFrame, order: list[str]) -> Non
     models = [m for m in order if m in set(cells["model"])]
     models += sorted(set(cells["model"]) - set(models))
     st.altair_chart(matrix_chart(cells, models), width="content")
-    st.caption(
-        f"Each cell: the model's rating in that category (Bradley–Terry on that category's "
-        f"votes). ★ leader; = tied with the leader (95% CIs overlap); grey: fewer than "
-        f"{MIN_CELL_VOTES} votes in the category (count shown), not compared."
+    ui.say(
+        "caption",
+        "Each cell: the model's rating in that category (Bradley–Terry on that category's "
+        "votes). ★ leader; = tied with the leader (95% CIs overlap); grey: fewer than "
+        "{} votes in the category (count shown), not compared.",
+        MIN_CELL_VOTES,
     )
     skipped = (_summary_of(runs, run_id).get("skipped_slices")) or {}
     if skipped:
@@ -428,7 +435,7 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
     )
     board = with_status(data.ratings(app, by_field[field], field))
     if board.empty:
-        st.info(f"No slice had enough votes for a leaderboard by {field}.")
+        ui.say("info", "No slice had enough votes for a leaderboard by {}.", field)
         return
     values = sorted(board["slice_value"].unique())
     chosen = st.multiselect("Slices", values, default=values[:4], key="leaderboard_slice_values")
@@ -438,7 +445,7 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
     columns = st.columns(2)
     for k, value in enumerate(chosen):
         with columns[k % 2]:
-            st.caption(f"{SLICE_LABELS.get(field, field)}:")
+            ui.say("caption", "{}:", SLICE_LABELS.get(field, field))
             st.text(str(value))
             st.altair_chart(
                 ratings_chart(shown[shown["slice_value"] == value], height_step=20),

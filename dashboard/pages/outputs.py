@@ -3,8 +3,6 @@ and compare the systems' inference outputs for it side by side."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -39,13 +37,11 @@ def filters(frame: pd.DataFrame) -> pd.DataFrame:
 
 def pick_interaction(frame: pd.DataFrame) -> str | None:
     """The interaction table (first rows) and a picker; returns the chosen interaction id."""
-    st.caption(
-        f"{len(frame):,} matching interactions"
-        + (
-            f"; showing the first {MAX_ROWS:,} — narrow the filters"
-            if len(frame) > MAX_ROWS
-            else ""
-        )
+    ui.say(
+        "caption",
+        "{:,} matching interactions{}",
+        len(frame),
+        f"; showing the first {MAX_ROWS:,} — narrow the filters" if len(frame) > MAX_ROWS else "",
     )
     shown = frame.head(MAX_ROWS)
     table = shown[["id", "query", "model_a", "model_b", "winner"]]
@@ -56,6 +52,7 @@ def pick_interaction(frame: pd.DataFrame) -> str | None:
         on_select="rerun",
         selection_mode="single-row",
         key="outputs_table",
+        download="interactions.csv",
     )
     ids = list(shown["id"])
     if not ids:
@@ -72,22 +69,20 @@ def show_interaction(app, row: pd.Series) -> None:
     """The query (with its audio and transcript), both responses, the vote and the feedback."""
     st.subheader("Query")
     ui.show_user_text("Query text (typed, else transcript)", row["query"])
-    audio = data.audio_paths(app)
-    path = audio.loc[audio["interaction_id"] == row["id"], "path"] if len(audio) else pd.Series()
-    if len(path):
-        if Path(path.iloc[0]).is_file():
-            st.audio(str(path.iloc[0]))
-        else:
-            st.caption(f"audio file not found: {path.iloc[0]}")
+    audio, refused = data.playable_audio(app, row["id"])
+    if audio is not None:
+        st.audio(str(audio))
+    elif refused:
+        ui.show("caption", refused)
     if isinstance(row.get("transcript"), str):
         ui.show_user_text("Transcript", row["transcript"])
     left, right = st.columns(2)
     for column, side in ((left, "a"), (right, "b")):
         with column:
-            st.markdown(f"**Response {side.upper()}** — {ui.escape_markdown(row[f'model_{side}'])}")
+            ui.say("markdown", "**Response {}** — {}", side.upper(), row[f"model_{side}"])
             response = row[f"response_{side}"]
             st.text(response if isinstance(response, str) and response.strip() else "(no response)")
-    st.markdown(f"**Vote:** {VOTE_LABELS.get(row['winner'], ui.escape_markdown(row['winner']))}")
+    ui.say("markdown", "**Vote:** {}", VOTE_LABELS.get(row["winner"], row["winner"]))
     feedback = data.feedback(app)
     mine = feedback[feedback["interaction_id"] == row["id"]] if len(feedback) else feedback
     if len(mine):
@@ -107,8 +102,10 @@ def compare_outputs(app, interaction_id: str) -> None:
         return
     mine = outputs[outputs["interaction_id"] == interaction_id].sort_values("system")
     if mine.empty:
-        st.caption(
-            f"none of the {outputs['system'].nunique()} systems with outputs has run on this query"
+        ui.say(
+            "caption",
+            "none of the {} systems with outputs has run on this query",
+            outputs["system"].nunique(),
         )
         return
     per_row = 3
@@ -117,14 +114,14 @@ def compare_outputs(app, interaction_id: str) -> None:
         columns = st.columns(per_row)
         for column, record in zip(columns, records[start : start + per_row], strict=False):
             with column:
-                st.markdown(f"**{ui.escape_markdown(record['system'])}**")
+                ui.say("markdown", "**{}**", record["system"])
                 if record["error"]:
-                    st.error(f"error: {record['error']}")
+                    ui.say("error", "error: {}", record["error"])
                 else:
                     ui.show_user_text("output", record.get("output_text"))
                 latency = record.get("latency_s")
                 if latency is not None and not pd.isna(latency):
-                    st.caption(f"latency {latency:.2f}s")
+                    ui.say("caption", "latency {:.2f}s", latency)
 
 
 def render() -> None:

@@ -1,10 +1,16 @@
-"""Overview: what the workspace holds, modality and category shares, what has been computed."""
+"""Overview: who is ahead and why (compact leaderboard, largest loss reasons), what the
+workspace holds and what can run next, modality and category shares."""
 
 from __future__ import annotations
 
+import altair as alt
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, sections, ui
+
+TOP_MODELS = 8
+TOP_REASONS = 3
 
 
 def counts_row(status: dict) -> None:
@@ -18,45 +24,140 @@ def counts_row(status: dict) -> None:
             ("Feedback", "feedback"),
             ("Systems", "systems"),
             ("Audio queries", "audio"),
-            ("Benchmark scores", "benchmark_scores"),
+            ("Benchmarks", "benchmark_scores"),
             ("Model outputs", "model_outputs"),
         ],
         strict=True,
     ):
-        column.metric(label, f"{int(status.get(key, 0)):,}")
+        column.metric(ui.safe(label), f"{int(status.get(key, 0)):,}")
+
+
+def leaderboard_chart(top: pd.DataFrame) -> alt.Chart:
+    """Top models as rows ("1 · GPT-4o · 831 votes"): rating point and 95% CI bar."""
+    frame = top.assign(
+        label=[
+            f"{int(r)} · {m} · {int(v):,} votes"
+            for r, m, v in zip(top["rank"], top["model"], top["votes"], strict=True)
+        ]
+    )
+    base = alt.Chart(frame).encode(
+        y=alt.Y(
+            "label:N",
+            sort=list(frame["label"]),
+            title=None,
+            axis=alt.Axis(labelLimit=300, labelOverlap=False),
+        )
+    )
+    bars = base.mark_rule(strokeWidth=3, opacity=0.6).encode(
+        x=alt.X("ci_low:Q", title="rating (Elo scale), 95% CI", scale=alt.Scale(zero=False)),
+        x2="ci_high:Q",
+    )
+    points = base.mark_point(filled=True, size=70).encode(
+        x="rating:Q",
+        tooltip=[
+            "model",
+            "rank",
+            alt.Tooltip("rating:Q", format=".0f"),
+            alt.Tooltip("ci_low:Q", format=".0f"),
+            alt.Tooltip("ci_high:Q", format=".0f"),
+            "votes",
+        ],
+    )
+    return (bars + points).properties(height=alt.Step(26))
+
+
+def compact_leaderboard(app) -> None:
+    """The top models of the latest ranking run: rank, rating with its 95% CI, votes."""
+    st.subheader("Who is ahead")
+    board = data.latest_ratings(app)
+    if board is None:
+        ui.show("info", data.step_message(app, "Rank models"))
+        return
+    top = board.sort_values(["rank", "rating"], ascending=[True, False]).head(TOP_MODELS)
+    st.altair_chart(leaderboard_chart(top), width="stretch")
+    more = len(board) - len(top)
+    ui.say(
+        "caption",
+        "Rank = 1 + models whose CI lies entirely above. {}Full table and per-category "
+        "leaderboards on the Leaderboard page.",
+        f"{more} more models. " if more > 0 else "",
+    )
+
+
+def reasons_chart(table: pd.DataFrame) -> alt.Chart:
+    """The largest loss reasons: share of coded feedback with its 95% CI."""
+    base = alt.Chart(table).encode(
+        y=alt.Y("code:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False))
+    )
+    bars = base.mark_bar(opacity=0.75, color="#e45756").encode(
+        x=alt.X("rate:Q", title="share of feedback (95% CI)", axis=alt.Axis(format="%")),
+        tooltip=[
+            "code",
+            alt.Tooltip("rate:Q", format=".1%"),
+            alt.Tooltip("low:Q", format=".1%"),
+            alt.Tooltip("high:Q", format=".1%"),
+            "estimate",
+        ],
+    )
+    rules = base.mark_rule(color="black").encode(x="low:Q", x2="high:Q")
+    return (bars + rules).properties(height=alt.Step(30))
+
+
+def loss_reasons(app) -> None:
+    """The three most frequent loss reasons (bias-corrected when human labels exist)."""
+    st.subheader("Why models lose")
+    missing = data.coding_ready(app)
+    if missing:
+        ui.show("info", missing)
+        return
+    table = data.top_loss_reasons(app, TOP_REASONS)
+    if table.empty:
+        st.info("No loss reason was coded in this workspace's feedback.")
+        return
+    st.altair_chart(reasons_chart(table), width="stretch")
+    ui.say(
+        "caption",
+        "Share of coded feedback items giving each reason ({}). Per model and per category "
+        "on the Feedback page.",
+        table["estimate"].iloc[0],
+    )
+
+
+STEP_MARKS = {"done": "✓", "ready": "→", "blocked": "✗"}
+
+
+def checklist(app) -> None:
+    """What this workspace can compute, from what it holds (done / can run / cannot run, why)."""
+    st.subheader("Next steps")
+    lines = []
+    for step in data.workspace_steps(app):
+        if step.state == "ready":
+            line = ui.fmt("{} **{}** — {}: ", STEP_MARKS[step.state], step.name, step.why)
+            line += f"`{step.command}`"  # our own command line, shown as code
+        elif step.state == "blocked":
+            line = ui.fmt("{} {} — cannot run: {}", STEP_MARKS[step.state], step.name, step.why)
+        else:
+            line = ui.fmt("{} {} — {}", STEP_MARKS[step.state], step.name, step.why)
+        lines.append(line)
+    ui.show("markdown", ui.Markdown("  \n".join(lines)))  # each line built by ui.fmt
 
 
 def stages_table(app) -> None:
     """Which stages have run, when, with which model and code version."""
-    st.subheader("What has been computed")
     runs = data.runs(app)
     if runs.empty:
-        st.info(
-            "No stage has run on this workspace yet. `arenalens demo` runs every stage on the "
-            "sample arena; see `arenalens --help` for each stage's command."
-        )
+        st.caption("No stage has run on this workspace yet.")
         return
     last = runs.sort_values("id").groupby("stage", as_index=False).tail(1)
     done = runs[runs["status"] == "done"].groupby("stage").size().rename("completed runs")
     table = last.set_index("stage").join(done).reset_index()
     table["completed runs"] = table["completed runs"].fillna(0).astype(int)
-    ui.dataframe(
-        table[
-            [
-                "stage",
-                "status",
-                "completed runs",
-                "id",
-                "model",
-                "code_version",
-                "started_at",
-                "finished_at",
-            ]
-        ]
+    table = (
+        table[["stage", "status", "completed runs", "id", "model", "started_at", "finished_at"]]
         .rename(columns={"id": "last run"})
-        .sort_values("stage"),
-        width="stretch",
+        .sort_values("stage")
     )
+    ui.dataframe(table, budget_px=ui.PAGE_WIDTH_PX - 40)
 
 
 def render() -> None:
@@ -66,16 +167,23 @@ def render() -> None:
         status = data.status(app)
         if status["interactions"] == 0:
             ui.empty_workspace()
-        else:
-            if data.synthetic_share(app) > 0.5:
-                st.warning("This workspace holds the SYNTHETIC sample arena, not real votes.")
+        elif data.synthetic_share(app) > 0.5:
+            st.warning("This workspace holds the SYNTHETIC sample arena, not real votes.")
         counts_row(status)
+        left, right = st.columns([3, 2])
+        with left:
+            compact_leaderboard(app)
+        with right:
+            loss_reasons(app)
+        checklist(app)
         left, right = st.columns(2)
         with left:
             sections.modality_share(app)
         with right:
             sections.category_shares(app)
-        stages_table(app)
+        sections.modality_by_model(app)
+        with st.expander("What has been computed (runs)"):
+            stages_table(app)
 
 
 render()

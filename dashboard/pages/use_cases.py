@@ -1,5 +1,5 @@
-"""Use cases: the 2-D map of queries by cluster or category (a click selects a cluster),
-the cluster list, a drill-down into one cluster's queries, and analyst edits."""
+"""Use cases: drill down category -> parent -> cluster -> queries (the 2-D map labelled with
+cluster names, the cluster table, one cluster's queries), compare two clusters, analyst edits."""
 
 from __future__ import annotations
 
@@ -11,44 +11,114 @@ from arenalens.context import AppContext
 from dashboard import data, privacy, ui
 
 MAP_POINTS = 5_000
+MAP_LABELS = 15  # cluster names written on the map (the largest clusters in view)
+ALL = "(all)"
 CLUSTER_COLUMNS = [
+    "size",
+    "category",
+    "parent_name",
     "cluster_id",
     "name",
-    "description",
     "keywords",
-    "size",
-    "parent_name",
-    "category",
+    "description",
     "novel",
 ]
 VOTES = {"any": None, "A preferred": "model_a", "B preferred": "model_b", "tie": "tie"}
+SELECTION_KEYS = ("use_cases_category", "use_cases_parent", "use_cases_cluster")
 
 
-def query_map(points: pd.DataFrame, colour: str, min_users: int) -> None:
-    """Scatter of the queries (a seeded sample when large); a click selects that cluster below."""
-    shown = points.sample(MAP_POINTS, random_state=0) if len(points) > MAP_POINTS else points
-    shown = privacy.redact_small_groups(shown, "cluster_id", min_users)
-    shown = shown.assign(query=shown["query"].fillna("(hidden: fewer than k users)"))
+def run_label(run: pd.Series) -> str:
+    """'run 3 · 2026-11-30 09:45 · 2,400 queries · 90 clusters' for the run picker."""
+    summary = run.get("summary") or {}
+    finished = pd.to_datetime(run.get("finished_at"), errors="coerce")
+    when = finished.strftime("%Y-%m-%d %H:%M") if pd.notna(finished) else "unfinished"
+    parts = [f"run {int(run['id'])}", when]
+    if summary.get("n_queries") is not None:
+        parts.append(f"{int(summary['n_queries']):,} queries")
+    if summary.get("n_clusters") is not None:
+        parts.append(f"{int(summary['n_clusters']):,} clusters")
+    return " · ".join(parts)
+
+
+def clear_selection() -> None:
+    """Button callback: forget the category, parent, cluster and map selection."""
+    for key in SELECTION_KEYS:
+        st.session_state.pop(key, None)
+    st.session_state["use_cases_map_version"] = st.session_state.get("use_cases_map_version", 0) + 1
+    st.session_state.pop("use_cases_last_pick", None)
+
+
+def drill_filters(table: pd.DataFrame) -> pd.DataFrame:
+    """Category and parent pickers (and a clear button); returns the clusters in view."""
+    real = table[table["cluster_id"] >= 0]
+    sizes = real.groupby("category", dropna=True)["size"].sum().sort_values(ascending=False)
+    a, b, c = st.columns([2, 2, 1], vertical_alignment="bottom")
+    category = a.selectbox(
+        "Category",
+        [ALL, *sizes.index],
+        format_func=lambda v: v if v == ALL else f"{v} ({int(sizes[v]):,} queries)",
+        key="use_cases_category",
+    )
+    shown = real if category == ALL else real[real["category"] == category]
+    parents = shown.groupby("parent_name", dropna=True)["size"].sum().sort_values(ascending=False)
+    parent = b.selectbox(
+        "Parent cluster",
+        [ALL, *parents.index],
+        format_func=lambda v: v if v == ALL else f"{v} ({int(parents[v]):,})",
+        key="use_cases_parent",
+    )
+    if parent != ALL:
+        shown = shown[shown["parent_name"] == parent]
+    c.button("Clear selection", on_click=clear_selection, icon=":material/close:")
+    return shown
+
+
+def map_chart(points: pd.DataFrame, labels: pd.DataFrame) -> alt.Chart:
+    """Queries coloured by category (distinct colours), cluster names at cluster centres."""
     pick = alt.selection_point(fields=["cluster_id"], name="cluster")
-    field = "cluster_name" if colour == "cluster" else "category"
-    chart = (
-        alt.Chart(shown)
+    dots = (
+        alt.Chart(points)
         .mark_circle(size=18)
         .encode(
             x=alt.X("x:Q", axis=None),
             y=alt.Y("y:Q", axis=None),
             color=alt.Color(
-                f"{field}:N", legend=alt.Legend(title=colour) if colour == "category" else None
+                "category:N",
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(title="category", orient="right"),
             ),
-            opacity=alt.condition(pick, alt.value(0.85), alt.value(0.15)),
+            opacity=alt.condition(pick, alt.value(0.8), alt.value(0.12)),
             tooltip=["cluster_id", "cluster_name", "category", "modality", "query"],
         )
         .add_params(pick)
-        .properties(height=460)
     )
+    text = alt.Chart(labels).encode(
+        x="x:Q", y="y:Q", text=alt.Text("label:N"), tooltip=["cluster_id", "label", "size"]
+    )
+    halo = text.mark_text(fontSize=11, stroke="white", strokeWidth=3, strokeOpacity=0.85)
+    names = text.mark_text(fontSize=11, color="#222")
+    return (dots + halo + names).properties(height=480)
+
+
+def query_map(points: pd.DataFrame, in_view: pd.DataFrame, min_users: int) -> None:
+    """The map of the queries in view (a seeded sample when large); a click selects a cluster."""
+    points = points[points["cluster_id"].isin(in_view["cluster_id"])]
+    shown = points.sample(MAP_POINTS, random_state=0) if len(points) > MAP_POINTS else points
+    shown = privacy.redact_small_groups(shown, "cluster_id", min_users)
+    shown = shown.assign(query=shown["query"].fillna("(hidden: fewer than k users)"))
+    centres = (
+        points[points["cluster_id"] >= 0]
+        .groupby("cluster_id")
+        .agg(x=("x", "mean"), y=("y", "mean"), size=("x", "size"))
+        .join(in_view.set_index("cluster_id")["name"])
+        .nlargest(MAP_LABELS, "size")
+        .reset_index()
+    )
+    centres["label"] = centres["name"].astype(str).str.slice(0, 28)
     if len(points) > MAP_POINTS:
-        st.caption(f"Map shows a random {MAP_POINTS:,} of {len(points):,} queries.")
-    event = st.altair_chart(chart, width="stretch", on_select="rerun", key="use_cases_map")
+        ui.say("caption", "Map shows a random {:,} of {:,} queries.", MAP_POINTS, len(points))
+    key = f"use_cases_map_{st.session_state.get('use_cases_map_version', 0)}"
+    event = st.altair_chart(map_chart(shown, centres), width="stretch", on_select="rerun", key=key)
     selected = (getattr(event, "selection", None) or {}).get("cluster") or []
     if (
         selected
@@ -60,31 +130,47 @@ def query_map(points: pd.DataFrame, colour: str, min_users: int) -> None:
         st.session_state["use_cases_cluster"] = int(selected[0]["cluster_id"])
 
 
-def cluster_list(table: pd.DataFrame) -> None:
-    """Clusters with name, description, keywords, size, parent and category."""
-    shown = table[[c for c in CLUSTER_COLUMNS if c in table]].copy()
+def cluster_list(in_view: pd.DataFrame, run_id: int) -> None:
+    """The clusters in view, size and category first (sortable, downloadable)."""
+    shown = in_view[[c for c in CLUSTER_COLUMNS if c in in_view]].copy()
     shown["keywords"] = shown["keywords"].map(
         lambda k: ", ".join(k[:8]) if isinstance(k, list) else ""
     )
-    ui.dataframe(shown, width="stretch", height=320)
+    shown = shown.rename(columns={"parent_name": "parent"}).sort_values("size", ascending=False)
+    ui.dataframe(shown, height=300, download=f"taxonomy-run{run_id}-clusters.csv")
 
 
-def drill_down(app: AppContext, cluster: pd.Series, queries: pd.DataFrame, min_users: int) -> None:
-    """One cluster's queries, filtered by model, outcome and language (privacy rule applied)."""
-    st.subheader(f"Cluster {int(cluster['cluster_id'])}")
-    ui.show_user_text("Name", cluster["name"])
-    ui.show_user_text("Description", cluster.get("description"))
-    st.caption(
-        f"{int(cluster['size']):,} queries · category {_or_dash(cluster.get('category'))} · "
-        f"parent {_or_dash(cluster.get('parent_name'))}"
-    )
+def cluster_queries(
+    cluster: pd.Series, queries: pd.DataFrame, min_users: int, key: str = "use_cases"
+) -> pd.DataFrame | None:
+    """One cluster's queries (None when the privacy rule hides them)."""
     mine = queries[queries["cluster_id"] == cluster["cluster_id"]]
     users = privacy.distinct_users(mine["user_id"])
     if users < min_users:
-        st.warning(
-            f"Example queries hidden: this cluster's queries come from {users} distinct users, "
-            f"fewer than {min_users} (privacy_min_users). The cluster still counts in every share."
+        ui.say(
+            "warning",
+            "Example queries hidden: this cluster's queries come from {} distinct users, fewer "
+            "than {} (setting privacy_min_users). The cluster still counts in every share.",
+            users,
+            min_users,
         )
+        return None
+    return mine
+
+
+def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id: int) -> None:
+    """One cluster's queries, filtered by model, outcome and language (privacy rule applied)."""
+    ui.say("subheader", "Cluster {}: {}", int(cluster["cluster_id"]), cluster["name"])
+    ui.say(
+        "caption",
+        "{:,} queries · category {} · parent {}",
+        int(cluster["size"]),
+        _or_dash(cluster.get("category")),
+        _or_dash(cluster.get("parent_name")),
+    )
+    ui.show_user_text("Description", cluster.get("description"))
+    mine = cluster_queries(cluster, queries, min_users)
+    if mine is None:
         return
     examples = cluster.get("central_texts")
     if isinstance(examples, list) and examples:
@@ -102,13 +188,89 @@ def drill_down(app: AppContext, cluster: pd.Series, queries: pd.DataFrame, min_u
         mine = mine[mine["winner"] == VOTES[vote]]
     if language:
         mine = mine[mine["language"].isin(language)]
-    st.caption(f"{len(mine):,} queries match")
+    ui.say("caption", "{:,} queries match", len(mine))
     ui.dataframe(
         mine[
-            ["interaction_id", "query", "modality", "model_a", "model_b", "winner", "language"]
+            ["query", "modality", "model_a", "model_b", "winner", "language", "interaction_id"]
         ].head(1000),
-        width="stretch",
+        download=f"taxonomy-run{run_id}-cluster{int(cluster['cluster_id'])}-queries.csv",
     )
+
+
+def compare_clusters(
+    app: AppContext, run_id: int, table: pd.DataFrame, queries: pd.DataFrame
+) -> None:
+    """Two clusters side by side: size, modality mix, win share per model, loss reasons,
+    central queries."""
+    real = table[table["cluster_id"] >= 0].sort_values("size", ascending=False)
+    if len(real) < 2:
+        return
+    labels = {
+        int(r.cluster_id): f"{int(r.cluster_id)}: {r.name} ({int(r.size)})"
+        for r in real.itertuples()
+    }
+    ids = list(labels)
+    left, right = st.columns(2)
+    first = left.selectbox("Cluster A", ids, index=0, format_func=labels.get, key="use_cases_cmp_a")
+    second = right.selectbox(
+        "Cluster B", ids, index=1, format_func=labels.get, key="use_cases_cmp_b"
+    )
+    min_users = int(app.settings.privacy_min_users)
+    reasons = data.cluster_loss_reasons(app, run_id)
+    for column, cluster_id in ((left, first), (right, second)):
+        cluster = real[real["cluster_id"] == cluster_id].iloc[0]
+        mine = queries[queries["cluster_id"] == cluster_id]
+        with column:
+            ui.say("markdown", "**{}**", cluster["name"])
+            audio = (mine["modality"] == "audio_primary").mean() if len(mine) else 0.0
+            ui.say(
+                "caption",
+                "{:,} queries · category {} · {} audio-primary",
+                int(cluster["size"]),
+                _or_dash(cluster.get("category")),
+                ui.percent(audio),
+            )
+            shown = reasons[reasons["cluster_id"] == cluster_id] if len(reasons) else reasons
+            if len(shown):
+                top = shown.nlargest(4, "share")[["code", "share", "items"]]
+                ui.dataframe(
+                    top,
+                    budget_px=ui.HALF_WIDTH_PX,
+                    column_config={"share": st.column_config.NumberColumn(format="percent")},
+                )
+            else:
+                st.caption("no coded feedback on these queries")
+            if privacy.may_show(mine["user_id"], min_users):
+                examples = cluster.get("central_texts")
+                if isinstance(examples, list) and examples:
+                    st.text("\n".join(str(e) for e in examples[:3]))
+            else:
+                st.caption("central queries hidden (fewer distinct users than privacy_min_users)")
+    both = queries[queries["cluster_id"].isin([first, second])].assign(
+        cluster=lambda f: f["cluster_id"].map(labels)
+    )
+    shares = data.win_shares(both, "cluster")
+    if len(shares):
+        st.caption("Share of battles won per model (ties half), 95% CI, in each cluster")
+        st.altair_chart(win_share_chart(shares), width="stretch")
+
+
+def win_share_chart(shares: pd.DataFrame) -> alt.Chart:
+    """Per model: share won in cluster A vs cluster B, with 95% CIs."""
+    base = alt.Chart(shares).encode(
+        y=alt.Y("model:N", title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
+        color=alt.Color("cluster:N", legend=alt.Legend(orient="top", title=None, labelLimit=400)),
+        yOffset="cluster:N",
+    )
+    rules = base.mark_rule().encode(
+        x=alt.X("ci_low:Q", title="share of battles won, 95% CI", axis=alt.Axis(format="%")),
+        x2="ci_high:Q",
+    )
+    points = base.mark_point(filled=True, size=60).encode(
+        x="win_rate:Q",
+        tooltip=["model", "cluster", "battles", alt.Tooltip("win_rate:Q", format=".1%")],
+    )
+    return (rules + points).properties(height=alt.Step(14))
 
 
 def edit_forms(app: AppContext, cluster: pd.Series, table: pd.DataFrame) -> None:
@@ -138,7 +300,7 @@ def edit_forms(app: AppContext, cluster: pd.Series, table: pd.DataFrame) -> None
     with recategorise, st.form("use_cases_recategorise"):
         names = data.category_names(app)
         current = names.index(cluster["category"]) if cluster["category"] in names else 0
-        category = st.selectbox("Category", names, index=current, key="use_cases_category")
+        category = st.selectbox("Category", names, index=current, key="use_cases_recat")
         note = st.text_input("Note", key="use_cases_recategorise_note")
         if st.form_submit_button("Re-categorise"):
             _save(app, "recategorise", (cluster_id,), category, note)
@@ -157,7 +319,7 @@ def _save(app: AppContext, kind: str, ids: tuple[int, ...], value: str | None, n
             data.record_taxonomy_edit(app, kind, ids, value, note),
         )
     except ArenalensError as exc:
-        st.session_state["use_cases_message"] = ("error", f"not saved: {exc}")
+        st.session_state["use_cases_message"] = ("error", ui.fmt("not saved: {}", exc))
     st.rerun()
 
 
@@ -167,13 +329,16 @@ def render() -> None:
     with ui.error_boundary():
         missing = data.taxonomy_ready(app)
         if missing:
-            st.info(missing)
+            ui.show("info", missing)
             return
         message = st.session_state.pop("use_cases_message", None)
         if message:
-            getattr(st, message[0])(message[1])
-        run_ids = data.taxonomy_run_ids(app)
-        run_id = st.selectbox("Taxonomy run", run_ids, key="use_cases_run", help="Newest first")
+            ui.show(message[0], message[1])
+        runs = data.latest_runs(app, "taxonomy")
+        labels = {int(r["id"]): run_label(r) for _, r in runs.iterrows()}
+        run_id = st.selectbox(
+            "Taxonomy run", list(labels), format_func=labels.get, key="use_cases_run"
+        )
         min_users = int(app.settings.privacy_min_users)
         table = data.clusters(app, run_id, 0)
         queries = data.query_clusters(app, run_id)
@@ -183,37 +348,40 @@ def render() -> None:
         b.metric("Clusters", f"{int((table['cluster_id'] >= 0).sum()):,}")
         c.metric("Parents", f"{len(data.clusters(app, run_id, 1)):,}")
         d.metric("Unclustered", ui.percent(outliers / len(queries) if len(queries) else None))
-        colour = st.radio(
-            "Colour the map by", ["category", "cluster"], horizontal=True, key="use_cases_colour"
+        st.subheader("Drill down: category → parent → cluster → queries")
+        in_view = drill_filters(table)
+        query_map(queries, in_view, min_users)
+        st.caption(
+            "Click a point to open its cluster below. Category and modality shares with their "
+            "95% CIs are on the Overview page."
         )
-        query_map(queries, colour, min_users)
-        st.caption("Category and modality shares with their 95% CIs are on the Overview page.")
-        st.subheader("Clusters")
-        cluster_list(table)
-        # real clusters largest first, the unclustered group (id -1) last
-        ids = [i for i in table["cluster_id"].astype(int) if i >= 0] + [
-            i for i in table["cluster_id"].astype(int) if i < 0
-        ]
+        cluster_list(in_view, run_id)
+        ids = [int(i) for i in in_view.sort_values("size", ascending=False)["cluster_id"]]
+        if not ids:
+            st.info("No cluster in this selection.")
+            return
         if st.session_state.get("use_cases_cluster") not in ids:
             st.session_state["use_cases_cluster"] = ids[0]
-        labels = {
+        names = {
             int(r.cluster_id): f"{int(r.cluster_id)}: {r.name} ({int(r.size)})"
             for r in table.itertuples()
         }
         chosen = st.selectbox(
             "Cluster (or click a point on the map)",
             ids,
-            format_func=labels.get,
+            format_func=names.get,
             key="use_cases_cluster",
         )
         cluster = table[table["cluster_id"] == chosen].iloc[0]
-        drill_down(app, cluster, queries, min_users)
+        drill_down(cluster, queries, min_users, run_id)
         with st.expander("Edit this cluster (stored as an edit; survives rebuilds)"):
             edit_forms(app, cluster, table)
             edits = data.taxonomy_edits(app)
             if len(edits):
                 st.caption("Active edits, in the order they apply")
-                ui.dataframe(edits, width="stretch")
+                ui.dataframe(edits, budget_px=ui.PAGE_WIDTH_PX - 40)
+        st.subheader("Compare two clusters")
+        compare_clusters(app, run_id, table, queries)
 
 
 render()

@@ -140,6 +140,21 @@ def test_csv_with_a_bad_value_saves_nothing(queue: AnnotationQueue, tmp_path: Pa
     assert persist.count_annotations(queue.store) == 0
 
 
+def test_csv_naming_an_unknown_code_saves_nothing(queue: AnnotationQueue, tmp_path: Path):
+    path = tmp_path / "ann.csv"
+    queue.export_csv(path)
+    rows = list(csv.DictReader(path.open()))
+    for row in rows:
+        row["done"], row["speed"] = "1", "1"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(AnnotationError, match=r"columns \['speed'\] are not codes"):
+        queue.import_csv(path)
+    assert persist.count_annotations(queue.store) == 0
+
+
 def test_csv_export_defuses_spreadsheet_formulas(small_store: Store, tmp_path: Path):
     from arenalens.store import tables as t
 

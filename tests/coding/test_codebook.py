@@ -50,6 +50,9 @@ def test_version_key_ignores_file_formatting(tmp_path: Path):
         (lambda d: d["codes"][1].pop("definition"), "code 'detail': missing 'definition'"),
         (lambda d: d["codes"][2].update(colour="red"), "unknown fields ['colour']"),
         (lambda d: d["codes"][0].update(name="has space"), "must be a non-empty identifier"),
+        (lambda d: d["codes"][0].update(name=""), "must be a non-empty identifier"),
+        (lambda d: d.update(codes=[]), "'codes' must be a non-empty list"),
+        (lambda d: d["codes"][2].update(cues=["wrong", " "]), "code 'accuracy'.cues"),
     ],
 )
 def test_invalid_codebook_is_refused_naming_the_problem(mutate, message):

@@ -121,3 +121,37 @@ def coded_workspace(coded_workspace_template: Path, tmp_path: Path) -> Path:
     workspace = tmp_path / "coded"
     shutil.copytree(coded_workspace_template, workspace)
     return workspace
+
+
+@pytest.fixture(scope="session")
+def artefacts() -> Path:
+    """Folder for screenshots and logs a person looks at after the run (kept, not temporary):
+    $ARENALENS_TEST_ARTEFACTS, else test-artefacts/ in the checkout (git-ignored)."""
+    import os
+
+    folder = Path(
+        os.environ.get("ARENALENS_TEST_ARTEFACTS")
+        or Path(__file__).resolve().parents[2] / "test-artefacts"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+BROWSER_CHECK = Path(__file__).resolve().parents[2] / "scripts" / "browser_check.py"
+
+
+@pytest.fixture(scope="session")
+def check():
+    """scripts/browser_check.py as a module (start the dashboard, drive headless chromium);
+    skips when Playwright or Debian chromium is missing."""
+    import importlib.util
+    import sys
+
+    pytest.importorskip("playwright.sync_api")
+    spec = importlib.util.spec_from_file_location("browser_check", BROWSER_CHECK)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    if not Path(module.CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip("Debian chromium is not installed (scripts/apt-packages.txt lists it)")
+    return module

@@ -94,7 +94,7 @@ def test_small_groups_are_redacted_but_kept():
 
 def test_escaped_markdown_has_no_live_formatting():
     escaped = escape_markdown("**bold** <b>x</b> [l](http://e) `c` $x$")
-    for raw in ("**", "<b>", "](", "`c`", "$x$"):
+    for raw in ("**", "<b>", "[l](", "`c`", "$x$"):
         assert raw not in escaped
     assert escaped.replace("\\", "") == "**bold** <b>x</b> [l](http://e) `c` $x$"
 
@@ -138,3 +138,32 @@ def test_prefetch_runs_only_when_the_dashboard_command_asks(tiny_workspace, monk
     release.set()
     started[0].join(timeout=30)
     app.store.engine.dispose()
+
+
+def test_table_columns_fit_the_page_width():
+    from dashboard.ui import PAGE_WIDTH_PX, fit_columns
+
+    wide = pd.DataFrame(
+        {f"column {i}": ["a fairly long piece of text in every cell " * 3] * 30 for i in range(9)}
+    )
+    widths = [c["width"] for c in fit_columns(wide).values()]
+    assert sum(widths) <= PAGE_WIDTH_PX
+    narrow = pd.DataFrame({"model": ["Whisper+Llama3 pipeline"], "votes": [790]})
+    model_width = fit_columns(narrow)["model"]["width"]
+    assert model_width >= 8 * len("Whisper+Llama3 pipeline")  # short tables are not squeezed
+
+
+def test_win_shares_count_ties_half_with_a_wilson_interval():
+    frame = pd.DataFrame(
+        {
+            "model_a": ["A", "A", "B"],
+            "model_b": ["B", "B", "A"],
+            "winner": ["model_a", "tie", "model_a"],
+            "modality": ["text", "text", "audio"],
+        }
+    )
+    shares = data.win_shares(frame, "modality").set_index(["model", "modality"])
+    assert shares.loc[("A", "text"), "win_rate"] == 0.75  # one win, one tie
+    assert shares.loc[("B", "audio"), "battles"] == 1
+    row = shares.loc[("A", "text")]
+    assert 0 <= row["ci_low"] < row["win_rate"] < row["ci_high"] <= 1

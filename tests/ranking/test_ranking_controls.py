@@ -92,3 +92,19 @@ def test_a_control_that_leaves_a_model_without_votes_is_refused() -> None:
     x[(a == "m3") | (b == "m3")] = np.nan
     with pytest.raises(RankingError, match="no vote of m3 has every covariate"):
         rank_votes(a, b, score, RankingOptions(bootstrap_rounds=0), covariates={"ttft": x})
+
+
+def test_per_component_control_leaves_out_a_group_too_small_for_it() -> None:
+    a, b, score, x = _styled_votes(2_000, np.random.default_rng(5), "half")
+    small_a = np.array(["s1", "s2"] * 20, dtype=object)
+    small_b = np.array(["s2", "s1"] * 20, dtype=object)
+    board = rank_votes(
+        np.concatenate([a, small_a]),
+        np.concatenate([b, small_b]),
+        np.concatenate([score, np.tile([1.0, 0.0], 20)]),
+        RankingOptions(bootstrap_rounds=0, per_component=True),
+        covariates={"ttft": np.concatenate([x, np.zeros(40)])},
+    )
+    assert {r.model for r in board.controlled.ratings} == {"m0", "m1", "m2", "m3"}
+    assert board.coefficients[0]["covariate"] == "ttft"
+    assert any(w.startswith("controlled board left out {s1, s2}") for w in board.warnings)

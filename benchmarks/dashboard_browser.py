@@ -1,0 +1,94 @@
+"""Time to interactive of every dashboard page, measured in real Chromium (goal: <= 2 s once the
+start-up prefetch has filled the caches, <= 4 s on the very first visit).
+
+Usage:
+    python benchmarks/dashboard_browser.py --workspace DIR [--rounds 3] [--out DIR]
+
+DIR is a workspace where every stage has run (e.g. the 100,000-interaction one that
+`benchmarks/dashboard_render.py --scaled DIR` builds). The script starts `arenalens dashboard`
+on loopback and, in headless Chromium at 1280x800, measures from navigation start until the
+page shows its heading and Streamlit's "running" indicator is gone (the page is interactive):
+- first visit: each page opened once, right after the server answered (prefetch still running);
+- after prefetch: the dashboard log says the caches are warm, then each page opened `--rounds`
+  times in a fresh browser session (median reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import browser_check  # noqa: E402 - the shared browser helpers live in scripts/
+
+FIRST_VISIT_GOAL_S = 4.0
+WARM_GOAL_S = 2.0
+PREFETCH_DONE = "caches warmed in"  # the line dashboard.data.prefetch prints when it is done
+
+
+def wait_for_prefetch(log: Path, timeout_s: float = 1800) -> float:
+    """Seconds the prefetch took, read from the dashboard log once it says so."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines():
+            if PREFETCH_DONE in line:
+                return float(line.rsplit(PREFETCH_DONE, 1)[1].split("s")[0])
+        time.sleep(1)
+    raise TimeoutError(f"the prefetch did not finish within {timeout_s:.0f} s; see {log}")
+
+
+def page_times(port: int, out: Path) -> dict[str, float]:
+    """Seconds to interactive per page (url path -> seconds), one visit each."""
+    results = browser_check.check_pages(port, out, viewport=(1280, 800), settle=False)
+    failed = [r for r in results if r.errors]
+    if failed:
+        raise RuntimeError(f"/{failed[0].path}: {failed[0].errors[0][:300]}")
+    return {r.path: r.seconds for r in results}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="arenalens-dashboard-browser-"))
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "dashboard.log"
+    port = browser_check.free_port()
+    started = time.perf_counter()
+    process = browser_check.start_dashboard(args.workspace, port, log)
+    try:
+        answered = time.perf_counter() - started
+        first = page_times(port, out / "first")
+        prefetch_s = wait_for_prefetch(log)
+        warm_rounds = [page_times(port, out / f"warm{i}") for i in range(args.rounds)]
+    finally:
+        browser_check.stop(process)
+    warm = {p: statistics.median(r[p] for r in warm_rounds) for p in first}
+    print(f"server answered after {answered:.1f} s; prefetch {prefetch_s:.1f} s")
+    print(f"{'page':<14} {'first visit':>12} {'after prefetch (median)':>24}")
+    for path in first:
+        name = browser_check.PAGES[path][0]
+        print(f"{name:<14.14} {first[path]:>11.2f}s {warm[path]:>23.2f}s")
+    slow_first = [p for p, s in first.items() if s > FIRST_VISIT_GOAL_S]
+    slow_warm = [p for p, s in warm.items() if s > WARM_GOAL_S]
+    print(
+        f"goal first visit <= {FIRST_VISIT_GOAL_S:.0f} s: "
+        + ("met" if not slow_first else f"missed on {slow_first}")
+    )
+    print(
+        f"goal after prefetch <= {WARM_GOAL_S:.0f} s: "
+        + ("met" if not slow_warm else f"missed on {slow_warm}")
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
