@@ -301,3 +301,30 @@ def test_llm_sample_trains_a_classifier_and_measures_it_on_held_back_items(
     assert "would take about" in report.savings_line(40, coder_seconds=1.0)
     with pytest.raises(Exception, match="at least 30"):
         distil_from_llm(llm, coder, feedback, 10)
+
+
+def test_learning_from_annotations_is_stored_and_used_by_the_next_coding_run(
+    store: Store, embedder, codebook
+):
+    """On SQLite and PostgreSQL: annotate, learn, and the coder picks up the learned decisions."""
+    from coding.learning import learned_overrides
+    from coding.sampling import create_validation_sample
+
+    truth = make_arena(store, n=40)
+    code_feedback(store, CalibratedCoder(embedder, codebook), codebook, progress=False)
+    create_validation_sample(store, codebook, ["ann"], size=40, overlap=0.0)
+    queue = AnnotationQueue(store, codebook)
+    for row in truth:
+        decisions = {c: {"present": c in row["codes"]} for c in codebook.code_names}
+        queue.save("ann", row["feedback_id"], decisions, source="api")
+    summary = learn_from_annotations(store, CalibratedCoder(embedder, codebook))
+    assert summary.labels == 40
+    decided = persist.learning_frame(store, codebook.version_key)
+    assert set(decided["code"]) == set(codebook.code_names)
+    overrides = learned_overrides(store, codebook.version_key)
+    assert set(overrides) == set(decided.loc[decided["decision"] == "learned", "code"])
+    coder = CalibratedCoder(embedder, codebook)
+    coder.overrides = overrides
+    again = code_feedback(store, coder, codebook, CodingConfig(recode=True), progress=False)
+    assert all(again.decisions[c] == "learned" for c in overrides)
+    assert again.coded_now == 40
