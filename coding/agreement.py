@@ -236,3 +236,70 @@ def agreement_report(
         annotated,
         unresolved,
     )
+
+
+# -- two labelers on the same items ------------------------------------------------------
+LABELER_AGREEMENT_COLUMNS = [
+    "code",
+    "n",
+    "kappa",
+    "kappa_low",
+    "kappa_high",
+    "percent_agreement",
+    "rate_stored",
+    "rate_other",
+]
+
+
+def labeler_agreement(
+    stored: pd.DataFrame,
+    other: pd.DataFrame,
+    code_names: Sequence[str],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per code: Cohen's kappa (bootstrap CI) between two labelers' 0/1 codes on the same items.
+
+    `stored` and `other` have a `feedback_id` column and one 0/1 column per code; only items in
+    both count.
+    """
+    both = stored.merge(other, on="feedback_id", suffixes=("_stored", "_other"))
+    rows = []
+    for code in code_names:
+        a = both[f"{code}_stored"].astype(int).to_numpy()
+        b = both[f"{code}_other"].astype(int).to_numpy()
+        low, high = bootstrap_kappa_ci(a, b, n_boot=n_boot, seed=seed)
+        rows.append(
+            {
+                "code": code,
+                "n": len(a),
+                "kappa": cohen_kappa(a, b),
+                "kappa_low": low,
+                "kappa_high": high,
+                "percent_agreement": percent_agreement(a, b),
+                "rate_stored": float(a.mean()) if len(a) else float("nan"),
+                "rate_other": float(b.mean()) if len(b) else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows, columns=LABELER_AGREEMENT_COLUMNS)
+
+
+def code_with_labeler(
+    labeler, codebook: Codebook, items: pd.DataFrame, batch_size: int = 16
+) -> pd.DataFrame:
+    """Code `items` (feedback_id, text) with `labeler` in memory (nothing stored): 0/1 per code."""
+    from coding.coder import build_item
+
+    definitions = codebook.label_definitions()
+    rows = []
+    texts = items["text"].astype(str).tolist()
+    ids = items["feedback_id"].astype(str).tolist()
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        results = labeler.assign_labels(batch, definitions)
+        for fid, text, result in zip(ids[start:], batch, results, strict=False):
+            item = build_item(fid, text, None, [result])
+            present = {c.code for c in item.codes}
+            rows.append({"feedback_id": fid, **{c: int(c in present) for c in codebook.code_names}})
+    return pd.DataFrame(rows, columns=["feedback_id", *codebook.code_names])

@@ -67,6 +67,24 @@ def coding_labeler(app: AppContext, codebook: Codebook):
     return coder
 
 
+def _human_examples(app: AppContext, codebook: Codebook):
+    """Resolved human labels (adjudicated, else consensus/single) with their texts, for few-shot."""
+    from coding.annotations import AnnotationQueue
+    from coding.fewshot import FewShotExamples
+    from coding.learning import resolved_labels
+
+    labels = resolved_labels(
+        AnnotationQueue(app.store, codebook).human_labels(), codebook.code_names
+    )
+    texts = app.store.feedback_frame().set_index("id")["text"].astype(str)
+    labels = labels[labels["feedback_id"].isin(texts.index)]
+    return FewShotExamples.build(
+        app.embedder,
+        texts.loc[labels["feedback_id"]].tolist(),
+        [[c for c in codebook.code_names if row[c]] for row in labels.to_dict("records")],
+    )
+
+
 @click.command("code")
 @codebook_option
 @click.option(
@@ -95,6 +113,18 @@ def coding_labeler(app: AppContext, codebook: Codebook):
     help="First train per-code classifiers on validated/adjudicated items; use one for a code "
     "only where cross-validation beats the zero-shot decision; then recode with them.",
 )
+@click.option(
+    "--few-shot",
+    default=0,
+    show_default=True,
+    help="LLM path: add the K human-coded items nearest to each batch as examples.",
+)
+@click.option(
+    "--llm-sample",
+    type=int,
+    help="The LLM codes this many random items; a classifier trained on its codes codes the "
+    "rest (agreement with the LLM on a held-back part, and the time saved, are printed).",
+)
 @json_option
 @click.pass_obj
 def code_command(
@@ -107,11 +137,41 @@ def code_command(
     recode: bool,
     wait: bool,
     learn: bool,
+    few_shot: int,
+    llm_sample: int | None,
     as_json: bool,
 ) -> None:
     """Code voters' feedback into loss reasons (resumable: reruns code only what is missing)."""
+    if few_shot < 0:
+        raise CodingError(f"--few-shot must be 0 or more, got {few_shot}")
     codebook = _codebook(app, codebook_path)
     learning = None
+    labeler = None
+    distilled = None
+    if llm_sample is not None:
+        if learn:
+            raise CodingError("choose one of --learn and --llm-sample")
+        if not app.settings.use_llm:
+            raise CodingError(
+                "--llm-sample needs an LLM: set llm_base_url and llm_model (or their flags)"
+            )
+        from coding.distill import distil_from_llm
+        from coding.zeroshot import CalibratedCoder
+
+        labeler = CalibratedCoder(app.embedder, codebook)
+        feedback = app.store.feedback_frame().rename(columns={"id": "feedback_id"})
+        distilled = distil_from_llm(
+            app.labeler, labeler, feedback, llm_sample, seed=app.settings.seed
+        )
+        labeler.overrides = distilled.overrides()
+        labeler.name = f"distilled:{distilled.llm} via {labeler.name}"
+        recode = True
+        if not as_json:
+            click.echo(
+                f"classifier vs LLM on {distilled.held_back} held-back items of the LLM's "
+                f"sample of {distilled.sample} (trained on {distilled.trained_on}):"
+            )
+            click.echo(_table(distilled.agreement))
     if learn:
         if app.settings.use_llm:
             raise CodingError(
@@ -139,17 +199,37 @@ def code_command(
         recode=recode,
         wait=wait,
         seed=app.settings.seed,
+        few_shot=few_shot,
     )
+    examples = _human_examples(app, codebook) if few_shot else None
+    import time
+
+    started = time.perf_counter()
     summary = code_feedback(
-        app.store, coding_labeler(app, codebook), codebook, config, progress=not as_json
+        app.store,
+        labeler or coding_labeler(app, codebook),
+        codebook,
+        config,
+        progress=not as_json,
+        examples=examples,
     )
+    coder_seconds = time.perf_counter() - started
     if as_json:
         payload = asdict(summary)
         if learning is not None:
             payload["learning"] = _frame_records(learning.table())
+        if distilled is not None:
+            payload["llm_sample"] = {
+                "sample": distilled.sample,
+                "held_back": distilled.held_back,
+                "agreement": _frame_records(distilled.agreement),
+                "savings": distilled.savings_line(summary.feedback_total, coder_seconds),
+            }
         echo_json(payload)
     else:
         click.echo(summary.line())
+        if distilled is not None:
+            click.echo(distilled.savings_line(summary.feedback_total, coder_seconds))
 
 
 @click.group("codebook", invoke_without_command=True)
@@ -459,12 +539,35 @@ def adjudicate_command(
 @click.option(
     "--boot", default=1000, show_default=True, help="Bootstrap resamples for the kappa CI."
 )
+@click.option(
+    "--against",
+    type=click.Choice(["llm", "embedding", "calibrated"]),
+    help="Instead: code a random set of already-coded items with this labeler (in memory, "
+    "nothing stored) and give its kappa with the stored machine codes per code.",
+)
+@click.option(
+    "--items",
+    "against_items",
+    default=200,
+    show_default=True,
+    help="With --against: how many coded items to compare on.",
+)
 @json_option
 @click.pass_obj
 def agreement_command(
-    app: AppContext, codebook_path: Path | None, boot: int, as_json: bool
+    app: AppContext,
+    codebook_path: Path | None,
+    boot: int,
+    against: str | None,
+    against_items: int,
+    as_json: bool,
 ) -> None:
     """Per code: machine-vs-human Cohen's kappa (bootstrap CI), agreement, precision/recall; human alpha."""
+    if against is not None:
+        _agreement_against(
+            app, _codebook(app, codebook_path), against, against_items, boot, as_json
+        )
+        return
     report = agreement_report(
         app.store, _codebook(app, codebook_path), n_boot=boot, seed=app.settings.seed
     )
@@ -483,6 +586,46 @@ def agreement_command(
         else report.confusion
     )
     click.echo(_table(wide))
+
+
+def _agreement_against(
+    app: AppContext, codebook: Codebook, against: str, n_items: int, boot: int, as_json: bool
+) -> None:
+    from coding.agreement import code_with_labeler, labeler_agreement
+
+    version = codebook.version_key
+    persist.require_coded(app.store, version)
+    if n_items < 2:
+        raise CodingError(f"--items must be at least 2, got {n_items}")
+    items = persist.machine_items_frame(app.store, version, codebook.code_names)
+    items = items.sample(min(n_items, len(items)), random_state=app.settings.seed)
+    if against == "llm":
+        from arenalens.labeler.llm import LLMLabeler
+
+        if not (app.settings.llm_base_url and app.settings.llm_model):
+            raise CodingError("--against llm needs llm_base_url and llm_model configured")
+        other = LLMLabeler.from_settings(app.settings, app.store)
+    elif against == "embedding":
+        from arenalens.labeler.embedding import EmbeddingLabeler
+
+        other = EmbeddingLabeler(app.embedder)
+    else:
+        from coding.zeroshot import CalibratedCoder
+
+        other = CalibratedCoder(app.embedder, codebook)
+    stored_name = ", ".join(sorted(set(items["labeler"].astype(str))))
+    table = labeler_agreement(
+        items[["feedback_id", *codebook.code_names]],
+        code_with_labeler(other, codebook, items[["feedback_id", "text"]]),
+        codebook.code_names,
+        n_boot=boot,
+        seed=app.settings.seed,
+    )
+    if as_json:
+        echo_json({"stored": stored_name, "other": other.name, "per_code": _frame_records(table)})
+        return
+    click.echo(f"{version}: stored codes ({stored_name}) vs {other.name} on {len(items)} items")
+    click.echo(_table(table))
 
 
 @click.command("prevalence")

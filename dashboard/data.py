@@ -534,7 +534,7 @@ def modality_examples(app: AppContext, per_modality: int = 2) -> dict[str, list[
 def win_shares(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     """Per model and value of `by`: battles, share won (ties half) with a 95% Wilson CI, from
     voted rows (model_a, model_b, winner, `by`)."""
-    from taxonomy.shares import wilson_interval
+    from arenalens.stats import wilson_interval
 
     columns = ["model", by, "battles", "win_rate", "ci_low", "ci_high"]
     voted = frame[frame["winner"].isin(["model_a", "model_b", "tie"]) & frame[by].notna()]
@@ -547,8 +547,8 @@ def win_shares(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     rows = []
     for (model, value), group in battles.groupby(["model", by]):
         n, won = len(group), float(group["score"].sum())
-        low, high = wilson_interval(won, n)
-        rows.append((model, value, n, won / n, low, high))
+        interval = wilson_interval(won, n)
+        rows.append((model, value, n, won / n, interval.low, interval.high))
     return pd.DataFrame(rows, columns=columns)
 
 

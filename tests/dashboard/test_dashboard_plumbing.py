@@ -151,3 +151,19 @@ def test_table_columns_fit_the_page_width():
     narrow = pd.DataFrame({"model": ["Whisper+Llama3 pipeline"], "votes": [790]})
     model_width = fit_columns(narrow)["model"]["width"]
     assert model_width >= 8 * len("Whisper+Llama3 pipeline")  # short tables are not squeezed
+
+
+def test_win_shares_count_ties_half_with_a_wilson_interval():
+    frame = pd.DataFrame(
+        {
+            "model_a": ["A", "A", "B"],
+            "model_b": ["B", "B", "A"],
+            "winner": ["model_a", "tie", "model_a"],
+            "modality": ["text", "text", "audio"],
+        }
+    )
+    shares = data.win_shares(frame, "modality").set_index(["model", "modality"])
+    assert shares.loc[("A", "text"), "win_rate"] == 0.75  # one win, one tie
+    assert shares.loc[("B", "audio"), "battles"] == 1
+    row = shares.loc[("A", "text")]
+    assert 0 <= row["ci_low"] < row["win_rate"] < row["ci_high"] <= 1
