@@ -163,6 +163,16 @@ def is_local(url: str) -> bool:
     return bool(LOOPBACK.match(url)) or url.startswith(("data:", "blob:", "about:"))
 
 
+def open_page(page, port: int, path: str, timeout_ms: int = 90_000) -> None:
+    """Open a dashboard page. The app's root is visited first: on a server's first session
+    Streamlit runs a directly visited page as a legacy pages/ script, without the app's
+    navigation (see the dashboard's note on this)."""
+    page.goto(f"http://127.0.0.1:{port}/", timeout=timeout_ms)
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_text("Annotators", exact=True).wait_for(timeout=timeout_ms)
+    page.goto(f"http://127.0.0.1:{port}/{path}", timeout=timeout_ms)
+
+
 def _idle(page, timeout_ms: int) -> None:
     """Wait until the page is ready for the next key, as a person would: the script run has
     finished (no running icon, nothing stale or still loading), the last button is drawn and
@@ -212,12 +222,7 @@ def drive_keyboard(
         page = browser.new_page(viewport=VIEWPORT)
         page.on("request", lambda r: None if is_local(r.url) else outside.append(r.url))
         page.on("pageerror", lambda e: errors.append(str(e)))
-        # The first session after a start must open the app at its root: Streamlit runs a
-        # first-visited /annotate as a legacy pages/ script, without the app's navigation.
-        page.goto(f"http://127.0.0.1:{port}/", timeout=timeout_ms)
-        nav = page.get_by_test_id("stSidebarNav")
-        nav.get_by_text("Annotators", exact=True).wait_for(timeout=timeout_ms)
-        page.goto(f"http://127.0.0.1:{port}/annotate", timeout=timeout_ms)
+        open_page(page, port, "annotate", timeout_ms)
         page.get_by_role("combobox", name=re.compile("Annotator")).wait_for(timeout=timeout_ms)
         if screens is not None:
             page.screenshot(path=str(screens / "annotate-choose-name.png"))

@@ -67,6 +67,24 @@ def coding_labeler(app: AppContext, codebook: Codebook):
     return coder
 
 
+def _human_examples(app: AppContext, codebook: Codebook):
+    """Resolved human labels (adjudicated, else consensus/single) with their texts, for few-shot."""
+    from coding.annotations import AnnotationQueue
+    from coding.fewshot import FewShotExamples
+    from coding.learning import resolved_labels
+
+    labels = resolved_labels(
+        AnnotationQueue(app.store, codebook).human_labels(), codebook.code_names
+    )
+    texts = app.store.feedback_frame().set_index("id")["text"].astype(str)
+    labels = labels[labels["feedback_id"].isin(texts.index)]
+    return FewShotExamples.build(
+        app.embedder,
+        texts.loc[labels["feedback_id"]].tolist(),
+        [[c for c in codebook.code_names if row[c]] for row in labels.to_dict("records")],
+    )
+
+
 @click.command("code")
 @codebook_option
 @click.option(
@@ -95,6 +113,18 @@ def coding_labeler(app: AppContext, codebook: Codebook):
     help="First train per-code classifiers on validated/adjudicated items; use one for a code "
     "only where cross-validation beats the zero-shot decision; then recode with them.",
 )
+@click.option(
+    "--few-shot",
+    default=0,
+    show_default=True,
+    help="LLM path: add the K human-coded items nearest to each batch as examples.",
+)
+@click.option(
+    "--llm-sample",
+    type=int,
+    help="The LLM codes this many random items; a classifier trained on its codes codes the "
+    "rest (agreement with the LLM on a held-back part, and the time saved, are printed).",
+)
 @json_option
 @click.pass_obj
 def code_command(
@@ -107,11 +137,41 @@ def code_command(
     recode: bool,
     wait: bool,
     learn: bool,
+    few_shot: int,
+    llm_sample: int | None,
     as_json: bool,
 ) -> None:
     """Code voters' feedback into loss reasons (resumable: reruns code only what is missing)."""
+    if few_shot < 0:
+        raise CodingError(f"--few-shot must be 0 or more, got {few_shot}")
     codebook = _codebook(app, codebook_path)
     learning = None
+    labeler = None
+    distilled = None
+    if llm_sample is not None:
+        if learn:
+            raise CodingError("choose one of --learn and --llm-sample")
+        if not app.settings.use_llm:
+            raise CodingError(
+                "--llm-sample needs an LLM: set llm_base_url and llm_model (or their flags)"
+            )
+        from coding.distill import distil_from_llm
+        from coding.zeroshot import CalibratedCoder
+
+        labeler = CalibratedCoder(app.embedder, codebook)
+        feedback = app.store.feedback_frame().rename(columns={"id": "feedback_id"})
+        distilled = distil_from_llm(
+            app.labeler, labeler, feedback, llm_sample, seed=app.settings.seed
+        )
+        labeler.overrides = distilled.overrides()
+        labeler.name = f"distilled:{distilled.llm} via {labeler.name}"
+        recode = True
+        if not as_json:
+            click.echo(
+                f"classifier vs LLM on {distilled.held_back} held-back items of the LLM's "
+                f"sample of {distilled.sample} (trained on {distilled.trained_on}):"
+            )
+            click.echo(_table(distilled.agreement))
     if learn:
         if app.settings.use_llm:
             raise CodingError(
@@ -139,17 +199,37 @@ def code_command(
         recode=recode,
         wait=wait,
         seed=app.settings.seed,
+        few_shot=few_shot,
     )
+    examples = _human_examples(app, codebook) if few_shot else None
+    import time
+
+    started = time.perf_counter()
     summary = code_feedback(
-        app.store, coding_labeler(app, codebook), codebook, config, progress=not as_json
+        app.store,
+        labeler or coding_labeler(app, codebook),
+        codebook,
+        config,
+        progress=not as_json,
+        examples=examples,
     )
+    coder_seconds = time.perf_counter() - started
     if as_json:
         payload = asdict(summary)
         if learning is not None:
             payload["learning"] = _frame_records(learning.table())
+        if distilled is not None:
+            payload["llm_sample"] = {
+                "sample": distilled.sample,
+                "held_back": distilled.held_back,
+                "agreement": _frame_records(distilled.agreement),
+                "savings": distilled.savings_line(summary.feedback_total, coder_seconds),
+            }
         echo_json(payload)
     else:
         click.echo(summary.line())
+        if distilled is not None:
+            click.echo(distilled.savings_line(summary.feedback_total, coder_seconds))
 
 
 @click.group("codebook", invoke_without_command=True)

@@ -96,6 +96,15 @@ def evidence_spans(text: str, evidence: Sequence[tuple[str, str]]) -> list[Span]
     return spans
 
 
+# Styling of the feedback box (our markup only; st.html it once per page that shows one).
+FEEDBACK_CSS = """<style>
+.al-feedback { white-space: pre-wrap; max-height: 7.5em; overflow-y: auto; padding: .45rem .6rem;
+  border: 1px solid rgba(49, 51, 63, .2); border-radius: .5rem; line-height: 1.45; }
+.al-feedback mark { background: #ffe08a; padding: 0 .1em; border-radius: .2em; }
+.al-feedback sup.al-code { font-size: .68em; color: #8a6100; margin: 0 .25em 0 .1em; }
+</style>"""
+
+
 def highlighted_html(text: str, evidence: Sequence[tuple[str, str]]) -> str:
     """The feedback as HTML: every character of user text escaped, evidence in <mark> tags
     titled with its codes (the only markup added is ours)."""

@@ -107,3 +107,25 @@ def test_missing_audio_root_is_one_line(sqlite_store: Store, arena: Path) -> Non
             audio_root=arena / "nope",
             progress=False,
         )
+
+
+def test_demo_audio_is_recorded_with_its_root(
+    sample_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sample arena's spoken queries are playable by the dashboard's re-check."""
+    from arenalens.app import demo
+
+    def speak(text: str, wav: Path, **_: object) -> None:  # espeak-ng stand-in
+        Path(wav).parent.mkdir(parents=True, exist_ok=True)
+        Path(wav).write_bytes(wav_bytes())
+
+    monkeypatch.setattr(demo, "espeak_available", lambda: True)
+    monkeypatch.setattr(demo, "synthesize_speech", speak)
+
+    added = demo.synthesise_audio(sample_app.store, tmp_path / "audio", limit=2)
+
+    rows = stored_audio(sample_app.store)
+    assert added == 2 and len(rows) == 2
+    for path, root in rows:
+        assert Path(root) == (tmp_path / "audio").resolve()
+        assert confine_audio(path, root) == Path(path)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from arenalens.cli import main_group
 from arenalens.ingest import ingest_interactions
@@ -125,3 +126,27 @@ def test_first_occurrence_keeps_the_id_earlier_versions_gave(tmp_path: Path) -> 
     assert record.interaction_id == derived_id(record.interaction["content_hash"], 1)
     assert record.interaction_id == "h_" + record.interaction["content_hash"][:24]
     assert derived_id(content_hash({"k": 1}), 2) != derived_id(content_hash({"k": 1}), 1)
+
+
+def test_file_ingested_before_the_id_rule_gets_its_lost_duplicates(
+    store: Store, tmp_path: Path
+) -> None:
+    """Earlier versions kept one of 100 identical votes and recorded the file by its SHA-256:
+    re-ingesting it now adds the 99 lost votes instead of skipping it as unchanged."""
+    from sqlalchemy import delete, update
+
+    from arenalens.ingest.pipeline import file_sha256
+    from arenalens.ingest.records import derived_id
+
+    path = write_csv(tmp_path / "same.csv", [("A", "B", "model_a")] * 100)
+    ingest_interactions(store, path, progress=False)
+    with store.transaction() as conn:  # what the old ingest left behind
+        first = conn.execute(select(t.interactions.c.id, t.interactions.c.content_hash)).first()
+        kept = derived_id(first.content_hash, 1)
+        conn.execute(delete(t.interactions).where(t.interactions.c.id != kept))
+        conn.execute(update(t.ingested_files).values(sha256=file_sha256(path)))
+
+    report = ingest_interactions(store, path, progress=False)
+
+    assert not report.skipped and report.interactions_added == 99
+    assert store.count(t.interactions) == 100

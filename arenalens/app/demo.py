@@ -49,7 +49,12 @@ def synthesise_audio(store: Store, audio_dir: Path, limit: int = 20) -> int:
         if not wav.exists():
             synthesize_speech(str(queries[interaction_id]), wav, words_per_minute=150)
         rows.append({"interaction_id": interaction_id, "path": str(wav.resolve())})
-    return store.insert_ignore(t.query_audio, rows)
+    root = str(audio_dir.resolve())  # recorded so the dashboard plays only files under it
+    with store.transaction() as conn:
+        added = store.insert_ignore(t.query_audio, rows, conn=conn)
+        roots = [{"interaction_id": row["interaction_id"], "root": root} for row in rows]
+        store.insert_ignore(t.query_audio_roots, roots, conn=conn)
+    return added
 
 
 def load_sample_arena(

@@ -30,7 +30,10 @@ from arenalens.store import Store, utcnow
 from arenalens.store import tables as t
 
 CHUNK_RECORDS = 2000
-PROGRESS_AFTER_S = 2.0  # a progress bar appears only on ingests that take longer
+PROGRESS_AFTER_S = 2.0
+# Bump when a file's records would be stored differently, so unchanged files are read again.
+# 2: an id-less record's id counts its occurrences (duplicates are separate votes).
+INGEST_RULES_VERSION = 2  # a progress bar appears only on ingests that take longer
 
 
 @dataclass
@@ -204,17 +207,12 @@ def ingest_interactions(
 
 
 def ingest_key(path: Path, fmt: str, renames: Mapping[str, str]) -> str:
-    """What identifies an ingest: the file's SHA-256, plus the format and field map when they
-    are not the defaults (the same bytes read another way may say something else)."""
-    sha = file_sha256(path)
-    try:
-        default_format = detect_format(path)
-    except IngestError:
-        default_format = None
-    if not renames and fmt == default_format:
-        return sha
-    options = json.dumps({"format": fmt, "map": dict(sorted(renames.items()))})
-    return hashlib.sha256(f"{sha}\n{options}".encode()).hexdigest()
+    """What identifies an ingest: the file's SHA-256 with the format, the field map (the same
+    bytes read another way may say something else) and the version of the ingest rules (a file
+    ingested under older rules, e.g. before the id rule kept duplicate votes, is read again)."""
+    options = {"rules": INGEST_RULES_VERSION, "format": fmt, "map": dict(sorted(renames.items()))}
+    material = f"{file_sha256(path)}\n{json.dumps(options)}"
+    return hashlib.sha256(material.encode()).hexdigest()
 
 
 def _ingest_file(

@@ -10,7 +10,12 @@ import streamlit as st
 
 from arenalens.context import AppContext
 from dashboard import data, ui
-from dashboard.annotation_view import MIN_KAPPA_ITEMS, highlighted_html, kappa_reliability
+from dashboard.annotation_view import (
+    FEEDBACK_CSS,
+    MIN_KAPPA_ITEMS,
+    highlighted_html,
+    kappa_reliability,
+)
 
 BOOTSTRAP_ROUNDS = 1000
 ALL_CODES = "(all codes)"
@@ -143,6 +148,7 @@ def show_case(app: AppContext, feedback_id: str, code: str) -> None:
                 + ("?" if confidence is None or pd.isna(confidence) else f"{confidence:.2f}")
             )
     st.caption("Feedback — machine evidence highlighted")
+    st.html(FEEDBACK_CSS)
     evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
     st.html(highlighted_html(item.feedback, evidence))
     ui.say(

@@ -13,6 +13,7 @@ import streamlit as st
 from arenalens.context import AppContext
 from dashboard import data, ui
 from dashboard.annotation_view import (
+    FEEDBACK_CSS,
     NEXT_KEY,
     PREVIOUS_KEY,
     SAVE_KEY,
@@ -28,17 +29,10 @@ ALL_SAMPLES = "(all samples)"
 VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
 TOGGLES_PER_ROW = 3
 RESPONSE_HEIGHT = 170
-# Page-local styling: a compact header so an item and its form fit one 1280x800 screen, and
-# the feedback box with the machine's evidence marked. No user text goes into this string.
-PAGE_CSS = """
-<style>
+# Page-local styling: a compact header so an item and its form fit one 1280x800 screen.
+PAGE_CSS = """<style>
 .stMainBlockContainer { padding-top: 1.5rem; padding-bottom: 1rem; }
-.al-feedback { white-space: pre-wrap; max-height: 7.5em; overflow-y: auto; padding: .45rem .6rem;
-  border: 1px solid rgba(49, 51, 63, .2); border-radius: .5rem; line-height: 1.45; }
-.al-feedback mark { background: #ffe08a; padding: 0 .1em; border-radius: .2em; }
-.al-feedback sup.al-code { font-size: .68em; color: #8a6100; margin: 0 .25em 0 .1em; }
-</style>
-"""
+</style>"""
 
 
 # Runs once per new item (the token changes): scroll back to the top and take the focus off
@@ -76,20 +70,19 @@ def choose_annotator(names: list[str]) -> str | None:
 
 
 def coder_scores(annotation_queue: Any, feedback_ids: list[str]) -> pd.DataFrame:
-    """The coder's probability and decision (present/uncertain/absent) per (item, code), from
-    `coding.queue.coder_confidence`; empty where this build or these items have no scores."""
-    confidence = data.stage_function("coding", "coder_confidence", "queue")
-    if confidence is None:
-        return pd.DataFrame(columns=["feedback_id", "code", "probability", "decision"])
-    return confidence(annotation_queue.store, annotation_queue.version, feedback_ids)
+    """The coder's probability and decision (present/uncertain/absent) per (item, code)
+    (`coding.queue.coder_confidence`; empty for items coded before scores were stored)."""
+    from coding.queue import coder_confidence
+
+    return coder_confidence(annotation_queue.store, annotation_queue.version, feedback_ids)
 
 
 def queue_order(annotation_queue: Any, annotator: str, scores: pd.DataFrame) -> list[str]:
     """The annotator's assigned items, those the coder was unsure of first (coding's
     `uncertain_first`; stable, so 'item k of N' keeps its k as items are saved)."""
-    ids = assigned_ids(annotation_queue, annotator)
-    reorder = data.stage_function("coding", "uncertain_first", "queue")
-    return reorder(ids, scores) if reorder is not None and len(scores) else ids
+    from coding.queue import uncertain_first
+
+    return uncertain_first(assigned_ids(annotation_queue, annotator), scores)
 
 
 def assigned_ids(annotation_queue: Any, annotator: str) -> list[str]:
@@ -400,7 +393,7 @@ def show_message() -> None:
 
 
 def render() -> None:
-    st.html(PAGE_CSS)
+    st.html(PAGE_CSS + FEEDBACK_CSS)
     st.title("Annotate")
     app = data.app_context()
     with ui.error_boundary():

@@ -280,3 +280,75 @@ def test_two_labelers_are_compared_on_the_same_items(small_store: Store, codeboo
     assert table.loc["accuracy", "percent_agreement"] == 0.0
     assert table.loc["accuracy", "kappa"] < -0.5
     assert table.loc["detail", "kappa"] == 1.0
+
+
+def test_llm_sample_trains_a_classifier_and_measures_it_on_held_back_items(
+    small_store: Store, embedder, codebook
+):
+    """The LLM's place is taken by the deterministic keyword labeler (same Labeler interface)."""
+    from coding_fixtures import KeywordLabeler
+
+    from coding.distill import distil_from_llm
+
+    feedback = small_store.feedback_frame().rename(columns={"id": "feedback_id"})
+    coder = CalibratedCoder(embedder, codebook)
+    llm = KeywordLabeler()
+    report = distil_from_llm(llm, coder, feedback, 32, seed=0)
+    assert (report.sample, report.held_back, report.trained_on) == (32, 8, 24)
+    assert llm.texts_seen and len(llm.texts_seen) == 32  # only the sample went to the "LLM"
+    assert set(report.agreement["code"]) == set(codebook.code_names)
+    assert (report.agreement["n"] == 8).all()
+    assert "would take about" in report.savings_line(40, coder_seconds=1.0)
+    with pytest.raises(Exception, match="at least 30"):
+        distil_from_llm(llm, coder, feedback, 10)
+
+
+def test_learning_from_annotations_is_stored_and_used_by_the_next_coding_run(
+    store: Store, embedder, codebook
+):
+    """On SQLite and PostgreSQL: annotate, learn, and the coder picks up the learned decisions."""
+    from coding.learning import learned_overrides
+    from coding.sampling import create_validation_sample
+
+    truth = make_arena(store, n=40)
+    code_feedback(store, CalibratedCoder(embedder, codebook), codebook, progress=False)
+    create_validation_sample(store, codebook, ["ann"], size=40, overlap=0.0)
+    queue = AnnotationQueue(store, codebook)
+    for row in truth:
+        decisions = {c: {"present": c in row["codes"]} for c in codebook.code_names}
+        queue.save("ann", row["feedback_id"], decisions, source="api")
+    summary = learn_from_annotations(store, CalibratedCoder(embedder, codebook))
+    assert summary.labels == 40
+    decided = persist.learning_frame(store, codebook.version_key)
+    assert set(decided["code"]) == set(codebook.code_names)
+    overrides = learned_overrides(store, codebook.version_key)
+    assert set(overrides) == set(decided.loc[decided["decision"] == "learned", "code"])
+    coder = CalibratedCoder(embedder, codebook)
+    coder.overrides = overrides
+    again = code_feedback(store, coder, codebook, CodingConfig(recode=True), progress=False)
+    assert all(again.decisions[c] == "learned" for c in overrides)
+    assert again.coded_now == 40
+
+
+def test_llm_batches_get_the_nearest_human_coded_examples(small_store: Store, embedder, codebook):
+    from coding_fixtures import KeywordLabeler
+
+    from coding.fewshot import FewShotExamples
+
+    class Recording(KeywordLabeler):
+        def assign_labels(self, texts, label_set, **kwargs):
+            self.instructions = getattr(self, "instructions", []) + [kwargs["instructions"]]
+            return super().assign_labels(texts, label_set, **kwargs)
+
+    examples = FewShotExamples.build(
+        embedder,
+        ["The reply was far too wordy and long.", "It said Paris is in Italy."],
+        [["detail"], ["accuracy"]],
+    )
+    assert examples.nearest(["It got the capital city wrong."], 1) == [1]
+    labeler = Recording()
+    config = CodingConfig(batch_size=1, limit=1, few_shot=1)
+    code_feedback(small_store, labeler, codebook, config, progress=False, examples=examples)
+    [instructions] = labeler.instructions
+    assert "Examples coded by people" in instructions
+    assert instructions.count('" -> ') == 1

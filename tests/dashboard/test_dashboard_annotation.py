@@ -10,7 +10,6 @@ from dashboard_testkit import page_text
 
 from arenalens.config import Settings
 from arenalens.context import AppContext
-from dashboard.ui import escape_markdown
 
 pytest.importorskip("coding.annotations")
 
@@ -42,6 +41,11 @@ def start_as(render, workspace, annotator: str):
 
 def save_button(at):
     return at.button(key="annotate_save")
+
+
+def shows_item(at, feedback_id: str) -> bool:
+    """Whether the page's item header names `feedback_id` (markdown escapes left out)."""
+    return f"id {feedback_id} ·" in page_text(at).replace("\\", "")
 
 
 def shown_feedback(at) -> str:
@@ -84,7 +88,7 @@ def test_accepting_the_machine_codes_writes_one_row_and_moves_on(render, coded_w
     # the next item is shown only after the save is in the store
     following = queue.next_item("ann-1")
     assert following.feedback_id != first.feedback_id
-    assert f"id {escape_markdown(following.feedback_id)}" in page_text(at)
+    assert shows_item(at, following.feedback_id)
     assert any(t.value.startswith(f"Saved item {first.feedback_id}") for t in at.toast)
     assert "1 of" in page_text(at)
     app.store.engine.dispose()
@@ -185,7 +189,7 @@ def test_skip_moves_on_without_saving_and_browsing_comes_back(render, coded_work
     assert "Item 2 of" in page_text(at)
     at.button(key="annotate_previous").click().run()
     assert "Item 1 of" in page_text(at)
-    assert f"id {escape_markdown(first.feedback_id)}" in page_text(at)
+    assert shows_item(at, first.feedback_id)
     at.button(key="annotate_next").click().run()
     assert "Item 2 of" in page_text(at)
     app.store.engine.dispose()
@@ -246,4 +250,34 @@ def test_adjudication_shows_each_answer_by_name_and_filters_by_code(render, code
     assert (context.query or "(none)") in [t.value for t in at.text]
     assert (context.response_b or "(none)") in [t.value for t in at.text]
     assert "Machine" in page_text(at)
+    app.store.engine.dispose()
+
+
+def test_the_queue_starts_with_what_the_coder_was_unsure_of_and_shows_its_confidence(
+    render, coded_workspace
+):
+    from coding.queue import coder_confidence, uncertain_first
+
+    app, queue = open_queue(coded_workspace)
+    assigned = queue.assignments()
+    mine = list(dict.fromkeys(assigned.loc[assigned["annotator"] == "ann-1", "feedback_id"]))
+    scores = coder_confidence(app.store, queue.version, mine)
+    assert len(scores), "the offline coder stores a probability per item and code"
+    order = uncertain_first(mine, scores)
+    unsure = scores[scores["decision"] == "uncertain"]
+    if len(unsure):  # the sample holds items the coder was unsure of: they lead the queue
+        assert order[0] in set(unsure["feedback_id"])
+    at = start_as(render, coded_workspace, "ann-1")
+    assert shows_item(at, order[0])
+    first = scores[scores["feedback_id"] == order[0]].set_index("code")
+    labels = {b.key.split("|")[-1]: b.label for b in at.button if b.key.startswith("annotate_t")}
+    for code, row in first.iterrows():
+        shown = labels[code].replace("\\", "")
+        if row["decision"] == "present":
+            assert f"(machine {row['probability']:.2f})" in shown
+        elif row["decision"] == "uncertain":
+            assert f"(unsure {row['probability']:.2f})" in shown
+            assert "coder unsure of" in page_text(at)
+        else:
+            assert "(" not in shown
     app.store.engine.dispose()

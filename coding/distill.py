@@ -1,0 +1,142 @@
+"""LLM -> small classifier for scale (`arenalens code --llm-sample N`, after TnT-LLM).
+
+The LLM codes a random, budgeted sample; per code, the `coding.learning` classifier (text
+embedding + the zero-shot coder's features) is trained on the LLM's codes of most of that
+sample and replaces the zero-shot decision where cross-validation says it reproduces the LLM
+better; the part of the sample held back from training measures classifier-vs-LLM agreement.
+The calibrated coder, with those decisions, then codes everything (cheap and offline).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from arenalens.labeler.base import Labeler
+from coding.agreement import code_with_labeler, labeler_agreement
+from coding.errors import CodingError
+from coding.learning import CodeLearning, LearnedModel, learn_codes
+from coding.zeroshot import CalibratedCoder
+
+MIN_SAMPLE = 30  # enough that the part trained on reaches coding.learning.MIN_LABELS
+
+
+@dataclass
+class DistillReport:
+    """What the LLM sample cost, what was learned from it, and how well the classifier matches it."""
+
+    llm: str
+    sample: int
+    trained_on: int
+    held_back: int
+    llm_seconds: float
+    llm_calls: int | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    codes: list[CodeLearning] = field(default_factory=list)
+    agreement: pd.DataFrame = field(default_factory=pd.DataFrame)  # classifier vs LLM, held back
+
+    def overrides(self) -> dict[str, LearnedModel]:
+        return {r.code: r.model for r in self.codes if r.decision == "learned" and r.model}
+
+    def savings_line(self, total_items: int, coder_seconds: float) -> str:
+        """Cost and time saved versus having the LLM code all `total_items`."""
+        per_item = self.llm_seconds / max(self.sample, 1)
+        rest = max(total_items - self.sample, 0)
+        tokens = ""
+        if self.prompt_tokens is not None:
+            per_token_item = (self.prompt_tokens + (self.completion_tokens or 0)) / max(
+                self.sample, 1
+            )
+            tokens = f", about {per_token_item * rest:,.0f} LLM tokens"
+        return (
+            f"LLM coded {self.sample} items in {self.llm_seconds:.1f} s; coding the other {rest} "
+            f"with the LLM would take about {per_item * rest:.0f} s{tokens}; the classifier "
+            f"coded all {total_items} in {coder_seconds:.1f} s"
+        )
+
+
+def _usage(labeler: Labeler) -> dict[str, int] | None:
+    from coding.coder import _usage as usage
+
+    return usage(labeler)
+
+
+def distil_from_llm(
+    llm: Labeler,
+    coder: CalibratedCoder,
+    items: pd.DataFrame,
+    sample_size: int,
+    *,
+    held_back: float = 0.25,
+    seed: int = 0,
+) -> DistillReport:
+    """Code a random sample with `llm`, train on most of it, measure agreement on the rest."""
+    if sample_size < MIN_SAMPLE:
+        raise CodingError(f"--llm-sample must be at least {MIN_SAMPLE} items, got {sample_size}")
+    if len(items) < sample_size:
+        raise CodingError(
+            f"--llm-sample {sample_size} is more than the {len(items)} feedback items there are"
+        )
+    codebook = coder.codebook
+    names = codebook.code_names
+    sample = items.sample(sample_size, random_state=seed).reset_index(drop=True)
+    before = _usage(llm)
+    started = time.perf_counter()
+    llm_codes = code_with_labeler(llm, codebook, sample[["feedback_id", "text"]])
+    seconds = time.perf_counter() - started
+    after = _usage(llm)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(sample))
+    n_back = max(5, int(round(held_back * len(sample))))
+    back, train = order[:n_back], order[n_back:]
+    zero_shot = CalibratedCoder(coder.embedder, codebook, coder.calibration)
+    texts = sample["text"].astype(str).tolist()
+    features = zero_shot.featurizer.transform(texts)
+    vectors = zero_shot.featurizer.vectors(features)
+    x = {c: zero_shot.featurizer.matrix(features, c) for c in names}
+    scores = zero_shot.score(texts)
+    present = {
+        c: np.array([any(s.code == c and s.decision == "present" for s in row) for row in scores])
+        for c in names
+    }
+    labels = {c: llm_codes[c].to_numpy() for c in names}
+    results = learn_codes(
+        names,
+        vectors[train],
+        {c: x[c][train] for c in names},
+        {c: present[c][train] for c in names},
+        {c: labels[c][train] for c in names},
+        seed=seed,
+    )
+    by_code = {r.code: r for r in results}
+    predicted = {}
+    for c in names:
+        r = by_code[c]
+        predicted[c] = (
+            (r.model.probability(vectors[back], x[c][back]) >= r.model.threshold).astype(int)
+            if r.decision == "learned" and r.model
+            else present[c][back].astype(int)
+        )
+    classifier = pd.DataFrame(
+        {"feedback_id": sample["feedback_id"].iloc[back].tolist(), **predicted}
+    )
+    agreement = labeler_agreement(llm_codes.iloc[back], classifier, names, n_boot=500, seed=seed)
+    diff = (
+        {k: after[k] - before[k] for k in after} if before is not None and after is not None else {}
+    )
+    return DistillReport(
+        llm=getattr(llm, "name", type(llm).__name__),
+        sample=len(sample),
+        trained_on=len(train),
+        held_back=len(back),
+        llm_seconds=seconds,
+        llm_calls=diff.get("calls"),
+        prompt_tokens=diff.get("prompt_tokens"),
+        completion_tokens=diff.get("completion_tokens"),
+        codes=results,
+        agreement=agreement,
+    )
