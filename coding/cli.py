@@ -67,6 +67,24 @@ def coding_labeler(app: AppContext, codebook: Codebook):
     return coder
 
 
+def _human_examples(app: AppContext, codebook: Codebook):
+    """Resolved human labels (adjudicated, else consensus/single) with their texts, for few-shot."""
+    from coding.annotations import AnnotationQueue
+    from coding.fewshot import FewShotExamples
+    from coding.learning import resolved_labels
+
+    labels = resolved_labels(
+        AnnotationQueue(app.store, codebook).human_labels(), codebook.code_names
+    )
+    texts = app.store.feedback_frame().set_index("id")["text"].astype(str)
+    labels = labels[labels["feedback_id"].isin(texts.index)]
+    return FewShotExamples.build(
+        app.embedder,
+        texts.loc[labels["feedback_id"]].tolist(),
+        [[c for c in codebook.code_names if row[c]] for row in labels.to_dict("records")],
+    )
+
+
 @click.command("code")
 @codebook_option
 @click.option(
@@ -96,6 +114,12 @@ def coding_labeler(app: AppContext, codebook: Codebook):
     "only where cross-validation beats the zero-shot decision; then recode with them.",
 )
 @click.option(
+    "--few-shot",
+    default=0,
+    show_default=True,
+    help="LLM path: add the K human-coded items nearest to each batch as examples.",
+)
+@click.option(
     "--llm-sample",
     type=int,
     help="The LLM codes this many random items; a classifier trained on its codes codes the "
@@ -113,10 +137,13 @@ def code_command(
     recode: bool,
     wait: bool,
     learn: bool,
+    few_shot: int,
     llm_sample: int | None,
     as_json: bool,
 ) -> None:
     """Code voters' feedback into loss reasons (resumable: reruns code only what is missing)."""
+    if few_shot < 0:
+        raise CodingError(f"--few-shot must be 0 or more, got {few_shot}")
     codebook = _codebook(app, codebook_path)
     learning = None
     labeler = None
@@ -172,12 +199,19 @@ def code_command(
         recode=recode,
         wait=wait,
         seed=app.settings.seed,
+        few_shot=few_shot,
     )
+    examples = _human_examples(app, codebook) if few_shot else None
     import time
 
     started = time.perf_counter()
     summary = code_feedback(
-        app.store, labeler or coding_labeler(app, codebook), codebook, config, progress=not as_json
+        app.store,
+        labeler or coding_labeler(app, codebook),
+        codebook,
+        config,
+        progress=not as_json,
+        examples=examples,
     )
     coder_seconds = time.perf_counter() - started
     if as_json:

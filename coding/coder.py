@@ -18,6 +18,7 @@ from coding import persist
 from coding.attributes import derive_side_polarity
 from coding.codebook import POLARITIES, SIDES, Codebook
 from coding.errors import CodingError
+from coding.fewshot import FewShotExamples
 
 INSTRUCTIONS = (
     "Each text is a voter's free-text feedback on an A/B battle between two voice assistants; "
@@ -44,6 +45,7 @@ class CodingConfig:
     recode: bool = False  # replace this codebook version's machine codes (once the run succeeds)
     wait: bool = False  # wait for another process coding this workspace instead of stopping
     seed: int = 0
+    few_shot: int = 0  # LLM path: nearest human-coded examples added to each batch's instructions
 
 
 @dataclass(frozen=True)
@@ -246,8 +248,13 @@ def code_feedback(
     config: CodingConfig | None = None,
     *,
     progress: bool = True,
+    examples: FewShotExamples | None = None,
 ) -> CodingSummary:
-    """Code every not-yet-coded feedback item under `codebook`, committing per batch."""
+    """Code every not-yet-coded feedback item under `codebook`, committing per batch.
+
+    `examples` (with `config.few_shot` > 0): human-coded items, the nearest of which are added
+    to each batch's instructions (for an LLM labeler; the calibrated coder ignores them).
+    """
     config = config or CodingConfig()
     if config.batch_size < 1 or config.samples < 1:
         raise CodingError(
@@ -294,7 +301,7 @@ def code_feedback(
                     batch = todo.iloc[start : start + config.batch_size]
                     _code_batch(
                         store, labeler, codebook, config, label_sets, batch, version, run.id,
-                        summary, staged,
+                        summary, staged, examples,
                     )  # fmt: skip
                     bar.update(len(batch))
         except BudgetExhausted as exc:
@@ -342,6 +349,7 @@ def _code_batch(
     run_id: int,
     summary: CodingSummary,
     staged: tuple[list, list, list] | None = None,
+    examples: FewShotExamples | None = None,
 ) -> None:
     """Code one batch; save it at once (resumable), or into `staged` for a recode."""
     texts = batch["text"].astype(str).tolist()
@@ -359,6 +367,8 @@ def _code_batch(
             if i == 0
             else f"{INSTRUCTIONS} (independent sample {i + 1} of {len(label_sets)})"
         )
+        if examples is not None and config.few_shot > 0:
+            instructions += examples.for_batch(texts, config.few_shot)
         results = labeler.assign_labels(
             texts,
             label_set,

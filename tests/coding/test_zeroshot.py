@@ -328,3 +328,27 @@ def test_learning_from_annotations_is_stored_and_used_by_the_next_coding_run(
     again = code_feedback(store, coder, codebook, CodingConfig(recode=True), progress=False)
     assert all(again.decisions[c] == "learned" for c in overrides)
     assert again.coded_now == 40
+
+
+def test_llm_batches_get_the_nearest_human_coded_examples(small_store: Store, embedder, codebook):
+    from coding_fixtures import KeywordLabeler
+
+    from coding.fewshot import FewShotExamples
+
+    class Recording(KeywordLabeler):
+        def assign_labels(self, texts, label_set, **kwargs):
+            self.instructions = getattr(self, "instructions", []) + [kwargs["instructions"]]
+            return super().assign_labels(texts, label_set, **kwargs)
+
+    examples = FewShotExamples.build(
+        embedder,
+        ["The reply was far too wordy and long.", "It said Paris is in Italy."],
+        [["detail"], ["accuracy"]],
+    )
+    assert examples.nearest(["It got the capital city wrong."], 1) == [1]
+    labeler = Recording()
+    config = CodingConfig(batch_size=1, limit=1, few_shot=1)
+    code_feedback(small_store, labeler, codebook, config, progress=False, examples=examples)
+    [instructions] = labeler.instructions
+    assert "Examples coded by people" in instructions
+    assert instructions.count('" -> ') == 1

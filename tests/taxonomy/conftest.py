@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from taxonomy_fixtures import MemoryCachedEmbedder
 
 from arenalens.embeddings import Embedder
-
-
-class MemoryCachedEmbedder(Embedder):
-    """An Embedder that never encodes a text twice in one test session (no store needed)."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.memory: dict[str, np.ndarray] = {}
-
-    def encode(self, texts: Sequence[str], show_progress: bool | None = None) -> np.ndarray:
-        missing = [text for text in dict.fromkeys(texts) if text not in self.memory]
-        if missing:
-            vectors = super().encode(missing, show_progress=False)
-            self.memory.update(zip(missing, vectors, strict=True))
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self.memory[text] for text in texts])
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
+
+from arenalens.embeddings import Embedder
 from arenalens.labeler.base import AssignmentResult, GroupName, LabelDefinition, Labeler
 from arenalens.store import Store
 from arenalens.store import tables as t
@@ -67,3 +70,20 @@ def ingest_rows(store: Store, rows: list[dict]) -> int:
         for i, row in enumerate(rows)
     ]
     return store.insert_ignore(t.interactions, records)
+
+
+class MemoryCachedEmbedder(Embedder):
+    """An Embedder that never encodes a text twice in one test session (no store needed)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.memory: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str], show_progress: bool | None = None) -> np.ndarray:
+        missing = [text for text in dict.fromkeys(texts) if text not in self.memory]
+        if missing:
+            vectors = super().encode(missing, show_progress=False)
+            self.memory.update(zip(missing, vectors, strict=True))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.memory[text] for text in texts])

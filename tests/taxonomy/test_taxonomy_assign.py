@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from taxonomy_fixtures import ingest_rows
+from taxonomy_fixtures import MemoryCachedEmbedder, ingest_rows
 
 from arenalens.labeler.embedding import EmbeddingLabeler
 from arenalens.store import Store
@@ -87,30 +87,34 @@ def test_an_interrupted_assign_keeps_its_batches_and_a_rerun_adds_the_rest(
 
 
 @pytest.mark.slow
-def test_assignment_on_ray_equals_the_local_assignment(built_workspace, tmp_path, embedder, encode):
+def test_assignment_on_ray_equals_the_local_assignment(built_workspace, tmp_path):
+    """Ray workers embed and assign exactly as the driver does. The torch backend is used on
+    both sides: int8 onnx vectors depend slightly on batch-mates, and Ray batches differ from
+    local ones (with onnx 97% of the 1,633 queries got the same cluster; see the README)."""
     ray = pytest.importorskip("ray", reason="Ray is in the dev extra: pip install 'arenalens[ray]'")
     path, new = built_workspace
+    embedder = MemoryCachedEmbedder("default", None, backend="torch")
     stores = {}
     for name in ("local", "ray"):
         shutil.copy(path, tmp_path / f"{name}.sqlite")
         stores[name] = Store.open(f"sqlite:///{tmp_path / f'{name}.sqlite'}")
-    assert assign_new_queries(stores["local"], encode, load_categories()) == len(new)
+    assert assign_new_queries(stores["local"], embedder.encode, load_categories()) == len(new)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        worker_embedder = {"model": embedder.model, "backend": embedder.backend}
         added = assign_new_queries(
-            stores["ray"], encode, load_categories(), ray_embedder=worker_embedder, batch_size=256
-        )
+            stores["ray"], embedder.encode, load_categories(),
+            ray_embedder={"model": "default", "backend": "torch"}, batch_size=256,
+        )  # fmt: skip
     finally:
         ray.shutdown()
     assert added == len(new)
     local, on_ray = _assigned(stores["local"]), _assigned(stores["ray"])
     assert list(on_ray.index) == list(local.index)
-    # workers embed in other batches than the driver: the same clusters, vectors within noise
-    agree = (on_ray["base_cluster_id"] == local["base_cluster_id"]).mean()
-    assert agree >= 0.99
-    np.testing.assert_allclose(on_ray["similarity"], local["similarity"], atol=0.05)
-    assert (on_ray["category"] == local["category"]).mean() >= 0.99
+    pd.testing.assert_series_equal(on_ray["base_cluster_id"], local["base_cluster_id"])
+    pd.testing.assert_series_equal(on_ray["category"], local["category"])
+    pd.testing.assert_series_equal(on_ray["modality"], local["modality"])
+    np.testing.assert_allclose(on_ray["similarity"], local["similarity"], atol=1e-4)
+    np.testing.assert_allclose(on_ray[["x", "y"]], local[["x", "y"]], atol=1e-3)
     for name in ("local", "ray"):
         clusters = persist.cluster_table(stores[name])
         assert clusters["size"].sum() == 400 + len(new)

@@ -14,7 +14,13 @@ from taxonomy.categories import NOVEL, load_categories
 from taxonomy.edits import Edit
 from taxonomy.errors import LabelImportError, TaxonomyError
 from taxonomy.model import TaxonomyParams
-from taxonomy.pipeline import assign_new_queries, build_taxonomy, diff_two_runs, reapply_edits
+from taxonomy.pipeline import (
+    BUILD_STAGES,
+    assign_new_queries,
+    build_taxonomy,
+    diff_two_runs,
+    reapply_edits,
+)
 
 PARAMS = TaxonomyParams(random_state=3)
 
@@ -60,6 +66,18 @@ def test_build_persists_a_run_with_every_query_assigned(built, slurp_subset, emb
     assert (shares["ci_low"] <= shares["share"]).all() and (
         shares["share"] <= shares["ci_high"]
     ).all()
+
+
+def test_build_times_every_stage_and_shows_a_bar_by_stage(built, capsys):
+    store, summary, labeler = built
+    assert set(summary.timings) == {f"{stage}_s" for stage in BUILD_STAGES}
+    assert all(seconds >= 0 for seconds in summary.timings.values())
+    stored = store.runs_frame().set_index("id").loc[summary.run_id, "summary"]["timings"]
+    assert stored == pytest.approx(summary.timings)
+    encode = labeler.embedder.encode
+    build_taxonomy(store, encode, labeler, load_categories(), PARAMS, show_progress=True)
+    bar = capsys.readouterr().err
+    assert f"{len(BUILD_STAGES)}/{len(BUILD_STAGES)}" in bar and "HDBSCAN" in bar
 
 
 def test_rebuild_keeps_cluster_ids_and_names(built, embedder, encode):
