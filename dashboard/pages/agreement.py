@@ -55,17 +55,18 @@ def kappa_chart(per_code: pd.DataFrame) -> alt.Chart:
     return (bars + trusted + doubtful).properties(height=alt.Step(28))
 
 
-def kappa_warning(per_code: pd.DataFrame) -> str | None:
+def kappa_warning(per_code: pd.DataFrame) -> ui.Markdown | None:
     """One line naming the codes whose kappa rests on too few items, or None."""
     frame = kappa_reliability(per_code)
     few = frame[frame["few_items"]]
     if few.empty:
         return None
-    names = ", ".join(f"{r.code} ({r.n})" for r in few.itertuples())
-    return (
-        f"κ rests on fewer than {MIN_KAPPA_ITEMS} items for {names}: too few to judge the "
-        "machine, and a narrow interval there (even [1, 1]) is not certainty. Annotate more "
-        "items (`arenalens annotate sample` says how many give a CI of a given width)."
+    return ui.fmt(
+        "κ rests on fewer than {} items for {}: too few to judge the machine, and a narrow "
+        "interval there (even [1, 1]) is not certainty. Annotate more items "
+        "(`arenalens annotate sample` says how many give a CI of a given width).",
+        MIN_KAPPA_ITEMS,
+        ", ".join(f"{r.code} ({r.n})" for r in few.itertuples()),
     )
 
 
