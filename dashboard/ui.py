@@ -146,7 +146,10 @@ def dataframe(
     """`st.dataframe` without the index, every column on screen within `budget_px` (default:
     the page width at 1280 px; pass HALF_WIDTH_PX in a two-column layout), and with
     `download="name.csv"` a button saving the table as CSV. Cells are plain text, never HTML."""
-    config = fit_columns(frame, budget_px or PAGE_WIDTH_PX, kwargs.pop("column_config", None))
+    budget = (budget_px or PAGE_WIDTH_PX) - (
+        40 if kwargs.get("selection_mode") else 0
+    )  # tick boxes
+    config = fit_columns(frame, budget, kwargs.pop("column_config", None))
     kwargs.setdefault("width", "stretch")
     event = st.dataframe(frame, hide_index=True, column_config=config, **kwargs)
     if download:
