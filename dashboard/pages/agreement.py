@@ -195,14 +195,15 @@ def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
         verdict = verdict_col.radio(
             ui.fmt("Adjudicated label for {}", code),
             ["present", "absent"],
+            index=None,  # no default: the adjudicator decides
             horizontal=True,
             key="adjudicate_verdict",
         )
         who = who_col.text_input("Adjudicator", key="adjudicate_by")
         note = note_col.text_input("Note", key="adjudicate_note")
         if st.form_submit_button("Save adjudication", type="primary"):
-            if not who.strip():
-                st.error("Enter the adjudicator's name.")
+            if verdict is None or not who.strip():
+                st.error("Choose present or absent, and enter the adjudicator's name.")
                 return
             AnnotationQueue(app.store, data.codebook(app)).adjudicate(
                 feedback_id, code, verdict == "present", who, note

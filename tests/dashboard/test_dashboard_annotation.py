@@ -149,6 +149,8 @@ def test_a_disagreement_is_listed_and_can_be_adjudicated(render, coded_workspace
     assert not at.exception, at.exception
     assert {m.label: m.value for m in at.metric}["Unresolved disagreements"] == "1"
     at.selectbox(key="adjudicate_item").set_value(f"{item} / {code}")
+    assert at.radio(key="adjudicate_verdict").value is None  # nothing is decided for them
+    at.radio(key="adjudicate_verdict").set_value("present")
     at.text_input(key="adjudicate_by").input("lead")
     next(b for b in at.button if b.label == "Save adjudication").click().run()
     assert not at.exception, at.exception
