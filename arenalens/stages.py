@@ -78,7 +78,10 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "dashboard",
-        {"dashboard": "Serve the dashboard on http://127.0.0.1:PORT until stopped (Ctrl-C)."},
+        {
+            "dashboard": "Serve the dashboard on http://127.0.0.1:PORT (or --address) until "
+            "stopped (Ctrl-C)."
+        },
         has_tables=False,
     ),
 )
