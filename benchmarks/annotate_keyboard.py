@@ -164,12 +164,7 @@ def is_local(url: str) -> bool:
 
 
 def open_page(page, port: int, path: str, timeout_ms: int = 90_000) -> None:
-    """Open a dashboard page. The app's root is visited first: on a server's first session
-    Streamlit runs a directly visited page as a legacy pages/ script, without the app's
-    navigation (see the dashboard's note on this)."""
-    page.goto(f"http://127.0.0.1:{port}/", timeout=timeout_ms)
-    nav = page.get_by_test_id("stSidebarNav")
-    nav.get_by_text("Annotators", exact=True).wait_for(timeout=timeout_ms)
+    """Open a dashboard page by its URL, as a bookmark would."""
     page.goto(f"http://127.0.0.1:{port}/{path}", timeout=timeout_ms)
 
 

@@ -140,7 +140,7 @@ def _render(page: str) -> float:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(APP), default_timeout=600)
-    at.switch_page(f"pages/{page}")
+    at.switch_page(f"views/{page}")
     started = time.perf_counter()
     at.run()
     elapsed = time.perf_counter() - started

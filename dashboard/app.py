@@ -1,4 +1,7 @@
-"""arenalens dashboard: one entry file with `st.navigation`, one module per page in pages/.
+"""arenalens dashboard: one entry file with `st.navigation`, one module per page in views/.
+
+Not `pages/`: Streamlit would run a page URL visited first as a legacy multipage script,
+without this navigation.
 
 Started by `arenalens dashboard` (which sets ARENALENS_WORKSPACE / ARENALENS_DB); pages read
 the store only through the cached loaders in `dashboard.data`.
@@ -12,7 +15,7 @@ import streamlit as st
 
 from dashboard import data, ui
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 # A local image: a Material-icon (or emoji) favicon, the page's icon included, is fetched from
 # a font CDN by the browser, and the dashboard must make only loopback requests.
 FAVICON = str(Path(st.__file__).resolve().parent / "static" / "favicon.png")

@@ -184,6 +184,10 @@ _CHAR_PX = 8.0  # width of a table character in Streamlit's font (generous: no e
 _MIN_COLUMN_PX, _MAX_COLUMN_PX = 56, 420
 
 
+#: columns shown whole even when a table must shrink to fit
+WHOLE_COLUMNS = frozenset({"model", "model_a", "model_b", "system", "cluster", "category"})
+
+
 def fit_columns(
     frame: pd.DataFrame, budget_px: int = PAGE_WIDTH_PX, config: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -200,14 +204,22 @@ def fit_columns(
         widths[column] = min(_MAX_COLUMN_PX, max(_MIN_COLUMN_PX, int(natural * _CHAR_PX) + 24))
     budget = int(budget_px * 0.985)  # borders
     if sum(widths.values()) > budget:
-        fixed = {c: w for c, w in widths.items() if w <= 110}
-        flexible = {c: w for c, w in widths.items() if w > 110}
+        # names (model, cluster, ...) keep their width: a cut model name hides the answer
+        fixed = {c: w for c, w in widths.items() if w <= 110 or str(c) in WHOLE_COLUMNS}
+        flexible = {c: w for c, w in widths.items() if c not in fixed}
         room = max(budget - sum(fixed.values()), 0)
         scale = room / max(1, sum(flexible.values()))
         widths.update({c: max(80, int(w * scale)) for c, w in flexible.items()})
     total = sum(widths.values())
-    if total > budget:  # still too wide (many columns): shrink every column alike
-        widths = {c: max(_MIN_COLUMN_PX - 8, int(w * budget / total)) for c, w in widths.items()}
+    if total > budget:  # still too wide (many columns): shrink the other columns alike
+        floor = _MIN_COLUMN_PX - 8
+        others = [c for c in widths if str(c) not in WHOLE_COLUMNS]
+        room = budget - sum(w for c, w in widths.items() if c not in others)
+        if others and room >= floor * len(others):
+            scale = room / sum(widths[c] for c in others)
+            widths.update({c: max(floor, int(widths[c] * scale)) for c in others})
+        else:  # even the names do not fit: shrink every column alike
+            widths = {c: max(floor, int(w * budget / total)) for c, w in widths.items()}
     out = dict(config or {})
     for column, width in widths.items():
         given = out.get(column) or {}

@@ -30,7 +30,7 @@ def render(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, str], AppTest]:
     def _render(workspace: Path, page: str) -> AppTest:
         use_workspace(monkeypatch, workspace)
         at = AppTest.from_file(str(APP_PATH), default_timeout=RENDER_TIMEOUT_S)
-        at.switch_page(f"pages/{page}")
+        at.switch_page(f"views/{page}")
         at.run()
         return at
 

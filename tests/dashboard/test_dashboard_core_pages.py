@@ -128,7 +128,7 @@ def test_overview_reads_the_database_named_by_url(db_url, tmp_path, monkeypatch)
     monkeypatch.setenv("ARENALENS_WORKSPACE", str(tmp_path / "ws"))
     monkeypatch.setenv("ARENALENS_DB", db_url)
     at = AppTest.from_file(str(APP_PATH), default_timeout=RENDER_TIMEOUT_S)
-    at.switch_page("pages/outputs.py")
+    at.switch_page("views/outputs.py")
     at.run()
     assert not at.exception, at.exception
     assert at.selectbox(key="outputs_pick").options == ["i-hostile", "i-plain"]

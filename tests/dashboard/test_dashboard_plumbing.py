@@ -153,6 +153,19 @@ def test_table_columns_fit_the_page_width():
     assert model_width >= 8 * len("Whisper+Llama3 pipeline")  # short tables are not squeezed
 
 
+def test_a_wide_leaderboard_shows_every_model_name_whole():
+    from dashboard.ui import PAGE_WIDTH_PX, fit_columns
+
+    columns = ["rank", "model", "rating", "ci_low", "ci_high", "votes", "status"]
+    board = pd.DataFrame(
+        [[1, "Whisper+Llama3 pipeline", 1070, 1051, 1089, 790, "provisional"]] * 6,
+        columns=columns,
+    ).assign(wins=433, ties=105, losses=252, flag="a flag that is rather long to show")
+    widths = {c: w["width"] for c, w in fit_columns(board).items()}
+    assert sum(widths.values()) <= PAGE_WIDTH_PX
+    assert widths["model"] >= 8 * len("Whisper+Llama3 pipeline")
+
+
 def test_win_shares_count_ties_half_with_a_wilson_interval():
     frame = pd.DataFrame(
         {

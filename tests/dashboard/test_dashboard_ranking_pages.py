@@ -125,3 +125,27 @@ def test_benchmarks_page_without_scores_says_what_to_ingest(render, tiny_workspa
     at = render(tiny_workspace, "benchmarks.py")
     assert not at.exception
     assert "arenalens benchmarks ingest" in page_text(at)
+
+
+def test_benchmarks_page_shows_a_regression_stored_by_an_older_version(
+    render, talkarena_workspace, talkarena_app, tmp_path
+):
+    """A workspace regressed before τ had CIs and before cross-validation still renders."""
+    import shutil
+
+    workspace = tmp_path / "older"
+    shutil.copytree(talkarena_workspace, workspace)
+    app = AppContext(Settings(workspace=workspace))
+    summary = dict(talkarena_app.store.latest_run("regression")["summary"])
+    for key in ("cross_validation", "permutation", "selection", "summary_line"):
+        summary.pop(key, None)
+    summary["kendall_tau"] = [
+        {k: v for k, v in row.items() if k not in ("ci_low", "ci_high")}
+        for row in summary["kendall_tau"]
+    ]
+    run_id = app.store.start_run("regression", {"seed": 0})
+    app.store.finish_run(run_id, summary=summary)
+    app.store.engine.dispose()
+    at = render(workspace, "benchmarks.py")
+    assert not at.exception, at.exception
+    assert len(at.dataframe[-1].value) == len(summary["kendall_tau"])

@@ -243,7 +243,10 @@ def render() -> None:
         else:
             st.altair_chart(chart, width="content")
         st.subheader("Kendall τ per benchmark")
-        taus = pd.DataFrame(summary.get("kendall_tau") or [])
+        # runs stored before τ had bootstrap CIs carry no ci_low/ci_high: show them empty
+        taus = pd.DataFrame(summary.get("kendall_tau") or []).reindex(
+            columns=["benchmark", "tau", "ci_low", "ci_high", "p_value", "models"]
+        )
         if not taus.empty:
             taus["benchmark"] = taus["benchmark"].map(readable_benchmark)
             taus["p"] = taus["p_value"].map(scientific)

@@ -134,14 +134,15 @@ def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
     c.metric("Bootstrap rounds", f"{int(config.get('bootstrap_rounds', 0)):,}")
     unit = (summary.get("clustering") or {}).get("unit", "vote")
     d.metric("CIs resample", "users" if unit == "user" else "votes")
+    ci_method = summary.get("ci_method")
     ui.say(
         "caption",
-        "Run {}, finished {}; ties as {}; {}. Rank = 1 + number of models whose CI lies "
+        "Run {}, finished {}; ties as {}{}. Rank = 1 + number of models whose CI lies "
         "entirely above this model's.",
         int(run["id"]),
         run["finished_at"],
         config.get("ties", "half"),
-        summary.get("ci_method", ""),
+        f"; {ci_method}" if ci_method else "",
     )
     ui.show("caption", uncertainty_caption(summary))
     if config.get("where"):
