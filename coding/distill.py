@@ -43,19 +43,25 @@ class DistillReport:
         return {r.code: r.model for r in self.codes if r.decision == "learned" and r.model}
 
     def savings_line(self, total_items: int, coder_seconds: float) -> str:
-        """Cost and time saved versus having the LLM code all `total_items`."""
-        per_item = self.llm_seconds / max(self.sample, 1)
+        """Cost and time saved versus having the LLM code all `total_items`.
+
+        Estimated per fresh LLM call: answers served from the cache cost (almost) nothing, so
+        counting them would understate what coding the rest with the LLM costs.
+        """
         rest = max(total_items - self.sample, 0)
+        fresh = self.sample if self.llm_calls is None else self.llm_calls
+        done = f"LLM coded {self.sample} items in {self.llm_seconds:.1f} s"
+        tail = f"the classifier coded all {total_items} in {coder_seconds:.1f} s"
+        if fresh == 0:
+            return f"{done} (all from the cache: no cost to estimate from); {tail}"
+        cached = f" ({self.sample - fresh} from the cache)" if fresh < self.sample else ""
         tokens = ""
         if self.prompt_tokens is not None:
-            per_token_item = (self.prompt_tokens + (self.completion_tokens or 0)) / max(
-                self.sample, 1
-            )
-            tokens = f", about {per_token_item * rest:,.0f} LLM tokens"
+            per_call = (self.prompt_tokens + (self.completion_tokens or 0)) / fresh
+            tokens = f", about {per_call * rest:,.0f} LLM tokens"
         return (
-            f"LLM coded {self.sample} items in {self.llm_seconds:.1f} s; coding the other {rest} "
-            f"with the LLM would take about {per_item * rest:.0f} s{tokens}; the classifier "
-            f"coded all {total_items} in {coder_seconds:.1f} s"
+            f"{done}{cached}; coding the other {rest} with the LLM would take about "
+            f"{self.llm_seconds / fresh * rest:.0f} s{tokens}; {tail}"
         )
 
 
