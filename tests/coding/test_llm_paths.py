@@ -285,3 +285,33 @@ def test_savings_are_estimated_from_fresh_llm_calls_not_cached_answers(workspace
     assert len(server.requests) == SAMPLE  # the rerun's sample came from the cache
     assert "about 0 LLM tokens" not in rerun
     assert "all from the cache: no cost to estimate from" in rerun
+
+
+def test_agreement_against_llm_codes_the_chosen_items_in_memory_and_reports_each_code(
+    workspace: Path,
+) -> None:
+    cli(workspace, "code")
+    before_codes, before_items = codes_and_items(workspace)
+    with FaultServer([("ok", NO_LABELS)]) as server:
+        report = json.loads(
+            cli(
+                workspace,
+                "agreement",
+                "--against",
+                "llm",
+                "--items",
+                "5",
+                "--json",
+                llm=server.base_url,
+            )
+        )
+    assert len(server.requests) == 5
+    assert report["other"] == "llm:fault-model" and report["stored"].startswith("calibrated:")
+    per_code = {row["code"]: row for row in report["per_code"]}
+    assert set(per_code) == set(load_codebook().code_names)
+    assert all(row["n"] == 5 and row["rate_other"] == 0 for row in per_code.values())
+    # in memory: the stored codes and the published runs are untouched
+    after_codes, after_items = codes_and_items(workspace)
+    pd.testing.assert_frame_equal(after_codes, before_codes)
+    pd.testing.assert_frame_equal(after_items, before_items)
+    assert published_runs(workspace) == 1
