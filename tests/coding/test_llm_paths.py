@@ -118,8 +118,11 @@ def published_runs(ws: Path) -> int:
 
 @pytest.mark.slow  # 30+ real generations by a 135M model on a shared 2-core machine
 def test_llm_sample_on_the_local_server_codes_the_sample_once_and_the_rest_by_classifier(
-    workspace: Path, llm_server
+    workspace: Path, llm_server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # one request at a time: the server has one slot, queued requests would time out
+    monkeypatch.setenv("ARENALENS_LLM_CONCURRENCY", "1")
+    monkeypatch.setenv("ARENALENS_LLM_TIMEOUT_S", "240")
     payload = json.loads(
         cli(
             workspace,
