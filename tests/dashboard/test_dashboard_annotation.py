@@ -172,7 +172,7 @@ def test_nobody_is_preselected_as_the_annotator(render, coded_workspace):
 
 def test_every_action_has_its_key(render, coded_workspace):
     at = start_as(render, coded_workspace, "ann-1")
-    shortcuts = {b.key.split("|")[-1]: b.proto.shortcut for b in at.button}
+    shortcuts = {b.key.split("|")[-1]: b.proto.shortcut for b in at.button if b.key}
     codes = open_queue(coded_workspace)[1].codebook.code_names
     assert [shortcuts[code] for code in codes] == [str(i + 1) for i in range(len(codes))]
     assert shortcuts["annotate_save"] == "enter"
@@ -272,7 +272,9 @@ def test_the_queue_starts_with_what_the_coder_was_unsure_of_and_shows_its_confid
     at = start_as(render, coded_workspace, "ann-1")
     assert shows_item(at, order[0])
     first = scores[scores["feedback_id"] == order[0]].set_index("code")
-    labels = {b.key.split("|")[-1]: b.label for b in at.button if b.key.startswith("annotate_t")}
+    labels = {
+        b.key.split("|")[-1]: b.label for b in at.button if (b.key or "").startswith("annotate_t")
+    }
     for code, row in first.iterrows():
         shown = labels[code].replace("\\", "")
         if row["decision"] == "present":
