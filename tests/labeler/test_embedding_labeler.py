@@ -121,7 +121,7 @@ def test_exclusive_fallback_never_joins_other_labels(
     labeler: EmbeddingLabeler, codebook_labels
 ) -> None:
     # gets detail + other from both embedding backends (torch and onnx int8)
-    text = "B was way too long. Also A had nicer background music."
+    text = "B was way too long. Also I was in a hurry and just picked A."
     [shared] = labeler.assign_labels([text], codebook_labels)
     exclusive = EmbeddingLabeler(labeler.embedder, exclusive_fallback=True)
     [alone] = exclusive.assign_labels([text], codebook_labels)
