@@ -40,7 +40,15 @@ class StageTimer:
     ):
         self.timings: dict[str, float] = {}
         disable = None if show_progress is None else not show_progress
-        self._bar = tqdm(total=len(stages), desc=desc, unit="stage", disable=disable, leave=False)
+        self._bar = tqdm(
+            total=len(stages),
+            desc=desc,
+            unit="stage",
+            disable=disable,
+            leave=False,
+            mininterval=0,
+            miniters=1,  # a dozen stages: draw every one, however fast
+        )
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
