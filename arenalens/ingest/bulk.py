@@ -28,6 +28,7 @@ from arenalens.ingest.readers import _file_head, sniff_encoding
 from arenalens.ingest.records import (
     CANONICAL_FIELDS,
     EPOCH,
+    INTERACTION_COLUMNS,
     TEXT_LIMITS,
     TRIMMED,
     WINNERS,
@@ -45,20 +46,7 @@ TEXT_FIELDS = tuple(
 )
 CONTENT_FIELDS = ("query_text", "model_a", "model_b", "response_a", "response_b", "winner")
 # interactions columns in the order rows are built; `source` is left NULL as the row path does
-STORED = (
-    "id",
-    "timestamp",
-    "user_id",
-    "language",
-    "query_text",
-    "model_a",
-    "model_b",
-    "response_a",
-    "response_b",
-    "winner",
-    "extra",
-    "content_hash",
-)
+STORED = ("id", *INTERACTION_COLUMNS, "extra", "content_hash")
 HASHED = (  # the keys of `content_hash`'s payload besides audio and extra, sorted
     "language",
     "model_a",
