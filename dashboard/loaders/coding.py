@@ -30,7 +30,7 @@ def coded_versions(app: AppContext) -> pd.DataFrame:
     return persist.coded_versions(app.store)
 
 
-@loader
+@loader(human=("coding",))
 def prevalence(app: AppContext, by: str) -> pd.DataFrame:
     """Loss-reason prevalence per group and code: raw machine rate and bias-corrected (PPI) rate."""
     return prevalence_table(app.store, codebook(app), by=by)
@@ -49,19 +49,19 @@ def machine_codes(app: AppContext) -> pd.DataFrame:
     return masked(app, persist.codes_frame(app.store, codebook(app).version_key))
 
 
-@loader
+@loader(human=("coding",))
 def agreement(app: AppContext, n_boot: int) -> AgreementReport:
     """`arenalens agreement` as a report (per-code kappa with CI, human alpha, confusion)."""
     return agreement_report(app.store, codebook(app), n_boot=n_boot, seed=app.settings.seed)
 
 
-@loader
+@loader(human=("coding",))
 def disagreements(app: AppContext) -> pd.DataFrame:
     """(item, code) pairs where annotators disagree and nobody has adjudicated yet."""
     return AnnotationQueue(app.store, codebook(app)).disagreements()
 
 
-@loader
+@loader(human=("coding",))
 def disagreement_details(app: AppContext) -> pd.DataFrame:
     """Open disagreements with each annotator's answer by name and the machine's code."""
     queue = AnnotationQueue(app.store, codebook(app))
@@ -140,7 +140,7 @@ def feedback_categories(app: AppContext) -> pd.DataFrame:
     return required_query_categories(app.store)
 
 
-@loader
+@loader(human=("coding",))
 def top_loss_reasons(app: AppContext, n: int = 3) -> pd.DataFrame:
     """The `n` most frequent loss reasons overall: code, rate, low, high, estimate (bias-corrected
     when human labels allow it, else the machine's raw rate)."""

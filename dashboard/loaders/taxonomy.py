@@ -10,13 +10,11 @@ from arenalens.context import AppContext
 from arenalens.stats import wilson_interval
 from dashboard import privacy
 from dashboard.loaders import coding
-from dashboard.loaders.cache import invalidate, loader
+from dashboard.loaders.cache import loader
 from dashboard.loaders.workspace import interactions, latest_runs, masked, step_message
 from dashboard.ui import Markdown, fmt
 from taxonomy import persist
 from taxonomy.categories import resolve_categories
-from taxonomy.edits import Edit
-from taxonomy.pipeline import record_edit
 
 
 def taxonomy_run_ids(app: AppContext) -> list[int]:
@@ -34,26 +32,26 @@ def taxonomy_ready(app: AppContext) -> Markdown | None:
     return None
 
 
-@loader
+@loader(human=("taxonomy",))
 def category_shares(app: AppContext, run_id: int | None = None) -> pd.DataFrame:
     """Category shares with 95% CIs (and bias-corrected columns when human labels exist)."""
     return persist.category_shares(app.store, run_id)
 
 
-@loader
+@loader(human=("taxonomy",))
 def modality_shares(app: AppContext, run_id: int | None = None) -> pd.DataFrame:
     """Text- vs audio-primary shares with 95% CIs (and bias-corrected columns)."""
     return persist.modality_shares(app.store, run_id)
 
 
-@loader
+@loader(human=("taxonomy",))
 def clusters(app: AppContext, run_id: int, level: int = 0) -> pd.DataFrame:
     """Clusters (or parents) of a run with names, keywords, sizes, parents, categories."""
     frame = persist.cluster_table(app.store, run_id, level=level)
     return masked(app, frame.drop(columns=["centroid"], errors="ignore"))
 
 
-@loader
+@loader(human=("taxonomy",))
 def query_clusters(app: AppContext, run_id: int) -> pd.DataFrame:
     """Per query: cluster, parent, category, modality, map x/y, with the interaction's query
     text, models, vote, language and user (what the map and the drill-down show)."""
@@ -67,7 +65,7 @@ def query_clusters(app: AppContext, run_id: int) -> pd.DataFrame:
     )
 
 
-@loader
+@loader(human=("taxonomy",))
 def modality_examples(app: AppContext, per_modality: int = 2) -> dict[str, list[str]]:
     """Up to `per_modality` example queries per modality (text_primary, audio_primary) from the
     latest taxonomy run, taken only from clusters whose queries come from at least
@@ -110,7 +108,7 @@ def win_shares(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-@loader
+@loader(human=("taxonomy",))
 def modality_win_rates(app: AppContext) -> pd.DataFrame:
     """Per model and modality (latest taxonomy run): battles and share won with a 95% CI
     (do audio-primary queries change who wins?)."""
@@ -122,7 +120,7 @@ def modality_win_rates(app: AppContext) -> pd.DataFrame:
     return win_shares(query_clusters(app, run_ids[0]), "modality")
 
 
-@loader
+@loader(human=("taxonomy",))
 def cluster_loss_reasons(app: AppContext, run_id: int) -> pd.DataFrame:
     """Per cluster and loss reason: coded feedback items on the cluster's queries (`items`) and
     the share of them giving that reason; empty before the feedback is coded."""
@@ -145,7 +143,7 @@ def cluster_loss_reasons(app: AppContext, run_id: int) -> pd.DataFrame:
     return shares[columns]
 
 
-@loader
+@loader(human=("taxonomy",))
 def taxonomy_edits(app: AppContext) -> pd.DataFrame:
     """Active analyst edits, in the order they are applied."""
     return pd.DataFrame(
@@ -158,19 +156,3 @@ def taxonomy_edits(app: AppContext) -> pd.DataFrame:
 def category_names(app: AppContext) -> list[str]:
     """The category set in use (workspace categories.yaml, else the shipped default)."""
     return list(resolve_categories(None, app.settings.workspace).names)
-
-
-def record_taxonomy_edit(
-    app: AppContext, kind: str, cluster_ids: tuple[int, ...], value: str | None, note: str
-) -> str:
-    """Store an analyst edit and re-apply all edits to the latest run, as `taxonomy edit` does."""
-    categories = resolve_categories(None, app.settings.workspace)
-    value = value.strip() if kind == "rename" and value else value
-    edit_id, report = record_edit(
-        app.store, Edit(kind, tuple(cluster_ids), value), categories, note or None
-    )
-    invalidate()
-    skipped = "; ".join(f"edit {e.id}: {why}" for e, why in report.skipped)
-    return f"edit {edit_id} stored ({kind} {list(cluster_ids)})" + (
-        f"; skipped {skipped}" if skipped else ""
-    )

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.context import AppContext
-from dashboard import loaders, ui
+from dashboard import loaders, ui, writes
 from dashboard.annotation_view import (
     FEEDBACK_CSS,
     MIN_KAPPA_ITEMS,
@@ -135,7 +135,6 @@ def show_case(app: AppContext, feedback_id: str, code: str) -> None:
 
 def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
     """Filter by code, pick one disagreement, see the case, settle it."""
-    from coding.annotations import AnnotationQueue
 
     counts = open_items["code"].value_counts()
     filter_col, pick_col = st.columns([1, 2])
@@ -170,10 +169,7 @@ def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
             if verdict is None or not who.strip():
                 st.error("Choose present or absent, and enter the adjudicator's name.")
                 return
-            AnnotationQueue(app.store, loaders.coding.codebook(app)).adjudicate(
-                feedback_id, code, verdict == "present", who, note
-            )
-            loaders.cache.invalidate()
+            writes.adjudicate(app, feedback_id, code, verdict == "present", who, note)
             st.session_state["agreement_message"] = ui.fmt(
                 "Adjudicated {} / {}: {}.", feedback_id, code, verdict
             )

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.context import AppContext
-from dashboard import loaders, ui
+from dashboard import loaders, ui, writes
 from dashboard.annotation_view import (
     FEEDBACK_CSS,
     NEXT_KEY,
@@ -171,13 +171,17 @@ def save_decisions(
     from arenalens.errors import ArenalensError
 
     try:
-        row = queue(app, sample).save(
-            annotator, item.feedback_id, decisions, note=state.get(note_key(item.feedback_id), "")
+        row = writes.save_annotation(
+            app,
+            queue(app, sample),
+            annotator,
+            item.feedback_id,
+            decisions,
+            note=state.get(note_key(item.feedback_id), ""),
         )
     except ArenalensError as exc:
         state["annotate_message"] = ("error", f"not saved: {exc}")
         return
-    loaders.cache.invalidate()
     cursor, skipped = cursor_keys(sample, annotator)
     state[cursor] = next_open(
         order, done | {item.feedback_id}, state.get(skipped, set()), after=item.feedback_id

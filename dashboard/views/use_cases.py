@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.context import AppContext
-from dashboard import loaders, privacy, ui
+from dashboard import loaders, privacy, ui, writes
 
 MAP_POINTS = 5_000
 MAP_LABELS = 15  # cluster names written on the map (the largest clusters in view)
@@ -316,7 +316,7 @@ def _save(app: AppContext, kind: str, ids: tuple[int, ...], value: str | None, n
     try:
         st.session_state["use_cases_message"] = (
             "success",
-            loaders.taxonomy.record_taxonomy_edit(app, kind, ids, value, note),
+            writes.record_taxonomy_edit(app, kind, ids, value, note),
         )
     except ArenalensError as exc:
         st.session_state["use_cases_message"] = ("error", ui.fmt("not saved: {}", exc))
