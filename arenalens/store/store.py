@@ -606,6 +606,13 @@ class Store:
         return sorted(out, key=lambda r: r["id"])
 
     # -- domain reads ---------------------------------------------------------
+    def ingested_file(self, key: str) -> dict[str, Any] | None:
+        """The record (rows, ingested_at) of the file ingested under `key`, or None."""
+        c = t.ingested_files.c
+        with self.engine.connect() as conn:
+            row = conn.execute(select(c.rows, c.ingested_at).where(c.sha256 == key)).first()
+        return dict(row._mapping) if row is not None else None
+
     def aliases(self) -> dict[str, str]:
         """alias -> canonical model name."""
         with self.engine.connect() as conn:
