@@ -34,5 +34,12 @@ def resolve_models(
         return frame
     for column in columns:
         if column in frame.columns:
-            frame[column] = frame[column].map(lambda name: canonical_name(name, aliases))
+            # look up each distinct name once (a million votes name a few dozen models)
+            renamed = {
+                name: aliases[name]
+                for name in frame[column].dropna().unique()
+                if isinstance(name, str) and name in aliases
+            }
+            if renamed:
+                frame[column] = frame[column].replace(renamed)
     return frame

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import expit
 
 from ranking.bootstrap import bootstrap_bradley_terry
@@ -264,6 +263,8 @@ def kendall_with_ci(
 ) -> list[dict[str, Any]]:
     """Kendall τ of each benchmark vs the arena strengths, with a percentile CI over the vote
     bootstrap (uncertainty of the arena ranking; the handful of models is what it is)."""
+    from scipy import stats  # ~0.8 s to import: only where Kendall's tau is asked for
+
     out = []
     tail = (1 - level) / 2 * 100
     for bench in matrix.columns:

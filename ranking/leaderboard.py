@@ -183,7 +183,10 @@ def filter_min_votes(
 
 def cluster_codes(user: np.ndarray) -> np.ndarray:
     """Integer cluster per row; rows without a user id each form a cluster of their own."""
-    codes, uniques = pd.factorize(pd.Series(user, dtype=object).map(_as_text), sort=True)
+    series = pd.Series(user)
+    if not pd.api.types.is_string_dtype(series):  # ids of mixed types compare as text
+        series = series.astype(object).map(_as_text)
+    codes, uniques = pd.factorize(series, sort=True)
     missing = codes < 0
     codes[missing] = len(uniques) + np.arange(int(missing.sum()))
     return codes.astype(np.int64)

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from arenalens.errors import StageError
+from arenalens.models import resolve_models
 from arenalens.store import Store
 from arenalens.store import tables as t
 from ranking import tables as rt
@@ -50,15 +51,14 @@ def vote_counts(store: Store, fields: Sequence[str] = ()) -> pd.DataFrame:
             columns.append(c.extra[name].as_string().label(name))
     inner = select(*columns).where(c.winner.is_not(None)).subquery()
     query = select(*inner.c, func.count().label("n")).group_by(*inner.c)
-    frame = store.read_frame(query)
+    frame = store.read_frame(query, plain=True)  # text columns and a count
     if frame.empty:
         raise RankingError(
             "the workspace has no votes; ingest some first (`arenalens ingest FILE`)"
         )
     aliases = store.aliases()
-    if aliases:
-        frame["model_a"] = frame["model_a"].map(lambda m: aliases.get(m, m))
-        frame["model_b"] = frame["model_b"].map(lambda m: aliases.get(m, m))
+    if aliases.keys() & (set(frame["model_a"].unique()) | set(frame["model_b"].unique())):
+        frame = resolve_models(frame, aliases, ("model_a", "model_b"))
         keys = [k for k in frame.columns if k != "n"]
         frame = frame.groupby(keys, dropna=False, sort=False, as_index=False)["n"].sum()
     for name in frame.columns:

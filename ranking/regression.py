@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from arenalens.stats import Z95
 from ranking.benchmark_fit import (
@@ -305,7 +304,7 @@ def regress_preferences(
 
 def _coefficient(term: str, estimate: float, std_error: float) -> Coefficient:
     zscore = estimate / std_error if std_error > 0 else math.inf
-    p = float(2 * stats.norm.sf(abs(zscore)))
+    p = math.erfc(abs(zscore) / math.sqrt(2))  # two-sided normal p-value, 2 * sf(|z|)
     low, high = estimate - Z95 * std_error, estimate + Z95 * std_error
     return Coefficient(
         term,

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from arenalens.cli import main_group
-from arenalens.store import Store, StoreError
+from arenalens.store import SCHEMA_VERSION, Store, StoreError
 from arenalens.store import tables as t
 from arenalens.store.store import RunLeaseHeld
 
@@ -220,7 +220,7 @@ def test_a_version_1_workspace_opens_upgraded_with_its_data(db_url: str) -> None
         Store.open(db_url, upgrade=False)
     upgraded = Store.open(db_url)
     status = upgraded.status()
-    assert status["schema_version"] == 2 and status["votes"] == 1
+    assert status["schema_version"] == SCHEMA_VERSION and status["votes"] == 1
     assert upgraded.latest_run("ranking")["summary"] == {"votes": 1}
     assert upgraded.latest_run("coding", status="abandoned")["id"] == stuck
     with upgraded.run("coding", {}) as run:

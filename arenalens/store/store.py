@@ -24,7 +24,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.sql import Executable
 
@@ -46,7 +45,7 @@ from arenalens.store.runs import (
     this_process,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_LOCK_KEY = 0x6172656E61  # PostgreSQL advisory lock taken while creating or upgrading
 
 
@@ -73,6 +72,12 @@ def _migrate_1_to_2(conn: Connection) -> None:
     )
 
 
+def _migrate_2_to_3(conn: Connection) -> None:
+    """Votes get the covering index ranking groups by; it replaces the model_a index."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_interactions_model_a"))
+    t.votes_index.create(conn, checkfirst=True)
+
+
 class _LeaseBusy(Exception):
     def __init__(self, holder: dict[str, Any]):
         super().__init__(holder)
@@ -80,7 +85,7 @@ class _LeaseBusy(Exception):
 
 
 # version -> function upgrading a connection from that version to version + 1.
-MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def utcnow() -> datetime:
@@ -244,15 +249,27 @@ class Store:
             yield conn
 
     def read_frame(
-        self, query: Executable | str, params: Mapping[str, Any] | None = None
+        self,
+        query: Executable | str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        plain: bool = False,
     ) -> pd.DataFrame:
-        """Run a SELECT (SQLAlchemy expression or parameterised text) into a DataFrame."""
+        """Run a SELECT (SQLAlchemy expression or parameterised text) into a DataFrame.
+
+        `plain=True` is for SELECTs of text and number columns only (no dates, no JSON): rows
+        come straight from the driver without per-row type processing, about twice as fast
+        on a million rows.
+        """
         statement = text(query) if isinstance(query, str) else query
         with self.engine.connect() as conn:
             result = conn.execute(statement, dict(params or {}))
-            # plain tuples: pandas probes SQLAlchemy Rows attribute by attribute (slow), then
-            # converts them to tuples anyway, so the frame is the same
-            rows = [tuple(row) for row in result.fetchall()]
+            if plain:
+                rows = result.cursor.fetchall() if result.returns_rows else []
+            else:
+                # plain tuples: pandas probes SQLAlchemy Rows attribute by attribute (slow),
+                # then converts them to tuples anyway, so the frame is the same
+                rows = [tuple(row) for row in result.fetchall()]
             import pandas as pd
 
             return pd.DataFrame(rows, columns=list(result.keys()))
@@ -265,13 +282,22 @@ class Store:
     def read_table(self, table: Table) -> pd.DataFrame:
         return self.read_frame(select(table))
 
+    def _dialect_insert(self) -> Any:
+        """The backend's INSERT with ON CONFLICT (imported here: the PostgreSQL dialect costs
+        ~0.1 s at start-up, which every command would otherwise pay)."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert
+
     def insert_ignore(
         self, table: Table, rows: Sequence[Mapping[str, Any]], *, conn: Connection | None = None
     ) -> int:
         """Insert rows, skipping those whose primary/unique key exists; returns rows inserted."""
         if not rows:
             return 0
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        insert = self._dialect_insert()
         statement = insert(table).on_conflict_do_nothing()
         inserted = 0
         with self._maybe_conn(conn) as c:
@@ -295,7 +321,7 @@ class Store:
         """Insert rows, replacing the non-key columns of rows whose key exists."""
         if not rows:
             return
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        insert = self._dialect_insert()
         with self._maybe_conn(conn) as c:
             for group in _group_by_keys(rows):
                 statement = insert(table)
@@ -580,6 +606,13 @@ class Store:
         return sorted(out, key=lambda r: r["id"])
 
     # -- domain reads ---------------------------------------------------------
+    def ingested_file(self, key: str) -> dict[str, Any] | None:
+        """The record (rows, ingested_at) of the file ingested under `key`, or None."""
+        c = t.ingested_files.c
+        with self.engine.connect() as conn:
+            row = conn.execute(select(c.rows, c.ingested_at).where(c.sha256 == key)).first()
+        return dict(row._mapping) if row is not None else None
+
     def aliases(self) -> dict[str, str]:
         """alias -> canonical model name."""
         with self.engine.connect() as conn:

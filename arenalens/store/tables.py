@@ -8,6 +8,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -66,7 +67,7 @@ interactions = Table(
     Column("user_id", String(256), index=True),
     Column("language", String(32)),
     Column("query_text", Text),
-    Column("model_a", String(256), index=True),
+    Column("model_a", String(256)),
     Column("model_b", String(256), index=True),
     Column("response_a", Text),
     Column("response_b", Text),
@@ -74,6 +75,17 @@ interactions = Table(
     Column("extra", JSON, nullable=False, default=dict),  # unknown fields, e.g. gold `intent`
     Column("source", String(512)),
     Column("content_hash", String(64), nullable=False),
+)
+
+# Ranking groups votes by pair, outcome and user (`ranking.persist.vote_counts`): with every
+# grouped column in one index, the database reads the index in order instead of sorting a
+# million table rows (1M votes on SQLite: 3.5 s -> 0.25 s). It also serves lookups by model_a.
+votes_index = Index(
+    "ix_interactions_votes",
+    interactions.c.model_a,
+    interactions.c.model_b,
+    interactions.c.winner,
+    interactions.c.user_id,
 )
 
 query_audio = Table(

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.context import AppContext
-from dashboard import data, privacy, ui
+from dashboard import loaders, privacy, ui, writes
 from dashboard.charts import interval_chart
 
 MAP_POINTS = 5_000
@@ -217,7 +217,7 @@ def compare_clusters(
         "Cluster B", ids, index=1, format_func=labels.get, key="use_cases_cmp_b"
     )
     min_users = int(app.settings.privacy_min_users)
-    reasons = data.cluster_loss_reasons(app, run_id)
+    reasons = loaders.taxonomy.cluster_loss_reasons(app, run_id)
     for side, column, cluster_id in (("A", left, first), ("B", right, second)):
         cluster = real[real["cluster_id"] == cluster_id].iloc[0]
         mine = queries[queries["cluster_id"] == cluster_id]
@@ -244,7 +244,7 @@ def compare_clusters(
     both = queries[queries["cluster_id"].isin([first, second])].assign(
         cluster=lambda f: f["cluster_id"].map(sides)
     )
-    shares = data.win_shares(both, "cluster")
+    shares = loaders.taxonomy.win_shares(both, "cluster")
     if len(shares):
         st.caption("Share of battles won per model (ties half), 95% CI, in each cluster")
         st.altair_chart(win_share_chart(shares, groups), width="stretch")
@@ -252,7 +252,7 @@ def compare_clusters(
     if picked.empty:
         st.caption("Loss reasons: no coded feedback on these clusters' queries.")
         return
-    picked = with_share_intervals(picked).assign(cluster=lambda f: f["cluster_id"].map(sides))
+    picked = picked.assign(cluster=picked["cluster_id"].map(sides))
     st.caption(
         "Share of the coded feedback on each cluster's queries that gives the loss reason "
         "(machine-coded), 95% Wilson CI"
@@ -262,17 +262,6 @@ def compare_clusters(
         picked[["cluster", "code", "items", "share", "ci_low", "ci_high"]],
         f"taxonomy-run{run_id}-clusters-{first}-{second}-loss-reasons.csv",
     )
-
-
-def with_share_intervals(reasons: pd.DataFrame) -> pd.DataFrame:
-    """Each loss-reason share with its 95% Wilson interval (`share` of `items` coded items)."""
-    from arenalens.stats import wilson_interval
-
-    intervals = [
-        wilson_interval(round(share * items), int(items))
-        for share, items in zip(reasons["share"], reasons["items"], strict=True)
-    ]
-    return reasons.assign(ci_low=[i.low for i in intervals], ci_high=[i.high for i in intervals])
 
 
 def loss_reason_chart(reasons: pd.DataFrame, groups: list[str]) -> alt.Chart:
@@ -355,7 +344,7 @@ def edit_forms(app: AppContext, cluster: pd.Series, table: pd.DataFrame) -> None
         if st.form_submit_button("Merge"):
             _save(app, "merge", (cluster_id, *sources), None, note)
     with recategorise, st.form("use_cases_recategorise"):
-        names = data.category_names(app)
+        names = loaders.taxonomy.category_names(app)
         current = names.index(cluster["category"]) if cluster["category"] in names else 0
         category = st.selectbox("Category", names, index=current, key="use_cases_recat")
         note = st.text_input("Note", key="use_cases_recategorise_note")
@@ -373,7 +362,7 @@ def _save(app: AppContext, kind: str, ids: tuple[int, ...], value: str | None, n
     try:
         st.session_state["use_cases_message"] = (
             "success",
-            data.record_taxonomy_edit(app, kind, ids, value, note),
+            writes.record_taxonomy_edit(app, kind, ids, value, note),
         )
     except ArenalensError as exc:
         st.session_state["use_cases_message"] = ("error", ui.fmt("not saved: {}", exc))
@@ -382,28 +371,28 @@ def _save(app: AppContext, kind: str, ids: tuple[int, ...], value: str | None, n
 
 def render() -> None:
     st.title("Use cases")
-    app = data.app_context()
+    app = loaders.cache.app_context()
     with ui.error_boundary():
-        missing = data.taxonomy_ready(app)
+        missing = loaders.taxonomy.taxonomy_ready(app)
         if missing:
             ui.show("info", missing)
             return
         message = st.session_state.pop("use_cases_message", None)
         if message:
             ui.show(message[0], message[1])
-        runs = data.latest_runs(app, "taxonomy")
+        runs = loaders.workspace.latest_runs(app, "taxonomy")
         labels = {int(r["id"]): run_label(r) for _, r in runs.iterrows()}
         run_id = st.selectbox(
             "Taxonomy run", list(labels), format_func=labels.get, key="use_cases_run"
         )
         min_users = int(app.settings.privacy_min_users)
-        table = data.clusters(app, run_id, 0)
-        queries = data.query_clusters(app, run_id)
+        table = loaders.taxonomy.clusters(app, run_id, 0)
+        queries = loaders.taxonomy.query_clusters(app, run_id)
         outliers = int(table.loc[table["cluster_id"] < 0, "size"].sum())
         a, b, c, d = st.columns(4)
         a.metric("Queries", f"{len(queries):,}")
         b.metric("Clusters", f"{int((table['cluster_id'] >= 0).sum()):,}")
-        c.metric("Parents", f"{len(data.clusters(app, run_id, 1)):,}")
+        c.metric("Parents", f"{len(loaders.taxonomy.clusters(app, run_id, 1)):,}")
         d.metric("Unclustered", ui.percent(outliers / len(queries) if len(queries) else None))
         st.subheader("Drill down: category → parent → cluster → queries")
         in_view = drill_filters(table)
@@ -433,7 +422,7 @@ def render() -> None:
         drill_down(cluster, queries, min_users, run_id)
         with st.expander("Edit this cluster (stored as an edit; survives rebuilds)"):
             edit_forms(app, cluster, table)
-            edits = data.taxonomy_edits(app)
+            edits = loaders.taxonomy.taxonomy_edits(app)
             if len(edits):
                 st.caption("Active edits, in the order they apply")
                 ui.dataframe(edits, budget_px=ui.PAGE_WIDTH_PX - 40)
