@@ -224,9 +224,11 @@ def test_analyst_drills_from_a_category_to_a_clusters_queries(check, served, clu
         saved = download(page, f"taxonomy-run{run_id}-cluster{cluster_id}-queries.csv")
 
     # the category narrows the cluster picker to that category's clusters, largest first
-    assert sorted(listed) == sorted(cluster_option(c) for _, c in in_category.iterrows())
+    # (the list draws the options in view only: those are the category's largest)
+    assert len(listed) >= min(8, len(in_category))
+    assert set(listed) <= {cluster_option(c) for _, c in in_category.iterrows()}
     sizes = [int(re.search(r"\((\d+)\)$", option).group(1)) for option in listed]
-    assert sizes == sorted(sizes, reverse=True)
+    assert sizes == list(in_category["size"].head(len(listed)))
     assert set(saved["interaction_id"]) == expected_ids
     assert saved["query"].notna().all()
 
