@@ -29,7 +29,7 @@ import browser_check  # noqa: E402 - the shared browser helpers live in scripts/
 
 FIRST_VISIT_GOAL_S = 4.0
 WARM_GOAL_S = 2.0
-PREFETCH_DONE = "caches warmed in"  # the line dashboard.data.prefetch prints when it is done
+PREFETCH_DONE = "caches warmed in"  # the line dashboard.prefetch.prefetch prints when it is done
 
 
 def wait_for_prefetch(log: Path, timeout_s: float = 1800) -> float:

@@ -161,7 +161,7 @@ def render_times(workspace: Path) -> tuple[list[dict], dict[str, float]]:
     `arenalens dashboard` runs, and warm render; plus the prefetch's own time per loader."""
     from arenalens.config import Settings
     from arenalens.context import AppContext
-    from dashboard import data
+    from dashboard.prefetch import prefetch as warm_caches
 
     os.environ["ARENALENS_WORKSPACE"] = str(workspace)
     os.environ.pop("ARENALENS_DB", None)
@@ -173,7 +173,7 @@ def render_times(workspace: Path) -> tuple[list[dict], dict[str, float]]:
         print(f"{page:<16} cold      {rows[page]['cold_s']:6.2f} s", flush=True)
     _clear_caches()
     started = time.perf_counter()
-    prefetch = data.prefetch(AppContext(Settings(workspace=workspace)))
+    prefetch = warm_caches(AppContext(Settings(workspace=workspace)))
     prefetch["total"] = time.perf_counter() - started
     print(
         f"start-up prefetch {prefetch['total']:.1f} s: "

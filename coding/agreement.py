@@ -11,7 +11,7 @@ import pandas as pd
 from arenalens.stats import bootstrap_interval
 from arenalens.store import Store
 from coding import persist
-from coding.annotations import AnnotationQueue
+from coding.annotations import decisions_matrix, resolve_labels
 from coding.codebook import Codebook
 
 
@@ -158,21 +158,31 @@ def attribute_agreement(
 def agreement_report(
     store: Store, codebook: Codebook, *, n_boot: int = 1000, seed: int = 0
 ) -> AgreementReport:
-    """Agreement of the machine with the resolved human labels, and of humans with each other, per code."""
-    version = codebook.version_key
-    persist.require_coded(store, version)
-    queue = AnnotationQueue(store, codebook)
-    labels = queue.human_labels()
-    matrix = queue.annotation_matrix()
-    items = persist.machine_items_frame(store, version, codebook.code_names).set_index(
-        "feedback_id"
+    """Agreement of the machine with the resolved human labels, and of humans with each other,
+    per code, from one read of the coding stage's labels."""
+    snapshot = persist.read_coding_snapshot(
+        store, codebook.version_key, codebook.code_names, with_codes=True
     )
-    training_only = persist.training_only_ids(store, version)
+    return agreement_from(snapshot, codebook.code_names, n_boot=n_boot, seed=seed)
+
+
+def agreement_from(
+    snapshot: persist.CodingSnapshot,
+    code_names: Sequence[str],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> AgreementReport:
+    """`agreement_report` computed from a snapshot read with its machine codes (no store)."""
+    matrix = decisions_matrix(snapshot.annotations)
+    labels = resolve_labels(matrix, snapshot.adjudications)
+    items = snapshot.items.set_index("feedback_id")
+    training_only = persist.training_only(snapshot.assignments)
     if training_only and len(labels):  # chosen for being hard: they would bias kappa down
         labels = labels[~labels["feedback_id"].isin(training_only)]
     rows, confusion = [], []
-    machine_codes = persist.codes_frame(store, version)
-    for name in codebook.code_names:
+    machine_codes = snapshot.codes
+    for name in code_names:
         resolved = (
             labels[(labels["code"] == name) & labels["present"].notna()] if len(labels) else labels
         )
@@ -230,7 +240,7 @@ def agreement_report(
     annotated = int(labels["feedback_id"].nunique()) if len(labels) else 0
     unresolved = int((labels["status"] == "disagreement").sum()) if len(labels) else 0
     return AgreementReport(
-        version,
+        snapshot.version,
         pd.DataFrame(rows, columns=PER_CODE_COLUMNS),
         pd.DataFrame(confusion),
         annotated,

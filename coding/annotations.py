@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,6 +81,66 @@ def _spreadsheet_safe(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
+MATRIX_COLUMNS = ["feedback_id", "annotator", "code", "present", "side", "polarity", "created_at"]
+LABEL_COLUMNS = ["feedback_id", "code", "present", "status", "annotators", "values"]
+
+
+def decisions_matrix(annotations: pd.DataFrame) -> pd.DataFrame:
+    """Long frame of annotation rows' decisions: feedback_id, annotator, code, present (0/1),
+    side, polarity, created_at."""
+    rows = []
+    for record in annotations.to_dict("records"):
+        for code, decision in (record["decisions"] or {}).items():
+            rows.append(
+                {
+                    "feedback_id": record["feedback_id"],
+                    "annotator": record["annotator"],
+                    "code": code,
+                    "present": int(bool(decision.get("present"))),
+                    "side": decision.get("side"),
+                    "polarity": decision.get("polarity"),
+                    "created_at": record["created_at"],
+                }
+            )
+    return pd.DataFrame(rows, columns=MATRIX_COLUMNS)
+
+
+def resolve_labels(matrix: pd.DataFrame, adjudications: pd.DataFrame) -> pd.DataFrame:
+    """Resolved human label per (item, code): adjudicated, else consensus, else single;
+    disagreements left open (present None)."""
+    if matrix.empty:
+        return pd.DataFrame(columns=LABEL_COLUMNS)
+    grouped = (
+        matrix.groupby(["feedback_id", "code"])["present"].agg(list).reset_index(name="values")
+    )
+    verdict = (
+        {(r.feedback_id, r.code): int(r.present) for r in adjudications.itertuples()}
+        if len(adjudications)
+        else {}
+    )
+    rows = []
+    for record in grouped.itertuples(index=False):
+        values = list(record.values)
+        key = (record.feedback_id, record.code)
+        if key in verdict:
+            present, status = verdict[key], "adjudicated"
+        elif len(set(values)) == 1:
+            present, status = values[0], "single" if len(values) == 1 else "consensus"
+        else:
+            present, status = None, "disagreement"
+        rows.append(
+            {
+                "feedback_id": record.feedback_id,
+                "code": record.code,
+                "present": present,
+                "status": status,
+                "annotators": len(values),
+                "values": values,
+            }
+        )
+    return pd.DataFrame(rows, columns=LABEL_COLUMNS)
+
+
 class AnnotationQueue:
     """Next item / save / progress / adjudication / CSV for one codebook version (and optionally one sample)."""
 
@@ -90,6 +151,13 @@ class AnnotationQueue:
         self.sample = sample
         self._feedback: pd.DataFrame | None = None
         self._registered = False
+
+    def writing_to(self, store: Store) -> AnnotationQueue:
+        """This queue saving through `store` (the feedback it already read is kept): the
+        dashboard reads through a read-only store and saves through one opened for the save."""
+        other = copy.copy(self)
+        other.store = store
+        return other
 
     def _register(self) -> None:
         if not self._registered:
@@ -265,71 +333,14 @@ class AnnotationQueue:
 
     # -- summaries -------------------------------------------------------------
     def annotation_matrix(self) -> pd.DataFrame:
-        """Long frame of each annotator's latest decision: feedback_id, annotator, code, present, side, polarity."""
-        frame = persist.annotations_frame(self.store, self.version)
-        rows = []
-        for record in frame.to_dict("records"):
-            for code, decision in (record["decisions"] or {}).items():
-                rows.append(
-                    {
-                        "feedback_id": record["feedback_id"],
-                        "annotator": record["annotator"],
-                        "code": code,
-                        "present": int(bool(decision.get("present"))),
-                        "side": decision.get("side"),
-                        "polarity": decision.get("polarity"),
-                        "created_at": record["created_at"],
-                    }
-                )
-        return pd.DataFrame(
-            rows,
-            columns=[
-                "feedback_id",
-                "annotator",
-                "code",
-                "present",
-                "side",
-                "polarity",
-                "created_at",
-            ],
-        )
+        """Each annotator's latest decision per item and code (see `decisions_matrix`)."""
+        return decisions_matrix(persist.annotations_frame(self.store, self.version))
 
     def human_labels(self) -> pd.DataFrame:
-        """Resolved human label per (item, code): adjudicated, else consensus, else single; disagreements left open."""
-        matrix = self.annotation_matrix()
-        columns = ["feedback_id", "code", "present", "status", "annotators", "values"]
-        if matrix.empty:
-            return pd.DataFrame(columns=columns)
-        grouped = (
-            matrix.groupby(["feedback_id", "code"])["present"].agg(list).reset_index(name="values")
+        """Resolved human label per (item, code) (see `resolve_labels`)."""
+        return resolve_labels(
+            self.annotation_matrix(), persist.adjudications_frame(self.store, self.version)
         )
-        adjudicated = persist.adjudications_frame(self.store, self.version)
-        verdict = (
-            {(r.feedback_id, r.code): int(r.present) for r in adjudicated.itertuples()}
-            if len(adjudicated)
-            else {}
-        )
-        rows = []
-        for record in grouped.itertuples(index=False):
-            values = list(record.values)
-            key = (record.feedback_id, record.code)
-            if key in verdict:
-                present, status = verdict[key], "adjudicated"
-            elif len(set(values)) == 1:
-                present, status = values[0], "single" if len(values) == 1 else "consensus"
-            else:
-                present, status = None, "disagreement"
-            rows.append(
-                {
-                    "feedback_id": record.feedback_id,
-                    "code": record.code,
-                    "present": present,
-                    "status": status,
-                    "annotators": len(values),
-                    "values": values,
-                }
-            )
-        return pd.DataFrame(rows, columns=columns)
 
     def disagreements(self) -> pd.DataFrame:
         """(item, code) pairs where annotators disagree and no adjudication exists yet."""

@@ -217,7 +217,7 @@ def build_item(
     return item
 
 
-def _usage(labeler: Labeler) -> dict[str, int] | None:
+def labeler_usage(labeler: Labeler) -> dict[str, int] | None:
     """Call/token counters a labeler exposes (`usage` mapping or object), if any."""
     usage = getattr(labeler, "usage", None)
     if callable(usage):
@@ -291,7 +291,7 @@ def code_feedback(
         staged: tuple[list, list, list] | None = ([], [], []) if config.recode else None
         if hasattr(labeler, "decision_sources"):
             summary.decisions = labeler.decision_sources()
-        usage_before = _usage(labeler)
+        usage_before = labeler_usage(labeler)
         label_sets = _label_sets(codebook, config.samples, config.seed)
         try:
             with tqdm(
@@ -329,7 +329,7 @@ def code_feedback(
 
 
 def _record_usage(summary: CodingSummary, labeler: Labeler, before: dict[str, int] | None) -> None:
-    after = _usage(labeler)
+    after = labeler_usage(labeler)
     if before is None or after is None:
         return
     summary.llm_calls = after["calls"] - before["calls"]

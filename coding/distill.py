@@ -17,6 +17,7 @@ import pandas as pd
 
 from arenalens.labeler.base import Labeler
 from coding.agreement import code_with_labeler, labeler_agreement
+from coding.coder import labeler_usage
 from coding.errors import CodingError
 from coding.learning import CodeLearning, LearnedModel, learn_codes
 from coding.zeroshot import CalibratedCoder
@@ -65,12 +66,6 @@ class DistillReport:
         )
 
 
-def _usage(labeler: Labeler) -> dict[str, int] | None:
-    from coding.coder import _usage as usage
-
-    return usage(labeler)
-
-
 def distil_from_llm(
     llm: Labeler,
     coder: CalibratedCoder,
@@ -90,11 +85,11 @@ def distil_from_llm(
     codebook = coder.codebook
     names = codebook.code_names
     sample = items.sample(sample_size, random_state=seed).reset_index(drop=True)
-    before = _usage(llm)
+    before = labeler_usage(llm)
     started = time.perf_counter()
     llm_codes = code_with_labeler(llm, codebook, sample[["feedback_id", "text"]])
     seconds = time.perf_counter() - started
-    after = _usage(llm)
+    after = labeler_usage(llm)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(sample))
     n_back = max(5, int(round(held_back * len(sample))))

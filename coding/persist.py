@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -329,21 +330,57 @@ def learning_frame(store: Store, version: str) -> pd.DataFrame:
     return frame.groupby("code").tail(1).reset_index(drop=True) if len(frame) else frame
 
 
-def training_only_ids(store: Store, version: str) -> set[str]:
+def training_only(assignments: pd.DataFrame) -> set[str]:
     """Items assigned only through uncertainty-chosen samples: used to train, never to estimate."""
-    frame = assignments_frame(store, version)
-    if frame.empty:
+    if assignments.empty:
         return set()
-    random = set(frame.loc[frame["stratum"] != TRAINING_STRATUM, "feedback_id"])
-    return set(frame.loc[frame["stratum"] == TRAINING_STRATUM, "feedback_id"]) - random
+    random = set(assignments.loc[assignments["stratum"] != TRAINING_STRATUM, "feedback_id"])
+    chosen = assignments.loc[assignments["stratum"] == TRAINING_STRATUM, "feedback_id"]
+    return set(chosen) - random
+
+
+def randomly_sampled(assignments: pd.DataFrame) -> set[str]:
+    """Items of the random validation samples (what prevalence and agreement may use)."""
+    if assignments.empty:
+        return set()
+    return set(assignments.loc[assignments["stratum"] != TRAINING_STRATUM, "feedback_id"])
+
+
+def training_only_ids(store: Store, version: str) -> set[str]:
+    """`training_only` of the version's assignments."""
+    return training_only(assignments_frame(store, version))
 
 
 def random_sample_ids(store: Store, version: str) -> set[str]:
-    """Items of the random validation samples (what prevalence and agreement may use)."""
-    frame = assignments_frame(store, version)
-    if frame.empty:
-        return set()
-    return set(frame.loc[frame["stratum"] != TRAINING_STRATUM, "feedback_id"])
+    """`randomly_sampled` of the version's assignments."""
+    return randomly_sampled(assignments_frame(store, version))
+
+
+@dataclass(frozen=True)
+class CodingSnapshot:
+    """Everything agreement and prevalence compute from, read once for one codebook version."""
+
+    version: str
+    items: pd.DataFrame  # machine_items_frame: one row per coded item, a 0/1 column per code
+    codes: pd.DataFrame  # codes_frame (side, polarity, ...); empty unless asked for
+    annotations: pd.DataFrame  # each annotator's latest annotation per item
+    adjudications: pd.DataFrame  # the latest adjudication per (item, code)
+    assignments: pd.DataFrame  # sample assignments (feedback_id, stratum, ...)
+
+
+def read_coding_snapshot(
+    store: Store, version: str, code_names: Sequence[str], *, with_codes: bool = False
+) -> CodingSnapshot:
+    """The machine's and the humans' labels of `version` (a clear error when nothing is coded)."""
+    require_coded(store, version)
+    return CodingSnapshot(
+        version=version,
+        items=machine_items_frame(store, version, code_names),
+        codes=codes_frame(store, version) if with_codes else pd.DataFrame(),
+        annotations=annotations_frame(store, version),
+        adjudications=adjudications_frame(store, version),
+        assignments=assignments_frame(store, version),
+    )
 
 
 # -- candidate new reasons ----------------------------------------------------------

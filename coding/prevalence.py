@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from arenalens.stats import NAN_ESTIMATE, ppi_mean, wilson_interval
 from arenalens.store import Store
 from coding import persist
-from coding.annotations import AnnotationQueue
+from coding.annotations import decisions_matrix, resolve_labels
 from coding.codebook import Codebook
 from coding.errors import CodingError
 from taxonomy import persist as taxonomy_persist
@@ -50,18 +52,19 @@ PREVALENCE_COLUMNS = [
 ]
 
 
-def _groups(items: pd.DataFrame, by: str, store: Store) -> list[tuple[str, pd.DataFrame]]:
+def _groups(
+    items: pd.DataFrame, by: str, categories: pd.DataFrame | None
+) -> list[tuple[str, pd.DataFrame]]:
     if by == "overall":
         return [("all feedback", items)]
     if by == "model":  # loss reasons of a model: feedback on the battles it lost (ties left out)
         lost = items[items["rejected_model"].notna()]
         return [(str(model), group) for model, group in lost.groupby("rejected_model")]
-    if by in ("category", "modality"):
-        categories = required_query_categories(store)
-        joined = items.merge(categories[["interaction_id", by]], on="interaction_id", how="left")
-        joined[by] = joined[by].fillna("(uncategorised)")
-        return [(str(value), group) for value, group in joined.groupby(by)]
-    raise CodingError(f"prevalence --by must be one of {list(GROUPINGS)}, got {by!r}")
+    if categories is None:
+        raise CodingError(f"prevalence by {by} needs the queries' categories")
+    joined = items.merge(categories[["interaction_id", by]], on="interaction_id", how="left")
+    joined[by] = joined[by].fillna("(uncategorised)")
+    return [(str(value), group) for value, group in joined.groupby(by)]
 
 
 def prevalence_table(
@@ -72,22 +75,41 @@ def prevalence_table(
     level: float = 0.95,
     min_validated: int = MIN_VALIDATED,
 ) -> pd.DataFrame:
-    """Per group and code: the machine's raw rate (Wilson CI) and the prediction-powered rate (PPI CI)."""
-    version = codebook.version_key
-    persist.require_coded(store, version)
-    items = persist.machine_items_frame(store, version, codebook.code_names)
-    labels = AnnotationQueue(store, codebook).human_labels()
+    """Per group and code: the machine's raw rate (Wilson CI) and the prediction-powered rate
+    (PPI CI), from one read of the coding stage's labels (and the taxonomy's categories)."""
+    if by not in GROUPINGS:
+        raise CodingError(f"prevalence --by must be one of {list(GROUPINGS)}, got {by!r}")
+    snapshot = persist.read_coding_snapshot(store, codebook.version_key, codebook.code_names)
+    categories = required_query_categories(store) if by in ("category", "modality") else None
+    return prevalence_from(
+        snapshot, codebook.code_names, by, categories, level=level, min_validated=min_validated
+    )
+
+
+def prevalence_from(
+    snapshot: persist.CodingSnapshot,
+    code_names: Sequence[str],
+    by: str = "overall",
+    categories: pd.DataFrame | None = None,
+    *,
+    level: float = 0.95,
+    min_validated: int = MIN_VALIDATED,
+) -> pd.DataFrame:
+    """`prevalence_table` computed from a snapshot (no store): `categories` (interaction_id,
+    category, modality) is needed to group by category or modality."""
+    items = snapshot.items
+    labels = resolve_labels(decisions_matrix(snapshot.annotations), snapshot.adjudications)
     # PPI needs a random validation sample: items annotated outside a drawn sample are left out.
     # Uncertainty-chosen items (training only) are not random: left out too.
-    sampled = persist.random_sample_ids(store, version)
+    sampled = persist.randomly_sampled(snapshot.assignments)
     resolved = (
         labels[labels["present"].notna() & labels["feedback_id"].isin(sampled)]
         if len(labels)
         else labels
     )
     rows = []
-    for group_name, group in _groups(items, by, store):
-        for code in codebook.code_names:
+    for group_name, group in _groups(items, by, categories):
+        for code in code_names:
             machine = group[code].to_numpy()
             raw = wilson_interval(int(machine.sum()), len(machine), level)
             human = (

@@ -4,7 +4,7 @@ Not `pages/`: Streamlit would run a page URL visited first as a legacy multipage
 without this navigation.
 
 Started by `arenalens dashboard` (which sets ARENALENS_WORKSPACE / ARENALENS_DB); pages read
-the store only through the cached loaders in `dashboard.data`.
+the store only through the cached loaders in `dashboard.loaders`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import loaders, prefetch, ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "views"
 # A local image: a Material-icon (or emoji) favicon, the page's icon included, is fetched from
@@ -47,10 +47,10 @@ def sidebar() -> None:
     from arenalens.errors import ArenalensError
 
     try:
-        app = data.app_context()
-        label = data.workspace_label(app)
-        data.store_version(app)
-        data.start_prefetch(app)
+        app = loaders.cache.app_context()
+        label = loaders.workspace.workspace_label(app)
+        loaders.cache.store_version(app)
+        prefetch.start_prefetch(app)
     except ArenalensError as exc:
         ui.say("error", "cannot open the workspace: {}", exc)
         st.stop()
@@ -59,7 +59,7 @@ def sidebar() -> None:
     if st.sidebar.button(
         "Reload data", help="Read the store again (caches refresh on their own too)"
     ):
-        data.invalidate()
+        loaders.cache.invalidate()
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.context import AppContext
-from dashboard import data, ui
+from dashboard import loaders, ui
 
 MODALITY_LABELS = {"text_primary": "Text-primary", "audio_primary": "Audio-primary"}
 # What the two modalities mean, in plain words (the taxonomy's ModalityClassifier decides).
@@ -58,15 +58,15 @@ def _shares_table(table: pd.DataFrame) -> None:
 def modality_share(app: AppContext) -> None:
     """Text-primary vs audio-primary share of queries, with its 95% CI."""
     st.subheader("Text- vs audio-primary")
-    missing = data.taxonomy_ready(app)
+    missing = loaders.taxonomy.taxonomy_ready(app)
     if missing:
         ui.show("info", missing)
         return
-    table = data.modality_shares(app)
+    table = loaders.taxonomy.modality_shares(app)
     if table.empty:
         st.info("The latest taxonomy run assigned no modality.")
         return
-    examples = data.modality_examples(app)
+    examples = loaders.taxonomy.modality_examples(app)
     for label in ("text_primary", "audio_primary"):
         ui.say("markdown", "**{}**: {}", MODALITY_LABELS[label], MODALITY_DEFINITIONS[label])
         shown = examples.get(label) or []
@@ -144,9 +144,9 @@ def modality_win_chart(table: pd.DataFrame) -> alt.Chart:
 
 def modality_by_model(app: AppContext) -> None:
     """Do audio-primary queries change who wins? Each model's win share on both kinds."""
-    if data.taxonomy_ready(app):
+    if loaders.taxonomy.taxonomy_ready(app):
         return
-    table = data.modality_win_rates(app)
+    table = loaders.taxonomy.modality_win_rates(app)
     if table.empty or table["modality"].nunique() < 2:
         return
     st.subheader("Does audio change who wins?")
@@ -161,11 +161,11 @@ def modality_by_model(app: AppContext) -> None:
 def category_shares(app: AppContext, with_table: bool = False) -> None:
     """Share of queries per top-level use-case category, with 95% CIs."""
     st.subheader("Use-case categories")
-    missing = data.taxonomy_ready(app)
+    missing = loaders.taxonomy.taxonomy_ready(app)
     if missing:
         ui.show("info", missing)
         return
-    table = data.category_shares(app)
+    table = loaders.taxonomy.category_shares(app)
     if table.empty:
         st.info("The latest taxonomy run assigned no category.")
         return

@@ -95,28 +95,6 @@ def stage_missing(what: str, command: str) -> None:
     st.info(f"{what} — nothing computed yet. Run `{command}` in a terminal, then reload.")
 
 
-def unavailable_message(stage: str) -> Markdown:
-    """Why a stage's results cannot be shown: package absent, or its persist API absent."""
-    import importlib.util
-
-    if importlib.util.find_spec(stage) is None:
-        return fmt(
-            "The {0} stage is not installed in this environment (install arenalens with its "
-            "{0} package: `pip install -e .`).",
-            stage,
-        )
-    return fmt(
-        "This build's {0} stage has no {0}.persist read functions yet, so the dashboard "
-        "cannot show its results.",
-        stage,
-    )
-
-
-def stage_not_installed(stage: str) -> None:
-    """Say that a stage (or its persist API) is not available in this environment."""
-    show("warning", unavailable_message(stage))
-
-
 def empty_workspace() -> None:
     """Say that the workspace holds no interactions and how to fill it."""
     st.info(

@@ -231,16 +231,11 @@ def _ingest_file(
     fmt = fmt or detect_format(path)
     report = IngestReport(path=str(path), format=fmt, audio_root=str(audio_root))
     key = ingest_key(path, fmt, renames)
-    with store.engine.connect() as conn:
-        known = conn.execute(
-            select(t.ingested_files.c.rows, t.ingested_files.c.ingested_at).where(
-                t.ingested_files.c.sha256 == key
-            )
-        ).first()
+    known = store.ingested_file(key)
     if known is not None:
-        report.records, report.skipped = int(known.rows), True
+        report.records, report.skipped = int(known["rows"]), True
         report.note = (
-            f"unchanged since its ingest at {known.ingested_at:%Y-%m-%d %H:%M:%S}; skipped"
+            f"unchanged since its ingest at {known['ingested_at']:%Y-%m-%d %H:%M:%S}; skipped"
         )
         return report
     with tqdm(

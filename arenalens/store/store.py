@@ -25,6 +25,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 
 from arenalens import __version__
@@ -132,9 +133,12 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             if not path or path == ":memory:" or not Path(path).is_file():
                 raise StoreError(f"no workspace database at {path or url}; ingest data first")
             uri = Path(path).resolve().as_uri() + "?mode=ro"
+            # a pool like a file URL's: "sqlite://" alone would get SingletonThreadPool, which
+            # closes one thread's connection while another thread (a dashboard page) uses it
             engine = create_engine(
                 "sqlite://",
                 creator=lambda: sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False),
+                poolclass=QueuePool,
             )
             event.listen(engine, "connect", _sqlite_read_only_pragmas)
             return engine
@@ -606,6 +610,13 @@ class Store:
         return sorted(out, key=lambda r: r["id"])
 
     # -- domain reads ---------------------------------------------------------
+    def ingested_file(self, key: str) -> dict[str, Any] | None:
+        """The record (rows, ingested_at) of the file ingested under `key`, or None."""
+        c = t.ingested_files.c
+        with self.engine.connect() as conn:
+            row = conn.execute(select(c.rows, c.ingested_at).where(c.sha256 == key)).first()
+        return dict(row._mapping) if row is not None else None
+
     def aliases(self) -> dict[str, str]:
         """alias -> canonical model name."""
         with self.engine.connect() as conn:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.context import AppContext
-from dashboard import data, ui
+from dashboard import loaders, ui, writes
 from dashboard.annotation_view import (
     FEEDBACK_CSS,
     MIN_KAPPA_ITEMS,
@@ -71,46 +71,11 @@ def kappa_warning(per_code: pd.DataFrame) -> ui.Markdown | None:
 
 
 # -- adjudication -----------------------------------------------------------------------
-@data.loader
-def disagreement_details(app: AppContext) -> pd.DataFrame:
-    """Open disagreements with each annotator's answer by name and the machine's code."""
-    from coding.annotations import AnnotationQueue
-
-    queue = AnnotationQueue(app.store, data.codebook(app))
-    open_items = queue.disagreements()
-    if open_items.empty:
-        return pd.DataFrame(columns=["feedback_id", "code", "machine", "feedback"])
-    matrix = queue.annotation_matrix()
-    answers = matrix.merge(open_items[["feedback_id", "code"]], on=["feedback_id", "code"])
-    answers = answers.assign(answer=answers["present"].map({1: "present", 0: "absent"}))
-    wide = answers.pivot_table(
-        index=["feedback_id", "code"], columns="annotator", values="answer", aggfunc="last"
-    ).reset_index()
-    wide.columns.name = None
-    machine = data.machine_codes(app)
-    coded = (
-        set(zip(machine["feedback_id"], machine["code"], strict=True)) if len(machine) else set()
-    )
-    wide.insert(
-        2,
-        "machine",
-        [
-            "present" if (f, c) in coded else "absent"
-            for f, c in zip(wide["feedback_id"], wide["code"], strict=True)
-        ],
-    )
-    text = open_items.set_index(["feedback_id", "code"])["feedback"]
-    wide["feedback"] = [
-        text.get((f, c)) for f, c in zip(wide["feedback_id"], wide["code"], strict=True)
-    ]
-    return wide
-
-
 def answers_by_name(app: AppContext, feedback_id: str, code: str) -> pd.DataFrame:
     """Each annotator's latest answer on one (item, code), with side, polarity and note."""
     from coding.persist import annotations_frame
 
-    queue = data.annotation_queue(app, None)
+    queue = loaders.coding.annotation_queue(app, None)
     frame = annotations_frame(queue.store, queue.version)
     rows = []
     for record in frame[frame["feedback_id"] == feedback_id].to_dict("records"):
@@ -130,7 +95,7 @@ def answers_by_name(app: AppContext, feedback_id: str, code: str) -> pd.DataFram
 def show_case(app: AppContext, feedback_id: str, code: str) -> None:
     """Everything needed to settle one disagreement: answers by name, the machine's code and
     evidence, the feedback, the query and both responses."""
-    queue = data.annotation_queue(app, None)
+    queue = loaders.coding.annotation_queue(app, None)
     item = queue.item(feedback_id)
     machine = next((c for c in item.machine_codes if c["code"] == code), None)
     answers_col, machine_col = st.columns([3, 2])
@@ -170,7 +135,6 @@ def show_case(app: AppContext, feedback_id: str, code: str) -> None:
 
 def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
     """Filter by code, pick one disagreement, see the case, settle it."""
-    from coding.annotations import AnnotationQueue
 
     counts = open_items["code"].value_counts()
     filter_col, pick_col = st.columns([1, 2])
@@ -205,10 +169,7 @@ def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
             if verdict is None or not who.strip():
                 st.error("Choose present or absent, and enter the adjudicator's name.")
                 return
-            AnnotationQueue(app.store, data.codebook(app)).adjudicate(
-                feedback_id, code, verdict == "present", who, note
-            )
-            data.invalidate()
+            writes.adjudicate(app, feedback_id, code, verdict == "present", who, note)
             st.session_state["agreement_message"] = ui.fmt(
                 "Adjudicated {} / {}: {}.", feedback_id, code, verdict
             )
@@ -217,16 +178,16 @@ def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
 
 def render() -> None:
     st.title("Agreement")
-    app = data.app_context()
+    app = loaders.cache.app_context()
     with ui.error_boundary():
-        missing = data.coding_ready(app)
+        missing = loaders.coding.coding_ready(app)
         if missing:
             ui.show("info", missing)
             return
         message = st.session_state.pop("agreement_message", None)
         if message:
             ui.show("success", message)
-        report = data.agreement(app, BOOTSTRAP_ROUNDS)
+        report = loaders.coding.agreement(app, BOOTSTRAP_ROUNDS)
         ui.say("caption", "Codebook {}", report.codebook_version)
         a, b = st.columns(2)
         a.metric("Items annotated", f"{report.items_annotated:,}")
@@ -263,7 +224,7 @@ def render() -> None:
             ).reset_index()
             ui.dataframe(wide, width="stretch")
         st.subheader("Disagreements awaiting adjudication")
-        open_items = disagreement_details(app)
+        open_items = loaders.coding.disagreement_details(app)
         if open_items.empty:
             st.success("No open disagreements between annotators.")
             return

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.context import AppContext
-from dashboard import data, ui
+from dashboard import loaders, ui, writes
 from dashboard.annotation_view import (
     FEEDBACK_CSS,
     NEXT_KEY,
@@ -50,8 +50,8 @@ NEW_ITEM_SCRIPT = """<script>/* item {token} */
 
 
 def queue(app: AppContext, sample: str | None) -> Any:
-    """The coding stage's AnnotationQueue for the codebook in use (see data.annotation_queue)."""
-    return data.annotation_queue(app, sample)
+    """The coding stage's AnnotationQueue for the codebook in use (see loaders.coding.annotation_queue)."""
+    return loaders.coding.annotation_queue(app, sample)
 
 
 def choose_annotator(names: list[str]) -> str | None:
@@ -171,13 +171,17 @@ def save_decisions(
     from arenalens.errors import ArenalensError
 
     try:
-        row = queue(app, sample).save(
-            annotator, item.feedback_id, decisions, note=state.get(note_key(item.feedback_id), "")
+        row = writes.save_annotation(
+            app,
+            queue(app, sample),
+            annotator,
+            item.feedback_id,
+            decisions,
+            note=state.get(note_key(item.feedback_id), ""),
         )
     except ArenalensError as exc:
         state["annotate_message"] = ("error", f"not saved: {exc}")
         return
-    data.invalidate()
     cursor, skipped = cursor_keys(sample, annotator)
     state[cursor] = next_open(
         order, done | {item.feedback_id}, state.get(skipped, set()), after=item.feedback_id
@@ -395,16 +399,16 @@ def show_message() -> None:
 def render() -> None:
     st.html(PAGE_CSS + FEEDBACK_CSS)
     st.title("Annotate")
-    app = data.app_context()
+    app = loaders.cache.app_context()
     with ui.error_boundary():
-        missing = data.coding_ready(app)
+        missing = loaders.coding.coding_ready(app)
         if missing:
             ui.show("info", missing)
             return
         from coding.codebook import POLARITIES, SIDES
 
-        book = data.codebook(app)
-        samples = data.annotation_samples(app)
+        book = loaders.coding.codebook(app)
+        samples = loaders.coding.annotation_samples(app)
         if samples.empty:
             st.info(
                 "No annotation sample has been drawn yet. Run "

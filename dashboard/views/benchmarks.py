@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import loaders, ui
 
 P_FORMAT = "%.1e"
 
@@ -215,19 +215,16 @@ def selection(summary: dict) -> None:
 
 def render() -> None:
     st.title("Benchmarks vs preference")
-    app = data.app_context()
+    app = loaders.cache.app_context()
     with ui.error_boundary():
-        if data.stage_module("ranking") is None:
-            ui.stage_not_installed("ranking")
-            return
-        status = data.status(app)
+        status = loaders.workspace.status(app)
         if status["votes"] == 0 or status["benchmark_scores"] == 0:
             st.info(
                 "This needs votes and benchmark scores: `arenalens ingest FILE` and "
                 "`arenalens benchmarks ingest SCORES.csv` (or `arenalens demo`)."
             )
             return
-        runs = data.latest_runs(app, "regression")
+        runs = loaders.workspace.latest_runs(app, "regression")
         if runs.empty:
             ui.stage_missing("The benchmarks-vs-preference regression", "arenalens regress")
             return
@@ -285,7 +282,7 @@ def in_sample(app, run: pd.Series, summary: dict) -> None:
         _number(summary.get("logit_r2_nakagawa")),
         _number(summary.get("logit_r2_mcfadden")),
     )
-    terms = data.regression_terms(app, int(run["id"]))
+    terms = loaders.ranking.regression_terms(app, int(run["id"]))
     if terms.empty:
         st.info("This run stored no coefficients.")
     else:

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.errors import ArenalensError
-from dashboard import data, ui
+from dashboard import loaders, ui
 
 UNCATEGORISED = "(uncategorised)"  # coding's prevalence label for items without a category
 FACET_WIDTH_PX = 230
@@ -73,7 +73,7 @@ def _new_pick(page: str, pick: dict) -> bool:
 def show_prevalence(app, by: str) -> pd.DataFrame | None:
     """The chart and the table of one grouping; None when it cannot be computed."""
     try:
-        table = data.prevalence(app, by)
+        table = loaders.coding.prevalence(app, by)
     except ArenalensError as exc:  # e.g. per category before the taxonomy has run
         ui.show("info", exc)
         return None
@@ -125,7 +125,7 @@ def show_prevalence(app, by: str) -> pd.DataFrame | None:
 def feedback_items(app, groups: list[str], by: str) -> None:
     """Click-through: the feedback items behind a code (optionally within one group)."""
     st.subheader("Feedback items")
-    book = data.codebook(app)
+    book = loaders.coding.codebook(app)
     left, right = st.columns(2)
     code = left.selectbox(
         "Code",
@@ -141,11 +141,11 @@ def feedback_items(app, groups: list[str], by: str) -> None:
     )
     if code is None:
         return
-    items = data.coded_items(app)
+    items = loaders.coding.coded_items(app)
     chosen = items[items[code] == 1]
     if group != "(all)" and by == "model":
         chosen = chosen[chosen["rejected_model"] == group]
-    codes = data.machine_codes(app)
+    codes = loaders.coding.machine_codes(app)
     evidence = (
         codes[codes["code"] == code].set_index("feedback_id")["evidence"]
         if len(codes)
@@ -153,7 +153,7 @@ def feedback_items(app, groups: list[str], by: str) -> None:
     )
     chosen = chosen.assign(evidence=chosen["feedback_id"].map(evidence))
     if group != "(all)" and by == "category":
-        categories = data.feedback_categories(app)
+        categories = loaders.coding.feedback_categories(app)
         category = chosen["interaction_id"].map(categories.set_index("interaction_id")["category"])
         chosen = chosen[category.fillna(UNCATEGORISED) == group]
     ui.say("caption", "{:,} feedback items coded {}", len(chosen), code)
@@ -164,18 +164,10 @@ def feedback_items(app, groups: list[str], by: str) -> None:
     )
 
 
-@data.loader
-def candidate_reasons(app, version: str) -> pd.DataFrame:
-    """Candidates of the latest `arenalens codebook discover` under this codebook version."""
-    from coding.persist import latest_candidates
-
-    return latest_candidates(app.store, version)
-
-
 def show_candidate_reasons(app, version: str) -> None:
     """Reasons the codebook may lack (texts shown as text, never markdown)."""
     st.subheader("Candidate new reasons")
-    table = candidate_reasons(app, version)
+    table = loaders.coding.candidate_reasons(app, version)
     if table.empty:
         st.text(
             "None yet: `arenalens codebook discover` clusters feedback left uncoded or coded "
@@ -190,19 +182,19 @@ def show_candidate_reasons(app, version: str) -> None:
 
 def render() -> None:
     st.title("Feedback")
-    app = data.app_context()
+    app = loaders.cache.app_context()
     with ui.error_boundary():
-        if data.status(app)["feedback"] == 0:
+        if loaders.workspace.status(app)["feedback"] == 0:
             st.info(
                 "This workspace holds no feedback. Ingest votes with a `feedback` field "
                 "(`arenalens ingest FILE`) or run `arenalens demo`."
             )
             return
-        missing = data.coding_ready(app)
+        missing = loaders.coding.coding_ready(app)
         if missing:
             ui.show("info", missing)
             return
-        book = data.codebook(app)
+        book = loaders.coding.codebook(app)
         ui.say(
             "caption",
             "Codebook {}; machine codes by the labeler in the table below.",

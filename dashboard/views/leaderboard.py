@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.context import AppContext
-from dashboard import data, ui
+from dashboard import loaders, ui
 
 TABLE_COLUMNS = [
     "rank",
@@ -124,7 +124,7 @@ def uncertainty_caption(summary: dict) -> str:
 
 def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
     """The overall leaderboard of the latest ranking run, its fragility and controlled board."""
-    board = with_status(data.ratings(app, int(run["id"]), ""))
+    board = with_status(loaders.ranking.ratings(app, int(run["id"]), ""))
     board["flag"] = board["flag"].fillna("")
     config = run["config"] or {}
     summary = run["summary"] or {}
@@ -208,7 +208,7 @@ def controlled(app: AppContext, run: pd.Series, raw: pd.DataFrame) -> None:
         return
     from ranking.persist import CONTROLLED
 
-    board = data.ratings(app, int(run["id"]), CONTROLLED)
+    board = loaders.ranking.ratings(app, int(run["id"]), CONTROLLED)
     coefficients = pd.DataFrame(summary.get("coefficients") or [])
     ui.say(
         "caption",
@@ -322,7 +322,7 @@ def who_wins_where(app: AppContext, runs: pd.DataFrame, order: list[str]) -> Non
             "arenalens rank --by category  (after `arenalens taxonomy build`)",
         )
         return
-    stored = data.ratings(app, run_id, "category")
+    stored = loaders.ranking.ratings(app, run_id, "category")
     if stored.empty:
         st.info("No category had enough votes for a leaderboard.")
         return
@@ -354,11 +354,11 @@ def loss_reasons(models: list[str]) -> None:
         "Share of the feedback on the battles it lost that names the reason (bias-corrected "
         "where enough items were validated by people), with its 95% CI."
     )
-    app = data.app_context()
-    if data.coding_ready(app) is not None:
+    app = loaders.cache.app_context()
+    if loaders.coding.coding_ready(app) is not None:
         ui.stage_missing("Loss reasons", "arenalens code")
         return
-    table = data.prevalence(app, "model")
+    table = loaders.coding.prevalence(app, "model")
     if table.empty:
         st.info("No coded feedback on lost battles yet.")
         return
@@ -404,7 +404,7 @@ def _summary_of(runs: pd.DataFrame, run_id: int) -> dict:
 
 def win_rates(app: AppContext, run: pd.Series, board: pd.DataFrame) -> None:
     st.subheader("Pairwise win rates")
-    rates = data.win_rates(app, int(run["id"]))
+    rates = loaders.ranking.win_rates(app, int(run["id"]))
     rates = rates[rates["slice_field"] == ""] if len(rates) else rates
     if rates.empty:
         st.info("This run stored no win-rate matrix.")
@@ -434,7 +434,7 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
     field = st.selectbox(
         "Slice by", fields, format_func=lambda f: SLICE_LABELS.get(f, f), key="leaderboard_slice"
     )
-    board = with_status(data.ratings(app, by_field[field], field))
+    board = with_status(loaders.ranking.ratings(app, by_field[field], field))
     if board.empty:
         ui.say("info", "No slice had enough votes for a leaderboard by {}.", field)
         return
@@ -458,17 +458,14 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
 
 def render() -> None:
     st.title("Leaderboard")
-    app = data.app_context()
+    app = loaders.cache.app_context()
     with ui.error_boundary():
-        if data.stage_module("ranking") is None:
-            ui.stage_not_installed("ranking")
-            return
-        if data.status(app)["votes"] == 0:
+        if loaders.workspace.status(app)["votes"] == 0:
             st.info(
                 "This workspace holds no votes. Run `arenalens demo` or `arenalens ingest FILE`."
             )
             return
-        runs = data.latest_runs(app, "ranking")
+        runs = loaders.workspace.latest_runs(app, "ranking")
         if runs.empty:
             ui.stage_missing("Bradley–Terry ratings", "arenalens rank")
             return

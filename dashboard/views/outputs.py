@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import loaders, ui
 
 MAX_ROWS = 1_000
 VOTE_LABELS = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie", None: "no vote"}
@@ -69,7 +69,7 @@ def show_interaction(app, row: pd.Series) -> None:
     """The query (with its audio and transcript), both responses, the vote and the feedback."""
     st.subheader("Query")
     ui.show_user_text("Query text (typed, else transcript)", row["query"])
-    audio, refused = data.playable_audio(app, row["id"])
+    audio, refused = loaders.workspace.playable_audio(app, row["id"])
     if audio is not None:
         st.audio(str(audio))
     elif refused:
@@ -83,7 +83,7 @@ def show_interaction(app, row: pd.Series) -> None:
             response = row[f"response_{side}"]
             st.text(response if isinstance(response, str) and response.strip() else "(no response)")
     ui.say("markdown", "**Vote:** {}", VOTE_LABELS.get(row["winner"], row["winner"]))
-    feedback = data.feedback(app)
+    feedback = loaders.workspace.feedback(app)
     mine = feedback[feedback["interaction_id"] == row["id"]] if len(feedback) else feedback
     if len(mine):
         for text in mine["text"]:
@@ -95,7 +95,7 @@ def show_interaction(app, row: pd.Series) -> None:
 def compare_outputs(app, interaction_id: str) -> None:
     """Every system's inference output for this query, side by side."""
     st.subheader("Systems' outputs for this query")
-    outputs = data.model_outputs(app)
+    outputs = loaders.inference.model_outputs(app)
     if outputs.empty:
         ui.stage_missing("Inference outputs", "arenalens infer run --system NAME")
         st.caption("`arenalens infer systems` lists the systems declared in YAML.")
@@ -126,9 +126,9 @@ def compare_outputs(app, interaction_id: str) -> None:
 
 def render() -> None:
     st.title("Outputs")
-    app = data.app_context()
+    app = loaders.cache.app_context()
     with ui.error_boundary():
-        frame = data.interactions(app)
+        frame = loaders.workspace.interactions(app)
         if frame.empty:
             ui.empty_workspace()
             return

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, sections, ui
+from dashboard import loaders, sections, ui
 
 TOP_MODELS = 8
 TOP_REASONS = 3
@@ -69,9 +69,9 @@ def leaderboard_chart(top: pd.DataFrame) -> alt.Chart:
 def compact_leaderboard(app) -> None:
     """The top models of the latest ranking run: rank, rating with its 95% CI, votes."""
     st.subheader("Who is ahead")
-    board = data.latest_ratings(app)
+    board = loaders.ranking.latest_ratings(app)
     if board is None:
-        ui.show("info", data.step_message(app, "Rank models"))
+        ui.show("info", loaders.workspace.step_message(app, "Rank models"))
         return
     top = board.sort_values(["rank", "rating"], ascending=[True, False]).head(TOP_MODELS)
     st.altair_chart(leaderboard_chart(top), width="stretch")
@@ -106,11 +106,11 @@ def reasons_chart(table: pd.DataFrame) -> alt.Chart:
 def loss_reasons(app) -> None:
     """The three most frequent loss reasons (bias-corrected when human labels exist)."""
     st.subheader("Why models lose")
-    missing = data.coding_ready(app)
+    missing = loaders.coding.coding_ready(app)
     if missing:
         ui.show("info", missing)
         return
-    table = data.top_loss_reasons(app, TOP_REASONS)
+    table = loaders.coding.top_loss_reasons(app, TOP_REASONS)
     if table.empty:
         st.info("No loss reason was coded in this workspace's feedback.")
         return
@@ -130,7 +130,7 @@ def checklist(app) -> None:
     """What this workspace can compute, from what it holds (done / can run / cannot run, why)."""
     st.subheader("Next steps")
     lines = []
-    for step in data.workspace_steps(app):
+    for step in loaders.workspace.workspace_steps(app):
         if step.state == "ready":
             line = ui.fmt("{} **{}** — {}: ", STEP_MARKS[step.state], step.name, step.why)
             line += f"`{step.command}`"  # our own command line, shown as code
@@ -144,7 +144,7 @@ def checklist(app) -> None:
 
 def stages_table(app) -> None:
     """Which stages have run, when, with which model and code version."""
-    runs = data.runs(app)
+    runs = loaders.workspace.runs(app)
     if runs.empty:
         st.caption("No stage has run on this workspace yet.")
         return
@@ -162,12 +162,12 @@ def stages_table(app) -> None:
 
 def render() -> None:
     st.title("Overview")
-    app = data.app_context()
+    app = loaders.cache.app_context()
     with ui.error_boundary():
-        status = data.status(app)
+        status = loaders.workspace.status(app)
         if status["interactions"] == 0:
             ui.empty_workspace()
-        elif data.synthetic_share(app) > 0.5:
+        elif loaders.workspace.synthetic_share(app) > 0.5:
             st.warning("This workspace holds the SYNTHETIC sample arena, not real votes.")
         counts_row(status)
         left, right = st.columns([3, 2])

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.context import AppContext
-from dashboard import data, privacy, ui
+from dashboard import loaders, privacy, ui, writes
 
 MAP_POINTS = 5_000
 MAP_LABELS = 15  # cluster names written on the map (the largest clusters in view)
@@ -216,7 +216,7 @@ def compare_clusters(
         "Cluster B", ids, index=1, format_func=labels.get, key="use_cases_cmp_b"
     )
     min_users = int(app.settings.privacy_min_users)
-    reasons = data.cluster_loss_reasons(app, run_id)
+    reasons = loaders.taxonomy.cluster_loss_reasons(app, run_id)
     for column, cluster_id in ((left, first), (right, second)):
         cluster = real[real["cluster_id"] == cluster_id].iloc[0]
         mine = queries[queries["cluster_id"] == cluster_id]
@@ -249,7 +249,7 @@ def compare_clusters(
     both = queries[queries["cluster_id"].isin([first, second])].assign(
         cluster=lambda f: f["cluster_id"].map(labels)
     )
-    shares = data.win_shares(both, "cluster")
+    shares = loaders.taxonomy.win_shares(both, "cluster")
     if len(shares):
         st.caption("Share of battles won per model (ties half), 95% CI, in each cluster")
         st.altair_chart(win_share_chart(shares), width="stretch")
@@ -298,7 +298,7 @@ def edit_forms(app: AppContext, cluster: pd.Series, table: pd.DataFrame) -> None
         if st.form_submit_button("Merge"):
             _save(app, "merge", (cluster_id, *sources), None, note)
     with recategorise, st.form("use_cases_recategorise"):
-        names = data.category_names(app)
+        names = loaders.taxonomy.category_names(app)
         current = names.index(cluster["category"]) if cluster["category"] in names else 0
         category = st.selectbox("Category", names, index=current, key="use_cases_recat")
         note = st.text_input("Note", key="use_cases_recategorise_note")
@@ -316,7 +316,7 @@ def _save(app: AppContext, kind: str, ids: tuple[int, ...], value: str | None, n
     try:
         st.session_state["use_cases_message"] = (
             "success",
-            data.record_taxonomy_edit(app, kind, ids, value, note),
+            writes.record_taxonomy_edit(app, kind, ids, value, note),
         )
     except ArenalensError as exc:
         st.session_state["use_cases_message"] = ("error", ui.fmt("not saved: {}", exc))
@@ -325,28 +325,28 @@ def _save(app: AppContext, kind: str, ids: tuple[int, ...], value: str | None, n
 
 def render() -> None:
     st.title("Use cases")
-    app = data.app_context()
+    app = loaders.cache.app_context()
     with ui.error_boundary():
-        missing = data.taxonomy_ready(app)
+        missing = loaders.taxonomy.taxonomy_ready(app)
         if missing:
             ui.show("info", missing)
             return
         message = st.session_state.pop("use_cases_message", None)
         if message:
             ui.show(message[0], message[1])
-        runs = data.latest_runs(app, "taxonomy")
+        runs = loaders.workspace.latest_runs(app, "taxonomy")
         labels = {int(r["id"]): run_label(r) for _, r in runs.iterrows()}
         run_id = st.selectbox(
             "Taxonomy run", list(labels), format_func=labels.get, key="use_cases_run"
         )
         min_users = int(app.settings.privacy_min_users)
-        table = data.clusters(app, run_id, 0)
-        queries = data.query_clusters(app, run_id)
+        table = loaders.taxonomy.clusters(app, run_id, 0)
+        queries = loaders.taxonomy.query_clusters(app, run_id)
         outliers = int(table.loc[table["cluster_id"] < 0, "size"].sum())
         a, b, c, d = st.columns(4)
         a.metric("Queries", f"{len(queries):,}")
         b.metric("Clusters", f"{int((table['cluster_id'] >= 0).sum()):,}")
-        c.metric("Parents", f"{len(data.clusters(app, run_id, 1)):,}")
+        c.metric("Parents", f"{len(loaders.taxonomy.clusters(app, run_id, 1)):,}")
         d.metric("Unclustered", ui.percent(outliers / len(queries) if len(queries) else None))
         st.subheader("Drill down: category → parent → cluster → queries")
         in_view = drill_filters(table)
@@ -376,7 +376,7 @@ def render() -> None:
         drill_down(cluster, queries, min_users, run_id)
         with st.expander("Edit this cluster (stored as an edit; survives rebuilds)"):
             edit_forms(app, cluster, table)
-            edits = data.taxonomy_edits(app)
+            edits = loaders.taxonomy.taxonomy_edits(app)
             if len(edits):
                 st.caption("Active edits, in the order they apply")
                 ui.dataframe(edits, budget_px=ui.PAGE_WIDTH_PX - 40)

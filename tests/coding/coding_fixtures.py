@@ -145,3 +145,21 @@ def save_annotations_worker(url: str, worker: int, count: int, barrier) -> None:
             source="api",
         )
     store.engine.dispose()
+
+
+def annotate_with_gold(store: Store):
+    """Code the arena (a labeler that never finds `accuracy`), then annotate a 30-item random
+    sample with the gold codes; returns the codebook."""
+    from coding.annotations import AnnotationQueue
+    from coding.codebook import load_codebook
+    from coding.coder import code_feedback
+    from coding.sampling import create_validation_sample
+
+    codebook = load_codebook()
+    code_feedback(store, KeywordLabeler(bad_evidence=["accuracy"]), codebook, progress=False)
+    create_validation_sample(store, codebook, ["ann"], size=30, seed=0)
+    queue = AnnotationQueue(store, codebook)
+    gold = {f["id"]: f["extra"]["gold_codes"] for f in store.feedback_frame().to_dict("records")}
+    while (item := queue.next_item("ann")) is not None:
+        queue.save("ann", item.feedback_id, {code: True for code in gold[item.feedback_id]})
+    return codebook

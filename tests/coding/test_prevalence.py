@@ -5,16 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from coding_fixtures import KeywordLabeler
+from coding_fixtures import annotate_with_gold
 
 from arenalens.stats import ppi_mean, wilson_interval
 from arenalens.store import Store
 from coding.annotations import AnnotationQueue
-from coding.codebook import load_codebook
-from coding.coder import code_feedback
 from coding.errors import CodingError
 from coding.prevalence import prevalence_table
-from coding.sampling import create_validation_sample
 
 
 def _biased_draw(rng: np.random.Generator, true_rate: float, n_all: int, n_labeled: int):
@@ -55,19 +52,8 @@ def test_ppi_needs_two_labeled_items():
     assert np.isnan(ppi_mean([1, 0, 1], [1], [1], machine_covers_labelled=True).rate)
 
 
-def _annotated(store: Store):
-    codebook = load_codebook()
-    code_feedback(store, KeywordLabeler(bad_evidence=["accuracy"]), codebook, progress=False)
-    create_validation_sample(store, codebook, ["ann"], size=30, seed=0)
-    queue = AnnotationQueue(store, codebook)
-    gold = {f["id"]: f["extra"]["gold_codes"] for f in store.feedback_frame().to_dict("records")}
-    while (item := queue.next_item("ann")) is not None:
-        queue.save("ann", item.feedback_id, {code: True for code in gold[item.feedback_id]})
-    return codebook
-
-
 def test_prevalence_corrects_a_machine_that_never_finds_a_code(small_store: Store):
-    codebook = _annotated(small_store)
+    codebook = annotate_with_gold(small_store)
     table = prevalence_table(small_store, codebook).set_index("code")
     assert table.loc["accuracy", "machine_rate"] == 0.0  # all accuracy codes were rejected
     assert table.loc["accuracy", "n_validated"] == 30
@@ -76,7 +62,7 @@ def test_prevalence_corrects_a_machine_that_never_finds_a_code(small_store: Stor
 
 
 def test_prevalence_by_model_covers_the_models_that_lost(small_store: Store):
-    codebook = _annotated(small_store)
+    codebook = annotate_with_gold(small_store)
     table = prevalence_table(small_store, codebook, by="model", min_validated=3)
     feedback = small_store.feedback_frame()
     lost = feedback[feedback["winner"] != "tie"]
@@ -87,13 +73,13 @@ def test_prevalence_by_model_covers_the_models_that_lost(small_store: Store):
 
 
 def test_few_validated_items_give_no_corrected_estimate_and_say_why(small_store: Store):
-    codebook = _annotated(small_store)
+    codebook = annotate_with_gold(small_store)
     table = prevalence_table(small_store, codebook, by="model", min_validated=1000)
     assert table["ppi_rate"].isna().all() and table["note"].str.contains("validated items").all()
 
 
 def test_prevalence_by_category_without_taxonomy_says_what_to_run(small_store: Store):
-    codebook = _annotated(small_store)
+    codebook = annotate_with_gold(small_store)
     with pytest.raises(CodingError, match="taxonomy"):
         prevalence_table(small_store, codebook, by="category")
 
@@ -101,7 +87,7 @@ def test_prevalence_by_category_without_taxonomy_says_what_to_run(small_store: S
 def test_prevalence_by_category_joins_the_taxonomy_categories(
     small_store: Store, monkeypatch: pytest.MonkeyPatch
 ):
-    codebook = _annotated(small_store)
+    codebook = annotate_with_gold(small_store)
     ids = small_store.feedback_frame()["interaction_id"]
     categories = pd.DataFrame(
         {
@@ -122,7 +108,7 @@ def test_prevalence_by_category_joins_the_taxonomy_categories(
 
 
 def test_items_annotated_outside_a_drawn_sample_do_not_enter_the_correction(small_store: Store):
-    codebook = _annotated(small_store)
+    codebook = annotate_with_gold(small_store)
     queue = AnnotationQueue(small_store, codebook)
     sampled = set(queue.assignments()["feedback_id"])
     outside = next(f for f in small_store.feedback_frame()["id"] if f not in sampled)

@@ -157,14 +157,14 @@ def test_an_edit_naming_an_unknown_cluster_is_refused_and_not_stored(
     needs("taxonomy")
     from arenalens.config import Settings
     from arenalens.context import AppContext
-    from dashboard import data
+    from dashboard import loaders, writes
     from taxonomy.errors import EditError
     from taxonomy.persist import list_edits
 
     app = AppContext(Settings(workspace=private_demo_workspace))
     if kind == "recategorise":
-        value = data.category_names(app)[0]
+        value = loaders.taxonomy.category_names(app)[0]
     with pytest.raises(EditError, match="987654"):
-        data.record_taxonomy_edit(app, kind, ids, value, "")
+        writes.record_taxonomy_edit(app, kind, ids, value, "")
     assert list_edits(app.store) == []
     app.store.engine.dispose()

@@ -14,7 +14,7 @@ from arenalens.app.cli import main_group
 from arenalens.config import Settings
 from arenalens.context import AppContext
 from arenalens.ingest import ingest_interactions
-from dashboard import data, privacy
+from dashboard import loaders, prefetch, privacy
 from dashboard.cli import dashboard_environment, streamlit_command
 from dashboard.ui import escape_markdown
 
@@ -55,20 +55,20 @@ def test_pages_see_new_data_without_a_restart(render, tiny_workspace, tmp_path):
     app = AppContext(Settings(workspace=tiny_workspace))
     ingest_interactions(app.store, extra, "jsonl", progress=False)
     app.store.engine.dispose()
-    time.sleep(data.VERSION_TTL_S + 0.2)
+    time.sleep(loaders.cache.VERSION_TTL_S + 0.2)
     at.run()
     assert {m.label: m.value for m in at.metric}["Interactions"] == "3"
 
 
 def test_store_version_changes_when_a_run_finishes(tiny_workspace):
     app = AppContext(Settings(workspace=tiny_workspace))
-    before = data.store_version(app)
+    before = loaders.cache.store_version(app)
     run_id = app.store.start_run("example", {})
-    data.invalidate()
-    running = data.store_version(app)
+    loaders.cache.invalidate()
+    running = loaders.cache.store_version(app)
     app.store.finish_run(run_id)
-    data.invalidate()
-    finished = data.store_version(app)
+    loaders.cache.invalidate()
+    finished = loaders.cache.store_version(app)
     assert len({before, running, finished}) == 3
     app.store.engine.dispose()
 
@@ -101,12 +101,12 @@ def test_escaped_markdown_has_no_live_formatting():
 
 def test_workspace_label_never_shows_a_password(tmp_path: Path):
     app = AppContext(Settings(workspace=tmp_path, db="postgresql://me:secret@127.0.0.1/db"))
-    assert "secret" not in data.workspace_label(app)
+    assert "secret" not in loaders.workspace.workspace_label(app)
 
 
 def test_prefetch_fills_the_caches_of_the_stages_that_ran(coded_workspace_template):
     app = AppContext(Settings(workspace=coded_workspace_template))
-    seconds = data.prefetch(app)
+    seconds = prefetch.prefetch(app)
     assert {"status", "interactions", "feedback", "prevalence", "agreement", "coded_items"} <= set(
         seconds
     )
@@ -124,15 +124,15 @@ def test_prefetch_runs_only_when_the_dashboard_command_asks(tiny_workspace, monk
 
     release = threading.Event()
     monkeypatch.setattr(
-        data, "prefetch", lambda _app: release.wait(30)
+        prefetch, "prefetch", lambda _app: release.wait(30)
     )  # stays alive till released
     app = AppContext(Settings(workspace=tiny_workspace))
     monkeypatch.delenv(PREFETCH_ENV, raising=False)
-    data.start_prefetch(app)
+    prefetch.start_prefetch(app)
     assert prefetch_threads() == []
     assert dashboard_environment(app, base={})[PREFETCH_ENV] == "1"
     monkeypatch.setenv(PREFETCH_ENV, "1")
-    data.start_prefetch(app)
+    prefetch.start_prefetch(app)
     started = prefetch_threads()
     assert len(started) == 1
     release.set()
@@ -175,7 +175,7 @@ def test_win_shares_count_ties_half_with_a_wilson_interval():
             "modality": ["text", "text", "audio"],
         }
     )
-    shares = data.win_shares(frame, "modality").set_index(["model", "modality"])
+    shares = loaders.taxonomy.win_shares(frame, "modality").set_index(["model", "modality"])
     assert shares.loc[("A", "text"), "win_rate"] == 0.75  # one win, one tie
     assert shares.loc[("B", "audio"), "battles"] == 1
     row = shares.loc[("A", "text")]

@@ -15,7 +15,7 @@ STARTS = 20
 
 PROBE = """
 import json, sys, threading
-from dashboard import data
+from dashboard import prefetch
 seen = []
 class RecordingThread:
     def __init__(self, *args, **kwargs):
@@ -23,7 +23,7 @@ class RecordingThread:
     def start(self):
         pass
 threading.Thread = RecordingThread
-data._prefetch_thread(sys.argv[1], None, ("v",))
+prefetch.prefetch_thread(sys.argv[1], None, ("v",))
 print(json.dumps(seen[0]))
 """
 

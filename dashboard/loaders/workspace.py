@@ -1,0 +1,140 @@
+"""Loaders for what every page shows: counts, runs, interactions, feedback, audio, next steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from arenalens.context import AppContext
+from arenalens.next_steps import Step, next_steps
+from arenalens.paths import UnsafePathError, confine_audio
+from arenalens.privacy import mask_columns
+from arenalens.store import tables as t
+from arenalens.store.store import redact_url
+from dashboard.loaders.cache import loader
+from dashboard.ui import Markdown, fmt
+
+# Free-text columns people wrote or models generated: shown with personal details masked.
+TEXT_COLUMNS = [
+    "query",
+    "query_text",
+    "transcript",
+    "response_a",
+    "response_b",
+    "text",
+    "feedback",
+    "output_text",
+    "evidence",
+    "rationale",
+    "central_texts",
+    "description",
+]
+
+
+def masked(app: AppContext, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with e-mails, phones, URLs with query strings and long numbers masked in its
+    text columns (settings.privacy_mask_pii; the store is untouched)."""
+    return mask_columns(frame, TEXT_COLUMNS, bool(app.settings.privacy_mask_pii))
+
+
+@loader
+def status(app: AppContext) -> dict[str, Any]:
+    """`arenalens status` as a dict."""
+    return app.store.status()
+
+
+@loader
+def runs(app: AppContext) -> pd.DataFrame:
+    """Every stage run (id, stage, model, status, times, summary)."""
+    return app.store.runs_frame()
+
+
+def latest_runs(app: AppContext, stage: str) -> pd.DataFrame:
+    """Finished runs of one stage, newest first (config and summary as dicts)."""
+    frame = runs(app)
+    if frame.empty:
+        return frame
+    done = frame[(frame["stage"] == stage) & (frame["status"] == "done")]
+    return done.sort_values("id", ascending=False).reset_index(drop=True)
+
+
+@loader
+def synthetic_share(app: AppContext, sample: int = 200) -> float:
+    """Share of the first interactions marked synthetic (the sample arena says so in `extra`)."""
+    frame = app.store.read_frame(select(t.interactions.c.extra).limit(sample))
+    if frame.empty:
+        return 0.0
+    return float(frame["extra"].map(lambda extra: bool((extra or {}).get("synthetic"))).mean())
+
+
+@loader
+def votes(app: AppContext) -> pd.DataFrame:
+    """Votes with aliases resolved (without the JSON `extra`, which no page shows)."""
+    return app.store.votes_frame(include_extra=False)
+
+
+@loader
+def feedback(app: AppContext) -> pd.DataFrame:
+    """Feedback with its interaction context."""
+    return masked(app, app.store.feedback_frame())
+
+
+@loader
+def interactions(app: AppContext) -> pd.DataFrame:
+    """Interactions (query resolved from text or transcript), without the bulky `extra`."""
+    columns = [c.name for c in t.interactions.c if c.name not in ("extra", "content_hash")]
+    return masked(app, app.store.interactions_frame(columns))
+
+
+@loader
+def audio_roots(app: AppContext) -> pd.DataFrame:
+    """interaction_id -> path and the audio root it was confined to at ingest (None: none)."""
+    query = select(t.query_audio.c.interaction_id, t.query_audio.c.path, t.query_audio_roots.c.root)
+    query = query.outerjoin(
+        t.query_audio_roots, t.query_audio_roots.c.interaction_id == t.query_audio.c.interaction_id
+    )
+    return app.store.read_frame(query)
+
+
+def playable_audio(app: AppContext, interaction_id: str) -> tuple[Path | None, str]:
+    """The query's audio file when it may be played, else None and the reason: only regular
+    audio files (by header) inside the audio root recorded at ingest are served."""
+    frame = audio_roots(app)
+    rows = frame[frame["interaction_id"] == interaction_id] if len(frame) else frame
+    if rows.empty:
+        return None, ""
+    row = rows.iloc[0]
+    if not isinstance(row["root"], str) or not row["root"]:
+        return None, f"audio not played: no audio root was recorded for {row['path']!r} at ingest"
+    try:
+        return confine_audio(row["path"], row["root"]), ""
+    except UnsafePathError as exc:
+        return None, f"audio not played: {exc}"
+
+
+def workspace_label(app: AppContext) -> str:
+    """Where the data comes from, for the sidebar (never shows a password)."""
+    return redact_url(app.settings.db) if app.settings.db else str(app.settings.workspace)
+
+
+# -- next steps (what the workspace can compute) ----------------------------------
+def workspace_steps(app: AppContext) -> list[Step]:
+    """The next-steps checklist (arenalens.next_steps) for this workspace."""
+    ranking_runs = latest_runs(app, "ranking")
+    ranked_by = [(c or {}).get("by") for c in ranking_runs["config"]] if len(ranking_runs) else []
+    return next_steps(status(app), [b for b in ranked_by if b])
+
+
+def step_message(app: AppContext, name: str) -> Markdown:
+    """One line about a checklist step: why it cannot run, or the command that runs it."""
+    for step in workspace_steps(app):
+        if step.name == name:
+            if step.state == "blocked":
+                return fmt("{} cannot run on this workspace: {}.", step.name, step.why)
+            return Markdown(
+                f"{fmt('{}', step.name)}: run `{step.command}` in a terminal, then reload."
+            )
+    return fmt("{}: not available for this workspace.", name)
