@@ -30,7 +30,7 @@ REGRESSION_STAGE = "regression"
 TAXONOMY_FIELDS = {"category": "category", "modality": "modality", "cluster": "cluster_name"}
 CODING_FIELDS = ("reason",)
 VOTE_COLUMNS = ("model_a", "model_b", "winner", "language", "user_id", "source", "id")
-CORE_SLICE_FIELDS = ("category", "modality", "cluster", "language", "reason")
+CORE_SLICE_FIELDS = ("category", "modality", "cluster", "language", "reason", "source")
 CONTROLLED = "(controlled)"  # slice_field under which a run's style-controlled board is stored
 
 
