@@ -55,25 +55,26 @@ def hostname() -> str:
     return socket.gethostname()[:255]
 
 
-def process_start_token(pid: int) -> str | None:
-    """When process `pid` started (clock ticks since boot on Linux): tells a reused pid apart."""
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (empty when unreadable)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             stat = handle.read().decode("ascii", "replace")
     except OSError:
-        return None
+        return []
     # the command name (field 2) may hold spaces and parentheses: split after its last ')'
-    fields = stat.rsplit(")", 1)[-1].split()
+    return stat.rsplit(")", 1)[-1].split()
+
+
+def process_start_token(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot on Linux): tells a reused pid apart."""
+    fields = _stat_fields(pid)
     return fields[19] if len(fields) > 19 else None
 
 
 def process_state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()
+    """The process's state letter (R, S, Z, ...), or None when it does not exist."""
+    fields = _stat_fields(pid)
     return fields[0] if fields else None
 
 
