@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field
 
+from arenalens.datafiles import read_yaml
 from arenalens.errors import ArenalensError
 
 ENV_PREFIX = "ARENALENS_"
@@ -82,10 +82,7 @@ class Settings(BaseModel):
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path, ConfigError, "settings file") or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of setting names to values")
     if any(str(k).endswith("_key") for k in data):  # checked first: say why, not just "unknown"

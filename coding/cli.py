@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import numpy as np
@@ -20,19 +22,53 @@ from coding.errors import CodingError
 from coding.prevalence import GROUPINGS, prevalence_table
 from coding.sampling import create_validation_sample
 
+F = TypeVar("F", bound=Callable[..., Any])
 DEMO_ANNOTATORS = ("demo-annotator-1", "demo-annotator-2")
 DEMO_SAMPLE = "demo"
-codebook_option = click.option(
+CODEBOOK_HELP = (
+    "Codebook YAML (default: <workspace>/codebook.yaml, else the shipped data/codebook.yaml)."
+)
+codebook_path_option = click.option(
     "--codebook",
     "codebook_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Codebook YAML (default: <workspace>/codebook.yaml, else the shipped data/codebook.yaml).",
+    help=CODEBOOK_HELP,
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
-def _codebook(app: AppContext, path: Path | None) -> Codebook:
-    return resolve_codebook(app.settings.workspace, path)
+def _resolve_codebook(ctx: click.Context, _param: click.Parameter, path: Path | None) -> Codebook:
+    return resolve_codebook(ctx.find_object(AppContext).settings.workspace, path)
+
+
+codebook_option = click.option(
+    "--codebook",
+    "codebook",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=_resolve_codebook,
+    help=CODEBOOK_HELP,
+)
+
+
+def coding_command(*options: Any, json_output: bool = True) -> Callable[[F], F]:
+    """The options every coding command shares, composed once: --codebook (the command gets the
+    resolved `codebook`), then `options`, then --json (`as_json`); the command gets the AppContext
+    first."""
+
+    def decorate(fn: F) -> F:
+        wrapped = click.pass_obj(fn)
+        if json_output:
+            wrapped = json_option(wrapped)
+        for option in reversed(options):
+            wrapped = option(wrapped)
+        return codebook_option(wrapped)
+
+    return decorate
+
+
+def show_frame(frame: pd.DataFrame, as_json: bool) -> None:
+    """Print `frame` as JSON records or as a table."""
+    echo_json(_frame_records(frame)) if as_json else click.echo(_table(frame))
 
 
 def _frame_records(frame: pd.DataFrame) -> list[dict]:
@@ -86,50 +122,51 @@ def _human_examples(app: AppContext, codebook: Codebook):
 
 
 @click.command("code")
-@codebook_option
-@click.option(
-    "--batch-size",
-    default=16,
-    show_default=True,
-    help="Feedback items per labeler call (committed together).",
+@coding_command(
+    click.option(
+        "--batch-size",
+        default=16,
+        show_default=True,
+        help="Feedback items per labeler call (committed together).",
+    ),
+    click.option(
+        "--samples",
+        default=1,
+        show_default=True,
+        help="Self-consistency: labeler samples per item, majority vote (with an LLM, set llm_temperature > 0).",
+    ),
+    click.option(
+        "--min-confidence", default=0.0, show_default=True, help="Drop codes below this confidence."
+    ),
+    click.option("--limit", type=int, help="Code at most this many items now (a rerun resumes)."),
+    click.option(
+        "--recode", is_flag=True, help="Replace the machine codes of this codebook version."
+    ),
+    click.option(
+        "--wait", is_flag=True, help="If another process is coding this workspace, wait for it."
+    ),
+    click.option(
+        "--learn",
+        is_flag=True,
+        help="First train per-code classifiers on validated/adjudicated items; use one for a code "
+        "only where cross-validation beats the zero-shot decision; then recode with them.",
+    ),
+    click.option(
+        "--few-shot",
+        default=0,
+        show_default=True,
+        help="LLM path: add the K human-coded items nearest to each batch as examples.",
+    ),
+    click.option(
+        "--llm-sample",
+        type=int,
+        help="The LLM codes this many random items; a classifier trained on its codes codes the "
+        "rest (agreement with the LLM on a held-back part, and the time saved, are printed).",
+    ),
 )
-@click.option(
-    "--samples",
-    default=1,
-    show_default=True,
-    help="Self-consistency: labeler samples per item, majority vote (with an LLM, set llm_temperature > 0).",
-)
-@click.option(
-    "--min-confidence", default=0.0, show_default=True, help="Drop codes below this confidence."
-)
-@click.option("--limit", type=int, help="Code at most this many items now (a rerun resumes).")
-@click.option("--recode", is_flag=True, help="Replace the machine codes of this codebook version.")
-@click.option(
-    "--wait", is_flag=True, help="If another process is coding this workspace, wait for it."
-)
-@click.option(
-    "--learn",
-    is_flag=True,
-    help="First train per-code classifiers on validated/adjudicated items; use one for a code "
-    "only where cross-validation beats the zero-shot decision; then recode with them.",
-)
-@click.option(
-    "--few-shot",
-    default=0,
-    show_default=True,
-    help="LLM path: add the K human-coded items nearest to each batch as examples.",
-)
-@click.option(
-    "--llm-sample",
-    type=int,
-    help="The LLM codes this many random items; a classifier trained on its codes codes the "
-    "rest (agreement with the LLM on a held-back part, and the time saved, are printed).",
-)
-@json_option
-@click.pass_obj
 def code_command(
     app: AppContext,
-    codebook_path: Path | None,
+    codebook: Codebook,
     batch_size: int,
     samples: int,
     min_confidence: float,
@@ -144,7 +181,6 @@ def code_command(
     """Code voters' feedback into loss reasons (resumable: reruns code only what is missing)."""
     if few_shot < 0:
         raise CodingError(f"--few-shot must be 0 or more, got {few_shot}")
-    codebook = _codebook(app, codebook_path)
     learning = None
     labeler = None
     distilled = None
@@ -233,7 +269,7 @@ def code_command(
 
 
 @click.group("codebook", invoke_without_command=True)
-@codebook_option
+@codebook_path_option
 @json_option
 @click.pass_context
 def codebook_command(ctx: click.Context, codebook_path: Path | None, as_json: bool) -> None:
@@ -241,7 +277,7 @@ def codebook_command(ctx: click.Context, codebook_path: Path | None, as_json: bo
     if ctx.invoked_subcommand is not None:
         return
     app: AppContext = ctx.obj
-    codebook = _codebook(app, codebook_path)
+    codebook = resolve_codebook(app.settings.workspace, codebook_path)
     versions = persist.coded_versions(app.store)
     if as_json:
         echo_json(
@@ -261,28 +297,27 @@ def codebook_command(ctx: click.Context, codebook_path: Path | None, as_json: bo
 
 
 @codebook_command.command("discover")
-@codebook_option
-@click.option(
-    "--min-support", default=3, show_default=True, help="Smallest group kept as a candidate."
+@coding_command(
+    click.option(
+        "--min-support", default=3, show_default=True, help="Smallest group kept as a candidate."
+    ),
+    click.option("--max-candidates", default=8, show_default=True, help="At most this many."),
+    click.option(
+        "--distance",
+        default=0.55,
+        show_default=True,
+        help="Cosine distance under which texts are grouped (smaller: tighter groups).",
+    ),
+    click.option(
+        "--draft",
+        "draft_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Write the codebook plus the candidates as a draft version to this YAML file.",
+    ),
 )
-@click.option("--max-candidates", default=8, show_default=True, help="At most this many.")
-@click.option(
-    "--distance",
-    default=0.55,
-    show_default=True,
-    help="Cosine distance under which texts are grouped (smaller: tighter groups).",
-)
-@click.option(
-    "--draft",
-    "draft_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the codebook plus the candidates as a draft version to this YAML file.",
-)
-@json_option
-@click.pass_obj
 def discover_command(
     app: AppContext,
-    codebook_path: Path | None,
+    codebook: Codebook,
     min_support: int,
     max_candidates: int,
     distance: float,
@@ -292,7 +327,6 @@ def discover_command(
     """Cluster feedback left uncoded or coded `other` and name candidate new reasons."""
     from coding.discover import candidates_frame, discover_reasons, draft_codebook, write_draft
 
-    codebook = _codebook(app, codebook_path)
     candidates, clustered = discover_reasons(
         app.store,
         codebook,
@@ -342,59 +376,58 @@ def annotate_group() -> None:
 
 
 @annotate_group.command("sample")
-@codebook_option
-@click.option(
-    "--annotator",
-    "annotators",
-    multiple=True,
-    required=True,
-    help="An annotator's name (repeat for each).",
+@coding_command(
+    click.option(
+        "--annotator",
+        "annotators",
+        multiple=True,
+        required=True,
+        help="An annotator's name (repeat for each).",
+    ),
+    click.option("--size", type=int, help="Items to sample (default: from --ci-width)."),
+    click.option(
+        "--ci-width",
+        default=0.1,
+        show_default=True,
+        help="Target total width of a 95% CI for a code's rate.",
+    ),
+    click.option(
+        "--overlap", default=0.2, show_default=True, help="Share of items given to two annotators."
+    ),
+    click.option(
+        "--name",
+        default="validation",
+        show_default=True,
+        help="Sample name (once per codebook version).",
+    ),
+    click.option("--seed", type=int, help="Random seed (default: settings seed)."),
+    click.option(
+        "--kappa-ci-width",
+        type=float,
+        default=0.3,
+        show_default=True,
+        help="Power analysis: items each code needs for a 95% CI of kappa this wide (printed).",
+    ),
+    click.option(
+        "--expected-kappa",
+        type=float,
+        default=0.6,
+        show_default=True,
+        help="Kappa assumed by the power analysis.",
+    ),
+    click.option(
+        "--uncertain",
+        "uncertain_extra",
+        type=int,
+        default=0,
+        show_default=True,
+        help="Also assign this many items the coder is least sure of, as a separate sample "
+        "<name>-uncertain flagged training-only (never used for prevalence or kappa).",
+    ),
 )
-@click.option("--size", type=int, help="Items to sample (default: from --ci-width).")
-@click.option(
-    "--ci-width",
-    default=0.1,
-    show_default=True,
-    help="Target total width of a 95% CI for a code's rate.",
-)
-@click.option(
-    "--overlap", default=0.2, show_default=True, help="Share of items given to two annotators."
-)
-@click.option(
-    "--name",
-    default="validation",
-    show_default=True,
-    help="Sample name (once per codebook version).",
-)
-@click.option("--seed", type=int, help="Random seed (default: settings seed).")
-@click.option(
-    "--kappa-ci-width",
-    type=float,
-    default=0.3,
-    show_default=True,
-    help="Power analysis: items each code needs for a 95% CI of kappa this wide (printed).",
-)
-@click.option(
-    "--expected-kappa",
-    type=float,
-    default=0.6,
-    show_default=True,
-    help="Kappa assumed by the power analysis.",
-)
-@click.option(
-    "--uncertain",
-    "uncertain_extra",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Also assign this many items the coder is least sure of, as a separate sample "
-    "<name>-uncertain flagged training-only (never used for prevalence or kappa).",
-)
-@json_option
-@click.pass_obj
 def sample_command(
     app: AppContext,
-    codebook_path: Path | None,
+    codebook: Codebook,
     annotators: tuple[str, ...],
     size: int | None,
     ci_width: float,
@@ -409,7 +442,6 @@ def sample_command(
     """Draw a random stratified (code x model) validation sample and assign it to annotators."""
     from coding.sampling import create_uncertainty_sample, kappa_power_table
 
-    codebook = _codebook(app, codebook_path)
     persist.require_coded(app.store, codebook.version_key)
     items = persist.machine_items_frame(app.store, codebook.version_key, codebook.code_names)
     power = kappa_power_table(
@@ -452,20 +484,21 @@ def sample_command(
 
 
 @annotate_group.command("export")
-@codebook_option
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--annotator", help="Only this annotator's items.")
-@click.option("--sample", help="Only this sample's items.")
-@click.pass_obj
+@coding_command(
+    click.argument("path", type=click.Path(path_type=Path, dir_okay=False)),
+    click.option("--annotator", help="Only this annotator's items."),
+    click.option("--sample", help="Only this sample's items."),
+    json_output=False,
+)
 def export_command(
     app: AppContext,
-    codebook_path: Path | None,
+    codebook: Codebook,
     path: Path,
     annotator: str | None,
     sample: str | None,
 ) -> None:
     """Write assigned items to CSV (machine codes prefilled; mark `done` on reviewed rows)."""
-    queue = AnnotationQueue(app.store, _codebook(app, codebook_path), sample=sample)
+    queue = AnnotationQueue(app.store, codebook, sample=sample)
     rows = queue.export_csv(path, annotator=annotator)
     click.echo(
         f"wrote {rows} rows to {path} (set done=1 on each row you reviewed, then `arenalens annotate import`)"
@@ -473,44 +506,43 @@ def export_command(
 
 
 @annotate_group.command("import")
-@codebook_option
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.pass_obj
-def import_command(app: AppContext, codebook_path: Path | None, path: Path) -> None:
+@coding_command(
+    click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True)),
+    json_output=False,
+)
+def import_command(app: AppContext, codebook: Codebook, path: Path) -> None:
     """Save the rows marked done in an annotation CSV (one annotation row each)."""
-    counts = AnnotationQueue(app.store, _codebook(app, codebook_path)).import_csv(path)
+    counts = AnnotationQueue(app.store, codebook).import_csv(path)
     click.echo(
         f"{path}: {counts['rows_done']} rows marked done, {counts['saved']} saved, {counts['unchanged']} unchanged"
     )
 
 
 @annotate_group.command("progress")
-@codebook_option
-@click.option("--sample", help="Only this sample.")
-@json_option
-@click.pass_obj
+@coding_command(
+    click.option("--sample", help="Only this sample."),
+)
 def progress_command(
-    app: AppContext, codebook_path: Path | None, sample: str | None, as_json: bool
+    app: AppContext, codebook: Codebook, sample: str | None, as_json: bool
 ) -> None:
     """Items assigned, annotated and remaining per annotator."""
-    frame = AnnotationQueue(app.store, _codebook(app, codebook_path), sample=sample).progress()
-    echo_json(_frame_records(frame)) if as_json else click.echo(_table(frame))
+    frame = AnnotationQueue(app.store, codebook, sample=sample).progress()
+    show_frame(frame, as_json)
 
 
 @annotate_group.command("adjudicate")
-@codebook_option
-@click.option(
-    "--item", "feedback_id", help="Feedback id to settle (omit to list open disagreements)."
+@coding_command(
+    click.option(
+        "--item", "feedback_id", help="Feedback id to settle (omit to list open disagreements)."
+    ),
+    click.option("--code", help="The code to settle."),
+    click.option("--present/--absent", default=None, help="The adjudicated label."),
+    click.option("--by", "adjudicator", help="Adjudicator's name."),
+    click.option("--note", default="", help="Why."),
 )
-@click.option("--code", help="The code to settle.")
-@click.option("--present/--absent", default=None, help="The adjudicated label.")
-@click.option("--by", "adjudicator", help="Adjudicator's name.")
-@click.option("--note", default="", help="Why.")
-@json_option
-@click.pass_obj
 def adjudicate_command(
     app: AppContext,
-    codebook_path: Path | None,
+    codebook: Codebook,
     feedback_id: str | None,
     code: str | None,
     present: bool | None,
@@ -519,10 +551,10 @@ def adjudicate_command(
     as_json: bool,
 ) -> None:
     """List disagreements between annotators, or settle one (--item, --code, --present/--absent, --by)."""
-    queue = AnnotationQueue(app.store, _codebook(app, codebook_path))
+    queue = AnnotationQueue(app.store, codebook)
     if feedback_id is None:
         frame = queue.disagreements()
-        echo_json(_frame_records(frame)) if as_json else click.echo(_table(frame))
+        show_frame(frame, as_json)
         return
     if code is None or present is None or not adjudicator:
         raise click.UsageError(
@@ -535,28 +567,27 @@ def adjudicate_command(
 
 
 @click.command("agreement")
-@codebook_option
-@click.option(
-    "--boot", default=1000, show_default=True, help="Bootstrap resamples for the kappa CI."
+@coding_command(
+    click.option(
+        "--boot", default=1000, show_default=True, help="Bootstrap resamples for the kappa CI."
+    ),
+    click.option(
+        "--against",
+        type=click.Choice(["llm", "embedding", "calibrated"]),
+        help="Instead: code a random set of already-coded items with this labeler (in memory, "
+        "nothing stored) and give its kappa with the stored machine codes per code.",
+    ),
+    click.option(
+        "--items",
+        "against_items",
+        default=200,
+        show_default=True,
+        help="With --against: how many coded items to compare on.",
+    ),
 )
-@click.option(
-    "--against",
-    type=click.Choice(["llm", "embedding", "calibrated"]),
-    help="Instead: code a random set of already-coded items with this labeler (in memory, "
-    "nothing stored) and give its kappa with the stored machine codes per code.",
-)
-@click.option(
-    "--items",
-    "against_items",
-    default=200,
-    show_default=True,
-    help="With --against: how many coded items to compare on.",
-)
-@json_option
-@click.pass_obj
 def agreement_command(
     app: AppContext,
-    codebook_path: Path | None,
+    codebook: Codebook,
     boot: int,
     against: str | None,
     against_items: int,
@@ -564,13 +595,9 @@ def agreement_command(
 ) -> None:
     """Per code: machine-vs-human Cohen's kappa (bootstrap CI), agreement, precision/recall; human alpha."""
     if against is not None:
-        _agreement_against(
-            app, _codebook(app, codebook_path), against, against_items, boot, as_json
-        )
+        _agreement_against(app, codebook, against, against_items, boot, as_json)
         return
-    report = agreement_report(
-        app.store, _codebook(app, codebook_path), n_boot=boot, seed=app.settings.seed
-    )
+    report = agreement_report(app.store, codebook, n_boot=boot, seed=app.settings.seed)
     if as_json:
         echo_json(report.to_json())
         return
@@ -629,20 +656,19 @@ def _agreement_against(
 
 
 @click.command("prevalence")
-@codebook_option
-@click.option(
-    "--by",
-    "by",
-    type=click.Choice(GROUPINGS),
-    default="overall",
-    show_default=True,
-    help="Break down by: model (feedback on battles it lost), category or modality (taxonomy).",
+@coding_command(
+    click.option(
+        "--by",
+        "by",
+        type=click.Choice(GROUPINGS),
+        default="overall",
+        show_default=True,
+        help="Break down by: model (feedback on battles it lost), category or modality (taxonomy).",
+    ),
 )
-@json_option
-@click.pass_obj
-def prevalence_command(app: AppContext, codebook_path: Path | None, by: str, as_json: bool) -> None:
+def prevalence_command(app: AppContext, codebook: Codebook, by: str, as_json: bool) -> None:
     """Prevalence of each loss reason: raw machine rate and the prediction-powered rate, with 95% CIs."""
-    frame = prevalence_table(app.store, _codebook(app, codebook_path), by=by)
+    frame = prevalence_table(app.store, codebook, by=by)
     if as_json:
         echo_json(_frame_records(frame))
         return
@@ -661,7 +687,7 @@ COMMANDS: list[click.Command] = [
 
 def demo(app: AppContext) -> str:
     """Code the sample arena's feedback and seed a small annotation sample for two demo annotators."""
-    codebook = _codebook(app, None)
+    codebook = resolve_codebook(app.settings.workspace)
     summary = code_feedback(
         app.store, app.labeler, codebook, CodingConfig(seed=app.settings.seed), progress=False
     )

@@ -8,8 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from arenalens.datafiles import read_yaml
 from arenalens.labeler.base import LabelDefinition
 from coding.errors import CodebookError
 
@@ -190,12 +189,7 @@ def codebook_from_dict(data: Any, source: str = "<dict>") -> Codebook:
 def load_codebook(path: str | Path | None = None) -> Codebook:
     """Read a codebook YAML file (default: the shipped data/codebook.yaml)."""
     path = Path(path) if path else DEFAULT_CODEBOOK_PATH
-    if not path.exists():
-        raise CodebookError(f"{path}: codebook file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CodebookError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path, CodebookError, "codebook file")
     return codebook_from_dict(data, source=str(path))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -178,24 +179,40 @@ def create_validation_sample(
         "population": int(len(items)),
         "allocation": "proportional (self-weighting) over strata of rarest machine code x rejected model",
     }
+    return _record_sample(
+        store,
+        name,
+        version,
+        config,
+        rows,
+        population=int(len(items)),
+        size=int(len(sample)),
+        double_coded=int(sum(r["overlap"] for r in rows) // 2),
+        strata=int(sample["stratum"].nunique()),
+        annotators=tuple(annotators),
+        target_ci_width=None if size_given else ci_width,
+        seed=seed,
+    )
+
+
+def _record_sample(
+    store: Store,
+    name: str,
+    version: str,
+    config: dict[str, Any],
+    rows: list[dict[str, Any]],
+    **summary: Any,
+) -> SampleSummary:
+    """Store a sample and its assignments as one `coding.sample` run; returns its summary."""
     with store.run(f"{persist.STAGE}.sample", config, model=None) as run:
         sample_id = persist.create_sample(
             store, name=name, version=version, config=config, run_id=run.id, assignments=rows
         )
-        summary = SampleSummary(
-            sample_id=sample_id,
-            name=name,
-            codebook_version=version,
-            population=int(len(items)),
-            size=int(len(sample)),
-            double_coded=int(sum(r["overlap"] for r in rows) // 2),
-            strata=int(sample["stratum"].nunique()),
-            annotators=tuple(annotators),
-            target_ci_width=None if size_given else ci_width,
-            seed=seed,
+        recorded = SampleSummary(
+            sample_id=sample_id, name=name, codebook_version=version, **summary
         )
-        run.summary.update(asdict(summary))
-    return summary
+        run.summary.update(asdict(recorded))
+    return recorded
 
 
 TRAINING_STRATUM = persist.TRAINING_STRATUM
@@ -281,21 +298,17 @@ def create_uncertainty_sample(
         "annotators": list(annotators),
         "population": len(candidates),
     }
-    with store.run(f"{persist.STAGE}.sample", config, model=None) as run:
-        sample_id = persist.create_sample(
-            store, name=name, version=version, config=config, run_id=run.id, assignments=rows
-        )
-        summary = SampleSummary(
-            sample_id=sample_id,
-            name=name,
-            codebook_version=version,
-            population=len(candidates),
-            size=len(chosen),
-            double_coded=0,
-            strata=1,
-            annotators=tuple(annotators),
-            target_ci_width=None,
-            seed=0,
-        )
-        run.summary.update(asdict(summary))
-    return summary
+    return _record_sample(
+        store,
+        name,
+        version,
+        config,
+        rows,
+        population=len(candidates),
+        size=len(chosen),
+        double_coded=0,
+        strata=1,
+        annotators=tuple(annotators),
+        target_ci_width=None,
+        seed=0,
+    )

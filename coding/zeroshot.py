@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from arenalens.datafiles import read_json
 from arenalens.embeddings import Embedder
 from arenalens.labeler.base import (
     AssignmentResult,
@@ -267,13 +268,7 @@ class Calibration:
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_CALIBRATION_PATH) -> Calibration:
-        path = Path(path)
-        if not path.exists():
-            raise CodingError(f"{path}: coder calibration file not found")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise CodingError(f"{path}: not valid JSON: {exc}") from exc
+        data = read_json(path, CodingError, "coder calibration file")
         return cls.from_json(data, str(path))
 
     def for_code(self, code: Code) -> tuple[CodeCalibration, bool]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from arenalens.datafiles import read_yaml
 from inference.errors import SystemConfigError
 
 # Talk Arena's system prompt, used when a system declares none.
@@ -131,13 +131,7 @@ def parse_systems(data: Any, source: str = "<systems>") -> dict[str, SystemSpec]
 def load_systems(path: str | Path) -> dict[str, SystemSpec]:
     """Read a systems YAML file (see data/systems.yaml for the format)."""
     path = Path(path)
-    if not path.is_file():
-        raise SystemConfigError(f"{path}: systems file not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SystemConfigError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_systems(data, str(path))
+    return parse_systems(read_yaml(path, SystemConfigError, "systems file"), str(path))
 
 
 def default_systems_file(workspace: Path) -> Path:

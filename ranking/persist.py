@@ -23,13 +23,14 @@ from ranking import tables as rt
 from ranking.errors import RankingError
 from ranking.leaderboard import Leaderboard
 from ranking.regression import RegressionReport
+from taxonomy.tables import taxonomy_assignments
 
 STAGE = "ranking"
 REGRESSION_STAGE = "regression"
 TAXONOMY_FIELDS = {"category": "category", "modality": "modality", "cluster": "cluster_name"}
 CODING_FIELDS = ("reason",)
 VOTE_COLUMNS = ("model_a", "model_b", "winner", "language", "user_id", "source", "id")
-CORE_SLICE_FIELDS = ("category", "modality", "cluster", "language", "reason")
+CORE_SLICE_FIELDS = ("category", "modality", "cluster", "language", "reason", "source")
 CONTROLLED = "(controlled)"  # slice_field under which a run's style-controlled board is stored
 
 
@@ -42,14 +43,27 @@ def vote_counts(store: Store, fields: Sequence[str] = ()) -> pd.DataFrame:
     """
     c = t.interactions.c
     columns = [c.model_a, c.model_b, c.winner]
+    taxonomy_run = None
     for name in dict.fromkeys(fields):
         if name in ("model_a", "model_b", "winner"):
             continue
         if name in VOTE_COLUMNS:
             columns.append(c[name].label(name))
+        elif name in TAXONOMY_FIELDS:  # joined to the latest taxonomy run's assignments
+            taxonomy_run = _latest_taxonomy_run(store)
+            column = "cluster_id" if name == "cluster" else TAXONOMY_FIELDS[name]
+            columns.append(taxonomy_assignments.c[column].label(name))
         else:
             columns.append(c.extra[name].as_string().label(name))
-    inner = select(*columns).where(c.winner.is_not(None)).subquery()
+    inner = select(*columns).where(c.winner.is_not(None))
+    if taxonomy_run is not None:
+        a = taxonomy_assignments.c
+        inner = inner.select_from(
+            t.interactions.outerjoin(
+                taxonomy_assignments, (a.interaction_id == c.id) & (a.run_id == taxonomy_run)
+            )
+        )
+    inner = inner.subquery()
     query = select(*inner.c, func.count().label("n")).group_by(*inner.c)
     frame = store.read_frame(query, plain=True)  # text columns and a count
     if frame.empty:
@@ -62,9 +76,25 @@ def vote_counts(store: Store, fields: Sequence[str] = ()) -> pd.DataFrame:
         keys = [k for k in frame.columns if k != "n"]
         frame = frame.groupby(keys, dropna=False, sort=False, as_index=False)["n"].sum()
     for name in frame.columns:
-        if name not in VOTE_COLUMNS and name != "n":
+        if name not in VOTE_COLUMNS and name not in TAXONOMY_FIELDS and name != "n":
             frame[name] = numeric_if_possible(frame[name])
+    if "cluster" in frame:
+        from taxonomy.persist import cluster_table
+
+        names = cluster_table(store, taxonomy_run, level=0, include_merged=True)
+        frame["cluster"] = frame["cluster"].map(names.set_index("cluster_id")["name"])
+        keys = [k for k in frame.columns if k != "n"]  # two clusters may share a name
+        frame = frame.groupby(keys, dropna=False, sort=False, as_index=False)["n"].sum()
     return frame
+
+
+def _latest_taxonomy_run(store: Store) -> int:
+    from taxonomy.persist import latest_run_id
+
+    run_id = latest_run_id(store)
+    if run_id is None:
+        raise StageError("no use-case categories: run `arenalens taxonomy build` first")
+    return run_id
 
 
 def numeric_if_possible(values: pd.Series) -> pd.Series:
@@ -107,16 +137,6 @@ def response_lengths(store: Store) -> pd.DataFrame:
     return store.read_frame(query).set_index("id")
 
 
-def taxonomy_field_by_interaction(store: Store, column: str = "category") -> pd.Series:
-    """interaction id -> category (or modality / cluster_name) of the latest taxonomy run."""
-    from taxonomy.persist import latest_run_id, query_assignment_table
-
-    if latest_run_id(store) is None:
-        raise StageError("no use-case categories: run `arenalens taxonomy build` first")
-    frame = query_assignment_table(store)
-    return frame.set_index("interaction_id")[column]
-
-
 def loss_reasons(store: Store) -> pd.Series:
     """interaction id -> list of loss-reason codes (negative codes of the latest coded codebook)."""
     from coding.persist import coded_versions, codes_frame
@@ -133,13 +153,6 @@ def loss_reasons(store: Store) -> pd.Series:
     )
     merged = codes.merge(feedback, on="feedback_id")
     return merged.groupby("interaction_id")["code"].agg(lambda c: sorted(set(c)))
-
-
-def stage_field(store: Store, ids: pd.Series, name: str) -> pd.Series:
-    """Per-vote value of a field another stage derives (category, modality, cluster, reason)."""
-    if name in TAXONOMY_FIELDS:
-        return ids.map(taxonomy_field_by_interaction(store, TAXONOMY_FIELDS[name]))
-    return ids.map(loss_reasons(store))
 
 
 def save_leaderboard(

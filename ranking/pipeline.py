@@ -23,7 +23,6 @@ from ranking.leaderboard import Leaderboard, RankingOptions, rank_votes
 from ranking.regression import VIF_THRESHOLD, RegressionReport, regress_preferences
 from ranking.slices import SliceResult, rank_slices
 
-STAGE_FIELDS = (*persist.TAXONOMY_FIELDS, *persist.CODING_FIELDS)
 LENGTH_CONTROL = "response_length"
 
 
@@ -91,8 +90,9 @@ def select_votes(
         wanted.append(by)
     sources = _control_fields(store, controls)
     # response_length falls back to the stored response texts where metadata lacks it
-    needs_ids = any(f in STAGE_FIELDS for f in wanted) or LENGTH_CONTROL in sources
-    fields = [f for f in wanted if f not in STAGE_FIELDS]
+    # taxonomy fields are joined in SQL; loss reasons (several per vote) are mapped by id
+    needs_ids = any(f in persist.CODING_FIELDS for f in wanted) or LENGTH_CONTROL in sources
+    fields = [f for f in wanted if f not in persist.CODING_FIELDS]
     fields += [f for cols in sources.values() for f in cols]
     if users:
         fields.append("user_id")
@@ -100,8 +100,8 @@ def select_votes(
         fields.append("id")
     grouped = persist.vote_counts(store, fields)
     total = int(grouped["n"].sum())
-    for name in dict.fromkeys(f for f in wanted if f in STAGE_FIELDS):
-        grouped[name] = persist.stage_field(store, grouped["id"], name)
+    for name in dict.fromkeys(f for f in wanted if f in persist.CODING_FIELDS):
+        grouped[name] = grouped["id"].map(persist.loss_reasons(store))
     if by == "language":  # a vote without a language is a slice of its own
         grouped["language"] = grouped["language"].astype(object).fillna("unknown")
     if LENGTH_CONTROL in sources and "id" in grouped:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 from sklearn.base import BaseEstimator
 
+from arenalens.datafiles import read_yaml
 from arenalens.labeler.base import LabelDefinition, Labeler
 from taxonomy.errors import CategoriesError
 from taxonomy.reduce import normalise_rows
@@ -74,12 +74,7 @@ def _strings(value: object, where: str, field_name: str) -> tuple[str, ...]:
 def load_categories(path: str | Path | None = None) -> CategorySet:
     """Read and validate a categories YAML file (default: the shipped data/categories.yaml)."""
     path = Path(path) if path else DEFAULT_CATEGORIES_PATH
-    if not path.is_file():
-        raise CategoriesError(f"{path}: categories file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CategoriesError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path, CategoriesError, "categories file")
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("categories"), list)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.metrics.cluster import contingency_matrix
 
+from arenalens.datafiles import read_yaml
 from taxonomy.cluster import UNCLUSTERED
 from taxonomy.errors import TaxonomyError
 
@@ -57,10 +57,7 @@ def load_category_map(path: str | Path) -> dict[str, str]:
             if not {"gold", "category"} <= set(reader.fieldnames or []):
                 raise TaxonomyError(f"{path}: expected CSV columns gold, category")
             return {row["gold"].strip(): row["category"].strip() for row in reader}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise TaxonomyError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path, TaxonomyError, "gold mapping file")
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise TaxonomyError(f"{path}: expected a mapping of gold label -> category name")
     return {str(k): v for k, v in data.items()}

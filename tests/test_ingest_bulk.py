@@ -228,3 +228,20 @@ def test_indexes_survive_bulk_loads_and_fallbacks(sqlite_store: Store, tmp_path:
 
     assert report.bulk and index_names(sqlite_store) == expected
     assert {"ix_interactions_votes", "ix_interactions_user_id"} <= expected
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "row by row"])
+def test_each_interaction_names_the_file_it_came_from(
+    sqlite_store: Store, tmp_path: Path, bulk: bool
+) -> None:
+    first = write(VOTES.iloc[:3], tmp_path / "monday.csv")
+    second = write(VOTES, tmp_path / "tuesday.csv")  # repeats monday's three, adds the rest
+
+    ingest_interactions(sqlite_store, first, progress=False, bulk=bulk)
+    ingest_interactions(sqlite_store, second, progress=False, bulk=bulk)
+
+    rows = sqlite_store.read_frame(select(t.interactions.c.id, t.interactions.c.source))
+    from_first = rows["id"].isin(VOTES["id"].iloc[:3])
+    assert from_first.sum() == 3 and len(rows) == len(VOTES)
+    assert (rows.loc[from_first, "source"] == str(first)).all()  # the first file keeps them
+    assert (rows.loc[~from_first, "source"] == str(second)).all()

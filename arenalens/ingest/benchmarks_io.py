@@ -6,8 +6,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
+from arenalens.datafiles import read_yaml
 from arenalens.errors import IngestError
 from arenalens.store import Store
 from arenalens.store import tables as t
@@ -97,12 +96,7 @@ def ingest_benchmark_scores(store: Store, path: Path | str) -> int:
 def read_aliases(path: Path | str) -> dict[str, str]:
     """Read `alias: canonical` pairs (optionally under a top-level `aliases:` key)."""
     path = Path(path)
-    if not path.is_file():
-        raise IngestError(f"{path}: file not found")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise IngestError(f"{path}: not valid YAML: {exc}") from exc
+    document = read_yaml(path, IngestError) or {}
     if isinstance(document, dict) and isinstance(document.get("aliases"), dict):
         document = document["aliases"]
     if not isinstance(document, dict):

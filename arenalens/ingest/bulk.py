@@ -45,8 +45,8 @@ TEXT_FIELDS = tuple(
     n for n in CANONICAL_FIELDS if n not in ("timestamp", "query_audio", "feedback", "id")
 )
 CONTENT_FIELDS = ("query_text", "model_a", "model_b", "response_a", "response_b", "winner")
-# interactions columns in the order rows are built; `source` is left NULL as the row path does
-STORED = ("id", *INTERACTION_COLUMNS, "extra", "content_hash")
+# interactions columns in the order rows are built; `source` (the file) is set per batch
+STORED = ("id", *INTERACTION_COLUMNS, "extra", "content_hash", "source")
 HASHED = (  # the keys of `content_hash`'s payload besides audio and extra, sorted
     "language",
     "model_a",
@@ -233,7 +233,7 @@ def normalise_batch(
     columns = {
         "id": final_ids,
         "timestamp": stamps,
-        **{name: text.get(name, none) for name in STORED[2:10]},
+        **{name: text.get(name, none) for name in INTERACTION_COLUMNS[1:]},
         "extra": extras,
         "content_hash": digests,
     }

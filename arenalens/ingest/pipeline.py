@@ -135,7 +135,7 @@ def _write_chunk(
                     f"in this file with different content"
                 )
         else:
-            fresh[record.interaction_id] = record.interaction
+            fresh[record.interaction_id] = {**record.interaction, "source": report.path}
     report.interactions_added += store.insert_ignore(
         t.interactions, list(fresh.values()), conn=conn
     )
@@ -292,6 +292,7 @@ def _ingest_bulk(
                 rows, pairs = bulk_path.normalise_batch(
                     columns, batch.num_rows, fmt == "csv", occurrences
                 )
+                rows["source"] = [report.path] * batch.num_rows
                 if pending is not None:
                     pending.result()
                 pending = writer.submit(write, rows, pairs, batch.num_rows)

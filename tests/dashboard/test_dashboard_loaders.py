@@ -173,3 +173,36 @@ def test_the_pages_store_refuses_writes_and_a_save_still_lands(db_url, tmp_path)
         store.set_aliases({"x": "y"})
     assert app.store.aliases() == {"x": "y"}
     app.store.engine.dispose()
+
+
+THREADS_PROBE = """
+import sys, threading
+from sqlalchemy import select
+from arenalens.store import Store, tables as t
+store = Store.open(sys.argv[1], read_only=True)
+errors = []
+def read():
+    try:
+        for _ in range(30):
+            store.read_frame(select(t.interactions.c.id, t.interactions.c.query_text).limit(2000))
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=read) for _ in range(16)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+print(errors)
+"""
+
+
+def test_the_read_only_store_serves_many_page_threads_at_once(sample_workspace):
+    """Streamlit runs each page in its own thread: a read-only SQLite store shared by 16 reading
+    threads neither fails nor crashes the process (it segfaulted with a per-thread pool)."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{sample_workspace / 'arenalens.sqlite'}"
+    done = subprocess.run(
+        [sys.executable, "-c", THREADS_PROBE, url], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

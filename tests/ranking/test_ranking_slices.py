@@ -94,6 +94,13 @@ def test_rank_by_category_joins_the_latest_taxonomy_run(voted_store: Store) -> N
     )
     assert set(result.boards) == {"knowledge", "advice"}
     assert result.boards["knowledge"].n_votes == N_VOTES // 2
+    # grouped in SQL: one row per (pair, outcome, category), never one per vote
+    assert len(votes) < N_VOTES and "id" not in votes
+    by_cluster = select_votes(voted_store, by="cluster", users=False).frame
+    assert by_cluster.groupby("cluster")["n"].sum().to_dict() == {
+        "knowledge": N_VOTES // 2,
+        "advice": N_VOTES // 2,
+    }
 
 
 def test_rank_by_reason_uses_negative_codes_of_the_latest_codebook(voted_store: Store) -> None:
