@@ -10,7 +10,9 @@ on loopback and, in headless Chromium at 1280x800, measures from navigation star
 page shows its heading and Streamlit's "running" indicator is gone (the page is interactive):
 - first visit: each page opened once, right after the server answered (prefetch still running);
 - after prefetch: the dashboard log says the caches are warm, then each page opened `--rounds`
-  times in a fresh browser session (median reported).
+  times in a fresh browser session (median reported);
+- in-app navigation: in one browser session, each page reached by clicking its sidebar link, as
+  a user moves between pages (`--rounds` rounds, median reported).
 """
 
 from __future__ import annotations
@@ -52,6 +54,36 @@ def page_times(port: int, out: Path) -> dict[str, float]:
     return {r.path: r.seconds for r in results}
 
 
+NO_SPINNER = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+
+
+def click_times(port: int, rounds: int, timeout_ms: int = 60_000) -> dict[str, list[float]]:
+    """Seconds from a sidebar click to the page being interactive, per page, `rounds` times,
+    in one browser session (the app stays loaded; only the page's script runs)."""
+    from playwright.sync_api import sync_playwright
+
+    times: dict[str, list[float]] = {path: [] for path in browser_check.PAGES}
+    with sync_playwright() as playwright:
+        browser, context = browser_check.open_browser(
+            playwright, (1280, 800), browser_check.NetworkLog()
+        )
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/agreement", timeout=timeout_ms)  # not Overview,
+        browser_check.wait_for_run(page, "Agreement", timeout_ms)  # the first page clicked
+        for _ in range(rounds):
+            for path, (title, heading) in browser_check.PAGES.items():
+                link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first
+                started = time.perf_counter()
+                link.click()
+                page.get_by_role("heading", name=heading, exact=True).first.wait_for(
+                    timeout=timeout_ms
+                )
+                page.wait_for_function(NO_SPINNER, timeout=timeout_ms)
+                times[path].append(time.perf_counter() - started)
+        browser.close()
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, required=True)
@@ -69,14 +101,18 @@ def main() -> int:
         first = page_times(port, out / "first")
         prefetch_s = wait_for_prefetch(log)
         warm_rounds = [page_times(port, out / f"warm{i}") for i in range(args.rounds)]
+        clicks = click_times(port, args.rounds)
     finally:
         browser_check.stop(process)
     warm = {p: statistics.median(r[p] for r in warm_rounds) for p in first}
+    clicked = {p: statistics.median(s) for p, s in clicks.items()}
     print(f"server answered after {answered:.1f} s; prefetch {prefetch_s:.1f} s")
-    print(f"{'page':<14} {'first visit':>12} {'after prefetch (median)':>24}")
+    print(
+        f"{'page':<14} {'first visit':>12} {'after prefetch (median)':>24} {'sidebar click (median)':>23}"
+    )
     for path in first:
         name = browser_check.PAGES[path][0]
-        print(f"{name:<14.14} {first[path]:>11.2f}s {warm[path]:>23.2f}s")
+        print(f"{name:<14.14} {first[path]:>11.2f}s {warm[path]:>23.2f}s {clicked[path]:>22.2f}s")
     slow_first = [p for p, s in first.items() if s > FIRST_VISIT_GOAL_S]
     slow_warm = [p for p, s in warm.items() if s > WARM_GOAL_S]
     print(

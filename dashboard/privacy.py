@@ -17,7 +17,12 @@ def users_per_group(frame: pd.DataFrame, group: str, user: str = "user_id") -> p
     """group value -> distinct users (by the rule above)."""
     if frame.empty:
         return pd.Series(dtype=int)
-    return frame.groupby(group)[user].agg(distinct_users)
+    ids = frame[user].astype("string")
+    known = (ids.notna() & (ids.str.strip() != "")).fillna(False).astype(bool)
+    keys = frame[group]
+    anonymous = (~known).groupby(keys).sum()  # every group, each anonymous query one user
+    named = ids[known].groupby(keys[known]).nunique()  # one pass, not a Python call per group
+    return named.reindex(anonymous.index, fill_value=0).add(anonymous).astype(int)
 
 
 def may_show(user_ids: pd.Series, min_users: int) -> bool:

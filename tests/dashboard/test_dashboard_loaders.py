@@ -206,3 +206,17 @@ def test_the_read_only_store_serves_many_page_threads_at_once(sample_workspace):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_a_page_that_changes_a_loaded_frame_changes_only_its_own_copy(tiny_workspace):
+    app = dashboard_app(tiny_workspace)
+    first = workspace.interactions(app)
+    expected = first.copy(deep=True)
+    first["query"] = "changed by a page"
+    first.loc[first.index[0], "model_a"] = "changed too"
+    first["added"] = 1
+    again = workspace.interactions(app)
+    assert again.equals(expected)
+    status = workspace.status(app)
+    status["interactions"] = -1
+    assert workspace.status(app)["interactions"] == len(expected)
