@@ -56,6 +56,10 @@ def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
         "false",
         "--client.toolbarMode",
         "minimal",
+        # /_stcore/script-health-check runs the app once without a browser: `warm_at_start`
+        # calls it so the prefetch starts with the server, not with the first visitor
+        "--server.scriptHealthCheckEnabled",
+        "true",
     ]
 
 
@@ -69,6 +73,31 @@ def dashboard_environment(app: AppContext, base: dict[str, str] | None = None) -
     else:
         env.pop("ARENALENS_DB", None)
     return env
+
+
+def warm_at_start(port: int, address: str = "127.0.0.1", timeout_s: float = 120) -> bool:
+    """Once the server answers, run the app once through Streamlit's script health check (no
+    browser): that run starts the cache prefetch, so the first visitor finds warm caches.
+    Returns whether the run happened; a server that never answers is left to say why."""
+    import time
+    import urllib.request
+
+    host = "127.0.0.1" if address in ("0.0.0.0", "::", "") else address
+    base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        return False
+    try:  # the run itself takes as long as the Overview page's first render
+        with urllib.request.urlopen(f"{base}/_stcore/script-health-check", timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 @click.command("dashboard")
@@ -93,7 +122,12 @@ def dashboard_command(app: AppContext, port: int, address: str) -> None:
         f"{counts['interactions']:,} interactions)"
     )
     click.echo("press Ctrl-C to stop")
-    process = subprocess.Popen(streamlit_command(port, address), env=dashboard_environment(app))
+    environment = dashboard_environment(app)
+    process = subprocess.Popen(streamlit_command(port, address), env=environment)
+    if environment.get(PREFETCH_ENV) == "1":
+        import threading
+
+        threading.Thread(target=warm_at_start, args=(port, address), daemon=True).start()
 
     def _stop_server(signum: int, _frame: object) -> None:
         process.terminate()  # SIGTERM/SIGHUP to this command also stops the server

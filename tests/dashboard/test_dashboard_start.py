@@ -106,3 +106,24 @@ def test_overview_opens_without_an_error_on_every_start(check, demo_workspace, t
                 failures.append((start, errors[0][:300]))
         browser.close()
     assert failures == []
+
+
+def test_streamlit_may_run_the_app_once_without_a_browser():
+    command = streamlit_command(8765)
+    assert command[command.index("--server.scriptHealthCheckEnabled") + 1] == "true"
+
+
+@pytest.mark.slow
+def test_the_caches_warm_at_server_start_before_anyone_visits(check, demo_workspace, tmp_path):
+    """`arenalens dashboard` runs the app once itself, so the prefetch needs no first visitor."""
+    import time
+
+    log = tmp_path / "dashboard.log"
+    process = check.start_dashboard(demo_workspace, check.free_port(), log)
+    try:
+        deadline = time.monotonic() + 240
+        while "caches warmed in" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(1)
+    finally:
+        check.stop(process)
+    assert "caches warmed in" in log.read_text(), log.read_text()[-2000:]
