@@ -8,6 +8,9 @@ centroid; the 2-D map places the rest by neighbour interpolation), persistence i
 Reports wall time by stage, the process's CPU time, the load average around the run (the
 machine is shared) and the process's peak resident memory. `--backend torch` is the embedding
 path as it was before the onnx backend (sentence-transformers), for before/after rows.
+`--bertopic` then fits BERTopic's defaults (the peer; needs the `bench` extra) on all N queries
+with the same vectors (read back from the store cache, not timed), in the same process, and
+scores both against SLURP's intents (ARI/NMI, outliers as one group).
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--workspace", type=Path, help="default: a temporary folder")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--bertopic", action="store_true", help="also fit the BERTopic peer")
     args = parser.parse_args()
 
     os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
@@ -166,8 +170,46 @@ def main() -> None:
     print(f"CPU time (user + system): {figures['cpu_s']:.1f} s")
     print(f"peak resident memory: {figures['peak_rss_gb']:.2f} GB")
     print(f"load average before {load_before}, after {figures['load_after']}")
+    if args.bertopic:
+        figures["quality"], figures["bertopic"] = compare_with_bertopic(
+            store, embedder, queries, args.seed
+        )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
+
+
+def compare_with_bertopic(
+    store: Store, embedder: Embedder, queries: list[dict], seed: int
+) -> tuple[dict, dict]:
+    """ARI/NMI of our stored assignments and of BERTopic fitted on the same vectors; its time."""
+    from sentence_transformers import SentenceTransformer
+    from taxonomy_bertopic import run_bertopic
+
+    from taxonomy.evaluate import clustering_scores
+    from taxonomy.persist import query_assignment_table
+
+    texts = [q["query_text"] for q in queries]
+    gold = np.array([q["extra"]["intent"] for q in queries])
+    ours = query_assignment_table(store).set_index("interaction_id")["cluster_id"]
+    ours_scores = clustering_scores(ours.loc[[q["id"] for q in queries]].to_numpy(), gold)
+    vectors = embedder.encode(texts, show_progress=False)  # the store cache: not timed
+    st_model = SentenceTransformer(embedder.model_path, device="cpu")
+    run_bertopic(texts[:300], vectors[:300], 99, st_model)  # numba JIT warm-up, not timed
+    cpu = time.process_time()
+    topics, fit_s = run_bertopic(texts, vectors, seed, st_model)
+    peer = {
+        "fit_s": fit_s,
+        "cpu_s": time.process_time() - cpu,
+        "peak_rss_gb_process": peak_rss_gb(),
+        **clustering_scores(topics, gold),
+    }
+    print(f"ours vs SLURP intents: ARI {ours_scores['ari']:.3f}, NMI {ours_scores['nmi']:.3f}")
+    print(
+        f"BERTopic on the same {len(texts)} vectors: fit {fit_s:.1f} s "
+        f"(CPU {peer['cpu_s']:.1f} s), ARI {peer['ari']:.3f}, NMI {peer['nmi']:.3f}, "
+        f"outliers {peer['outlier_share']:.1%}"
+    )
+    return ours_scores, peer
 
 
 if __name__ == "__main__":
