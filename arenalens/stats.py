@@ -48,7 +48,10 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> Estimate:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Estimate(p, float(max(0.0, centre - half)), float(min(1.0, centre + half)), n)
+    # at 0 or n successes the bound is exactly 0 or 1 (the formula leaves rounding noise)
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)
+    high = 1.0 if successes >= n else min(1.0, centre + half)
+    return Estimate(p, float(low), float(high), n)
 
 
 def ppi_mean(

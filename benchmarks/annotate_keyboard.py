@@ -16,35 +16,36 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+# the shared browser helpers: chromium, the dashboard process, the loopback-only network log
+from browser_check import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NetworkLog,
+    arenalens_command,
+    free_port,
+    open_browser,
+    start_dashboard,
+    stop,
+)
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "free_port", "start_dashboard", "stop"]
+
 VIEWPORT = {"width": 1280, "height": 800}
 ANNOTATORS = ("ann-1", "ann-2")
 ITEM_HEADER = re.compile(r"Item (\d+) of (\d+)")
 ITEM_ID = re.compile(r"id (\S+) ·")
 FIRST_TOGGLE = "[class*='st-key-annotate_toggle'] button"
-LOOPBACK = re.compile(r"^(https?|wss?)://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/")
 
 
 @dataclass
@@ -63,6 +64,8 @@ class KeyboardRun:
     timings: list[ItemTiming]
     outside_requests: list[str]
     page_errors: list[str]
+    # "Item k" positions seen on the first item, then after the right arrow, then the left
+    arrow_positions: list[int] = field(default_factory=list)
 
     @property
     def median_s(self) -> float:
@@ -100,53 +103,6 @@ def build_workspace(
         app.store.engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def arenalens_command(workspace: Path, db: str | None, *args: str) -> list[str]:
-    command = [str(Path(sys.executable).parent / "arenalens"), "--workspace", str(workspace)]
-    return [*command, *(["--db", db] if db else []), *args]
-
-
-def start_dashboard(workspace: Path, db: str | None, port: int, log: Path) -> subprocess.Popen:
-    """`arenalens dashboard` on loopback in its own process group; returns once it answers."""
-    env = {**os.environ, "ARENALENS_WORKSPACE": str(workspace)}
-    env.pop("ARENALENS_DB", None)
-    process = subprocess.Popen(
-        arenalens_command(workspace, db, "dashboard", "--port", str(port)),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"dashboard exited with {process.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return process
-        except OSError:
-            time.sleep(0.5)
-    stop(process)
-    raise RuntimeError(f"dashboard did not answer on port {port} within 120 s; see {log}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop the dashboard and its Streamlit child (the process group started above)."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
-
-
 def annotate_progress(workspace: Path, db: str | None) -> list[dict]:
     """`arenalens annotate progress --json`, as the records it prints."""
     done = subprocess.run(
@@ -156,11 +112,6 @@ def annotate_progress(workspace: Path, db: str | None) -> list[dict]:
         check=True,
     )
     return json.loads(done.stdout)
-
-
-def is_local(url: str) -> bool:
-    """Whether a browser request stays on this machine (loopback, or an inline resource)."""
-    return bool(LOOPBACK.match(url)) or url.startswith(("data:", "blob:", "about:"))
 
 
 def open_page(page, port: int, path: str, timeout_ms: int = 90_000) -> None:
@@ -206,16 +157,19 @@ def drive_keyboard(
     screens: Path | None = None,
     timeout_ms: int = 90_000,
 ) -> KeyboardRun:
-    """Annotate `items` items with key presses only; every other item flips one code."""
+    """Annotate `items` items with key presses only; every other item flips one code. First
+    the right arrow moves to the next item and the left arrow back (not timed)."""
     from playwright.sync_api import sync_playwright
 
-    outside: list[str] = []
+    network = NetworkLog()
     errors: list[str] = []
     timings: list[ItemTiming] = []
+    arrows: list[int] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT)
-        page.on("request", lambda r: None if is_local(r.url) else outside.append(r.url))
+        browser, context = open_browser(
+            playwright, (VIEWPORT["width"], VIEWPORT["height"]), network
+        )
+        page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
         open_page(page, port, "annotate", timeout_ms)
         page.get_by_role("combobox", name=re.compile("Annotator")).wait_for(timeout=timeout_ms)
@@ -230,6 +184,13 @@ def drive_keyboard(
         _idle(page, timeout_ms)
         if screens is not None:
             page.screenshot(path=str(screens / "annotate-first-item.png"))
+        arrows.append(current_item(page)[0])
+        for key in ("ArrowRight", "ArrowLeft"):
+            feedback_id = current_item(page)[1]
+            page.keyboard.press(key)
+            page.wait_for_function(MOVED_ON, arg=feedback_id, timeout=timeout_ms)
+            _idle(page, timeout_ms)
+            arrows.append(current_item(page)[0])
         for index in range(items):
             started = time.perf_counter()
             _position, feedback_id = current_item(page)
@@ -255,7 +216,7 @@ def drive_keyboard(
         if screens is not None:
             page.screenshot(path=str(screens / "annotate-end.png"))
         browser.close()
-    return KeyboardRun(timings, outside, errors)
+    return KeyboardRun(timings, network.outside(), errors, arrows)
 
 
 def main() -> int:
@@ -272,7 +233,7 @@ def main() -> int:
     if args.screens:
         args.screens.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    process = start_dashboard(workspace, args.db, port, workspace / "dashboard.log")
+    process = start_dashboard(workspace, port, workspace / "dashboard.log", db=args.db)
     try:
         run = drive_keyboard(port, args.annotator, args.items, args.screens)
     finally:

@@ -18,6 +18,9 @@ SAVE_KEY = "Enter"
 SKIP_KEY = "S"
 NEXT_KEY = "J"
 PREVIOUS_KEY = "K"
+# the arrow keys move too (a page script presses Next/Previous; KeyboardEvent.key names)
+NEXT_ARROW = "ArrowRight"
+PREVIOUS_ARROW = "ArrowLeft"
 MAX_CODE_KEYS = 9  # codes 1-9 get a number key; any further code is toggled by mouse
 
 

@@ -1,9 +1,11 @@
 """Open every dashboard page in headless Debian chromium and screenshot it.
 
-Usage: python scripts/browser_check.py --workspace DIR [--out DIR] [--port N]
+Usage: python scripts/browser_check.py --workspace DIR [--db URL] [--out DIR] [--port N]
+       [--viewport 1280x800 --viewport 1440x900] [--page PATH]
 
-Starts `arenalens dashboard` on 127.0.0.1, visits each page, checks the browser tab's title
-and the page's heading, saves a full-page PNG per page, and exits non-zero on any failure.
+Starts `arenalens dashboard` on 127.0.0.1, visits each page at each window size, checks the
+browser tab's title, the page's heading and that no chart or table overflows its container,
+saves a full-page PNG per page and size (PAGE-WIDTH.png), and exits non-zero on any failure.
 The real-browser test (tests/dashboard/test_dashboard_browser.py) runs the same functions.
 """
 
@@ -129,26 +131,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_dashboard(workspace: Path, port: int, log: Path) -> subprocess.Popen:
-    """`arenalens --workspace DIR dashboard --port N` in the background; waits until it answers."""
+def arenalens_command(workspace: Path, db: str | None, *args: str) -> list[str]:
+    """`arenalens --workspace DIR [--db URL] ARGS...` with this interpreter's entry point."""
+    command = [str(Path(sys.executable).parent / "arenalens"), "--workspace", str(workspace)]
+    return [*command, *(["--db", db] if db else []), *args]
+
+
+def start_dashboard(
+    workspace: Path, port: int, log: Path, db: str | None = None, timeout_s: float = 120
+) -> subprocess.Popen:
+    """`arenalens --workspace DIR [--db URL] dashboard --port N` in the background (its own
+    process group); waits until it answers."""
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ARENALENS_WORKSPACE": str(workspace)}
     env.pop("ARENALENS_DB", None)
     process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "arenalens"),
-            "--workspace",
-            str(workspace),
-            "dashboard",
-            "--port",
-            str(port),
-        ],
+        arenalens_command(workspace, db, "dashboard", "--port", str(port)),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         env=env,
         start_new_session=True,  # its own process group, so stop() ends the Streamlit child too
     )
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"dashboard exited with {process.returncode}; see {log}")
@@ -160,8 +164,10 @@ def start_dashboard(workspace: Path, port: int, log: Path) -> subprocess.Popen:
                     return process
         except OSError:
             time.sleep(0.5)
-    process.terminate()
-    raise RuntimeError(f"dashboard did not answer on port {port} within 90 s; see {log}")
+    stop(process)
+    raise RuntimeError(
+        f"dashboard did not answer on port {port} within {timeout_s:.0f} s; see {log}"
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -174,6 +180,25 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
     except ProcessLookupError:
         pass
+
+
+def open_browser(playwright, viewport: tuple[int, int], network: NetworkLog):
+    """Headless Debian chromium and a context at `viewport` whose every request is logged in
+    `network`; requests leaving loopback are refused (and logged as refused)."""
+
+    def route(request_route) -> None:
+        url = request_route.request.url
+        if is_loopback_url(url):
+            request_route.continue_()
+        else:
+            network.refused.append(url)
+            request_route.abort()
+
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    context.on("request", lambda request: network.urls.append(request.url))
+    context.route("**/*", route)
+    return browser, context
 
 
 def wait_for_run(page, heading: str, timeout_ms: int) -> None:
@@ -237,20 +262,8 @@ def check_pages(
     network = network if network is not None else NetworkLog()
     actions = actions or {}
     results = []
-
-    def route(request_route) -> None:
-        url = request_route.request.url
-        if is_loopback_url(url):
-            request_route.continue_()
-        else:
-            network.refused.append(url)
-            request_route.abort()
-
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-        context.on("request", lambda request: network.urls.append(request.url))
-        context.route("**/*", route)
+        browser, context = open_browser(playwright, viewport, network)
         page = context.new_page()
         for path, (_title, heading) in PAGES.items():
             if only is not None and path not in only:
@@ -296,14 +309,33 @@ def check_pages(
     return results
 
 
+def parse_viewport(text: str) -> tuple[int, int]:
+    """'1280x800' -> (1280, 800)."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"viewport {text!r}: expected WIDTHxHEIGHT") from None
+    return width, height
+
+
+VIEWPORTS = [(1280, 800), (1440, 900)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--db", default=None, help="Database URL (default: SQLite in workspace).")
     parser.add_argument(
         "--out", type=Path, default=None, help="Screenshot folder (default: a temporary one)."
     )
     parser.add_argument("--port", type=int, default=None)
-    parser.add_argument("--width", type=int, default=1280, help="Window width (height 800).")
+    parser.add_argument(
+        "--viewport",
+        type=parse_viewport,
+        action="append",
+        default=None,
+        help="Window size WIDTHxHEIGHT (repeatable; default 1280x800 and 1440x900).",
+    )
     parser.add_argument(
         "--page", action="append", default=None, help="Only this url path ('' = Overview)."
     )
@@ -311,21 +343,23 @@ def main() -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="arenalens-screens-"))
     out.mkdir(parents=True, exist_ok=True)
     port = args.port or free_port()
-    process = start_dashboard(args.workspace, port, out / "dashboard.log")
+    process = start_dashboard(args.workspace, port, out / "dashboard.log", db=args.db)
+    results = []
     try:
-        results = check_pages(port, out, viewport=(args.width, 800), only=args.page)
+        for viewport in args.viewport or VIEWPORTS:
+            results += check_pages(port, out, viewport=viewport, only=args.page)
     finally:
         stop(process)
     for r in results:
         print(
-            f"{'ok ' if r.ok else 'BAD'} /{r.path:<12} {r.seconds:5.1f}s title={r.title!r} "
-            f"heading={r.heading!r} {r.screenshot}"
+            f"{'ok ' if r.ok and not r.overflow else 'BAD'} /{r.path:<12} {r.seconds:5.1f}s "
+            f"title={r.title!r} heading={r.heading!r} {r.screenshot}"
         )
         for error in r.errors:
             print(f"    exception on page: {error[:300]}")
         for line in r.overflow:
             print(f"    overflow: {line}")
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if all(r.ok and not r.overflow for r in results) else 1
 
 
 if __name__ == "__main__":

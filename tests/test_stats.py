@@ -51,6 +51,12 @@ def test_wilson_interval_is_unchanged_by_the_move() -> None:
     assert (estimate.low, estimate.high) == (0.13730192800616042, 0.2445706276115175)
 
 
+def test_wilson_interval_of_none_or_all_ends_exactly_at_0_or_1() -> None:
+    for n in range(1, 300):  # e.g. 0 of 39 left a lower bound of 1.4e-17 above the share
+        assert wilson_interval(0, n).low == 0.0
+        assert wilson_interval(n, n).high == 1.0
+
+
 def test_wilson_interval_of_nothing_is_no_estimate() -> None:
     assert np.isnan(wilson_interval(0, 0).rate)
 

@@ -123,8 +123,9 @@ def modality_win_rates(app: AppContext) -> pd.DataFrame:
 @loader(human=("taxonomy",))
 def cluster_loss_reasons(app: AppContext, run_id: int) -> pd.DataFrame:
     """Per cluster and loss reason: coded feedback items on the cluster's queries (`items`) and
-    the share of them giving that reason; empty before the feedback is coded."""
-    columns = ["cluster_id", "code", "items", "share"]
+    the share of them giving that reason with its 95% Wilson CI; empty before the feedback is
+    coded."""
+    columns = ["cluster_id", "code", "items", "share", "ci_low", "ci_high"]
     if coding.coding_ready(app) is not None:
         return pd.DataFrame(columns=columns)
     items = coding.coded_items(app)
@@ -140,6 +141,12 @@ def cluster_loss_reasons(app: AppContext, run_id: int) -> pd.DataFrame:
     shares.columns = ["cluster_id", "code", "share"]
     shares["items"] = shares["cluster_id"].map(grouped.size())
     shares["cluster_id"] = shares["cluster_id"].astype(int)
+    intervals = [
+        wilson_interval(round(share * items), int(items))
+        for share, items in zip(shares["share"], shares["items"], strict=True)
+    ]
+    shares["ci_low"] = [i.low for i in intervals]
+    shares["ci_high"] = [i.high for i in intervals]
     return shares[columns]
 
 

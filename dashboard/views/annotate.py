@@ -1,6 +1,6 @@
 """Annotate: an annotator works through their queue one item at a time, keyboard first,
 accepting or correcting the machine's codes; each save is one durable row before the next
-item appears. Keys: number keys toggle codes, Enter saves, S skips, J/K next/previous."""
+item appears. Keys: number keys toggle codes, Enter saves, S skips, J or → next, K or ← previous."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from arenalens.context import AppContext
 from dashboard import loaders, ui, writes
 from dashboard.annotation_view import (
     FEEDBACK_CSS,
+    NEXT_ARROW,
     NEXT_KEY,
+    PREVIOUS_ARROW,
     PREVIOUS_KEY,
     SAVE_KEY,
     SKIP_KEY,
@@ -45,6 +47,29 @@ NEW_ITEM_SCRIPT = """<script>/* item {token} */
   const main = document.querySelector('[data-testid="stMain"]');
   if (main) main.scrollTo({{top: 0}});
   window.scrollTo(0, 0);
+}})();
+</script>"""
+
+# Installed once per browser tab: the arrow keys press Next/Previous (a Streamlit button takes
+# one shortcut only, J/K). Like Streamlit's own shortcuts it ignores keys typed into a field
+# (a focused radio keeps its arrows) and keys with a modifier.
+ARROW_KEYS_SCRIPT = """<script>
+(() => {{
+  if (window.arenalensArrowKeys) return;
+  window.arenalensArrowKeys = true;
+  const buttons = {{"{next_arrow}": "annotate_next", "{previous_arrow}": "annotate_previous"}};
+  document.addEventListener("keydown", (event) => {{
+    const key = buttons[event.key];
+    if (!key || event.defaultPrevented || event.repeat) return;
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const active = document.activeElement;
+    if (active && (["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName)
+                   || active.isContentEditable)) return;
+    const button = document.querySelector(`.st-key-${{key}} button`);
+    if (!button || button.disabled) return;
+    event.preventDefault();
+    button.click();
+  }});
 }})();
 </script>"""
 
@@ -133,9 +158,11 @@ def prefill(item: Any, code_names: list[str], start: dict[str, dict]) -> None:
 
 
 def reset_focus_for(feedback_id: str) -> None:
-    """Scroll to the top and clear the keyboard focus when a new item is shown."""
+    """Scroll to the top and clear the keyboard focus when a new item is shown (and make sure
+    the arrow keys move between items)."""
     token = hashlib.sha256(feedback_id.encode("utf-8")).hexdigest()[:16]
-    st.html(NEW_ITEM_SCRIPT.format(token=token), unsafe_allow_javascript=True)
+    arrows = ARROW_KEYS_SCRIPT.format(next_arrow=NEXT_ARROW, previous_arrow=PREVIOUS_ARROW)
+    st.html(NEW_ITEM_SCRIPT.format(token=token) + arrows, unsafe_allow_javascript=True)
 
 
 def toggle(key: str) -> None:
@@ -314,7 +341,7 @@ def action_row(
     order: list[str],
     done: set[str],
 ) -> None:
-    """Note, then Save and next (Enter), Skip (S), Previous (K), Next (J)."""
+    """Note, then Save and next (Enter), Skip (S), Previous (K or ←), Next (J or →)."""
     note_col, save_col, skip_col, previous_col, next_col = st.columns(
         [3.2, 2, 1.1, 1.3, 1.1], vertical_alignment="center"
     )
@@ -364,7 +391,7 @@ def key_legend(n_codes: int) -> str:
     codes = "1" if last == 1 else f"1–{last}"
     return (
         f"Keys: **{codes}** toggle a code · **Enter** save and next · **{SKIP_KEY}** skip · "
-        f"**{NEXT_KEY}** / **{PREVIOUS_KEY}** next / previous"
+        f"**{NEXT_KEY}** or **→** next · **{PREVIOUS_KEY}** or **←** previous"
     )
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import loaders, ui
+from dashboard.charts import interval_chart
 
 P_FORMAT = "%.1e"
 
@@ -79,28 +80,19 @@ def scatter_chart(report: dict) -> alt.Chart | None:
 
 def kendall_chart(taus: pd.DataFrame) -> alt.Chart:
     """Kendall τ between each benchmark's model ranking and the arena's, with bootstrap CIs."""
-    base = alt.Chart(taus).encode(
-        y=alt.Y(
-            "benchmark:N",
-            sort=alt.EncodingSortField("tau", order="descending"),
-            title=None,
-            axis=alt.Axis(labelLimit=320),
-        )
-    )
-    bars = base.mark_rule(strokeWidth=2, color="gray").encode(
-        x=alt.X(
-            "ci_low:Q",
-            title="Kendall τ vs arena rating (95% CI over a vote bootstrap)",
-            scale=alt.Scale(domain=[-1, 1]),
-        ),
-        x2="ci_high:Q",
-    )
-    points = base.mark_point(filled=True, size=70).encode(
-        x="tau:Q",
-        color=alt.condition(alt.datum.tau > 0, alt.value("#4c78a8"), alt.value("#e45756")),
+    return interval_chart(
+        taus,
+        label="benchmark",
+        estimate="tau",
+        x_title="Kendall τ vs arena rating (95% CI over a vote bootstrap)",
+        order=alt.EncodingSortField("tau", order="descending"),
+        x_scale=alt.Scale(domain=[-1, 1]),
+        point_colour=alt.condition(alt.datum.tau > 0, alt.value("#4c78a8"), alt.value("#e45756")),
         tooltip=["benchmark", alt.Tooltip("tau:Q", format=".2f"), "p"],
+        step=22,
+        point_size=70,
+        rule={"strokeWidth": 2, "color": "gray"},
     )
-    return (bars + points).properties(height=alt.Step(22))
 
 
 def coefficient_chart(terms: pd.DataFrame) -> alt.Chart:
@@ -109,19 +101,14 @@ def coefficient_chart(terms: pd.DataFrame) -> alt.Chart:
         list(terms[terms["fit"] == "mixed"].sort_values("estimate", ascending=False)["term"])
         or None
     )
-    base = alt.Chart(terms).encode(
-        y=alt.Y("term:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
-        yOffset="fit:N",
-        color=alt.Color("fit:N", legend=alt.Legend(orient="bottom", title="fit")),
-    )
-    bars = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X(
-            "ci_low:Q", title="coefficient (log-odds per SD of score difference), 95% interval"
-        ),
-        x2="ci_high:Q",
-    )
-    points = base.mark_point(filled=True, size=60).encode(
-        x="estimate:Q",
+    return interval_chart(
+        terms,
+        label="term",
+        estimate="estimate",
+        x_title="coefficient (log-odds per SD of score difference), 95% interval",
+        order=order,
+        colour=alt.Color("fit:N", legend=alt.Legend(orient="bottom", title="fit")),
+        offset="fit:N",
         shape=alt.Shape("significant:N", legend=alt.Legend(orient="bottom")),
         tooltip=[
             "term",
@@ -132,13 +119,10 @@ def coefficient_chart(terms: pd.DataFrame) -> alt.Chart:
             "p",
             "significant",
         ],
+        point_size=60,
+        rule={"strokeWidth": 2},
+        reference=0.0,
     )
-    zero = (
-        alt.Chart(pd.DataFrame({"x": [0.0]}))
-        .mark_rule(strokeDash=[4, 4], color="gray")
-        .encode(x="x:Q")
-    )
-    return (zero + bars + points).properties(height=alt.Step(26))
 
 
 def out_of_sample(summary: dict) -> None:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from arenalens.context import AppContext
 from dashboard import loaders, ui
+from dashboard.charts import interval_chart
 
 TABLE_COLUMNS = [
     "rank",
@@ -35,6 +36,7 @@ ROLE_COLOURS = {
     "behind": "#d9f0d3",
     "too few votes": "#e0e0e0",
 }
+RATING_AXIS = "rating (Elo scale), 95% CI"
 ROLE_MARKS = {"leader": "★ ", "tied": "= ", "behind": "", "too few votes": ""}
 
 
@@ -55,17 +57,15 @@ def with_status(board: pd.DataFrame) -> pd.DataFrame:
 def ratings_chart(frame: pd.DataFrame, height_step: int = 26, colour: str = "rank:O") -> alt.Chart:
     """One row per model: the rating as a point and its 95% CI as a bar, best on top."""
     order = list(frame.sort_values(["rank", "rating"], ascending=[True, False])["model"])
-    base = alt.Chart(frame).encode(
-        y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
-    )
-    bars = base.mark_rule(strokeWidth=3, opacity=0.6).encode(
-        x=alt.X("ci_low:Q", title="rating (Elo scale), 95% CI", scale=alt.Scale(zero=False)),
-        x2="ci_high:Q",
-    )
     legend = alt.Legend(orient="bottom", direction="horizontal")
-    points = base.mark_point(filled=True, size=80).encode(
-        x="rating:Q",
-        color=alt.Color(colour, scale=alt.Scale(scheme="dark2"), legend=legend),
+    return interval_chart(
+        frame,
+        label="model",
+        estimate="rating",
+        x_title=RATING_AXIS,
+        order=order,
+        x_scale=alt.Scale(zero=False),
+        point_colour=alt.Color(colour, scale=alt.Scale(scheme="dark2"), legend=legend),
         tooltip=[
             "model",
             "rank",
@@ -74,8 +74,8 @@ def ratings_chart(frame: pd.DataFrame, height_step: int = 26, colour: str = "ran
             alt.Tooltip("ci_high:Q", format=".0f"),
             "votes",
         ],
+        step=height_step,
     )
-    return (bars + points).properties(height=alt.Step(height_step))
 
 
 def win_rate_heatmap(frame: pd.DataFrame, order: list[str]) -> alt.Chart:
@@ -249,24 +249,24 @@ def controlled(app: AppContext, run: pd.Series, raw: pd.DataFrame) -> None:
 
 def compare_chart(both: pd.DataFrame, order: list[str]) -> alt.Chart:
     """Raw and controlled rating of each model on one axis, CIs as bars."""
-    base = alt.Chart(both).encode(
-        y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
-        yOffset=alt.YOffset("board:N", sort=["raw", "controlled"]),
-        color=alt.Color(
+    boards = ["raw", "controlled"]
+    return interval_chart(
+        both,
+        label="model",
+        estimate="rating",
+        x_title=RATING_AXIS,
+        order=order,
+        x_scale=alt.Scale(zero=False),
+        colour=alt.Color(
             "board:N",
-            sort=["raw", "controlled"],
+            sort=boards,
             legend=alt.Legend(title=None, orient="bottom", direction="horizontal"),
         ),
-    )
-    bars = base.mark_rule(strokeWidth=3, opacity=0.6).encode(
-        x=alt.X("ci_low:Q", title="rating (Elo scale), 95% CI", scale=alt.Scale(zero=False)),
-        x2="ci_high:Q",
-    )
-    points = base.mark_point(filled=True, size=60).encode(
-        x="rating:Q",
+        offset=alt.YOffset("board:N", sort=boards),
         tooltip=["model", "board", alt.Tooltip("rating:Q", format=".0f"), "rank"],
+        step=30,
+        point_size=60,
     )
-    return (bars + points).properties(height=alt.Step(30))
 
 
 def matrix_chart(cells: pd.DataFrame, order: list[str]) -> alt.Chart:

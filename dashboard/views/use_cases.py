@@ -9,6 +9,7 @@ import streamlit as st
 
 from arenalens.context import AppContext
 from dashboard import loaders, privacy, ui, writes
+from dashboard.charts import interval_chart
 
 MAP_POINTS = 5_000
 MAP_LABELS = 15  # cluster names written on the map (the largest clusters in view)
@@ -217,60 +218,105 @@ def compare_clusters(
     )
     min_users = int(app.settings.privacy_min_users)
     reasons = loaders.taxonomy.cluster_loss_reasons(app, run_id)
-    for column, cluster_id in ((left, first), (right, second)):
+    for side, column, cluster_id in (("A", left, first), ("B", right, second)):
         cluster = real[real["cluster_id"] == cluster_id].iloc[0]
         mine = queries[queries["cluster_id"] == cluster_id]
+        coded = reasons.loc[reasons["cluster_id"] == cluster_id, "items"]
         with column:
-            ui.say("markdown", "**{}**", cluster["name"])
+            ui.say("markdown", "**{} · {}**", side, cluster["name"])
             audio = (mine["modality"] == "audio_primary").mean() if len(mine) else 0.0
             ui.say(
                 "caption",
-                "{:,} queries · category {} · {} audio-primary",
+                "{:,} queries · category {} · {} audio-primary · {:,} coded feedback items",
                 int(cluster["size"]),
                 _or_dash(cluster.get("category")),
                 ui.percent(audio),
+                int(coded.max()) if len(coded) else 0,
             )
-            shown = reasons[reasons["cluster_id"] == cluster_id] if len(reasons) else reasons
-            if len(shown):
-                top = shown.nlargest(4, "share")[["code", "share", "items"]]
-                ui.dataframe(
-                    top,
-                    budget_px=ui.HALF_WIDTH_PX,
-                    column_config={"share": st.column_config.NumberColumn(format="percent")},
-                )
-            else:
-                st.caption("no coded feedback on these queries")
             if privacy.may_show(mine["user_id"], min_users):
                 examples = cluster.get("central_texts")
                 if isinstance(examples, list) and examples:
                     st.text("\n".join(str(e) for e in examples[:3]))
             else:
                 st.caption("central queries hidden (fewer distinct users than privacy_min_users)")
+    sides = {second: f"B · {labels[second]}", first: f"A · {labels[first]}"}
+    groups = list(dict.fromkeys([sides[first], sides[second]]))
     both = queries[queries["cluster_id"].isin([first, second])].assign(
-        cluster=lambda f: f["cluster_id"].map(labels)
+        cluster=lambda f: f["cluster_id"].map(sides)
     )
     shares = loaders.taxonomy.win_shares(both, "cluster")
     if len(shares):
         st.caption("Share of battles won per model (ties half), 95% CI, in each cluster")
-        st.altair_chart(win_share_chart(shares), width="stretch")
+        st.altair_chart(win_share_chart(shares, groups), width="stretch")
+    picked = reasons[reasons["cluster_id"].isin([first, second])]
+    if picked.empty:
+        st.caption("Loss reasons: no coded feedback on these clusters' queries.")
+        return
+    picked = picked.assign(cluster=picked["cluster_id"].map(sides))
+    st.caption(
+        "Share of the coded feedback on each cluster's queries that gives the loss reason "
+        "(machine-coded), 95% Wilson CI"
+    )
+    st.altair_chart(loss_reason_chart(picked, groups), width="stretch")
+    ui.download_csv(
+        picked[["cluster", "code", "items", "share", "ci_low", "ci_high"]],
+        f"taxonomy-run{run_id}-clusters-{first}-{second}-loss-reasons.csv",
+    )
 
 
-def win_share_chart(shares: pd.DataFrame) -> alt.Chart:
+def loss_reason_chart(reasons: pd.DataFrame, groups: list[str]) -> alt.Chart:
+    """Per loss reason: its share in cluster A vs cluster B, with 95% CIs (most common first)."""
+    order = list(reasons.groupby("code")["share"].max().sort_values(ascending=False).index)
+    return share_chart(
+        reasons,
+        "code",
+        "share",
+        "share of coded feedback giving the reason, 95% CI",
+        ["code", "cluster", "items", alt.Tooltip("share:Q", format=".1%")],
+        groups,
+        order=order,
+    )
+
+
+def win_share_chart(shares: pd.DataFrame, groups: list[str]) -> alt.Chart:
     """Per model: share won in cluster A vs cluster B, with 95% CIs."""
-    base = alt.Chart(shares).encode(
-        y=alt.Y("model:N", title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
-        color=alt.Color("cluster:N", legend=alt.Legend(orient="top", title=None, labelLimit=400)),
-        yOffset="cluster:N",
+    return share_chart(
+        shares,
+        "model",
+        "win_rate",
+        "share of battles won, 95% CI",
+        ["model", "cluster", "battles", alt.Tooltip("win_rate:Q", format=".1%")],
+        groups,
     )
-    rules = base.mark_rule().encode(
-        x=alt.X("ci_low:Q", title="share of battles won, 95% CI", axis=alt.Axis(format="%")),
-        x2="ci_high:Q",
+
+
+def share_chart(
+    frame: pd.DataFrame,
+    label: str,
+    estimate: str,
+    x_title: str,
+    tooltip: list,
+    groups: list[str],
+    order: list[str] | None = None,
+) -> alt.Chart:
+    """Per `label`: a share in each cluster (`groups`: A's name, then B's) side by side, with
+    95% CIs."""
+    return interval_chart(
+        frame,
+        label=label,
+        estimate=estimate,
+        x_title=x_title,
+        order=order,
+        x_format="%",
+        colour=alt.Color(
+            "cluster:N", sort=groups, legend=alt.Legend(orient="top", title=None, labelLimit=400)
+        ),
+        offset=alt.YOffset("cluster:N", sort=groups),
+        tooltip=tooltip,
+        step=14,
+        point_size=60,
+        rule={},
     )
-    points = base.mark_point(filled=True, size=60).encode(
-        x="win_rate:Q",
-        tooltip=["model", "cluster", "battles", alt.Tooltip("win_rate:Q", format=".1%")],
-    )
-    return (rules + points).properties(height=alt.Step(14))
 
 
 def edit_forms(app: AppContext, cluster: pd.Series, table: pd.DataFrame) -> None:

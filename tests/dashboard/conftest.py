@@ -69,6 +69,31 @@ def demo_workspace(sample_workspace: Path, tmp_path_factory: pytest.TempPathFact
     return workspace
 
 
+@pytest.fixture(scope="session")
+def postgres_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """(workspace, database URL): the demo workspace built on a fresh PostgreSQL database
+    (the sample arena, every stage's demo step), once per session; skipped when
+    ARENALENS_TEST_POSTGRES_URL is unset. The database is dropped at the end of the session."""
+    import os
+
+    from postgres_databases import create_test_database
+
+    from arenalens.app.demo import load_sample_arena
+
+    base = os.environ.get("ARENALENS_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("ARENALENS_TEST_POSTGRES_URL not set (scripts/postgres.sh start sets one up)")
+    url = create_test_database(base)
+    workspace = tmp_path_factory.mktemp("dashboard-demo-postgres") / "workspace"
+    workspace.mkdir()
+    app = AppContext(Settings(workspace=workspace, db=url, labeler="embedding"))
+    load_sample_arena(app.store, with_audio=False)
+    for _stage, demo in stage_demos():
+        demo(app)
+    app.store.engine.dispose()
+    return workspace, url
+
+
 @pytest.fixture
 def demo_app(demo_workspace: Path) -> Iterator[AppContext]:
     """Read-only AppContext over the demo workspace (to compare the pages with the store)."""

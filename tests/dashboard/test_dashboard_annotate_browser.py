@@ -55,7 +55,7 @@ def served(driver, db_url: str, tmp_path: Path):
     workspace = tmp_path / "workspace"
     driver.build_workspace(workspace, db_url, size=40)
     process = driver.start_dashboard(
-        workspace, db_url, driver.free_port(), tmp_path / "dashboard.log"
+        workspace, driver.free_port(), tmp_path / "dashboard.log", db=db_url
     )
     yield workspace, db_url, int(process.args[process.args.index("--port") + 1])
     driver.stop(process)
@@ -70,6 +70,7 @@ def test_twenty_items_by_keyboard_are_each_saved_as_decided(driver, served, tmp_
 
     run = driver.drive_keyboard(port, "ann-1", ITEMS, screens)
 
+    assert run.arrow_positions == [1, 2, 1]  # right arrow: next item; left arrow: back
     assert len(run.timings) == ITEMS
     assert run.outside_requests == []  # only loopback traffic, fonts and icons included
     assert run.page_errors == []

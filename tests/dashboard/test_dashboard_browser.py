@@ -1,6 +1,7 @@
-"""Real-browser checks: `arenalens dashboard` on loopback, every page in headless chromium at
-1280x800: no exception, nothing clipped, no request leaving the machine, hostile text inert.
-Screenshots of every page are kept in the test-artefacts folder (see conftest `artefacts`)."""
+"""Real-browser check that hostile text stays inert: `arenalens dashboard` on loopback, every
+page in headless chromium at 1280x800 over a workspace whose names, queries and feedback hold
+HTML, markdown and a planted URL; nothing is fetched or rendered as an element. (Layout and each
+user's path: test_dashboard_user_paths_browser.py and test_dashboard_annotate_browser.py.)"""
 
 from __future__ import annotations
 
@@ -65,27 +66,6 @@ HOSTILE_ACTIONS = {
     "feedback": _show_per_model,
     "annotate": lambda page: _pick_option(page, "Annotator", "annotator"),
 }
-
-
-def test_every_page_opens_unclipped_at_1280(check, demo_workspace, artefacts):
-    screens = artefacts / "screens"
-    process = check.start_dashboard(demo_workspace, check.free_port(), screens / "dashboard.log")
-    network = check.NetworkLog()
-    try:
-        results = check.check_pages(
-            _port_of(process), screens, viewport=(1280, 800), network=network
-        )
-    finally:
-        check.stop(process)
-    assert [r.path for r in results] == list(check.PAGES)
-    for result in results:
-        title, heading = check.PAGES[result.path]
-        assert result.title.startswith(title), result
-        assert result.heading == heading, result
-        assert not result.errors, result
-        assert result.overflow == [], result
-        assert result.screenshot.stat().st_size > 10_000  # a rendered page, not a blank one
-    assert network.outside() == [], "the dashboard made the browser leave the machine"
 
 
 def test_hostile_text_stays_text_on_every_page(

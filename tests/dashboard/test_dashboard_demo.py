@@ -168,3 +168,18 @@ def test_an_edit_naming_an_unknown_cluster_is_refused_and_not_stored(
         writes.record_taxonomy_edit(app, kind, ids, value, "")
     assert list_edits(app.store) == []
     app.store.engine.dispose()
+
+
+def test_each_clusters_loss_reason_shares_carry_a_95_percent_interval(demo_workspace):
+    from dashboard.loaders import cache, taxonomy
+
+    app = cache.context_for(str(demo_workspace), None)
+    reasons = taxonomy.cluster_loss_reasons(app, taxonomy.taxonomy_run_ids(app)[0])
+    assert len(reasons) and reasons["items"].gt(0).all()
+    assert (reasons["ci_low"] <= reasons["share"]).all()
+    assert (reasons["share"] <= reasons["ci_high"]).all()
+    none_said = reasons[reasons["share"] == 0]
+    assert len(none_said) and (none_said["ci_high"] > 0).all()  # no reason seen is no proof of 0
+    small, large = reasons["items"].min(), reasons["items"].max()
+    width = (reasons["ci_high"] - reasons["ci_low"]).groupby(reasons["items"]).mean()
+    assert width[small] > width[large]  # more coded items, a narrower interval

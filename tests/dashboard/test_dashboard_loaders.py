@@ -206,3 +206,39 @@ def test_the_read_only_store_serves_many_page_threads_at_once(sample_workspace):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_an_annotation_save_does_not_restart_the_start_up_prefetch(
+    private_demo_workspace, monkeypatch
+):
+    import threading
+
+    from dashboard.cli import PREFETCH_ENV
+
+    started: list[str] = []
+
+    def start() -> None:
+        """start_prefetch, then wait for the thread it started (if any) to end."""
+        prefetch.start_prefetch(app)
+        for thread in threading.enumerate():
+            if thread.name == "arenalens-prefetch":
+                thread.join(timeout=30)
+
+    monkeypatch.setattr(prefetch, "prefetch", lambda app: started.append("prefetch"))
+    monkeypatch.setenv(PREFETCH_ENV, "1")
+    app = dashboard_app(private_demo_workspace)
+    start()
+    start()
+    assert started == ["prefetch"]  # once per version
+
+    item = str(coding.coded_items(app)["feedback_id"].iloc[0])
+    code = coding.codebook(app).code_names[0]
+    writes.save_annotation(app, coding.annotation_queue(app, None), "ann-x", item, {code: True})
+    start()
+    assert started == ["prefetch"]
+
+    with cache.writable_store(app) as store:  # a new run is a new version: prefetch again
+        store.finish_run(store.start_run("example", {}))
+    cache.reread_version()
+    start()
+    assert started == ["prefetch", "prefetch"]

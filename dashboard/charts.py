@@ -1,0 +1,75 @@
+"""Charts shared by the pages: one place for the "estimate with its interval" row chart.
+
+Ratings with their CIs (Leaderboard), Kendall τ and regression coefficients (Benchmarks), win
+and loss-reason shares per cluster (Use cases) all draw one row per label: the interval as a
+rule from `low` to `high`, the estimate as a point on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+
+def interval_chart(
+    frame: pd.DataFrame,
+    *,
+    label: str,
+    estimate: str,
+    x_title: str,
+    low: str = "ci_low",
+    high: str = "ci_high",
+    order: list[str] | alt.EncodingSortField | None = None,
+    x_scale: alt.Scale | None = None,
+    x_format: str | None = None,
+    colour: alt.Color | None = None,
+    point_colour: Any = None,
+    offset: alt.YOffset | str | None = None,
+    shape: alt.Shape | None = None,
+    tooltip: list | None = None,
+    step: int = 26,
+    point_size: int = 80,
+    rule: dict[str, Any] | None = None,
+    reference: float | None = None,
+) -> alt.Chart:
+    """One row per `label` (in `order`, whole names up to 320 px): a rule from `low` to `high`
+    and a filled point at `estimate`.
+
+    `colour` colours rules and points (e.g. one colour per cluster, with `offset` putting the
+    groups side by side in a row); `point_colour` colours only the points; `rule` holds the
+    rule's mark properties (default: 3 px, 60% opaque); `reference` draws a dashed vertical
+    line there (e.g. 0 for coefficients)."""
+    encoding: dict[str, Any] = {
+        "y": alt.Y(f"{label}:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    }
+    if colour is not None:
+        encoding["color"] = colour
+    if offset is not None:
+        encoding["yOffset"] = offset
+    base = alt.Chart(frame).encode(**encoding)
+    axis = alt.Axis(format=x_format) if x_format else alt.Undefined
+    rules = base.mark_rule(
+        **(rule if rule is not None else {"strokeWidth": 3, "opacity": 0.6})
+    ).encode(
+        x=alt.X(f"{low}:Q", title=x_title, scale=x_scale or alt.Undefined, axis=axis),
+        x2=f"{high}:Q",
+    )
+    marks: dict[str, Any] = {"x": f"{estimate}:Q"}
+    if point_colour is not None:
+        marks["color"] = point_colour
+    if shape is not None:
+        marks["shape"] = shape
+    if tooltip is not None:
+        marks["tooltip"] = tooltip
+    points = base.mark_point(filled=True, size=point_size).encode(**marks)
+    layers = [rules, points]
+    if reference is not None:
+        line = (
+            alt.Chart(pd.DataFrame({"x": [reference]}))
+            .mark_rule(strokeDash=[4, 4], color="gray")
+            .encode(x="x:Q")
+        )
+        layers.insert(0, line)
+    return alt.layer(*layers).properties(height=alt.Step(step))
