@@ -155,6 +155,7 @@ class AnnotationQueue:
     def writing_to(self, store: Store) -> AnnotationQueue:
         """This queue saving through `store` (the feedback it already read is kept): the
         dashboard reads through a read-only store and saves through one opened for the save."""
+        self._feedback_frame()  # read once here, so every copy shares it
         other = copy.copy(self)
         other.store = store
         return other

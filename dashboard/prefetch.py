@@ -98,7 +98,9 @@ def prefetch_thread(workspace: str, db: str | None, version: tuple) -> threading
 
 
 def start_prefetch(app: AppContext) -> None:
-    """Once per store version, warm every page's caches in a background thread (when the
-    `arenalens dashboard` command asked for it), so pages open fast at 100k interactions."""
+    """Once per version of the runs and core rows, warm every page's caches in a background
+    thread (when the `arenalens dashboard` command asked for it), so pages open fast at 100k
+    interactions. An annotation or edit saved does not restart it: the few loaders that read
+    those rows refill when a page asks."""
     if os.environ.get(PREFETCH_ENV) == "1":
-        prefetch_thread(*cache.key(app), cache.store_version(app))
+        prefetch_thread(*cache.key(app), cache.version_for(cache.store_version(app), ()))

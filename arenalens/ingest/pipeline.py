@@ -6,7 +6,6 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from itertools import islice
 from pathlib import Path
@@ -265,42 +264,26 @@ def _ingest_bulk(
     bar: tqdm,
 ) -> IngestReport:
     occurrences: Counter[str] = Counter()
-
-    def write(rows: dict[str, list[Any]], pairs: list[tuple[str, str]], n: int) -> None:
-        try:
-            report.interactions_added += bulk_path.load_interactions(conn, rows)
-        except DBAPIError as exc:  # the row path names the record, or stores the file
-            raise NotBulk(str(exc)) from None
-        feedback = bulk_path.feedback_rows(pairs, report.path)
-        report.feedback_added += store.insert_ignore(t.feedback, feedback, conn=conn)
-        report.records += n
-        bar.update(n)
-
-    # The database writes batch k on one thread while this one reads and checks batch k + 1
-    # (the drivers release the GIL while they work): two cores, about a third less wall time.
-    # One writer, each write awaited before the next is queued, so rows land in file order.
-    with store.transaction() as conn, ThreadPoolExecutor(1, "arenalens-ingest") as writer:
+    with store.transaction() as conn:
         if store.dialect == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would begin only at the first DML
         deferred = bulk_path.defer_sqlite_indexes(conn)
-        pending: Future[None] | None = None
-        try:
-            for batch in bulk_path.arrow_batches(path, fmt):
-                if batch.num_rows == 0:
-                    continue
-                columns = bulk_path.batch_columns(batch, renames)
-                rows, pairs = bulk_path.normalise_batch(
-                    columns, batch.num_rows, fmt == "csv", occurrences
-                )
-                rows["source"] = [report.path] * batch.num_rows
-                if pending is not None:
-                    pending.result()
-                pending = writer.submit(write, rows, pairs, batch.num_rows)
-        finally:
-            if pending is not None:  # never leave a write running when the transaction ends
-                wait([pending])
-        if pending is not None:
-            pending.result()
+        for batch in bulk_path.arrow_batches(path, fmt):
+            if batch.num_rows == 0:
+                continue
+            columns = bulk_path.batch_columns(batch, renames)
+            rows, pairs = bulk_path.normalise_batch(
+                columns, batch.num_rows, fmt == "csv", occurrences
+            )
+            rows["source"] = [report.path] * batch.num_rows
+            try:
+                report.interactions_added += bulk_path.load_interactions(conn, rows)
+            except DBAPIError as exc:  # the row path names the record, or stores the file
+                raise NotBulk(str(exc)) from None
+            feedback = bulk_path.feedback_rows(pairs, report.path)
+            report.feedback_added += store.insert_ignore(t.feedback, feedback, conn=conn)
+            report.records += batch.num_rows
+            bar.update(batch.num_rows)
         if report.records == 0:
             raise bulk_path.NotBulk("no records")
         for index in deferred:

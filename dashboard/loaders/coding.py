@@ -56,12 +56,6 @@ def agreement(app: AppContext, n_boot: int) -> AgreementReport:
 
 
 @loader(human=("coding",))
-def disagreements(app: AppContext) -> pd.DataFrame:
-    """(item, code) pairs where annotators disagree and nobody has adjudicated yet."""
-    return AnnotationQueue(app.store, codebook(app)).disagreements()
-
-
-@loader(human=("coding",))
 def disagreement_details(app: AppContext) -> pd.DataFrame:
     """Open disagreements with each annotator's answer by name and the machine's code."""
     queue = AnnotationQueue(app.store, codebook(app))

@@ -71,12 +71,6 @@ def synthetic_share(app: AppContext, sample: int = 200) -> float:
 
 
 @loader
-def votes(app: AppContext) -> pd.DataFrame:
-    """Votes with aliases resolved (without the JSON `extra`, which no page shows)."""
-    return app.store.votes_frame(include_extra=False)
-
-
-@loader
 def feedback(app: AppContext) -> pd.DataFrame:
     """Feedback with its interaction context."""
     return masked(app, app.store.feedback_frame())

@@ -51,7 +51,6 @@ def every_loader_call(app) -> list[tuple[Callable[..., Any], tuple]]:
         (workspace.status, ()),
         (workspace.runs, ()),
         (workspace.synthetic_share, ()),
-        (workspace.votes, ()),
         (workspace.feedback, ()),
         (workspace.interactions, ()),
         (workspace.audio_roots, ()),
@@ -64,7 +63,6 @@ def every_loader_call(app) -> list[tuple[Callable[..., Any], tuple]]:
         (coding.coded_items, ()),
         (coding.machine_codes, ()),
         (coding.agreement, (20,)),
-        (coding.disagreements, ()),
         (coding.disagreement_details, ()),
         (coding.feedback_categories, ()),
         (coding.top_loss_reasons, (3,)),
@@ -220,3 +218,39 @@ def test_a_page_that_changes_a_loaded_frame_changes_only_its_own_copy(tiny_works
     status = workspace.status(app)
     status["interactions"] = -1
     assert workspace.status(app)["interactions"] == len(expected)
+
+
+def test_an_annotation_save_does_not_restart_the_start_up_prefetch(
+    private_demo_workspace, monkeypatch
+):
+    import threading
+
+    from dashboard.cli import PREFETCH_ENV
+
+    started: list[str] = []
+
+    def start() -> None:
+        """start_prefetch, then wait for the thread it started (if any) to end."""
+        prefetch.start_prefetch(app)
+        for thread in threading.enumerate():
+            if thread.name == "arenalens-prefetch":
+                thread.join(timeout=30)
+
+    monkeypatch.setattr(prefetch, "prefetch", lambda app: started.append("prefetch"))
+    monkeypatch.setenv(PREFETCH_ENV, "1")
+    app = dashboard_app(private_demo_workspace)
+    start()
+    start()
+    assert started == ["prefetch"]  # once per version
+
+    item = str(coding.coded_items(app)["feedback_id"].iloc[0])
+    code = coding.codebook(app).code_names[0]
+    writes.save_annotation(app, coding.annotation_queue(app, None), "ann-x", item, {code: True})
+    start()
+    assert started == ["prefetch"]
+
+    with cache.writable_store(app) as store:  # a new run is a new version: prefetch again
+        store.finish_run(store.start_run("example", {}))
+    cache.reread_version()
+    start()
+    assert started == ["prefetch", "prefetch"]
