@@ -163,7 +163,9 @@ _MIN_COLUMN_PX, _MAX_COLUMN_PX = 56, 420
 
 
 #: columns shown whole even when a table must shrink to fit
-WHOLE_COLUMNS = frozenset({"model", "model_a", "model_b", "system", "cluster", "category"})
+WHOLE_COLUMNS = frozenset(
+    {"model", "model_a", "model_b", "system", "cluster", "category", "status"}
+)
 
 
 def fit_columns(

@@ -164,6 +164,7 @@ def test_a_wide_leaderboard_shows_every_model_name_whole():
     widths = {c: w["width"] for c, w in fit_columns(board).items()}
     assert sum(widths.values()) <= PAGE_WIDTH_PX
     assert widths["model"] >= 8 * len("Whisper+Llama3 pipeline")
+    assert widths["status"] >= 8 * len("provisional")  # "provision" hid the board's verdict
 
 
 def test_win_shares_count_ties_half_with_a_wilson_interval():
