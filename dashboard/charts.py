@@ -12,6 +12,17 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+RATING_AXIS = "rating (Elo scale), 95% CI"
+#: hover text of a rating point: model, rank, rating with its CI, votes
+RATING_TOOLTIP = [
+    "model",
+    "rank",
+    alt.Tooltip("rating:Q", format=".0f"),
+    alt.Tooltip("ci_low:Q", format=".0f"),
+    alt.Tooltip("ci_high:Q", format=".0f"),
+    "votes",
+]
+
 
 def interval_chart(
     frame: pd.DataFrame,

@@ -10,7 +10,7 @@ import streamlit as st
 
 from arenalens.context import AppContext
 from dashboard import loaders, ui
-from dashboard.charts import interval_chart
+from dashboard.charts import RATING_AXIS, RATING_TOOLTIP, interval_chart
 
 TABLE_COLUMNS = [
     "rank",
@@ -36,7 +36,6 @@ ROLE_COLOURS = {
     "behind": "#d9f0d3",
     "too few votes": "#e0e0e0",
 }
-RATING_AXIS = "rating (Elo scale), 95% CI"
 ROLE_MARKS = {"leader": "★ ", "tied": "= ", "behind": "", "too few votes": ""}
 
 
@@ -66,14 +65,7 @@ def ratings_chart(frame: pd.DataFrame, height_step: int = 26, colour: str = "ran
         order=order,
         x_scale=alt.Scale(zero=False),
         point_colour=alt.Color(colour, scale=alt.Scale(scheme="dark2"), legend=legend),
-        tooltip=[
-            "model",
-            "rank",
-            alt.Tooltip("rating:Q", format=".0f"),
-            alt.Tooltip("ci_low:Q", format=".0f"),
-            alt.Tooltip("ci_high:Q", format=".0f"),
-            "votes",
-        ],
+        tooltip=RATING_TOOLTIP,
         step=height_step,
     )
 

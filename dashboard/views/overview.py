@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import loaders, sections, ui
+from dashboard.charts import RATING_AXIS, RATING_TOOLTIP, interval_chart
 
 TOP_MODELS = 8
 TOP_REASONS = 3
@@ -40,30 +41,16 @@ def leaderboard_chart(top: pd.DataFrame) -> alt.Chart:
             for r, m, v in zip(top["rank"], top["model"], top["votes"], strict=True)
         ]
     )
-    base = alt.Chart(frame).encode(
-        y=alt.Y(
-            "label:N",
-            sort=list(frame["label"]),
-            title=None,
-            axis=alt.Axis(labelLimit=300, labelOverlap=False),
-        )
+    return interval_chart(
+        frame,
+        label="label",
+        estimate="rating",
+        x_title=RATING_AXIS,
+        order=list(frame["label"]),
+        x_scale=alt.Scale(zero=False),
+        tooltip=RATING_TOOLTIP,
+        point_size=70,
     )
-    bars = base.mark_rule(strokeWidth=3, opacity=0.6).encode(
-        x=alt.X("ci_low:Q", title="rating (Elo scale), 95% CI", scale=alt.Scale(zero=False)),
-        x2="ci_high:Q",
-    )
-    points = base.mark_point(filled=True, size=70).encode(
-        x="rating:Q",
-        tooltip=[
-            "model",
-            "rank",
-            alt.Tooltip("rating:Q", format=".0f"),
-            alt.Tooltip("ci_low:Q", format=".0f"),
-            alt.Tooltip("ci_high:Q", format=".0f"),
-            "votes",
-        ],
-    )
-    return (bars + points).properties(height=alt.Step(26))
 
 
 def compact_leaderboard(app) -> None:
