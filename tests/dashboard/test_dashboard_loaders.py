@@ -254,3 +254,37 @@ def test_an_annotation_save_does_not_restart_the_start_up_prefetch(
     cache.reread_version()
     start()
     assert started == ["prefetch", "prefetch"]
+
+
+def test_after_the_start_up_prefetch_no_page_computes_a_loader(
+    private_demo_workspace, monkeypatch, render
+):
+    """The prefetch warms what every page reads when it opens, so a page opened afterwards
+    only reads caches (the 2 s goal at 100k interactions rests on this)."""
+    app = dashboard_app(private_demo_workspace)
+    prefetch.prefetch(app)
+    computed: list[str] = []
+    for name, fn in cache.registered_loaders().items():
+
+        def counted(*args: Any, _name: str = name, _fn: Callable = fn) -> Any:
+            computed.append(_name)
+            return _fn(*args)
+
+        monkeypatch.setitem(cache._LOADERS, name, counted)
+    pages = ["overview.py", "use_cases.py", "feedback.py", "outputs.py", "annotate.py"]
+    pages += ["agreement.py", "leaderboard.py", "benchmarks.py"]
+    by_page = {}
+    for page in pages:
+        at = render(private_demo_workspace, page)
+        assert not at.exception, (page, at.exception)
+        by_page[page], computed[:] = list(computed), []
+    assert by_page == {page: [] for page in pages}
+
+
+def test_the_prefetch_warms_the_pages_in_the_order_of_the_sidebar(private_demo_workspace):
+    app = dashboard_app(private_demo_workspace)
+    order = [name for name, _ in prefetch.prefetch_steps(app)]
+    assert order[:2] == ["status", "runs"]
+    overview, outputs = order.index("top_loss_reasons"), order.index("model_outputs")
+    assert overview < order.index("query_clusters") < order.index("coded_items") < outputs
+    assert outputs < order.index("agreement") < order.index("win_rates")
