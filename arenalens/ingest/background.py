@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -64,6 +65,7 @@ def _consume(receiver: Connection) -> Iterator[Any]:
 
 def _produce(make: Callable[[], Iterator[Any]], sender: Connection, receiver: Connection) -> None:
     receiver.close()  # the parent's end: when the parent dies, our sends fail and we stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
     try:
         for item in make():
             if not _send(sender, (_ITEM, item)):
