@@ -16,6 +16,7 @@ import io
 import json
 import re
 import sqlite3
+from array import array
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -289,13 +290,52 @@ def normalise_batch(
 
 @dataclass
 class PreparedBatch:
-    """One batch ready to write: `interactions` rows as bound values, plus what the write checks."""
+    """One batch ready to write: `interactions` columns in `STORED` order, converted for the
+    backend, and the feedback rows. Pickles compactly (it crosses from the reader child)."""
 
     rows: int
-    values: list[tuple[Any, ...]]  # in `STORED` order, converted for the backend
-    ids: list[str]
-    digests: list[str]
+    columns: list[list[Any]]
     feedback: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def values(self) -> list[tuple[Any, ...]]:
+        return list(zip(*self.columns, strict=True))
+
+    @property
+    def ids(self) -> list[str]:
+        return self.columns[STORED.index("id")]
+
+    @property
+    def digests(self) -> list[str]:
+        return self.columns[STORED.index("content_hash")]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "columns": [_few_values(c) for c in self.columns]}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["columns"] = [_expand(c) for c in state["columns"]]
+        self.__dict__.update(state)
+
+
+def _few_values(column: list[Any]) -> Any:
+    """A column of few distinct values (models, winners, languages) as those values and one
+    small number per row: half the objects to pickle and unpickle for a typical vote file."""
+    try:
+        index = dict.fromkeys(column)
+    except TypeError:  # unhashable values go as they are
+        return column
+    if len(index) > max(1, len(column) // 8) or len(index) > 65_535:
+        return column
+    for k, value in enumerate(index):
+        index[value] = k
+    return (list(index), array("H", map(index.__getitem__, column)).tobytes())
+
+
+def _expand(column: Any) -> list[Any]:
+    if isinstance(column, list):
+        return column
+    values, codes = column
+    return list(map(values.__getitem__, array("H", codes)))
 
 
 def prepare_batches(
@@ -313,15 +353,13 @@ def prepare_batches(
         columns["source"] = [source] * batch.num_rows
         yield PreparedBatch(
             rows=batch.num_rows,
-            values=row_values(columns, dialect),
-            ids=columns["id"],
-            digests=columns["content_hash"],
+            columns=stored_columns(columns, dialect),
             feedback=feedback_rows(pairs, source),
         )
 
 
-def row_values(columns: dict[str, list[Any]], dialect: Any) -> list[tuple[Any, ...]]:
-    """The batch's rows in `STORED` order, converted as SQLAlchemy would bind them."""
+def stored_columns(columns: dict[str, list[Any]], dialect: Any) -> list[list[Any]]:
+    """The batch's columns in `STORED` order, converted as SQLAlchemy would bind them."""
     if dialect.name == "sqlite":  # what SQLAlchemy's SQLite DATETIME stores, made with the stamps
         stamps = columns["timestamp_sqlite"]
     else:
@@ -334,7 +372,7 @@ def row_values(columns: dict[str, list[Any]], dialect: Any) -> list[tuple[Any, .
         "timestamp": stamps,
         "extra": [extra(v) if v else empty for v in columns["extra"]],
     }
-    return list(zip(*(converted[name] for name in STORED), strict=True))
+    return [converted[name] for name in STORED]
 
 
 def batch_columns(batch: Any, renames: dict[str, str]) -> dict[str, list[Any]]:
