@@ -24,8 +24,14 @@ _ITEM, _DONE, _RAISED = 0, 1, 2
 
 
 def can_fork() -> bool:
-    """Whether this platform forks (Linux does); elsewhere the generator runs inline."""
-    return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
+    """Whether a child would help: this platform forks (Linux does) and this process may run
+    on two cores or more (with one, the child only adds the cost of sending its results)."""
+    if not hasattr(os, "fork") or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    cores = (
+        os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    )
+    return len(cores) >= 2
 
 
 @contextmanager
