@@ -60,6 +60,14 @@ def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
         # calls it so the prefetch starts with the server, not with the first visitor
         "--server.scriptHealthCheckEnabled",
         "true",
+        # speed (benchmarks/README.md, time to interactive): Streamlit's default full garbage
+        # collection after every script run walks the cached 100k-row frames (~0.5 s holding
+        # the GIL, so the server answers nothing meanwhile), and its file watcher re-resolves
+        # the path of every imported module on every run; a served dashboard needs neither
+        "--runner.postScriptGC",
+        "false",
+        "--server.fileWatcherType",
+        "none",
     ]
 
 

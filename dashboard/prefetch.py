@@ -16,42 +16,90 @@ import streamlit as st
 from arenalens.context import AppContext
 from dashboard.cli import PREFETCH_ENV
 from dashboard.loaders import cache, coding, inference, ranking, taxonomy, workspace
+from ranking.persist import CONTROLLED
+
+
+def prefetch_steps(app: AppContext) -> list[tuple[str, Callable[[], Any]]]:
+    """(name, loader call) of every page's caches, page by page in the order of the sidebar:
+    a first visitor arriving while the prefetch runs usually opens the Overview first and then
+    walks down the sidebar, so each page's loaders are warm (or being computed) when they come."""
+    taxonomy_runs = taxonomy.taxonomy_run_ids(app)
+    latest = taxonomy_runs[0] if taxonomy_runs else None
+    coded = coding.coding_ready(app) is None
+    version = coding.codebook(app).version_key
+    ranked = workspace.latest_runs(app, "ranking")
+    ranking_run = int(ranked.iloc[0]["id"]) if len(ranked) else None
+    # the boards the Leaderboard reads: the newest run's overall and length-controlled boards,
+    # and the newest `rank --by FIELD` run's board per field
+    boards = [(ranking_run, ""), (ranking_run, CONTROLLED)] if ranking_run is not None else []
+    for run in ranked.itertuples():
+        field = (run.config or {}).get("by")
+        if field and field not in {f for _, f in boards}:
+            boards.append((int(run.id), field))
+    regressed = workspace.latest_runs(app, "regression")
+    steps: list[tuple[str, Callable[[], Any], bool]] = [
+        # Overview
+        ("status", lambda: workspace.status(app), True),
+        ("runs", lambda: workspace.runs(app), True),
+        ("synthetic_share", lambda: workspace.synthetic_share(app), True),
+        ("latest_ratings", lambda: ranking.latest_ratings(app), True),
+        ("prevalence", lambda: coding.prevalence(app, "overall"), coded),
+        ("top_loss_reasons", lambda: coding.top_loss_reasons(app, 3), coded),
+        ("modality_shares", lambda: taxonomy.modality_shares(app), bool(taxonomy_runs)),
+        ("category_shares", lambda: taxonomy.category_shares(app), bool(taxonomy_runs)),
+        ("modality_examples", lambda: taxonomy.modality_examples(app), bool(taxonomy_runs)),
+        ("modality_win_rates", lambda: taxonomy.modality_win_rates(app), bool(taxonomy_runs)),
+        # Use cases
+        ("clusters", lambda: taxonomy.clusters(app, latest, 0), bool(taxonomy_runs)),
+        ("parents", lambda: taxonomy.clusters(app, latest, 1), bool(taxonomy_runs)),
+        ("query_clusters", lambda: taxonomy.query_clusters(app, latest), bool(taxonomy_runs)),
+        ("taxonomy_edits", lambda: taxonomy.taxonomy_edits(app), bool(taxonomy_runs)),
+        ("category_names", lambda: taxonomy.category_names(app), bool(taxonomy_runs)),
+        (
+            "cluster_loss_reasons",
+            lambda: taxonomy.cluster_loss_reasons(app, latest),
+            bool(taxonomy_runs) and coded,
+        ),
+        # Feedback
+        ("coded_items", lambda: coding.coded_items(app), coded),
+        ("machine_codes", lambda: coding.machine_codes(app), coded),
+        ("candidate_reasons", lambda: coding.candidate_reasons(app, version), coded),
+        # Outputs
+        ("interactions", lambda: workspace.interactions(app), True),
+        ("feedback", lambda: workspace.feedback(app), True),
+        ("model_outputs", lambda: inference.model_outputs(app), True),
+        ("audio_roots", lambda: workspace.audio_roots(app), True),
+        # Annotate and Agreement
+        ("annotation_queue", lambda: coding.annotation_queue(app, None), coded),
+        ("agreement", lambda: coding.agreement(app, 1000), coded),
+        ("disagreement_details", lambda: coding.disagreement_details(app), coded),
+        # Leaderboard
+        ("win_rates", lambda: ranking.win_rates(app, ranking_run), ranking_run is not None),
+        *[
+            (
+                f"ratings {field or 'overall'}",
+                lambda r=run, f=field: ranking.ratings(app, r, f),
+                True,
+            )
+            for run, field in boards
+        ],
+        ("prevalence_by_model", lambda: coding.prevalence(app, "model"), coded),
+        # Benchmarks vs preference
+        (
+            "regression_terms",
+            lambda: ranking.regression_terms(app, int(regressed.iloc[0]["id"])),
+            len(regressed) > 0,
+        ),
+    ]
+    return [(name, step) for name, step, wanted in steps if wanted]
 
 
 def prefetch(app: AppContext) -> dict[str, float]:
-    """Fill the caches every page needs, heaviest first; returns seconds per loader."""
-    steps: list[tuple[str, Callable[[], Any]]] = [
-        ("status", lambda: workspace.status(app)),
-        ("runs", lambda: workspace.runs(app)),
-        ("interactions", lambda: workspace.interactions(app)),
-        ("feedback", lambda: workspace.feedback(app)),
-        ("model_outputs", lambda: inference.model_outputs(app)),
-        ("audio_roots", lambda: workspace.audio_roots(app)),
-        ("latest_ratings", lambda: ranking.latest_ratings(app)),
-    ]
-    taxonomy_runs = taxonomy.taxonomy_run_ids(app)
-    coded = coding.coding_ready(app) is None
-    if taxonomy_runs:
-        latest = taxonomy_runs[0]
-        steps += [
-            ("modality_shares", lambda: taxonomy.modality_shares(app)),
-            ("category_shares", lambda: taxonomy.category_shares(app)),
-            ("clusters", lambda: taxonomy.clusters(app, latest, 0)),
-            ("parents", lambda: taxonomy.clusters(app, latest, 1)),
-            ("query_clusters", lambda: taxonomy.query_clusters(app, latest)),
-            ("modality_examples", lambda: taxonomy.modality_examples(app)),
-            ("modality_win_rates", lambda: taxonomy.modality_win_rates(app)),
-        ]
-    if coded:
-        steps += [
-            ("prevalence", lambda: coding.prevalence(app, "overall")),
-            ("top_loss_reasons", lambda: coding.top_loss_reasons(app, 3)),
-            ("agreement", lambda: coding.agreement(app, 1000)),
-            ("coded_items", lambda: coding.coded_items(app)),
-            ("machine_codes", lambda: coding.machine_codes(app)),
-        ]
-    if taxonomy_runs and coded:
-        steps.append(("cluster_loss_reasons", lambda: taxonomy.cluster_loss_reasons(app, latest)))
+    """Fill the caches every page needs, in the order users arrive; returns seconds per loader."""
+    try:
+        steps = prefetch_steps(app)
+    except Exception:  # noqa: BLE001 - a page shows the error when it asks; prefetch is best-effort
+        steps = []
     seconds = {}
     for name, step in steps:
         started = time.perf_counter()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import pickle
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, overload
@@ -43,14 +44,38 @@ _CORE_COUNTED = (
 )
 
 
+# The rows a feedback frame is built from (feedback, its interaction, transcript, model aliases).
+_FEEDBACK_SOURCES = (t.feedback, t.interactions, t.transcripts, t.model_aliases)
+
+
+class PageStore(Store):
+    """The pages' read-only store. It also keeps the last feedback frame while the rows it is
+    built from are unchanged: six loaders read it (feedback, coded items, prevalence overall and
+    per model, agreement, the annotation queue), ~1.5 s each at 43k feedback items."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._feedback: tuple[tuple, pd.DataFrame] | None = None
+        self._feedback_lock = threading.Lock()
+
+    def feedback_frame(self) -> pd.DataFrame:
+        with (
+            self._feedback_lock
+        ):  # a second reader waits for the first read instead of repeating it
+            rows = tuple(self.count(table) for table in _FEEDBACK_SOURCES)
+            if self._feedback is None or self._feedback[0] != rows:
+                self._feedback = (rows, super().feedback_frame())
+            return self._feedback[1].copy(deep=False)  # copy-on-write: callers change their own
+
+
 def open_read_only(url: str) -> Store:
     """The store at `url`, read-only. A workspace not created (or not upgraded) yet is prepared
     once by a writable open first, as `arenalens dashboard` does before it starts the server."""
     try:
-        return Store.open(url, read_only=True)
+        return PageStore.open(url, read_only=True)
     except StoreError:
         Store.open(url).engine.dispose()  # raises the real reason when the store cannot open
-        return Store.open(url, read_only=True)
+        return PageStore.open(url, read_only=True)
 
 
 @st.cache_resource(show_spinner=False)

@@ -254,3 +254,74 @@ def test_an_annotation_save_does_not_restart_the_start_up_prefetch(
     cache.reread_version()
     start()
     assert started == ["prefetch", "prefetch"]
+
+
+def test_after_the_start_up_prefetch_no_page_computes_a_loader(
+    private_demo_workspace, monkeypatch, render
+):
+    """The prefetch warms what every page reads when it opens, so a page opened afterwards
+    only reads caches (the 2 s goal at 100k interactions rests on this)."""
+    app = dashboard_app(private_demo_workspace)
+    prefetch.prefetch(app)
+    computed: list[str] = []
+    for name, fn in cache.registered_loaders().items():
+
+        def counted(*args: Any, _name: str = name, _fn: Callable = fn) -> Any:
+            computed.append(_name)
+            return _fn(*args)
+
+        monkeypatch.setitem(cache._LOADERS, name, counted)
+    pages = ["overview.py", "use_cases.py", "feedback.py", "outputs.py", "annotate.py"]
+    pages += ["agreement.py", "leaderboard.py", "benchmarks.py"]
+    by_page = {}
+    for page in pages:
+        at = render(private_demo_workspace, page)
+        assert not at.exception, (page, at.exception)
+        by_page[page], computed[:] = list(computed), []
+    assert by_page == {page: [] for page in pages}
+
+
+def test_the_prefetch_warms_the_pages_in_the_order_of_the_sidebar(private_demo_workspace):
+    app = dashboard_app(private_demo_workspace)
+    order = [name for name, _ in prefetch.prefetch_steps(app)]
+    assert order[:2] == ["status", "runs"]
+    overview, outputs = order.index("top_loss_reasons"), order.index("model_outputs")
+    assert overview < order.index("query_clusters") < order.index("coded_items") < outputs
+    assert outputs < order.index("agreement") < order.index("win_rates")
+
+
+def test_the_pages_store_reads_the_feedback_frame_once_until_its_rows_change(
+    tiny_workspace, tmp_path, monkeypatch
+):
+    import json
+
+    from arenalens.ingest import ingest_interactions
+    from arenalens.store import Store
+
+    app = dashboard_app(tiny_workspace)
+    reads = Counter()
+    original = Store.feedback_frame
+
+    def counted(self):
+        reads["feedback_frame"] += 1
+        return original(self)
+
+    monkeypatch.setattr(Store, "feedback_frame", counted)
+    first = app.store.feedback_frame()
+    rows = len(first)
+    first["text"] = "changed by one reader"
+    second = app.store.feedback_frame()
+    assert reads["feedback_frame"] == 1
+    assert "changed by one reader" not in set(second["text"])
+    assert len(second) == rows
+
+    record = {"id": "i-new", "user_id": "u9", "query_text": "q", "model_a": "alpha"}
+    record |= {"model_b": "beta", "winner": "model_a", "feedback": "new feedback"}
+    source = tmp_path / "more.jsonl"
+    source.write_text(json.dumps(record) + "\n")
+    writer = Store.open(app.settings.db_url)
+    ingest_interactions(writer, source, "jsonl", progress=False)
+    writer.engine.dispose()
+    third = app.store.feedback_frame()
+    assert reads["feedback_frame"] == 2
+    assert "new feedback" in set(third["text"]) and len(third) == rows + 1

@@ -34,6 +34,22 @@ def test_streamlit_serves_on_loopback_on_the_given_port():
     assert command[4].endswith("dashboard/app.py")
 
 
+def test_the_served_app_skips_work_meant_for_editing_it():
+    """No full garbage collection after each run (it holds the GIL ~0.5 s at 100k rows) and no
+    file watcher (it re-resolves every module's path on each run): both only cost time."""
+    command = streamlit_command(8765)
+    assert command[command.index("--runner.postScriptGC") + 1] == "false"
+    assert command[command.index("--server.fileWatcherType") + 1] == "none"
+
+
+def test_every_streamlit_option_passed_exists():
+    from streamlit import config
+
+    config.get_option("server.port")  # parses the option table
+    names = [arg[2:] for arg in streamlit_command(8765) if arg.startswith("--")]
+    assert names and set(names) <= set(config._config_options)
+
+
 def test_the_app_is_told_the_workspace_and_database(tmp_path):
     app = AppContext(Settings(workspace=tmp_path / "ws", db="postgresql://u@127.0.0.1/x"))
     env = dashboard_environment(app, base={"ARENALENS_DB": "sqlite:///old", "PATH": "/bin"})
