@@ -1,6 +1,7 @@
 """Ingest speed: votes with ids as CSV and Parquet into SQLite and PostgreSQL, then a re-ingest.
 
     flock /tmp/arenalens-bench.lock python benchmarks/ingest_speed.py --rows 100000 600000 \
+        --readers child here \
         --json ingest_speed.json
 
 PostgreSQL runs when ARENALENS_BENCH_POSTGRES_URL (or ARENALENS_TEST_POSTGRES_URL) names a
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import tempfile
 import time
 import uuid
@@ -23,9 +25,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import create_engine, text
 
-from arenalens.ingest import ingest_interactions
+from arenalens.ingest import ingest_interactions, pipeline
 from arenalens.store import Store
 
+DEFAULT_BACKGROUND_MIN_BYTES = pipeline.BACKGROUND_MIN_BYTES
 MODELS = [f"model-{k:02d}" for k in range(20)]
 
 
@@ -70,17 +73,27 @@ def drop_postgres(base: str, url: str) -> None:
     admin.dispose()
 
 
-def measure(url: str, path: Path, rows: int, reingest: bool) -> dict[str, Any]:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(url: str, path: Path, rows: int, reingest: bool, reader: str) -> dict[str, Any]:
     store = Store.open(url)
-    start, cpu = time.perf_counter(), time.process_time()
+    # "child": files from 1 MiB are read in a forked child (the default); "here": in-process
+    pipeline.BACKGROUND_MIN_BYTES = DEFAULT_BACKGROUND_MIN_BYTES if reader == "child" else 1 << 62
+    start, cpu, child = time.perf_counter(), time.process_time(), children_cpu()
     report = ingest_interactions(store, path, progress=False)
     first, first_cpu = time.perf_counter() - start, time.process_time() - cpu
+    child_cpu = children_cpu() - child
     assert report.interactions_added == rows, report
     figures: dict[str, Any] = {
+        "reader": reader,
         "seconds": round(first, 2),
         "rows_per_s": round(rows / first),
         "cpu_s": round(first_cpu, 2),  # this process only (PostgreSQL's server work is not in it)
-        "rows_per_cpu_s": round(rows / first_cpu),
+        "child_cpu_s": round(child_cpu, 2),  # the reader child's
+        "rows_per_cpu_s": round(rows / (first_cpu + child_cpu)),
         "bulk": getattr(report, "bulk", False),
     }
     if reingest:
@@ -99,6 +112,13 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
+        "--readers",
+        nargs="+",
+        default=["child"],
+        choices=["child", "here"],
+        help="child: large files are read in a forked child (the default); here: in-process",
+    )
+    parser.add_argument(
         "--no-reingest", action="store_true", help="skip timing a second ingest of each file"
     )
     args = parser.parse_args()
@@ -113,7 +133,7 @@ def main() -> None:
             files = {"csv": folder / f"votes{rows}.csv", "parquet": folder / f"votes{rows}.parquet"}
             frame.to_csv(files["csv"], index=False)
             frame.to_parquet(files["parquet"], index=False)
-            for fmt in args.formats:
+            for fmt, reader in ((f, r) for f in args.formats for r in args.readers):
                 for backend in args.backends:
                     if backend == "postgresql" and not pg_base:
                         print("skipping postgresql: ARENALENS_BENCH_POSTGRES_URL not set")
@@ -124,7 +144,7 @@ def main() -> None:
                         else f"sqlite:///{folder / f'{uuid.uuid4().hex}.sqlite'}"
                     )
                     try:
-                        figures = measure(url, files[fmt], rows, not args.no_reingest)
+                        figures = measure(url, files[fmt], rows, not args.no_reingest, reader)
                     finally:
                         if backend == "postgresql":
                             drop_postgres(pg_base, url)

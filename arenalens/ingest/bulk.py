@@ -14,10 +14,15 @@ import csv
 import hashlib
 import io
 import json
+import re
+import sqlite3
+from array import array
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii
+from itertools import chain
+from json.encoder import encode_basestring_ascii as encode
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +44,9 @@ from arenalens.ingest.records import (
 )
 from arenalens.store import tables as t
 
-BATCH_ROWS = 50_000
+BATCH_ROWS = 20_000  # small enough that the writer starts soon and the reader keeps ahead
+CSV_BLOCK_BYTES = 1 << 20  # Arrow's CSV batches are blocks of text: ~15k votes per MiB
+SQLITE_ROWS_PER_INSERT = 64  # rows per INSERT statement: fewer statement steps than 1 per row
 SQLITE_CACHE_KIB = 256 * 1024
 TEXT_FIELDS = tuple(
     n for n in CANONICAL_FIELDS if n not in ("timestamp", "query_audio", "feedback", "id")
@@ -80,7 +87,7 @@ def arrow_batches(path: Path, fmt: str, batch_rows: int = BATCH_ROWS) -> Iterato
         header = _csv_header(path, delimiter)
         reader = pa_csv.open_csv(
             path,
-            read_options=pa_csv.ReadOptions(block_size=1 << 24),
+            read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True
             ),
@@ -112,7 +119,7 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
 
 def text_column(values: list[Any], name: str) -> list[str | None]:
     """A canonical text field as `records._as_text` makes it; NotBulk where it would refuse."""
-    if any(type(v) is not str for v in values if v is not None):
+    if not set(map(type, values)) <= {str, type(None)}:
         if not all(v is None or type(v) in (str, int) for v in values):
             raise NotBulk(f"{name}: values that are not text")
         values = [v if v is None or type(v) is str else str(v) for v in values]
@@ -142,28 +149,58 @@ def extra_column(values: list[Any], name: str, csv_text: bool) -> list[Any]:
         raise NotBulk(str(exc)) from None
 
 
-def timestamp_column(values: list[Any]) -> list[Any]:
+# The usual export form: UTC or no offset, whole seconds or microseconds. Its two text forms
+# (as hashed: str(datetime); as SQLite stores it) are cut from the text instead of formatted.
+PLAIN_UTC_STAMP = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{6}))?(Z|\+00:00)?"
+)
+
+
+@dataclass
+class Stamps:
+    """A batch's timestamps: aware datetimes, the text `content_hash` hashes (str of each),
+    and the text SQLite stores (what SQLAlchemy's DATETIME writes)."""
+
+    values: list[datetime | None]
+    hashed: list[str | None]
+    sqlite: list[str | None]
+
+
+def timestamp_column(values: list[Any]) -> Stamps:
     """`records._parse_timestamp` on every value, with its common case (ISO text) inlined."""
-    out: list[Any] = []
-    append, parse_iso, epoch = out.append, datetime.fromisoformat, EPOCH.fullmatch
+    stamps: list[datetime | None] = []
+    hashed: list[str | None] = []
+    stored: list[str | None] = []
+    parse_iso, epoch, plain = datetime.fromisoformat, EPOCH.fullmatch, PLAIN_UTC_STAMP.fullmatch
     try:
         for value in values:
+            parsed = None
             if type(value) is str:
                 text = value.strip()
                 if not text:
-                    append(None)
+                    stamps.append(None), hashed.append(None), stored.append(None)
                     continue
                 if not epoch(text):
                     parsed = parse_iso(text.replace("Z", "+00:00"))
                     if parsed.tzinfo is None:
                         parsed = parsed.replace(tzinfo=UTC)
-                    if 1 < parsed.year < 9999:  # near the ends an offset can leave the calendar
-                        append(parsed)
+                    if not 1 < parsed.year < 9999:  # near the ends an offset leaves the calendar
+                        parsed = None
+                    elif match := plain(text):
+                        day, time, fraction, _ = match.groups()
+                        exact = f".{fraction}" if fraction and fraction != "000000" else ""
+                        stamps.append(parsed)
+                        hashed.append(f"{day} {time}{exact}+00:00")
+                        stored.append(f"{day} {time}.{fraction or '000000'}")
                         continue
-            append(None if value is None else _parse_timestamp(value, ""))
+            if parsed is None:
+                parsed = None if value is None else _parse_timestamp(value, "")
+            stamps.append(parsed)
+            hashed.append(None if parsed is None else str(parsed))
+            stored.append(None if parsed is None else _sqlite_datetime(parsed))
     except (ValueError, IngestError) as exc:
         raise NotBulk(str(exc)) from None
-    return out
+    return Stamps(stamps, hashed, stored)
 
 
 def normalise_batch(
@@ -176,7 +213,8 @@ def normalise_batch(
     text = {name: text_column(columns[name], name) for name in TEXT_FIELDS if name in columns}
     ids = text_column(columns["id"], "id") if "id" in columns else [None] * rows
     feedback = text_column(columns["feedback"], "feedback") if "feedback" in columns else None
-    stamps = timestamp_column(columns["timestamp"]) if "timestamp" in columns else [None] * rows
+    none = [None] * rows
+    stamps = timestamp_column(columns["timestamp"]) if "timestamp" in columns else None
     extras_by_name = {
         name: extra_column(values, name, csv_text)
         for name, values in columns.items()
@@ -207,18 +245,23 @@ def normalise_batch(
         extras = [{} for _ in range(rows)]
         extra_json = ["{}"] * rows
 
-    hashed = {**text, "timestamp": [None if s is None else str(s) for s in stamps]}
+    hashed = {**text, "timestamp": stamps.hashed if stamps else none}
     # content_hash's JSON payload, built column by column instead of json.dumps per row
-    payloads = ['{"audio": null, "extra": ' + e for e in extra_json]
+    parts = [['{"audio": null, "extra": ' + e for e in extra_json]]
     for name in HASHED:
         if name in hashed:
             prefix = f', "{name}": '
-            payloads = [
-                p if v is None else p + prefix + encode_basestring_ascii(v)
-                for p, v in zip(payloads, hashed[name], strict=True)
-            ]
+            encoded: dict[str | None, str] = {None: ""}  # values repeat: encode each once
+            parts.append(
+                [
+                    encoded[v] if v in encoded else encoded.setdefault(v, prefix + encode(v))
+                    for v in hashed[name]
+                ]
+            )
+    parts.append(["}"] * rows)
+    payloads = list(map("".join, zip(*parts, strict=True)))
     sha256 = hashlib.sha256
-    digests = [sha256((p + "}").encode()).hexdigest() for p in payloads]
+    digests = [sha256(p.encode()).hexdigest() for p in payloads]
     if None in ids:
         final_ids = []
         for given, digest in zip(ids, digests, strict=True):
@@ -229,10 +272,10 @@ def normalise_batch(
     else:
         final_ids = ids
 
-    none = [None] * rows
     columns = {
         "id": final_ids,
-        "timestamp": stamps,
+        "timestamp": stamps.values if stamps else none,
+        "timestamp_sqlite": stamps.sqlite if stamps else none,
         **{name: text.get(name, none) for name in INTERACTION_COLUMNS[1:]},
         "extra": extras,
         "content_hash": digests,
@@ -245,6 +288,93 @@ def normalise_batch(
     return columns, pairs
 
 
+@dataclass
+class PreparedBatch:
+    """One batch ready to write: `interactions` columns in `STORED` order, converted for the
+    backend, and the feedback rows. Pickles compactly (it crosses from the reader child)."""
+
+    rows: int
+    columns: list[list[Any]]
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def values(self) -> list[tuple[Any, ...]]:
+        return list(zip(*self.columns, strict=True))
+
+    @property
+    def ids(self) -> list[str]:
+        return self.columns[STORED.index("id")]
+
+    @property
+    def digests(self) -> list[str]:
+        return self.columns[STORED.index("content_hash")]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "columns": [_few_values(c) for c in self.columns]}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["columns"] = [_expand(c) for c in state["columns"]]
+        self.__dict__.update(state)
+
+
+def _few_values(column: list[Any]) -> Any:
+    """A column of few distinct values (models, winners, languages) as those values and one
+    small number per row: half the objects to pickle and unpickle for a typical vote file."""
+    try:
+        index = dict.fromkeys(column)
+    except TypeError:  # unhashable values go as they are
+        return column
+    if len(index) > max(1, len(column) // 8) or len(index) > 65_535:
+        return column
+    for k, value in enumerate(index):
+        index[value] = k
+    return (list(index), array("H", map(index.__getitem__, column)).tobytes())
+
+
+def _expand(column: Any) -> list[Any]:
+    if isinstance(column, list):
+        return column
+    values, codes = column
+    return list(map(values.__getitem__, array("H", codes)))
+
+
+def prepare_batches(
+    path: Path, fmt: str, renames: dict[str, str], source: str, dialect: Any
+) -> Iterator[PreparedBatch]:
+    """Read, check and hash a file batch by batch (no database access: it may run in a child
+    process); NotBulk as soon as a batch needs the row-by-row path."""
+    occurrences: Counter[str] = Counter()
+    for batch in arrow_batches(path, fmt):
+        if batch.num_rows == 0:
+            continue
+        columns, pairs = normalise_batch(
+            batch_columns(batch, renames), batch.num_rows, fmt == "csv", occurrences
+        )
+        columns["source"] = [source] * batch.num_rows
+        yield PreparedBatch(
+            rows=batch.num_rows,
+            columns=stored_columns(columns, dialect),
+            feedback=feedback_rows(pairs, source),
+        )
+
+
+def stored_columns(columns: dict[str, list[Any]], dialect: Any) -> list[list[Any]]:
+    """The batch's columns in `STORED` order, converted as SQLAlchemy would bind them."""
+    if dialect.name == "sqlite":  # what SQLAlchemy's SQLite DATETIME stores, made with the stamps
+        stamps = columns["timestamp_sqlite"]
+    else:
+        stamp = _bind(t.interactions.c.timestamp, dialect)
+        stamps = [None if v is None else stamp(v) for v in columns["timestamp"]]
+    extra = _bind(t.interactions.c.extra, dialect)
+    empty = extra({})
+    converted = {
+        **columns,
+        "timestamp": stamps,
+        "extra": [extra(v) if v else empty for v in columns["extra"]],
+    }
+    return [converted[name] for name in STORED]
+
+
 def batch_columns(batch: Any, renames: dict[str, str]) -> dict[str, list[Any]]:
     names = [renames.get(name, name) for name in batch.schema.names]
     if len(set(names)) != len(names) or any("\x00" in name for name in names):
@@ -252,24 +382,12 @@ def batch_columns(batch: Any, renames: dict[str, str]) -> dict[str, list[Any]]:
     return {name: batch.column(k).to_pylist() for k, name in enumerate(names)}
 
 
-def load_interactions(conn: Connection, columns: dict[str, list[Any]]) -> int:
+def load_interactions(conn: Connection, batch: PreparedBatch) -> int:
     """Insert a batch (skipping stored ids); NotBulk when a stored id has other content, which
     only the row path can merge or refuse. Returns the rows added."""
-    dialect = conn.dialect
-    if dialect.name == "sqlite":  # what SQLAlchemy's SQLite DATETIME stores, without the call
-        stamp = _sqlite_datetime
-    else:
-        stamp = _bind(t.interactions.c.timestamp, dialect)
-    extra = _bind(t.interactions.c.extra, dialect)
-    empty = extra({})
-    converted = {
-        **columns,
-        "timestamp": [None if v is None else stamp(v) for v in columns["timestamp"]],
-        "extra": [extra(v) if v else empty for v in columns["extra"]],
-    }
-    values = list(zip(*(converted[name] for name in STORED), strict=True))
+    values = batch.values
     names = ", ".join(STORED)
-    if dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         import psycopg
 
         try:
@@ -277,17 +395,36 @@ def load_interactions(conn: Connection, columns: dict[str, list[Any]]) -> int:
         except psycopg.Error as exc:
             raise NotBulk(str(exc)) from None
     else:
-        marks = ", ".join("?" * len(STORED))
         # index pages of a large batch stay in memory (per connection; default is 2 MB)
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-        result = conn.exec_driver_sql(
-            f"INSERT INTO interactions ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING",
-            values,
-        )
-        added = int(result.rowcount)
+        added = _insert_sqlite(conn, names, values)
     if added < len(values):
-        _check_conflicts(conn, columns["id"], columns["content_hash"])
+        _check_conflicts(conn, batch.ids, batch.digests)
     return added
+
+
+def _insert_sqlite(conn: Connection, names: str, values: list[tuple[Any, ...]]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING, SQLITE_ROWS_PER_INSERT rows per statement."""
+    cursor = conn.connection.driver_connection.cursor()
+    row = "(" + ", ".join("?" * len(STORED)) + ")"
+    per = SQLITE_ROWS_PER_INSERT
+    whole = len(values) - len(values) % per
+    before = conn.connection.driver_connection.total_changes
+    try:
+        if whole:
+            cursor.executemany(
+                f"INSERT INTO interactions ({names}) VALUES {', '.join([row] * per)} "
+                "ON CONFLICT DO NOTHING",
+                [tuple(chain.from_iterable(values[k : k + per])) for k in range(0, whole, per)],
+            )
+        if whole < len(values):
+            cursor.executemany(
+                f"INSERT INTO interactions ({names}) VALUES {row} ON CONFLICT DO NOTHING",
+                values[whole:],
+            )
+    except sqlite3.Error as exc:  # the row path names the record, or stores the file
+        raise NotBulk(str(exc)) from None
+    return int(conn.connection.driver_connection.total_changes - before)
 
 
 def defer_sqlite_indexes(conn: Connection) -> list[Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from itertools import islice
 from pathlib import Path
@@ -17,6 +18,7 @@ from tqdm import tqdm
 
 from arenalens.errors import IngestError
 from arenalens.ingest import bulk as bulk_path
+from arenalens.ingest.background import can_fork, in_child_process
 from arenalens.ingest.bulk import NotBulk
 from arenalens.ingest.readers import detect_format, read_records
 from arenalens.ingest.records import (
@@ -30,6 +32,7 @@ from arenalens.store import Store, utcnow
 from arenalens.store import tables as t
 
 CHUNK_RECORDS = 2000
+BACKGROUND_MIN_BYTES = 1 << 20  # bulk files from this size are read in a child process
 PROGRESS_AFTER_S = 2.0
 # Bump when a file's records would be stored differently, so unchanged files are read again.
 # 2: an id-less record's id counts its occurrences (duplicates are separate votes).
@@ -263,27 +266,24 @@ def _ingest_bulk(
     report: IngestReport,
     bar: tqdm,
 ) -> IngestReport:
-    occurrences: Counter[str] = Counter()
     with store.transaction() as conn:
         if store.dialect == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would begin only at the first DML
         deferred = bulk_path.defer_sqlite_indexes(conn)
-        for batch in bulk_path.arrow_batches(path, fmt):
-            if batch.num_rows == 0:
-                continue
-            columns = bulk_path.batch_columns(batch, renames)
-            rows, pairs = bulk_path.normalise_batch(
-                columns, batch.num_rows, fmt == "csv", occurrences
-            )
-            rows["source"] = [report.path] * batch.num_rows
-            try:
-                report.interactions_added += bulk_path.load_interactions(conn, rows)
-            except DBAPIError as exc:  # the row path names the record, or stores the file
-                raise NotBulk(str(exc)) from None
-            feedback = bulk_path.feedback_rows(pairs, report.path)
-            report.feedback_added += store.insert_ignore(t.feedback, feedback, conn=conn)
-            report.records += batch.num_rows
-            bar.update(batch.num_rows)
+        dialect = conn.dialect
+
+        def prepared() -> Iterator[bulk_path.PreparedBatch]:
+            return bulk_path.prepare_batches(path, fmt, renames, report.path, dialect)
+
+        with _reader(path, prepared) as batches:
+            for batch in batches:
+                try:
+                    report.interactions_added += bulk_path.load_interactions(conn, batch)
+                except DBAPIError as exc:  # the row path names the record, or stores the file
+                    raise NotBulk(str(exc)) from None
+                report.feedback_added += store.insert_ignore(t.feedback, batch.feedback, conn=conn)
+                report.records += batch.rows
+                bar.update(batch.rows)
         if report.records == 0:
             raise bulk_path.NotBulk("no records")
         for index in deferred:
@@ -291,6 +291,16 @@ def _ingest_bulk(
         _record_file(store, conn, path, key, report)
     report.bulk = True
     return report
+
+
+def _reader(
+    path: Path, prepared: Callable[[], Iterator[bulk_path.PreparedBatch]]
+) -> AbstractContextManager[Iterator[bulk_path.PreparedBatch]]:
+    """A large file's batches are prepared in a child process while this one writes (about a
+    third less wall time on two cores); a small file's here, where a fork would cost more."""
+    if path.stat().st_size >= BACKGROUND_MIN_BYTES and can_fork():
+        return in_child_process(prepared)
+    return nullcontext(prepared())
 
 
 def _ingest_rows(
