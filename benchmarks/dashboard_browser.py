@@ -18,6 +18,9 @@ page shows its heading and Streamlit's "running" indicator is gone (the page is 
   in Chromium blocks every host but 127.0.0.1 instead and every request is still checked;
 - in-app navigation: in one browser session, each page reached by clicking its sidebar link, as
   a user moves between pages (`--rounds` rounds, median reported).
+Each full page load is also split, from the browser's clock, into Streamlit's front end
+(navigation -> websocket open), the script run (rerun request -> the run's last message) and
+drawing (-> no spinner).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,13 +54,68 @@ def wait_for_prefetch(log: Path, timeout_s: float = 1800) -> float:
     raise TimeoutError(f"the prefetch did not finish within {timeout_s:.0f} s; see {log}")
 
 
-def page_times(port: int, out: Path) -> dict[str, float]:
-    """Seconds to interactive per page (url path -> seconds), one visit each."""
-    results = browser_check.check_pages(port, out, viewport=(1280, 800), settle=False)
-    failed = [r for r in results if r.errors]
-    if failed:
-        raise RuntimeError(f"/{failed[0].path}: {failed[0].errors[0][:300]}")
-    return {r.path: r.seconds for r in results}
+# Records in the page when Streamlit's websocket opens, sends and receives (browser clock), so a
+# visit splits into front end (navigation -> websocket open), script run (the rerun request ->
+# the run's last message) and drawing (-> no spinner).
+WEBSOCKET_TIMES_JS = """(() => {
+  window.__arenalensWs = {};
+  const Native = window.WebSocket;
+  window.WebSocket = function (url, protocols) {
+    const ws = new Native(url, protocols);
+    const times = window.__arenalensWs;
+    ws.addEventListener('open', () => { times.open = times.open || performance.now(); });
+    ws.addEventListener('message', () => { times.last = performance.now(); });
+    const send = ws.send.bind(ws);
+    ws.send = (data) => { times.sent = times.sent || performance.now(); return send(data); };
+    return ws;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+})();"""
+SPLIT_JS = """() => { const t = window.__arenalensWs || {}, now = performance.now();
+  return [t.open || 0, (t.last || now) - (t.sent || t.open || 0), now - (t.last || now)]; }"""
+
+
+@dataclass
+class Visit:
+    """One page load: seconds to interactive, and its front end / script run / drawing parts."""
+
+    seconds: float
+    front_end: float
+    script: float
+    drawing: float
+
+
+def visit(page, url: str, heading: str, timeout_ms: int = 60_000) -> Visit:
+    """Load `url` in `page` (made with WEBSOCKET_TIMES_JS) and time it until interactive."""
+    started = time.perf_counter()
+    page.goto(url, timeout=timeout_ms)
+    browser_check.wait_for_run(page, heading, timeout_ms)
+    seconds = time.perf_counter() - started
+    errors = [e.inner_text() for e in page.locator('[data-testid="stException"]').all()]
+    if errors:
+        raise RuntimeError(f"{url}: {errors[0][:300]}")
+    front, script, drawing = (ms / 1000 for ms in page.evaluate(SPLIT_JS))
+    return Visit(seconds, front, script, drawing)
+
+
+def page_times(port: int) -> dict[str, Visit]:
+    """Each page loaded once (url path -> visit) in a newly launched browser without an HTTP
+    cache (the request interception that keeps it on loopback turns the cache off)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser, context = browser_check.open_browser(
+            playwright, (1280, 800), browser_check.NetworkLog()
+        )
+        context.add_init_script(WEBSOCKET_TIMES_JS)
+        page = context.new_page()
+        visits = {
+            path: visit(page, f"http://127.0.0.1:{port}/{path}", heading)
+            for path, (_title, heading) in browser_check.PAGES.items()
+        }
+        browser.close()
+    return visits
 
 
 # Without request interception (it disables the HTTP cache) Chromium resolves no host but
@@ -64,12 +123,12 @@ def page_times(port: int, out: Path) -> dict[str, float]:
 LOOPBACK_ONLY_ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 
 
-def returning_times(port: int, rounds: int, timeout_ms: int = 60_000) -> dict[str, list[float]]:
+def returning_times(port: int, rounds: int, timeout_ms: int = 60_000) -> dict[str, list[Visit]]:
     """Seconds from navigation start to interactive per page, `rounds` times, each a full page
     load in one browser whose HTTP cache already holds the dashboard's static files."""
     from playwright.sync_api import sync_playwright
 
-    times: dict[str, list[float]] = {path: [] for path in browser_check.PAGES}
+    times: dict[str, list[Visit]] = {path: [] for path in browser_check.PAGES}
     urls: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -78,15 +137,14 @@ def returning_times(port: int, rounds: int, timeout_ms: int = 60_000) -> dict[st
         )
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         context.on("request", lambda request: urls.append(request.url))
+        context.add_init_script(WEBSOCKET_TIMES_JS)
         page = context.new_page()
         page.goto(f"http://127.0.0.1:{port}/agreement", timeout=timeout_ms)  # the earlier visit
         browser_check.wait_for_run(page, "Agreement", timeout_ms)
         for _ in range(rounds):
             for path, (_title, heading) in browser_check.PAGES.items():
-                started = time.perf_counter()
-                page.goto(f"http://127.0.0.1:{port}/{path}", timeout=timeout_ms)
-                browser_check.wait_for_run(page, heading, timeout_ms)
-                times[path].append(time.perf_counter() - started)
+                url = f"http://127.0.0.1:{port}/{path}"
+                times[path].append(visit(page, url, heading, timeout_ms))
         browser.close()
     outside = [url for url in urls if not browser_check.is_loopback_url(url)]
     if outside:
@@ -94,6 +152,13 @@ def returning_times(port: int, rounds: int, timeout_ms: int = 60_000) -> dict[st
             f"the browser requested {len(outside)} URL(s) off loopback: {outside[0]}"
         )
     return times
+
+
+def median_visit(visits: list[Visit]) -> Visit:
+    """The median of each part over several loads of one page."""
+    return Visit(
+        *(statistics.median(getattr(v, f) for v in visits) for f in Visit.__dataclass_fields__)
+    )
 
 
 NO_SPINNER = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
@@ -130,7 +195,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="Folder for the dashboard's log.")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="arenalens-dashboard-browser-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -140,15 +205,15 @@ def main() -> int:
     process = browser_check.start_dashboard(args.workspace, port, log)
     try:
         answered = time.perf_counter() - started
-        first = page_times(port, out / "first")
+        first = page_times(port)
         prefetch_s = wait_for_prefetch(log)
-        warm_rounds = [page_times(port, out / f"warm{i}") for i in range(args.rounds)]
+        warm_rounds = [page_times(port) for _ in range(args.rounds)]
         returning_rounds = returning_times(port, args.rounds)
         clicks = click_times(port, args.rounds)
     finally:
         browser_check.stop(process)
-    warm = {p: statistics.median(r[p] for r in warm_rounds) for p in first}
-    returning = {p: statistics.median(s) for p, s in returning_rounds.items()}
+    warm = {p: median_visit([r[p] for r in warm_rounds]) for p in first}
+    returning = {p: median_visit(v) for p, v in returning_rounds.items()}
     clicked = {p: statistics.median(s) for p, s in clicks.items()}
     print(f"server answered after {answered:.1f} s; prefetch {prefetch_s:.1f} s")
     print(
@@ -158,12 +223,19 @@ def main() -> int:
     for path in first:
         name = browser_check.PAGES[path][0]
         print(
-            f"{name:<14.14} {first[path]:>11.2f}s {warm[path]:>13.2f}s {returning[path]:>17.2f}s"
-            f" {clicked[path]:>13.2f}s"
+            f"{name:<14.14} {first[path].seconds:>11.2f}s {warm[path].seconds:>13.2f}s"
+            f" {returning[path].seconds:>17.2f}s {clicked[path]:>13.2f}s"
         )
-    slow_first = [p for p, s in first.items() if s > FIRST_VISIT_GOAL_S]
-    slow_warm = [p for p, s in warm.items() if s > WARM_GOAL_S]
-    slow_returning = [p for p, s in returning.items() if s > WARM_GOAL_S]
+    print("front end / script run / drawing, seconds (medians after prefetch):")
+    for label, visits in (("first visit", first), ("fresh", warm), ("returning", returning)):
+        parts = ", ".join(
+            f"{browser_check.PAGES[p][0][:10]} {v.front_end:.2f}/{v.script:.2f}/{v.drawing:.2f}"
+            for p, v in visits.items()
+        )
+        print(f"  {label}: {parts}")
+    slow_first = [p for p, v in first.items() if v.seconds > FIRST_VISIT_GOAL_S]
+    slow_warm = [p for p, v in warm.items() if v.seconds > WARM_GOAL_S]
+    slow_returning = [p for p, v in returning.items() if v.seconds > WARM_GOAL_S]
     slow_clicks = [p for p, s in clicked.items() if s > WARM_GOAL_S]
     print(
         f"goal first visit <= {FIRST_VISIT_GOAL_S:.0f} s: "
