@@ -21,8 +21,10 @@ from ranking.persist import CONTROLLED
 
 def prefetch_steps(app: AppContext) -> list[tuple[str, Callable[[], Any]]]:
     """(name, loader call) of every page's caches, page by page in the order of the sidebar:
-    a first visitor arriving while the prefetch runs usually opens the Overview first and then
-    walks down the sidebar, so each page's loaders are warm (or being computed) when they come."""
+    a first visitor arriving while the prefetch runs usually opens the Overview and then walks
+    down the sidebar, so each page's loaders are warm (or being computed) when they come. The
+    Overview's come last: the page run that starts the prefetch (the start-up run of
+    `arenalens dashboard`, which is the Overview) computes them alongside."""
     taxonomy_runs = taxonomy.taxonomy_run_ids(app)
     latest = taxonomy_runs[0] if taxonomy_runs else None
     coded = coding.coding_ready(app) is None
@@ -38,17 +40,8 @@ def prefetch_steps(app: AppContext) -> list[tuple[str, Callable[[], Any]]]:
             boards.append((int(run.id), field))
     regressed = workspace.latest_runs(app, "regression")
     steps: list[tuple[str, Callable[[], Any], bool]] = [
-        # Overview
         ("status", lambda: workspace.status(app), True),
         ("runs", lambda: workspace.runs(app), True),
-        ("synthetic_share", lambda: workspace.synthetic_share(app), True),
-        ("latest_ratings", lambda: ranking.latest_ratings(app), True),
-        ("prevalence", lambda: coding.prevalence(app, "overall"), coded),
-        ("top_loss_reasons", lambda: coding.top_loss_reasons(app, 3), coded),
-        ("modality_shares", lambda: taxonomy.modality_shares(app), bool(taxonomy_runs)),
-        ("category_shares", lambda: taxonomy.category_shares(app), bool(taxonomy_runs)),
-        ("modality_examples", lambda: taxonomy.modality_examples(app), bool(taxonomy_runs)),
-        ("modality_win_rates", lambda: taxonomy.modality_win_rates(app), bool(taxonomy_runs)),
         # Use cases
         ("clusters", lambda: taxonomy.clusters(app, latest, 0), bool(taxonomy_runs)),
         ("parents", lambda: taxonomy.clusters(app, latest, 1), bool(taxonomy_runs)),
@@ -90,6 +83,16 @@ def prefetch_steps(app: AppContext) -> list[tuple[str, Callable[[], Any]]]:
             lambda: ranking.regression_terms(app, int(regressed.iloc[0]["id"])),
             len(regressed) > 0,
         ),
+        # Overview: last, as the run that starts the prefetch is usually the Overview's own
+        # (`arenalens dashboard`'s start-up run, or a first visitor's), computing these meanwhile
+        ("synthetic_share", lambda: workspace.synthetic_share(app), True),
+        ("latest_ratings", lambda: ranking.latest_ratings(app), True),
+        ("prevalence", lambda: coding.prevalence(app, "overall"), coded),
+        ("top_loss_reasons", lambda: coding.top_loss_reasons(app, 3), coded),
+        ("modality_shares", lambda: taxonomy.modality_shares(app), bool(taxonomy_runs)),
+        ("category_shares", lambda: taxonomy.category_shares(app), bool(taxonomy_runs)),
+        ("modality_examples", lambda: taxonomy.modality_examples(app), bool(taxonomy_runs)),
+        ("modality_win_rates", lambda: taxonomy.modality_win_rates(app), bool(taxonomy_runs)),
     ]
     return [(name, step) for name, step, wanted in steps if wanted]
 

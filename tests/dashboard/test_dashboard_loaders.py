@@ -281,13 +281,19 @@ def test_after_the_start_up_prefetch_no_page_computes_a_loader(
     assert by_page == {page: [] for page in pages}
 
 
-def test_the_prefetch_warms_the_pages_in_the_order_of_the_sidebar(private_demo_workspace):
+def test_the_prefetch_warms_the_pages_in_the_order_of_the_sidebar_overview_last(
+    private_demo_workspace,
+):
+    """The page run that starts the prefetch is the Overview's (the start-up run), which
+    computes its own loaders meanwhile; the prefetch goes on from the second page."""
     app = dashboard_app(private_demo_workspace)
     order = [name for name, _ in prefetch.prefetch_steps(app)]
     assert order[:2] == ["status", "runs"]
-    overview, outputs = order.index("top_loss_reasons"), order.index("model_outputs")
-    assert overview < order.index("query_clusters") < order.index("coded_items") < outputs
+    outputs = order.index("model_outputs")
+    assert order.index("query_clusters") < order.index("coded_items") < outputs
     assert outputs < order.index("agreement") < order.index("win_rates")
+    assert order.index("regression_terms") < order.index("top_loss_reasons")
+    assert order[-1] == "modality_win_rates"
 
 
 def test_the_pages_store_reads_the_feedback_frame_once_until_its_rows_change(
