@@ -89,15 +89,17 @@ class PairCounts:
 
 def winner_scores(winner: np.ndarray | pd.Series | list[str]) -> np.ndarray:
     """Map winners (`model_a`, `model_b`, `tie`) to the score of model A (1, 0, 0.5)."""
-    values = pd.Series(np.asarray(winner, dtype=object))
-    scores = values.map(WINNER_SCORES)
-    bad = scores.isna()
+    values = np.asarray(winner, dtype=object)
+    codes, labels = pd.factorize(values, use_na_sentinel=False)
+    per_label = np.array([WINNER_SCORES.get(label, np.nan) for label in labels], dtype=float)
+    scores = per_label[codes]  # a few distinct labels: map those, not a million rows
+    bad = np.isnan(scores)
     if bad.any():
+        first = int(np.flatnonzero(bad)[0])
         raise RankingError(
-            f"vote {int(np.flatnonzero(bad.to_numpy())[0])}: winner {values[bad].iloc[0]!r}; "
-            "expected model_a, model_b or tie"
+            f"vote {first}: winner {values[first]!r}; expected model_a, model_b or tie"
         )
-    return scores.to_numpy(dtype=float)
+    return scores
 
 
 def _as_strings(values: np.ndarray) -> np.ndarray:
