@@ -1,7 +1,7 @@
 """Ingest speed: votes with ids as CSV and Parquet into SQLite and PostgreSQL, then a re-ingest.
 
     flock /tmp/arenalens-bench.lock python benchmarks/ingest_speed.py --rows 100000 600000 \
-        --readers child here \
+        --readers auto child here \
         --json ingest_speed.json
 
 PostgreSQL runs when ARENALENS_BENCH_POSTGRES_URL (or ARENALENS_TEST_POSTGRES_URL) names a
@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 from arenalens.ingest import ingest_interactions, pipeline
 from arenalens.store import Store
 
-DEFAULT_BACKGROUND_MIN_BYTES = pipeline.BACKGROUND_MIN_BYTES
+DEFAULT_BACKGROUND_MIN_ROWS = pipeline.BACKGROUND_MIN_ROWS
 MODELS = [f"model-{k:02d}" for k in range(20)]
 
 
@@ -80,8 +80,11 @@ def children_cpu() -> float:
 
 def measure(url: str, path: Path, rows: int, reingest: bool, reader: str) -> dict[str, Any]:
     store = Store.open(url)
-    # "child": files from 1 MiB are read in a forked child (the default); "here": in-process
-    pipeline.BACKGROUND_MIN_BYTES = DEFAULT_BACKGROUND_MIN_BYTES if reader == "child" else 1 << 62
+    # auto: files of 200k rows or more are read in a forked child (the default); child: every
+    # file; here: none
+    pipeline.BACKGROUND_MIN_ROWS = {"auto": DEFAULT_BACKGROUND_MIN_ROWS, "child": 0}.get(
+        reader, 1 << 62
+    )
     start, cpu, child = time.perf_counter(), time.process_time(), children_cpu()
     report = ingest_interactions(store, path, progress=False)
     first, first_cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -114,9 +117,10 @@ def main() -> None:
     parser.add_argument(
         "--readers",
         nargs="+",
-        default=["child"],
-        choices=["child", "here"],
-        help="child: large files are read in a forked child (the default); here: in-process",
+        default=["auto"],
+        choices=["auto", "child", "here"],
+        help="auto: files of 200k rows or more are read in a forked child (the default); "
+        "child: every file; here: none",
     )
     parser.add_argument(
         "--no-reingest", action="store_true", help="skip timing a second ingest of each file"

@@ -21,7 +21,7 @@ from arenalens.store import tables as t
 @pytest.fixture
 def in_background(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every bulk file goes through the child, in batches of a few rows."""
-    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ROWS", 0)
     monkeypatch.setattr(bulk, "CSV_BLOCK_BYTES", 256)
 
 
@@ -43,7 +43,7 @@ def test_child_process_stores_what_reading_here_stores(
     here = Store.open(another_database(db_url, tmp_path))
     here_report = ingest_interactions(here, path, progress=False)
 
-    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ROWS", 0)
     monkeypatch.setattr(bulk, "CSV_BLOCK_BYTES", 256)
     store = Store.open(db_url)
     report = ingest_interactions(store, path, progress=False)

@@ -9,6 +9,7 @@ writer) stops the child; if this process dies, the child's next send fails and i
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -72,6 +73,10 @@ def _consume(receiver: Connection) -> Iterator[Any]:
 def _produce(make: Callable[[], Iterator[Any]], sender: Connection, receiver: Connection) -> None:
     receiver.close()  # the parent's end: when the parent dies, our sends fail and we stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
+    # A short-lived child that makes no reference cycles: without the cyclic collector it does
+    # not walk (and copy, page by page) the parent's inherited heap: ~2x faster
+    gc.freeze()
+    gc.disable()
     try:
         for item in make():
             if not _send(sender, (_ITEM, item)):

@@ -104,6 +104,21 @@ def arrow_batches(path: Path, fmt: str, batch_rows: int = BATCH_ROWS) -> Iterato
         raise NotBulk(str(exc)) from None
 
 
+def estimated_rows(path: Path, fmt: str) -> int:
+    """About how many records a CSV/TSV (from its first lines) or Parquet file (exactly) holds."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except Exception:  # noqa: BLE001 - unreadable: the reader says why, row by row if need be
+            return 0
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    lines = max(1, head.count(b"\n"))
+    return int(path.stat().st_size / (len(head) / lines))
+
+
 def _csv_header(path: Path, delimiter: str) -> list[str]:
     """The header as both readers see it; unusual headers go the row-by-row way."""
     with path.open("rb") as handle:
