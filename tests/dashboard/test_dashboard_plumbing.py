@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 from dashboard_testkit import TINY_RECORDS
 
@@ -197,3 +199,19 @@ def test_win_shares_count_ties_half_with_a_wilson_interval():
     assert shares.loc[("B", "audio"), "battles"] == 1
     row = shares.loc[("A", "text")]
     assert 0 <= row["ci_low"] < row["win_rate"] < row["ci_high"] <= 1
+
+
+def test_the_prefetch_hands_the_interpreter_over_often_while_it_runs_and_restores_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[float] = []
+    before = sys.getswitchinterval()
+    monkeypatch.setattr(
+        prefetch,
+        "prefetch_steps",
+        lambda app: [("a", lambda: seen.append(sys.getswitchinterval())), ("b", lambda: 1 / 0)],
+    )
+    seconds = prefetch.prefetch(AppContext(Settings(workspace=tmp_path / "ws")))
+    assert set(seconds) == {"a", "b"}  # a failing loader does not stop the others
+    assert seen == [prefetch.PREFETCH_SWITCH_INTERVAL_S] and seen[0] < before
+    assert sys.getswitchinterval() == before
