@@ -113,10 +113,15 @@ def estimated_rows(path: Path, fmt: str) -> int:
             return int(pq.ParquetFile(path).metadata.num_rows)
         except Exception:  # noqa: BLE001 - unreadable: the reader says why, row by row if need be
             return 0
-    with path.open("rb") as handle:
-        head = handle.read(1 << 16)
-    lines = max(1, head.count(b"\n"))
-    return int(path.stat().st_size / (len(head) / lines))
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+        size = path.stat().st_size
+    except OSError:  # the reader says why
+        return 0
+    if not head:
+        return 0
+    return int(size * max(1, head.count(b"\n")) / len(head))
 
 
 def _csv_header(path: Path, delimiter: str) -> list[str]:
