@@ -13,15 +13,17 @@ import altair as alt
 import pandas as pd
 
 RATING_AXIS = "rating (Elo scale), 95% CI"
+
+
+def interval_tooltips(estimate: str, number_format: str) -> list[alt.Tooltip]:
+    """Hover text of an estimate with its interval (`ci_low`, `ci_high`), in one number format."""
+    return [
+        alt.Tooltip(f"{name}:Q", format=number_format) for name in (estimate, "ci_low", "ci_high")
+    ]
+
+
 #: hover text of a rating point: model, rank, rating with its CI, votes
-RATING_TOOLTIP = [
-    "model",
-    "rank",
-    alt.Tooltip("rating:Q", format=".0f"),
-    alt.Tooltip("ci_low:Q", format=".0f"),
-    alt.Tooltip("ci_high:Q", format=".0f"),
-    "votes",
-]
+RATING_TOOLTIP = ["model", "rank", *interval_tooltips("rating", ".0f"), "votes"]
 
 
 def interval_chart(

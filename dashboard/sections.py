@@ -8,6 +8,7 @@ import streamlit as st
 
 from arenalens.context import AppContext
 from dashboard import loaders, ui
+from dashboard.charts import interval_tooltips
 
 MODALITY_LABELS = {"text_primary": "Text-primary", "audio_primary": "Audio-primary"}
 # What the two modalities mean, in plain words (the taxonomy's ModalityClassifier decides).
@@ -30,9 +31,7 @@ def share_chart(table: pd.DataFrame, label_title: str) -> alt.Chart:
         tooltip=[
             "label",
             "count",
-            alt.Tooltip("share:Q", format=".1%"),
-            alt.Tooltip("ci_low:Q", format=".1%"),
-            alt.Tooltip("ci_high:Q", format=".1%"),
+            *interval_tooltips("share", ".1%"),
             "method",
         ],
     )
@@ -134,9 +133,7 @@ def modality_win_chart(table: pd.DataFrame) -> alt.Chart:
             "model",
             "modality",
             "battles",
-            alt.Tooltip("win_rate:Q", format=".1%"),
-            alt.Tooltip("ci_low:Q", format=".1%"),
-            alt.Tooltip("ci_high:Q", format=".1%"),
+            *interval_tooltips("win_rate", ".1%"),
         ],
     )
     return (rules + points).properties(height=alt.Step(14))

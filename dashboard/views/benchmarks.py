@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import loaders, ui
-from dashboard.charts import interval_chart
+from dashboard.charts import interval_chart, interval_tooltips
 
 P_FORMAT = "%.1e"
 
@@ -113,9 +113,7 @@ def coefficient_chart(terms: pd.DataFrame) -> alt.Chart:
         tooltip=[
             "term",
             "fit",
-            alt.Tooltip("estimate:Q", format=".3f"),
-            alt.Tooltip("ci_low:Q", format=".3f"),
-            alt.Tooltip("ci_high:Q", format=".3f"),
+            *interval_tooltips("estimate", ".3f"),
             "p",
             "significant",
         ],

@@ -10,7 +10,7 @@ import streamlit as st
 
 from arenalens.context import AppContext
 from dashboard import loaders, ui
-from dashboard.charts import RATING_AXIS, RATING_TOOLTIP, interval_chart
+from dashboard.charts import RATING_AXIS, RATING_TOOLTIP, interval_chart, interval_tooltips
 
 TABLE_COLUMNS = [
     "rank",
@@ -90,9 +90,7 @@ def win_rate_heatmap(frame: pd.DataFrame, order: list[str]) -> alt.Chart:
         tooltip=[
             "model_a",
             "model_b",
-            alt.Tooltip("win_rate:Q", format=".2f"),
-            alt.Tooltip("ci_low:Q", format=".2f"),
-            alt.Tooltip("ci_high:Q", format=".2f"),
+            *interval_tooltips("win_rate", ".2f"),
             "battles",
             "significant",
         ],
@@ -289,9 +287,7 @@ def matrix_chart(cells: pd.DataFrame, order: list[str]) -> alt.Chart:
         tooltip=[
             alt.Tooltip("slice_value:N", title="slice"),
             "model",
-            alt.Tooltip("rating:Q", format=".0f"),
-            alt.Tooltip("ci_low:Q", format=".0f"),
-            alt.Tooltip("ci_high:Q", format=".0f"),
+            *interval_tooltips("rating", ".0f"),
             "votes",
             "role",
         ],
