@@ -73,8 +73,7 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        hints = _field_types()
-        for name, kind in hints.items():
+        for name, kind in FIELD_TYPES.items():
             object.__setattr__(self, name, _coerce(name, getattr(self, name), kind))
 
     @property
@@ -143,15 +142,8 @@ def settings_dict(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _field_types() -> dict[str, Any]:
-    global _TYPES
-    if _TYPES is None:
-        _TYPES = typing.get_type_hints(Settings)
-    return _TYPES
-
-
-_TYPES: dict[str, Any] | None = None
-FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
+FIELD_TYPES: dict[str, Any] = typing.get_type_hints(Settings)  # the annotations, resolved
+FIELD_NAMES = tuple(FIELD_TYPES)
 
 
 def _coerce(name: str, value: Any, kind: Any) -> Any:
