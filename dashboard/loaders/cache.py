@@ -59,9 +59,8 @@ class PageStore(Store):
         self._feedback_lock = threading.Lock()
 
     def feedback_frame(self) -> pd.DataFrame:
-        with (
-            self._feedback_lock
-        ):  # a second reader waits for the first read instead of repeating it
+        # a second reader waits for the first read instead of repeating it
+        with self._feedback_lock:
             rows = tuple(self.count(table) for table in _FEEDBACK_SOURCES)
             if self._feedback is None or self._feedback[0] != rows:
                 self._feedback = (rows, super().feedback_frame())
