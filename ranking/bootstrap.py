@@ -58,7 +58,11 @@ def resample_clusters(
 ) -> np.ndarray:
     """(rounds, pairs, 3) counts: G clusters (users) redrawn with replacement, all their votes kept."""
     n_clusters = clusters.shape[0]
-    draws = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=rounds)
+    # G uniform draws per round, counted: the multinomial(G, 1/G) weights, without drawing G
+    # binomials in sequence per round (1,000 rounds of 20,000 users: 1 s -> 0.2 s)
+    picks = rng.integers(0, n_clusters, size=(rounds, n_clusters))
+    picks += np.arange(rounds)[:, None] * n_clusters
+    draws = np.bincount(picks.ravel(), minlength=rounds * n_clusters).reshape(rounds, n_clusters)
     counts = np.asarray((clusters.T @ draws.T).T)
     return counts.reshape(rounds, *pc.counts.shape).astype(float)
 

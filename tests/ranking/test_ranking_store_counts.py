@@ -3,10 +3,13 @@ leaderboard from grouped counts is the leaderboard from the individual votes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 from ranking_sim import simulate_votes
+from sqlalchemy import select
 
 from arenalens.store import Store
 from arenalens.store import tables as t
@@ -57,6 +60,46 @@ def test_grouped_counts_equal_the_per_vote_rows(voted: Store) -> None:
     pd.testing.assert_series_equal(actual, expected, check_names=False)
     assert "M-three" in set(grouped["model_a"]) and "m3" not in set(grouped["model_a"])
     assert pd.api.types.is_numeric_dtype(grouped["ttft_a"])  # numbers come back as numbers
+
+
+def _per_vote_counts(store: Store, fields: list[str]) -> pd.DataFrame:
+    """The reference: every vote read, grouped in pandas (None kept as a group)."""
+    votes = store.interactions_frame(["id", "model_a", "model_b", "winner", *fields])
+    votes = votes[votes["winner"].notna()].astype(object).fillna("<none>")
+    keys = ["model_a", "model_b", "winner", *fields]
+    return votes.groupby(keys).size().rename("n").sort_index()
+
+
+def _as_counts(grouped: pd.DataFrame, fields: list[str]) -> pd.Series:
+    keys = ["model_a", "model_b", "winner", *fields]
+    return grouped.astype({k: object for k in keys}).fillna("<none>").set_index(keys)["n"]
+
+
+@pytest.mark.parametrize("odd_user", [None, "a\x1fb", ""])
+def test_counts_per_user_equal_the_per_vote_rows(voted: Store, odd_user: str | None) -> None:
+    """Grouped by user (the database lists each group's users in one text value), the counts
+    are those of the votes, also when a user id holds the list's separator or is empty text
+    (then the votes are grouped row by row)."""
+    voted.set_aliases({})
+    if odd_user is not None:
+        row = {"id": "odd", "model_a": "m0", "model_b": "m2", "winner": "tie", "extra": {},
+               "user_id": odd_user, "content_hash": "odd"}  # fmt: skip
+        voted.insert_ignore(t.interactions, [row])
+    for fields in (["user_id"], ["language", "user_id"]):
+        grouped = persist.vote_counts(voted, fields)
+        assert list(grouped.columns) == ["model_a", "model_b", "winner", *fields, "n"]
+        expected = _per_vote_counts(voted, fields)
+        actual = _as_counts(grouped, fields).sort_index()
+        pd.testing.assert_series_equal(
+            actual, expected, check_names=False, check_dtype=False, check_index_type=False
+        )
+    fast = persist._counts_per_user(voted, _user_subquery())
+    assert (fast is None) == (odd_user is not None)  # listed users are used whenever exact
+
+
+def _user_subquery() -> Any:
+    c = t.interactions.c
+    return select(c.model_a, c.model_b, c.winner, c.user_id).where(c.winner.is_not(None)).subquery()
 
 
 def test_leaderboard_from_counts_is_the_leaderboard_from_votes(voted: Store) -> None:
