@@ -245,3 +245,70 @@ def test_each_interaction_names_the_file_it_came_from(
     assert from_first.sum() == 3 and len(rows) == len(VOTES)
     assert (rows.loc[from_first, "source"] == str(first)).all()  # the first file keeps them
     assert (rows.loc[~from_first, "source"] == str(second)).all()
+
+
+digits = st.integers(min_value=0, max_value=99).map("{:02d}".format)
+stamps = st.one_of(
+    st.just(""),
+    st.builds(
+        "{}-{}-{}{}{}:{}:{}{}{}".format,
+        st.integers(min_value=0, max_value=9999).map("{:04d}".format),
+        st.sampled_from(["01", "02", "04", "12", "13", "00"]),
+        st.sampled_from(["01", "28", "29", "30", "31", "32"]),
+        st.sampled_from(["T", " ", "t"]),
+        st.sampled_from(["00", "23", "24"]),
+        digits,
+        st.sampled_from(["00", "59", "60"]),
+        st.sampled_from(["", ".000000", ".120000", ".5", ".123456"]),
+        st.sampled_from(["", "Z", "+00:00", "+02:00", " "]),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(values=st.lists(stamps | st.none(), min_size=1, max_size=4))
+def test_arrow_timestamps_equal_the_reference(values: list[str | None]) -> None:
+    """Timestamps checked and converted in Arrow give what the value-by-value reference gives,
+    or the same refusal (30 February, a 60th second, year 0, ...)."""
+    import pyarrow as pa
+
+    from arenalens.ingest import bulk
+
+    def outcome(convert: Any) -> Any:
+        try:
+            stamps = convert()
+        except bulk.NotBulk:
+            return "refused"
+        return list(stamps.hashed_array().to_pylist()), stamps.sqlite, stamps.values
+
+    reference = outcome(lambda: bulk.timestamp_column(values))
+    assert outcome(lambda: bulk.timestamp_array(pa.array(values, pa.string()))) == reference
+    event("refused" if reference == "refused" else "converted")
+
+
+texts = st.sampled_from(["A", " A", "A ", "", "a b", 'say "x"', "back\\slash", "\u0e01", "\x1f"])
+texts = texts | st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(values=st.lists(texts | st.none(), min_size=1, max_size=4), name=st.sampled_from(
+    ["model_a", "query_text", "user_id"]
+))  # fmt: skip
+def test_arrow_text_and_its_json_equal_the_reference(values: list[str | None], name: str) -> None:
+    """Text fields normalised in Arrow, and their part of the content hash's JSON, equal the
+    value-by-value reference (strip, empty to None, json.dumps)."""
+    import pyarrow as pa
+
+    from arenalens.ingest import bulk
+
+    try:
+        expected = bulk.text_column(values, name)
+    except bulk.NotBulk:
+        with pytest.raises(bulk.NotBulk):
+            bulk.text_array(pa.array(values, pa.string()), name)
+        return
+    array, json_plain = bulk.text_array(pa.array(values, pa.string()), name)
+    assert array.to_pylist() == expected
+    parts = bulk.json_parts(array, ', "x": ', json_plain).to_pylist()
+    assert parts == ["" if v is None else ', "x": ' + json.dumps(v) for v in expected]
+    event(f"json_plain={json_plain}")

@@ -288,8 +288,7 @@ def _ingest_bulk(
                 bar.update(batch.rows)
         if report.records == 0:
             raise bulk_path.NotBulk("no records")
-        for index in deferred:
-            index.create(conn)
+        bulk_path.build_sqlite_indexes(conn, deferred)
         _record_file(store, conn, path, key, report)
     report.bulk = True
     return report
