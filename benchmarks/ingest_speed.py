@@ -1,7 +1,7 @@
 """Ingest speed: votes with ids as CSV and Parquet into SQLite and PostgreSQL, then a re-ingest.
 
     flock /tmp/arenalens-bench.lock python benchmarks/ingest_speed.py --rows 100000 600000 \
-        --readers auto child here \
+        --readers auto child here --repeat 3 \
         --json ingest_speed.json
 
 PostgreSQL runs when ARENALENS_BENCH_POSTGRES_URL (or ARENALENS_TEST_POSTGRES_URL) names a
@@ -125,6 +125,9 @@ def main() -> None:
     parser.add_argument(
         "--no-reingest", action="store_true", help="skip timing a second ingest of each file"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="ingest each file this many times, a fresh store each"
+    )
     args = parser.parse_args()
     pg_base = os.environ.get("ARENALENS_BENCH_POSTGRES_URL") or os.environ.get(
         "ARENALENS_TEST_POSTGRES_URL"
@@ -142,16 +145,24 @@ def main() -> None:
                     if backend == "postgresql" and not pg_base:
                         print("skipping postgresql: ARENALENS_BENCH_POSTGRES_URL not set")
                         continue
-                    url = (
-                        fresh_postgres(pg_base)
-                        if backend == "postgresql"
-                        else f"sqlite:///{folder / f'{uuid.uuid4().hex}.sqlite'}"
-                    )
-                    try:
-                        figures = measure(url, files[fmt], rows, not args.no_reingest, reader)
-                    finally:
-                        if backend == "postgresql":
-                            drop_postgres(pg_base, url)
+                    runs = []
+                    for _ in range(args.repeat):
+                        url = (
+                            fresh_postgres(pg_base)
+                            if backend == "postgresql"
+                            else f"sqlite:///{folder / f'{uuid.uuid4().hex}.sqlite'}"
+                        )
+                        try:
+                            runs.append(
+                                measure(url, files[fmt], rows, not args.no_reingest, reader)
+                            )
+                        finally:
+                            if backend == "postgresql":
+                                drop_postgres(pg_base, url)
+                    figures = sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+                    if len(runs) > 1:  # the median run, with the range of all
+                        figures["rows_per_s_range"] = [min(r["rows_per_s"] for r in runs),
+                                                       max(r["rows_per_s"] for r in runs)]  # fmt: skip
                     result = {"rows": rows, "format": fmt, "backend": backend, **figures}
                     print(json.dumps(result), flush=True)
                     results.append(result)

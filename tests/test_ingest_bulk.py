@@ -227,7 +227,7 @@ def test_indexes_survive_bulk_loads_and_fallbacks(sqlite_store: Store, tmp_path:
     report = ingest_interactions(sqlite_store, write(VOTES, tmp_path / "votes.csv"), progress=False)
 
     assert report.bulk and index_names(sqlite_store) == expected
-    assert {"ix_interactions_votes", "ix_interactions_user_id"} <= expected
+    assert {"ix_interactions_votes", "ix_interactions_model_b"} <= expected
 
 
 @pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "row by row"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, text, update
 
 from arenalens.store import SCHEMA_VERSION, Store, StoreError
 from arenalens.store import tables as t
@@ -126,3 +126,22 @@ def test_frames_without_extra_match_the_full_frames_less_that_column(store: Stor
         full, lean = read(), read(include_extra=False)
         assert full["extra"].tolist()[0] == {"k": 1} and "extra" not in lean
         assert lean.equals(full.drop(columns=["extra"])), read.__name__
+
+
+def test_schema_3_workspace_loses_the_unused_user_index(store: Store, db_url: str) -> None:
+    """A workspace made by schema 3 (with a user_id index) opens upgraded: index gone, votes
+    kept, version 4."""
+    store.insert_ignore(t.interactions, [{"id": "v1", "user_id": "u1", "model_a": "A",
+                                          "model_b": "B", "winner": "tie", "extra": {},
+                                          "content_hash": "h1"}])  # fmt: skip
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE INDEX ix_interactions_user_id ON interactions (user_id)"))
+        conn.execute(
+            update(t.schema_info).where(t.schema_info.c.key == "schema_version").values(value="3")
+        )
+    store.engine.dispose()
+    upgraded = Store.open(db_url)
+    indexes = {index["name"] for index in inspect(upgraded.engine).get_indexes("interactions")}
+    assert "ix_interactions_user_id" not in indexes and "ix_interactions_votes" in indexes
+    assert upgraded.status()["schema_version"] == 4 and upgraded.status()["votes"] == 1
+    upgraded.engine.dispose()

@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import chain
 from json.encoder import encode_basestring_ascii as encode
 from pathlib import Path
 from typing import Any
@@ -537,42 +536,45 @@ def batch_columns(batch: Any, renames: dict[str, str]) -> dict[str, Any]:
 def load_interactions(conn: Connection, batch: PreparedBatch) -> int:
     """Insert a batch (skipping stored ids); NotBulk when a stored id has other content, which
     only the row path can merge or refuse. Returns the rows added."""
-    values = batch.values
     names = ", ".join(STORED)
     if conn.dialect.name == "postgresql":
         import psycopg
 
         try:
-            added = _copy_postgresql(conn, names, values)
+            added = _copy_postgresql(conn, names, batch.values)
         except psycopg.Error as exc:
             raise NotBulk(str(exc)) from None
     else:
         # index pages of a large batch stay in memory (per connection; default is 2 MB)
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-        added = _insert_sqlite(conn, names, values)
-    if added < len(values):
+        added = _insert_sqlite(conn, names, batch.columns)
+    if added < batch.rows:
         _check_conflicts(conn, batch.ids, batch.digests)
     return added
 
 
-def _insert_sqlite(conn: Connection, names: str, values: list[tuple[Any, ...]]) -> int:
+def _insert_sqlite(conn: Connection, names: str, columns: list[list[Any]]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING, SQLITE_ROWS_PER_INSERT rows per statement."""
     cursor = conn.connection.driver_connection.cursor()
-    row = "(" + ", ".join("?" * len(STORED)) + ")"
-    per = SQLITE_ROWS_PER_INSERT
-    whole = len(values) - len(values) % per
+    width, rows = len(columns), len(columns[0])
+    flat: list[Any] = [None] * (rows * width)  # row after row, filled a column at a time
+    for k, column in enumerate(columns):
+        flat[k::width] = column
+    row = "(" + ", ".join("?" * width) + ")"
+    step = SQLITE_ROWS_PER_INSERT * width
+    whole = (rows - rows % SQLITE_ROWS_PER_INSERT) * width
     before = conn.connection.driver_connection.total_changes
     try:
         if whole:
             cursor.executemany(
-                f"INSERT INTO interactions ({names}) VALUES {', '.join([row] * per)} "
-                "ON CONFLICT DO NOTHING",
-                [tuple(chain.from_iterable(values[k : k + per])) for k in range(0, whole, per)],
+                f"INSERT INTO interactions ({names}) "
+                f"VALUES {', '.join([row] * SQLITE_ROWS_PER_INSERT)} ON CONFLICT DO NOTHING",
+                [tuple(flat[k : k + step]) for k in range(0, whole, step)],
             )
-        if whole < len(values):
+        if whole < len(flat):
             cursor.executemany(
                 f"INSERT INTO interactions ({names}) VALUES {row} ON CONFLICT DO NOTHING",
-                values[whole:],
+                [tuple(flat[k : k + width]) for k in range(whole, len(flat), width)],
             )
     except sqlite3.Error as exc:  # the row path names the record, or stores the file
         raise NotBulk(str(exc)) from None

@@ -64,7 +64,7 @@ interactions = Table(
     metadata,
     Column("id", String(128), primary_key=True),
     Column("timestamp", DateTime(timezone=True)),
-    Column("user_id", String(256), index=True),
+    Column("user_id", String(256)),
     Column("language", String(32)),
     Column("query_text", Text),
     Column("model_a", String(256)),
