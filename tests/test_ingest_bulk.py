@@ -279,7 +279,7 @@ def test_arrow_timestamps_equal_the_reference(values: list[str | None]) -> None:
             stamps = convert()
         except bulk.NotBulk:
             return "refused"
-        return list(stamps.hashed_array().to_pylist()), stamps.sqlite, stamps.values
+        return stamps.hashed.to_pylist(), stamps.sqlite, stamps.values
 
     reference = outcome(lambda: bulk.timestamp_column(values))
     assert outcome(lambda: bulk.timestamp_array(pa.array(values, pa.string()))) == reference

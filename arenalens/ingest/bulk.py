@@ -11,6 +11,7 @@ bad record. So both paths accept the same files, write the same rows and give th
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -171,7 +172,7 @@ def text_array(values: Any, name: str) -> tuple[Any, bool]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+    if _is_text(values):
         json_plain = _all(pc.match_substring_regex(values, PLAIN_JSON_TEXT))
         if json_plain or _all(pc.match_substring_regex(values, PLAIN_TEXT)):
             limit = TEXT_LIMITS.get(name)
@@ -182,6 +183,13 @@ def text_array(values: Any, name: str) -> tuple[Any, bool]:
             empty = pc.equal(values, "")
             return pc.if_else(empty, pa.scalar(None, pa.string()), values), json_plain
     return pa.array(text_column(values.to_pylist(), name), pa.string()), False
+
+
+def _is_text(values: Any) -> bool:
+    """Whether an Arrow column holds text (string or large_string)."""
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(values.type) or pa.types.is_large_string(values.type))
 
 
 def _all(mask: Any) -> bool:
@@ -235,21 +243,16 @@ class Stamps:
     text SQLite stores (what SQLAlchemy's DATETIME writes) and the aware datetimes (for other
     backends; made from the hashed text when not given)."""
 
-    hashed: Any  # list[str | None], or the same as an Arrow string array
+    hashed: Any  # an Arrow string array
     sqlite: list[str | None]
     given: list[datetime | None] | None = None
 
     @property
     def values(self) -> list[datetime | None]:
         if self.given is None:
-            hashed = self.hashed if isinstance(self.hashed, list) else self.hashed.to_pylist()
-            self.given = [None if h is None else datetime.fromisoformat(h) for h in hashed]
+            parse = datetime.fromisoformat
+            self.given = [None if h is None else parse(h) for h in self.hashed.to_pylist()]
         return self.given
-
-    def hashed_array(self) -> Any:
-        import pyarrow as pa
-
-        return pa.array(self.hashed, pa.string()) if isinstance(self.hashed, list) else self.hashed
 
 
 # PLAIN_UTC_STAMP (ASCII digits, a year from 0002 to 9998: those the calendar check below
@@ -267,7 +270,7 @@ def timestamp_array(values: Any) -> Stamps:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+    if not _is_text(values):
         return timestamp_column(values.to_pylist())
     if not _all(pc.match_substring_regex(values, ARROW_STAMP)):
         return timestamp_column(values.to_pylist())
@@ -328,14 +331,17 @@ def timestamp_column(values: list[Any]) -> Stamps:
             stored.append(None if parsed is None else _sqlite_datetime(parsed))
     except (ValueError, IngestError) as exc:
         raise NotBulk(str(exc)) from None
-    return Stamps(hashed=hashed, sqlite=stored, given=stamps)
+    import pyarrow as pa
+
+    return Stamps(hashed=pa.array(hashed, pa.string()), sqlite=stored, given=stamps)
 
 
 def normalise_batch(
     columns: dict[str, Any], rows: int, csv_text: bool, occurrences: Counter[str]
-) -> tuple[dict[str, list[Any]], list[tuple[str, str]]]:
-    """The `interactions` columns (`STORED`, extra as dicts) and (interaction id, feedback)
-    pairs of a batch of Arrow columns, exactly as `normalise_record` would make them."""
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The `interactions` columns (`STORED`: lists, extra as dicts, timestamp as `Stamps` or
+    None) and (interaction id, feedback) pairs of a batch of Arrow columns, exactly as
+    `normalise_record` would make them."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -370,7 +376,7 @@ def normalise_batch(
         if pc.any(pc.and_(pc.is_valid(winner), unpaired)).as_py():
             raise NotBulk("vote")
     content = [pc.is_valid(text[n]) for n in CONTENT_FIELDS if n in text]
-    if not content or not _all(_any_of(content)):
+    if not content or not _all(functools.reduce(pc.or_, content)):
         raise NotBulk("a record without a query or vote")
 
     if extras_by_name:
@@ -388,7 +394,7 @@ def normalise_batch(
 
     # content_hash's JSON payload, built column by column in Arrow instead of json.dumps per row
     parts: list[Any] = [pa.scalar('{"audio": null, "extra": '), extra_json]
-    hashed = {**text, "timestamp": None if stamps is None else stamps.hashed_array()}
+    hashed = {**text, "timestamp": None if stamps is None else stamps.hashed}
     for name in HASHED:
         if hashed.get(name) is not None:
             parts.append(json_parts(hashed[name], f', "{name}": ', name in json_plain))
@@ -423,16 +429,6 @@ def normalise_batch(
         else [(i, f) for i, f in zip(final_ids, feedback, strict=True) if f is not None]
     )
     return columns, pairs
-
-
-def _any_of(masks: list[Any]) -> Any:
-    """Row-wise OR of boolean Arrow arrays."""
-    import pyarrow.compute as pc
-
-    out = masks[0]
-    for mask in masks[1:]:
-        out = pc.or_(out, mask)
-    return out
 
 
 @dataclass
@@ -505,7 +501,7 @@ def prepare_batches(
         )
 
 
-def stored_columns(columns: dict[str, list[Any]], dialect: Any) -> list[list[Any]]:
+def stored_columns(columns: dict[str, Any], dialect: Any) -> list[list[Any]]:
     """The batch's columns in `STORED` order, converted as SQLAlchemy would bind them."""
     given: Stamps | None = columns["timestamp"]
     if given is None:
