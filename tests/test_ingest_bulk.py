@@ -272,17 +272,17 @@ def test_arrow_timestamps_equal_the_reference(values: list[str | None]) -> None:
     or the same refusal (30 February, a 60th second, year 0, ...)."""
     import pyarrow as pa
 
-    from arenalens.ingest import bulk
+    from arenalens.ingest import columns
 
     def outcome(convert: Any) -> Any:
         try:
             stamps = convert()
-        except bulk.NotBulk:
+        except columns.NotBulk:
             return "refused"
         return stamps.hashed.to_pylist(), stamps.sqlite, stamps.values
 
-    reference = outcome(lambda: bulk.timestamp_column(values))
-    assert outcome(lambda: bulk.timestamp_array(pa.array(values, pa.string()))) == reference
+    reference = outcome(lambda: columns.timestamp_column(values))
+    assert outcome(lambda: columns.timestamp_array(pa.array(values, pa.string()))) == reference
     event("refused" if reference == "refused" else "converted")
 
 
@@ -299,16 +299,16 @@ def test_arrow_text_and_its_json_equal_the_reference(values: list[str | None], n
     value-by-value reference (strip, empty to None, json.dumps)."""
     import pyarrow as pa
 
-    from arenalens.ingest import bulk
+    from arenalens.ingest import columns
 
     try:
-        expected = bulk.text_column(values, name)
-    except bulk.NotBulk:
-        with pytest.raises(bulk.NotBulk):
-            bulk.text_array(pa.array(values, pa.string()), name)
+        expected = columns.text_column(values, name)
+    except columns.NotBulk:
+        with pytest.raises(columns.NotBulk):
+            columns.text_array(pa.array(values, pa.string()), name)
         return
-    array, json_plain = bulk.text_array(pa.array(values, pa.string()), name)
+    array, json_plain = columns.text_array(pa.array(values, pa.string()), name)
     assert array.to_pylist() == expected
-    parts = bulk.json_parts(array, ', "x": ', json_plain).to_pylist()
+    parts = columns.json_parts(array, ', "x": ', json_plain).to_pylist()
     assert parts == ["" if v is None else ', "x": ' + json.dumps(v) for v in expected]
     event(f"json_plain={json_plain}")
