@@ -22,6 +22,7 @@ import yaml
 
 from arenalens.embeddings import Embedder
 from arenalens.labeler.base import Labeler
+from arenalens.privacy import mask_pii
 from arenalens.store import Store
 from coding import persist
 from coding.codebook import Codebook, codebook_from_dict
@@ -113,7 +114,8 @@ def discover_reasons(
         outside = [texts[i] for i in range(len(texts)) if labels[i] not in set(labels[members])]
         centroid = vectors[members].mean(axis=0)
         order = members[np.argsort(-(vectors[members] @ centroid), kind="stable")]
-        named = labeler.name_group(inside, outside[:200])
+        # names, keywords and examples pass the privacy rule for text derived from user text
+        named = labeler.name_group(inside, outside[:200]).private()
         code = code_name(named.name, taken)
         taken.append(code)
         candidates.append(
@@ -123,7 +125,7 @@ def discover_reasons(
                 description=named.description,
                 support=len(members),
                 share=len(members) / len(texts),
-                examples=tuple(dict.fromkeys(texts[i] for i in order))[:examples],
+                examples=tuple(dict.fromkeys(mask_pii(texts[i]) for i in order))[:examples],
                 keywords=tuple(named.keywords),
                 labeler=named.labeler or getattr(labeler, "name", ""),
             )

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from arenalens.labeler.base import Labeler
 from arenalens.labeler.keywords import dedupe_terms
+from arenalens.privacy import is_personal_data, text_for_keywords
 from taxonomy.cluster import UNCLUSTERED, cluster_centroids
 from taxonomy.reduce import normalise_rows
 
@@ -37,12 +38,15 @@ class ClusterDescription:
 def class_tfidf_keywords(
     texts: Sequence[str], labels: np.ndarray, top_n: int = 8, ngram_range: tuple[int, int] = (1, 2)
 ) -> dict[int, list[str]]:
-    """Top c-TF-IDF terms per cluster (BERTopic's class-based TF-IDF); outliers are ignored."""
+    """Top c-TF-IDF terms per cluster (BERTopic's class-based TF-IDF); outliers are ignored.
+    Personal details and links never become terms (`arenalens.privacy`)."""
     labels = np.asarray(labels)
     ids = sorted(set(labels.tolist()) - {UNCLUSTERED})
     if not ids:
         return {}
-    documents = [" ".join(str(texts[i]) for i in np.flatnonzero(labels == k)) for k in ids]
+    documents = [
+        " ".join(text_for_keywords(texts[i]) for i in np.flatnonzero(labels == k)) for k in ids
+    ]
     vectorizer = CountVectorizer(stop_words="english", ngram_range=ngram_range, min_df=1)
     try:
         counts = vectorizer.fit_transform(documents)
@@ -58,7 +62,11 @@ def class_tfidf_keywords(
     keywords: dict[int, list[str]] = {}
     for row, k in enumerate(ids):
         data = scores.getrow(row).toarray().ravel()
-        order = [j for j in np.argsort(-data)[: top_n * 3] if data[j] > 0]
+        order = [
+            j
+            for j in np.argsort(-data)[: top_n * 3]
+            if data[j] > 0 and not is_personal_data(str(vocab[j]))
+        ]
         # skip a unigram already inside a chosen bigram and vice versa
         keywords[k] = dedupe_terms([str(vocab[j]) for j in order], top_n)
     return keywords

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from arenalens.errors import ArenalensError
+from arenalens.privacy import safe_derived_text, safe_keywords
 
 
 class LabelerError(ArenalensError, RuntimeError):
@@ -38,6 +39,16 @@ class GroupName:
     keywords: Sequence[str] = ()
     # which implementation produced it, e.g. "llm:gpt-4o" or "embedding (not an LLM)"
     labeler: str = ""
+
+    def private(self) -> GroupName:
+        """This name with personal details masked in name and description and personal
+        keywords dropped (the rule for every text derived from user text)."""
+        return GroupName(
+            safe_derived_text(self.name),
+            safe_derived_text(self.description),
+            tuple(safe_keywords(self.keywords)),
+            self.labeler,
+        )
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from arenalens.labeler.base import (
 )
 from arenalens.labeler.keywords import ctfidf_scores, dedupe_terms, name_from_keywords
 from arenalens.labeler.text import clause_spans
+from arenalens.privacy import mask_pii
 
 _USE_HINT = re.compile(r"\s*\(use [^)]*\)\s*$", re.IGNORECASE)
 
@@ -324,14 +325,17 @@ class EmbeddingLabeler(Labeler):
             order = np.argsort(-(0.5 * distinct + 0.5 * relevance), kind="stable")
             keywords = dedupe_terms([terms[i] for i in order], 8)
         order = np.argsort(-(vectors @ centroid), kind="stable")
-        central = list(dict.fromkeys(texts[i].strip() for i in order))[: self.central_texts]
+        # quoted and named from with personal details masked, like every derived text
+        central = list(dict.fromkeys(mask_pii(texts[i].strip()) for i in order))[
+            : self.central_texts
+        ]
         name = name_from_keywords(keywords) or _clip_words(central[0], 5).capitalize()
         examples = "; ".join(f"“{_clip_words(x, 14)}”" for x in central)
         about = ", ".join(keywords[:5]) if keywords else "no distinctive words"
         description = f"{len(texts)} text{'s' if len(texts) != 1 else ''} marked by: {about}. Typical: {examples}. (Named by embeddings and c-TF-IDF, not an LLM.)"
         return GroupName(
             name=name, description=description, keywords=tuple(keywords), labeler=self.name
-        )
+        ).private()
 
 
 def _score(

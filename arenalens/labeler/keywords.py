@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
+from arenalens.privacy import is_personal_data, text_for_keywords
+
 # Spoken-query filler that says nothing about a group's topic.
 FILLER_WORDS = frozenset(
     {
@@ -67,9 +69,11 @@ def ctfidf_scores(in_group: Sequence[str], out_group: Sequence[str]) -> list[tup
     Score = (term frequency within the group's concatenated text) * log(1 + A / f), where A is
     the average word count per class and f the term's frequency over both classes
     (Grootendorst's c-TF-IDF). A term must occur in at least two group texts (or in the only
-    one, or fewer than three terms would qualify). Best first, scores > 0 only.
+    one, or fewer than three terms would qualify). Best first, scores > 0 only. Personal
+    details and links are taken out of the texts first and no term is personal data
+    (`arenalens.privacy`), so no keyword or name is built from them.
     """
-    texts = [*in_group, *out_group]
+    texts = [text_for_keywords(t) for t in (*in_group, *out_group)]
     vectorizer = CountVectorizer(
         ngram_range=(1, 2),
         stop_words=STOP_WORDS,
@@ -93,7 +97,11 @@ def ctfidf_scores(in_group: Sequence[str], out_group: Sequence[str]) -> list[tup
     scores = in_counts / max(class_totals[0], 1) * idf
     if n_in >= 2 and ((doc_freq >= 2) & (scores > 0)).sum() >= 3:
         scores[doc_freq < 2] = 0.0
-    order = [i for i in np.argsort(-scores, kind="stable") if scores[i] > 0]
+    order = [
+        i
+        for i in np.argsort(-scores, kind="stable")
+        if scores[i] > 0 and not is_personal_data(terms[i])
+    ]
     return [(str(terms[i]), float(scores[i])) for i in order]
 
 

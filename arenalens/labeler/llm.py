@@ -21,6 +21,7 @@ from arenalens.labeler.base import (
 )
 from arenalens.labeler.llm_client import LLMClient
 from arenalens.labeler.text import verbatim_evidence
+from arenalens.privacy import mask_pii
 
 if TYPE_CHECKING:
     from arenalens.config import Settings
@@ -228,9 +229,12 @@ class LLMLabeler(Labeler):
     def _name_messages(
         self, in_group: Sequence[str], out_group: Sequence[str], instructions: str
     ) -> list[dict[str, str]]:
-        inside = "\n".join(f"- {_clip(x, MAX_SAMPLE_CHARS)}" for x in in_group[:MAX_GROUP_SAMPLES])
+        # examples go to the endpoint with personal details masked, like every derived text
+        inside = "\n".join(
+            f"- {_clip(mask_pii(x), MAX_SAMPLE_CHARS)}" for x in in_group[:MAX_GROUP_SAMPLES]
+        )
         outside = "\n".join(
-            f"- {_clip(x, MAX_SAMPLE_CHARS)}" for x in out_group[:MAX_GROUP_SAMPLES]
+            f"- {_clip(mask_pii(x), MAX_SAMPLE_CHARS)}" for x in out_group[:MAX_GROUP_SAMPLES]
         )
         user = f"Texts in the group:\n{inside}\n\nTexts from other groups (for contrast):\n{outside or '- (none)'}\n"
         if instructions:
@@ -261,7 +265,7 @@ class LLMLabeler(Labeler):
             )
             return GroupName(
                 reply["name"], reply["description"], tuple(reply["keywords"]), labeler=self.name
-            )
+            ).private()
 
         return self._map(one, list(groups), "naming groups")
 

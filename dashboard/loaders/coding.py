@@ -157,5 +157,6 @@ def top_loss_reasons(app: AppContext, n: int = 3) -> pd.DataFrame:
 
 @loader
 def candidate_reasons(app: AppContext, version: str) -> pd.DataFrame:
-    """Candidates of the latest `arenalens codebook discover` under this codebook version."""
-    return persist.latest_candidates(app.store, version)
+    """Candidates of the latest `arenalens codebook discover` under this codebook version
+    (names, keywords and examples masked like every text derived from user text)."""
+    return masked(app, persist.latest_candidates(app.store, version))

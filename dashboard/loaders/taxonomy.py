@@ -60,9 +60,8 @@ def query_clusters(app: AppContext, run_id: int) -> pd.DataFrame:
     frame = frame.join(xy, on="interaction_id")
     columns = ["id", "query", "user_id", "language", "model_a", "model_b", "winner"]
     context = interactions(app)[columns]
-    return frame.merge(context, left_on="interaction_id", right_on="id", how="left").drop(
-        columns=["id"]
-    )
+    merged = frame.merge(context, left_on="interaction_id", right_on="id", how="left")
+    return masked(app, merged.drop(columns=["id"]))  # cluster and parent names too
 
 
 @loader(human=("taxonomy",))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from arenalens.context import AppContext
 from arenalens.next_steps import Step, next_steps
 from arenalens.paths import UnsafePathError, confine_audio
-from arenalens.privacy import mask_columns
+from arenalens.privacy import mask_columns, mask_derived_columns
 from arenalens.store import tables as t
 from arenalens.store.store import redact_url
 from dashboard.loaders.cache import loader
@@ -31,13 +31,16 @@ TEXT_COLUMNS = [
     "rationale",
     "central_texts",
     "description",
+    "examples",
 ]
 
 
 def masked(app: AppContext, frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with e-mails, phones, URLs with query strings and long numbers masked in its
-    text columns (settings.privacy_mask_pii; the store is untouched)."""
-    return mask_columns(frame, TEXT_COLUMNS, bool(app.settings.privacy_mask_pii))
+    """`frame` with personal details (e-mails, phones, cards, URLs with query strings, long
+    numbers...) masked in its text columns and in names, descriptions and keywords derived from
+    user text (settings.privacy_mask_pii; the store is untouched)."""
+    enabled = bool(app.settings.privacy_mask_pii)
+    return mask_derived_columns(mask_columns(frame, TEXT_COLUMNS, enabled), (), enabled)
 
 
 @loader
