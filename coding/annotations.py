@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import copy
 import csv
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from arenalens.csv_safe import restore_record, write_rows
+from arenalens.privacy import mask_pii
 from arenalens.store import Store
 from arenalens.store.store import utcnow
 from coding import persist
@@ -73,12 +75,6 @@ def _parse_flag(value: Any, where: str) -> bool | None:
     if text in FALSE_VALUES:
         return False
     raise AnnotationError(f"{where}: expected 1/0 (or yes/no), got {value!r}")
-
-
-def _spreadsheet_safe(value: Any) -> str:
-    """Display-only text for CSV: a leading = + - @ would run as a formula in spreadsheets."""
-    text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 MATRIX_COLUMNS = ["feedback_id", "annotator", "code", "present", "side", "polarity", "created_at"]
@@ -392,17 +388,18 @@ class AnnotationQueue:
             "note",
         ]
 
-    def export_csv(self, path: str | Path, annotator: str | None = None) -> int:
-        """Write assigned items (prefilled with the machine's codes) for annotators working in a spreadsheet."""
+    def export_csv(self, path: str | Path, annotator: str | None = None, mask: bool = True) -> int:
+        """Write assigned items (prefilled with the machine's codes) for annotators working in a
+        spreadsheet; with `mask`, personal details in the texts are masked as on the dashboard."""
+        shown = mask_pii if mask else _text
         assigned = self.assignments()
         if annotator is not None and len(assigned):
             assigned = assigned[assigned["annotator"] == annotator]
         codes = persist.codes_frame(self.store, self.version)
         by_item = {fid: group for fid, group in codes.groupby("feedback_id")} if len(codes) else {}
         feedback = self._feedback_frame()
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=self.csv_columns())
-            writer.writeheader()
+
+        def records() -> Iterator[dict[str, Any]]:
             for row in assigned.itertuples(index=False):
                 context = feedback.loc[row.feedback_id]
                 mine = by_item.get(row.feedback_id)
@@ -412,12 +409,12 @@ class AnnotationQueue:
                     "annotator": row.annotator,
                     "codebook_version": self.version,
                     "done": "",
-                    "vote": _spreadsheet_safe(context["winner"]),
-                    "query": _spreadsheet_safe(context["query"]),
-                    "response_a": _spreadsheet_safe(context["response_a"]),
-                    "response_b": _spreadsheet_safe(context["response_b"]),
-                    "feedback": _spreadsheet_safe(context["text"]),
-                    "machine_codes": _spreadsheet_safe(
+                    "vote": _text(context["winner"]),
+                    "query": shown(_text(context["query"])),
+                    "response_a": shown(_text(context["response_a"])),
+                    "response_b": shown(_text(context["response_b"])),
+                    "feedback": shown(_text(context["text"])),
+                    "machine_codes": shown(
                         "; ".join(f'{c}: "{m.evidence}"' for c, m in machine.items())
                     ),
                     "note": "",
@@ -427,8 +424,10 @@ class AnnotationQueue:
                     record[name] = "1" if hit is not None else "0"
                     record[f"{name}_side"] = hit.side if hit is not None else ""
                     record[f"{name}_polarity"] = hit.polarity if hit is not None else ""
-                writer.writerow(record)
-        return len(assigned)
+                yield record
+
+        # every cell, the annotator's name included, escaped against spreadsheet formulas
+        return write_rows(path, self.csv_columns(), records())
 
     def import_csv(self, path: str | Path) -> dict[str, int]:
         """Save rows marked done as annotations (one row each); unchanged re-imports add nothing."""
@@ -451,7 +450,8 @@ class AnnotationQueue:
                     f"(codes: {self.codebook.code_names}) nor export columns; nothing was imported"
                 )
             parsed = []
-            for line, record in enumerate(reader, start=2):
+            for line, raw in enumerate(reader, start=2):
+                record = restore_record(raw)  # our export's formula escapes undone
                 where = f"{path}, line {line}"
                 if record["codebook_version"] != self.version:
                     raise CodebookMixError(
@@ -499,6 +499,11 @@ class AnnotationQueue:
             self.save(annotator, feedback_id, decisions, note=note, source="csv")
             counts["saved"] += 1
         return counts
+
+
+def _text(value: Any) -> str:
+    """A context cell's text ("" for a missing value)."""
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
 def _none(value: Any) -> Any:

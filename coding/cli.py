@@ -499,7 +499,7 @@ def export_command(
 ) -> None:
     """Write assigned items to CSV (machine codes prefilled; mark `done` on reviewed rows)."""
     queue = AnnotationQueue(app.store, codebook, sample=sample)
-    rows = queue.export_csv(path, annotator=annotator)
+    rows = queue.export_csv(path, annotator=annotator, mask=app.settings.privacy_mask_pii)
     click.echo(
         f"wrote {rows} rows to {path} (set done=1 on each row you reviewed, then `arenalens annotate import`)"
     )

@@ -18,6 +18,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from arenalens.csv_safe import csv_text
+
 # What can start markup in Streamlit's markdown (CommonMark + GFM, LaTeX, :colour[...]/:icon:
 # directives, HTML): escaped with a backslash. Characters that only matter in some positions
 # (list/heading marks at a line start, `_` at a word boundary, `:` before a letter or `/`,
@@ -136,10 +138,10 @@ def dataframe(
 
 
 def download_csv(frame: pd.DataFrame, file_name: str, label: str = "Download CSV") -> None:
-    """A button saving `frame` as a CSV file (UTF-8, no index)."""
+    """A button saving `frame` as a CSV file (UTF-8, no index, formula-leading text escaped)."""
     st.download_button(
         label,
-        frame.to_csv(index=False).encode("utf-8"),
+        csv_text(frame).encode("utf-8"),
         file_name=file_name,
         mime="text/csv",
         key=f"download|{file_name}",

@@ -9,7 +9,8 @@ import pandas as pd
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
-from arenalens.privacy import mask_columns
+from arenalens.csv_safe import write_csv
+from arenalens.privacy import mask_derived_columns
 from taxonomy import persist
 from taxonomy.categories import NOVEL, resolve_categories
 from taxonomy.edits import Edit
@@ -112,10 +113,10 @@ def show_command(app: AppContext, run_id: int | None, top: int, as_json: bool) -
     """Print the hierarchy (parents, clusters, categories) and category/modality shares."""
     store = app.store
     run_id = persist.resolve_run(store, run_id)
-    # descriptions and example queries masked for sharing (settings.privacy_mask_pii)
-    clusters = mask_columns(
+    # names, descriptions, keywords and example queries masked for sharing (privacy_mask_pii)
+    clusters = mask_derived_columns(
         persist.cluster_table(store, run_id, level=None),
-        ["description", "central_texts"],
+        ["central_texts"],
         app.settings.privacy_mask_pii,
     )
     categories, modality = (
@@ -211,9 +212,9 @@ def export_command(app: AppContext, out: Path, run_id: int | None) -> None:
         columns={"interaction_id": "query_id"}
     )
     frame["query"] = frame["query_id"].map(app.store.queries_frame().set_index("id")["query"])
-    frame = mask_columns(frame, ["query"], app.settings.privacy_mask_pii)  # a file for sharing
+    frame = mask_derived_columns(frame, ["query"], app.settings.privacy_mask_pii)  # for sharing
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame[EXPORT_COLUMNS].to_csv(out, index=False)
+    write_csv(frame[EXPORT_COLUMNS], out)
     click.echo(f"wrote {len(frame)} rows to {out}")
 
 

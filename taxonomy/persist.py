@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, select, update
 
+from arenalens.csv_safe import restore_record
 from arenalens.store import Store
 from arenalens.store import tables as t
 from arenalens.store.store import utcnow
@@ -308,7 +309,7 @@ def import_labels(store: Store, path: Path, categories: CategorySet) -> int:
             raise LabelImportError(
                 f"{path}: expected columns query_id and category and/or modality, got {sorted(fields)}"
             )
-        records = list(reader)
+        records = [restore_record(r) for r in reader]  # our export's formula escapes undone
     known = set(store.queries_frame(include_extra=False)["id"])
     allowed = {"category": set(categories.names) | {NOVEL}, "modality": set(MODALITIES)}
     rows = []

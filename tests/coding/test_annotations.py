@@ -173,3 +173,28 @@ def test_csv_export_defuses_spreadsheet_formulas(small_store: Store, tmp_path: P
         r for r in csv.DictReader((tmp_path / "x.csv").open()) if r["feedback_id"] == "fb-0000"
     )
     assert row["feedback"] == "'=HYPERLINK(1) too short"
+
+
+def test_csv_export_escapes_the_annotator_and_imports_it_back(small_store: Store, tmp_path: Path):
+    """Every text cell is escaped, the annotator's name too, and the import strips exactly
+    the escape: the annotation is saved under the name as written (=evil, not '=evil)."""
+    from arenalens.csv_safe import formula_cells
+
+    codebook = load_codebook()
+    code_feedback(small_store, KeywordLabeler(), codebook, progress=False)
+    create_validation_sample(small_store, codebook, ["=evil()", "-rf"], size=10, overlap=0.0)
+    queue = AnnotationQueue(small_store, codebook)
+    path = tmp_path / "ann.csv"
+    queue.export_csv(path)
+    assert formula_cells(path.read_text()) == 0
+    rows = list(csv.DictReader(path.open(newline="")))
+    assert {r["annotator"] for r in rows} == {"'=evil()", "'-rf"}
+    for row in rows:
+        row["done"] = "1"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert queue.import_csv(path)["saved"] == len(rows)
+    saved = persist.annotations_frame(small_store, queue.version)
+    assert set(saved["annotator"]) == {"=evil()", "-rf"}
