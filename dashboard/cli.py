@@ -36,12 +36,13 @@ NO_LOGIN_WARNING = (
 
 
 def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
-    """The `streamlit run` argument list for the dashboard: headless, no usage statistics, and
-    nothing that makes the browser fetch from outside (see README, 'No outside requests')."""
+    """The `streamlit run` argument list for the dashboard: headless, no usage statistics, no
+    external-IP lookup (`dashboard.serve`), and nothing that makes the browser fetch from outside
+    (see README, 'No outside requests')."""
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboard.serve",
         "run",
         str(APP_PATH),
         "--server.address",
