@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from arenalens.errors import StageError
 from arenalens.models import resolve_models
+from arenalens.privacy import safe_derived_text
 from arenalens.store import Store
 from arenalens.store import tables as t
 from ranking import tables as rt
@@ -89,7 +90,9 @@ def vote_counts(store: Store, fields: Sequence[str] = ()) -> pd.DataFrame:
         from taxonomy.persist import cluster_table
 
         names = cluster_table(store, taxonomy_run, level=0, include_merged=True)
-        frame["cluster"] = frame["cluster"].map(names.set_index("cluster_id")["name"])
+        # names derived from user text, masked like every such text (arenalens/privacy.py)
+        named = names.set_index("cluster_id")["name"].map(safe_derived_text)
+        frame["cluster"] = frame["cluster"].map(named)
         keys = [k for k in frame.columns if k != "n"]  # two clusters may share a name
         frame = frame.groupby(keys, dropna=False, sort=False, as_index=False)["n"].sum()
     return frame

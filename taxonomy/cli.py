@@ -10,7 +10,7 @@ import pandas as pd
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
 from arenalens.csv_safe import write_csv
-from arenalens.privacy import mask_derived_columns
+from arenalens.privacy import mask_derived_columns, safe_derived_text
 from taxonomy import persist
 from taxonomy.categories import NOVEL, resolve_categories
 from taxonomy.edits import Edit
@@ -199,7 +199,7 @@ def diff_command(app: AppContext, runs: tuple[int, ...], show_all: bool) -> None
     )
     for row in events.itertuples():
         if row.event != "kept" or show_all:
-            click.echo(f"{row.event:<9} {row.detail}")
+            click.echo(f"{row.event:<9} {safe_derived_text(row.detail)}")  # names in it
 
 
 @taxonomy_group.command("export")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from arenalens.context import AppContext
+from arenalens.privacy import mask_columns
 from dashboard.loaders.cache import loader
 from dashboard.loaders.workspace import latest_runs
 from ranking.persist import ratings_frame, regression_terms_frame, win_rates_frame
@@ -21,8 +22,10 @@ def latest_ratings(app: AppContext) -> pd.DataFrame | None:
 
 @loader
 def ratings(app: AppContext, run_id: int, slice_field: str = "") -> pd.DataFrame:
-    """Bradley–Terry ratings of one ranking run and slice field ('' = overall)."""
-    return ratings_frame(app.store, run_id, slice_field)
+    """Bradley–Terry ratings of one ranking run and slice field ('' = overall); slice values
+    derived from user text (cluster names) masked like every such text."""
+    frame = ratings_frame(app.store, run_id, slice_field)
+    return mask_columns(frame, ["slice_value"], bool(app.settings.privacy_mask_pii))
 
 
 @loader

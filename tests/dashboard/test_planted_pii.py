@@ -93,6 +93,8 @@ def planted_records(n: int = 24) -> tuple[list[dict], list[str]]:
             }
         )
         values += [card_text, card, phone, mail, token, iban, iban.replace(" ", ""), ip]
+    values += ["415-555-1299", "jane.roe99@mailbox.example", "jane.roe98@mailbox.example",
+               "tok099zz12345678qf7a2c", "10.20.99.101"]  # fmt: skip
     return records, sorted(set(values))
 
 
@@ -127,7 +129,49 @@ def pii_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["annotate", "sample", "--annotator", "ann-1", "--annotator", "ann-2", "--size", "30"],
     ):
         cli(workspace, *args)
+    plant_derived_text(workspace)
+    cli(workspace, "rank", "--by", "cluster", "--bootstrap", "20")
     return workspace
+
+
+# what any namer might produce from the planted texts (the outputs must mask it regardless)
+PLANTED_NAMES = {
+    "name": "Call 415-555-1299 now",
+    "auto_name": "Card 4111 1111 1111 1111",
+    "description": "marked by: jane.roe99@mailbox.example, iban GB82WEST12345698765432",
+    "keywords": ["card", "4111111111111111", "tok099zz12345678qf7a2c"],
+}
+PLANTED_PARENT = "Email jane.roe98@mailbox.example / 10.20.99.101"
+
+
+def plant_derived_text(workspace: Path) -> None:
+    """Give the largest cluster and its parent names, keywords and a description holding
+    personal data, as a namer that copied words from the queries would."""
+    from sqlalchemy import func, select, update
+
+    from arenalens.config import Settings
+    from arenalens.store import Store
+    from taxonomy.tables import taxonomy_clusters as c
+
+    store = Store.open(Settings(workspace=workspace).db_url)
+    with store.transaction() as conn:
+        run = conn.execute(select(func.max(c.c.run_id))).scalar()
+        leaf = conn.execute(
+            select(c.c.cluster_id, c.c.parent_id)
+            .where(c.c.run_id == run, c.c.level == 0, c.c.cluster_id >= 0)
+            .order_by(c.c.size.desc())
+        ).first()
+        conn.execute(
+            update(c)
+            .where(c.c.run_id == run, c.c.level == 0, c.c.cluster_id == leaf.cluster_id)
+            .values(**PLANTED_NAMES)
+        )
+        conn.execute(
+            update(c)
+            .where(c.c.run_id == run, c.c.level == 1, c.c.cluster_id == leaf.parent_id)
+            .values(name=PLANTED_PARENT)
+        )
+    store.engine.dispose()
 
 
 def cli(workspace: Path, *args: str) -> str:
@@ -166,6 +210,7 @@ def test_no_planted_value_in_any_cli_output_or_export(pii_workspace: Path, tmp_p
         "prevalence": cli(pii_workspace, "prevalence"),
         "agreement": cli(pii_workspace, "agreement"),
         "status": cli(pii_workspace, "status"),
+        "rank --by cluster": cli(pii_workspace, "rank", "--by", "cluster", "--bootstrap", "20"),
     }
     outputs.update(exports(pii_workspace, tmp_path))
     outputs["discover draft"] = (tmp_path / "draft.yaml").read_text()
@@ -209,7 +254,8 @@ def test_no_export_has_a_formula_cell_and_exports_import_back(pii_workspace, tmp
     assert f"imported {2 * len(rows)} human labels" in imported  # every escaped id found again
 
 
-PAGES = ["overview.py", "use_cases.py", "feedback.py", "agreement.py", "outputs.py", "annotate.py"]
+PAGES = ["overview.py", "use_cases.py", "feedback.py", "agreement.py", "outputs.py", "annotate.py",
+         "leaderboard.py"]  # fmt: skip
 
 
 @pytest.mark.parametrize("page", PAGES)
