@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arenalens.embeddings import Embedder
+from arenalens.privacy import mask_pii
 
 
 @dataclass
@@ -42,12 +43,13 @@ class FewShotExamples:
         return order[:k]
 
     def for_batch(self, texts: Sequence[str], k: int) -> str:
-        """Instructions text listing the nearest human-coded examples (empty when none)."""
+        """Instructions text listing the nearest human-coded examples (empty when none), other
+        people's texts with personal details masked (they go to the LLM endpoint as examples)."""
         picked = self.nearest(texts, k)
         if not picked:
             return ""
         lines = [
-            f'- "{self.texts[i][:300]}" -> {", ".join(self.codes[i]) or "(no code)"}'
+            f'- "{mask_pii(self.texts[i])[:300]}" -> {", ".join(self.codes[i]) or "(no code)"}'
             for i in picked
         ]
         return "\nExamples coded by people (follow how they apply the codes):\n" + "\n".join(lines)

@@ -148,3 +148,31 @@ def test_derived_columns_are_masked_and_personal_keywords_dropped():
     assert out.loc[0, "description"] == "marked by: card, [card]"
     assert out.loc[0, "keywords"] == ["card", "payment"]
     assert mask_derived_columns(frame, enabled=False) is frame
+
+
+def test_examples_sent_to_an_llm_are_masked():
+    """The naming prompt's in- and out-group examples and the coding prompt's few-shot
+    examples (other people's texts) go to the endpoint with personal details masked."""
+    import numpy as np
+
+    from arenalens.labeler.llm import LLMLabeler
+    from arenalens.labeler.llm_client import LLMClient
+    from coding.fewshot import FewShotExamples
+
+    client = LLMClient(base_url="http://127.0.0.1:9/v1", model="never-called")
+    messages = LLMLabeler(client)._name_messages(
+        ["charge card 4111 1111 1111 1111 and call 415-555-1234"],
+        ["send it to jane.roe@mailbox.example"],
+        "",
+    )
+    prompt = " ".join(m["content"] for m in messages)
+    assert "[card]" in prompt and "[phone]" in prompt and "[email]" in prompt
+    assert "4111" not in prompt and "555-1234" not in prompt and "jane.roe" not in prompt
+
+    class Embedder:
+        def encode(self, texts, show_progress=False):
+            return np.ones((len(texts), 2))
+
+    examples = FewShotExamples.build(Embedder(), ["my iban is GB82WEST12345698765432"], [["x"]])
+    shown = examples.for_batch(["another text"], 1)
+    assert "[iban]" in shown and "GB82" not in shown
