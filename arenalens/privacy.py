@@ -46,6 +46,7 @@ _OTHER_CANDIDATES = r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[A-Za-z0-9_-]{20,}"
 _DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{4} ?- ?\d{4}")
 _ANY_URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+|mailto:\S+", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
+_MAYBE_PERSONAL = re.compile(r"[\d@:/\[.]")  # what any personal term holds at least one of
 # any run of digits and separators with 5+ digits: an account, order or card number to a keyword
 _DIGIT_RUN = re.compile(r"\d(?:[\s().\-/]*\d){4,}")
 
@@ -109,6 +110,8 @@ def is_personal_data(term: str) -> bool:
     masks, a placeholder, a URL, an id-like word (letters with 3+ digits, e.g. abc123) or a
     run of 5+ digits. Such terms never become keywords or names."""
     text = str(term)
+    if not _MAYBE_PERSONAL.search(text):  # most terms: letters and spaces only
+        return False
     if mask_pii(text) != text or _ANY_URL.search(text) or any(p in text for p in PLACEHOLDERS):
         return True
     for word in _WORD.findall(text):
@@ -121,10 +124,15 @@ def is_personal_data(term: str) -> bool:
 def text_for_keywords(text: str) -> str:
     """`text` without personal details and links (placeholders dropped too), for keyword
     extraction: neither "4111", "john" (of john@x.org) nor "https" can become a keyword."""
-    text = _ANY_URL.sub(" ", str(text))
+    text = str(text)
+    if ":" in text or "www." in text.lower():
+        text = _ANY_URL.sub(" ", text)
+    if not _ANY_DIGIT_OR_AT.search(text):  # most texts: nothing more to take out
+        return text
     masked = _DIGIT_RUN.sub(" ", mask_pii(text))
-    for placeholder in PLACEHOLDERS:
-        masked = masked.replace(placeholder, " ")
+    if "[" in masked:
+        for placeholder in PLACEHOLDERS:
+            masked = masked.replace(placeholder, " ")
     return masked
 
 
