@@ -53,11 +53,11 @@ def restore_record(record: Mapping[str, Any]) -> dict[str, Any]:
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of `frame` with its text cells (and text inside lists) made `safe_cell`."""
     out = frame.copy()
-    for column in out.columns:
-        values = out[column]
+    for position in range(out.shape[1]):  # by position: column names may repeat
+        values = out.iloc[:, position]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
             continue
-        out[column] = values.map(_safe_value).astype(object)
+        out.isetitem(position, values.map(_safe_value).astype(object))
     out.columns = [safe_cell(str(c)) for c in out.columns]
     return out
 

@@ -71,6 +71,12 @@ def test_numbers_stay_numbers_and_only_text_is_escaped():
     assert formula_cells(frame.to_csv(index=False)) == 3  # what plain pandas would have written
 
 
+def test_repeated_column_names_and_formula_headers_are_written():
+    frame = pd.DataFrame([["=a", 1, "@b"]], columns=["x", "n", "x"])
+    frame["=h"] = ["-c"]
+    assert csv_text(frame) == "x,n,x,'=h\n'=a,1,'@b,'-c\n"
+
+
 def test_files_and_rows_are_written_safely(tmp_path: Path):
     write_csv(pd.DataFrame({"a": ["=1+1"], "b": [2]}), tmp_path / "frame.csv")
     assert (tmp_path / "frame.csv").read_text() == "a,b\n'=1+1,2\n"
