@@ -9,18 +9,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from dashboard_testkit import APP_PATH, RENDER_TIMEOUT_S, page_text
+from postgres_databases import create_test_database, drop_test_database
 from streamlit.testing.v1 import AppTest
 
 from arenalens.app.cli import main_group
 from arenalens.app.demo import sample_file
+from arenalens.config import Settings
 
-# one taxonomy build, coding run and discovery for the module: ~20-30 s on two busy cores
+# one taxonomy build, coding run and ranking per backend: ~20-30 s each on two busy cores
 pytestmark = pytest.mark.slow
 
 # Luhn-valid card numbers (test numbers of the card networks), IBANs with valid check digits
@@ -110,10 +115,19 @@ def leaks(text: str, values: list[str]) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def pii_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def pii_workspace(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
     """60 sample-arena interactions plus the planted ones, taxonomy built and feedback coded
-    (offline embedding labeler), a candidate-reasons discovery run and an annotation sample."""
+    (offline embedding labeler), an annotation sample and a ranking by cluster, on SQLite and
+    on a fresh PostgreSQL database (dropped afterwards)."""
+    db = ""
+    if request.param == "postgresql":
+        base = os.environ.get("ARENALENS_TEST_POSTGRES_URL")
+        if not base:
+            pytest.skip("ARENALENS_TEST_POSTGRES_URL not set (scripts/postgres.sh start)")
+        db = create_test_database(base)
     folder = tmp_path_factory.mktemp("planted-pii")
     records, _ = planted_records()
     source = folder / "interactions.jsonl"
@@ -121,7 +135,7 @@ def pii_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         lines = [line for _, line in zip(range(60), sample, strict=False)]
     planted = [*records, *formula_records()]
     source.write_text("".join(lines) + "".join(json.dumps(r) + "\n" for r in planted))
-    workspace = folder / "workspace"
+    workspace = Workspace(folder / "workspace", db)
     for args in (
         ["ingest", str(source)],
         ["taxonomy", "build", "--seed", "1"],
@@ -131,7 +145,20 @@ def pii_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cli(workspace, *args)
     plant_derived_text(workspace)
     cli(workspace, "rank", "--by", "cluster", "--bootstrap", "20")
-    return workspace
+    yield workspace
+    if db:
+        drop_test_database(db)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace folder and its database URL ("" = the folder's SQLite file)."""
+
+    path: Path
+    db: str
+
+    def settings(self) -> Settings:
+        return Settings(workspace=self.path, db=self.db or None)
 
 
 # what any namer might produce from the planted texts (the outputs must mask it regardless)
@@ -144,16 +171,15 @@ PLANTED_NAMES = {
 PLANTED_PARENT = "Email jane.roe98@mailbox.example / 10.20.99.101"
 
 
-def plant_derived_text(workspace: Path) -> None:
+def plant_derived_text(workspace: Workspace) -> None:
     """Give the largest cluster and its parent names, keywords and a description holding
     personal data, as a namer that copied words from the queries would."""
     from sqlalchemy import func, select, update
 
-    from arenalens.config import Settings
     from arenalens.store import Store
     from taxonomy.tables import taxonomy_clusters as c
 
-    store = Store.open(Settings(workspace=workspace).db_url)
+    store = Store.open(workspace.settings().db_url)
     with store.transaction() as conn:
         run = conn.execute(select(func.max(c.c.run_id))).scalar()
         leaf = conn.execute(
@@ -174,9 +200,11 @@ def plant_derived_text(workspace: Path) -> None:
     store.engine.dispose()
 
 
-def cli(workspace: Path, *args: str) -> str:
+def cli(workspace: Workspace, *args: str) -> str:
+    database = ["--db", workspace.db] if workspace.db else []
     result = CliRunner().invoke(
-        main_group, ["--workspace", str(workspace), "--labeler", "embedding", *args]
+        main_group,
+        ["--workspace", str(workspace.path), *database, "--labeler", "embedding", *args],
     )
     assert result.exit_code == 0, (args, result.output, result.exception)
     return result.output
@@ -192,7 +220,7 @@ def test_planted_values_are_personal_data():
     assert all(leaks(r["query_text"], values) for r in records)
 
 
-def test_no_planted_value_in_any_cli_output_or_export(pii_workspace: Path, tmp_path: Path):
+def test_no_planted_value_in_any_cli_output_or_export(pii_workspace: Workspace, tmp_path: Path):
     _, values = planted_records()
     outputs = {
         "taxonomy show": cli(pii_workspace, "taxonomy", "show"),
@@ -221,7 +249,7 @@ def test_no_planted_value_in_any_cli_output_or_export(pii_workspace: Path, tmp_p
     assert {name: hits for name, hits in found.items() if hits} == {}
 
 
-def exports(workspace: Path, folder: Path) -> dict[str, str]:
+def exports(workspace: Workspace, folder: Path) -> dict[str, str]:
     """The text of every CSV export: taxonomy export and annotate export."""
     cli(workspace, "taxonomy", "export", str(folder / "taxonomy.csv"))
     cli(workspace, "annotate", "export", str(folder / "annotate.csv"))
@@ -264,8 +292,11 @@ def test_no_planted_value_on_any_dashboard_page(pii_workspace, monkeypatch, page
     import dashboard.ui as ui
     from arenalens.csv_safe import formula_cells
 
-    monkeypatch.setenv("ARENALENS_WORKSPACE", str(pii_workspace))
-    monkeypatch.delenv("ARENALENS_DB", raising=False)
+    monkeypatch.setenv("ARENALENS_WORKSPACE", str(pii_workspace.path))
+    if pii_workspace.db:
+        monkeypatch.setenv("ARENALENS_DB", pii_workspace.db)
+    else:
+        monkeypatch.delenv("ARENALENS_DB", raising=False)
     downloads: list[str] = []
     original = ui.csv_text
     monkeypatch.setattr(
