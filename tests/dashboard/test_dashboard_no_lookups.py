@@ -56,6 +56,7 @@ _record("loaded", "")
 """
 
 LOCAL_NAMES = {"localhost", "", "None"}
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
@@ -106,7 +107,10 @@ def served_lookups(workspace: Path, address: str, tmp_path: Path) -> tuple[list,
     out = tmp_path / f"dashboard-{address.replace(':', '_')}.log"
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(shim), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        # the recorder, then this checkout (its code, not an installed copy), then the rest
+        "PYTHONPATH": os.pathsep.join(
+            [str(shim), str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
         "ARENALENS_TEST_LOOKUP_LOG": str(log),
         "ARENALENS_DASHBOARD_PREFETCH": "0",
     }
