@@ -12,10 +12,13 @@ imported so that the arena stage stays beside the analysis stages.
   more vote shrinks the standard error of that pair's win rate (v_a: the per-vote variance of
   the pair's outcome under the current fit, n_a: its votes so far).
 - ``adaptive`` (ours): a vote on pair (i, j) shrinks the covariance of the fitted strengths by a
-  rank-one update; the rule scores each pair by the weighted drop in the variances of all
-  ratings it would bring, where a system's weight grows when its interval still overlaps a
-  neighbour's in the ranking (more so near the top: the leader's fragility first). Pairs are
-  drawn in proportion to that score, mixed with a minimum share of uniform draws.
+  rank-one update; the rule scores each pair by the drop in the standard errors of the ratings
+  it would bring (the widths a leaderboard shows), weighted per system: 1, plus `focus / k` for
+  both systems of the k-th pair of adjacent ranks while their intervals still overlap, for the
+  first `focus_ranks` such pairs (the leader and its challenger first: the leader's
+  fragility). Pairs are drawn in proportion to score ** sharpness, mixed with a minimum share
+  of uniform draws. The settings were tuned on simulated arenas
+  (`benchmarks/arena_scheduler.py --tune`, seeds apart from those of the reported figures).
 
 The two data-driven rules first serve pairs below `min_pair_count` (uniform stays uniform), and
 every rule orders the two sides to balance the rater's history: each system as often on side A as on
@@ -45,8 +48,10 @@ class SchedulerConfig:
     rule: str = "adaptive"  # "uniform" | "variance" (Chatbot Arena) | "adaptive" (ours)
     explore_share: float = 0.2  # minimum share of uniform draws
     min_pair_count: int = 1  # every pair at least this many votes before adaptivity
-    focus: float = 4.0  # extra weight of a system whose interval overlaps a neighbour's
-    sharpness: float = 1.0  # pair probabilities follow score ** sharpness
+    focus: float = 16.0  # extra weight of a system whose interval overlaps a neighbour's
+    sharpness: float = 1.5  # pair probabilities follow score ** sharpness
+    focus_ranks: int = 3  # only the first this many adjacent-rank pairs get `focus` (0: all)
+    per_se: bool = True  # weigh variance drops by 1 / standard error (widths, not variances)
     z: float = Z95  # interval half-width in standard errors (overlap test)
 
     def __post_init__(self) -> None:
@@ -210,24 +215,28 @@ def variance_scores(fit: StrengthFit, i: np.ndarray, j: np.ndarray, n: np.ndarra
 
 def system_weights(fit: StrengthFit, config: SchedulerConfig) -> np.ndarray:
     """1 for every system, plus `focus / k` for each system of the k-th pair of adjacent ranks
-    whose intervals still overlap (the leader and its challenger first)."""
+    whose intervals still overlap (the leader and its challenger first), divided by the
+    system's standard error when `per_se` (a drop in variance is worth more where it is small)."""
     order = np.argsort(-fit.theta, kind="stable")
     low = fit.theta - config.z * fit.se
     high = fit.theta + config.z * fit.se
     upper, lower = order[:-1], order[1:]
     overlap = low[upper] <= high[lower]
     rank_weight = config.focus / np.arange(1, len(upper) + 1)
+    if config.focus_ranks > 0:
+        rank_weight[config.focus_ranks :] = 0.0
     weights = np.ones(len(fit.theta))
     np.add.at(weights, upper, overlap * rank_weight)
     np.add.at(weights, lower, overlap * rank_weight)
-    return weights
+    return weights / np.maximum(fit.se, 1e-12) if config.per_se else weights
 
 
 def adaptive_scores(
     fit: StrengthFit, i: np.ndarray, j: np.ndarray, config: SchedulerConfig
 ) -> np.ndarray:
     """Weighted drop of the rating variances one vote on each pair would bring (rank-one update
-    of the covariance: cov u u' cov / (1 / info + u' cov u), u = e_i - e_j)."""
+    of the covariance: cov u u' cov / (1 / info + u' cov u), u = e_i - e_j); with `per_se`
+    the weights make it, to first order, twice the drop in the standard errors."""
     p = _expit(fit.theta[i] - fit.theta[j])
     info = p * (1.0 - p)
     cov_u = fit.cov[:, i] - fit.cov[:, j]  # (systems, pairs)

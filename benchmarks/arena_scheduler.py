@@ -13,7 +13,8 @@ Arenas: ratings drawn like a leaderboard (normal, 100 points sd; the top four at
 `--min-gap` points apart so that (a) is reachable), ties from Davidson's model (10-20% of
 votes), and raters with their own taste per system and a side preference, as in the
 user-clustered ranking tests. The adaptive rule's settings were chosen with `--tune` on seeds
-from 1000 on; the table is measured on seeds 0 to arenas - 1.
+from 1000 on; the table is measured on seeds 0 to arenas - 1. For (b) the table also gives the
+best any fixed design could do knowing the true strengths (`width_bound`): how much room there is.
 
     nice -n 10 python benchmarks/arena_scheduler.py            # the README table
     nice -n 10 python benchmarks/arena_scheduler.py --tune     # the grid the defaults came from
@@ -42,6 +43,25 @@ from arena.scheduler import (  # noqa: E402
 
 RULES = ("uniform", "variance", "adaptive")
 CRITERIA = ("top3", "width30")
+# the adaptive settings tried (focus, sharpness, focus_ranks, per_se), in the order they were
+TUNING_GRID = {
+    "first": list(itertools.product([0.0, 2.0, 4.0, 8.0, 16.0], [1.0, 1.5, 2.0], [0], [False])),
+    "second": [
+        (0.0, 1.0, 0, False),
+        (0.0, 1.0, 0, True),
+        (4.0, 1.0, 3, True),
+        (16.0, 1.0, 3, True),
+        (4.0, 1.0, 3, False),
+    ],
+    "third": [
+        (16.0, 1.0, 3, True),
+        (32.0, 1.0, 3, True),
+        (8.0, 1.0, 3, True),
+        (16.0, 1.0, 3, False),
+        (16.0, 1.5, 3, True),
+    ],
+    "fourth": [(16.0, 1.0, 3, True), (16.0, 1.5, 3, True), (16.0, 2.0, 3, True)],
+}
 CRITERION_NAMES = {
     "top3": "true top three, in order, intervals apart",
     "width30": "mean 95% interval width at most 30 points",
@@ -141,6 +161,40 @@ def run_arena(
     return {c: reached.get(c, cap) for c in CRITERIA}
 
 
+def width_bound(theta: np.ndarray, iterations: int = 300) -> float:
+    """Votes the best fixed design needs for a given mean interval width, as a share of what
+    uniform pairs need, knowing the true strengths (an oracle: no scheduler can beat it).
+
+    Mean width is proportional to the mean standard error, which shrinks as 1 / sqrt(votes); so
+    the share is (mean se of the best design / mean se of the uniform one) squared, both at one
+    vote in all. The best design over pair shares x is found by multiplicative updates
+    (x proportional to x times the gradient), as for A-optimal designs.
+    """
+    m = len(theta)
+    i, j = np.triu_indices(m, 1)
+    d = theta[i] - theta[j]
+    info = 0.25 / np.cosh(d / 2) ** 2  # p (1 - p) per vote
+    centre = np.eye(m) - 1.0 / m
+
+    def mean_se(x: np.ndarray) -> tuple[float, np.ndarray]:
+        lap = np.zeros((m, m))
+        lap[i, j] = lap[j, i] = -x * info
+        lap[np.arange(m), np.arange(m)] = -lap.sum(axis=1)
+        cov = centre @ np.linalg.pinv(lap) @ centre
+        se = np.sqrt(np.diag(cov))
+        cov_u = cov[:, i] - cov[:, j]
+        gradient = info * ((cov_u**2) / (2 * se[:, None])).sum(axis=0)  # minus d(sum se)/dx
+        return float(se.mean()), gradient
+
+    uniform = np.full(len(i), 1.0 / len(i))
+    x = uniform.copy()
+    for _ in range(iterations):
+        _, g = mean_se(x)
+        x = x * np.sqrt(g / (x @ g))
+        x /= x.sum()
+    return (mean_se(x)[0] / mean_se(uniform)[0]) ** 2
+
+
 def run_grid(
     sizes: list[int], seeds: range, configs: dict[str, SchedulerConfig], args: argparse.Namespace
 ) -> dict[tuple[int, str], np.ndarray]:
@@ -161,14 +215,17 @@ def run_grid(
 
 
 def table(
-    results: dict[tuple[int, str], np.ndarray], sizes: list[int], caps: dict[int, int]
+    results: dict[tuple[int, str], np.ndarray],
+    sizes: list[int],
+    caps: dict[int, int],
+    bounds: dict[int, float],
 ) -> str:
     """Markdown: median votes per rule and criterion, reduction vs uniform, gap vs variance."""
     lines = [
         "| systems | criterion | uniform | Chatbot Arena's variance rule | adaptive (ours) "
-        "| adaptive vs uniform | adaptive vs variance rule | arenas not there by the cap "
-        "(uniform / variance / adaptive) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| adaptive vs uniform | adaptive vs variance rule | best fixed design knowing the truth, "
+        "vs uniform | arenas not there by the cap (uniform / variance / adaptive) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for m in sizes:
         for c, criterion in enumerate(CRITERIA):
@@ -176,10 +233,11 @@ def table(
             censored = " / ".join(str(int((results[(m, r)][:, c] >= caps[m]).sum())) for r in RULES)
             vs_uniform = med["adaptive"] / med["uniform"] - 1.0
             vs_variance = med["adaptive"] / med["variance"] - 1.0
+            bound = f"{bounds[m] - 1.0:+.0%}" if criterion == "width30" else "-"
             lines.append(
                 f"| {m} | {CRITERION_NAMES[criterion]} | {med['uniform']:,.0f} "
                 f"| {med['variance']:,.0f} | {med['adaptive']:,.0f} | {vs_uniform:+.0%} "
-                f"| {vs_variance:+.0%} | {censored} |"
+                f"| {vs_variance:+.0%} | {bound} | {censored} |"
             )
     return "\n".join(lines)
 
@@ -194,6 +252,7 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=100.0, help="rating sd, points")
     parser.add_argument("--min-gap", type=float, default=20.0, help="top-four gaps, points")
     parser.add_argument("--tune", action="store_true", help="grid over the adaptive settings")
+    parser.add_argument("--grid", default="fourth", choices=sorted(TUNING_GRID))
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     caps = {m: args.cap_per_system * m for m in sizes}
@@ -201,21 +260,23 @@ def main() -> None:
         seeds = range(1000 if args.first_seed == 0 else args.first_seed, 1000 + args.arenas)
         base = SchedulerConfig()
         grid = {
-            f"focus {f:g}, sharpness {s:g}": replace(base, focus=f, sharpness=s)
-            for f, s in itertools.product([0.0, 2.0, 4.0, 8.0, 16.0], [1.0, 1.5, 2.0])
+            f"focus {f:g} on {r or 'all'} ranks, sharpness {s:g}, per se {p}": replace(
+                base, focus=f, sharpness=s, focus_ranks=r, per_se=p
+            )
+            for f, s, r, p in TUNING_GRID[args.grid]
         }
-        configs = {"uniform": SchedulerConfig(rule="uniform")} | grid
+        configs = {r: SchedulerConfig(rule=r) for r in ("uniform", "variance")} | grid
         results = run_grid(sizes, seeds, configs, args)
         for name in configs:
-            med = [
-                np.median(results[(m, name)][:, c] / np.median(results[(m, "uniform")][:, c]))
+            ratio = [
+                np.median(results[(m, name)][:, c]) / np.median(results[(m, "uniform")][:, c])
                 for m in sizes
                 for c in range(len(CRITERIA))
             ]
             print(
-                f"{name}: median votes / uniform's, per size and criterion: "
-                + ", ".join(f"{x:.2f}" for x in med)
-                + f"; worst {max(med):.2f}"
+                f"{name}: median votes / uniform's, per size (top three, width): "
+                + ", ".join(f"{x:.2f}" for x in ratio)
+                + f"; worst {max(ratio):.2f}"
             )
         return
     seeds = range(args.first_seed, args.first_seed + args.arenas)
@@ -227,7 +288,18 @@ def main() -> None:
         f"{args.batch_per_system} x systems votes, cap {args.cap_per_system:,} x systems votes, "
         f"{time.perf_counter() - start:.0f} s\n"
     )
-    print(table(results, sizes, caps))
+    bounds = {
+        m: float(
+            np.median(
+                [
+                    width_bound(make_arena(seed, m, args.spread, args.min_gap).theta)
+                    for seed in seeds
+                ]
+            )
+        )
+        for m in sizes
+    }
+    print(table(results, sizes, caps, bounds))
 
 
 if __name__ == "__main__":
