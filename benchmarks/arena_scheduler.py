@@ -224,8 +224,9 @@ def table(
     lines = [
         "| systems | criterion | uniform | Chatbot Arena's variance rule | adaptive (ours) "
         "| adaptive vs uniform | adaptive vs variance rule | best fixed design knowing the truth, "
-        "vs uniform | arenas not there by the cap (uniform / variance / adaptive) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "vs uniform | arenas where adaptive needed fewer votes than uniform / than variance rule "
+        "| arenas not there by the cap (uniform / variance / adaptive) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for m in sizes:
         for c, criterion in enumerate(CRITERIA):
@@ -234,10 +235,15 @@ def table(
             vs_uniform = med["adaptive"] / med["uniform"] - 1.0
             vs_variance = med["adaptive"] / med["variance"] - 1.0
             bound = f"{bounds[m] - 1.0:+.0%}" if criterion == "width30" else "-"
+            ours = results[(m, "adaptive")][:, c]
+            fewer = (
+                f"{(ours < results[(m, 'uniform')][:, c]).mean():.0%} / "
+                f"{(ours < results[(m, 'variance')][:, c]).mean():.0%}"
+            )
             lines.append(
                 f"| {m} | {CRITERION_NAMES[criterion]} | {med['uniform']:,.0f} "
                 f"| {med['variance']:,.0f} | {med['adaptive']:,.0f} | {vs_uniform:+.0%} "
-                f"| {vs_variance:+.0%} | {bound} | {censored} |"
+                f"| {vs_variance:+.0%} | {bound} | {fewer} | {censored} |"
             )
     return "\n".join(lines)
 
