@@ -63,8 +63,8 @@ TUNING_GRID = {
     "fourth": [(16.0, 1.0, 3, True), (16.0, 1.5, 3, True), (16.0, 2.0, 3, True)],
 }
 CRITERION_NAMES = {
-    "top3": "true top three, in order, intervals apart",
-    "width30": "mean 95% interval width at most 30 points",
+    "top3": "(a) true top three, in order, intervals apart",
+    "width30": "(b) mean 95% interval width at most 30 points",
 }
 
 
