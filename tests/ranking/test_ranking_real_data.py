@@ -147,7 +147,7 @@ def test_talk_arena_regression_reports_nakagawa_r2_from_its_variance_components(
     vc[np.arange(len(used)), used["model_b"].map(report.models.index)] = -1
     fit = BinomialBayesMixedGLM(
         y, np.column_stack([np.ones(len(y)), x]), vc, np.zeros(len(report.models), int)
-    ).fit_vb()
+    ).fit_map()
     sigma_u = float(np.exp(fit.vcp_mean[0]))
     var_fixed = float(np.var(x @ fit.fe_mean[1:]))
     var_random = 2 * sigma_u**2  # each vote's random part is u_A - u_B
