@@ -9,6 +9,7 @@ import click
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
+from ranking.evidence import EvidenceRule, listed_apart
 from ranking.leaderboard import RankingOptions
 from ranking.model_inference import (
     DEFAULT_EFFECT,
@@ -38,18 +39,40 @@ def parse_anchor(value: str | None) -> tuple[str, float] | None:
 
 
 def format_leaderboard(board: dict[str, Any], title: str = "", last: str = "flag") -> str:
-    """Plain-text leaderboard table (`last`: header of the last column, the rows' `flag`)."""
+    """Plain-text leaderboard table (`last`: header of the last column, the rows' `flag`);
+    models below the evidence rule (rank 0) are listed apart with their votes."""
     lines = [title] if title else []
     lines.append(
         f"{'rank':>4}  {'model':<28} {'rating':>8}  {'95% CI':>17}  {'votes':>6}  {'status':<12} {last}"
     )
+    apart = [r for r in board["ratings"] if r["rank"] == 0]
     for r in board["ratings"]:
+        if r["rank"] == 0:
+            continue
         ci = f"{r['ci_low']:.0f}..{r['ci_high']:.0f}"
         lines.append(
             f"{r['rank']:>4}  {r['model']:<28} {r['rating']:>8.1f}  {ci:>17}  {r['votes']:>6}  "
             f"{r.get('status') or '':<12} {r.get('flag') or ''}"
         )
+    if apart:
+        lines.append(
+            f"Too few votes to rank: {listed_apart([r['model'] for r in apart], [r['votes'] for r in apart])}"
+        )
     return "\n".join(lines)
+
+
+def format_headline(payload: dict[str, Any]) -> str:
+    """Who leads, under the evidence rule, and how few votes would change that."""
+    ranked = [r for r in payload["ratings"] if r["rank"] > 0]
+    if not ranked:
+        return "No model has enough votes to be ranked: " + (payload.get("evidence_rule") or "")
+    leaders = [r["model"] for r in ranked if r["rank"] == 1 and r["component"] == 0]
+    if len(leaders) == 1:
+        return f"Leader: {leaders[0]} (its 95% interval lies above every other ranked model's)."
+    return (
+        f"No single leader: the intervals of {', '.join(leaders)} overlap (all rank 1); "
+        "more votes would be needed to separate them."
+    )
 
 
 def format_uncertainty(payload: dict[str, Any]) -> str:
@@ -77,13 +100,22 @@ def format_controlled(payload: dict[str, Any]) -> str:
         lines.append(
             f"  {c['covariate']:<24} {c['coefficient']:>8.3f}  {ci:>17}{star} {c['odds_ratio_per_sd']:.2f}"
         )
+        if c.get("caution"):
+            lines.append(f"    caution: {c['covariate']} {c['caution']}")
     raw = {r["model"]: r for r in payload["ratings"]}
     rows = [
         {**r, "flag": f"{raw[r['model']]['rating']:.0f} (rank {raw[r['model']]['rank']})"}
         for r in controlled["ratings"]
         if r["model"] in raw
     ]
-    lines.append(format_leaderboard({"ratings": rows}, "Controlled leaderboard:", "raw rating"))
+    lines.append(
+        format_leaderboard(
+            {"ratings": rows},
+            "Controlled leaderboard, sorted by controlled rating (rank: 1 + models whose interval "
+            "lies entirely above):",
+            "raw rating",
+        )
+    )
     return "\n".join(lines)
 
 
@@ -179,6 +211,7 @@ def rank_command(
         cluster=cluster,  # type: ignore[arg-type]
         fragility=not no_fragility,
         progress=not as_json,
+        evidence=EvidenceRule.from_settings(app.settings),
     )
     payload = compute_rankings(app, options, by, where)
     if as_json:
@@ -189,10 +222,13 @@ def rank_command(
             payload, f"Bradley–Terry leaderboard ({payload['votes']} votes; {payload['ci_method']})"
         )
     )
+    click.echo(format_headline(payload))
     click.echo(format_uncertainty(payload))
     for item in payload.get("fragility") or []:
         click.echo(f"fragility: {item['sentence']}")
     click.echo(f"status: {payload['status_rule']}")
+    if payload.get("evidence_rule"):
+        click.echo(f"main board: {payload['evidence_rule']}")
     if payload.get("controlled"):
         click.echo("")
         click.echo(format_controlled(payload))

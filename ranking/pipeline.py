@@ -169,12 +169,18 @@ def compute_rankings(
         known = ", ".join(list(persist.CORE_SLICE_FIELDS) + persist.metadata_keys(store))
         raise RankingError(f"--by {by}: no vote has this field; available: {known}")
     config = {**options.__dict__, "by": by, "where": where}
+    if options.evidence is not None:  # the rule, as plain values
+        config["evidence"] = {
+            "min_votes": options.evidence.min_votes,
+            "max_ci_width": options.evidence.max_ci_width,
+        }
     slices: SliceResult | None = None
     with store.run(persist.STAGE, config) as run:
         board = rank_selection(selection, options)
         persist.save_leaderboard(store, run.id, board)
         if by:
-            slice_options = replace(options, controls=(), fragility=False)
+            # slices keep their own rule (ranking.slices: grey cells below a vote minimum)
+            slice_options = replace(options, controls=(), fragility=False, evidence=None)
             slices = rank_slices(selection.frame.rename(columns={by: "slice"}), by, slice_options)
             for value, slice_board in slices.boards.items():
                 persist.save_leaderboard(store, run.id, slice_board, by, value)
