@@ -19,7 +19,7 @@ from arenalens.errors import ArenalensError
 ENV_PREFIX = "ARENALENS_"
 #: the evidence a model needs to be ranked on the main board or named leader (ranking.evidence)
 BOARD_MIN_VOTES = 30
-BOARD_MAX_CI_WIDTH = 200.0
+BOARD_MAX_CI_WIDTH = 300.0
 #: onnx passes the agreement checks (cosine to torch >= 0.99, SLURP ARI within 0.01) and is ~3x
 #: faster: benchmarks/embedding_backends.py
 DEFAULT_EMBEDDING_BACKEND: Literal["torch", "onnx"] = "onnx"

@@ -196,7 +196,12 @@ def leader_headline(ranked: pd.DataFrame) -> str:
     """Who leads among the ranked models, in words (the CLI's `rank` headline)."""
     if ranked.empty:
         return "No model has enough votes to be ranked yet."
-    first = ranked[(ranked["rank"] == 1) & (ranked.get("component", 0) == 0)]
+    if "component" in ranked and ranked["component"].nunique() > 1:
+        return (
+            f"No overall leader: the models form {ranked['component'].nunique()} groups that "
+            "are ranked separately (see the warnings)."
+        )
+    first = ranked[ranked["rank"] == 1]
     names = list(first.sort_values("rating", ascending=False)["model"])
     if len(names) == 1:
         return f"Leader: {names[0]} (its 95% interval lies above every other ranked model's)."

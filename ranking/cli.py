@@ -66,7 +66,13 @@ def format_headline(payload: dict[str, Any]) -> str:
     ranked = [r for r in payload["ratings"] if r["rank"] > 0]
     if not ranked:
         return "No model has enough votes to be ranked: " + (payload.get("evidence_rule") or "")
-    leaders = [r["model"] for r in ranked if r["rank"] == 1 and r["component"] == 0]
+    groups = {r["component"] for r in ranked}
+    if len(groups) > 1:
+        return (
+            f"No overall leader: the models form {len(groups)} groups that are ranked "
+            "separately (see the warning below)."
+        )
+    leaders = [r["model"] for r in ranked if r["rank"] == 1]
     if len(leaders) == 1:
         return f"Leader: {leaders[0]} (its 95% interval lies above every other ranked model's)."
     return (

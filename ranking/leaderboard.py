@@ -39,6 +39,7 @@ from ranking.covariates import fit_with_covariates, normalised_length_difference
 from ranking.errors import DisconnectedComparisonError, RankingError
 from ranking.evidence import TOO_FEW_VOTES, EvidenceRule
 from ranking.fragility import STATUS_RULE, PairFragility, model_status, order_fragility
+from ranking.weak_data import WEAK_JOIN_VOTES, joining_votes, weak_groups
 from ranking.winrates import WinRateMatrix, win_rate_matrix
 
 ClusterMode = Literal["auto", "user", "none"]
@@ -60,6 +61,7 @@ class RankingOptions:
     fragility: bool = True
     progress: bool = False
     evidence: EvidenceRule | None = EvidenceRule()  # None: rank every model (slices)
+    weak_join_votes: int = WEAK_JOIN_VOTES  # groups joined by fewer votes are ranked apart
 
 
 @dataclass
@@ -305,7 +307,7 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
             _recode(ia[in_comp], labels == comp),
             _recode(ib[in_comp], labels == comp),
         )
-        _rank_component(board, sub, comp, part, comp_ia, comp_ib, codes)
+        _rank_component(board, sub, comp, part, comp_ia, comp_ib, codes, labels.max() == 0)
         if board.controlled is not None:
             _controlled_component(
                 board, sub, comp, part, comp_ia, comp_ib, codes, bool(labels.max() > 0)
@@ -368,6 +370,7 @@ def _rank_component(
     ia: np.ndarray,
     ib: np.ndarray,
     codes: np.ndarray | None,
+    connected: bool = False,
 ) -> None:
     opts = board.options
     cluster_matrix = (
@@ -376,7 +379,7 @@ def _rank_component(
     fit = fit_bradley_terry(pc, opts.ties, cluster_matrix)
     board.warnings.extend(fit.warnings)
     anchor = _anchor_index(pc.models, opts)
-    boot_theta, boot_nu = None, None
+    boot_theta, boot_nu, boot = None, None, None
     if opts.bootstrap_rounds > 0:
         boot = bootstrap_bradley_terry(
             fit, opts.bootstrap_rounds, opts.seed, progress=opts.progress, clusters=cluster_matrix
@@ -402,7 +405,14 @@ def _rank_component(
     board.clustering = _clustering_summary(pc, fit, cluster_matrix, votes, opts.cluster)
     counts = _win_tie_loss(pc)
     admitted = _admitted(opts.evidence, counts.sum(axis=1), low, high)
-    ranks = _ranks(low, high, admitted)
+    groups = weak_groups(pc, opts.weak_join_votes) if connected else None
+    group_of = np.full(pc.n_models, comp) if groups is None else groups
+    ranks = np.zeros(pc.n_models, dtype=np.int64)
+    for g in np.unique(group_of):
+        in_group = group_of == g
+        ranks[in_group] = _ranks(low[in_group], high[in_group], admitted[in_group])
+    if groups is not None:
+        board.warnings.append(_weak_join_warning(pc, groups, boot))
     for k, model in enumerate(pc.models):
         wins, ties, losses = counts[k]
         board.ratings.append(
@@ -419,7 +429,7 @@ def _rank_component(
                 sandwich_low=float(s_low[k]),
                 sandwich_high=float(s_high[k]),
                 flag=fit.flags.get(model),
-                component=comp,
+                component=int(group_of[k]),
                 status=model_status(int(wins + ties + losses), float(low[k]), float(high[k]))
                 if admitted[k]
                 else TOO_FEW_VOTES,
@@ -428,8 +438,34 @@ def _rank_component(
     board.win_rates.append(
         win_rate_matrix(pc, fit.theta, boot_theta, fit.ties, fit.log_nu, boot_nu, opts.level)
     )
-    if opts.fragility:
+    if opts.fragility and groups is None:
         board.fragility += order_fragility(pc, fit.theta, fit.ties, admitted, comp)
+    elif opts.fragility:  # per weakly joined group, among its ranked models
+        for g in np.unique(groups):
+            items = order_fragility(pc, fit.theta, fit.ties, admitted & (groups == g), int(g))
+            members = sorted(pc.models[k] for k in np.flatnonzero(groups == g))
+            for item in items:
+                shown = ", ".join(members[:3]) + (", …" if len(members) > 3 else "")
+                item.scope = f"in group {g + 1} ({shown})"
+            board.fragility += items
+
+
+def _weak_join_warning(pc: PairCounts, groups: np.ndarray, boot: Any) -> str:
+    """One line: which groups are barely joined, how often the prior held them together."""
+    described = "; ".join(
+        "{" + ", ".join(sorted(pc.models[k] for k in np.flatnonzero(groups == g))) + "}"
+        for g in np.unique(groups)
+    )
+    prior = (
+        f" and the prior (needed in {boot.rounds_with_prior} of {boot.rounds} bootstrap rounds)"
+        if boot
+        else " and the prior"
+    )
+    return (
+        f"groups of models joined by only {joining_votes(pc, groups)} votes ({described}): "
+        f"the gap between groups rests on those votes{prior}, so models are ranked within each "
+        "group and not compared across groups"
+    )
 
 
 def _admitted(

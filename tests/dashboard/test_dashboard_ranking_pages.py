@@ -159,3 +159,14 @@ def test_benchmarks_page_shows_a_regression_stored_by_an_older_version(
     at = render(workspace, "benchmarks.py")
     assert not at.exception, at.exception
     assert len(at.dataframe[-1].value) == len(summary["kendall_tau"])
+
+
+def test_overview_names_no_leader_with_one_vote(render, talkarena_workspace):
+    """gemini_2f (1 vote, never lost) tops the ratings; the Overview lists it apart instead."""
+    from dashboard.ui import escape_markdown
+
+    at = render(talkarena_workspace, "overview.py")
+    assert not at.exception, at.exception
+    text = page_text(at)
+    assert "No single leader: the intervals of GPT4o" in text
+    assert "Too few votes to rank: " + escape_markdown("gemini_2f (1 vote)") in text
