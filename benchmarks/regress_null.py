@@ -90,8 +90,11 @@ def main() -> None:
         bench, a, b, won = simulate(m, args.votes_per_model, 0.0, rng)
         before += vote_level_any_significant(bench, a, b, won)
         theta = strengths(m, a, b, won)
-        after += any(t.significant for t in benchmark_tests(bench, theta, names))
-        after_six += any(t.significant for t in benchmark_tests(bench, theta, names, min_models=6))
+        after += any(t.significant for t in benchmark_tests(bench, theta, names, intervals=False))
+        after_six += any(
+            t.significant
+            for t in benchmark_tests(bench, theta, names, min_models=6, intervals=False)
+        )
     n = args.arenas
     print(f"null arenas: {n} of 6-12 models, {N_BENCHMARKS} benchmarks unrelated to preference, "
           f"{args.votes_per_model} votes per model")  # fmt: skip
@@ -113,7 +116,9 @@ def main() -> None:
         reps = max(args.arenas // 4, 10)
         for _ in range(reps):
             bench, a, b, won = simulate(m, args.votes_per_model, args.effect, rng)
-            tests = benchmark_tests(bench, strengths(m, a, b, won), names, min_models=6)
+            tests = benchmark_tests(
+                bench, strengths(m, a, b, won), names, min_models=6, intervals=False
+            )
             hits += tests[0].significant
             false += any(t.significant for t in tests[1:])
         model = detection_rate(m, args.effect, N_BENCHMARKS)

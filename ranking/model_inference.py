@@ -144,13 +144,15 @@ def benchmark_tests(
     alpha: float = ALPHA,
     correction: Correction = "holm",
     seed: int = 0,
+    intervals: bool = True,
 ) -> list[BenchmarkTest]:
-    """Model-level test of each benchmark (columns of `scores`, models x k) against strengths."""
+    """Model-level test of each benchmark (columns of `scores`, models x k) against strengths
+    (`intervals=False`: skip the model bootstrap, for simulations)."""
     n = scores.shape[0]
     taus, p, _ = permutation_p_values(scores, strengths, seed)
     adjusted = adjust_p_values(p, correction)
     enough = n >= min_models
-    if enough:
+    if enough and intervals:
         low, high = model_bootstrap_intervals(scores, strengths, seed)
     out = []
     for col, name in enumerate(names):
@@ -161,8 +163,8 @@ def benchmark_tests(
                 tau=float(taus[col]),
                 p_value=float(p[col]),
                 p_adjusted=float(adjusted[col]),
-                ci_low=float(low[col]) if enough else None,
-                ci_high=float(high[col]) if enough else None,
+                ci_low=float(low[col]) if enough and intervals else None,
+                ci_high=float(high[col]) if enough and intervals else None,
                 significant=bool(enough and adjusted[col] <= alpha),
             )
         )

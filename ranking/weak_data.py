@@ -50,11 +50,18 @@ def weak_groups(pc: PairCounts, min_votes: int = WEAK_JOIN_VOTES) -> np.ndarray 
     if (sizes >= 2).sum() < 2:
         return None
     big = np.flatnonzero(sizes >= 2)
-    for model in np.flatnonzero(sizes[labels] < 2):  # singletons: to their closest big group
-        touching = (pc.pair_i == model) | (pc.pair_j == model)
-        other = np.where(pc.pair_i[touching] == model, pc.pair_j[touching], pc.pair_i[touching])
-        shared = np.bincount(labels[other], votes[touching], minlength=len(sizes))[big]
-        labels[model] = big[int(np.argmax(shared))] if shared.sum() > 0 else big[0]
+    single = sizes[labels] < 2
+    if single.any():  # a model on its own joins the big group it shares most votes with
+        ends = np.concatenate([pc.pair_i, pc.pair_j])
+        others = np.concatenate([pc.pair_j, pc.pair_i])
+        shared = sparse.csr_matrix(
+            (np.concatenate([votes, votes]), (ends, labels[others])),
+            shape=(pc.n_models, len(sizes)),
+        )[:, big].toarray()[single]
+        labels[single] = big[np.argmax(shared, axis=1)]
+    labels = _merge(np.unique(labels, return_inverse=True)[1], pc, votes, min_votes)
+    if labels.max() == 0:
+        return None
     return np.unique(labels, return_inverse=True)[1]
 
 
