@@ -304,7 +304,7 @@ def regress_preferences(
     random_effect = check_random_effect(
         z[used].to_numpy(), np.asarray(variational.fe_sd), fe_sd, sigma_u
     )
-    if not random_effect["identifiable"]:
+    if random_effect["degrees_of_freedom"] < MIN_RANDOM_EFFECT_DF:  # said, not printed
         sigma_u, r2_c = math.nan, math.nan
 
     logit_model = Logit(y, exog)

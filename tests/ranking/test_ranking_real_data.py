@@ -153,10 +153,13 @@ def test_talk_arena_regression_reports_nakagawa_r2_from_its_variance_components(
     var_random = 2 * sigma_u**2  # each vote's random part is u_A - u_B
     total = var_fixed + var_random + math.pi**2 / 3
     assert LOGIT_DISTRIBUTION_VARIANCE == pytest.approx(math.pi**2 / 3)
-    assert report.random_effect_sd == pytest.approx(sigma_u, rel=1e-3)
     assert report.r2_marginal == pytest.approx(var_fixed / total, rel=1e-3)
-    assert report.r2_conditional == pytest.approx((var_fixed + var_random) / total, rel=1e-3)
-    assert 0 < report.r2_marginal <= report.r2_conditional < 1
+    assert 0 < report.r2_marginal < 1
+    # 4 benchmark terms among 6 models leave the random effect 1 degree of freedom: its SD
+    # (and the conditional R² built on it) is said to be too uncertain, not printed
+    assert report.random_effect["degrees_of_freedom"] == 1 and sigma_u < 0.1
+    assert report.to_dict()["random_effect_sd"] is None
+    assert report.to_dict()["r2_conditional"] is None
     # the plain logistic fit is reported alongside
     assert [c.term for c in report.logit] == [c.term for c in report.mixed]
     assert 0 < report.logit_r2_mcfadden < 1
