@@ -179,8 +179,7 @@ def compute_rankings(
         board = rank_selection(selection, options)
         persist.save_leaderboard(store, run.id, board)
         if by:
-            # slices keep their own rule (ranking.slices: grey cells below a vote minimum)
-            slice_options = replace(options, controls=(), fragility=False, evidence=None)
+            slice_options = replace(options, controls=(), fragility=False)
             slices = rank_slices(selection.frame.rename(columns={by: "slice"}), by, slice_options)
             for value, slice_board in slices.boards.items():
                 persist.save_leaderboard(store, run.id, slice_board, by, value)

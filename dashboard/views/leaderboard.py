@@ -438,6 +438,14 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
         "Slice by", fields, format_func=lambda f: SLICE_LABELS.get(f, f), key="leaderboard_slice"
     )
     board = with_status(loaders.ranking.ratings(app, by_field[field], field))
+    if not board.empty:  # the main board's evidence rule, slice by slice
+        from ranking.evidence import TOO_FEW_VOTES, EvidenceRule
+
+        rule = EvidenceRule.from_settings(app.settings)
+        admitted = rule.admitted(
+            board["votes"].to_numpy(), board["ci_low"].to_numpy(), board["ci_high"].to_numpy()
+        )
+        board.loc[~admitted, "status"] = TOO_FEW_VOTES
     if board.empty:
         ui.say("info", "No slice had enough votes for a leaderboard by {}.", field)
         return
@@ -451,10 +459,9 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
         with columns[k % 2]:
             ui.say("caption", "{}:", SLICE_LABELS.get(field, field))
             st.text(str(value))
-            st.altair_chart(
-                ratings_chart(shown[shown["slice_value"] == value], height_step=20),
-                width="stretch",
-            )
+            ranked = shown[(shown["slice_value"] == value) & (shown["status"] != "too few votes")]
+            if len(ranked):
+                st.altair_chart(ratings_chart(ranked, height_step=20), width="stretch")
     columns = ["slice_value", "rank", "model", "rating", "ci_low", "ci_high", "votes", "status"]
     ui.dataframe(shown[columns], width="stretch", column_config=RATING_FORMAT)
 
