@@ -203,7 +203,9 @@ def rank_command(
     as_json: bool,
 ) -> None:
     """Bradley–Terry leaderboard with user-clustered bootstrap and sandwich confidence intervals,
-    an optional style/latency-controlled board, the fragility of the order and a status per model."""
+    an optional style/latency-controlled board, the fragility of the order and a status per model.
+    Models below the evidence rule (settings board_min_votes, board_max_ci_width) are listed apart
+    as 'too few votes' and never named leader."""
     if length_control and "response_length" not in controls:
         controls = (*controls, "response_length")
     options = RankingOptions(
