@@ -17,6 +17,9 @@ from arenalens.datafiles import read_yaml
 from arenalens.errors import ArenalensError
 
 ENV_PREFIX = "ARENALENS_"
+#: the evidence a model needs to be ranked on the main board or named leader (ranking.evidence)
+BOARD_MIN_VOTES = 30
+BOARD_MAX_CI_WIDTH = 300.0
 #: onnx passes the agreement checks (cosine to torch >= 0.99, SLURP ARI within 0.01) and is ~3x
 #: faster: benchmarks/embedding_backends.py
 DEFAULT_EMBEDDING_BACKEND: Literal["torch", "onnx"] = "onnx"
@@ -66,6 +69,15 @@ class Settings:
     llm_temperature: float = 0.0
     seed: int = 0
     privacy_min_users: int = 5
+    board_min_votes: int = _doc(
+        "votes a model needs to be ranked on the main board, or named leader; fewer: listed "
+        "apart as 'too few votes'",
+        BOARD_MIN_VOTES,
+    )
+    board_max_ci_width: float = _doc(
+        "widest 95% interval (rating points) a model may have to be ranked on the main board",
+        BOARD_MAX_CI_WIDTH,
+    )
     privacy_mask_pii: bool = _doc(
         "mask e-mails, phone numbers, URLs with query strings and long digit runs "
         "in text shown or exported for sharing (the stored data is untouched)",

@@ -169,3 +169,57 @@ def category_shares(app: AppContext, with_table: bool = False) -> None:
     st.altair_chart(share_chart(table, "category"), width="stretch")
     if with_table:
         _shares_table(table)
+
+
+def split_by_evidence(app: AppContext, board: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(ranked, too few votes): the workspace's evidence rule (`ranking.evidence`, the CLI's),
+    with ranks recomputed among the ranked models (runs stored before the rule ranked all)."""
+    from ranking.bradley_terry import rank_from_intervals
+    from ranking.evidence import EvidenceRule
+
+    if board.empty:
+        return board, board
+    rule = EvidenceRule.from_settings(app.settings)
+    admitted = rule.admitted(
+        board["votes"].to_numpy(), board["ci_low"].to_numpy(), board["ci_high"].to_numpy()
+    )
+    ranked = board[admitted].copy()
+    if "component" in ranked and len(ranked):
+        for _, group in ranked.groupby("component"):
+            ranked.loc[group.index, "rank"] = rank_from_intervals(
+                group["ci_low"].to_numpy(), group["ci_high"].to_numpy()
+            )
+    return ranked, board[~admitted]
+
+
+def leader_headline(ranked: pd.DataFrame) -> str:
+    """Who leads among the ranked models, in words (the CLI's `rank` headline)."""
+    if ranked.empty:
+        return "No model has enough votes to be ranked yet."
+    if "component" in ranked and ranked["component"].nunique() > 1:
+        return (
+            f"No overall leader: the models form {ranked['component'].nunique()} groups that "
+            "are ranked separately (see the warnings)."
+        )
+    first = ranked[ranked["rank"] == 1]
+    names = list(first.sort_values("rating", ascending=False)["model"])
+    if len(names) == 1:
+        return f"Leader: {names[0]} (its 95% interval lies above every other ranked model's)."
+    return (
+        f"No single leader: the intervals of {', '.join(names)} overlap (all rank 1); more "
+        "votes would be needed to separate them."
+    )
+
+
+def too_few_votes_caption(app: AppContext, apart: pd.DataFrame) -> None:
+    """The models left off the board, with their votes, and the rule."""
+    from ranking.evidence import EvidenceRule, listed_apart
+
+    if apart.empty:
+        return
+    ui.say(
+        "caption",
+        "Too few votes to rank: {}. Models are {}.",
+        listed_apart(list(apart["model"]), [int(v) for v in apart["votes"]]),
+        EvidenceRule.from_settings(app.settings).describe(),
+    )

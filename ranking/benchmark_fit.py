@@ -9,7 +9,7 @@ in-sample R² says little. Here:
   and the R² of each held-out model's predicted strength against its Bradley–Terry strength;
 - a permutation test: benchmark rows shuffled across models (every permutation when there are
   few models), refitted; p = share of permutations whose in-sample R² reaches the observed one;
-- Kendall τ between each benchmark and the arena ratings, with a bootstrap CI over votes;
+- (per benchmark, Kendall τ with a permutation test over models: `ranking.model_inference`);
 - subset selection: the smallest benchmark subset whose LOMO log loss is within one standard
   error of the best subset's.
 
@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from ranking.bootstrap import bootstrap_bradley_terry
 from ranking.bradley_terry import (
     aggregate_codes,
     aggregate_votes,
@@ -224,10 +223,8 @@ def permutation_test(battles: Battles, z: np.ndarray, seed: int = 0) -> dict[str
     }
 
 
-def bootstrap_strengths(
-    votes: pd.DataFrame, models: list[str], rounds: int = 1000, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bradley–Terry strengths of `models` (point, and (rounds, models) over a vote bootstrap)."""
+def fit_strengths(votes: pd.DataFrame, models: list[str]) -> np.ndarray:
+    """Bradley–Terry strengths of `models` from votes (model_a, model_b, winner[, n])."""
     rows = votes[votes["model_a"].isin(models) & votes["model_b"].isin(models)]
     weight = rows["n"].to_numpy(float) if "n" in rows else np.ones(len(rows))
     pc = aggregate_votes(
@@ -242,9 +239,7 @@ def bootstrap_strengths(
             weight,
         )
     fit = fit_bradley_terry(pc)
-    boot = bootstrap_bradley_terry(fit, rounds, seed)
-    order = [pc.models.index(m) for m in models]
-    return fit.theta[order], boot.theta[:, order]
+    return fit.theta[[pc.models.index(m) for m in models]]
 
 
 def kendall_tau_b(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -256,35 +251,6 @@ def kendall_tau_b(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
     denominator = np.sqrt(np.abs(sx).sum() * np.abs(sy).sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denominator > 0, concordance / denominator, np.nan)
-
-
-def kendall_with_ci(
-    matrix: pd.DataFrame, theta: np.ndarray, boot_theta: np.ndarray, level: float = 0.95
-) -> list[dict[str, Any]]:
-    """Kendall τ of each benchmark vs the arena strengths, with a percentile CI over the vote
-    bootstrap (uncertainty of the arena ranking; the handful of models is what it is)."""
-    from scipy import stats  # ~0.8 s to import: only where Kendall's tau is asked for
-
-    out = []
-    tail = (1 - level) / 2 * 100
-    for bench in matrix.columns:
-        scores = matrix[bench].to_numpy(float)
-        tau, p = stats.kendalltau(scores, theta)
-        taus = kendall_tau_b(scores, boot_theta)
-        taus = taus[np.isfinite(taus)]
-        low, high = np.percentile(taus, [tail, 100 - tail]) if len(taus) else (np.nan, np.nan)
-        out.append(
-            {
-                "benchmark": bench,
-                "tau": float(tau),
-                "ci_low": float(low),
-                "ci_high": float(high),
-                "p_value": float(p),
-                "models": int(len(scores)),
-            }
-        )
-    out.sort(key=lambda r: -r["tau"] if not math.isnan(r["tau"]) else math.inf)
-    return out
 
 
 def select_benchmarks(
@@ -358,16 +324,3 @@ def cv_summary(cv: CrossValidation) -> dict[str, Any]:
     out.pop("row_losses")
     out.pop("row_weights")
     return out
-
-
-def takeaway(cv: CrossValidation, permutation: dict[str, Any], n_models: int) -> str:
-    """One plain-language line for the CLI and the dashboard."""
-    share = max(0.0, cv.r2_strength) if math.isfinite(cv.r2_strength) else 0.0
-    p = permutation["p_value"]
-    verdict = "no better" if p > 0.05 else "better"
-    return (
-        f"Benchmarks explain about {share:.0%} of the differences in preference between models "
-        f"out of sample (leave-one-model-out over {n_models} models; {cv.r2_votes:.1%} of the "
-        f"vote-level log loss); in sample they fit {verdict} than benchmark labels shuffled "
-        f"across models (permutation p = {p:.2g})."
-    )

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import click
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
+from ranking.evidence import EvidenceRule, listed_apart
 from ranking.leaderboard import RankingOptions
+from ranking.model_inference import (
+    DEFAULT_EFFECT,
+    EXACT_PERMUTATION_MODELS,
+    MIN_MODELS,
+    MONTE_CARLO_PERMUTATIONS,
+    format_p,
+)
 from ranking.pipeline import compute_rankings, compute_regression, demo
-from ranking.regression import VIF_THRESHOLD, RegressionReport
+from ranking.regression import VIF_THRESHOLD, RegressionReport, benchmark_label
 
 
 def parse_anchor(value: str | None) -> tuple[str, float] | None:
@@ -30,18 +39,46 @@ def parse_anchor(value: str | None) -> tuple[str, float] | None:
 
 
 def format_leaderboard(board: dict[str, Any], title: str = "", last: str = "flag") -> str:
-    """Plain-text leaderboard table (`last`: header of the last column, the rows' `flag`)."""
+    """Plain-text leaderboard table (`last`: header of the last column, the rows' `flag`);
+    models below the evidence rule (rank 0) are listed apart with their votes."""
     lines = [title] if title else []
     lines.append(
         f"{'rank':>4}  {'model':<28} {'rating':>8}  {'95% CI':>17}  {'votes':>6}  {'status':<12} {last}"
     )
+    apart = [r for r in board["ratings"] if r["rank"] == 0]
     for r in board["ratings"]:
+        if r["rank"] == 0:
+            continue
         ci = f"{r['ci_low']:.0f}..{r['ci_high']:.0f}"
         lines.append(
             f"{r['rank']:>4}  {r['model']:<28} {r['rating']:>8.1f}  {ci:>17}  {r['votes']:>6}  "
             f"{r.get('status') or '':<12} {r.get('flag') or ''}"
         )
+    if apart:
+        lines.append(
+            f"Too few votes to rank: {listed_apart([r['model'] for r in apart], [r['votes'] for r in apart])}"
+        )
     return "\n".join(lines)
+
+
+def format_headline(payload: dict[str, Any]) -> str:
+    """Who leads, under the evidence rule, and how few votes would change that."""
+    ranked = [r for r in payload["ratings"] if r["rank"] > 0]
+    if not ranked:
+        return "No model has enough votes to be ranked: " + (payload.get("evidence_rule") or "")
+    groups = {r["component"] for r in ranked}
+    if len(groups) > 1:
+        return (
+            f"No overall leader: the models form {len(groups)} groups that are ranked "
+            "separately (see the warning below)."
+        )
+    leaders = [r["model"] for r in ranked if r["rank"] == 1]
+    if len(leaders) == 1:
+        return f"Leader: {leaders[0]} (its 95% interval lies above every other ranked model's)."
+    return (
+        f"No single leader: the intervals of {', '.join(leaders)} overlap (all rank 1); "
+        "more votes would be needed to separate them."
+    )
 
 
 def format_uncertainty(payload: dict[str, Any]) -> str:
@@ -69,13 +106,22 @@ def format_controlled(payload: dict[str, Any]) -> str:
         lines.append(
             f"  {c['covariate']:<24} {c['coefficient']:>8.3f}  {ci:>17}{star} {c['odds_ratio_per_sd']:.2f}"
         )
+        if c.get("caution"):
+            lines.append(f"    caution: {c['covariate']} {c['caution']}")
     raw = {r["model"]: r for r in payload["ratings"]}
     rows = [
         {**r, "flag": f"{raw[r['model']]['rating']:.0f} (rank {raw[r['model']]['rank']})"}
         for r in controlled["ratings"]
         if r["model"] in raw
     ]
-    lines.append(format_leaderboard({"ratings": rows}, "Controlled leaderboard:", "raw rating"))
+    lines.append(
+        format_leaderboard(
+            {"ratings": rows},
+            "Controlled leaderboard, sorted by controlled rating (rank: 1 + models whose interval "
+            "lies entirely above):",
+            "raw rating",
+        )
+    )
     return "\n".join(lines)
 
 
@@ -157,7 +203,9 @@ def rank_command(
     as_json: bool,
 ) -> None:
     """Bradley–Terry leaderboard with user-clustered bootstrap and sandwich confidence intervals,
-    an optional style/latency-controlled board, the fragility of the order and a status per model."""
+    an optional style/latency-controlled board, the fragility of the order and a status per model.
+    Models below the evidence rule (settings board_min_votes, board_max_ci_width) are listed apart
+    as 'too few votes' and never named leader."""
     if length_control and "response_length" not in controls:
         controls = (*controls, "response_length")
     options = RankingOptions(
@@ -171,6 +219,7 @@ def rank_command(
         cluster=cluster,  # type: ignore[arg-type]
         fragility=not no_fragility,
         progress=not as_json,
+        evidence=EvidenceRule.from_settings(app.settings),
     )
     payload = compute_rankings(app, options, by, where)
     if as_json:
@@ -181,10 +230,13 @@ def rank_command(
             payload, f"Bradley–Terry leaderboard ({payload['votes']} votes; {payload['ci_method']})"
         )
     )
+    click.echo(format_headline(payload))
     click.echo(format_uncertainty(payload))
     for item in payload.get("fragility") or []:
         click.echo(f"fragility: {item['sentence']}")
     click.echo(f"status: {payload['status_rule']}")
+    if payload.get("evidence_rule"):
+        click.echo(f"main board: {payload['evidence_rule']}")
     if payload.get("controlled"):
         click.echo("")
         click.echo(format_controlled(payload))
@@ -197,68 +249,101 @@ def rank_command(
         click.echo(f"warning: {note}", err=True)
 
 
-def format_regression(report: RegressionReport) -> str:
-    """Plain-text summary of both fits."""
-    lines = [
-        f"Benchmarks vs preferences: {report.n_votes} votes among {report.n_models} models (ties {report.ties})",
-        f"VIF pre-screen (threshold {report.vif_threshold:g}): kept {len(report.benchmarks_used)}, dropped {len(report.vif_dropped)}",
-        "",
-        f"{'term':<40} {'mixed':>8} {'95% interval':>18}   {'logit':>8} {'95% interval':>18}  p(logit)",
-    ]
-    for m, lg in zip(report.mixed, report.logit, strict=True):
-        star = "*" if m.significant else " "
+def _permutation_words(n_models: int) -> str:
+    exact = math.factorial(n_models)
+    if n_models <= EXACT_PERMUTATION_MODELS:
+        return f"all {exact:,} orders of the {n_models} models"
+    return f"{MONTE_CARLO_PERMUTATIONS:,} random orders of the {n_models} models"
+
+
+def format_regression(report: RegressionReport, vote_level: bool = False) -> str:
+    """The held-out figure in one sentence, the caveat about the number of models, the
+    model-level table; the vote-level fits only when asked (`vote_level`)."""
+    method = "Holm" if report.correction == "holm" else "Benjamini–Hochberg"
+    tests = report.kendall_tau
+    lines = [report.summary_line, "", report.caveat, ""]
+    lines.append(
+        f"Each benchmark against the arena ratings ({report.n_models} models, "
+        f"{report.n_votes} decisive votes). p: share of {_permutation_words(report.n_models)} "
+        f"with as strong a rank correlation; adjusted: {method}'s correction for "
+        f"{len(tests)} benchmarks. Held-out R²: the benchmark alone, fitted without the model "
+        "it predicts."
+    )
+    width = max([len("benchmark")] + [len(benchmark_label(t["benchmark"])) for t in tests])
+    width = min(width, 44)
+    lines.append(
+        f"{'benchmark':<{width}}  {'Kendall τ':>9}  {'p':>7}  {'adjusted p':>10}  "
+        f"{'held-out R²':>11}  {'95% interval of τ':<22} predicts preference"
+    )
+    for t in tests:
+        if t["ci_low"] is None:
+            interval = f"needs {report.min_models}+ models"
+        else:
+            interval = f"{t['ci_low']:.2f} to {t['ci_high']:.2f} (models resampled)"
+        held = t.get("held_out_r2")
+        held_text = "" if held is None or not math.isfinite(held) else f"{held:.2f}"
         lines.append(
-            f"{m.term[:40]:<40} {m.estimate:>8.3f} {m.ci_low:>8.3f}..{m.ci_high:<8.3f}{star}  "
-            f"{lg.estimate:>8.3f} {lg.ci_low:>8.3f}..{lg.ci_high:<8.3f}  {lg.p_value:.3g}"
+            f"{benchmark_label(t['benchmark'])[:width]:<{width}}  {t['tau']:>9.2f}  "
+            f"{format_p(t['p_value']):>7}  {format_p(t['p_adjusted']):>10}  {held_text:>11}  "
+            f"{interval:<22} {'yes' if t['significant'] else 'no'}"
         )
-    lines += [
-        "",
-        f"mixed model (Nakagawa): marginal R² {report.r2_marginal:.3f}, conditional R² {report.r2_conditional:.3f} "
-        f"(model SD {report.random_effect_sd:.3f}); log loss {report.log_loss_mixed:.3f}",
-        f"plain logistic: R² {report.logit_r2_nakagawa:.3f} (latent-scale), McFadden {report.logit_r2_mcfadden:.3f}; "
-        f"log loss {report.log_loss_logit:.3f}",
-    ]
-    if report.pca_explained_variance:
-        shares = ", ".join(f"{v:.2f}" for v in report.pca_explained_variance[:4])
-        lines.append(f"benchmark matrix PCA, variance explained by PC1..: {shares}")
-    cv = report.cross_validation
-    if cv:
+    cv, perm = report.cross_validation, report.permutation
+    if cv and perm:
+        kept = ", ".join(benchmark_label(b) for b in cv["benchmarks"])
         lines += [
             "",
-            f"leave-one-model-out ({report.n_models} folds, benchmarks {', '.join(cv['benchmarks'])}): "
-            f"log loss {cv['log_loss']:.4f} vs {cv['log_loss_null']:.4f} intercept-only "
-            f"(predictive R² {cv['r2_votes']:.3f}); held-out model strength R² {cv['r2_strength']:.2f}",
+            f"Together ({len(cv['benchmarks'])} benchmarks left after the collinearity screen: "
+            f"{kept}): held-out R² {cv['r2_strength']:.2f}; in sample they fit the votes "
+            f"{'no better' if perm['p_value'] > report.alpha else 'better'} than the same "
+            f"scores shuffled across models (p = {format_p(perm['p_value'])}, "
+            f"{_permutation_words(report.n_models)}).",
         ]
-    perm = report.permutation
-    if perm:
+    if report.random_effect.get("sentence"):
+        lines.append(report.random_effect["sentence"])
+    if vote_level:
+        lines += ["", *_vote_level_lines(report)]
+    else:
         lines.append(
-            f"permutation test ({perm['permutations']} {perm['kind']} permutations of benchmark rows "
-            f"across models): in-sample R² {perm['r2_observed']:.3f}, p = {perm['p_value']:.2g} "
-            f"(median under shuffling {perm['null_median_r2']:.3f})"
+            f"Not shown: per-vote p-values of the logistic fits, which count {report.n_votes} "
+            f"votes as independent evidence about {report.n_models} models (--vote-level "
+            "prints the fits as descriptions)."
         )
-    if report.kendall_tau:
-        lines += ["", f"{'benchmark':<40} {'Kendall τ':>9}  {'95% CI (vote bootstrap)':>24}  p"]
-        for row in report.kendall_tau:
-            ci = f"{row['ci_low']:.2f}..{row['ci_high']:.2f}"
-            lines.append(
-                f"{row['benchmark'][:40]:<40} {row['tau']:>9.2f}  {ci:>24}  {row['p_value']:.2g}"
-            )
     if report.selection:
         sel = report.selection
         lines += [
             "",
-            f"subset search ({sel['subsets_evaluated']} subsets of up to {sel['max_size']} benchmarks; "
-            f"{sel['rule']}):",
-            f"  selected: {', '.join(sel['selected'])} (LOMO log loss {sel['selected_log_loss']:.4f}, "
-            f"strength R² {sel['selected_r2_strength']:.2f})",
-            f"  best: {', '.join(sel['best'])} (LOMO log loss {sel['best_log_loss']:.4f}; "
-            f"intercept-only {sel['null_log_loss']:.4f})",
+            f"Subset search ({sel['subsets_evaluated']} subsets of up to {sel['max_size']} "
+            f"benchmarks; {sel['rule']}):",
+            f"  selected: {', '.join(benchmark_label(b) for b in sel['selected'])} (held-out log "
+            f"loss {sel['selected_log_loss']:.4f}, held-out R² {sel['selected_r2_strength']:.2f})",
+            f"  best: {', '.join(benchmark_label(b) for b in sel['best'])} (held-out log loss "
+            f"{sel['best_log_loss']:.4f}; without benchmarks {sel['null_log_loss']:.4f})",
             f"  note: {sel['caveat']}",
         ]
-    lines += [f"warning: {w}" for w in report.warnings]
-    if report.summary_line:
-        lines += ["", report.summary_line]
+    lines += [f"note: {w}" for w in report.warnings]
     return "\n".join(lines)
+
+
+def _vote_level_lines(report: RegressionReport) -> list[str]:
+    """The mixed-effects and plain logistic coefficients, as descriptions (no stars)."""
+    lines = [
+        f"Vote-level fits (descriptive; ties {report.ties}; {len(report.benchmarks_used)} of "
+        f"{len(report.benchmarks_considered)} benchmarks kept below variance inflation "
+        f"{report.vif_threshold:g}), logit scale per standard deviation of the benchmark:",
+        f"{'term':<44} {'mixed':>7} {'95% interval':>16}   {'logistic':>8} {'95% interval':>16}",
+    ]
+    for m, lg in zip(report.mixed, report.logit, strict=True):
+        lines.append(
+            f"{benchmark_label(m.term)[:44]:<44} {m.estimate:>7.2f} "
+            f"{m.ci_low:>7.2f} to {m.ci_high:<5.2f}   {lg.estimate:>8.2f} "
+            f"{lg.ci_low:>7.2f} to {lg.ci_high:<5.2f}"
+        )
+    lines.append(
+        f"In sample: benchmarks account for {report.r2_marginal:.0%} of the latent variance "
+        f"(mixed model, Nakagawa); plain logistic {report.logit_r2_nakagawa:.0%}, "
+        f"McFadden {report.logit_r2_mcfadden:.2f}."
+    )
+    return lines
 
 
 @click.command("regress")
@@ -274,18 +359,54 @@ def format_regression(report: RegressionReport) -> str:
     is_flag=True,
     help="Search benchmark subsets for the smallest one with the best leave-one-model-out fit.",
 )
+@click.option(
+    "--min-models",
+    type=click.IntRange(min=3),
+    default=MIN_MODELS,
+    show_default=True,
+    help="Below this many models, no benchmark is declared to predict preference.",
+)
+@click.option(
+    "--correction",
+    type=click.Choice(["holm", "bh"]),
+    default="holm",
+    show_default=True,
+    help="Across benchmarks: Holm (family-wise error) or Benjamini–Hochberg (false discoveries).",
+)
+@click.option(
+    "--effect",
+    type=click.FloatRange(0.05, 0.95),
+    default=DEFAULT_EFFECT,
+    show_default=True,
+    help="Correlation with model strength for the 'models needed' figure.",
+)
+@click.option(
+    "--vote-level", is_flag=True, help="Also print the vote-level fits' coefficients (descriptive)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as one JSON object.")
 @click.pass_obj
 def regress_command(
-    app: AppContext, keep_ties: bool, vif_threshold: float, seed: int, select: bool, as_json: bool
+    app: AppContext,
+    keep_ties: bool,
+    vif_threshold: float,
+    seed: int,
+    select: bool,
+    min_models: int,
+    correction: str,
+    effect: float,
+    vote_level: bool,
+    as_json: bool,
 ) -> None:
-    """Do static benchmarks predict preferences? Mixed-effects and plain logistic fits, with
-    leave-one-model-out cross-validation, a permutation test and Kendall τ per benchmark."""
-    report = compute_regression(app, keep_ties, vif_threshold, seed, select)
+    """Do static benchmarks predict preferences? Per benchmark, Kendall τ with a permutation
+    test over models (corrected across benchmarks) and leave-one-model-out prediction; how many
+    models a clear answer would take; the vote-level fits as descriptions."""
+    report = compute_regression(
+        app, keep_ties, vif_threshold, seed, select, min_models, correction, effect
+    )
     if as_json:
         echo_json(report.to_dict())
     else:
-        click.echo(format_regression(report))
+        click.echo(format_regression(report, vote_level))
 
 
 COMMANDS: list[click.Command] = [rank_command, regress_command]

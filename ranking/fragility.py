@@ -37,6 +37,8 @@ class PairFragility:
     lower: str
     votes_to_flip: int | None  # None: not within half of the votes
     n_votes: int
+    component: int = 0
+    scope: str = ""  # e.g. "in group 2 (a, b, c)" when groups of models are rated apart
 
     @property
     def share(self) -> float | None:
@@ -45,9 +47,11 @@ class PairFragility:
     def sentence(self) -> str:
         """Plain-language line, e.g. 'the leader changes after dropping 4 of 303 votes (1.3%)'."""
         if self.kind == "leader":
-            subject = f"the leader ({self.higher}) changes"
+            subject = f"the top-rated model ({self.higher}) changes"
         else:
             subject = f"{self.higher} and {self.lower} swap"
+        if self.scope:
+            subject = f"{self.scope}, {subject}"
         if self.votes_to_flip is None:
             return f"{subject} only after dropping more than half of the {self.n_votes} votes"
         share = self.votes_to_flip / self.n_votes
@@ -148,10 +152,17 @@ def votes_to_flip(
 
 
 def order_fragility(
-    pc: PairCounts, theta: np.ndarray, ties: TiesMode = "half"
+    pc: PairCounts,
+    theta: np.ndarray,
+    ties: TiesMode = "half",
+    eligible: np.ndarray | None = None,
+    component: int = 0,
 ) -> list[PairFragility]:
-    """The leader against its closest challengers (the smallest count), then each adjacent pair."""
+    """The leader against its closest challengers (the smallest count), then each adjacent pair;
+    among the `eligible` models only (those ranked under the evidence rule), when given."""
     order = [int(k) for k in np.argsort(-theta, kind="stable")]
+    if eligible is not None:
+        order = [k for k in order if eligible[k]]
     n = pc.n_votes
     if len(order) < 2:
         return []
@@ -162,9 +173,9 @@ def order_fragility(
     leader_counts = counts[: len(challengers)]
     found = [(k, c) for k, c in zip(leader_counts, challengers, strict=True) if k is not None]
     best_k, best_c = min(found) if found else (None, order[1])
-    out = [PairFragility("leader", pc.models[leader], pc.models[best_c], best_k, n)]
+    out = [PairFragility("leader", pc.models[leader], pc.models[best_c], best_k, n, component)]
     for (hi, lo), k in zip(adjacent, counts[len(challengers) :], strict=True):
-        out.append(PairFragility("adjacent", pc.models[hi], pc.models[lo], k, n))
+        out.append(PairFragility("adjacent", pc.models[hi], pc.models[lo], k, n, component))
     return out
 
 

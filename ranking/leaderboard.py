@@ -37,7 +37,9 @@ from ranking.bradley_terry import (
 from ranking.covariates import MIN_VOTES as CONTROL_MIN_VOTES
 from ranking.covariates import fit_with_covariates, normalised_length_difference, standardise
 from ranking.errors import DisconnectedComparisonError, RankingError
+from ranking.evidence import TOO_FEW_VOTES, EvidenceRule
 from ranking.fragility import STATUS_RULE, PairFragility, model_status, order_fragility
+from ranking.weak_data import WEAK_JOIN_VOTES, joining_votes, weak_groups
 from ranking.winrates import WinRateMatrix, win_rate_matrix
 
 ClusterMode = Literal["auto", "user", "none"]
@@ -58,11 +60,14 @@ class RankingOptions:
     cluster: ClusterMode = "auto"  # resample users when votes carry user ids
     fragility: bool = True
     progress: bool = False
+    evidence: EvidenceRule | None = EvidenceRule()  # None: rank every model (slices)
+    weak_join_votes: int = WEAK_JOIN_VOTES  # groups joined by fewer votes are ranked apart
 
 
 @dataclass
 class ModelRating:
-    """One leaderboard row (keys of `asdict` are the `rank --json` contract)."""
+    """One leaderboard row (keys of `asdict` are the `rank --json` contract); `rank` 0 and
+    status 'too few votes': below the evidence rule, listed apart and not ranked."""
 
     model: str
     rating: float
@@ -140,6 +145,12 @@ class Leaderboard:
             "min_votes": self.options.min_votes,
             "excluded": self.excluded,
             "status_rule": STATUS_RULE,
+            "evidence_rule": self.options.evidence.describe() if self.options.evidence else None,
+            "too_few_votes": [
+                {"model": r.model, "votes": r.votes, "component": r.component}
+                for r in self.ratings
+                if r.status == TOO_FEW_VOTES
+            ],
             "fragility": [f.to_dict() for f in self.fragility],
             "warnings": self.warnings,
             "win_rates": [r for m in self.win_rates for r in m.records()] if with_win_rates else [],
@@ -296,14 +307,19 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
             _recode(ia[in_comp], labels == comp),
             _recode(ib[in_comp], labels == comp),
         )
-        _rank_component(board, sub, comp, part, comp_ia, comp_ib, codes)
+        _rank_component(board, sub, comp, part, comp_ia, comp_ib, codes, labels.max() == 0)
         if board.controlled is not None:
             _controlled_component(
                 board, sub, comp, part, comp_ia, comp_ib, codes, bool(labels.max() > 0)
             )
-    board.ratings.sort(key=lambda r: (r.component, r.rank, -r.rating))
-    if board.controlled is not None:
-        board.controlled.ratings.sort(key=lambda r: (r.component, r.rank, -r.rating))
+    if labels.max() > 0:  # fragility is per group: say which
+        for item in board.fragility:
+            members = groups[item.component]
+            shown = ", ".join(members[:3]) + (", …" if len(members) > 3 else "")
+            item.scope = f"in group {item.component + 1} ({shown})"
+    board.ratings.sort(key=lambda r: (r.component, r.rank == 0, r.rank, -r.rating))
+    if board.controlled is not None:  # by controlled rating; the CI-rank is printed beside it
+        board.controlled.ratings.sort(key=lambda r: (r.component, r.rank == 0, -r.rating))
     return board
 
 
@@ -354,6 +370,7 @@ def _rank_component(
     ia: np.ndarray,
     ib: np.ndarray,
     codes: np.ndarray | None,
+    connected: bool = False,
 ) -> None:
     opts = board.options
     cluster_matrix = (
@@ -362,7 +379,7 @@ def _rank_component(
     fit = fit_bradley_terry(pc, opts.ties, cluster_matrix)
     board.warnings.extend(fit.warnings)
     anchor = _anchor_index(pc.models, opts)
-    boot_theta, boot_nu = None, None
+    boot_theta, boot_nu, boot = None, None, None
     if opts.bootstrap_rounds > 0:
         boot = bootstrap_bradley_terry(
             fit, opts.bootstrap_rounds, opts.seed, progress=opts.progress, clusters=cluster_matrix
@@ -386,8 +403,16 @@ def _rank_component(
         low, high = s_low, s_high
         board.ci_method = f"{unit}sandwich (robust) normal interval"
     board.clustering = _clustering_summary(pc, fit, cluster_matrix, votes, opts.cluster)
-    ranks = rank_from_intervals(low, high)
     counts = _win_tie_loss(pc)
+    admitted = _admitted(opts.evidence, counts.sum(axis=1), low, high)
+    groups = weak_groups(pc, opts.weak_join_votes) if connected else None
+    group_of = np.full(pc.n_models, comp) if groups is None else groups
+    ranks = np.zeros(pc.n_models, dtype=np.int64)
+    for g in np.unique(group_of):
+        in_group = group_of == g
+        ranks[in_group] = _ranks(low[in_group], high[in_group], admitted[in_group])
+    if groups is not None:
+        board.warnings.append(_weak_join_warning(pc, groups, boot))
     for k, model in enumerate(pc.models):
         wins, ties, losses = counts[k]
         board.ratings.append(
@@ -404,15 +429,60 @@ def _rank_component(
                 sandwich_low=float(s_low[k]),
                 sandwich_high=float(s_high[k]),
                 flag=fit.flags.get(model),
-                component=comp,
-                status=model_status(int(wins + ties + losses), float(low[k]), float(high[k])),
+                component=int(group_of[k]),
+                status=model_status(int(wins + ties + losses), float(low[k]), float(high[k]))
+                if admitted[k]
+                else TOO_FEW_VOTES,
             )
         )
     board.win_rates.append(
         win_rate_matrix(pc, fit.theta, boot_theta, fit.ties, fit.log_nu, boot_nu, opts.level)
     )
-    if opts.fragility and comp == 0:
-        board.fragility = order_fragility(pc, fit.theta, fit.ties)
+    if opts.fragility and groups is None:
+        board.fragility += order_fragility(pc, fit.theta, fit.ties, admitted, comp)
+    elif opts.fragility:  # per weakly joined group, among its ranked models
+        for g in np.unique(groups):
+            items = order_fragility(pc, fit.theta, fit.ties, admitted & (groups == g), int(g))
+            members = sorted(pc.models[k] for k in np.flatnonzero(groups == g))
+            for item in items:
+                shown = ", ".join(members[:3]) + (", …" if len(members) > 3 else "")
+                item.scope = f"in group {g + 1} ({shown})"
+            board.fragility += items
+
+
+def _weak_join_warning(pc: PairCounts, groups: np.ndarray, boot: Any) -> str:
+    """One line: which groups are barely joined, how often the prior held them together."""
+    described = "; ".join(
+        "{" + ", ".join(sorted(pc.models[k] for k in np.flatnonzero(groups == g))) + "}"
+        for g in np.unique(groups)
+    )
+    prior = (
+        f" and the prior (needed in {boot.rounds_with_prior} of {boot.rounds} bootstrap rounds)"
+        if boot
+        else " and the prior"
+    )
+    return (
+        f"groups of models joined by only {joining_votes(pc, groups)} votes ({described}): "
+        f"the gap between groups rests on those votes{prior}, so models are ranked within each "
+        "group and not compared across groups"
+    )
+
+
+def _admitted(
+    rule: EvidenceRule | None, votes: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> np.ndarray:
+    """Models ranked on the main board under the evidence rule (all of them without one)."""
+    if rule is None:
+        return np.ones(len(votes), bool)
+    return rule.admitted(votes, low, high)
+
+
+def _ranks(low: np.ndarray, high: np.ndarray, admitted: np.ndarray) -> np.ndarray:
+    """Interval ranks among the admitted models; 0 for those listed apart."""
+    ranks = np.zeros(len(low), dtype=np.int64)
+    if admitted.any():
+        ranks[admitted] = rank_from_intervals(low[admitted], high[admitted])
+    return ranks
 
 
 def _clustering_summary(
@@ -425,12 +495,12 @@ def _clustering_summary(
     """Which unit was resampled, and how much wider the user-clustered sandwich is than the
     vote-level one (mean ratio of standard errors over models)."""
     if cluster_matrix is None:
-        if votes.user is None or pd.isna(pd.Series(votes.user, dtype=object)).all():
+        if opts_cluster == "none":  # checked first: the user ids are then not even read
+            reason = "user clustering was turned off with --cluster none"
+        elif votes.user is None or pd.isna(pd.Series(votes.user, dtype=object)).all():
             reason = "the votes carry no user ids"
-        elif opts_cluster == "none":
-            reason = "--cluster none"
         else:
-            reason = "every user cast a single vote"
+            reason = "every user cast a single vote, so resampling users would resample votes"
         return {"unit": "vote", "clusters": None, "width_ratio": None, "reason": reason}
     _, vote_level = covariances(pc, fit.theta, fit.ties, fit.log_nu, fit.prior_mask)
     clustered = np.sqrt(np.clip(np.diag(fit.cov_sandwich), 0, None))
@@ -538,8 +608,11 @@ def _controlled_component(
     controlled.n_votes += n_used
     if point.log_nu is not None:
         controlled.tie_parameter = float(np.exp(point.log_nu[0]))
-    ranks = rank_from_intervals(low, high)
     counts = _win_tie_loss(sub_pc)
+    # the models of the main board: controlling widens intervals, it does not unrank a model
+    apart = {r.model for r in board.ratings if r.status == TOO_FEW_VOTES}
+    admitted = np.array([m not in apart for m in pc.models], dtype=bool)
+    ranks = _ranks(low, high, admitted)
     for k, model in enumerate(pc.models):
         wins, ties_k, losses = counts[k]
         n_k = int(wins + ties_k + losses)
@@ -558,7 +631,9 @@ def _controlled_component(
                 sandwich_high=float(s_high[k]),
                 flag=base.flags.get(model),
                 component=comp,
-                status=model_status(n_k, float(low[k]), float(high[k])),
+                status=model_status(n_k, float(low[k]), float(high[k]))
+                if admitted[k]
+                else TOO_FEW_VOTES,
             )
         )
     if not board.coefficients:  # of the first group fitted (the only one, unless --per-component)
@@ -579,6 +654,60 @@ def _controlled_component(
                 row.update(ci_low=float(lo), ci_high=float(hi))
             row["significant"] = bool(row["ci_low"] > 0 or row["ci_high"] < 0)
             board.coefficients.append(row)
+        _flag_confounded_controls(
+            board.coefficients,
+            sia,
+            sib,
+            sub_votes,
+            x,
+            pc.n_models,
+            base.prior_mask,
+            ties,
+            sub_codes,
+        )
+
+
+def _flag_confounded_controls(
+    coefficients: list[dict[str, Any]],
+    ia: np.ndarray,
+    ib: np.ndarray,
+    votes: Votes,
+    x: np.ndarray,
+    n_models: int,
+    prior_mask: np.ndarray,
+    ties: TiesMode,
+    codes: np.ndarray | None,
+) -> None:
+    """Each control fitted alone (sandwich interval): one that is significant alone but not
+    beside the others (latency standing in for length) gets a `caution`; with a single control,
+    the caution says it may stand in for another it correlates with."""
+    names = [c["covariate"] for c in coefficients]
+    if len(names) == 1:
+        coefficients[0]["alone_significant"] = coefficients[0]["significant"]
+        coefficients[0]["caution"] = (
+            "fitted alone: it may stand in for a control it correlates with (latency with "
+            "length, say); add that control too to check"
+            if coefficients[0]["significant"]
+            else ""
+        )
+        return
+    for k, row in enumerate(coefficients):
+        alone, _ = fit_with_covariates(
+            ia, ib, votes.score, n_models, x[:, [k]], prior_mask,
+            ties=ties, clusters=codes, weights=votes.weight,
+        )  # fmt: skip
+        beta = float(alone.beta[0, 0])
+        se = float(np.sqrt(max(alone.cov_sandwich[n_models, n_models], 0.0)))
+        row["alone_coefficient"] = beta
+        row["alone_significant"] = bool(abs(beta) > Z95 * se)
+        others = ", ".join(n for n in names if n != row["covariate"])
+        row["caution"] = (
+            f"significant alone ({beta:+.2f} per SD) but not once {others} "
+            f"{'is' if len(names) == 2 else 'are'} controlled: it stands in for "
+            f"{'it' if len(names) == 2 else 'them'}"
+            if row["alone_significant"] and not row["significant"]
+            else ""
+        )
 
 
 def _vote_round_mask(

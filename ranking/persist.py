@@ -268,7 +268,7 @@ def ratings_frame(store: Store, run_id: int | None = None, slice_field: str = ""
     query = (
         select(rt.ranking_ratings)
         .where(c.run_id == run_id, c.slice_field == slice_field)
-        .order_by(c.slice_value, c.component, c.rank, c.rating.desc())
+        .order_by(c.slice_value, c.component, c.rank == 0, c.rank, c.rating.desc())
     )
     return store.read_frame(query)
 

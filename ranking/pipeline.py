@@ -20,6 +20,7 @@ from ranking.covariates import side_difference
 from ranking.errors import RankingError
 from ranking.filters import evaluate_where, where_fields
 from ranking.leaderboard import Leaderboard, RankingOptions, rank_votes
+from ranking.model_inference import DEFAULT_EFFECT, MIN_MODELS, Correction
 from ranking.regression import VIF_THRESHOLD, RegressionReport, regress_preferences
 from ranking.slices import SliceResult, rank_slices
 
@@ -168,6 +169,11 @@ def compute_rankings(
         known = ", ".join(list(persist.CORE_SLICE_FIELDS) + persist.metadata_keys(store))
         raise RankingError(f"--by {by}: no vote has this field; available: {known}")
     config = {**options.__dict__, "by": by, "where": where}
+    if options.evidence is not None:  # the rule, as plain values
+        config["evidence"] = {
+            "min_votes": options.evidence.min_votes,
+            "max_ci_width": options.evidence.max_ci_width,
+        }
     slices: SliceResult | None = None
     with store.run(persist.STAGE, config) as run:
         board = rank_selection(selection, options)
@@ -213,6 +219,9 @@ def compute_regression(
     vif_threshold: float = VIF_THRESHOLD,
     seed: int = 0,
     select: bool = False,
+    min_models: int = MIN_MODELS,
+    correction: Correction = "holm",
+    effect: float = DEFAULT_EFFECT,
 ) -> RegressionReport:
     """Run the benchmarks-vs-preferences regression on the workspace and store it."""
     store = app.store
@@ -238,6 +247,9 @@ def compute_regression(
         "vif_threshold": vif_threshold,
         "seed": seed,
         "select": select,
+        "min_models": min_models,
+        "correction": correction,
+        "effect": effect,
     }
     with store.run(persist.REGRESSION_STAGE, config) as run:
         report = regress_preferences(
@@ -248,6 +260,9 @@ def compute_regression(
             vif_threshold=vif_threshold,
             seed=seed,
             select=select,
+            min_models=min_models,
+            correction=correction,
+            effect=effect,
         )
         persist.save_regression(store, run.id, report)
         summary = report.to_dict()
@@ -273,4 +288,4 @@ def demo(app: AppContext) -> str:
         report = compute_regression(app, seed=app.settings.seed)
     except RankingError as exc:
         return f"{line}; regression skipped: {exc}"
-    return f"{line}; benchmarks vs preferences: marginal R² {report.r2_marginal:.2f}, conditional {report.r2_conditional:.2f}"
+    return f"{line}; benchmarks vs preferences: {report.summary_line}"

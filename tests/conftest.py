@@ -15,7 +15,8 @@ from arenalens.context import AppContext
 from arenalens.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# ARENALENS_SHARED_DATA: where a worktree does not sit beside ../shared (e.g. /work/wt/NAME)
+SHARED_DATA = Path(os.environ.get("ARENALENS_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
 POSTGRES_URL_ENV = "ARENALENS_TEST_POSTGRES_URL"
 
 

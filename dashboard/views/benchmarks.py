@@ -24,10 +24,12 @@ def readable_benchmark(name: object) -> str:
 
 
 def scientific(value: object) -> str:
-    """p-values in scientific notation: 0.000123 -> '1.2e-04'."""
+    """p-values for people: 0.017, 0.30, 1, '< 0.001' (the CLI's format)."""
+    from ranking.model_inference import format_p
+
     if value is None or pd.isna(value):
         return "—"
-    return f"{float(value):.1e}"
+    return format_p(float(value))
 
 
 def scatter_chart(report: dict) -> alt.Chart | None:
@@ -84,7 +86,7 @@ def kendall_chart(taus: pd.DataFrame) -> alt.Chart:
         taus,
         label="benchmark",
         estimate="tau",
-        x_title="Kendall τ vs arena rating (95% CI over a vote bootstrap)",
+        x_title="Kendall τ vs arena rating (95% interval resampling models, when enough)",
         order=alt.EncodingSortField("tau", order="descending"),
         x_scale=alt.Scale(domain=[-1, 1]),
         point_colour=alt.condition(alt.datum.tau > 0, alt.value("#4c78a8"), alt.value("#e45756")),
@@ -109,14 +111,7 @@ def coefficient_chart(terms: pd.DataFrame) -> alt.Chart:
         order=order,
         colour=alt.Color("fit:N", legend=alt.Legend(orient="bottom", title="fit")),
         offset="fit:N",
-        shape=alt.Shape("significant:N", legend=alt.Legend(orient="bottom")),
-        tooltip=[
-            "term",
-            "fit",
-            *interval_tooltips("estimate", ".3f"),
-            "p",
-            "significant",
-        ],
+        tooltip=["term", "fit", *interval_tooltips("estimate", ".3f")],
         point_size=60,
         rule={"strokeWidth": 2},
         reference=0.0,
@@ -128,6 +123,8 @@ def out_of_sample(summary: dict) -> None:
     line = summary.get("summary_line")
     if line:
         ui.show("info", line)
+    if summary.get("caveat"):
+        ui.show("caption", summary["caveat"])
     cv = summary.get("cross_validation") or {}
     perm = summary.get("permutation") or {}
     a, b, c, d = st.columns(4)
@@ -222,13 +219,29 @@ def render() -> None:
         else:
             st.altair_chart(chart, width="content")
         st.subheader("Kendall τ per benchmark")
-        # runs stored before τ had bootstrap CIs carry no ci_low/ci_high: show them empty
+        # older runs lack the model-level columns (adjusted p, verdict): show them empty
         taus = pd.DataFrame(summary.get("kendall_tau") or []).reindex(
-            columns=["benchmark", "tau", "ci_low", "ci_high", "p_value", "models"]
+            columns=[
+                "benchmark",
+                "tau",
+                "ci_low",
+                "ci_high",
+                "p_value",
+                "p_adjusted",
+                "held_out_r2",
+                "significant",
+                "models",
+            ]
         )
         if not taus.empty:
             taus["benchmark"] = taus["benchmark"].map(readable_benchmark)
             taus["p"] = taus["p_value"].map(scientific)
+            taus["adjusted p"] = taus["p_adjusted"].map(scientific)
+            taus["predicts preference"] = taus["significant"].map(
+                lambda v: "yes" if v is True else ("no" if v is False else "—")
+            )
+            taus = taus.rename(columns={"tau": "Kendall τ", "held_out_r2": "held-out R²"})
+            taus = taus.assign(tau=taus["Kendall τ"])
             st.altair_chart(kendall_chart(taus), width="stretch")
         selection(summary)
         in_sample(app, run, summary)
@@ -236,12 +249,33 @@ def render() -> None:
             st.info("No benchmark covers enough of the ranked models for a Kendall τ.")
         else:
             ui.dataframe(
-                taus[["benchmark", "tau", "ci_low", "ci_high", "p", "models"]],
+                taus[
+                    [
+                        "benchmark",
+                        "Kendall τ",
+                        "p",
+                        "adjusted p",
+                        "held-out R²",
+                        "ci_low",
+                        "ci_high",
+                        "predicts preference",
+                        "models",
+                    ]
+                ].rename(columns={"ci_low": "interval low", "ci_high": "interval high"}),
                 width="stretch",
                 column_config={
                     c: st.column_config.NumberColumn(format="%.2f")
-                    for c in ("tau", "ci_low", "ci_high")
+                    for c in ("Kendall τ", "held-out R²", "interval low", "interval high")
                 },
+            )
+            ui.say(
+                "caption",
+                "p: share of the orders of the {} models with as strong a rank correlation; "
+                "adjusted for the {} benchmarks tested. Intervals resample models and need at "
+                "least {} of them.",
+                int(summary.get("n_models", 0)),
+                len(taus),
+                int(summary.get("min_models", 8)),
             )
 
 
@@ -264,16 +298,21 @@ def in_sample(app, run: pd.Series, summary: dict) -> None:
         _number(summary.get("logit_r2_nakagawa")),
         _number(summary.get("logit_r2_mcfadden")),
     )
+    sentence = (summary.get("random_effect") or {}).get("sentence")
+    if sentence:
+        ui.show("caption", sentence)
+    st.caption(
+        "Vote-level fits, as descriptions: their per-vote p-values would count every vote as "
+        "independent evidence about a handful of models, so none is shown."
+    )
     terms = loaders.ranking.regression_terms(app, int(run["id"]))
     if terms.empty:
         st.info("This run stored no coefficients.")
     else:
-        terms = terms.assign(
-            term=terms["term"].map(readable_benchmark), p=terms["p_value"].map(scientific)
-        )
+        terms = terms.assign(term=terms["term"].map(readable_benchmark))
         st.altair_chart(coefficient_chart(terms), width="stretch")
         ui.dataframe(
-            terms[["fit", "term", "estimate", "ci_low", "ci_high", "p", "significant"]],
+            terms[["fit", "term", "estimate", "ci_low", "ci_high"]],
             width="stretch",
             column_config={
                 c: st.column_config.NumberColumn(format="%.3f")

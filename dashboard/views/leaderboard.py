@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens.context import AppContext
-from dashboard import loaders, ui
+from dashboard import loaders, sections, ui
 from dashboard.charts import RATING_AXIS, RATING_TOOLTIP, interval_chart, interval_tooltips
 
 TABLE_COLUMNS = [
@@ -51,6 +51,12 @@ def with_status(board: pd.DataFrame) -> pd.DataFrame:
             for v, lo, hi in zip(board["votes"], board["ci_low"], board["ci_high"], strict=True)
         ]
     )
+
+
+def ranked_board(app: AppContext, board: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(models ranked under the evidence rule, with status; those with too few votes)."""
+    ranked, apart = sections.split_by_evidence(app, board)
+    return with_status(ranked), apart
 
 
 def ratings_chart(frame: pd.DataFrame, height_step: int = 26, colour: str = "rank:O") -> alt.Chart:
@@ -114,13 +120,13 @@ def uncertainty_caption(summary: dict) -> str:
 
 def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
     """The overall leaderboard of the latest ranking run, its fragility and controlled board."""
-    board = with_status(loaders.ranking.ratings(app, int(run["id"]), ""))
+    board, apart = ranked_board(app, loaders.ranking.ratings(app, int(run["id"]), ""))
     board["flag"] = board["flag"].fillna("")
     config = run["config"] or {}
     summary = run["summary"] or {}
     a, b, c, d = st.columns(4)
     a.metric("Votes ranked", f"{int(summary.get('votes', board['votes'].sum() // 2)):,}")
-    b.metric("Models", f"{len(board):,}")
+    b.metric("Models", f"{len(board) + len(apart):,}")
     c.metric("Bootstrap rounds", f"{int(config.get('bootstrap_rounds', 0)):,}")
     unit = (summary.get("clustering") or {}).get("unit", "vote")
     d.metric("CIs resample", "users" if unit == "user" else "votes")
@@ -140,12 +146,14 @@ def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
         st.code(str(config["where"]), language=None)
     for warning in summary.get("warnings") or []:
         ui.show("warning", warning)
+    ui.show("markdown", sections.leader_headline(board))
     st.altair_chart(ratings_chart(board), width="stretch")
     ui.dataframe(
         board[[c for c in TABLE_COLUMNS if c in board]],
         width="stretch",
         column_config=RATING_FORMAT,
     )
+    sections.too_few_votes_caption(app, apart)
     ui.say("caption", "Status — {}", summary.get("status_rule", ""))
     fragility(summary)
     controlled(app, run, board)
@@ -208,9 +216,9 @@ def controlled(app: AppContext, run: pd.Series, raw: pd.DataFrame) -> None:
         summary.get("controlled_ci_method") or "",
     )
     if len(coefficients):
-        shown = coefficients[
-            ["covariate", "coefficient", "ci_low", "ci_high", "odds_ratio_per_sd", "significant"]
-        ]
+        columns = ["covariate", "coefficient", "ci_low", "ci_high", "odds_ratio_per_sd"]
+        shown = coefficients.reindex(columns=[*columns, "significant", "caution"])
+        shown["caution"] = shown["caution"].fillna("")
         ui.dataframe(
             shown,
             width="stretch",
@@ -230,10 +238,17 @@ def controlled(app: AppContext, run: pd.Series, raw: pd.DataFrame) -> None:
         columns={"rating": "controlled rating", "rating_raw": "raw rating", "rank_raw": "raw rank"}
     )
     side["change"] = (side["controlled rating"] - side["raw rating"]).round().astype(int)
+    side = side.sort_values("controlled rating", ascending=False)
     ui.dataframe(
-        side[["model", "raw rank", "raw rating", "rank", "controlled rating", "change"]],
+        side[["model", "controlled rating", "rank", "raw rating", "raw rank", "change"]].rename(
+            columns={"rank": "controlled rank"}
+        ),
         width="stretch",
         column_config=RATING_FORMAT,
+    )
+    st.caption(
+        "Sorted by controlled rating; a rank is 1 + the models whose interval lies entirely "
+        "above, so neighbours with overlapping intervals share it."
     )
 
 
@@ -423,6 +438,14 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
         "Slice by", fields, format_func=lambda f: SLICE_LABELS.get(f, f), key="leaderboard_slice"
     )
     board = with_status(loaders.ranking.ratings(app, by_field[field], field))
+    if not board.empty:  # the main board's evidence rule, slice by slice
+        from ranking.evidence import TOO_FEW_VOTES, EvidenceRule
+
+        rule = EvidenceRule.from_settings(app.settings)
+        admitted = rule.admitted(
+            board["votes"].to_numpy(), board["ci_low"].to_numpy(), board["ci_high"].to_numpy()
+        )
+        board.loc[~admitted, "status"] = TOO_FEW_VOTES
     if board.empty:
         ui.say("info", "No slice had enough votes for a leaderboard by {}.", field)
         return
@@ -436,10 +459,9 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
         with columns[k % 2]:
             ui.say("caption", "{}:", SLICE_LABELS.get(field, field))
             st.text(str(value))
-            st.altair_chart(
-                ratings_chart(shown[shown["slice_value"] == value], height_step=20),
-                width="stretch",
-            )
+            ranked = shown[(shown["slice_value"] == value) & (shown["status"] != "too few votes")]
+            if len(ranked):
+                st.altair_chart(ratings_chart(ranked, height_step=20), width="stretch")
     columns = ["slice_value", "rank", "model", "rating", "ci_low", "ci_high", "votes", "status"]
     ui.dataframe(shown[columns], width="stretch", column_config=RATING_FORMAT)
 

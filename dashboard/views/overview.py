@@ -60,9 +60,13 @@ def compact_leaderboard(app) -> None:
     if board is None:
         ui.show("info", loaders.workspace.step_message(app, "Rank models"))
         return
-    top = board.sort_values(["rank", "rating"], ascending=[True, False]).head(TOP_MODELS)
-    st.altair_chart(leaderboard_chart(top), width="stretch")
-    more = len(board) - len(top)
+    ranked, apart = sections.split_by_evidence(app, board)
+    ui.show("markdown", sections.leader_headline(ranked))
+    top = ranked.sort_values(["rank", "rating"], ascending=[True, False]).head(TOP_MODELS)
+    if len(top):
+        st.altair_chart(leaderboard_chart(top), width="stretch")
+    sections.too_few_votes_caption(app, apart)
+    more = len(ranked) - len(top)
     ui.say(
         "caption",
         "Rank = 1 + models whose CI lies entirely above. {}Full table and per-category "

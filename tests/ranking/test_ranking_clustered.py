@@ -64,7 +64,10 @@ def test_leaderboard_says_it_resampled_users_and_how_much_wider_that_is() -> Non
     assert clustered.clustering["width_ratio"] > 1.2  # users' biases make votes move together
     width = lambda board: np.mean([r.ci_high - r.ci_low for r in board.ratings])  # noqa: E731
     assert width(clustered) > 1.2 * width(plain)
-    assert plain.clustering["unit"] == "vote" and plain.clustering["reason"] == "--cluster none"
+    assert (
+        plain.clustering["unit"] == "vote"
+        and "turned off with --cluster none" in plain.clustering["reason"]
+    )
     assert [r.rating for r in clustered.ratings] == pytest.approx([r.rating for r in plain.ratings])
 
 

@@ -63,7 +63,7 @@ def test_a_dominant_leader_is_not_fragile() -> None:
 
 def test_fragility_sentence_reads_plainly() -> None:
     line = PairFragility("leader", "gpt4o", "gemini", 4, 303).sentence()
-    assert line == "the leader (gpt4o) changes after dropping 4 of 303 votes (1.3%)"
+    assert line == "the top-rated model (gpt4o) changes after dropping 4 of 303 votes (1.3%)"
     assert "more than half" in PairFragility("adjacent", "a", "b", None, 10).sentence()
 
 

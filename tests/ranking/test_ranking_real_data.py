@@ -147,16 +147,19 @@ def test_talk_arena_regression_reports_nakagawa_r2_from_its_variance_components(
     vc[np.arange(len(used)), used["model_b"].map(report.models.index)] = -1
     fit = BinomialBayesMixedGLM(
         y, np.column_stack([np.ones(len(y)), x]), vc, np.zeros(len(report.models), int)
-    ).fit_vb()
+    ).fit_map()
     sigma_u = float(np.exp(fit.vcp_mean[0]))
     var_fixed = float(np.var(x @ fit.fe_mean[1:]))
     var_random = 2 * sigma_u**2  # each vote's random part is u_A - u_B
     total = var_fixed + var_random + math.pi**2 / 3
     assert LOGIT_DISTRIBUTION_VARIANCE == pytest.approx(math.pi**2 / 3)
-    assert report.random_effect_sd == pytest.approx(sigma_u, rel=1e-3)
     assert report.r2_marginal == pytest.approx(var_fixed / total, rel=1e-3)
-    assert report.r2_conditional == pytest.approx((var_fixed + var_random) / total, rel=1e-3)
-    assert 0 < report.r2_marginal <= report.r2_conditional < 1
+    assert 0 < report.r2_marginal < 1
+    # 4 benchmark terms among 6 models leave the random effect 1 degree of freedom: its SD
+    # (and the conditional R² built on it) is said to be too uncertain, not printed
+    assert report.random_effect["degrees_of_freedom"] == 1 and sigma_u < 0.1
+    assert report.to_dict()["random_effect_sd"] is None
+    assert report.to_dict()["r2_conditional"] is None
     # the plain logistic fit is reported alongside
     assert [c.term for c in report.logit] == [c.term for c in report.mixed]
     assert 0 < report.logit_r2_mcfadden < 1
@@ -176,3 +179,51 @@ def test_kendall_tau_and_pca_on_talk_arena(talkarena_store: Store) -> None:
     assert all(-1 <= row["tau"] <= 1 and row["models"] == 6 for row in report.kendall_tau)
     assert sum(report.pca_explained_variance) == pytest.approx(1.0)
     assert report.pca_explained_variance == sorted(report.pca_explained_variance, reverse=True)
+
+
+def test_shuffled_benchmarks_on_talk_arena_are_declared_by_votes_not_by_models(
+    talkarena_store: Store,
+) -> None:
+    """Issue 22, finding 1: with the six models' benchmark rows shuffled (all 720 ways), the
+    per-vote logit finds some benchmark with p < 0.05 in most shuffles; the model-level test,
+    even with its minimum lowered to six models, declares one in at most 5% of them."""
+    import itertools
+    import warnings
+
+    from statsmodels.discrete.discrete_model import Logit
+
+    from ranking.benchmark_fit import fit_strengths
+    from ranking.model_inference import benchmark_tests
+    from ranking.regression import benchmark_matrix
+
+    votes = talkarena_store.votes_frame()
+    report = regress_preferences(votes, talkarena_store.benchmark_frame(), seed=0)
+    matrix = benchmark_matrix(talkarena_store.benchmark_frame()).loc[report.models]
+    every = matrix[report.benchmarks_considered].to_numpy(float)
+    kept = matrix[report.benchmarks_used].to_numpy(float)
+    kept = (kept - kept.mean(axis=0)) / kept.std(axis=0)
+    theta = fit_strengths(votes, report.models)
+    used = votes[
+        (votes["winner"] != "tie")
+        & votes["model_a"].isin(report.models)
+        & votes["model_b"].isin(report.models)
+    ]
+    ia = used["model_a"].map(report.models.index).to_numpy()
+    ib = used["model_b"].map(report.models.index).to_numpy()
+    y = (used["winner"] == "model_a").to_numpy(float)
+    per_vote = by_models = 0
+    orders = list(itertools.permutations(range(6)))
+    for order in orders:
+        shuffled = kept[list(order)]
+        exog = np.column_stack([np.ones(len(y)), shuffled[ia] - shuffled[ib]])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = Logit(y, exog).fit(disp=0, maxiter=100)
+        per_vote += bool((np.asarray(fit.pvalues)[1:] < 0.05).any())
+        tests = benchmark_tests(
+            every[list(order)], theta, report.benchmarks_considered, min_models=6, intervals=False
+        )
+        by_models += any(t.significant for t in tests)
+    assert per_vote / len(orders) > 0.8
+    assert by_models / len(orders) <= 0.05
+    assert not any(t["significant"] for t in report.kendall_tau)
