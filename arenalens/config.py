@@ -70,7 +70,7 @@ class Settings:
     llm_deadline_s: float = _doc(
         "seconds one run may spend waiting on the endpoint before it stops; finished "
         "replies stay cached, so a rerun resumes (more than 0)",
-        1800.0,
+        7200.0,
     )
     llm_max_consecutive_failures: int = _doc(
         "attempts failing in a row (timeouts, refused connections, server errors; not rate "
