@@ -221,3 +221,25 @@ def test_settings_out_of_range_name_the_setting_its_source_and_what_is_expected(
     monkeypatch.setenv(f"ARENALENS_{setting.upper()}", value)
     code, err = run_cli(["--workspace", str(tmp_path), "status"], capsys)
     assert f"{setting} (environment variable ARENALENS_{setting.upper()}) expects" in err
+
+
+def test_a_full_disk_under_an_output_file_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import click
+
+    from arenalens.app.cli import main_group
+
+    @click.command("write-file")
+    @click.argument("path")
+    def write_file(path: str) -> None:  # what every export does: open, write, close
+        with open(path, "w") as handle:
+            handle.write("x" * 10_000)
+
+    monkeypatch.setitem(main_group.commands, "write-file", write_file)
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full (a device whose writes fail with 'No space left')")
+    code, err = run_cli(["write-file", "/dev/full"], capsys)
+    assert code == 2
+    line = one_error_line(err)  # a failed write() names no file; a failed open() does
+    assert line.startswith("error: cannot write") and "(No space left on device)" in line

@@ -6,6 +6,7 @@ asked for), so the everyday paths start in well under a second.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from dataclasses import dataclass
@@ -153,3 +154,16 @@ def main(argv: list[str] | None = None) -> None:
     except ArenalensError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except OSError as exc:  # a file the command writes: full disk, read-only, no permission
+        if exc.errno not in ENVIRONMENT_ERRNOS:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(
+            f"error: cannot write{where} ({exc.strerror}); free space or choose a writable place",
+            err=True,
+        )
+        sys.exit(2)
+
+
+#: OS errors the environment causes (not arenalens): no space, quota, read-only, permission.
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
