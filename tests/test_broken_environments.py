@@ -243,3 +243,18 @@ def test_a_full_disk_under_an_output_file_is_one_line(
     assert code == 2
     line = one_error_line(err)  # a failed write() names no file; a failed open() does
     assert line.startswith("error: cannot write") and "(No space left on device)" in line
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "words"),
+    [("53100", "has no space left"), ("25006", "refuses writes"), ("42501", "refuses this user")],
+)
+def test_postgresql_environment_failures_are_named_by_sqlstate(sqlstate: str, words: str) -> None:
+    # psycopg errors carry the server's SQLSTATE; a full disk (53100) cannot be made on demand
+    # on the shared test server, so its classification is checked on the SQLSTATE alone
+    from arenalens.store.errors import unwritable_error
+
+    error = type("ServerError", (Exception,), {"sqlstate": sqlstate})("could not extend file")
+    message = str(unwritable_error(error, "postgresql://me:***@db/arena"))
+    assert words in message and "nothing was saved" in message
+    assert unwritable_error(type("E", (Exception,), {"sqlstate": "23505"})("dup"), "x") is None
