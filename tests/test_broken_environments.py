@@ -4,6 +4,7 @@ a read-only or full database, unusable workspace and database settings, bad LLM 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from postgres_databases import drop_test_database
+from postgres_databases import create_test_database, drop_test_database
 
 from arenalens.app.cli import main
 from arenalens.store import Store
@@ -137,9 +138,10 @@ def test_a_full_disk_is_one_line_and_nothing_changes(
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database with the arenalens schema."""
-    from conftest import _fresh_postgres_url
-
-    url = _fresh_postgres_url()
+    base = os.environ.get("ARENALENS_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("ARENALENS_TEST_POSTGRES_URL not set (scripts/postgres.sh start sets it up)")
+    url = create_test_database(base)
     Store.open(url).engine.dispose()
     yield url
     drop_test_database(url)

@@ -127,6 +127,8 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     `read_only`: SQLite opens the file with `mode=ro` (never created) and `query_only`;
     PostgreSQL sessions default to read-only transactions."""
     engine = _make_engine(url, read_only=read_only)
+    if read_only:  # a write through a read-only store is a bug to see, not the environment
+        return engine
     where = _database_name(url)
     folder = str(Path(where).parent) if url.startswith("sqlite") else None
 
