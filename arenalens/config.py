@@ -31,6 +31,10 @@ _FALSE = {"0", "false", "f", "no", "n", "off"}
 class ConfigError(ArenalensError, ValueError):
     """The configuration (flag, environment variable or file) is invalid."""
 
+    def __init__(self, message: str, setting: str | None = None):
+        super().__init__(message)
+        self.setting = setting
+
 
 def _doc(text: str, default: Any) -> Any:
     return field(default=default, metadata={"description": text})
@@ -61,9 +65,21 @@ class Settings:
         "name of the environment variable holding the key (the key is never stored)",
         "ARENALENS_LLM_API_KEY",
     )
-    llm_concurrency: int = 4
-    llm_timeout_s: float = 60.0
-    llm_max_retries: int = 5
+    llm_concurrency: int = _doc("requests in flight at once (1 to 64)", 4)
+    llm_timeout_s: float = _doc("seconds one request may take (more than 0)", 60.0)
+    llm_max_retries: int = _doc(
+        "retries of a failed request (0 to 20); a refused connection is retried once", 5
+    )
+    llm_deadline_s: float = _doc(
+        "seconds one run may spend waiting on the endpoint before it stops; finished "
+        "replies stay cached, so a rerun resumes (more than 0)",
+        7200.0,
+    )
+    llm_max_consecutive_failures: int = _doc(
+        "attempts failing in a row (timeouts, refused connections, server errors; not rate "
+        "limits) that stop the run (1 or more)",
+        8,
+    )
     llm_max_calls: int | None = None
     llm_max_tokens: int | None = None
     llm_temperature: float = 0.0
@@ -86,7 +102,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         for name, kind in FIELD_TYPES.items():
-            object.__setattr__(self, name, _coerce(name, getattr(self, name), kind))
+            value = _coerce(name, getattr(self, name), kind)
+            _check_value(name, value)
+            object.__setattr__(self, name, value)
 
     @property
     def db_url(self) -> str:
@@ -134,17 +152,49 @@ def load_settings(
     environ: dict[str, str] | None = None,
     config_file: Path | None = None,
 ) -> Settings:
-    """Build settings from (in rising priority) defaults, a YAML file, the environment, flags."""
+    """Build settings from (in rising priority) defaults, a YAML file, the environment, flags.
+
+    An invalid value is a ConfigError of one line naming the setting, where it came from
+    (flag, environment variable or file) and what is expected."""
     environ = dict(os.environ if environ is None else environ)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     env_values = _read_environment(environ)
     workspace = Path(
         overrides.get("workspace") or env_values.get("workspace") or "./arenalens-workspace"
     )
+    if workspace.exists() and not workspace.is_dir():
+        source = _source("workspace", overrides, env_values, None)
+        raise ConfigError(
+            f"invalid settings: workspace ({source}) {workspace} is a file, not a folder; "
+            "give a folder (it is created when missing)",
+            "workspace",
+        )
     file_path = config_file or workspace / CONFIG_FILE_NAME
-    file_values = _read_config_file(file_path) if file_path.exists() else {}
+    file_values = _read_config_file(file_path) if file_path.is_file() else {}
     merged = {**file_values, **env_values, **overrides}
-    return Settings(**merged)
+    try:
+        return Settings(**merged)
+    except ConfigError as exc:
+        if exc.setting is None:
+            raise
+        source = _source(exc.setting, overrides, env_values, file_path)
+        message = str(exc).replace(
+            f"invalid settings: {exc.setting} ", f"invalid settings: {exc.setting} ({source}) ", 1
+        )
+        raise ConfigError(message, exc.setting) from None
+
+
+def _source(
+    name: str, flags: dict[str, Any], environment: dict[str, Any], file_path: Path | None
+) -> str:
+    """Where the value of setting `name` came from, in words a person can act on."""
+    if name in flags:
+        return f"flag --{name.replace('_', '-')}"
+    if name in environment:
+        return f"environment variable {ENV_PREFIX}{name.upper()}"
+    if file_path is not None:
+        return f"file {file_path}"
+    return "default"
 
 
 def settings_dict(settings: Settings) -> dict[str, Any]:
@@ -165,7 +215,9 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
     if typing.get_origin(kind) is Literal:
         if value in args:
             return value
-        raise ConfigError(f"invalid settings: {name} must be one of {list(args)}, not {value!r}")
+        raise ConfigError(
+            f"invalid settings: {name} must be one of {list(args)}, not {value!r}", name
+        )
     if type(None) in args:  # Optional[X]
         if value is None:
             return None
@@ -196,5 +248,74 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
             return value
     except (TypeError, ValueError):
         what = getattr(kind, "__name__", str(kind))
-        raise ConfigError(f"invalid settings: {name} expects {what}, not {value!r}") from None
+        raise ConfigError(f"invalid settings: {name} expects {what}, not {value!r}", name) from None
     raise ConfigError(f"invalid settings: {name} has an unsupported type {kind}")
+
+
+#: Numeric settings' allowed ranges (inclusive; None: unbounded) and how they are described.
+RANGES: dict[str, tuple[float | None, float | None, str]] = {
+    "embedding_batch_size": (1, 100_000, "a whole number from 1 to 100000"),
+    "llm_concurrency": (1, 64, "a whole number from 1 to 64"),
+    "llm_timeout_s": (0.001, 86_400, "seconds, more than 0 (at most a day)"),
+    "llm_deadline_s": (0.001, 7 * 86_400, "seconds, more than 0 (at most a week)"),
+    "llm_max_retries": (0, 20, "a whole number from 0 to 20"),
+    "llm_max_consecutive_failures": (1, 1_000_000, "a whole number, 1 or more"),
+    "llm_max_calls": (0, None, "a whole number, 0 or more"),
+    "llm_max_tokens": (1, None, "a whole number, 1 or more"),
+    "llm_temperature": (0, 2, "a number from 0 to 2"),
+    "seed": (0, 2**32 - 1, "a whole number from 0 to 4294967295"),
+    "privacy_min_users": (1, None, "a whole number, 1 or more"),
+}
+#: Database URL schemes arenalens can store to.
+DB_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+
+
+def _check_value(name: str, value: Any) -> None:
+    """ConfigError (naming `name` and what is expected) when a typed value is out of range."""
+    if value is None:
+        return
+    if name in RANGES:
+        low, high, expected = RANGES[name]
+        if (
+            value != value
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
+            raise ConfigError(f"invalid settings: {name} expects {expected}, not {value!r}", name)
+    elif name == "llm_base_url":
+        check_http_url(name, value)
+    elif name == "db":
+        scheme = value.split("://", 1)[0] if "://" in value else None
+        if scheme not in DB_SCHEMES:
+            raise ConfigError(
+                f"invalid settings: db expects a database URL starting sqlite:/// or "
+                f"postgresql://, not {_redact(value)!r}",
+                name,
+            )
+
+
+def check_http_url(name: str, value: str) -> None:
+    """ConfigError unless `value` is an http(s) URL with a host (and a numeric port, if any)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError as exc:
+        raise ConfigError(
+            f"invalid settings: {name} expects an http:// or https:// URL, not {value!r} ({exc})",
+            name,
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"invalid settings: {name} expects an http:// or https:// URL with a host, "
+            f"e.g. http://127.0.0.1:8080/v1, not {value!r}",
+            name,
+        )
+
+
+def _redact(url: str) -> str:
+    """`url` with any password replaced by ***."""
+    import re
+
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)

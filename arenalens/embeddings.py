@@ -31,6 +31,10 @@ BACKENDS = ("torch", "onnx")
 LOOKUP_CHUNK = 900
 # Texts per model call between cache writes (an interrupted run keeps what it encoded).
 ENCODE_CHUNK_BATCHES = 8
+# The model reads a text's first 256 tokens (max_seq_length), about 1,300 characters of prose;
+# longer input is cut here first, so a huge text is not tokenised whole (same vector, bounded
+# time and memory). The cache key stays the hash of the whole text.
+MAX_EMBEDDED_CHARS = 20_000
 
 
 class EmbeddingError(ConfigError):
@@ -254,7 +258,7 @@ class Embedder:
             ) as bar:
                 for chunk in _chunks(missing, chunk_size):
                     encoded = model.encode(
-                        [unique[key] for key in chunk],
+                        [unique[key][:MAX_EMBEDDED_CHARS] for key in chunk],
                         batch_size=self.batch_size,
                         convert_to_numpy=True,
                         normalize_embeddings=True,

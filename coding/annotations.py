@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import csv
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from arenalens.csv_safe import restore_record, write_rows
+from arenalens.ingest.readers import csv_dict_rows, csv_import_errors
 from arenalens.privacy import mask_pii
 from arenalens.store import Store
 from arenalens.store.store import utcnow
@@ -432,8 +432,8 @@ class AnnotationQueue:
     def import_csv(self, path: str | Path) -> dict[str, int]:
         """Save rows marked done as annotations (one row each); unchanged re-imports add nothing."""
         path = Path(path)
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+        with csv_import_errors(path, AnnotationError):
+            reader = csv_dict_rows(path)  # ingest's decoding: UTF-8 (BOM or not), UTF-16/32
             missing = {
                 "feedback_id",
                 "annotator",

@@ -12,6 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from arenalens.labeler.base import AssignmentResult, BudgetExhausted, LabelDefinition, Labeler
+from arenalens.labeler.text import MAX_LABELLED_CHARS
 from arenalens.store import Store
 from arenalens.store.store import utcnow
 from coding import persist
@@ -352,7 +353,8 @@ def _code_batch(
     examples: FewShotExamples | None = None,
 ) -> None:
     """Code one batch; save it at once (resumable), or into `staged` for a recode."""
-    texts = batch["text"].astype(str).tolist()
+    # every labeler reads a bounded start of each text (a 50 MB text is coded from its start)
+    texts = [text[:MAX_LABELLED_CHARS] for text in batch["text"].astype(str)]
     contexts = [describe_battle(row) for row in batch.to_dict("records")]
     per_sample: list[list[AssignmentResult]] = []
     scored = labeler.score(texts) if hasattr(labeler, "score") else None

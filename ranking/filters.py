@@ -1,8 +1,9 @@
 """`rank --where EXPR`: a small, safe, pandas-query-like filter over vote fields and metadata.
 
 The expression is parsed with Python's `ast` and evaluated column-wise on a DataFrame; only
-names, constants, lists, comparisons (==, !=, <, <=, >, >=, in, not in), arithmetic (+ - * /)
-and boolean logic (and/or/not, &, |, ~) are allowed, so nothing in it can run code.
+names, literals (text, numbers, lists after `in`), comparisons (==, !=, <, <=, >, >=, in, not in)
+and boolean logic (and/or/not, &, |, ~) are allowed, with bounded sizes, so nothing in it can run
+code, divide by zero or allocate more than the expression itself.
 A vote whose referenced field is missing does not match, and is counted apart.
 """
 
@@ -26,12 +27,12 @@ COMPARE = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
-ARITHMETIC = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-}
+#: Bounds on what an expression may ask for, so no filter can exhaust memory or the parser.
+MAX_EXPRESSION_CHARS = 20_000
+MAX_LITERAL_CHARS = 200
+MAX_LIST_ITEMS = 1000
+MAX_NESTING = 20
+HINT = "use field names, numbers, 'strings', comparisons, in [...], and/or/not"
 
 
 @dataclass
@@ -50,24 +51,135 @@ class WhereResult:
         return out
 
 
+def _shown(expression: str) -> str:
+    """EXPR as an error message quotes it: whole when short, else its start and its length."""
+    if len(expression) <= 80:
+        return repr(expression)
+    return f"{expression[:60]!r}... ({len(expression):,} characters)"
+
+
 def parse_where(expression: str) -> ast.Expression:
-    """Parse and validate EXPR; raises RankingError naming what is not allowed."""
+    """Parse and validate EXPR; raises RankingError naming what is not allowed.
+
+    The grammar: a condition is a comparison (`field == 'x'`, `a < b < 3`, `f in [...]`), or
+    conditions joined by and/or/&/| or negated by not/~; a comparison's sides are field names
+    and literals (text, numbers, True/False/None, a list of literals after `in`). Nothing else:
+    no arithmetic, calls or attributes, and bounded lengths and nesting."""
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        raise RankingError(
+            f"--where {_shown(expression)}: longer than {MAX_EXPRESSION_CHARS:,} characters"
+        )
     try:
         tree = ast.parse(expression, mode="eval")
-    except SyntaxError as exc:
-        raise RankingError(f"--where {expression!r}: not a valid expression ({exc.msg})") from exc
-    allowed = (
-        ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.Invert,
-        ast.Compare, ast.Name, ast.Load, ast.Constant, ast.List, ast.Tuple, ast.BinOp,
-        ast.BitAnd, ast.BitOr, *COMPARE, *ARITHMETIC, ast.In, ast.NotIn,
-    )  # fmt: skip
-    for node in ast.walk(tree):
-        if not isinstance(node, allowed):
-            raise RankingError(
-                f"--where {expression!r}: {type(node).__name__} is not allowed; use field names, "
-                "numbers, 'strings', comparisons, in [...], and/or/not"
-            )
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        reason = exc.msg if isinstance(exc, SyntaxError) else "nested too deeply"
+        raise RankingError(
+            f"--where {_shown(expression)}: not a valid expression ({reason})"
+        ) from None
+    _check_condition(tree.body, expression, depth=0)
     return tree
+
+
+#: How a refused construct is named to the person who wrote it.
+CONSTRUCTS = {
+    ast.Call: "calling a function",
+    ast.Attribute: "an attribute (.name)",
+    ast.Subscript: "indexing ([...])",
+    ast.ListComp: "a comprehension",
+    ast.GeneratorExp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.Lambda: "a lambda",
+    ast.IfExp: "if/else",
+    ast.NamedExpr: "an assignment (:=)",
+    ast.JoinedStr: "an f-string",
+    ast.Constant: "a literal alone",
+    ast.Dict: "a dict",
+    ast.Set: "a set",
+}
+
+
+def _refuse(expression: str, node: ast.AST, what: str | None = None) -> RankingError:
+    what = what or f"{CONSTRUCTS.get(type(node), 'this construct')} is not allowed"
+    return RankingError(f"--where {_shown(expression)}: {what}; {HINT}")
+
+
+def _check_condition(node: ast.AST, expression: str, depth: int) -> None:
+    """`node` is a condition: a comparison or a boolean combination of conditions."""
+    if depth > MAX_NESTING:
+        raise _refuse(expression, node, f"nested deeper than {MAX_NESTING} levels")
+    if isinstance(node, ast.BoolOp):
+        for part in node.values:
+            _check_condition(part, expression, depth + 1)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert):
+        _check_condition(node.operand, expression, depth + 1)
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd | ast.BitOr):
+        _check_condition(node.left, expression, depth + 1)
+        _check_condition(node.right, expression, depth + 1)
+    elif isinstance(node, ast.Compare):
+        _check_value(node.left, expression)
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, ast.In | ast.NotIn) and isinstance(right, ast.List | ast.Tuple):
+                _check_list(right, expression)
+            elif type(op) in COMPARE or isinstance(op, ast.In | ast.NotIn):
+                _check_value(right, expression)
+            else:  # `is`, `is not`
+                raise _refuse(expression, node, "'is' is not allowed (use ==)")
+    elif isinstance(node, ast.Name):
+        raise _refuse(expression, node, f"{node.id} alone is not a condition (compare it)")
+    elif isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC_NAMES:
+        raise _refuse(expression, node, "arithmetic is not allowed")
+    else:
+        raise _refuse(expression, node)
+
+
+ARITHMETIC_NAMES = {
+    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult,
+    ast.LShift, ast.RShift, ast.BitXor,
+}  # fmt: skip
+
+
+def _check_value(node: ast.AST, expression: str) -> None:
+    """`node` is one side of a comparison: a field name or a literal."""
+    if isinstance(node, ast.Name):
+        return
+    if isinstance(node, ast.Constant):
+        _check_literal(node, expression)
+        return
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub | ast.UAdd)
+        and isinstance(node.operand, ast.Constant)
+        and _is_number(node.operand.value)
+    ):
+        _check_literal(node.operand, expression)
+        return
+    if isinstance(node, ast.List | ast.Tuple):
+        raise _refuse(expression, node, "a list belongs only after 'in' or 'not in'")
+    if isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC_NAMES:
+        raise _refuse(expression, node, "arithmetic is not allowed")
+    raise _refuse(expression, node)
+
+
+def _check_list(node: ast.List | ast.Tuple, expression: str) -> None:
+    if len(node.elts) > MAX_LIST_ITEMS:
+        raise _refuse(expression, node, f"a list longer than {MAX_LIST_ITEMS:,} items")
+    for element in node.elts:
+        if isinstance(element, ast.Name):
+            raise _refuse(expression, element, "a list after 'in' holds literals, not fields")
+        _check_value(element, expression)
+
+
+def _check_literal(node: ast.Constant, expression: str) -> None:
+    value = node.value
+    if not (value is None or isinstance(value, str | bool) or _is_number(value)):
+        raise _refuse(expression, node, f"the literal {type(value).__name__} is not allowed")
+    if isinstance(value, str) and len(value) > MAX_LITERAL_CHARS:
+        raise _refuse(expression, node, f"a text longer than {MAX_LITERAL_CHARS} characters")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def where_fields(expression: str) -> list[str]:
@@ -108,17 +220,12 @@ def evaluate_where(
             return [value(e) for e in node.elts]
         if isinstance(node, ast.UnaryOp):
             inner = value(node.operand)
-            if isinstance(node.op, ast.USub):
-                return -inner
+            if isinstance(node.op, ast.USub | ast.UAdd):  # only on a number literal
+                return -inner if isinstance(node.op, ast.USub) else inner
             return ~_boolean(inner)
-        if isinstance(node, ast.BinOp):
-            if isinstance(node.op, ast.BitAnd | ast.BitOr):
-                left, right = _boolean(value(node.left)), _boolean(value(node.right))
-                return left & right if isinstance(node.op, ast.BitAnd) else left | right
-            try:
-                return ARITHMETIC[type(node.op)](value(node.left), value(node.right))
-            except TypeError as exc:
-                raise RankingError(f"--where {expression!r}: arithmetic on non-numbers") from exc
+        if isinstance(node, ast.BinOp):  # & and |: parse_where admits no other operator
+            left, right = _boolean(value(node.left)), _boolean(value(node.right))
+            return left & right if isinstance(node.op, ast.BitAnd) else left | right
         if isinstance(node, ast.BoolOp):
             parts = [_boolean(value(v)) for v in node.values]
             out = parts[0]

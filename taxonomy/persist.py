@@ -6,7 +6,6 @@ Public (dashboard, ranking): `latest_run_id`, `cluster_table`, `query_assignment
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select, update
 
 from arenalens.csv_safe import restore_record
+from arenalens.ingest.readers import csv_dict_rows, csv_import_errors
 from arenalens.store import Store
 from arenalens.store import tables as t
 from arenalens.store.store import utcnow
@@ -302,8 +302,8 @@ def import_labels(store: Store, path: Path, categories: CategorySet) -> int:
     path = Path(path)
     if not path.is_file():
         raise LabelImportError(f"{path}: file not found")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
+    with csv_import_errors(path, LabelImportError):
+        reader = csv_dict_rows(path)  # ingest's decoding: UTF-8 (BOM or not), UTF-16/32
         fields = set(reader.fieldnames or [])
         if "query_id" not in fields or not fields & {"category", "modality"}:
             raise LabelImportError(

@@ -6,6 +6,7 @@ asked for), so the everyday paths start in well under a second.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from dataclasses import dataclass
@@ -132,14 +133,10 @@ def load_command(name: str, spec: LazyCommand) -> click.Command:
 @click.pass_context
 def main_group(ctx: click.Context, **flags: object) -> None:
     """Analyse arena-style evaluations of voice and audio AI models."""
-    from arenalens.config import ConfigError, load_settings
+    from arenalens.config import load_settings
     from arenalens.context import AppContext
 
-    try:
-        settings = load_settings(flags)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
-    ctx.obj = AppContext(settings)
+    ctx.obj = AppContext(load_settings(flags))  # an invalid setting: one line (ConfigError)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -157,3 +154,16 @@ def main(argv: list[str] | None = None) -> None:
     except ArenalensError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except OSError as exc:  # a file the command writes: full disk, read-only, no permission
+        if exc.errno not in ENVIRONMENT_ERRNOS:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(
+            f"error: cannot write{where} ({exc.strerror}); free space or choose a writable place",
+            err=True,
+        )
+        sys.exit(2)
+
+
+#: OS errors the environment causes (not arenalens): no space, quota, read-only, permission.
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}

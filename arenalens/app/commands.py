@@ -77,7 +77,22 @@ def ingest_command(
         click.echo(
             f"{r.path}: {r.records} records -> {r.interactions_added} new interactions, "
             f"{r.interactions_merged} updated, {r.feedback_added} feedback, {r.audio_added} audio"
+            + truncation_note(r.truncated)
         )
+
+
+def truncation_note(truncated: dict[str, int]) -> str:
+    """'; 2 texts cut to their first 100,000 characters (feedback 2)', or '' when none were."""
+    if not truncated:
+        return ""
+    from arenalens.ingest.records import LONG_TEXT_LIMITS
+
+    total = sum(truncated.values())
+    limits = sorted({LONG_TEXT_LIMITS[name] for name in truncated})
+    limit = " or ".join(f"{n:,}" for n in limits)
+    fields = ", ".join(f"{name.replace('_', ' ')} {n:,}" for name, n in sorted(truncated.items()))
+    texts = "1 text cut to its" if total == 1 else f"{total:,} texts cut to their"
+    return f"; {texts} first {limit} characters ({fields})"
 
 
 @click.group("benchmarks")

@@ -24,6 +24,7 @@ from arenalens.ingest.records import (
     CANONICAL_FIELDS,
     EPOCH,
     INTERACTION_COLUMNS,
+    LONG_TEXT_LIMITS,
     TEXT_LIMITS,
     TRIMMED,
     WINNERS,
@@ -66,9 +67,9 @@ def text_column(values: list[Any], name: str) -> list[str | None]:
     present = [v for v in out if v is not None]
     if "\x00" in "".join(present):
         raise NotBulk(f"{name}: NUL")
-    limit = TEXT_LIMITS.get(name)
+    limit = TEXT_LIMITS.get(name) or LONG_TEXT_LIMITS.get(name)
     if limit is not None and present and max(map(len, present)) > limit:
-        raise NotBulk(f"{name}: too long")
+        raise NotBulk(f"{name}: too long")  # refused, or cut and counted, by the row path
     return out
 
 
@@ -90,7 +91,7 @@ def text_array(values: Any, name: str) -> tuple[Any, bool]:
     if _is_text(values):
         json_plain = _all(pc.match_substring_regex(values, PLAIN_JSON_TEXT))
         if json_plain or _all(pc.match_substring_regex(values, PLAIN_TEXT)):
-            limit = TEXT_LIMITS.get(name)
+            limit = TEXT_LIMITS.get(name) or LONG_TEXT_LIMITS.get(name)
             longest = pc.max(pc.utf8_length(values)).as_py()
             if limit is not None and longest is not None and longest > limit:
                 raise NotBulk(f"{name}: too long")

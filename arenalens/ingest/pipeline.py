@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ class IngestReport:
     skipped: bool = False  # the same file was ingested before: nothing read
     bulk: bool = False  # stored by the bulk (Arrow) path
     note: str = ""
+    truncated: dict[str, int] = field(default_factory=dict)  # field -> records cut to its limit
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +119,9 @@ def _merge_existing(
 def _write_chunk(
     store: Store, conn: Connection, records: list[NormalisedRecord], report: IngestReport
 ) -> None:
+    for record in records:
+        for name in record.truncated:
+            report.truncated[name] = report.truncated.get(name, 0) + 1
     interaction_records = [r for r in records if r.interaction is not None]
     ids = sorted({r.interaction_id for r in records})
     existing = {

@@ -7,6 +7,7 @@ import csv
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,27 @@ def text_lines(path: Path) -> Iterator[tuple[int, str]]:
 def read_text(path: Path) -> str:
     """A whole text file, decoded as `text_lines` decodes it."""
     return "".join(line for _, line in text_lines(path))
+
+
+def csv_dict_rows(path: Path) -> csv.DictReader:
+    """A `csv.DictReader` over `path` decoded as ingest decodes it (UTF-8 with or without a BOM,
+    UTF-16/32 by BOM or NUL pattern): for imports of files people saved from a spreadsheet.
+    Bytes that are not text raise IngestError naming the line; malformed CSV raises csv.Error
+    (callers name it with their own error)."""
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+    return csv.DictReader(line for _, line in text_lines(path))
+
+
+@contextmanager
+def csv_import_errors(path: Path, error: type[Exception]) -> Iterator[None]:
+    """Malformed CSV (csv.Error) and unreadable files (OSError) inside become `error` naming
+    `path`, so an import of any bytes ends in one line."""
+    try:
+        yield
+    except csv.Error as exc:
+        raise error(f"{path}: not valid CSV ({exc})") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read the file ({exc.strerror or exc})") from None
 
 
 def parse_json(text: str, where: str) -> Any:

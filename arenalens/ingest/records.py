@@ -55,6 +55,7 @@ class NormalisedRecord:
     audio_path: str | None = None
     location: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    truncated: tuple[str, ...] = ()  # long-text fields cut to LONG_TEXT_LIMITS
 
 
 # Column lengths of the interactions table: longer values are refused before the store (where
@@ -62,6 +63,14 @@ class NormalisedRecord:
 TEXT_LIMITS = {
     name: t.interactions.c[name].type.length
     for name in ("id", "user_id", "language", "model_a", "model_b")
+}
+# Long free text is kept to its first this-many characters (and the cut counted in the ingest
+# summary): a 50 MB feedback text would otherwise be stored, embedded and coded whole.
+LONG_TEXT_LIMITS = {
+    "query_text": 100_000,
+    "response_a": 100_000,
+    "response_b": 100_000,
+    "feedback": 100_000,
 }
 TRIMMED = frozenset(("id", "user_id", "language", "model_a", "model_b", "winner"))
 EPOCH = re.compile(r"-?\d+(\.\d*)?")
@@ -96,6 +105,12 @@ def check_text(text: str, name: str, where: str) -> None:
                 f"{where}: field '{field_name(name)}': contains an unpaired surrogate "
                 f"(\\u{ord(text[exc.start]):04x}); expected valid Unicode text"
             ) from exc
+
+
+def cut_long_text(text: str, name: str) -> str:
+    """`text` kept to the first LONG_TEXT_LIMITS[name] characters (trailing space dropped)."""
+    limit = LONG_TEXT_LIMITS[name]
+    return text if len(text) <= limit else text[:limit].rstrip()
 
 
 def _non_finite(value: float, name: str, where: str) -> IngestError:
@@ -238,6 +253,11 @@ def normalise_record(
     for key in extra:
         check_text(key, key, where)
     text = {n: _as_text(values[n], n, where) for n in CANONICAL_FIELDS if n not in ("timestamp",)}
+    truncated = tuple(
+        n for n, limit in LONG_TEXT_LIMITS.items() if text[n] is not None and len(text[n]) > limit
+    )
+    for name in truncated:
+        text[name] = cut_long_text(text[name], name)
     timestamp = _parse_timestamp(values["timestamp"], where)
 
     winner = text["winner"]
@@ -273,7 +293,9 @@ def normalise_record(
     feedback_text = text["feedback"]
     if not has_interaction_content:
         if feedback_text is not None and text["id"] is not None:
-            return NormalisedRecord(None, text["id"], feedback_text, None, where)
+            return NormalisedRecord(
+                None, text["id"], feedback_text, None, where, truncated=truncated
+            )
         raise IngestError(
             f"{where}: expected a query (query_text or query_audio), a vote (model_a, model_b, "
             f"winner), or feedback with the id of its interaction; got fields {quote(sorted(raw))}"
@@ -296,7 +318,7 @@ def normalise_record(
             occurrence = occurrences[digest]
         interaction_id = derived_id(digest, occurrence)
     row.update(id=interaction_id, extra=extra, content_hash=digest)
-    return NormalisedRecord(row, interaction_id, feedback_text, audio_path, where, extra)
+    return NormalisedRecord(row, interaction_id, feedback_text, audio_path, where, extra, truncated)
 
 
 def feedback_id(interaction_id: str, text: str) -> str:

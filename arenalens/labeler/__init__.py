@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from arenalens.labeler.base import (
     AssignmentResult,
     BudgetExhausted,
+    EndpointUnavailable,
     GroupName,
     LabelAssignment,
     LabelDefinition,
@@ -40,6 +41,7 @@ def make_labeler(settings: Settings, store: Store | None, embedder: Embedder) ->
 __all__ = [
     "AssignmentResult",
     "BudgetExhausted",
+    "EndpointUnavailable",
     "GroupName",
     "LabelAssignment",
     "LabelDefinition",

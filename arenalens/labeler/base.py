@@ -14,6 +14,10 @@ class LabelerError(ArenalensError, RuntimeError):
     """A labeler could not produce a valid answer (after its retries)."""
 
 
+class EndpointUnavailable(LabelerError):
+    """The endpoint is unreachable, failing or silent: the run stops (nothing is published)."""
+
+
 class BudgetExhausted(LabelerError):
     """The configured call/token budget is spent; rerun later to resume from the cache."""
 

@@ -56,7 +56,7 @@ from arenalens.labeler.base import (
     LabelerError,
 )
 from arenalens.labeler.keywords import ctfidf_scores, dedupe_terms, name_from_keywords
-from arenalens.labeler.text import clause_spans
+from arenalens.labeler.text import MAX_LABELLED_CHARS, clause_spans
 from arenalens.privacy import mask_pii
 
 _USE_HINT = re.compile(r"\s*\(use [^)]*\)\s*$", re.IGNORECASE)
@@ -215,7 +215,10 @@ class EmbeddingLabeler(Labeler):
         if key not in self._calibrated:
             self._calibrated = {key: self.calibrate(label_set)}  # keep only the latest label set
         labels = self._calibrated[key]
-        spans_per_text = [clause_spans(text, with_sentences=self.with_sentences) for text in texts]
+        spans_per_text = [
+            clause_spans(text[:MAX_LABELLED_CHARS], with_sentences=self.with_sentences)
+            for text in texts
+        ]
         all_spans = list(dict.fromkeys(span.text for spans in spans_per_text for span in spans))
         span_vectors = (
             self.embedder.encode(all_spans) if all_spans else np.zeros((0, 1), np.float32)

@@ -20,7 +20,7 @@ from arenalens.labeler.base import (
     LabelerError,
 )
 from arenalens.labeler.llm_client import LLMClient
-from arenalens.labeler.text import verbatim_evidence
+from arenalens.labeler.text import MAX_LABELLED_CHARS, verbatim_evidence
 from arenalens.privacy import mask_pii
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ T = TypeVar("T")
 
 MAX_SAMPLE_CHARS = 300  # each in/out-group text shown to the model is cut to this length
 MAX_GROUP_SAMPLES = 30
-MAX_TEXT_CHARS = 4000
+MAX_TEXT_CHARS = MAX_LABELLED_CHARS
 
 NAME_SYSTEM = (
     "You name groups of texts for an analytics taxonomy. Read the texts of one group and "

@@ -2,7 +2,11 @@
 
 Retries are done here (the `openai` client runs with `max_retries=0`) so they are visible
 and testable: 408/409/429/5xx, timeouts and connection errors back off exponentially with
-jitter, waiting at least what a `Retry-After` header asks. The API key is read from the
+jitter, waiting at least what a `Retry-After` header asks. A refused connection (nothing
+listening) or an unknown host is retried once. Nothing hangs: every request's timeout is cut
+to what is left of the run's deadline (`llm_deadline_s`), and a circuit breaker stops the run
+after `llm_max_consecutive_failures` failed attempts in a row. Retries are logged at debug
+level; a person sees one line when the endpoint first fails. The API key is read from the
 environment at client creation, handed to `openai` only, and scrubbed from every message.
 """
 
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 
-from arenalens.labeler.base import BudgetExhausted, LabelerError
+from arenalens.labeler.base import BudgetExhausted, EndpointUnavailable, LabelerError
 from arenalens.store import tables as t
 from arenalens.store.store import utcnow
 
@@ -121,10 +125,18 @@ class LLMClient:
         max_output_tokens: int = 1024,
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 30.0,
+        deadline_s: float | None = None,
+        max_consecutive_failures: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ):
+        """`deadline_s`: seconds the client may spend from its first request (None: no limit);
+        `max_consecutive_failures`: failed attempts in a row that stop it (None: no breaker)."""
         import openai
 
+        from arenalens.config import check_http_url
+
+        check_http_url("llm_base_url", base_url)
         self.base_url = base_url
         self.model = model
         self.store = store
@@ -136,6 +148,14 @@ class LLMClient:
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.sleep = sleep
+        self.clock = clock
+        self.timeout_s = timeout_s
+        self.deadline_s = deadline_s
+        self.max_consecutive_failures = max_consecutive_failures
+        self._started: float | None = None
+        self._failures_in_a_row = 0
+        self._stopped: EndpointUnavailable | None = None
+        self._warned = False
         self._secret = api_key or None
         self._client = openai.OpenAI(
             base_url=base_url,
@@ -169,6 +189,8 @@ class LLMClient:
             max_calls=settings.llm_max_calls,
             max_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
+            deadline_s=settings.llm_deadline_s,
+            max_consecutive_failures=settings.llm_max_consecutive_failures,
             **kwargs,
         )
 
@@ -326,6 +348,7 @@ class LLMClient:
         attempt = 0
         while True:
             mode = RESPONSE_FORMATS[self._format_index]
+            timeout = self._request_timeout()
             self._reserve_call()
             try:
                 response = self._client.chat.completions.create(
@@ -333,6 +356,7 @@ class LLMClient:
                     messages=messages,  # type: ignore[arg-type]
                     temperature=self.temperature,
                     max_tokens=self.max_output_tokens,
+                    timeout=timeout,
                     **self._format_kwargs(mode, schema, schema_name),
                 )
             except openai.APIStatusError as exc:
@@ -349,11 +373,12 @@ class LLMClient:
                     )
                     continue
                 if exc.status_code not in RETRYABLE_STATUS:
+                    self._note_success()  # it answered: the endpoint is up
                     raise LabelerError(
                         f"{self.base_url} refused the request ({exc.status_code}): {self._scrub(str(exc))}"
                     ) from None
                 retry_after = _retry_after_s(exc.response.headers)
-                attempt = self._back_off(attempt, exc, retry_after)
+                attempt = self._back_off(attempt, exc, retry_after, counts=exc.status_code != 429)
                 continue
             except (
                 openai.APITimeoutError,
@@ -364,6 +389,7 @@ class LLMClient:
                 self._release_call()
                 attempt = self._back_off(attempt, exc, None)
                 continue
+            self._note_success()
             usage = response.usage
             prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
             completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
@@ -374,10 +400,72 @@ class LLMClient:
             content = response.choices[0].message.content if response.choices else None
             return content, prompt_tokens, completion_tokens
 
-    def _back_off(self, attempt: int, exc: Exception, retry_after: float | None) -> int:
-        """Sleep before the next attempt (or raise when retries are spent); returns attempt + 1."""
-        reason = f"{type(exc).__name__}: {self._scrub(str(exc))[:200]}"
-        if attempt >= self.max_retries:
+    # -- deadline and circuit breaker -------------------------------------------
+    def _remaining_s(self) -> float | None:
+        """Seconds left of the run's deadline (None: no deadline); starts the clock."""
+        if self.deadline_s is None:
+            return None
+        with self._lock:
+            if self._started is None:
+                self._started = self.clock()
+            return self.deadline_s - (self.clock() - self._started)
+
+    def _request_timeout(self) -> float:
+        """The next request's timeout: `timeout_s`, cut to what is left of the deadline."""
+        if self._stopped is not None:
+            raise self._stopped
+        remaining = self._remaining_s()
+        if remaining is not None and remaining <= 0:
+            self._stop(self._deadline_message())
+        return self.timeout_s if remaining is None else max(0.001, min(self.timeout_s, remaining))
+
+    def _deadline_message(self) -> str:
+        return (
+            f"stopped: the run reached its deadline of {self.deadline_s:g} s waiting on "
+            f"{self.base_url} (llm_deadline_s); replies received so far are cached, so a rerun "
+            "resumes from them"
+        )
+
+    def _stop(self, message: str) -> None:
+        """Open the circuit: this and every later request of the run raise EndpointUnavailable."""
+        with self._lock:
+            if self._stopped is None:
+                self._stopped = EndpointUnavailable(message)
+            stopped = self._stopped
+        raise stopped
+
+    def _note_success(self) -> None:
+        with self._lock:
+            self._failures_in_a_row = 0
+
+    def _back_off(
+        self, attempt: int, exc: Exception, retry_after: float | None, *, counts: bool = True
+    ) -> int:
+        """Sleep before the next attempt (or raise when retries are spent); returns attempt + 1.
+
+        `counts`: whether this failure counts towards the circuit breaker (rate limits do not:
+        the endpoint answered)."""
+        reason = _describe_failure(exc, self._scrub)
+        unreachable = _is_unreachable(exc)
+        with self._lock:
+            if counts:
+                self._failures_in_a_row += 1
+            in_a_row = self._failures_in_a_row
+            first_warning = not self._warned
+            self._warned = True
+        if self.max_consecutive_failures is not None and in_a_row >= self.max_consecutive_failures:
+            self._stop(
+                f"stopped after {in_a_row} failed attempts in a row at {self.base_url} "
+                f"(llm_max_consecutive_failures); last: {reason}; replies received so far are "
+                "cached, so a rerun resumes once the endpoint answers"
+            )
+        limit = min(1, self.max_retries) if unreachable else self.max_retries
+        if attempt >= limit:
+            if unreachable:
+                raise EndpointUnavailable(
+                    f"cannot reach {self.base_url} ({reason}); start the server or check "
+                    "llm_base_url (--llm-base-url)"
+                ) from None
             raise LabelerError(
                 f"{self.base_url} failed after {attempt + 1} attempts (llm_max_retries="
                 f"{self.max_retries}); last error {reason}"
@@ -385,14 +473,17 @@ class LLMClient:
         delay = min(self.backoff_max_s, self.backoff_base_s * 2**attempt) * random.uniform(0.5, 1.0)
         if retry_after is not None:
             delay = max(delay, min(retry_after, MAX_RETRY_AFTER_S))
-        log.warning(
-            "%s: %s; retry %d/%d in %.2fs",
-            self.base_url,
-            reason,
-            attempt + 1,
-            self.max_retries,
-            delay,
-        )
+        remaining = self._remaining_s()
+        if remaining is not None and delay >= remaining:
+            self._stop(self._deadline_message())
+        if first_warning:  # one line for the person; the rest at debug level
+            log.warning(
+                "%s is failing (%s); retrying %s per request (details at debug level)",
+                self.base_url,
+                reason,
+                "once" if limit == 1 else f"up to {limit} times",
+            )
+        log.debug("%s: %s; retry %d/%d in %.2fs", self.base_url, reason, attempt + 1, limit, delay)
         self.sleep(delay)
         return attempt + 1
 
@@ -401,6 +492,40 @@ class LLMClient:
         if self._secret and len(self._secret) >= 4:
             message = message.replace(self._secret, "***")
         return message
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says nothing listens there (refused) or the host name is unknown."""
+    import socket
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError | socket.gaierror):
+            return True
+        text = str(current).lower()
+        if "connection refused" in text or "name or service not known" in text:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _describe_failure(exc: BaseException, scrub: Callable[[str], str]) -> str:
+    """A short reason in words: 'timed out', 'connection refused', 'status 503', ..."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return "no answer within the timeout"
+    if _is_unreachable(exc):
+        return "connection refused or unknown host"
+    if isinstance(exc, openai.APIStatusError):
+        return f"status {exc.status_code}: {scrub(str(exc))[:160]}"
+    if isinstance(exc, openai.APIConnectionError):
+        return f"connection error: {scrub(str(exc.__cause__ or exc))[:160]}"
+    if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError):
+        return "the reply was not the expected JSON"
+    return f"{type(exc).__name__}: {scrub(str(exc))[:160]}"
 
 
 def _retry_after_s(headers: Mapping[str, str]) -> float | None:

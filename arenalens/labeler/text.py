@@ -12,6 +12,9 @@ _CLAUSE_BREAK = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+#: Labelers read at most this many characters of a text (its start): a 50 MB feedback text is
+#: coded from its first pages, in bounded time and memory, like any other.
+MAX_LABELLED_CHARS = 4000
 _MIN_CLAUSE_WORDS = 2
 
 

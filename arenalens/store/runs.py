@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from arenalens import __version__
 from arenalens.store import tables as t
-from arenalens.store.errors import RunLeaseHeld, StoreError
+from arenalens.store.errors import RunLeaseHeld, StoreError, StoreUnwritable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -335,7 +335,7 @@ class RunLifecycle:
                             t.stage_leases.c.lease == lease_key, t.stage_leases.c.run_id == run.id
                         )
                     )
-        except SQLAlchemyError:
+        except (SQLAlchemyError, StoreUnwritable):
             pass  # the store itself failed: the caller sees the original error; reaped later
 
     def _mark_abandoned(self, conn: Connection, run_ids: Sequence[int]) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 
@@ -34,7 +34,7 @@ from arenalens.store import tables as t
 if TYPE_CHECKING:  # pandas loads on the first frame read: `arenalens status` never needs it
     import pandas as pd
 
-from arenalens.store.errors import RunLeaseHeld, StoreError
+from arenalens.store.errors import RunLeaseHeld, StoreError, StoreUnwritable, unwritable_error
 from arenalens.store.runs import (
     Run,
     RunLifecycle,
@@ -121,10 +121,35 @@ def _sqlite_read_only_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
-    """Engine with SQLite pragmas (WAL, busy timeout, foreign keys) where SQLite is used.
+    """Engine with SQLite pragmas (WAL, busy timeout, foreign keys) where SQLite is used, and
+    environment failures (read-only, disk full, permissions) raised as one-line StoreUnwritable.
 
     `read_only`: SQLite opens the file with `mode=ro` (never created) and `query_only`;
     PostgreSQL sessions default to read-only transactions."""
+    engine = _make_engine(url, read_only=read_only)
+    if read_only:  # a write through a read-only store is a bug to see, not the environment
+        return engine
+    where = _database_name(url)
+    folder = str(Path(where).parent) if url.startswith("sqlite") else None
+
+    def translate(context: Any) -> None:
+        error = unwritable_error(context.original_exception, where, folder)
+        if error is not None:
+            raise error from context.original_exception
+
+    event.listen(engine, "handle_error", translate)
+    return engine
+
+
+def _database_name(url: str) -> str:
+    """The database as a person knows it: the SQLite file's path, else the URL sans password."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        return str(Path(path).resolve()) if path and path != ":memory:" else "in memory"
+    return redact_url(url)
+
+
+def _make_engine(url: str, *, read_only: bool) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if read_only:
@@ -141,7 +166,14 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             event.listen(engine, "connect", _sqlite_read_only_pragmas)
             return engine
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(path).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the workspace folder {folder} ({exc.strerror or exc}); "
+                    "choose a folder you may write (--workspace or --db)"
+                ) from None
         engine = create_engine(url, connect_args={"timeout": SQLITE_WRITE_WAIT_S})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -172,6 +204,8 @@ class Store(RunLifecycle):
             store._prepare_schema(upgrade=upgrade and not read_only)
         except OperationalError as exc:
             raise StoreError(f"cannot open the store at {redact_url(url)}: {exc.orig}") from exc
+        except (ImportError, ArgumentError) as exc:  # no driver for the URL, or not a URL
+            raise StoreError(f"cannot open the store at {redact_url(url)}: {exc}") from None
         return store
 
     # -- schema ---------------------------------------------------------------
@@ -454,7 +488,7 @@ class Store(RunLifecycle):
         if not self.read_only:
             try:
                 self.reap_abandoned(wait_s=2)
-            except SQLAlchemyError:
+            except (SQLAlchemyError, StoreUnwritable):
                 pass  # another writer is busy: run_rows still shows dead runs as abandoned
         runs = self.run_rows()  # plain rows: status must not wait for pandas to import
         stages: dict[str, Any] = {}

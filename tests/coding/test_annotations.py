@@ -198,3 +198,36 @@ def test_csv_export_escapes_the_annotator_and_imports_it_back(small_store: Store
     assert queue.import_csv(path)["saved"] == len(rows)
     saved = persist.annotations_frame(small_store, queue.version)
     assert set(saved["annotator"]) == {"=evil()", "-rf"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8-sig"])
+def test_a_utf16_copy_of_an_export_imports_as_the_original(
+    queue: AnnotationQueue, tmp_path: Path, encoding: str
+) -> None:
+    path = tmp_path / "ann.csv"
+    queue.export_csv(path, annotator="ann")
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    rows[0]["done"], rows[0]["note"] = "1", "naïve — ok"
+    with path.open("w", newline="", encoding=encoding) as handle:  # a spreadsheet's re-save
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert queue.import_csv(path) == {"rows_done": 1, "saved": 1, "unchanged": 0}
+    saved = persist.annotations_frame(queue.store, queue.version)
+    assert saved["note"].tolist() == ["naïve — ok"]
+
+
+@pytest.mark.parametrize("head", [b"", b"\xff\xfe", b"f\x00e\x00"], ids=["noise", "bom", "nuls"])
+def test_random_bytes_are_refused_in_one_line(
+    queue: AnnotationQueue, tmp_path: Path, head: bytes
+) -> None:
+    import random
+
+    from arenalens.errors import ArenalensError
+
+    path = tmp_path / "ann.csv"
+    path.write_bytes(head + random.Random(7).randbytes(4096))
+    with pytest.raises(ArenalensError) as refused:
+        queue.import_csv(path)
+    assert str(path) in str(refused.value) and "\n" not in str(refused.value)
+    assert persist.count_annotations(queue.store) == 0

@@ -71,3 +71,53 @@ def test_comparing_text_with_a_number_is_a_clear_error() -> None:
 
 def test_fields_are_listed_in_order_of_use() -> None:
     assert where_fields("b > 1 and a == 'x' or b < 0") == ["b", "a"]
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("1/0 == 1", "arithmetic is not allowed"),
+        ("language", "language alone is not a condition"),
+        ("device * 100000000 == 'x'", "arithmetic is not allowed"),
+        ("'a' * 3000000000 == device", "arithmetic is not allowed"),
+        ("ttft + 1 > 2", "arithmetic is not allowed"),
+        ("-ttft < 1", "is not allowed"),
+        ("language == ['en']", "a list belongs only after 'in'"),
+        ("language in [device]", "holds literals, not fields"),
+        ("language is None", "'is' is not allowed"),
+        ("'en'", "a literal alone is not allowed"),
+        ("language == b'en'", "the literal bytes is not allowed"),
+    ],
+)
+def test_only_comparisons_of_fields_and_literals_are_conditions(
+    expression: str, reason: str
+) -> None:
+    with pytest.raises(RankingError, match=reason):
+        evaluate_where(FRAME, expression)
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("language == '" + "a" * 300 + "'", "a text longer than 200 characters"),
+        ("ttft in [" + ", ".join(["1"] * 1001) + "]", "a list longer than 1,000 items"),
+        ("language == 'en' or " * 2000 + "ttft > 1", "longer than 20,000 characters"),
+        ("not " * 30 + "ttft > 1", "nested deeper than 20 levels"),
+        ("(" * 300 + "ttft > 1" + ")" * 300, "not a valid expression|nested deeper"),
+        ("not " * 4000 + "ttft > 1", "not a valid expression|nested deeper"),
+    ],
+    ids=["long text", "long list", "long expression", "deep not", "deep brackets", "deeper"],
+)
+def test_sizes_are_bounded_and_the_message_stays_one_short_line(
+    expression: str, reason: str
+) -> None:
+    with pytest.raises(RankingError, match=reason) as caught:
+        evaluate_where(FRAME, expression)
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 400
+
+
+def test_negative_numbers_and_tuples_after_in_still_work() -> None:
+    assert evaluate_where(FRAME, "ttft > -1 and device in ('phone',)").mask.tolist() == [
+        True, False, True, False,
+    ]  # fmt: skip
