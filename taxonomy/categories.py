@@ -318,6 +318,47 @@ def categorise_queries(
     return labels, top
 
 
+def query_categories(
+    scorer: PrototypeScorer,
+    embeddings: np.ndarray,
+    cluster_category: Sequence[str],
+    novel_threshold: float,
+    override_margin: float,
+) -> np.ndarray:
+    """Each query's category: its cluster's, unless its own best category beats the cluster's by
+    `override_margin` (centred score) and fits at all (plain score >= `novel_threshold`).
+
+    A cluster mixing factoid questions with calendar requests thus files each query where it
+    belongs; a query near the boundary follows its cluster. Queries of a novel cluster (or none)
+    take their own category when it beats the runner-up by the margin, else stay novel.
+    """
+    cluster_category = np.asarray(cluster_category, dtype=object)
+    out = cluster_category.copy()
+    if len(embeddings) == 0:
+        return out
+    scores = scorer.score(embeddings)
+    raw = scorer.score_raw(embeddings)
+    index = {name: j for j, name in enumerate(scorer.labels_)}
+    best = scores.argmax(axis=1)
+    rows = np.arange(len(best))
+    ordered = np.sort(scores, axis=1)
+    runner_up = ordered[:, -2] if scores.shape[1] > 1 else np.full(len(best), -np.inf)
+    theirs = np.array(
+        [
+            scores[i, index[c]] if c in index else runner_up[i]
+            for i, c in enumerate(cluster_category)
+        ]
+    )
+    own = np.array([scorer.labels_[b] for b in best], dtype=object)
+    override = (
+        (own != cluster_category)
+        & (scores[rows, best] - theirs >= override_margin)
+        & (raw[rows, best] >= novel_threshold)
+    )
+    out[override] = own[override]
+    return out
+
+
 def cluster_summary(name: str, description: str, central_texts: Sequence[str]) -> str:
     """The text a labeler sees for one cluster: name, description and its central queries."""
     lines = [f"Cluster: {name}.", description, "Queries:"] + [f"- {t}" for t in central_texts]

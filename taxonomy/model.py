@@ -18,6 +18,7 @@ from taxonomy.categories import (
     categorise_queries,
     category_scorer,
     cluster_summary,
+    query_categories,
 )
 from taxonomy.cluster import (
     UNCLUSTERED,
@@ -53,6 +54,7 @@ class TaxonomyParams:
     novel_threshold: float | None = None  # None: calibrated on the categories file
     novel_quantile: float = 0.05
     modality_margin: float = 0.08
+    category_override_margin: float = 0.1
     random_state: int = 0
 
     def to_dict(self) -> dict:
@@ -191,6 +193,12 @@ def fit_categories(
     query_category = np.array(
         [cluster_category.get(k, NOVEL) for k in labels.tolist()], dtype=object
     )
+    clustered = np.flatnonzero(labels != UNCLUSTERED)
+    if len(clustered):  # a query that confidently disagrees with its cluster keeps its own
+        query_category[clustered] = query_categories(
+            scorer, x[clustered], query_category[clustered], novel_threshold,
+            params.category_override_margin,
+        )  # fmt: skip
     loose = np.flatnonzero(labels == UNCLUSTERED)
     if len(loose):
         query_category[loose] = categorise_queries(scorer, x[loose], novel_threshold)[0]
@@ -355,11 +363,15 @@ def fit_taxonomy(
         cluster_ids, centroids = cluster_centroids(x_fit, assignment.labels_fit)
         with timer.stage("hierarchy"):
             sizes = np.array([int(np.sum(assignment.labels == k)) for k in cluster_ids])
+            descriptions = describer.descriptions_
+            offline = any(d.theme for d in descriptions.values())
             hierarchy = ClusterHierarchy(labeler, params.n_parents).fit(
                 cluster_ids,
                 centroids,
                 sizes,
-                {k: d.central_texts for k, d in describer.descriptions_.items()},
+                {k: d.central_texts for k, d in descriptions.items()},
+                themes={k: d.theme for k, d in descriptions.items()} if offline else None,
+                names={k: d.name for k, d in descriptions.items()},
             )
         with timer.stage("categories_modality"):
             category = fit_categories(
