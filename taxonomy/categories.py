@@ -188,11 +188,28 @@ class PrototypeScorer(BaseEstimator):
         return self._top_k_mean(normalise_rows(embeddings), self.raw_examples_)
 
 
-def category_scorer(categories: CategorySet, encode: Encoder, top_k: int = 3) -> PrototypeScorer:
-    """A PrototypeScorer over each category's examples plus its definition."""
+def category_scorer(
+    categories: CategorySet,
+    encode: Encoder,
+    top_k: int = 3,
+    extra_examples: dict[str, list[str]] | None = None,
+) -> PrototypeScorer:
+    """A PrototypeScorer over each category's examples plus its definition, plus any
+    `extra_examples` filed under a category of the set (the use-case bank's, by default)."""
+    extra = extra_examples if extra_examples is not None else bank_examples()
     return PrototypeScorer(top_k).fit(
-        {c.name: encode([*c.examples, c.definition]) for c in categories.categories}
+        {
+            c.name: encode(list(dict.fromkeys([*c.examples, c.definition, *extra.get(c.name, [])])))
+            for c in categories.categories
+        }
     )
+
+
+def bank_examples(path: str | Path | None = None) -> dict[str, list[str]]:
+    """The shipped use-case bank's examples by category (data/use_cases.yaml)."""
+    from arenalens.labeler.names import examples_by_category, load_use_cases
+
+    return examples_by_category(load_use_cases(path))
 
 
 def calibrate_novel_threshold(scorer: PrototypeScorer, quantile: float = 0.05) -> float:

@@ -51,6 +51,7 @@ class UseCase:
     theme: str
     description: str
     examples: tuple[str, ...]
+    category: str = ""  # the top-level category its queries belong to (extra category examples)
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,21 @@ def load_use_cases(path: str | Path | None = None) -> list[UseCase]:
                 str(fields["theme"]).strip(),
                 " ".join(str(fields["description"]).split()),
                 tuple(x.strip() for x in examples),
+                str(entry.get("category") or "").strip(),
             )
         )
     names = [u.name.lower() for u in out]
     if len(set(names)) != len(names):
         raise LabelerError(f"{path}: use-case names must be unique")
+    return out
+
+
+def examples_by_category(use_cases: Sequence[UseCase]) -> dict[str, list[str]]:
+    """Category name -> the examples of every use case filed under it."""
+    out: dict[str, list[str]] = {}
+    for use_case in use_cases:
+        if use_case.category:
+            out.setdefault(use_case.category, []).extend(use_case.examples)
     return out
 
 

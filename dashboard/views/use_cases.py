@@ -9,10 +9,12 @@ import streamlit as st
 
 from arenalens.context import AppContext
 from dashboard import loaders, privacy, ui, writes
-from dashboard.charts import interval_chart
+from dashboard.charts import LABEL_FONT_PX, interval_chart, place_labels
 
 MAP_POINTS = 5_000
-MAP_LABELS = 15  # cluster names written on the map (the largest clusters in view)
+MAP_LABELS = 30  # at most this many cluster names written on the map (largest first, no overlap)
+MAP_WIDTH = 720  # px: fixed, so label placement knows the plot's size
+MAP_HEIGHT = 480
 ALL = "(all)"
 CLUSTER_COLUMNS = [
     "size",
@@ -74,31 +76,52 @@ def drill_filters(table: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+def map_domain(values: pd.Series) -> tuple[float, float]:
+    """A map axis's range: the data's, plus 4% on each side."""
+    lo, hi = float(values.min()), float(values.max())
+    pad = (hi - lo) * 0.04 or 1.0
+    return lo - pad, hi + pad
+
+
 def map_chart(points: pd.DataFrame, labels: pd.DataFrame) -> alt.Chart:
-    """Queries coloured by category (distinct colours), cluster names at cluster centres."""
+    """Queries coloured by parent; every cluster named on hover, the largest written in full
+    where their labels fit without overlap (`place_labels`)."""
     pick = alt.selection_point(fields=["cluster_id"], name="cluster")
+    domain_x, domain_y = map_domain(points["x"]), map_domain(points["y"])
+    x = alt.X("x:Q", axis=None, scale=alt.Scale(domain=domain_x, nice=False, zero=False))
+    y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=domain_y, nice=False, zero=False))
     dots = (
         alt.Chart(points)
         .mark_circle(size=18)
         .encode(
-            x=alt.X("x:Q", axis=None),
-            y=alt.Y("y:Q", axis=None),
+            x=x,
+            y=y,
             color=alt.Color(
-                "category:N",
-                scale=alt.Scale(scheme="tableau10"),
-                legend=alt.Legend(title="category", orient="right"),
+                "parent:N",
+                scale=alt.Scale(scheme="tableau20"),
+                legend=alt.Legend(title="parent", orient="bottom", columns=3, labelLimit=260),
             ),
             opacity=alt.condition(pick, alt.value(0.8), alt.value(0.12)),
-            tooltip=["cluster_id", "cluster_name", "category", "modality", "query"],
+            tooltip=[
+                alt.Tooltip("cluster:N", title="cluster"),
+                alt.Tooltip("cluster_size:Q", title="queries in cluster", format=","),
+                alt.Tooltip("parent:N", title="parent"),
+                alt.Tooltip("category:N", title="this query's category"),
+                alt.Tooltip("query:N", title="query"),
+            ],
         )
         .add_params(pick)
     )
     text = alt.Chart(labels).encode(
-        x="x:Q", y="y:Q", text=alt.Text("label:N"), tooltip=["cluster_id", "label", "size"]
+        x=alt.X("lx:Q", scale=alt.Scale(domain=domain_x, nice=False, zero=False)),
+        y=alt.Y("ly:Q", scale=alt.Scale(domain=domain_y, nice=False, zero=False)),
+        text=alt.Text("label:N"),
+        tooltip=[alt.Tooltip("label:N", title="cluster"), alt.Tooltip("size:Q", title="queries")],
     )
-    halo = text.mark_text(fontSize=11, stroke="white", strokeWidth=3, strokeOpacity=0.85)
-    names = text.mark_text(fontSize=11, color="#222")
-    return (dots + halo + names).properties(height=480)
+    style = {"fontSize": LABEL_FONT_PX, "align": "center", "baseline": "middle"}
+    halo = text.mark_text(**style, stroke="white", strokeWidth=3, strokeOpacity=0.85)
+    names = text.mark_text(**style, color="#222")
+    return (dots + halo + names).properties(width=MAP_WIDTH, height=MAP_HEIGHT)
 
 
 def query_map(points: pd.DataFrame, in_view: pd.DataFrame, min_users: int) -> None:
@@ -106,20 +129,38 @@ def query_map(points: pd.DataFrame, in_view: pd.DataFrame, min_users: int) -> No
     points = points[points["cluster_id"].isin(in_view["cluster_id"])]
     shown = points.sample(MAP_POINTS, random_state=0) if len(points) > MAP_POINTS else points
     shown = privacy.redact_small_groups(shown, "cluster_id", min_users)
-    shown = shown.assign(query=shown["query"].fillna("(hidden: fewer than k users)"))
+    sizes = in_view.set_index("cluster_id")["size"]
+    shown = shown.assign(
+        query=shown["query"].fillna("(hidden: fewer than k users)"),
+        cluster=shown["cluster_name"].fillna("unclustered").astype(str),
+        cluster_size=shown["cluster_id"].map(sizes),
+        parent=shown["parent_name"].fillna("(none)").astype(str)
+        if "parent_name" in shown
+        else "(none)",
+    )
     centres = (
         points[points["cluster_id"] >= 0]
         .groupby("cluster_id")
-        .agg(x=("x", "mean"), y=("y", "mean"), size=("x", "size"))
+        .agg(x=("x", "median"), y=("y", "median"), size=("x", "size"))
         .join(in_view.set_index("cluster_id")["name"])
-        .nlargest(MAP_LABELS, "size")
         .reset_index()
     )
-    centres["label"] = centres["name"].astype(str).str.slice(0, 28)
+    centres["label"] = centres["name"].astype(str)
+    labels = place_labels(
+        centres, MAP_WIDTH, MAP_HEIGHT, domain_x=map_domain(shown["x"]),
+        domain_y=map_domain(shown["y"]), limit=MAP_LABELS,
+    )  # fmt: skip
     if len(points) > MAP_POINTS:
         ui.say("caption", "Map shows a random {:,} of {:,} queries.", MAP_POINTS, len(points))
+    ui.say(
+        "caption",
+        "Colour: parent. {} of {} cluster names fit on the map; hover a point for any cluster's "
+        "name, size and category.",
+        len(labels),
+        len(centres),
+    )
     key = f"use_cases_map_{st.session_state.get('use_cases_map_version', 0)}"
-    event = st.altair_chart(map_chart(shown, centres), width="stretch", on_select="rerun", key=key)
+    event = st.altair_chart(map_chart(shown, labels), width="content", on_select="rerun", key=key)
     selected = (getattr(event, "selection", None) or {}).get("cluster") or []
     if (
         selected
