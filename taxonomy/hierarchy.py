@@ -174,7 +174,7 @@ class ClusterHierarchy(BaseEstimator):
                 singles.append(int(members[0]))
                 continue
             labels[members] = next_id
-            largest = sorted(members.tolist(), key=lambda i: -sizes[i])[:2]
+            largest = sorted(members.tolist(), key=lambda i: -sizes[i])[:3]
             parent_names[next_id] = _and_name([names.get(ids[i], str(ids[i])) for i in largest])
             next_id += 1
         if singles:
@@ -183,10 +183,26 @@ class ClusterHierarchy(BaseEstimator):
         return labels, parent_names
 
 
+PHRASE_PREFIXES = ("Questions about ", "Queries about ", "Requests about ")
+
+
 def _and_name(parts: list[str]) -> str:
-    """'Setting alarms' + 'Reminders' -> 'Setting alarms and reminders'."""
+    """A parent's name from its children's, largest first: the topics of phrase names joined
+    ("Questions about jupiter", "Questions about moon" -> "Questions about jupiter and moon"),
+    else the first two names ("Setting alarms and reminders")."""
     if len(parts) < 2:
         return parts[0] if parts else MISCELLANEOUS
+    prefix = next((p for p in PHRASE_PREFIXES if parts[0].startswith(p)), "")
+    if prefix:
+        topics = [
+            part.removeprefix(p).split(" and ")[0]
+            for part in parts
+            for p in PHRASE_PREFIXES
+            if part.startswith(p)
+        ]
+        topics = list(dict.fromkeys(topics))[:3]
+        if len(topics) >= 2:
+            return prefix + ", ".join(topics[:-1]) + " and " + topics[-1]
     second = parts[1] if parts[1][:2].isupper() else parts[1][:1].lower() + parts[1][1:]
     return f"{parts[0]} and {second}"
 

@@ -111,10 +111,13 @@ def _match_to_previous(
     parent_matched = match_clusters(
         parent_members(prev_assign, prev_parent_of), parent_members(a, cur_parent_of)
     )
-    # a continuing cluster keeps the name it had (its keywords and central texts are refreshed)
+    # a continuing cluster keeps the name it had (its keywords and central texts are refreshed),
+    # unless that name came from another namer (e.g. an older offline namer: names improve)
     prev_by_id = prev_leaf.set_index("cluster_id")
     for local, prev in matched.items():
         row = (c["level"] == 0) & (c["cluster_id"] == local)
+        if prev_by_id.loc[prev, "labeler"] != c.loc[row, "labeler"].iloc[0]:
+            continue
         c.loc[row, ["auto_name", "name", "description"]] = [
             prev_by_id.loc[prev, "auto_name"],
             prev_by_id.loc[prev, "auto_name"],
@@ -123,6 +126,8 @@ def _match_to_previous(
     prev_parents = prev_clusters[prev_clusters["level"] == 1].set_index("cluster_id")
     for local, prev in parent_matched.items():
         row = (c["level"] == 1) & (c["cluster_id"] == local)
+        if prev_parents.loc[prev, "labeler"] != c.loc[row, "labeler"].iloc[0]:
+            continue
         c.loc[row, ["auto_name", "name", "description"]] = [
             prev_parents.loc[prev, "auto_name"],
             prev_parents.loc[prev, "auto_name"],

@@ -11,8 +11,9 @@ take different ones. A group whose fit reaches `theme_fit` only gets the use cas
 
 Mined phrase. Otherwise the name is built from the group's most distinctive c-TF-IDF term
 (re-ranked by closeness to the group's centroid): a command verb leading it becomes a gerund
-("turn lights" -> "Turning lights"); a group of mostly questions gets "Questions about X",
-others "Requests about X". A term that personal-data masking would change is never used.
+("turn lights" -> "Turning lights"); a group of mostly questions gets "Questions about X and
+Y" (its two leading terms with at least one word that is not vague), others "Queries about X
+and Y"; a group mostly in another language or script is "Queries in Spanish" and the like. A term that personal-data masking would change is never used.
 """
 
 from __future__ import annotations
@@ -31,16 +32,82 @@ from arenalens.privacy import mask_pii
 DEFAULT_USE_CASES_PATH = Path(__file__).resolve().parents[2] / "data" / "use_cases.yaml"
 Encoder = Callable[[list[str]], np.ndarray]
 
-QUESTION_START = re.compile(
-    r"^\s*(?:\w+\s+)?(what|what's|whats|who|who's|when|where|why|how|which|is|are|was|were|do|does|"
-    r"did|will|can you tell|tell me|should|could you tell)\b",
-    re.IGNORECASE,
+QUESTION_WORDS = frozenset(
+    "what what's whats who who's whose when where why how which is are was were do does did "
+    "will would should could can".split()
 )
 COMMAND_VERBS = frozenset(
     "add book buy call cancel change check create delete dim find get lower make mute open order "
     "pause play post put read remind remove reply repeat resume search send set show skip start "
     "stop switch take text tell turn tweet update wake write".split()
 )
+# Words that say little about what a group is about: question verbs, fillers, vague nouns.
+VAGUE_WORDS = frozenset(
+    """does did do mean means meant say says said think thought know knew tell told make made
+    like likes want wanted need needed live lives lived wrote write won win directed eat work
+    works working sound sounds guess answer ask asked question questions random quick wondered
+    wonder wondering curious um uh hmm lol haha hehe ok okay hey hi hello gonna going right
+    actually kind sort way thing things stuff good best better bad really just year years day
+    days time long far old big little lot lots new real true maybe probably pretty got get ve
+    ll don doesn isn wasn try trying use used come comes came went go goes""".split()
+)
+# Non-English queries are named by their language (or script) rather than by their words.
+SCRIPTS = (
+    ("Chinese or Japanese", re.compile(r"[\u4e00-\u9fff\u3040-\u30ff]")),
+    ("Korean", re.compile(r"[\uac00-\ud7af]")),
+    ("Cyrillic-script", re.compile(r"[\u0400-\u04ff]")),
+    ("Arabic-script", re.compile(r"[\u0600-\u06ff]")),
+    ("Hindi", re.compile(r"[\u0900-\u097f]")),
+    ("Greek", re.compile(r"[\u0370-\u03ff]")),
+    ("Hebrew", re.compile(r"[\u0590-\u05ff]")),
+    ("Thai", re.compile(r"[\u0e00-\u0e7f]")),
+)
+LATIN_LANGUAGES = {
+    "Spanish": frozenset(
+        "el la los las una uno es qué que por para cómo cuál dónde cuándo fue hay".split()
+    ),
+    "French": frozenset(
+        "le la les est une des du que qui pour comment quelle quel où c'est pas".split()
+    ),
+    "German": frozenset("der die das ist ein eine und wie was warum nicht ich wo wer".split()),
+    "Portuguese": frozenset("o os uma é não como qual onde quando você para".split()),
+    "Italian": frozenset("il lo gli è una che come perché dove quando della".split()),
+}
+
+
+def query_language(texts: Sequence[str]) -> str:
+    """'Chinese or Japanese', 'Spanish', ... when most texts are in that language or script, else ''."""
+    if not texts:
+        return ""
+    votes: dict[str, int] = {}
+    for text in texts:
+        found = next((name for name, pattern in SCRIPTS if pattern.search(text)), "")
+        if not found:
+            words = set(text.lower().split())
+            scores = {name: len(words & stop) for name, stop in LATIN_LANGUAGES.items()}
+            best = max(scores, key=lambda name: scores[name])
+            english = len(words & {"the", "is", "what", "how", "a", "to", "my", "you", "i", "of"})
+            found = best if scores[best] >= 2 and scores[best] > english else ""
+        votes[found] = votes.get(found, 0) + 1
+    language, count = max(votes.items(), key=lambda kv: kv[1])
+    return language if language and count >= 0.6 * len(texts) else ""
+
+
+def is_question(text: str) -> bool:
+    """A question mark, or a question word among the first six words."""
+    words = re.findall(r"[\w']+", text.lower())[:6]
+    return "?" in text or any(w in QUESTION_WORDS for w in words)
+
+
+def _shares_a_word(a: str, b: str) -> bool:
+    """Whether two terms share a word, counting a plural 's' as the same word."""
+    stems = {w.removesuffix("s") for w in b.split()}
+    return any(w.removesuffix("s") in stems for w in a.split())
+
+
+def topical(term: str) -> bool:
+    """A term with at least one word that is not vague."""
+    return any(w not in VAGUE_WORDS for w in term.split())
 
 
 @dataclass(frozen=True)
@@ -141,20 +208,26 @@ def safe_term(term: str) -> bool:
 
 def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str]:
     """(name, description) from the group's distinctive terms and the form of its texts."""
+    language = query_language(texts)
+    if language:
+        return f"Queries in {language}", f"Queries written or spoken in {language}."
     terms = [t for t in keywords if safe_term(t)]
-    if not terms:
+    topics = [t for t in terms if topical(t)] or terms
+    if not topics:
         return "", ""
-    questions = np.mean([bool(QUESTION_START.match(t)) for t in texts]) if texts else 0.0
+    questions = float(np.mean([is_question(t) for t in texts])) if texts else 0.0
     first, *rest = terms[0].split()
+    also = [t for t in topics[1:] if not _shares_a_word(t, topics[0])]
+    pair = f"{topics[0]} and {also[0]}" if also else topics[0]
     if first in COMMAND_VERBS and rest and questions < 0.5:
         name = f"{gerund(first).capitalize()} {' '.join(rest)}"
         what = "Requests to " + terms[0]
     elif questions >= 0.5:
-        name, what = f"Questions about {terms[0]}", f"Questions about {terms[0]}"
+        name = what = f"Questions about {pair}"
     else:
-        name, what = f"Requests about {terms[0]}", f"Requests about {terms[0]}"
-    also = [t for t in terms[1:4] if t not in terms[0]]
-    description = what + (f", often mentioning {', '.join(also)}" if also else "") + "."
+        name = what = f"Queries about {pair}"
+    more = [t for t in also[1:4]]
+    description = what + (f", also mentioning {', '.join(more)}" if more else "") + "."
     return name, description
 
 

@@ -96,7 +96,7 @@ def test_phrase_names_follow_the_form_of_the_queries():
     assert phrase_name(["capital"], ["what is the capital of peru", "what's the capital city"])[
         0
     ] == ("Questions about capital")
-    assert phrase_name(["zorblax"], ["zorblax the vintle"])[0] == "Requests about zorblax"
+    assert phrase_name(["zorblax"], ["zorblax the vintle"])[0] == "Queries about zorblax"
     assert gerund("set") == "setting" and gerund("make") == "making" and gerund("play") == "playing"
 
 
@@ -104,7 +104,7 @@ def test_a_term_that_masking_would_change_never_becomes_a_name():
     term = "call 555 123 4567"
     assert mask_pii(term) != term
     name, _ = phrase_name([term, "dentist"], ["call the dentist", "call 555 123 4567 now"])
-    assert "555" not in name and name == "Requests about dentist"
+    assert "555" not in name and name == "Queries about dentist"
 
 
 def test_parents_hold_one_theme_and_say_so_when_miscellaneous():
@@ -148,3 +148,15 @@ def test_bank_fit_rejects_a_group_that_fits_no_use_case(embedder):
     )
     fitting, theme = bank.choose(embedder.encode(["zorblax quarn the vintle"]), np.zeros((0, 384)))
     assert fitting == [] and theme == ""
+
+
+def test_phrase_names_pair_two_different_topics_and_name_other_languages():
+    name, _ = phrase_name(
+        ["meeting", "meetings", "does", "dentist"], ["when is my meeting", "meetings today"]
+    )
+    assert name == "Questions about meeting and dentist"
+    spanish = ["qué es la fotosíntesis", "cuándo fue la revolución", "dónde está la playa"]
+    assert phrase_name(["fotosíntesis"], spanish)[0] == "Queries in Spanish"
+    assert phrase_name(["首都"], ["澳大利亚的首都是哪里", "你好", "加拿大的首都"])[0] == (
+        "Queries in Chinese or Japanese"
+    )
