@@ -1,4 +1,5 @@
-"""`arenalens taxonomy ...`: build | show | eval | diff | export | assign | edit | label-import."""
+"""`arenalens taxonomy ...`: build | show | eval | diff | export | assign | edit | review |
+label-import."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from taxonomy.pipeline import (
     build_taxonomy,
     diff_two_runs,
     evaluate_run,
+    export_review,
+    import_review,
     reapply_edits,
     record_edit,
 )
@@ -324,6 +327,52 @@ def undo_edit_command(app: AppContext, edit_id: int, categories_path: Path | Non
     persist.deactivate_edit(app.store, edit_id)
     report = reapply_edits(app.store, resolve_categories(categories_path, app.settings.workspace))
     click.echo(f"edit {edit_id} undone; {len(report.applied)} edits applied to the latest run")
+
+
+@taxonomy_group.group("review")
+def review_group() -> None:
+    """Analysts rate and correct cluster names: export a sheet, fill it in, import it."""
+
+
+@review_group.command("export")
+@click.argument("out", type=click.Path(path_type=Path))
+@run_option
+@click.pass_obj
+def review_export_command(app: AppContext, out: Path, run_id: int | None) -> None:
+    """Write a CSV sheet, one row per cluster: name, description, 5 central and 3 boundary
+    queries, and empty columns understandable (yes/no), corrected_name and reviewer."""
+    sheet = export_review(app.store, run_id)
+    text_columns = [c for c in sheet.columns if c.startswith(("central_", "boundary_"))]
+    sheet = mask_columns(sheet, [*text_columns, "description"], app.settings.privacy_mask_pii)
+    for column in ["parent", "name", "description", *text_columns]:
+        sheet[column] = sheet[column].map(_spreadsheet_safe)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.to_csv(out, index=False)
+    click.echo(
+        f"wrote {len(sheet)} clusters to {out}; fill in understandable (yes/no: could you guess "
+        "what the cluster holds from its name alone?) and corrected_name, then run "
+        f"`arenalens taxonomy review import {out}`"
+    )
+
+
+@review_group.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@categories_option
+@click.pass_obj
+def review_import_command(app: AppContext, path: Path, categories_path: Path | None) -> None:
+    """Store a filled-in sheet: ratings for `taxonomy eval`, corrected names as rename edits
+    (they stick across rebuilds)."""
+    categories = resolve_categories(categories_path, app.settings.workspace)
+    ratings, renames, report = import_review(app.store, path, categories)
+    click.echo(
+        f"stored {ratings} ratings and {renames} corrected names; "
+        f"{len(report.applied)} edits applied to the latest run"
+    )
+
+
+def _spreadsheet_safe(value: object) -> object:
+    """Text a spreadsheet will not run as a formula (a leading = + - @ gets a quote)."""
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
 
 
 @taxonomy_group.command("label-import")
