@@ -5,8 +5,8 @@ theme form a parent named after it ("Calendar and schedule"). Clusters without a
 themed parent whose centroid is nearest when the cosine reaches `join_similarity`; the rest are
 agglomerated (average linkage, cosine) and cut where the mean distance passes
 `1 - coherence`, so a parent holds only clusters that are alike; a parent of several such
-clusters is named after its two largest children, and clusters left alone go to one
-"Miscellaneous" parent that says so. With `n_parents` (or an LLM labeler and no themes), the
+clusters is named after its largest children, and clusters left alone are grouped by their
+category into parents that say so ("Other factual questions"; "Miscellaneous" when novel). With `n_parents` (or an LLM labeler and no themes), the
 former behaviour: Ward clustering of the centroids into that many parents (default about
 sqrt(k)), named contrastively by the labeler.
 """
@@ -63,6 +63,7 @@ class ClusterHierarchy(BaseEstimator):
         central_texts: dict[int, list[str]] | None = None,
         themes: dict[int, str] | None = None,
         names: dict[int, str] | None = None,
+        categories: dict[int, str] | None = None,
     ) -> ClusterHierarchy:
         """Learned: parent_of_ (cluster id -> parent index), parent_centroids_, parent_names_."""
         cluster_ids = np.asarray(cluster_ids, dtype=np.int64)
@@ -70,7 +71,9 @@ class ClusterHierarchy(BaseEstimator):
         given_names: dict[int, str] = {}
         self.n_parents_ = min(self.n_parents or default_n_parents(k), max(k, 1))
         if themes is not None and self.n_parents is None and k:
-            labels, given_names = self._by_theme(cluster_ids, centroids, sizes, themes, names or {})
+            labels, given_names = self._by_theme(
+                cluster_ids, centroids, sizes, themes, names or {}, categories or {}
+            )
         elif k == 0:
             labels = np.zeros(0, dtype=np.int64)
         elif self.n_parents_ <= 1 or k < 2:
@@ -131,6 +134,7 @@ class ClusterHierarchy(BaseEstimator):
         sizes: np.ndarray,
         themes: dict[int, str],
         names: dict[int, str],
+        categories: dict[int, str],
     ) -> tuple[np.ndarray, dict[int, str]]:
         """Parent index per cluster and each parent's name (see the module docstring)."""
         ids = cluster_ids.tolist()
@@ -177,13 +181,37 @@ class ClusterHierarchy(BaseEstimator):
             largest = sorted(members.tolist(), key=lambda i: -sizes[i])[:3]
             parent_names[next_id] = _and_name([names.get(ids[i], str(ids[i])) for i in largest])
             next_id += 1
-        if singles:
-            labels[singles] = next_id
-            parent_names[next_id] = MISCELLANEOUS
+        # clusters alike no other: grouped by their category ("Other factual questions"), or
+        # Miscellaneous when it is novel (or unknown)
+        by_category: dict[str, list[int]] = {}
+        for i in singles:
+            by_category.setdefault(_leftover_name(categories.get(ids[i], "")), []).append(i)
+        for name, members in sorted(by_category.items()):
+            labels[members] = next_id
+            parent_names[next_id] = name
+            next_id += 1
         return labels, parent_names
 
 
 PHRASE_PREFIXES = ("Questions about ", "Queries about ", "Requests about ")
+
+
+LEFTOVER_NAMES = {
+    "knowledge": "Other factual questions",
+    "task_execution": "Other tasks",
+    "advice": "Other advice",
+    "chit_chat": "Other conversation",
+    "paralinguistic": "Other voice and sound questions",
+}
+
+
+def _leftover_name(category: str) -> str:
+    """The parent of clusters that share no theme, by their category."""
+    if category in LEFTOVER_NAMES:
+        return LEFTOVER_NAMES[category]
+    if not category or category in ("novel", "other"):
+        return MISCELLANEOUS
+    return f"Other {category.replace('_', ' ')}"
 
 
 def _and_name(parts: list[str]) -> str:
@@ -212,6 +240,6 @@ def _parent_description(name: str, children: list[str]) -> str:
     shown = ", ".join(children[:6]) + (
         f" and {len(children) - 6} more" if len(children) > 6 else ""
     )
-    if name == MISCELLANEOUS:
+    if name == MISCELLANEOUS or name in LEFTOVER_NAMES.values() or name.startswith("Other "):
         return f"Clusters that share no theme with any other: {shown}."
     return f"{len(children)} cluster{'s' if len(children) != 1 else ''}: {shown}."

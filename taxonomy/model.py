@@ -361,6 +361,10 @@ def fit_taxonomy(
                 [texts[i] for i in fit_idx], x_fit, assignment.labels_fit
             )
         cluster_ids, centroids = cluster_centroids(x_fit, assignment.labels_fit)
+        with timer.stage("categories_modality"):
+            category = fit_categories(
+                texts, x, x_fit, assignment, describer, labeler, encode, categories, params
+            )
         with timer.stage("hierarchy"):
             sizes = np.array([int(np.sum(assignment.labels == k)) for k in cluster_ids])
             descriptions = describer.descriptions_
@@ -372,10 +376,7 @@ def fit_taxonomy(
                 {k: d.central_texts for k, d in descriptions.items()},
                 themes={k: d.theme for k, d in descriptions.items()} if offline else None,
                 names={k: d.name for k, d in descriptions.items()},
-            )
-        with timer.stage("categories_modality"):
-            category = fit_categories(
-                texts, x, x_fit, assignment, describer, labeler, encode, categories, params
+                categories={k: d.category for k, d in category.mapper.decisions_.items()},
             )
         clusters = cluster_table(
             cluster_ids, centroids, assignment, describer, hierarchy, category.mapper

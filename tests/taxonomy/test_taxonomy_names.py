@@ -112,9 +112,16 @@ def test_parents_hold_one_theme_and_say_so_when_miscellaneous():
     base = rng.normal(size=(4, 16))
     centroids = np.stack([base[0], base[0] + 0.01, base[1], base[2], base[3]])
     themes = {0: "Calendar and schedule", 1: "Calendar and schedule", 2: "Weather", 3: "", 4: ""}
+    categories = {3: "novel", 4: "novel"}
     names = {0: "Calendar and meetings", 1: "Reminders", 2: "Weather forecasts", 3: "A", 4: "B"}
     hierarchy = ClusterHierarchy(None).fit(
-        np.arange(5), centroids, np.array([50, 40, 30, 5, 4]), None, themes=themes, names=names
+        np.arange(5),
+        centroids,
+        np.array([50, 40, 30, 5, 4]),
+        None,
+        themes=themes,
+        names=names,
+        categories=categories,
     )
     parent_of = hierarchy.parent_of_
     assert parent_of[0] == parent_of[1] != parent_of[2]
@@ -160,3 +167,16 @@ def test_phrase_names_pair_two_different_topics_and_name_other_languages():
     assert phrase_name(["首都"], ["澳大利亚的首都是哪里", "你好", "加拿大的首都"])[0] == (
         "Queries in Chinese or Japanese"
     )
+
+
+def test_clusters_alike_no_other_are_grouped_by_category_not_in_one_drawer():
+    rng = np.random.default_rng(1)
+    centroids = rng.normal(size=(4, 16))
+    hierarchy = ClusterHierarchy(None).fit(
+        np.arange(4), centroids, np.array([9, 8, 7, 6]), None,
+        themes=dict.fromkeys(range(4), ""), names={k: f"n{k}" for k in range(4)},
+        categories={0: "knowledge", 1: "knowledge", 2: "advice", 3: "novel"},
+    )  # fmt: skip
+    names = {k: hierarchy.parent_names_[p][0] for k, p in hierarchy.parent_of_.items()}
+    assert names == {0: "Other factual questions", 1: "Other factual questions",
+                     2: "Other advice", 3: MISCELLANEOUS}  # fmt: skip
