@@ -13,6 +13,8 @@ sqrt(k)), named contrastively by the labeler.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.cluster import AgglomerativeClustering
@@ -218,6 +220,7 @@ def _and_name(parts: list[str]) -> str:
     """A parent's name from its children's, largest first: the topics of phrase names joined
     ("Questions about jupiter", "Questions about moon" -> "Questions about jupiter and moon"),
     else the first two names ("Setting alarms and reminders")."""
+    parts = list(dict.fromkeys(re.sub(r" \(\d+\)$", "", part) for part in parts))
     if len(parts) < 2:
         return parts[0] if parts else MISCELLANEOUS
     prefix = next((p for p in PHRASE_PREFIXES if parts[0].startswith(p)), "")

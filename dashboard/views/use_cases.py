@@ -77,8 +77,9 @@ def drill_filters(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def map_domain(values: pd.Series) -> tuple[float, float]:
-    """A map axis's range: the data's, plus 4% on each side."""
-    lo, hi = float(values.min()), float(values.max())
+    """A map axis's range: the middle 99% of the points plus 4% on each side (a few far-off
+    points would otherwise squeeze every cluster into the middle; they are clipped)."""
+    lo, hi = float(values.quantile(0.005)), float(values.quantile(0.995))
     pad = (hi - lo) * 0.04 or 1.0
     return lo - pad, hi + pad
 
@@ -92,14 +93,14 @@ def map_chart(points: pd.DataFrame, labels: pd.DataFrame) -> alt.Chart:
     y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=domain_y, nice=False, zero=False))
     dots = (
         alt.Chart(points)
-        .mark_circle(size=18)
+        .mark_circle(size=18, clip=True)
         .encode(
             x=x,
             y=y,
             color=alt.Color(
                 "parent:N",
                 scale=alt.Scale(scheme="tableau20"),
-                legend=alt.Legend(title="parent", orient="bottom", columns=3, labelLimit=260),
+                legend=None,  # up to dozens of parents: named on hover and in the parent filter
             ),
             opacity=alt.condition(pick, alt.value(0.8), alt.value(0.12)),
             tooltip=[
@@ -121,7 +122,12 @@ def map_chart(points: pd.DataFrame, labels: pd.DataFrame) -> alt.Chart:
     style = {"fontSize": LABEL_FONT_PX, "align": "center", "baseline": "middle"}
     halo = text.mark_text(**style, stroke="white", strokeWidth=3, strokeOpacity=0.85)
     names = text.mark_text(**style, color="#222")
-    return (dots + halo + names).properties(width=MAP_WIDTH, height=MAP_HEIGHT)
+    # a fixed plot size (no fitting to the container), so the label boxes computed for it hold
+    return (
+        (dots + halo + names)
+        .properties(width=MAP_WIDTH, height=MAP_HEIGHT)
+        .configure(autosize=alt.AutoSizeParams(type="pad", contains="content"))
+    )
 
 
 def query_map(points: pd.DataFrame, in_view: pd.DataFrame, min_users: int) -> None:
@@ -154,13 +160,15 @@ def query_map(points: pd.DataFrame, in_view: pd.DataFrame, min_users: int) -> No
         ui.say("caption", "Map shows a random {:,} of {:,} queries.", MAP_POINTS, len(points))
     ui.say(
         "caption",
-        "Colour: parent. {} of {} cluster names fit on the map; hover a point for any cluster's "
-        "name, size and category.",
+        "Colour: parent cluster. {} of {} cluster names fit on the map; hover a point for any "
+        "cluster's name, size, parent and category.",
         len(labels),
         len(centres),
     )
     key = f"use_cases_map_{st.session_state.get('use_cases_map_version', 0)}"
-    event = st.altair_chart(map_chart(shown, labels), width="content", on_select="rerun", key=key)
+    event = st.altair_chart(
+        map_chart(shown, labels), width="content", theme=None, on_select="rerun", key=key
+    )
     selected = (getattr(event, "selection", None) or {}).get("cluster") or []
     if (
         selected

@@ -180,3 +180,13 @@ def test_clusters_alike_no_other_are_grouped_by_category_not_in_one_drawer():
     names = {k: hierarchy.parent_names_[p][0] for k, p in hierarchy.parent_of_.items()}
     assert names == {0: "Other factual questions", 1: "Other factual questions",
                      2: "Other advice", 3: MISCELLANEOUS}  # fmt: skip
+
+
+def test_parent_names_join_children_topics_without_numbered_repeats():
+    from taxonomy.hierarchy import _and_name
+
+    assert _and_name(["Questions about jupiter and mars", "Questions about moon and sun"]) == (
+        "Questions about jupiter and moon"
+    )
+    assert _and_name(["Queries in German (2)", "Queries in German"]) == "Queries in German"
+    assert _and_name(["Setting alarms", "Reminders"]) == "Setting alarms and reminders"
