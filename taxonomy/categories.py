@@ -17,6 +17,7 @@ from taxonomy.reduce import normalise_rows
 
 DEFAULT_CATEGORIES_PATH = Path(__file__).resolve().parents[1] / "data" / "categories.yaml"
 WORKSPACE_CATEGORIES_NAME = "categories.yaml"
+WORKSPACE_USE_CASES_NAME = "use_cases.yaml"
 MODALITIES = ("text_primary", "audio_primary")
 NOVEL = "novel"
 Encoder = Callable[[list[str]], np.ndarray]
@@ -145,6 +146,17 @@ def resolve_categories(
     return load_categories(None)
 
 
+def resolve_use_cases(path: str | Path | None = None, workspace: Path | None = None) -> str | None:
+    """An explicit use-case bank, else `<workspace>/use_cases.yaml`, else None (the shipped one)."""
+    if path:
+        if not Path(path).is_file():
+            raise CategoriesError(f"{path}: use-case file not found")
+        return str(path)
+    if workspace is not None and (Path(workspace) / WORKSPACE_USE_CASES_NAME).is_file():
+        return str(Path(workspace) / WORKSPACE_USE_CASES_NAME)
+    return None
+
+
 class PrototypeScorer(BaseEstimator):
     """Similarity of texts to each category: mean of the top-k cosine similarities to its examples.
 
@@ -193,10 +205,12 @@ def category_scorer(
     encode: Encoder,
     top_k: int = 3,
     extra_examples: dict[str, list[str]] | None = None,
+    use_cases: str | Path | None = None,
 ) -> PrototypeScorer:
     """A PrototypeScorer over each category's examples plus its definition, plus any
-    `extra_examples` filed under a category of the set (the use-case bank's, by default)."""
-    extra = extra_examples if extra_examples is not None else bank_examples()
+    `extra_examples` filed under a category of the set (by default the use-case bank's:
+    `use_cases`, else the shipped one)."""
+    extra = extra_examples if extra_examples is not None else bank_examples(use_cases)
     return PrototypeScorer(top_k).fit(
         {
             c.name: encode(list(dict.fromkeys([*c.examples, c.definition, *extra.get(c.name, [])])))

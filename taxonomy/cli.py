@@ -12,7 +12,7 @@ from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
 from arenalens.privacy import mask_columns
 from taxonomy import persist
-from taxonomy.categories import NOVEL, resolve_categories
+from taxonomy.categories import NOVEL, resolve_categories, resolve_use_cases
 from taxonomy.edits import Edit
 from taxonomy.errors import EditError
 from taxonomy.evaluate import load_category_map
@@ -73,8 +73,14 @@ def taxonomy_group() -> None:
 @click.option("--max-fit-size", type=int, default=20_000, show_default=True,
               help="Fit on a random sample of this size; assign the rest to its clusters.")  # fmt: skip
 @click.option(
-    "--n-parents", type=int, help="Number of parent topics (default: about sqrt of clusters)."
-)
+    "--n-parents", type=int,
+    help="Number of parent topics (default: as many as there are coherent themes).",
+)  # fmt: skip
+@click.option(
+    "--use-cases", "use_cases_path", type=click.Path(path_type=Path),
+    help="Use-case bank YAML for offline names (default: <workspace>/use_cases.yaml, else the "
+    "shipped data/use_cases.yaml).",
+)  # fmt: skip
 @click.option(
     "--category-method",
     type=click.Choice(["auto", "embedding", "labeler"]),
@@ -85,13 +91,15 @@ def taxonomy_group() -> None:
 @categories_option
 @click.pass_obj
 def build_command(app: AppContext, min_cluster_size, min_samples, reassign_threshold, keep_outliers,
-                  max_fit_size, n_parents, category_method, seed, categories_path) -> None:  # fmt: skip
+                  max_fit_size, n_parents, use_cases_path, category_method, seed,
+                  categories_path) -> None:  # fmt: skip
     """Cluster every query, name clusters and parents, map them to categories, persist a run."""
     params = TaxonomyParams(
         min_cluster_size=min_cluster_size, min_samples=min_samples,
         reassign_threshold=None if keep_outliers else reassign_threshold, max_fit_size=max_fit_size,
         n_parents=n_parents, category_method=category_method,
         random_state=app.settings.seed if seed is None else seed,
+        use_cases=resolve_use_cases(use_cases_path, app.settings.workspace),
     )  # fmt: skip
     click.echo(run_build(app, params, categories_path))
 

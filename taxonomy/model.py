@@ -55,6 +55,7 @@ class TaxonomyParams:
     novel_quantile: float = 0.05
     modality_margin: float = 0.08
     category_override_margin: float = 0.1
+    use_cases: str | None = None  # use-case bank YAML (None: the shipped data/use_cases.yaml)
     random_state: int = 0
 
     def to_dict(self) -> dict:
@@ -172,7 +173,7 @@ def fit_categories(
 ) -> CategoryFit:
     """Clusters to categories (novel below the calibrated threshold), loose queries by their own
     best category, and every query's modality."""
-    scorer = category_scorer(categories, encode)
+    scorer = category_scorer(categories, encode, use_cases=params.use_cases)
     novel_threshold = params.novel_threshold
     if novel_threshold is None:
         novel_threshold = calibrate_novel_threshold(scorer, params.novel_quantile)
@@ -357,9 +358,9 @@ def fit_taxonomy(
         with timer.stage("assign"):
             assignment = assign_queries(x, fit_idx, fitted, params.reassign_threshold)
         with timer.stage("describe"):
-            describer = ClusterDescriber(labeler, n_central=params.n_central).fit(
-                [texts[i] for i in fit_idx], x_fit, assignment.labels_fit
-            )
+            describer = ClusterDescriber(
+                labeler, n_central=params.n_central, use_cases=params.use_cases
+            ).fit([texts[i] for i in fit_idx], x_fit, assignment.labels_fit)
         cluster_ids, centroids = cluster_centroids(x_fit, assignment.labels_fit)
         with timer.stage("categories_modality"):
             category = fit_categories(

@@ -294,7 +294,12 @@ def fit_assigner(
     fitted = fitted[fitted["source"] == "fit"]
     reference = fitted.iloc[map_reference_rows(len(fitted))]
     id_to_text = store.queries_frame(include_extra=False).set_index("id")["query"].astype(str)
-    return TaxonomyAssigner(threshold, config.get("modality_margin", 0.08)).fit(
+    return TaxonomyAssigner(
+        threshold,
+        config.get("modality_margin", 0.08),
+        config.get("category_override_margin"),  # runs before per-query categories: None
+        config.get("use_cases"),
+    ).fit(
         leaves,
         categories,
         encode,

@@ -190,3 +190,23 @@ def test_parent_names_join_children_topics_without_numbered_repeats():
     )
     assert _and_name(["Queries in German (2)", "Queries in German"]) == "Queries in German"
     assert _and_name(["Setting alarms", "Reminders"]) == "Setting alarms and reminders"
+
+
+def test_a_workspace_use_case_bank_replaces_the_shipped_one(tmp_path, embedder):
+    from taxonomy.categories import CategoriesError, resolve_use_cases
+
+    assert resolve_use_cases(None, tmp_path) is None
+    bank = tmp_path / "use_cases.yaml"
+    bank.write_text(
+        "use_cases:\n  - name: Zorblax rituals\n    theme: Rituals\n"
+        "    description: Zorblax things.\n    examples: [zorblax quarn the vintle]\n"
+    )
+    assert resolve_use_cases(None, tmp_path) == str(bank)
+    with pytest.raises(CategoriesError, match="use-case file not found"):
+        resolve_use_cases(tmp_path / "missing.yaml")
+    texts, x, labels = topic_data(embedder.encode)
+    described = ClusterDescriber(
+        EmbeddingLabeler(embedder), n_central=6, use_cases=str(bank)
+    ).fit(texts, x, labels)
+    assert described.descriptions_[3].name == "Zorblax rituals"
+    assert described.descriptions_[0].name != "Setting alarms"
