@@ -19,7 +19,10 @@ from taxonomy.reduce import normalise_rows
 
 NAMING_INSTRUCTIONS = (
     "These are transcribed spoken queries that users put to voice assistants. Name the use case "
-    "the in-group shares (2-5 words) and describe it in one sentence, as distinct from the out-group."
+    "the in-group shares in 2-6 plain words that say what people ask, as a reader who sees only "
+    "the name could guess (e.g. 'Setting alarms', 'Smart-home lighting', 'Geography facts', "
+    "'Jokes and small talk'); never two keywords joined by a slash. The name must tell the "
+    "in-group apart from the out-group. Describe the use case in one sentence."
 )
 
 
