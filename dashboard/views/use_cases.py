@@ -208,6 +208,15 @@ def cluster_queries(
     return mine
 
 
+def category_mix(queries: pd.DataFrame) -> str:
+    """'knowledge 80%, task_execution 20%': the share of a cluster's queries per own category
+    (a query that disagrees confidently with its cluster keeps its own)."""
+    if "category" not in queries or queries.empty:
+        return ""
+    shares = queries["category"].fillna("unclustered").value_counts(normalize=True)
+    return ", ".join(f"{name} {share:.0%}" for name, share in shares.items())
+
+
 def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id: int) -> None:
     """One cluster's queries, filtered by model, outcome and language (privacy rule applied)."""
     ui.say("subheader", "Cluster {}: {}", int(cluster["cluster_id"]), cluster["name"])
@@ -222,6 +231,9 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
     mine = cluster_queries(cluster, queries, min_users)
     if mine is None:
         return
+    mix = category_mix(mine)
+    if mix:
+        ui.say("caption", "Its queries by their own category: {}", mix)
     examples = cluster.get("central_texts")
     if isinstance(examples, list) and examples:
         st.caption("Most central queries")
