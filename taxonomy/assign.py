@@ -105,11 +105,13 @@ class TaxonomyAssigner(BaseEstimator):
         if len(clustered) and self.override_margin is not None:
             category[clustered] = query_categories(
                 self.scorer_, x[clustered], category[clustered], self.novel_threshold_,
-                self.override_margin,
+                self.override_margin, [texts[i] for i in clustered],
             )  # fmt: skip
         loose = np.flatnonzero(effective == UNCLUSTERED)
         if len(loose):
-            category[loose] = categorise_queries(self.scorer_, x[loose], self.novel_threshold_)[0]
+            category[loose] = categorise_queries(
+                self.scorer_, x[loose], self.novel_threshold_, [texts[i] for i in loose]
+            )[0]
         query_modality, modality_score = self.modality_.predict(texts, x)
         coords = interpolate_coordinates(self.map_embeddings_, self.map_coordinates_, x)
         modality = final_modality(

@@ -170,6 +170,7 @@ def fit_categories(
     encode: Encoder,
     categories: CategorySet,
     params: TaxonomyParams,
+    fit_idx: np.ndarray | None = None,
 ) -> CategoryFit:
     """Clusters to categories (novel below the calibrated threshold), loose queries by their own
     best category, and every query's modality."""
@@ -181,6 +182,7 @@ def fit_categories(
     if method == "auto":
         method = "labeler" if labeler.name.lower().startswith("llm") else "embedding"
     central = central_indices(x_fit, assignment.labels_fit, params.n_central)
+    texts_fit = [texts[i] for i in (fit_idx if fit_idx is not None else range(len(x_fit)))]
     mapper = CategoryMapper(categories, method, labeler, novel_threshold).fit(
         {k: x_fit[rows] for k, rows in central.items()},
         scorer,
@@ -188,6 +190,7 @@ def fit_categories(
             k: cluster_summary(d.name, d.description, d.central_texts)
             for k, d in describer.descriptions_.items()
         },
+        {k: [texts_fit[i] for i in rows] for k, rows in central.items()},
     )
     labels = assignment.labels
     cluster_category = {k: d.category for k, d in mapper.decisions_.items()}
@@ -198,11 +201,13 @@ def fit_categories(
     if len(clustered):  # a query that confidently disagrees with its cluster keeps its own
         query_category[clustered] = query_categories(
             scorer, x[clustered], query_category[clustered], novel_threshold,
-            params.category_override_margin,
+            params.category_override_margin, [texts[i] for i in clustered],
         )  # fmt: skip
     loose = np.flatnonzero(labels == UNCLUSTERED)
     if len(loose):
-        query_category[loose] = categorise_queries(scorer, x[loose], novel_threshold)[0]
+        query_category[loose] = categorise_queries(
+            scorer, x[loose], novel_threshold, [texts[i] for i in loose]
+        )[0]
     modality_clf = ModalityClassifier(params.modality_margin).fit(categories, encode)
     query_modality, modality_score = modality_clf.predict(texts, x)
     modality = final_modality(query_modality, [categories.modality_of(c) for c in query_category])
@@ -364,7 +369,16 @@ def fit_taxonomy(
         cluster_ids, centroids = cluster_centroids(x_fit, assignment.labels_fit)
         with timer.stage("categories_modality"):
             category = fit_categories(
-                texts, x, x_fit, assignment, describer, labeler, encode, categories, params
+                texts,
+                x,
+                x_fit,
+                assignment,
+                describer,
+                labeler,
+                encode,
+                categories,
+                params,
+                fit_idx,
             )
         with timer.stage("hierarchy"):
             sizes = np.array([int(np.sum(assignment.labels == k)) for k in cluster_ids])

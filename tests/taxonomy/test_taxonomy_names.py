@@ -210,3 +210,13 @@ def test_a_workspace_use_case_bank_replaces_the_shipped_one(tmp_path, embedder):
     ).fit(texts, x, labels)
     assert described.descriptions_[3].name == "Zorblax rituals"
     assert described.descriptions_[0].name != "Setting alarms"
+
+
+def test_paralinguistic_only_for_queries_about_voice_or_sound(embedder):
+    categories = load_categories()
+    scorer = category_scorer(categories, embedder.encode)
+    texts = ["how long do parrots live", "do i sound nervous right now"]
+    out = query_categories(
+        scorer, embedder.encode(texts), ["paralinguistic", "paralinguistic"], 0.0, 0.1, texts
+    )
+    assert out[0] != "paralinguistic" and out[1] == "paralinguistic"
