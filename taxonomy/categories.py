@@ -332,8 +332,10 @@ class CategoryMapper(BaseEstimator):
     ) -> CategoryDecision:
         scores = scorer.score(embeddings, texts)
         votes = np.bincount(scores.argmax(axis=1), minlength=len(scorer.labels_)) / len(scores)
-        finite = np.where(np.isfinite(scores), scores, np.nan)
-        winner = int(np.argmax(votes + 1e-6 * np.nan_to_num(np.nanmean(finite, axis=0), nan=-9)))
+        ok = np.isfinite(scores)
+        means = np.where(ok, scores, 0.0).sum(axis=0) / np.maximum(ok.sum(axis=0), 1)
+        means[ok.sum(axis=0) == 0] = -9.0  # a category no central query may take
+        winner = int(np.argmax(votes + 1e-6 * means))
         raw = scorer.score_raw(embeddings, texts)[:, winner]
         mean_score = float(raw[np.isfinite(raw)].mean()) if np.isfinite(raw).any() else -1.0
         novel = mean_score < self.novel_threshold or votes[winner] < self.min_vote_share
