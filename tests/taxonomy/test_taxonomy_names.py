@@ -205,9 +205,9 @@ def test_a_workspace_use_case_bank_replaces_the_shipped_one(tmp_path, embedder):
     with pytest.raises(CategoriesError, match="use-case file not found"):
         resolve_use_cases(tmp_path / "missing.yaml")
     texts, x, labels = topic_data(embedder.encode)
-    described = ClusterDescriber(
-        EmbeddingLabeler(embedder), n_central=6, use_cases=str(bank)
-    ).fit(texts, x, labels)
+    described = ClusterDescriber(EmbeddingLabeler(embedder), n_central=6, use_cases=str(bank)).fit(
+        texts, x, labels
+    )
     assert described.descriptions_[3].name == "Zorblax rituals"
     assert described.descriptions_[0].name != "Setting alarms"
 
