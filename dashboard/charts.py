@@ -86,3 +86,62 @@ def interval_chart(
         )
         layers.insert(0, line)
     return alt.layer(*layers).properties(height=alt.Step(step))
+
+
+# -- map labels -------------------------------------------------------------------------------
+LABEL_FONT_PX = 11
+CHAR_WIDTH = 0.62  # average glyph width of the default sans-serif, in font sizes (a safe upper end)
+
+
+def label_box(text: str, font_px: int = LABEL_FONT_PX) -> tuple[float, float]:
+    """(width, height) in pixels that a one-line label of `text` takes (an upper estimate)."""
+    return len(text) * font_px * CHAR_WIDTH + 6, font_px + 6
+
+
+def place_labels(
+    centres: pd.DataFrame,
+    width: int,
+    height: int,
+    *,
+    domain_x: tuple[float, float],
+    domain_y: tuple[float, float],
+    font_px: int = LABEL_FONT_PX,
+    limit: int = 30,
+) -> pd.DataFrame:
+    """Greedy, largest first: each label (column `label`, at `x`, `y`, sized by `size`) goes at
+    its cluster's centre or just above, below, right or left of it, at the first spot whose box
+    stays inside the plot and overlaps no label placed before; a label with no free spot is left
+    off (the cluster keeps its hover). Returns the placed rows with `lx`, `ly` (data units) and
+    the pixel box `left, top, right, bottom`."""
+    x0, x1 = domain_x
+    y0, y1 = domain_y
+    sx = width / ((x1 - x0) or 1.0)
+    sy = height / ((y1 - y0) or 1.0)
+    placed: list[tuple[float, float, float, float]] = []
+    rows = []
+    for row in centres.sort_values("size", ascending=False).itertuples(index=False):
+        if len(rows) >= limit:
+            break
+        w, h = label_box(str(row.label), font_px)
+        px, py = (row.x - x0) * sx, (y1 - row.y) * sy  # pixels, y downwards
+        for dx, dy in ((0, 0), (0, -h), (0, h), (w / 2 + 4, 0), (-w / 2 - 4, 0)):
+            box = (px + dx - w / 2, py + dy - h / 2, px + dx + w / 2, py + dy + h / 2)
+            inside = box[0] >= 0 and box[1] >= 0 and box[2] <= width and box[3] <= height
+            if inside and not any(
+                box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed
+            ):
+                placed.append(box)
+                rows.append(
+                    {
+                        **row._asdict(),
+                        "lx": x0 + (px + dx) / sx,
+                        "ly": y1 - (py + dy) / sy,
+                        "left": box[0],
+                        "top": box[1],
+                        "right": box[2],
+                        "bottom": box[3],
+                    }
+                )
+                break
+    columns = [*centres.columns, "lx", "ly", "left", "top", "right", "bottom"]
+    return pd.DataFrame(rows, columns=columns)

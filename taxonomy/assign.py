@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from taxonomy.categories import NOVEL, CategorySet, Encoder, categorise_queries, category_scorer
+from taxonomy.categories import (
+    NOVEL,
+    CategorySet,
+    Encoder,
+    categorise_queries,
+    category_scorer,
+    query_categories,
+)
 from taxonomy.cluster import UNCLUSTERED, CentroidAssigner
 from taxonomy.modality import ModalityClassifier, final_modality
 from taxonomy.reduce import interpolate_coordinates
@@ -39,9 +46,17 @@ def map_reference_rows(n_fitted: int, max_reference: int = MAP_REFERENCE) -> np.
 class TaxonomyAssigner(BaseEstimator):
     """Nearest-centroid cluster (above `threshold`), category and modality for new queries."""
 
-    def __init__(self, threshold: float | None = 0.4, modality_margin: float = 0.08):
+    def __init__(
+        self,
+        threshold: float | None = 0.4,
+        modality_margin: float = 0.08,
+        override_margin: float | None = 0.1,
+        use_cases: str | None = None,
+    ):
         self.threshold = threshold
         self.modality_margin = modality_margin
+        self.override_margin = override_margin
+        self.use_cases = use_cases
 
     def fit(
         self,
@@ -65,7 +80,7 @@ class TaxonomyAssigner(BaseEstimator):
         }
         self.cluster_category_ = leaves.set_index("cluster_id")["category"].to_dict()
         self.category_modality_ = {c.name: c.modality for c in categories.categories}
-        self.scorer_ = category_scorer(categories, encode)
+        self.scorer_ = category_scorer(categories, encode, use_cases=self.use_cases)
         self.novel_threshold_ = float(novel_threshold)
         self.modality_ = ModalityClassifier(self.modality_margin).fit(categories, encode)
         self.map_embeddings_ = np.asarray(map_embeddings, dtype=np.float32)
@@ -86,9 +101,17 @@ class TaxonomyAssigner(BaseEstimator):
         category = np.array(
             [self.cluster_category_.get(k, NOVEL) for k in effective.tolist()], dtype=object
         )
+        clustered = np.flatnonzero(effective != UNCLUSTERED)
+        if len(clustered) and self.override_margin is not None:
+            category[clustered] = query_categories(
+                self.scorer_, x[clustered], category[clustered], self.novel_threshold_,
+                self.override_margin, [texts[i] for i in clustered],
+            )  # fmt: skip
         loose = np.flatnonzero(effective == UNCLUSTERED)
         if len(loose):
-            category[loose] = categorise_queries(self.scorer_, x[loose], self.novel_threshold_)[0]
+            category[loose] = categorise_queries(
+                self.scorer_, x[loose], self.novel_threshold_, [texts[i] for i in loose]
+            )[0]
         query_modality, modality_score = self.modality_.predict(texts, x)
         coords = interpolate_coordinates(self.map_embeddings_, self.map_coordinates_, x)
         modality = final_modality(

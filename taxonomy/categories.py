@@ -17,6 +17,7 @@ from taxonomy.reduce import normalise_rows
 
 DEFAULT_CATEGORIES_PATH = Path(__file__).resolve().parents[1] / "data" / "categories.yaml"
 WORKSPACE_CATEGORIES_NAME = "categories.yaml"
+WORKSPACE_USE_CASES_NAME = "use_cases.yaml"
 MODALITIES = ("text_primary", "audio_primary")
 NOVEL = "novel"
 Encoder = Callable[[list[str]], np.ndarray]
@@ -30,6 +31,9 @@ class Category:
     definition: str
     modality: str = "text_primary"
     examples: tuple[str, ...] = ()
+    # a query gets this category only when it matches (e.g. paralinguistic: it mentions a voice,
+    # a sound or hearing); None: no condition
+    requires: re.Pattern[str] | None = field(default=None, compare=False)
 
     def as_label(self) -> LabelDefinition:
         return LabelDefinition(self.name, self.definition, positive_examples=self.examples)
@@ -108,7 +112,14 @@ def load_categories(path: str | Path | None = None) -> CategorySet:
             )
         if name in {c.name for c in categories}:
             raise CategoriesError(f"{where}: duplicate category name {name!r}")
-        categories.append(Category(name, " ".join(definition.split()), modality, examples))
+        requires = entry.get("requires")
+        try:
+            pattern = re.compile(requires, re.IGNORECASE) if requires else None
+        except (re.error, TypeError) as exc:
+            raise CategoriesError(
+                f"{where} ({name}): `requires` is not a valid regex: {exc}"
+            ) from exc
+        categories.append(Category(name, " ".join(definition.split()), modality, examples, pattern))
     audio = (data.get("modalities") or {}).get("audio_primary") or {}
     if not isinstance(audio, dict):
         raise CategoriesError(f"{path}: `modalities.audio_primary` must be a mapping")
@@ -145,6 +156,17 @@ def resolve_categories(
     return load_categories(None)
 
 
+def resolve_use_cases(path: str | Path | None = None, workspace: Path | None = None) -> str | None:
+    """An explicit use-case bank, else `<workspace>/use_cases.yaml`, else None (the shipped one)."""
+    if path:
+        if not Path(path).is_file():
+            raise CategoriesError(f"{path}: use-case file not found")
+        return str(path)
+    if workspace is not None and (Path(workspace) / WORKSPACE_USE_CASES_NAME).is_file():
+        return str(Path(workspace) / WORKSPACE_USE_CASES_NAME)
+    return None
+
+
 class PrototypeScorer(BaseEstimator):
     """Similarity of texts to each category: mean of the top-k cosine similarities to its examples.
 
@@ -179,20 +201,52 @@ class PrototypeScorer(BaseEstimator):
             out[:, j] = (-np.sort(-sims, axis=1)[:, :k]).mean(axis=1)
         return out
 
-    def score(self, embeddings: np.ndarray) -> np.ndarray:
-        """(n, n_labels) centred scores: which category fits best."""
-        return self._top_k_mean(self._centred(embeddings), self.examples_)
+    def score(self, embeddings: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """(n, n_labels) centred scores: which category fits best (with `texts`, a label whose
+        condition a text does not meet scores -inf for it; see `gates_`)."""
+        return self._gate(self._top_k_mean(self._centred(embeddings), self.examples_), texts)
 
-    def score_raw(self, embeddings: np.ndarray) -> np.ndarray:
+    def score_raw(self, embeddings: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
         """(n, n_labels) plain cosine scores: how well anything fits."""
-        return self._top_k_mean(normalise_rows(embeddings), self.raw_examples_)
+        return self._gate(self._top_k_mean(normalise_rows(embeddings), self.raw_examples_), texts)
+
+    def _gate(self, scores: np.ndarray, texts: Sequence[str] | None) -> np.ndarray:
+        gates = getattr(self, "gates_", {})
+        if texts is None or not gates:
+            return scores
+        for j, label in enumerate(self.labels_):
+            if label in gates:
+                unmet = np.array([not gates[label].search(str(t)) for t in texts], dtype=bool)
+                scores[unmet, j] = -np.inf
+        return scores
 
 
-def category_scorer(categories: CategorySet, encode: Encoder, top_k: int = 3) -> PrototypeScorer:
-    """A PrototypeScorer over each category's examples plus its definition."""
-    return PrototypeScorer(top_k).fit(
-        {c.name: encode([*c.examples, c.definition]) for c in categories.categories}
+def category_scorer(
+    categories: CategorySet,
+    encode: Encoder,
+    top_k: int = 3,
+    extra_examples: dict[str, list[str]] | None = None,
+    use_cases: str | Path | None = None,
+) -> PrototypeScorer:
+    """A PrototypeScorer over each category's examples plus its definition, plus any
+    `extra_examples` filed under a category of the set (by default the use-case bank's:
+    `use_cases`, else the shipped one)."""
+    extra = extra_examples if extra_examples is not None else bank_examples(use_cases)
+    scorer = PrototypeScorer(top_k).fit(
+        {
+            c.name: encode(list(dict.fromkeys([*c.examples, c.definition, *extra.get(c.name, [])])))
+            for c in categories.categories
+        }
     )
+    scorer.gates_ = {c.name: c.requires for c in categories.categories if c.requires}
+    return scorer
+
+
+def bank_examples(path: str | Path | None = None) -> dict[str, list[str]]:
+    """The shipped use-case bank's examples by category (data/use_cases.yaml)."""
+    from arenalens.labeler.names import examples_by_category, load_use_cases
+
+    return examples_by_category(load_use_cases(path))
 
 
 def calibrate_novel_threshold(scorer: PrototypeScorer, quantile: float = 0.05) -> float:
@@ -253,6 +307,7 @@ class CategoryMapper(BaseEstimator):
         central_embeddings: dict[int, np.ndarray],
         scorer: PrototypeScorer | None = None,
         summaries: dict[int, str] | None = None,
+        central_texts: dict[int, list[str]] | None = None,
     ) -> CategoryMapper:
         """Learned: decisions_ (cluster id -> CategoryDecision)."""
         if self.method == "labeler":
@@ -262,18 +317,27 @@ class CategoryMapper(BaseEstimator):
         elif self.method == "embedding":
             if scorer is None:
                 raise ValueError("method='embedding' needs a fitted PrototypeScorer")
-            self.decisions_ = {k: self._decide(scorer, e) for k, e in central_embeddings.items()}
+            texts = central_texts or {}
+            self.decisions_ = {
+                k: self._decide(scorer, e, texts.get(k)) for k, e in central_embeddings.items()
+            }
         else:
             raise ValueError(
                 f"category method must be 'embedding' or 'labeler', got {self.method!r}"
             )
         return self
 
-    def _decide(self, scorer: PrototypeScorer, embeddings: np.ndarray) -> CategoryDecision:
-        scores = scorer.score(embeddings)
+    def _decide(
+        self, scorer: PrototypeScorer, embeddings: np.ndarray, texts: Sequence[str] | None = None
+    ) -> CategoryDecision:
+        scores = scorer.score(embeddings, texts)
         votes = np.bincount(scores.argmax(axis=1), minlength=len(scorer.labels_)) / len(scores)
-        winner = int(np.argmax(votes + 1e-6 * scores.mean(axis=0)))
-        mean_score = float(scorer.score_raw(embeddings)[:, winner].mean())
+        ok = np.isfinite(scores)
+        means = np.where(ok, scores, 0.0).sum(axis=0) / np.maximum(ok.sum(axis=0), 1)
+        means[ok.sum(axis=0) == 0] = -9.0  # a category no central query may take
+        winner = int(np.argmax(votes + 1e-6 * means))
+        raw = scorer.score_raw(embeddings, texts)[:, winner]
+        mean_score = float(raw[np.isfinite(raw)].mean()) if np.isfinite(raw).any() else -1.0
         novel = mean_score < self.novel_threshold or votes[winner] < self.min_vote_share
         name = scorer.labels_[winner]
         return CategoryDecision(
@@ -305,17 +369,66 @@ class CategoryMapper(BaseEstimator):
 
 
 def categorise_queries(
-    scorer: PrototypeScorer, embeddings: np.ndarray, novel_threshold: float
+    scorer: PrototypeScorer,
+    embeddings: np.ndarray,
+    novel_threshold: float,
+    texts: Sequence[str] | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """Per-query category for queries outside any cluster (best score, 'novel' below threshold)."""
     if len(embeddings) == 0:
         return [], np.zeros(0, dtype=np.float32)
-    best = scorer.score(embeddings).argmax(axis=1)
-    top = scorer.score_raw(embeddings)[np.arange(len(best)), best]
+    best = scorer.score(embeddings, texts).argmax(axis=1)
+    top = scorer.score_raw(embeddings, texts)[np.arange(len(best)), best]
     labels = [
         scorer.labels_[b] if s >= novel_threshold else NOVEL for b, s in zip(best, top, strict=True)
     ]
     return labels, top
+
+
+def query_categories(
+    scorer: PrototypeScorer,
+    embeddings: np.ndarray,
+    cluster_category: Sequence[str],
+    novel_threshold: float,
+    override_margin: float,
+    texts: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Each query's category: its cluster's, unless its own best category beats the cluster's by
+    `override_margin` (centred score) and fits at all (plain score >= `novel_threshold`).
+
+    A cluster mixing factoid questions with calendar requests thus files each query where it
+    belongs; a query near the boundary follows its cluster. Queries of a novel cluster (or none)
+    take their own category when it beats the runner-up by the margin, else stay novel. With
+    `texts`, a query that does not meet a category's condition (`requires`) never gets it, even
+    from its cluster (it then takes its own best category).
+    """
+    cluster_category = np.asarray(cluster_category, dtype=object)
+    out = cluster_category.copy()
+    if len(embeddings) == 0:
+        return out
+    scores = scorer.score(embeddings, texts)
+    raw = scorer.score_raw(embeddings, texts)
+    index = {name: j for j, name in enumerate(scorer.labels_)}
+    best = scores.argmax(axis=1)
+    rows = np.arange(len(best))
+    ordered = np.sort(scores, axis=1)
+    runner_up = ordered[:, -2] if scores.shape[1] > 1 else np.full(len(best), -np.inf)
+    theirs = np.array(
+        [
+            scores[i, index[c]] if c in index else runner_up[i]
+            for i, c in enumerate(cluster_category)
+        ]
+    )
+    own = np.array([scorer.labels_[b] for b in best], dtype=object)
+    override = (
+        (own != cluster_category)
+        & (scores[rows, best] - theirs >= override_margin)
+        & (raw[rows, best] >= novel_threshold)
+    )
+    out[override] = own[override]
+    barred = ~np.isfinite(theirs) & np.array([c in index for c in cluster_category])
+    out[barred] = own[barred]
+    return out
 
 
 def cluster_summary(name: str, description: str, central_texts: Sequence[str]) -> str:

@@ -1,4 +1,5 @@
-"""`arenalens taxonomy ...`: build | show | eval | diff | export | assign | edit | label-import."""
+"""`arenalens taxonomy ...`: build | show | eval | diff | export | assign | edit | review |
+label-import."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from arenalens.context import AppContext
 from arenalens.csv_safe import write_csv
 from arenalens.privacy import mask_derived_columns, safe_derived_text
 from taxonomy import persist
-from taxonomy.categories import NOVEL, resolve_categories
+from taxonomy.categories import NOVEL, resolve_categories, resolve_use_cases
 from taxonomy.edits import Edit
 from taxonomy.errors import EditError
 from taxonomy.evaluate import load_category_map
@@ -22,6 +23,8 @@ from taxonomy.pipeline import (
     build_taxonomy,
     diff_two_runs,
     evaluate_run,
+    export_review,
+    import_review,
     reapply_edits,
     record_edit,
 )
@@ -71,8 +74,14 @@ def taxonomy_group() -> None:
 @click.option("--max-fit-size", type=int, default=20_000, show_default=True,
               help="Fit on a random sample of this size; assign the rest to its clusters.")  # fmt: skip
 @click.option(
-    "--n-parents", type=int, help="Number of parent topics (default: about sqrt of clusters)."
-)
+    "--n-parents", type=int,
+    help="Number of parent topics (default: as many as there are coherent themes).",
+)  # fmt: skip
+@click.option(
+    "--use-cases", "use_cases_path", type=click.Path(path_type=Path),
+    help="Use-case bank YAML for offline names (default: <workspace>/use_cases.yaml, else the "
+    "shipped data/use_cases.yaml).",
+)  # fmt: skip
 @click.option(
     "--category-method",
     type=click.Choice(["auto", "embedding", "labeler"]),
@@ -83,13 +92,15 @@ def taxonomy_group() -> None:
 @categories_option
 @click.pass_obj
 def build_command(app: AppContext, min_cluster_size, min_samples, reassign_threshold, keep_outliers,
-                  max_fit_size, n_parents, category_method, seed, categories_path) -> None:  # fmt: skip
+                  max_fit_size, n_parents, use_cases_path, category_method, seed,
+                  categories_path) -> None:  # fmt: skip
     """Cluster every query, name clusters and parents, map them to categories, persist a run."""
     params = TaxonomyParams(
         min_cluster_size=min_cluster_size, min_samples=min_samples,
         reassign_threshold=None if keep_outliers else reassign_threshold, max_fit_size=max_fit_size,
         n_parents=n_parents, category_method=category_method,
         random_state=app.settings.seed if seed is None else seed,
+        use_cases=resolve_use_cases(use_cases_path, app.settings.workspace),
     )  # fmt: skip
     click.echo(run_build(app, params, categories_path))
 
@@ -325,6 +336,51 @@ def undo_edit_command(app: AppContext, edit_id: int, categories_path: Path | Non
     persist.deactivate_edit(app.store, edit_id)
     report = reapply_edits(app.store, resolve_categories(categories_path, app.settings.workspace))
     click.echo(f"edit {edit_id} undone; {len(report.applied)} edits applied to the latest run")
+
+
+@taxonomy_group.group("review")
+def review_group() -> None:
+    """Analysts rate and correct cluster names: export a sheet, fill it in, import it."""
+
+
+@review_group.command("export")
+@click.argument("out", type=click.Path(path_type=Path))
+@run_option
+@click.pass_obj
+def review_export_command(app: AppContext, out: Path, run_id: int | None) -> None:
+    """Write a CSV sheet, one row per cluster: name, description, 5 central and 3 boundary
+    queries, and empty columns understandable (yes/no), corrected_name and reviewer."""
+    sheet = export_review(app.store, run_id)
+    text_columns = [c for c in sheet.columns if c.startswith(("central_", "boundary_"))]
+    # queries, names and descriptions masked as in `taxonomy show`; cells formula-safe
+    sheet = mask_derived_columns(sheet, [*text_columns, "parent"], app.settings.privacy_mask_pii)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(sheet, out)
+    click.echo(
+        f"wrote {len(sheet)} clusters to {out}; fill in understandable (yes/no: could you guess "
+        "what the cluster holds from its name alone?) and corrected_name, then run "
+        f"`arenalens taxonomy review import {out}`"
+    )
+
+
+@review_group.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@categories_option
+@click.pass_obj
+def review_import_command(app: AppContext, path: Path, categories_path: Path | None) -> None:
+    """Store a filled-in sheet: ratings for `taxonomy eval`, corrected names as rename edits
+    (they stick across rebuilds)."""
+    categories = resolve_categories(categories_path, app.settings.workspace)
+    ratings, renames, report = import_review(app.store, path, categories)
+    click.echo(
+        f"stored {ratings} ratings and {renames} corrected names; "
+        f"{len(report.applied)} edits applied to the latest run"
+    )
+
+
+def _spreadsheet_safe(value: object) -> object:
+    """Text a spreadsheet will not run as a formula (a leading = + - @ gets a quote)."""
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
 
 
 @taxonomy_group.command("label-import")

@@ -11,14 +11,19 @@ from sklearn.feature_extraction.text import CountVectorizer
 from tqdm.auto import tqdm
 
 from arenalens.labeler.base import Labeler
+from arenalens.labeler.embedding import EmbeddingLabeler
 from arenalens.labeler.keywords import dedupe_terms
+from arenalens.labeler.names import UseCaseBank, load_use_cases, phrase_name
 from arenalens.privacy import is_personal_data, text_for_keywords
 from taxonomy.cluster import UNCLUSTERED, cluster_centroids
 from taxonomy.reduce import normalise_rows
 
 NAMING_INSTRUCTIONS = (
     "These are transcribed spoken queries that users put to voice assistants. Name the use case "
-    "the in-group shares (2-5 words) and describe it in one sentence, as distinct from the out-group."
+    "the in-group shares in 2-6 plain words that say what people ask, as a reader who sees only "
+    "the name could guess (e.g. 'Setting alarms', 'Smart-home lighting', 'Geography facts', "
+    "'Jokes and small talk'); never two keywords joined by a slash. The name must tell the "
+    "in-group apart from the out-group. Describe the use case in one sentence."
 )
 
 
@@ -33,6 +38,7 @@ class ClusterDescription:
     keywords: list[str] = field(default_factory=list)
     central_texts: list[str] = field(default_factory=list)
     labeler: str = ""
+    theme: str = ""  # the broader theme of its use case (offline naming), for parents
 
 
 def class_tfidf_keywords(
@@ -127,6 +133,77 @@ def name_groups_contrastively(
     return dedupe_names(names, group_texts)
 
 
+def nearest_groups(centroids: dict[int, np.ndarray], n: int) -> dict[int, list[int]]:
+    """For each group, the `n` other groups whose centroids are most cosine-similar."""
+    ids = list(centroids)
+    if not ids:
+        return {}
+    matrix = normalise_rows(np.stack([centroids[k] for k in ids]))
+    sims = matrix @ matrix.T
+    return {
+        k: [ids[j] for j in np.argsort(-sims[row], kind="stable") if ids[j] != k][:n]
+        for row, k in enumerate(ids)
+    }
+
+
+def name_groups_offline(
+    bank: UseCaseBank,
+    encode,
+    group_texts: dict[int, list[str]],
+    centroids: dict[int, np.ndarray],
+    keywords: dict[int, list[str]],
+    *,
+    n_contrast_groups: int = 3,
+    labeler_name: str = "use-case bank and phrases (not an LLM)",
+) -> tuple[dict[int, tuple[str, str, str]], dict[int, str]]:
+    """(name, description, labeler) and theme per group, siblings' names distinct.
+
+    Every group lists the use cases that fit it (contrasted with its nearest groups); the best
+    (group, use case) fits are granted first, each use-case name once. A group left without one
+    is named from its own distinctive terms (`phrase_name`), trying further terms on a clash.
+    """
+    ids = list(group_texts)
+    vectors = {k: np.asarray(encode(group_texts[k])) for k in ids}
+    near = nearest_groups(centroids, n_contrast_groups)
+    fitting: dict[int, list[tuple[str, float, str]]] = {}
+    themes: dict[int, str] = {}
+    for k in ids:
+        out = [vectors[o] for o in near[k]]
+        out_vectors = np.concatenate(out) if out else np.zeros((0, vectors[k].shape[1]))
+        fitting[k], themes[k] = bank.choose(vectors[k], out_vectors)
+    taken: set[str] = set()
+    chosen: dict[int, tuple[str, str]] = {}
+    offers = sorted(
+        ((fit, k, name, desc) for k in ids for name, fit, desc in fitting[k]),
+        key=lambda o: (-o[0], o[1]),
+    )
+    for _fit, k, name, desc in offers:
+        if k not in chosen and name.lower() not in taken:
+            chosen[k] = (name, desc)
+            taken.add(name.lower())
+    for k in ids:
+        if k in chosen:
+            continue
+        terms = keywords.get(k, [])
+        for start in range(max(len(terms), 1)):
+            name, desc = phrase_name(terms[start:], group_texts[k])
+            if name and name.lower() not in taken:
+                break
+        if not name:
+            name, desc = "Varied queries", "Queries with no shared distinctive words."
+        chosen[k] = (name, desc)
+        taken.add(name.lower())
+    names = {
+        k: (
+            chosen[k][0],
+            chosen[k][1] + (f" Most typical: “{group_texts[k][0]}”." if group_texts[k] else ""),
+            labeler_name,
+        )
+        for k in ids
+    }
+    return dedupe_names(names, group_texts), themes
+
+
 def dedupe_names(
     names: dict[int, tuple[str, str, str]], group_texts: dict[int, list[str]]
 ) -> dict[int, tuple[str, str, str]]:
@@ -151,6 +228,7 @@ class ClusterDescriber(BaseEstimator):
         n_contrast_clusters: int = 3,
         n_contrast_texts: int = 3,
         instructions: str = NAMING_INSTRUCTIONS,
+        use_cases: str | None = None,
     ):
         self.labeler = labeler
         self.n_keywords = n_keywords
@@ -158,6 +236,7 @@ class ClusterDescriber(BaseEstimator):
         self.n_contrast_clusters = n_contrast_clusters
         self.n_contrast_texts = n_contrast_texts
         self.instructions = instructions
+        self.use_cases = use_cases
 
     def fit(
         self, texts: Sequence[str], embeddings: np.ndarray, labels: np.ndarray
@@ -171,14 +250,25 @@ class ClusterDescriber(BaseEstimator):
         group_texts = {
             k: unique_texts([texts[i] for i in central[k]], self.n_central) for k in ids.tolist()
         }
-        names = name_groups_contrastively(
-            self.labeler,
-            group_texts,
-            dict(zip(ids.tolist(), centroids, strict=True)),
-            n_contrast_groups=self.n_contrast_clusters,
-            n_contrast_texts=self.n_contrast_texts,
-            instructions=self.instructions,
-        )
+        centroid_of = dict(zip(ids.tolist(), centroids, strict=True))
+        themes: dict[int, str] = {}
+        if isinstance(self.labeler, EmbeddingLabeler):  # offline: use-case bank, then phrases
+            encode = self.labeler.embedder.encode
+            bank = UseCaseBank(load_use_cases(self.use_cases), encode)
+            names, themes = name_groups_offline(
+                bank, encode, group_texts, centroid_of, keywords,
+                n_contrast_groups=self.n_contrast_clusters,
+                labeler_name=f"use-case bank and phrases, {self.labeler.name}",
+            )  # fmt: skip
+        else:
+            names = name_groups_contrastively(
+                self.labeler,
+                group_texts,
+                centroid_of,
+                n_contrast_groups=self.n_contrast_clusters,
+                n_contrast_texts=self.n_contrast_texts,
+                instructions=self.instructions,
+            )
         self.descriptions_ = {
             k: ClusterDescription(
                 cluster=k,
@@ -188,6 +278,7 @@ class ClusterDescriber(BaseEstimator):
                 keywords=keywords.get(k, []),
                 central_texts=group_texts[k],
                 labeler=names[k][2],
+                theme=themes.get(k, ""),
             )
             for k in ids.tolist()
         }

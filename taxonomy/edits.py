@@ -1,4 +1,6 @@
-"""Analyst edits (rename, merge, recategorise): stored as edits, re-applied to every later run."""
+"""Analyst edits (rename, merge, recategorise, and a name's rating): stored as edits, re-applied
+to every later run. A `rate` edit changes nothing in the tables; it records an analyst's verdict
+on a cluster's name ("understandable" or "not understandable"), kept with the cluster's id."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import pandas as pd
 from taxonomy.categories import NOVEL, CategorySet
 from taxonomy.modality import final_modality
 
-EDIT_KINDS = ("rename", "merge", "recategorise")
+EDIT_KINDS = ("rename", "merge", "recategorise", "rate")
+RATING_VALUES = ("understandable", "not understandable")
 
 
 @dataclass(frozen=True)
@@ -53,19 +56,31 @@ def apply_edits(
         target = edit.cluster_ids[0]
         if edit.kind == "rename":
             clusters.loc[_rows(clusters, target, edit.level), "name"] = edit.value
+        elif edit.kind == "rate":
+            pass  # a verdict on the name, read by `taxonomy eval`
         elif edit.kind == "recategorise":
             if edit.value not in categories.names:
                 report.skipped.append((edit, f"category {edit.value!r} not in {categories.source}"))
                 continue
-            clusters.loc[_rows(clusters, target, 0), "category"] = edit.value
-            members = assignments["cluster_id"] == target
+            row = _rows(clusters, target, 0)
+            before = clusters.loc[row, "category"].iloc[0]
+            clusters.loc[row, "category"] = edit.value
+            # the queries that follow the cluster's category move with it; a query that kept
+            # its own category (it disagreed confidently with its cluster) keeps it
+            members = (assignments["cluster_id"] == target) & (
+                (assignments["category"] == before) | (before is None) | pd.isna(before)
+            )
             assignments.loc[members, "category"] = edit.value
         elif edit.kind == "merge":
             sources = list(edit.cluster_ids[1:])
             target_row = clusters[_rows(clusters, target, 0)].iloc[0]
             moved = assignments["cluster_id"].isin(sources)
+            source_category = assignments["cluster_id"].map(
+                clusters[(clusters["level"] == 0)].set_index("cluster_id")["category"]
+            )
+            follows = moved & (assignments["category"] == source_category)
             assignments.loc[moved, "cluster_id"] = target
-            assignments.loc[moved, "category"] = target_row["category"]
+            assignments.loc[follows, "category"] = target_row["category"]
             for source in sources:
                 clusters.loc[_rows(clusters, source, 0), "merged_into"] = target
             clusters.loc[_rows(clusters, target, 0), "size"] = int(

@@ -18,6 +18,7 @@ from taxonomy.categories import (
     categorise_queries,
     category_scorer,
     cluster_summary,
+    query_categories,
 )
 from taxonomy.cluster import (
     UNCLUSTERED,
@@ -53,6 +54,8 @@ class TaxonomyParams:
     novel_threshold: float | None = None  # None: calibrated on the categories file
     novel_quantile: float = 0.05
     modality_margin: float = 0.08
+    category_override_margin: float = 0.1
+    use_cases: str | None = None  # use-case bank YAML (None: the shipped data/use_cases.yaml)
     random_state: int = 0
 
     def to_dict(self) -> dict:
@@ -167,10 +170,11 @@ def fit_categories(
     encode: Encoder,
     categories: CategorySet,
     params: TaxonomyParams,
+    fit_idx: np.ndarray | None = None,
 ) -> CategoryFit:
     """Clusters to categories (novel below the calibrated threshold), loose queries by their own
     best category, and every query's modality."""
-    scorer = category_scorer(categories, encode)
+    scorer = category_scorer(categories, encode, use_cases=params.use_cases)
     novel_threshold = params.novel_threshold
     if novel_threshold is None:
         novel_threshold = calibrate_novel_threshold(scorer, params.novel_quantile)
@@ -178,6 +182,7 @@ def fit_categories(
     if method == "auto":
         method = "labeler" if labeler.name.lower().startswith("llm") else "embedding"
     central = central_indices(x_fit, assignment.labels_fit, params.n_central)
+    texts_fit = [texts[i] for i in (fit_idx if fit_idx is not None else range(len(x_fit)))]
     mapper = CategoryMapper(categories, method, labeler, novel_threshold).fit(
         {k: x_fit[rows] for k, rows in central.items()},
         scorer,
@@ -185,15 +190,24 @@ def fit_categories(
             k: cluster_summary(d.name, d.description, d.central_texts)
             for k, d in describer.descriptions_.items()
         },
+        {k: [texts_fit[i] for i in rows] for k, rows in central.items()},
     )
     labels = assignment.labels
     cluster_category = {k: d.category for k, d in mapper.decisions_.items()}
     query_category = np.array(
         [cluster_category.get(k, NOVEL) for k in labels.tolist()], dtype=object
     )
+    clustered = np.flatnonzero(labels != UNCLUSTERED)
+    if len(clustered):  # a query that confidently disagrees with its cluster keeps its own
+        query_category[clustered] = query_categories(
+            scorer, x[clustered], query_category[clustered], novel_threshold,
+            params.category_override_margin, [texts[i] for i in clustered],
+        )  # fmt: skip
     loose = np.flatnonzero(labels == UNCLUSTERED)
     if len(loose):
-        query_category[loose] = categorise_queries(scorer, x[loose], novel_threshold)[0]
+        query_category[loose] = categorise_queries(
+            scorer, x[loose], novel_threshold, [texts[i] for i in loose]
+        )[0]
     modality_clf = ModalityClassifier(params.modality_margin).fit(categories, encode)
     query_modality, modality_score = modality_clf.predict(texts, x)
     modality = final_modality(query_modality, [categories.modality_of(c) for c in query_category])
@@ -349,21 +363,35 @@ def fit_taxonomy(
         with timer.stage("assign"):
             assignment = assign_queries(x, fit_idx, fitted, params.reassign_threshold)
         with timer.stage("describe"):
-            describer = ClusterDescriber(labeler, n_central=params.n_central).fit(
-                [texts[i] for i in fit_idx], x_fit, assignment.labels_fit
-            )
+            describer = ClusterDescriber(
+                labeler, n_central=params.n_central, use_cases=params.use_cases
+            ).fit([texts[i] for i in fit_idx], x_fit, assignment.labels_fit)
         cluster_ids, centroids = cluster_centroids(x_fit, assignment.labels_fit)
+        with timer.stage("categories_modality"):
+            category = fit_categories(
+                texts,
+                x,
+                x_fit,
+                assignment,
+                describer,
+                labeler,
+                encode,
+                categories,
+                params,
+                fit_idx,
+            )
         with timer.stage("hierarchy"):
             sizes = np.array([int(np.sum(assignment.labels == k)) for k in cluster_ids])
+            descriptions = describer.descriptions_
+            offline = any(d.theme for d in descriptions.values())
             hierarchy = ClusterHierarchy(labeler, params.n_parents).fit(
                 cluster_ids,
                 centroids,
                 sizes,
-                {k: d.central_texts for k, d in describer.descriptions_.items()},
-            )
-        with timer.stage("categories_modality"):
-            category = fit_categories(
-                texts, x, x_fit, assignment, describer, labeler, encode, categories, params
+                {k: d.central_texts for k, d in descriptions.items()},
+                themes={k: d.theme for k, d in descriptions.items()} if offline else None,
+                names={k: d.name for k, d in descriptions.items()},
+                categories={k: d.category for k, d in category.mapper.decisions_.items()},
             )
         clusters = cluster_table(
             cluster_ids, centroids, assignment, describer, hierarchy, category.mapper

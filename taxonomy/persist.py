@@ -199,16 +199,17 @@ def query_assignment_table(store: Store, run_id: int | None = None) -> pd.DataFr
 
 
 def map_coordinates(store: Store, run_id: int | None = None) -> pd.DataFrame:
-    """2-D map of a run: interaction_id, x, y, cluster_id, cluster_name, category, modality, query."""
+    """2-D map of a run: interaction_id, x, y, cluster_id, cluster_name, parent_name, category,
+    modality, query."""
     frame = query_assignment_table(store, run_id)
     assignments = read_assignments(store, resolve_run(store, run_id)).set_index("interaction_id")
     frame["x"] = frame["interaction_id"].map(assignments["x"])
     frame["y"] = frame["interaction_id"].map(assignments["y"])
     queries = store.queries_frame(include_extra=False).set_index("id")["query"]
     frame["query"] = frame["interaction_id"].map(queries)
-    return frame[
-        ["interaction_id", "x", "y", "cluster_id", "cluster_name", "category", "modality", "query"]
-    ]
+    columns = ["interaction_id", "x", "y", "cluster_id", "cluster_name", "parent_name",
+               "category", "modality", "query"]  # fmt: skip
+    return frame[columns]
 
 
 def _field_and_user(store: Store, run_id: int | None, field: str) -> pd.DataFrame:

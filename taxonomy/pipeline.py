@@ -13,11 +13,12 @@ from taxonomy import persist
 from taxonomy.assign import TaxonomyAssigner, assign_batches, assign_on_ray, map_reference_rows
 from taxonomy.categories import CategorySet, Encoder
 from taxonomy.cluster import UNCLUSTERED
-from taxonomy.edits import Edit, EditReport, apply_edits
+from taxonomy.edits import RATING_VALUES, Edit, EditReport, apply_edits
 from taxonomy.errors import EditError, TaxonomyError
-from taxonomy.evaluate import category_accuracy, clustering_scores
+from taxonomy.evaluate import category_accuracy, clustering_scores, purity
 from taxonomy.matching import diff_runs, match_clusters, members_by_cluster, stable_ids
 from taxonomy.model import TaxonomyParams, TaxonomyResult, fit_taxonomy
+from taxonomy.review import read_review, review_edits, review_sheet, understandable_share
 from taxonomy.timing import FIT_STAGES, StageTimer
 
 BUILD_STAGES = ("embed", *FIT_STAGES, "match", "persist")
@@ -111,10 +112,13 @@ def _match_to_previous(
     parent_matched = match_clusters(
         parent_members(prev_assign, prev_parent_of), parent_members(a, cur_parent_of)
     )
-    # a continuing cluster keeps the name it had (its keywords and central texts are refreshed)
+    # a continuing cluster keeps the name it had (its keywords and central texts are refreshed),
+    # unless that name came from another namer (e.g. an older offline namer: names improve)
     prev_by_id = prev_leaf.set_index("cluster_id")
     for local, prev in matched.items():
         row = (c["level"] == 0) & (c["cluster_id"] == local)
+        if prev_by_id.loc[prev, "labeler"] != c.loc[row, "labeler"].iloc[0]:
+            continue
         c.loc[row, ["auto_name", "name", "description"]] = [
             prev_by_id.loc[prev, "auto_name"],
             prev_by_id.loc[prev, "auto_name"],
@@ -123,6 +127,8 @@ def _match_to_previous(
     prev_parents = prev_clusters[prev_clusters["level"] == 1].set_index("cluster_id")
     for local, prev in parent_matched.items():
         row = (c["level"] == 1) & (c["cluster_id"] == local)
+        if prev_parents.loc[prev, "labeler"] != c.loc[row, "labeler"].iloc[0]:
+            continue
         c.loc[row, ["auto_name", "name", "description"]] = [
             prev_parents.loc[prev, "auto_name"],
             prev_parents.loc[prev, "auto_name"],
@@ -204,10 +210,14 @@ def reapply_edits(store: Store, categories: CategorySet, run_id: int | None = No
     base["name"] = base["auto_name"]
     base["merged_into"] = None
     leaf = (base["level"] == 0) & (base["cluster_id"] >= 0)
+    effective = clusters[leaf].set_index("cluster_id")["category"]
     base.loc[leaf, "category"] = base.loc[leaf, "auto_category"]
     auto_category = base[leaf].set_index("cluster_id")["auto_category"]
+    # queries that follow their (effective) cluster's category go back to its automatic one;
+    # a query that kept its own category against its cluster's keeps it
+    follows = assignments["category"] == assignments["cluster_id"].map(effective)
     assignments["cluster_id"] = assignments["base_cluster_id"]
-    clustered = assignments["cluster_id"] >= 0
+    clustered = (assignments["cluster_id"] >= 0) & follows
     assignments.loc[clustered, "category"] = assignments.loc[clustered, "cluster_id"].map(
         auto_category
     )
@@ -225,6 +235,8 @@ def validate_edit(store: Store, edit: Edit, categories: CategorySet) -> None:
         raise EditError(f"category {edit.value!r} is not one of {', '.join(categories.names)}")
     if edit.kind == "rename" and not (edit.value or "").strip():
         raise EditError("the new name is empty")
+    if edit.kind == "rate" and edit.value not in RATING_VALUES:
+        raise EditError(f"a rating is one of {', '.join(RATING_VALUES)}")
     if edit.kind == "merge" and (
         len(edit.cluster_ids) < 2 or edit.cluster_ids[0] in edit.cluster_ids[1:]
     ):
@@ -282,7 +294,12 @@ def fit_assigner(
     fitted = fitted[fitted["source"] == "fit"]
     reference = fitted.iloc[map_reference_rows(len(fitted))]
     id_to_text = store.queries_frame(include_extra=False).set_index("id")["query"].astype(str)
-    return TaxonomyAssigner(threshold, config.get("modality_margin", 0.08)).fit(
+    return TaxonomyAssigner(
+        threshold,
+        config.get("modality_margin", 0.08),
+        config.get("category_override_margin"),  # runs before per-query categories: None
+        config.get("use_cases"),
+    ).fit(
         leaves,
         categories,
         encode,
@@ -385,6 +402,42 @@ def evaluate_run(
     out = {"run_id": run_id, "gold_field": gold_field, "n_evaluated": int(keep.sum()), **scores,
            "outlier_share_raw": summary.get("outlier_share_raw"), "dbcv": summary.get("dbcv"),
            "silhouette": summary.get("silhouette")}  # fmt: skip
+    clusters = persist.read_clusters(store, run_id)
+    leaves = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] >= 0)]
+    parent_of = dict(zip(leaves["cluster_id"].astype(int), leaves["parent_id"], strict=True))
+    parents = assignments.loc[keep, "cluster_id"].map(lambda k: parent_of.get(int(k)))
+    in_parent = parents.notna().to_numpy()
+    if in_parent.any():
+        parent_ids = parents[in_parent].astype(int).to_numpy()
+        out["parent_purity"] = purity(parent_ids, gold[keep][in_parent].astype(str).to_numpy())
+        out["largest_parent_share"] = float(
+            pd.Series(parent_ids).value_counts(normalize=True).max()
+        )
+    live = set(leaves.loc[leaves["merged_into"].isna(), "cluster_id"].astype(int))
+    out |= understandable_share(persist.list_edits(store), live)
     if category_map:
         out |= category_accuracy(assignments.loc[keep, "category"], gold[keep], category_map)
     return out
+
+
+def export_review(store: Store, run_id: int | None = None) -> pd.DataFrame:
+    """The review sheet of a run (see `taxonomy.review`): names, central and boundary queries."""
+    run_id = persist.resolve_run(store, run_id)
+    clusters = persist.cluster_table(store, run_id, level=0, include_merged=True)
+    assignments = persist.read_assignments(store, run_id)
+    texts = store.queries_frame(include_extra=False).set_index("id")["query"]
+    return review_sheet(clusters, assignments, texts)
+
+
+def import_review(store: Store, path, categories: CategorySet) -> tuple[int, int, EditReport]:
+    """Store a filled-in sheet's ratings and corrected names as edits; (ratings, renames, report)."""
+    clusters = persist.cluster_table(store, None, level=0)
+    known = set(clusters["cluster_id"].astype(int)) - {UNCLUSTERED}
+    edits = review_edits(read_review(path, known))
+    for edit, _ in edits:
+        validate_edit(store, edit, categories)
+    for edit, note in edits:
+        persist.add_edit(store, edit, note)
+    report = reapply_edits(store, categories)
+    ratings = sum(e.kind == "rate" for e, _ in edits)
+    return ratings, len(edits) - ratings, report

@@ -9,10 +9,12 @@ import streamlit as st
 
 from arenalens.context import AppContext
 from dashboard import loaders, privacy, ui, writes
-from dashboard.charts import interval_chart
+from dashboard.charts import LABEL_FONT_PX, interval_chart, place_labels
 
 MAP_POINTS = 5_000
-MAP_LABELS = 15  # cluster names written on the map (the largest clusters in view)
+MAP_LABELS = 30  # at most this many cluster names written on the map (largest first, no overlap)
+MAP_WIDTH = 720  # px: fixed, so label placement knows the plot's size
+MAP_HEIGHT = 480
 ALL = "(all)"
 CLUSTER_COLUMNS = [
     "size",
@@ -74,31 +76,58 @@ def drill_filters(table: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+def map_domain(values: pd.Series) -> tuple[float, float]:
+    """A map axis's range: the middle 99% of the points plus 4% on each side (a few far-off
+    points would otherwise squeeze every cluster into the middle; they are clipped)."""
+    lo, hi = float(values.quantile(0.005)), float(values.quantile(0.995))
+    pad = (hi - lo) * 0.04 or 1.0
+    return lo - pad, hi + pad
+
+
 def map_chart(points: pd.DataFrame, labels: pd.DataFrame) -> alt.Chart:
-    """Queries coloured by category (distinct colours), cluster names at cluster centres."""
+    """Queries coloured by parent; every cluster named on hover, the largest written in full
+    where their labels fit without overlap (`place_labels`)."""
     pick = alt.selection_point(fields=["cluster_id"], name="cluster")
+    domain_x, domain_y = map_domain(points["x"]), map_domain(points["y"])
+    x = alt.X("x:Q", axis=None, scale=alt.Scale(domain=domain_x, nice=False, zero=False))
+    y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=domain_y, nice=False, zero=False))
     dots = (
         alt.Chart(points)
-        .mark_circle(size=18)
+        .mark_circle(size=18, clip=True)
         .encode(
-            x=alt.X("x:Q", axis=None),
-            y=alt.Y("y:Q", axis=None),
+            x=x,
+            y=y,
             color=alt.Color(
-                "category:N",
-                scale=alt.Scale(scheme="tableau10"),
-                legend=alt.Legend(title="category", orient="right"),
+                "parent:N",
+                scale=alt.Scale(scheme="tableau20"),
+                legend=None,  # up to dozens of parents: named on hover and in the parent filter
             ),
             opacity=alt.condition(pick, alt.value(0.8), alt.value(0.12)),
-            tooltip=["cluster_id", "cluster_name", "category", "modality", "query"],
+            tooltip=[
+                alt.Tooltip("cluster:N", title="cluster"),
+                alt.Tooltip("cluster_size:Q", title="queries in cluster", format=","),
+                alt.Tooltip("parent:N", title="parent"),
+                alt.Tooltip("category:N", title="this query's category"),
+                alt.Tooltip("query:N", title="query"),
+            ],
         )
         .add_params(pick)
     )
     text = alt.Chart(labels).encode(
-        x="x:Q", y="y:Q", text=alt.Text("label:N"), tooltip=["cluster_id", "label", "size"]
+        x=alt.X("lx:Q", scale=alt.Scale(domain=domain_x, nice=False, zero=False)),
+        y=alt.Y("ly:Q", scale=alt.Scale(domain=domain_y, nice=False, zero=False)),
+        text=alt.Text("label:N"),
+        tooltip=[alt.Tooltip("label:N", title="cluster"), alt.Tooltip("size:Q", title="queries")],
     )
-    halo = text.mark_text(fontSize=11, stroke="white", strokeWidth=3, strokeOpacity=0.85)
-    names = text.mark_text(fontSize=11, color="#222")
-    return (dots + halo + names).properties(height=480)
+    style = {"fontSize": LABEL_FONT_PX, "align": "center", "baseline": "middle"}
+    halo = text.mark_text(**style, stroke="white", strokeWidth=3, strokeOpacity=0.85)
+    names = text.mark_text(**style, color="#222")
+    # a fixed plot size (no fitting to the container), so the label boxes computed for it hold
+    return (
+        (dots + halo + names)
+        .properties(width=MAP_WIDTH, height=MAP_HEIGHT)
+        .configure(autosize=alt.AutoSizeParams(type="pad", contains="content"))
+    )
 
 
 def query_map(points: pd.DataFrame, in_view: pd.DataFrame, min_users: int) -> None:
@@ -106,20 +135,40 @@ def query_map(points: pd.DataFrame, in_view: pd.DataFrame, min_users: int) -> No
     points = points[points["cluster_id"].isin(in_view["cluster_id"])]
     shown = points.sample(MAP_POINTS, random_state=0) if len(points) > MAP_POINTS else points
     shown = privacy.redact_small_groups(shown, "cluster_id", min_users)
-    shown = shown.assign(query=shown["query"].fillna("(hidden: fewer than k users)"))
+    sizes = in_view.set_index("cluster_id")["size"]
+    shown = shown.assign(
+        query=shown["query"].fillna("(hidden: fewer than k users)"),
+        cluster=shown["cluster_name"].fillna("unclustered").astype(str),
+        cluster_size=shown["cluster_id"].map(sizes),
+        parent=shown["parent_name"].fillna("(none)").astype(str)
+        if "parent_name" in shown
+        else "(none)",
+    )
     centres = (
         points[points["cluster_id"] >= 0]
         .groupby("cluster_id")
-        .agg(x=("x", "mean"), y=("y", "mean"), size=("x", "size"))
+        .agg(x=("x", "median"), y=("y", "median"), size=("x", "size"))
         .join(in_view.set_index("cluster_id")["name"])
-        .nlargest(MAP_LABELS, "size")
         .reset_index()
     )
-    centres["label"] = centres["name"].astype(str).str.slice(0, 28)
+    centres["label"] = centres["name"].astype(str)
+    labels = place_labels(
+        centres, MAP_WIDTH, MAP_HEIGHT, domain_x=map_domain(shown["x"]),
+        domain_y=map_domain(shown["y"]), limit=MAP_LABELS,
+    )  # fmt: skip
     if len(points) > MAP_POINTS:
         ui.say("caption", "Map shows a random {:,} of {:,} queries.", MAP_POINTS, len(points))
+    ui.say(
+        "caption",
+        "Colour: parent cluster. {} of {} cluster names fit on the map; hover a point for any "
+        "cluster's name, size, parent and category.",
+        len(labels),
+        len(centres),
+    )
     key = f"use_cases_map_{st.session_state.get('use_cases_map_version', 0)}"
-    event = st.altair_chart(map_chart(shown, centres), width="stretch", on_select="rerun", key=key)
+    event = st.altair_chart(
+        map_chart(shown, labels), width="content", theme=None, on_select="rerun", key=key
+    )
     selected = (getattr(event, "selection", None) or {}).get("cluster") or []
     if (
         selected
@@ -159,6 +208,15 @@ def cluster_queries(
     return mine
 
 
+def category_mix(queries: pd.DataFrame) -> str:
+    """'knowledge 80%, task_execution 20%': the share of a cluster's queries per own category
+    (a query that disagrees confidently with its cluster keeps its own)."""
+    if "category" not in queries or queries.empty:
+        return ""
+    shares = queries["category"].fillna("unclustered").value_counts(normalize=True)
+    return ", ".join(f"{name} {share:.0%}" for name, share in shares.items())
+
+
 def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id: int) -> None:
     """One cluster's queries, filtered by model, outcome and language (privacy rule applied)."""
     ui.say("subheader", "Cluster {}: {}", int(cluster["cluster_id"]), cluster["name"])
@@ -173,6 +231,9 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
     mine = cluster_queries(cluster, queries, min_users)
     if mine is None:
         return
+    mix = category_mix(mine)
+    if mix:
+        ui.say("caption", "Its queries by their own category: {}", mix)
     examples = cluster.get("central_texts")
     if isinstance(examples, list) and examples:
         st.caption("Most central queries")

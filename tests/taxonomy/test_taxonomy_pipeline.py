@@ -193,3 +193,37 @@ def test_bad_label_file_is_refused_naming_the_line_and_nothing_is_written(built,
 def test_reading_a_workspace_without_a_run_says_what_to_do(store: Store):
     with pytest.raises(TaxonomyError, match="taxonomy build"):
         persist.cluster_table(store)
+
+
+def test_review_sheet_ratings_and_corrected_names_stick_across_rebuilds(
+    built, encode, tmp_path: Path
+):
+    import csv
+
+    from taxonomy.pipeline import evaluate_run, export_review, import_review
+
+    store, _, labeler = built
+    sheet = export_review(store)
+    assert len(sheet) == int((persist.cluster_table(store)["cluster_id"] >= 0).sum())
+    first = sheet.iloc[0]
+    assert first["central_1"] and first["boundary_1"] and first["central_5"]
+    assert first["boundary_1"] not in {first[f"central_{i}"] for i in range(1, 6)}
+    a, b = int(sheet["cluster_id"].iloc[0]), int(sheet["cluster_id"].iloc[1])
+    sheet["understandable"] = ""
+    sheet.loc[0, ["understandable", "corrected_name"]] = ["yes", "Corrected by analyst"]
+    sheet.loc[1, "understandable"] = "no"
+    path = tmp_path / "review.csv"
+    sheet.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
+    categories = load_categories()
+    ratings, renames, _ = import_review(store, path, categories)
+    assert (ratings, renames) == (2, 1)
+    second = build_taxonomy(store, encode, labeler, categories, PARAMS)
+    clusters = persist.cluster_table(store, second.run_id).set_index("cluster_id")
+    assert clusters.loc[a, "name"] == "Corrected by analyst"
+    scores = evaluate_run(store, "scenario")
+    assert scores["names_rated"] == 2 and scores["names_understandable_share"] == 0.5
+    assert 0 < scores["parent_purity"] <= 1 and b in clusters.index
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"cluster_id,understandable,corrected_name\n{a},maybe,\n")
+    with pytest.raises(TaxonomyError, match=r"line 2: understandable must be yes or no"):
+        import_review(store, bad, categories)

@@ -1,0 +1,286 @@
+"""Offline group names: a bank of general use-case labels matched by embedding, else a phrase
+mined from the group's own texts. Never "X / Y".
+
+Bank match. Each use case (data/use_cases.yaml: name, theme, description, examples) is scored
+against a group as the mean, over the group's texts, of the mean of each text's top-2 cosine
+similarities to the use case's examples (`fit`). The group takes the best-fitting use case when
+its fit reaches `min_fit` and beats the fit of the contrasting texts (the nearest groups) by
+`min_contrast`; several fitting use cases are kept as ranked alternatives so that siblings can
+take different ones. A group whose fit reaches `theme_fit` only gets the use case's theme
+(used to build parents), not its name.
+
+Mined phrase. Otherwise the name is built from the group's most distinctive c-TF-IDF term
+(re-ranked by closeness to the group's centroid): a command verb leading it becomes a gerund
+("turn lights" -> "Turning lights"); a group of mostly questions gets "Questions about X and
+Y" (its two leading terms with at least one word that is not vague), others "Queries about X
+and Y"; a group mostly in another language or script is "Queries in Spanish" and the like. A term that personal-data masking would change is never used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from arenalens.datafiles import read_yaml
+from arenalens.labeler.base import LabelerError
+from arenalens.privacy import mask_pii
+
+DEFAULT_USE_CASES_PATH = Path(__file__).resolve().parents[2] / "data" / "use_cases.yaml"
+Encoder = Callable[[list[str]], np.ndarray]
+
+QUESTION_WORDS = frozenset(
+    "what what's whats who who's whose when where why how which is are was were do does did "
+    "will would should could can".split()
+)
+COMMAND_VERBS = frozenset(
+    "add book buy call cancel change check create delete dim find get lower make mute open order "
+    "pause play post put read remind remove reply repeat resume search send set show skip start "
+    "stop switch take text tell turn tweet update wake write".split()
+)
+# Words that say little about what a group is about: question verbs, fillers, vague nouns.
+VAGUE_WORDS = frozenset(
+    """does did do mean means meant say says said think thought know knew tell told make made
+    like likes want wanted need needed live lives lived wrote write won win directed eat work
+    works working sound sounds guess answer ask asked question questions random quick wondered
+    wonder wondering curious um uh hmm lol haha hehe ok okay hey hi hello gonna going right
+    actually kind sort way thing things stuff good best better bad really just year years day
+    days time long far old big little lot lots new real true maybe probably pretty got get ve
+    ll don doesn isn wasn try trying use used come comes came went go goes""".split()
+)
+# Non-English queries are named by their language (or script) rather than by their words.
+SCRIPTS = (
+    ("Chinese or Japanese", re.compile(r"[\u4e00-\u9fff\u3040-\u30ff]")),
+    ("Korean", re.compile(r"[\uac00-\ud7af]")),
+    ("Cyrillic-script", re.compile(r"[\u0400-\u04ff]")),
+    ("Arabic-script", re.compile(r"[\u0600-\u06ff]")),
+    ("Hindi", re.compile(r"[\u0900-\u097f]")),
+    ("Greek", re.compile(r"[\u0370-\u03ff]")),
+    ("Hebrew", re.compile(r"[\u0590-\u05ff]")),
+    ("Thai", re.compile(r"[\u0e00-\u0e7f]")),
+)
+LATIN_LANGUAGES = {
+    "Spanish": frozenset(
+        "el la los las una uno es qué que por para cómo cuál dónde cuándo fue hay".split()
+    ),
+    "French": frozenset(
+        "le la les est une des du que qui pour comment quelle quel où c'est pas".split()
+    ),
+    "German": frozenset("der die das ist ein eine und wie was warum nicht ich wo wer".split()),
+    "Portuguese": frozenset("o os uma é não como qual onde quando você para".split()),
+    "Italian": frozenset("il lo gli è una che come perché dove quando della".split()),
+}
+
+
+def query_language(texts: Sequence[str]) -> str:
+    """'Chinese or Japanese', 'Spanish', ... when most texts are in that language or script, else ''."""
+    if not texts:
+        return ""
+    votes: dict[str, int] = {}
+    for text in texts:
+        found = next((name for name, pattern in SCRIPTS if pattern.search(text)), "")
+        if not found:
+            words = set(text.lower().split())
+            scores = {name: len(words & stop) for name, stop in LATIN_LANGUAGES.items()}
+            best = max(scores, key=lambda name: scores[name])
+            english = len(words & {"the", "is", "what", "how", "a", "to", "my", "you", "i", "of"})
+            found = best if scores[best] >= 2 and scores[best] > english else ""
+        votes[found] = votes.get(found, 0) + 1
+    language, count = max(votes.items(), key=lambda kv: kv[1])
+    return language if language and count >= 0.6 * len(texts) else ""
+
+
+def is_question(text: str) -> bool:
+    """A question mark, or a question word among the first six words."""
+    words = re.findall(r"[\w']+", text.lower())[:6]
+    return "?" in text or any(w in QUESTION_WORDS for w in words)
+
+
+def _shares_a_word(a: str, b: str) -> bool:
+    """Whether two terms share a word, counting a plural 's' as the same word."""
+    stems = {w.removesuffix("s") for w in b.split()}
+    return any(w.removesuffix("s") in stems for w in a.split())
+
+
+def topical(term: str) -> bool:
+    """A term with at least one word that is not vague."""
+    return any(w not in VAGUE_WORDS for w in term.split())
+
+
+@dataclass(frozen=True)
+class UseCase:
+    """One general use-case label: a plain name, its broader theme, a sentence and examples."""
+
+    name: str
+    theme: str
+    description: str
+    examples: tuple[str, ...]
+    category: str = ""  # the top-level category its queries belong to (extra category examples)
+
+
+@dataclass(frozen=True)
+class NameChoice:
+    """A group's name, description, theme and the other names that would fit (best first)."""
+
+    name: str
+    description: str
+    theme: str
+    alternatives: tuple[tuple[str, float, str], ...]  # (name, fit, description)
+    source: str  # "use case" | "phrase"
+
+
+def load_use_cases(path: str | Path | None = None) -> list[UseCase]:
+    """Read and validate a use-case bank YAML file (default: the shipped data/use_cases.yaml)."""
+    path = Path(path) if path else DEFAULT_USE_CASES_PATH
+    data = read_yaml(path, LabelerError, "use-case file")
+    entries = data.get("use_cases") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise LabelerError(f"{path}: expected a mapping with a non-empty list `use_cases`")
+    out: list[UseCase] = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"{path}: use case #{i}"
+        if not isinstance(entry, dict):
+            raise LabelerError(
+                f"{where}: expected a mapping with name, theme, description, examples"
+            )
+        fields = {k: entry.get(k) for k in ("name", "theme", "description")}
+        for key, value in fields.items():
+            if not isinstance(value, str) or not value.strip():
+                raise LabelerError(f"{where}: field {key!r} must be a non-empty string")
+        examples = entry.get("examples")
+        if (
+            not isinstance(examples, list)
+            or not examples
+            or not all(isinstance(x, str) and x.strip() for x in examples)
+        ):
+            raise LabelerError(f"{where} ({fields['name']}): `examples` must list example queries")
+        if not 1 <= len(str(fields["name"]).split()) <= 6:
+            raise LabelerError(f"{where}: a name has 1 to 6 words, got {fields['name']!r}")
+        out.append(
+            UseCase(
+                str(fields["name"]).strip(),
+                str(fields["theme"]).strip(),
+                " ".join(str(fields["description"]).split()),
+                tuple(x.strip() for x in examples),
+                str(entry.get("category") or "").strip(),
+            )
+        )
+    names = [u.name.lower() for u in out]
+    if len(set(names)) != len(names):
+        raise LabelerError(f"{path}: use-case names must be unique")
+    return out
+
+
+def examples_by_category(use_cases: Sequence[UseCase]) -> dict[str, list[str]]:
+    """Category name -> the examples of every use case filed under it."""
+    out: dict[str, list[str]] = {}
+    for use_case in use_cases:
+        if use_case.category:
+            out.setdefault(use_case.category, []).extend(use_case.examples)
+    return out
+
+
+def gerund(verb: str) -> str:
+    """'set' -> 'setting', 'make' -> 'making', 'play' -> 'playing' (regular English spelling)."""
+    verb = verb.lower()
+    if verb.endswith("ie"):
+        return verb[:-2] + "ying"
+    if verb.endswith("e") and not verb.endswith(("ee", "ye", "oe")):
+        return verb[:-1] + "ing"
+    if (
+        len(verb) <= 4
+        and len(verb) >= 3
+        and verb[-1] not in "aeiouwxy"
+        and verb[-2] in "aeiou"
+        and verb[-3] not in "aeiou"
+    ):
+        return verb + verb[-1] + "ing"
+    return verb + "ing"
+
+
+def safe_term(term: str) -> bool:
+    """A term can become part of a name: no personal detail, at least one letter."""
+    return mask_pii(term) == term and any(ch.isalpha() for ch in term)
+
+
+def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str]:
+    """(name, description) from the group's distinctive terms and the form of its texts."""
+    language = query_language(texts)
+    if language:
+        return f"Queries in {language}", f"Queries written or spoken in {language}."
+    terms = [t for t in keywords if safe_term(t)]
+    topics = [t for t in terms if topical(t)] or terms
+    if not topics:
+        return "", ""
+    questions = float(np.mean([is_question(t) for t in texts])) if texts else 0.0
+    first, *rest = terms[0].split()
+    also = [t for t in topics[1:] if not _shares_a_word(t, topics[0])]
+    pair = f"{topics[0]} and {also[0]}" if also else topics[0]
+    if first in COMMAND_VERBS and rest and questions < 0.5:
+        name = f"{gerund(first).capitalize()} {' '.join(rest)}"
+        what = "Requests to " + terms[0]
+    elif questions >= 0.5:
+        name = what = f"Questions about {pair}"
+    else:
+        name = what = f"Queries about {pair}"
+    more = [t for t in also[1:4]]
+    description = what + (f", also mentioning {', '.join(more)}" if more else "") + "."
+    return name, description
+
+
+class UseCaseBank:
+    """The use cases' example embeddings and the fit of a group of texts to each use case."""
+
+    def __init__(
+        self,
+        use_cases: Sequence[UseCase],
+        encode: Encoder,
+        *,
+        min_fit: float = 0.45,
+        min_contrast: float = 0.0,
+        theme_fit: float = 0.38,
+        top_k: int = 2,
+    ):
+        self.use_cases = list(use_cases)
+        self.min_fit = min_fit
+        self.min_contrast = min_contrast
+        self.theme_fit = theme_fit
+        self.top_k = top_k
+        examples = [x for u in self.use_cases for x in u.examples]
+        self.owner = np.repeat(
+            np.arange(len(self.use_cases)), [len(u.examples) for u in self.use_cases]
+        )
+        vectors = np.asarray(encode(examples), dtype=np.float32)
+        self.examples = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def fit(self, vectors: np.ndarray) -> np.ndarray:
+        """(n_use_cases,) mean over texts of each text's top-k example similarity per use case."""
+        if len(vectors) == 0:
+            return np.zeros(len(self.use_cases), dtype=np.float32)
+        x = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        sims = x @ self.examples.T
+        out = np.empty(len(self.use_cases), dtype=np.float32)
+        for j in range(len(self.use_cases)):
+            own = sims[:, self.owner == j]
+            k = min(self.top_k, own.shape[1])
+            out[j] = (-np.sort(-own, axis=1)[:, :k]).mean(axis=1).mean()
+        return out
+
+    def choose(
+        self, in_vectors: np.ndarray, out_vectors: np.ndarray
+    ) -> tuple[list[tuple[str, float, str]], str]:
+        """(fitting use cases as (name, fit, description), best first; the group's theme or '')."""
+        fit_in = self.fit(in_vectors)
+        fit_out = self.fit(out_vectors) if len(out_vectors) else np.zeros_like(fit_in)
+        order = np.argsort(-fit_in, kind="stable")
+        fitting = [
+            (self.use_cases[j].name, float(fit_in[j]), self.use_cases[j].description)
+            for j in order
+            if fit_in[j] >= self.min_fit and fit_in[j] - fit_out[j] >= self.min_contrast
+        ]
+        best = int(order[0])
+        theme = self.use_cases[best].theme if fit_in[best] >= self.theme_fit else ""
+        return fitting, theme
