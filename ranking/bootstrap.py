@@ -4,6 +4,12 @@ Resampling N votes with replacement is the same as drawing the counts of the uni
 (pair, outcome) rows from a multinomial with the observed proportions, so each round costs
 O(unique rows), not O(votes). All rounds of a chunk are fitted together by the batched Newton
 solver, warm-started from the point estimate.
+
+Many models (above `DENSE_MAX_MODELS`): a full refit of every round would cost rounds x pairs x
+iterations, so each round takes one Newton step from the full fit instead (`one_step_bootstrap`):
+the resample's counts (or users) reweight the per-cell scores at the full fit, and one solve
+with the full fit's information, factorised once for all rounds, gives the round's strengths.
+It differs from the refit by O(1/votes) where the refit's spread is O(1/sqrt(votes)).
 """
 
 from __future__ import annotations
@@ -12,21 +18,27 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
+from scipy import linalg, sparse
+from scipy.special import expit
 from tqdm import tqdm
 
 from ranking.bradley_terry import (
+    MIN_LOG_NU,
     PRIOR_PSEUDO_VOTES,
     TIE,
     BTFit,
     PairCounts,
+    cell_score_matrix,
     needs_global_prior,
     newton_pairs,
+    pair_terms,
+    vote_scores,
 )
 
 # bounds memory: rounds x max(unique rows, models^2, clusters) per chunk
 MAX_CELLS_PER_CHUNK = 4_000_000
 THREADED_CELLS = 1_000_000  # rounds x clusters from which a chunk is resampled on two threads
+ONE_STEP_SANDWICH_DRAWS = 400  # score draws estimating standard errors where no covariance is
 BOOTSTRAP_TOLERANCE = (
     1e-7  # largest Newton step at convergence, in log-strength (~2e-5 rating points)
 )
@@ -162,6 +174,94 @@ def bootstrap_bradley_terry(
         rounds_not_converged=not_converged,
         seed=seed,
     )
+
+
+def centred_information_factor(fit: BTFit) -> tuple[np.ndarray, bool]:
+    """Cholesky factor of the full fit's centred information (P H P + c 1 1^T [, log nu]),
+    dense; the same system `newton_pairs` solves at its last step."""
+    pc, m = fit.pairs, fit.pairs.n_models
+    terms = pair_terms(pc, pc.counts, fit.theta, fit.ties, fit.log_nu)
+    q = m + (1 if fit.ties == "davidson" else 0)
+    info = np.zeros((q, q))
+    i_dd = terms[1]
+    np.add.at(info, (pc.pair_i, pc.pair_j), -i_dd)
+    np.add.at(info, (pc.pair_j, pc.pair_i), -i_dd)
+    s = expit(fit.theta)
+    diag = np.bincount(pc.pair_i, i_dd, m) + np.bincount(pc.pair_j, i_dd, m)
+    diag = diag + fit.prior_mask * 2.0 * PRIOR_PSEUDO_VOTES * s * (1.0 - s)
+    info[np.arange(m), np.arange(m)] = diag
+    block = info[:m, :m]
+    means = block.mean(axis=1)
+    block -= means[:, None]
+    block -= means[None, :]
+    block += means.mean() + max(float(diag.mean()), 1e-12) / m
+    if fit.ties == "davidson":
+        col = pc.incidence().T @ terms[3]
+        info[:m, m] = info[m, :m] = col
+        info[m, m] = max(terms[4], 1e-12)
+    return linalg.cho_factor(info, overwrite_a=True, check_finite=False)
+
+
+def one_step_bootstrap(
+    fit: BTFit,
+    rounds: int = 1000,
+    seed: int = 0,
+    *,
+    progress: bool = False,
+    clusters: sparse.csr_matrix | None = None,
+) -> BootstrapResult:
+    """Bootstrap for many models: each round is one Newton step from the full fit.
+
+    Votes are reweighted by Poisson counts per unique (pair, outcome) row; with `clusters`
+    (users x cells) whole users are redrawn (multinomial weights). The round's score at the
+    full fit is the weighted sum of per-cell (or per-user) scores, and one solve with the
+    full fit's centred information, shared by every round, gives its strengths.
+    """
+    pc, m = fit.pairs, fit.pairs.n_models
+    rng = np.random.default_rng(seed)
+    s_d, s_eta = vote_scores(pc, fit.theta, fit.ties, fit.log_nu)
+    scores = cell_score_matrix(pc, s_d, s_eta)  # cells x parameters
+    factor = centred_information_factor(fit)
+    flat = pc.counts.reshape(-1)
+    per_user = None if clusters is None else (clusters @ scores).T.tocsr()  # parameters x users
+    width = flat.size if per_user is None else per_user.shape[1]
+    chunk = int(max(1, min(rounds, MAX_CELLS_PER_CHUNK // max(width, m, 1))))
+    thetas, log_nus = [], []
+    bar = tqdm(total=rounds, desc="bootstrap", unit="round", disable=not progress)
+    done = 0
+    while done < rounds:
+        size = min(chunk, rounds - done)
+        if per_user is None:
+            # Poisson(count) votes per row: the resample's score minus the full data's (zero)
+            weights = rng.poisson(flat, size=(size, flat.size)) - flat
+            grad = np.asarray(scores.T @ weights.T)
+        else:
+            weights = _user_weights(per_user.shape[1], size, rng) - 1.0
+            grad = np.asarray(per_user @ weights.T)
+        grad[:m] -= grad[:m].mean(axis=0, keepdims=True)
+        step = linalg.cho_solve(factor, grad, check_finite=False).T  # (size, parameters)
+        theta = fit.theta[None, :] + step[:, :m]
+        thetas.append(theta - theta.mean(axis=1, keepdims=True))
+        if fit.log_nu is not None:
+            log_nus.append(np.maximum(fit.log_nu + step[:, m], MIN_LOG_NU))
+        done += size
+        bar.update(size)
+    bar.close()
+    return BootstrapResult(
+        theta=np.concatenate(thetas),
+        log_nu=np.concatenate(log_nus) if log_nus else None,
+        rounds_with_prior=0,
+        rounds_not_converged=0,
+        seed=seed,
+    )
+
+
+def _user_weights(n_clusters: int, rounds: int, rng: np.random.Generator) -> np.ndarray:
+    """(rounds, G) multinomial(G, 1/G) weights: G uniform draws per round, counted."""
+    picks = rng.integers(0, n_clusters, size=(rounds, n_clusters))
+    picks += np.arange(rounds)[:, None] * n_clusters
+    counted = np.bincount(picks.ravel(), minlength=rounds * n_clusters)
+    return counted.reshape(rounds, n_clusters).astype(float)
 
 
 def bootstrap_warnings(result: BootstrapResult) -> list[str]:

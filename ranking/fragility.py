@@ -16,13 +16,26 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse.linalg import cg
 from scipy.special import expit
 
 from ranking.bootstrap import per_round_degenerate
-from ranking.bradley_terry import PairCounts, TiesMode, newton_pairs, pair_laplacian
+from ranking.bradley_terry import (
+    DENSE_MAX_MODELS,
+    EXACT_COVARIANCE_MAX_MODELS,
+    PairCounts,
+    TiesMode,
+    needs_global_prior,
+    newton_pairs,
+    pair_laplacian,
+)
 
 MAX_STEPS = 200
 LEADER_CHALLENGERS = 3  # the leader is challenged by the next models by rating
+# above DENSE_MAX_MODELS: adjacent pairs among this many top models only, fewer greedy steps
+FRAGILITY_TOP_MODELS = 10
+MAX_STEPS_MANY_MODELS = 30
 # status from votes and 95% CI width (rating points): (min votes, max width)
 ESTABLISHED = (1000, 50.0)
 PROVISIONAL = (100, 150.0)
@@ -59,10 +72,40 @@ class PairFragility:
         return {**asdict(self), "share": self.share, "sentence": self.sentence()}
 
 
-def _fit_thetas(pc: PairCounts, counts: np.ndarray, ties: TiesMode) -> np.ndarray:
-    """Strengths (rounds, models) for a batch of count tables (rounds, pairs, 3)."""
-    mask = per_round_degenerate(pc, counts)
-    return newton_pairs(pc, counts, ties=ties, prior_mask=mask).theta
+def _fit_thetas(
+    pc: PairCounts, counts: np.ndarray, ties: TiesMode, theta0: np.ndarray | None = None
+) -> np.ndarray:
+    """Strengths (rounds, models) for a batch of count tables (rounds, pairs, 3).
+
+    Many models: warm-started at `theta0`, and the all-models prior only for rounds whose fit
+    does not converge (checking every round's graph first would cost more than the fits).
+    """
+    if pc.n_models <= DENSE_MAX_MODELS:
+        mask = per_round_degenerate(pc, counts)
+        return newton_pairs(pc, counts, ties=ties, prior_mask=mask).theta
+    mask = _model_mask(pc, counts)
+    start = None if theta0 is None else np.broadcast_to(theta0, mask.shape)
+    result = newton_pairs(pc, counts, ties=ties, prior_mask=mask, theta0=start)
+    for r in np.flatnonzero(~result.converged):
+        if needs_global_prior(PairCounts(pc.models, pc.pair_i, pc.pair_j, counts[r]), mask[r]):
+            again = newton_pairs(pc, counts[r : r + 1], ties=ties, prior_mask=np.ones_like(mask[r]))
+            result.theta[r] = again.theta[0]
+    return result.theta
+
+
+def _model_mask(pc: PairCounts, counts: np.ndarray) -> np.ndarray:
+    """(rounds, models): models that never lost, never won or have no votes in a round."""
+    m = pc.n_models
+    n = counts.sum(axis=2)
+    first = counts[..., 0] + 0.5 * counts[..., 1]
+    votes = np.stack([np.bincount(pc.pair_i, v, m) + np.bincount(pc.pair_j, v, m) for v in n])
+    scores = np.stack(
+        [
+            np.bincount(pc.pair_i, f, m) + np.bincount(pc.pair_j, v - f, m)
+            for f, v in zip(first, n, strict=True)
+        ]
+    )
+    return (scores <= 0) | (scores >= votes)
 
 
 def _influence(pc: PairCounts, counts: np.ndarray, theta: np.ndarray, i: int, j: int) -> np.ndarray:
@@ -71,20 +114,33 @@ def _influence(pc: PairCounts, counts: np.ndarray, theta: np.ndarray, i: int, j:
     d = theta[pc.pair_i] - theta[pc.pair_j]
     p = expit(d)
     n = counts.sum(axis=1)
-    info = pair_laplacian(pc, n * p * (1 - p)) + np.eye(m) * 1e-6 + 1.0 / m
     contrast = np.zeros(m)
     contrast[i], contrast[j] = 1.0, -1.0
-    v = np.linalg.solve(info, contrast)
+    if m <= EXACT_COVARIANCE_MAX_MODELS:
+        info = pair_laplacian(pc, n * p * (1 - p)) + np.eye(m) * 1e-6 + 1.0 / m
+        v = np.linalg.solve(info, contrast)
+    else:  # the Laplacian's null space (all ones) is orthogonal to the contrast
+        incidence = pc.incidence()
+        laplacian = incidence.T @ sparse.diags(n * p * (1 - p)) @ incidence
+        laplacian = laplacian + sparse.identity(m) * 1e-6
+        jacobi = sparse.diags(1.0 / laplacian.diagonal())
+        v, _ = cg(laplacian, contrast, rtol=1e-8, M=jacobi, maxiter=20 * m)
     score = np.stack([1 - p, 0.5 - p, -p], axis=1)  # one vote's score of d, per outcome
     return -score * (v[pc.pair_i] - v[pc.pair_j])[:, None]
 
 
 def flip_counts(
-    pc: PairCounts, pairs: list[tuple[int, int]], ties: TiesMode = "half", max_share: float = 0.5
+    pc: PairCounts,
+    pairs: list[tuple[int, int]],
+    ties: TiesMode = "half",
+    max_share: float = 0.5,
+    theta0: np.ndarray | None = None,
 ) -> list[int | None]:
     """For each (i, j): fewest votes found whose removal puts j at or above i (None: more than
-    `max_share` of the votes). All pairs are refitted together, one batched solve per step."""
+    `max_share` of the votes, or not found within the step limit). All pairs are refitted
+    together, one batched solve per step (many models: warm-started at `theta0`)."""
     n_pairs = len(pairs)
+    max_steps = MAX_STEPS if pc.n_models <= DENSE_MAX_MODELS else MAX_STEPS_MANY_MODELS
     if n_pairs == 0:
         return []
     total = pc.counts.sum()
@@ -93,11 +149,11 @@ def flip_counts(
     removed = np.zeros(n_pairs)
     active = np.ones(n_pairs, bool)
     flipped = np.zeros(n_pairs, bool)
-    for _ in range(MAX_STEPS):
+    for _ in range(max_steps):
         rows = np.flatnonzero(active)
         if len(rows) == 0:
             break
-        thetas = _fit_thetas(pc, counts[rows], ties)
+        thetas = _fit_thetas(pc, counts[rows], ties, theta0)
         for theta, r in zip(thetas, rows, strict=True):
             i, j = pairs[r]
             gap = theta[i] - theta[j]
@@ -130,7 +186,7 @@ def flip_counts(
         trial = np.repeat(pc.counts.reshape(1, -1), len(rows), axis=0)
         for t, (r, length) in enumerate(zip(rows, mid, strict=True)):
             np.subtract.at(trial[t], expanded[r][:length], 1.0)
-        thetas = _fit_thetas(pc, trial.reshape(len(rows), *pc.counts.shape), ties)
+        thetas = _fit_thetas(pc, trial.reshape(len(rows), *pc.counts.shape), ties, theta0)
         for theta, r, length in zip(thetas, rows, mid, strict=True):
             i, j = pairs[r]
             if theta[i] - theta[j] <= 0:
@@ -150,15 +206,18 @@ def votes_to_flip(
 def order_fragility(
     pc: PairCounts, theta: np.ndarray, ties: TiesMode = "half"
 ) -> list[PairFragility]:
-    """The leader against its closest challengers (the smallest count), then each adjacent pair."""
+    """The leader against its closest challengers (the smallest count), then each adjacent pair
+    (above `DENSE_MAX_MODELS` models, adjacent pairs among the top `FRAGILITY_TOP_MODELS` only)."""
     order = [int(k) for k in np.argsort(-theta, kind="stable")]
     n = pc.n_votes
     if len(order) < 2:
         return []
     leader = order[0]
     challengers = order[1 : 1 + LEADER_CHALLENGERS]
-    adjacent = list(zip(order, order[1:], strict=False))
-    counts = flip_counts(pc, [(leader, c) for c in challengers] + adjacent, ties)
+    top = order if pc.n_models <= DENSE_MAX_MODELS else order[:FRAGILITY_TOP_MODELS]
+    adjacent = list(zip(top, top[1:], strict=False))
+    warm = None if pc.n_models <= DENSE_MAX_MODELS else theta
+    counts = flip_counts(pc, [(leader, c) for c in challengers] + adjacent, ties, theta0=warm)
     leader_counts = counts[: len(challengers)]
     found = [(k, c) for k, c in zip(leader_counts, challengers, strict=True) if k is not None]
     best_k, best_c = min(found) if found else (None, order[1])
