@@ -27,7 +27,9 @@ from ranking.bradley_terry import (
     PRIOR_PSEUDO_VOTES,
     TIE,
     BTFit,
+    NewtonResult,
     PairCounts,
+    _davidson_probs,
     cell_score_matrix,
     needs_global_prior,
     newton_pairs,
@@ -38,6 +40,7 @@ from ranking.bradley_terry import (
 # bounds memory: rounds x max(unique rows, models^2, clusters) per chunk
 MAX_CELLS_PER_CHUNK = 4_000_000
 THREADED_CELLS = 1_000_000  # rounds x clusters from which a chunk is resampled on two threads
+DENSE_USER_SCORES = 30_000_000  # parameters x users held dense up to this many entries
 ONE_STEP_SANDWICH_DRAWS = 400  # score draws estimating standard errors where no covariance is
 BOOTSTRAP_TOLERANCE = (
     1e-7  # largest Newton step at convergence, in log-strength (~2e-5 rating points)
@@ -202,6 +205,81 @@ def centred_information_factor(fit: BTFit) -> tuple[np.ndarray, bool]:
     return linalg.cho_factor(info, overwrite_a=True, check_finite=False)
 
 
+def information_factor(fit: BTFit) -> tuple[np.ndarray, bool]:
+    """`centred_information_factor` of `fit`, computed once and kept on the fit."""
+    if fit.factor is None:
+        fit.factor = centred_information_factor(fit)
+    return fit.factor
+
+
+def chord_refit(
+    fit: BTFit,
+    counts: np.ndarray,
+    prior_mask: np.ndarray,
+    *,
+    max_iter: int = 40,
+    tol: float = 1e-9,
+) -> NewtonResult:
+    """Refit count tables (rounds, pairs, 3) close to `fit`'s (e.g. a few votes removed) by
+    Newton steps that reuse the full fit's factorised information (a chord method): every round
+    in one solve per step. Rounds that do not converge are refitted by `newton_pairs`."""
+    pc, m = fit.pairs, fit.pairs.n_models
+    rounds = counts.shape[0]
+    factor = information_factor(fit)
+    davidson = fit.ties == "davidson"
+    theta = np.repeat(fit.theta[None, :], rounds, axis=0)
+    log_nu = None if fit.log_nu is None else np.full(rounds, fit.log_nu)
+    converged = np.zeros(rounds, bool)
+    iterations = 0
+    totals = counts.sum(axis=2)
+    if davidson:
+        observed = 0.5 * (counts[..., 0] - counts[..., 2])
+    else:
+        observed = counts[..., 0] + 0.5 * counts[..., TIE]
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
+        act = np.flatnonzero(~converged)
+        if len(act) == 0:
+            break
+        th, n = theta[act], totals[act]
+        d = th[:, pc.pair_i] - th[:, pc.pair_j]
+        grad = np.zeros((len(act), m + (1 if davidson else 0)))
+        if davidson:
+            p1, pt, p2 = _davidson_probs(d, log_nu[act, None])
+            g_d = observed[act] - 0.5 * n * (p1 - p2)
+            grad[:, m] = (counts[act][..., TIE] - n * pt).sum(axis=1)
+        else:
+            g_d = observed[act] - n * expit(d)
+        for k, g in enumerate(g_d):
+            grad[k, :m] = np.bincount(pc.pair_i, g, m) - np.bincount(pc.pair_j, g, m)
+        s = expit(th)
+        grad[:, :m] += prior_mask[act] * PRIOR_PSEUDO_VOTES * (1.0 - 2.0 * s)
+        grad[:, :m] -= grad[:, :m].mean(axis=1, keepdims=True)
+        step = linalg.cho_solve(factor, grad.T, check_finite=False).T
+        step *= np.minimum(1.0, 2.0 / np.maximum(np.abs(step).max(axis=1), 1e-300))[:, None]
+        theta[act] += step[:, :m]
+        if davidson:
+            before = log_nu[act]
+            log_nu[act] = np.maximum(before + step[:, m], MIN_LOG_NU)
+            step[:, m] = log_nu[act] - before
+        converged[act] = np.abs(step).max(axis=1) < tol
+    theta -= theta.mean(axis=1, keepdims=True)
+    rest = np.flatnonzero(~converged)
+    if len(rest):
+        again = newton_pairs(
+            pc,
+            counts[rest],
+            ties=fit.ties,
+            prior_mask=prior_mask[rest],
+            theta0=theta[rest],
+            log_nu0=None if log_nu is None else log_nu[rest],
+        )
+        theta[rest] = again.theta
+        if log_nu is not None:
+            log_nu[rest] = again.log_nu
+        converged[rest] = again.converged
+    return NewtonResult(theta=theta, log_nu=log_nu, converged=converged, iterations=iterations)
+
+
 def one_step_bootstrap(
     fit: BTFit,
     rounds: int = 1000,
@@ -221,9 +299,11 @@ def one_step_bootstrap(
     rng = np.random.default_rng(seed)
     s_d, s_eta = vote_scores(pc, fit.theta, fit.ties, fit.log_nu)
     scores = cell_score_matrix(pc, s_d, s_eta)  # cells x parameters
-    factor = centred_information_factor(fit)
+    factor = information_factor(fit)
     flat = pc.counts.reshape(-1)
     per_user = None if clusters is None else (clusters @ scores).T.tocsr()  # parameters x users
+    if per_user is not None and np.prod(per_user.shape) <= DENSE_USER_SCORES:
+        per_user = per_user.toarray()  # a dense product runs on every core (BLAS)
     width = flat.size if per_user is None else per_user.shape[1]
     chunk = int(max(1, min(rounds, MAX_CELLS_PER_CHUNK // max(width, m, 1))))
     thetas, log_nus = [], []

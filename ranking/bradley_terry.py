@@ -537,6 +537,7 @@ class BTFit:
     cov_model: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     cov_sandwich: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     warnings: list[str] = field(default_factory=list)
+    factor: tuple[np.ndarray, bool] | None = field(default=None, repr=False)  # see bootstrap
 
     @property
     def models(self) -> tuple[str, ...]:

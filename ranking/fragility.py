@@ -16,14 +16,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import cg
+from scipy import linalg
 from scipy.special import expit
 
-from ranking.bootstrap import per_round_degenerate
+from ranking.bootstrap import chord_refit, information_factor, per_round_degenerate
 from ranking.bradley_terry import (
     DENSE_MAX_MODELS,
-    EXACT_COVARIANCE_MAX_MODELS,
+    BTFit,
     PairCounts,
     TiesMode,
     needs_global_prior,
@@ -34,7 +33,7 @@ from ranking.bradley_terry import (
 MAX_STEPS = 200
 LEADER_CHALLENGERS = 3  # the leader is challenged by the next models by rating
 # above DENSE_MAX_MODELS: adjacent pairs among this many top models only, fewer greedy steps
-FRAGILITY_TOP_MODELS = 10
+FRAGILITY_TOP_MODELS = 5
 MAX_STEPS_MANY_MODELS = 30
 # status from votes and 95% CI width (rating points): (min votes, max width)
 ESTABLISHED = (1000, 50.0)
@@ -73,19 +72,19 @@ class PairFragility:
 
 
 def _fit_thetas(
-    pc: PairCounts, counts: np.ndarray, ties: TiesMode, theta0: np.ndarray | None = None
+    pc: PairCounts, counts: np.ndarray, ties: TiesMode, fit: BTFit | None = None
 ) -> np.ndarray:
     """Strengths (rounds, models) for a batch of count tables (rounds, pairs, 3).
 
-    Many models: warm-started at `theta0`, and the all-models prior only for rounds whose fit
-    does not converge (checking every round's graph first would cost more than the fits).
+    Many models (`fit` given): refitted from `fit` with its factorised information (a few
+    votes removed move little), and the all-models prior only for rounds whose fit does not
+    converge (checking every round's graph first would cost more than the fits).
     """
-    if pc.n_models <= DENSE_MAX_MODELS:
+    if fit is None or pc.n_models <= DENSE_MAX_MODELS:
         mask = per_round_degenerate(pc, counts)
         return newton_pairs(pc, counts, ties=ties, prior_mask=mask).theta
-    mask = _model_mask(pc, counts)
-    start = None if theta0 is None else np.broadcast_to(theta0, mask.shape)
-    result = newton_pairs(pc, counts, ties=ties, prior_mask=mask, theta0=start)
+    mask = _model_mask(pc, counts) | fit.prior_mask[None, :]
+    result = chord_refit(fit, counts, mask, tol=1e-7)
     for r in np.flatnonzero(~result.converged):
         if needs_global_prior(PairCounts(pc.models, pc.pair_i, pc.pair_j, counts[r]), mask[r]):
             again = newton_pairs(pc, counts[r : r + 1], ties=ties, prior_mask=np.ones_like(mask[r]))
@@ -108,7 +107,14 @@ def _model_mask(pc: PairCounts, counts: np.ndarray) -> np.ndarray:
     return (scores <= 0) | (scores >= votes)
 
 
-def _influence(pc: PairCounts, counts: np.ndarray, theta: np.ndarray, i: int, j: int) -> np.ndarray:
+def _influence(
+    pc: PairCounts,
+    counts: np.ndarray,
+    theta: np.ndarray,
+    i: int,
+    j: int,
+    fit: BTFit | None = None,
+) -> np.ndarray:
     """(pairs, 3): first-order change of theta_i - theta_j when one vote of a cell is removed."""
     m = pc.n_models
     d = theta[pc.pair_i] - theta[pc.pair_j]
@@ -116,15 +122,12 @@ def _influence(pc: PairCounts, counts: np.ndarray, theta: np.ndarray, i: int, j:
     n = counts.sum(axis=1)
     contrast = np.zeros(m)
     contrast[i], contrast[j] = 1.0, -1.0
-    if m <= EXACT_COVARIANCE_MAX_MODELS:
+    if fit is None or m <= DENSE_MAX_MODELS:
         info = pair_laplacian(pc, n * p * (1 - p)) + np.eye(m) * 1e-6 + 1.0 / m
         v = np.linalg.solve(info, contrast)
-    else:  # the Laplacian's null space (all ones) is orthogonal to the contrast
-        incidence = pc.incidence()
-        laplacian = incidence.T @ sparse.diags(n * p * (1 - p)) @ incidence
-        laplacian = laplacian + sparse.identity(m) * 1e-6
-        jacobi = sparse.diags(1.0 / laplacian.diagonal())
-        v, _ = cg(laplacian, contrast, rtol=1e-8, M=jacobi, maxiter=20 * m)
+    else:  # the full fit's information, factorised once, guides the search as well
+        factor = information_factor(fit)
+        v = linalg.cho_solve(factor, np.append(contrast, [0.0] * (len(factor[0]) - m)))[:m]
     score = np.stack([1 - p, 0.5 - p, -p], axis=1)  # one vote's score of d, per outcome
     return -score * (v[pc.pair_i] - v[pc.pair_j])[:, None]
 
@@ -134,13 +137,17 @@ def flip_counts(
     pairs: list[tuple[int, int]],
     ties: TiesMode = "half",
     max_share: float = 0.5,
-    theta0: np.ndarray | None = None,
+    fit: BTFit | None = None,
 ) -> list[int | None]:
     """For each (i, j): fewest votes found whose removal puts j at or above i (None: more than
-    `max_share` of the votes, or not found within the step limit). All pairs are refitted
-    together, one batched solve per step (many models: warm-started at `theta0`)."""
+    `max_share` of the votes). All pairs are refitted together, one batched solve per step.
+
+    Many models (`fit` given, above `DENSE_MAX_MODELS`): a step removes as many cells, in
+    order of influence, as the linear approximation says close the gap, and refits start from
+    `fit` with its factorised information."""
     n_pairs = len(pairs)
-    max_steps = MAX_STEPS if pc.n_models <= DENSE_MAX_MODELS else MAX_STEPS_MANY_MODELS
+    many = fit is not None and pc.n_models > DENSE_MAX_MODELS
+    max_steps = MAX_STEPS_MANY_MODELS if many else MAX_STEPS
     if n_pairs == 0:
         return []
     total = pc.counts.sum()
@@ -153,23 +160,28 @@ def flip_counts(
         rows = np.flatnonzero(active)
         if len(rows) == 0:
             break
-        thetas = _fit_thetas(pc, counts[rows], ties, theta0)
+        thetas = _fit_thetas(pc, counts[rows], ties, fit)
         for theta, r in zip(thetas, rows, strict=True):
             i, j = pairs[r]
             gap = theta[i] - theta[j]
             if gap <= 0:
                 flipped[r], active[r] = True, False
                 continue
-            impact = _influence(pc, counts[r], theta, i, j).reshape(-1)
+            impact = _influence(pc, counts[r], theta, i, j, fit).reshape(-1)
             impact[counts[r].reshape(-1) <= 0] = np.inf
             cell = int(np.argmin(impact))
             if not np.isfinite(impact[cell]) or impact[cell] >= 0:
                 active[r] = False
                 continue
-            k = max(1, min(int(counts[r].reshape(-1)[cell]), math.ceil(gap / -impact[cell])))
-            counts[r].reshape(-1)[cell] -= k
-            sequences[r].append((cell, k))
-            removed[r] += k
+            if many:
+                steps = _cells_closing_gap(impact, counts[r].reshape(-1), gap)
+            else:
+                k = max(1, min(int(counts[r].reshape(-1)[cell]), math.ceil(gap / -impact[cell])))
+                steps = [(cell, k)]
+            for cell, k in steps:
+                counts[r].reshape(-1)[cell] -= k
+                sequences[r].append((cell, k))
+                removed[r] += k
             if removed[r] > max_share * total:
                 active[r] = False
     # shortest prefix of each removal sequence that still flips: bisection, batched over pairs
@@ -186,7 +198,7 @@ def flip_counts(
         trial = np.repeat(pc.counts.reshape(1, -1), len(rows), axis=0)
         for t, (r, length) in enumerate(zip(rows, mid, strict=True)):
             np.subtract.at(trial[t], expanded[r][:length], 1.0)
-        thetas = _fit_thetas(pc, trial.reshape(len(rows), *pc.counts.shape), ties, theta0)
+        thetas = _fit_thetas(pc, trial.reshape(len(rows), *pc.counts.shape), ties, fit)
         for theta, r, length in zip(thetas, rows, mid, strict=True):
             i, j = pairs[r]
             if theta[i] - theta[j] <= 0:
@@ -194,6 +206,20 @@ def flip_counts(
             else:
                 low[r] = length
     return [int(high[r]) if flipped[r] else None for r in range(n_pairs)]
+
+
+def _cells_closing_gap(impact: np.ndarray, counts: np.ndarray, gap: float) -> list[tuple[int, int]]:
+    """(cell, votes) to remove, most influential cells first, until the linear approximation
+    says the gap closes (the last cell only partly)."""
+    order = np.argsort(impact, kind="stable")
+    useful = order[np.isfinite(impact[order]) & (impact[order] < 0)]
+    closed = np.cumsum(-impact[useful] * counts[useful])
+    last = min(int(np.searchsorted(closed, gap)), len(useful) - 1)
+    before = float(closed[last - 1]) if last > 0 else 0.0
+    steps = [(int(c), int(counts[c])) for c in useful[:last]]
+    cell = int(useful[last])
+    steps.append((cell, max(1, min(int(counts[cell]), math.ceil((gap - before) / -impact[cell])))))
+    return steps
 
 
 def votes_to_flip(
@@ -204,7 +230,7 @@ def votes_to_flip(
 
 
 def order_fragility(
-    pc: PairCounts, theta: np.ndarray, ties: TiesMode = "half"
+    pc: PairCounts, theta: np.ndarray, ties: TiesMode = "half", fit: BTFit | None = None
 ) -> list[PairFragility]:
     """The leader against its closest challengers (the smallest count), then each adjacent pair
     (above `DENSE_MAX_MODELS` models, adjacent pairs among the top `FRAGILITY_TOP_MODELS` only)."""
@@ -216,8 +242,7 @@ def order_fragility(
     challengers = order[1 : 1 + LEADER_CHALLENGERS]
     top = order if pc.n_models <= DENSE_MAX_MODELS else order[:FRAGILITY_TOP_MODELS]
     adjacent = list(zip(top, top[1:], strict=False))
-    warm = None if pc.n_models <= DENSE_MAX_MODELS else theta
-    counts = flip_counts(pc, [(leader, c) for c in challengers] + adjacent, ties, theta0=warm)
+    counts = flip_counts(pc, [(leader, c) for c in challengers] + adjacent, ties, fit=fit)
     leader_counts = counts[: len(challengers)]
     found = [(k, c) for k, c in zip(leader_counts, challengers, strict=True) if k is not None]
     best_k, best_c = min(found) if found else (None, order[1])

@@ -463,7 +463,7 @@ def _rank_component(
             f"{WIN_RATE_MAX_MODELS} models)"
         )
     if opts.fragility and comp == 0:
-        board.fragility = order_fragility(pc, fit.theta, fit.ties)
+        board.fragility = order_fragility(pc, fit.theta, fit.ties, fit)
         if pc.n_models > DENSE_MAX_MODELS:
             board.warnings.append(
                 f"fragility is searched for the leader and the top {FRAGILITY_TOP_MODELS} models "
