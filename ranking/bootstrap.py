@@ -187,8 +187,8 @@ def centred_information_factor(fit: BTFit) -> tuple[np.ndarray, bool]:
     q = m + (1 if fit.ties == "davidson" else 0)
     info = np.zeros((q, q))
     i_dd = terms[1]
-    np.add.at(info, (pc.pair_i, pc.pair_j), -i_dd)
-    np.add.at(info, (pc.pair_j, pc.pair_i), -i_dd)
+    info[pc.pair_i, pc.pair_j] = -i_dd  # each unordered pair occurs once
+    info[pc.pair_j, pc.pair_i] = -i_dd
     s = expit(fit.theta)
     diag = np.bincount(pc.pair_i, i_dd, m) + np.bincount(pc.pair_j, i_dd, m)
     diag = diag + fit.prior_mask * 2.0 * PRIOR_PSEUDO_VOTES * s * (1.0 - s)

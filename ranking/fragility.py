@@ -197,7 +197,7 @@ def flip_counts(
         mid = (low[rows] + high[rows]) // 2
         trial = np.repeat(pc.counts.reshape(1, -1), len(rows), axis=0)
         for t, (r, length) in enumerate(zip(rows, mid, strict=True)):
-            np.subtract.at(trial[t], expanded[r][:length], 1.0)
+            trial[t] -= np.bincount(expanded[r][:length], minlength=trial.shape[1])
         thetas = _fit_thetas(pc, trial.reshape(len(rows), *pc.counts.shape), ties, fit)
         for theta, r, length in zip(thetas, rows, mid, strict=True):
             i, j = pairs[r]
