@@ -75,16 +75,18 @@ def fill(store: Store, votes: dict[str, np.ndarray], chunk: int = 50_000) -> Non
 
 def run_cli(
     workspace_args: list[str], extra: list[str], code: str | None = None, timeout: float = 0
-) -> tuple[float, float, dict | None]:
-    """Wall seconds, peak RSS (MiB) and the JSON payload (None when stopped at `timeout`)."""
+) -> tuple[float, float, float, dict | None]:
+    """Wall seconds, peak RSS (MiB), CPU seconds (user + system) and the JSON payload (None
+    when stopped at `timeout`)."""
     entry = "from arenalens.cli import main; main()"
     command = [sys.executable, "-c", entry, *workspace_args, "rank", "--json", *extra]
     env = dict(os.environ)
+    cwd = str(Path(__file__).resolve().parent.parent)  # `python -c` puts the cwd first on sys.path
     if code:
-        env["PYTHONPATH"] = code
+        env["PYTHONPATH"] = cwd = code
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
         timer = None
         if timeout:
             import threading
@@ -99,15 +101,19 @@ def run_cli(
         out.seek(0)
         text = out.read().decode()
     payload = json.loads(text) if process.returncode == 0 else None
-    return wall, usage.ru_maxrss / 1024, payload
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, payload
 
 
-def describe(payload: dict | None, wall: float, rss: float, timeout: float) -> str:
+def describe(payload: dict | None, wall: float, rss: float, cpu: float, timeout: float) -> str:
     if payload is None:
-        return f"stopped at {timeout:.0f} s without a result (peak RSS {rss:.0f} MiB so far)"
+        return (
+            f"no result after {wall:.0f} s (cap {timeout:.0f} s; CPU {cpu:.0f} s, "
+            f"peak RSS {rss:.0f} MiB so far)"
+        )
     widths = [r["ci_high"] - r["ci_low"] for r in payload["ratings"]]
     return (
-        f"{wall:.2f} s, peak RSS {rss:.0f} MiB ({len(payload['ratings'])} models, "
+        f"{wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS {rss:.0f} MiB "
+        f"({len(payload['ratings'])} models, "
         f"{payload['votes']:,} votes; {payload['ci_method']}; mean 95% CI width "
         f"{np.mean(widths):.1f} points; {len(payload['win_rates']):,} win-rate rows; "
         f"{len(payload['fragility'])} fragility lines)"
@@ -131,7 +137,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = args.workspace or Path(scratch)
         for index, models in enumerate(args.models):
-            tmp = str(root if len(args.models) == 1 else root / f"models-{models}")
+            tmp = str(root / f"models-{models}")
             Path(tmp).mkdir(parents=True, exist_ok=True)
             targets = [("sqlite", ["--workspace", tmp])]
             if args.postgres and index == 0:

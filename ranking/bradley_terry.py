@@ -307,7 +307,8 @@ def newton_pairs(
     `prior_mask` (rounds, models) marks models that get the pseudo-vote prior in that round.
     """
     rounds, m = counts.shape[0], pc.n_models
-    if m > DENSE_MAX_MODELS:
+    one_dense = rounds == 1 and m <= EXACT_COVARIANCE_MAX_MODELS  # one models x models system
+    if m > DENSE_MAX_MODELS and not one_dense:
         return newton_sparse(
             pc,
             counts,
@@ -536,6 +537,7 @@ class BTFit:
     iterations: int = 0
     cov_model: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     cov_sandwich: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    cov_vote_sandwich: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # no clusters
     warnings: list[str] = field(default_factory=list)
     factor: tuple[np.ndarray, bool] | None = field(default=None, repr=False)  # see bootstrap
 
@@ -590,7 +592,9 @@ def fit_bradley_terry(
     log_nu = None if result.log_nu is None else float(result.log_nu[0])
     if not result.converged[0]:
         warnings.append(f"Bradley–Terry fit did not converge in {result.iterations} iterations")
-    cov_model, cov_sandwich = covariances(pc, theta, ties, log_nu, mask, clusters)
+    cov_model, cov_sandwich, *vote_level = covariances(
+        pc, theta, ties, log_nu, mask, clusters, vote_level=True
+    )
     return BTFit(
         pairs=pc,
         ties=ties,
@@ -602,6 +606,7 @@ def fit_bradley_terry(
         iterations=result.iterations,
         cov_model=cov_model,
         cov_sandwich=cov_sandwich,
+        cov_vote_sandwich=vote_level[0] if vote_level else cov_sandwich,
         warnings=warnings,
     )
 
@@ -625,8 +630,10 @@ def covariances(
     log_nu: float | None,
     mask: np.ndarray,
     clusters: sparse.csr_matrix | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Model-based (inverse Fisher) and sandwich (robust) covariance of the centred strengths.
+    vote_level: bool = False,
+) -> tuple[np.ndarray, ...]:
+    """Model-based (inverse Fisher) and sandwich (robust) covariance of the centred strengths
+    (and, with `clusters` and `vote_level`, the vote-level sandwich from the same inverse).
 
     With `clusters` (see `cluster_cell_matrix`) the sandwich's meat sums the scores of each
     cluster first (cluster-robust, Liang-Zeger, with the G/(G-1) small-sample factor), so
@@ -635,7 +642,7 @@ def covariances(
     """
     m = pc.n_models
     if m > EXACT_COVARIANCE_MAX_MODELS:
-        return np.zeros((0, 0)), np.zeros((0, 0))
+        return np.zeros((0, 0)), np.zeros((0, 0)), *([np.zeros((0, 0))] if vote_level else [])
     d = theta[pc.pair_i] - theta[pc.pair_j]
     c = pc.counts
     n = c.sum(axis=1)
@@ -671,6 +678,7 @@ def covariances(
         b_deta = (c * s_d * s_eta).sum(axis=1)
         meat[:m, m] = meat[m, :m] = incidence.T @ b_deta
         meat[m, m] = (c * s_eta**2).sum()
+    vote_meat = meat
     if clusters is not None:
         meat = cluster_meat(pc, s_d, s_eta if ties == "davidson" else None, clusters)
     gauge = np.zeros((q, q))
@@ -679,7 +687,10 @@ def covariances(
     centre = np.eye(q)
     centre[:m, :m] -= 1.0 / m
     cov_model = centre @ inverse @ centre.T
-    cov_sandwich = centre @ inverse @ meat @ inverse @ centre.T
+    bread = centre @ inverse
+    cov_sandwich = bread @ meat @ bread.T
+    if vote_level and clusters is not None:
+        return cov_model[:m, :m], cov_sandwich[:m, :m], (bread @ vote_meat @ bread.T)[:m, :m]
     return cov_model[:m, :m], cov_sandwich[:m, :m]
 
 

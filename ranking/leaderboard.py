@@ -516,7 +516,9 @@ def _clustering_summary(
             "reason": "votes carry user ids; users are resampled, not votes (the width ratio "
             f"is not computed for {pc.n_models} models)",
         }
-    _, vote_level = covariances(pc, fit.theta, fit.ties, fit.log_nu, fit.prior_mask)
+    vote_level = fit.cov_vote_sandwich
+    if not vote_level.size:
+        _, vote_level = covariances(pc, fit.theta, fit.ties, fit.log_nu, fit.prior_mask)
     clustered = np.sqrt(np.clip(np.diag(fit.cov_sandwich), 0, None))
     plain = np.sqrt(np.clip(np.diag(vote_level), 1e-300, None))
     return {
