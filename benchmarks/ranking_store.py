@@ -165,17 +165,19 @@ def main() -> None:
                 label = f"[{backend}, {models} models, {args.votes:,} votes]"
                 rounds = ["--bootstrap", str(args.rounds)]
                 if args.before_code and not args.skip_before:
-                    wall, rss, payload = run_cli(
+                    wall, rss, cpu, payload = run_cli(
                         workspace_args, rounds, args.before_code, args.timeout
                     )
-                    print(
-                        f"{label} before: {describe(payload, wall, rss, args.timeout)}", flush=True
-                    )
-                wall, rss, payload = run_cli(workspace_args, rounds)
-                print(f"{label} after: {describe(payload, wall, rss, 0)}", flush=True)
+                    text = describe(payload, wall, rss, cpu, args.timeout)
+                    print(f"{label} before: {text}", flush=True)
+                wall, rss, cpu, payload = run_cli(workspace_args, rounds)
+                print(f"{label} after: {describe(payload, wall, rss, cpu, 0)}", flush=True)
                 if args.cluster_none:
-                    wall, rss, payload = run_cli(workspace_args, [*rounds, "--cluster", "none"])
-                    print(f"{label} after, --cluster none: {describe(payload, wall, rss, 0)}")
+                    wall, rss, cpu, payload = run_cli(
+                        workspace_args, [*rounds, "--cluster", "none"]
+                    )
+                    text = describe(payload, wall, rss, cpu, 0)
+                    print(f"{label} after, --cluster none: {text}", flush=True)
                 print(f"load average: {os.getloadavg()}", flush=True)
 
 
