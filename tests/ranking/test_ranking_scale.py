@@ -65,15 +65,19 @@ def test_sparse_solver_keeps_degenerate_models_finite_like_the_dense_one() -> No
     assert np.abs(sparse.theta[0] - dense.theta).max() < 1e-8
 
 
-def test_many_models_take_the_sparse_path_with_the_same_ratings(monkeypatch) -> None:
-    a, b, score, _, _ = arena(240, 30_000, seed=3)
-    options = RankingOptions(bootstrap_rounds=0, fragility=False, cluster="none")
-    sparse_board = rank_votes(a, b, score, options)
-    monkeypatch.setattr(bt, "DENSE_MAX_MODELS", 10_000)
-    dense_board = rank_votes(a, b, score, options)
-    sparse_r = {r.model: r.rating for r in sparse_board.ratings}
-    dense_r = {r.model: r.rating for r in dense_board.ratings}
-    assert max(abs(sparse_r[m] - dense_r[m]) for m in dense_r) < 1e-6
+def test_above_the_covariance_limit_ratings_match_and_errors_come_from_draws(monkeypatch) -> None:
+    a, b, score, users, _ = arena(240, 30_000, seed=3, users=300)
+    options = RankingOptions(bootstrap_rounds=0, fragility=False)
+    exact = rank_votes(a, b, score, options, users=users)  # dense fit, covariance matrices
+    monkeypatch.setattr(bt, "EXACT_COVARIANCE_MAX_MODELS", 200)
+    drawn = rank_votes(a, b, score, options, users=users)  # sparse fit, no covariance matrix
+    assert "score draws" in drawn.ci_method and "score draws" not in exact.ci_method
+    assert drawn.clustering["width_ratio"] is None and exact.clustering["width_ratio"] > 0
+    by_model = {r.model: r for r in exact.ratings}
+    assert max(abs(r.rating - by_model[r.model].rating) for r in drawn.ratings) < 1e-6
+    width = np.mean([r.sandwich_high - r.sandwich_low for r in drawn.ratings])
+    exact_width = np.mean([r.sandwich_high - r.sandwich_low for r in exact.ratings])
+    assert abs(width / exact_width - 1) < 0.1
 
 
 def test_aggregation_without_a_square_count_table_is_identical(monkeypatch) -> None:
