@@ -22,6 +22,7 @@ from scipy.special import expit
 from ranking.bootstrap import chord_refit, information_factor, per_round_degenerate
 from ranking.bradley_terry import (
     DENSE_MAX_MODELS,
+    EXACT_COVARIANCE_MAX_MODELS,
     BTFit,
     PairCounts,
     TiesMode,
@@ -85,7 +86,7 @@ def _fit_thetas(
         mask = per_round_degenerate(pc, counts)
         return newton_pairs(pc, counts, ties=ties, prior_mask=mask).theta
     mask = _model_mask(pc, counts) | fit.prior_mask[None, :]
-    result = chord_refit(fit, counts, mask, tol=1e-7)
+    result = chord_refit(fit, counts, mask, tol=1e-6)
     for r in np.flatnonzero(~result.converged):
         if needs_global_prior(PairCounts(pc.models, pc.pair_i, pc.pair_j, counts[r]), mask[r]):
             again = newton_pairs(pc, counts[r : r + 1], ties=ties, prior_mask=np.ones_like(mask[r]))
@@ -234,7 +235,8 @@ def order_fragility(
     pc: PairCounts, theta: np.ndarray, ties: TiesMode = "half", fit: BTFit | None = None
 ) -> list[PairFragility]:
     """The leader against its closest challengers (the smallest count), then each adjacent pair
-    (above `DENSE_MAX_MODELS` models, adjacent pairs among the top `FRAGILITY_TOP_MODELS` only)."""
+    (above `DENSE_MAX_MODELS` models, adjacent pairs among the top `FRAGILITY_TOP_MODELS` only;
+    above `EXACT_COVARIANCE_MAX_MODELS`, the leader only)."""
     order = [int(k) for k in np.argsort(-theta, kind="stable")]
     n = pc.n_votes
     if len(order) < 2:
@@ -242,6 +244,8 @@ def order_fragility(
     leader = order[0]
     challengers = order[1 : 1 + LEADER_CHALLENGERS]
     top = order if pc.n_models <= DENSE_MAX_MODELS else order[:FRAGILITY_TOP_MODELS]
+    if pc.n_models > EXACT_COVARIANCE_MAX_MODELS:
+        top = []  # every refit reads a models x models factor: the leader only
     adjacent = list(zip(top, top[1:], strict=False))
     counts = flip_counts(pc, [(leader, c) for c in challengers] + adjacent, ties, fit=fit)
     leader_counts = counts[: len(challengers)]

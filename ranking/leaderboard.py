@@ -22,6 +22,7 @@ from ranking.bootstrap import (
 from ranking.bradley_terry import (
     DENSE_MAX_MODELS,
     ELO_SCALE,
+    EXACT_COVARIANCE_MAX_MODELS,
     FIRST_WINS,
     SECOND_WINS,
     TIE,
@@ -464,7 +465,11 @@ def _rank_component(
         )
     if opts.fragility and comp == 0:
         board.fragility = order_fragility(pc, fit.theta, fit.ties, fit)
-        if pc.n_models > DENSE_MAX_MODELS:
+        if pc.n_models > EXACT_COVARIANCE_MAX_MODELS:
+            board.warnings.append(
+                f"fragility is searched for the leader only ({pc.n_models} models)"
+            )
+        elif pc.n_models > DENSE_MAX_MODELS:
             board.warnings.append(
                 f"fragility is searched for the leader and the top {FRAGILITY_TOP_MODELS} models "
                 f"only ({pc.n_models} models)"
