@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, sparse
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from ranking.bradley_terry import (
@@ -223,12 +224,46 @@ def chord_refit(
     """Refit count tables (rounds, pairs, 3) close to `fit`'s (e.g. a few votes removed) by
     Newton steps that reuse the full fit's factorised information (a chord method): every round
     in one solve per step. Rounds that do not converge are refitted by `newton_pairs`."""
-    pc, m = fit.pairs, fit.pairs.n_models
-    rounds = counts.shape[0]
+    pc, rounds = fit.pairs, counts.shape[0]
     factor = information_factor(fit)
-    davidson = fit.ties == "davidson"
     theta = np.repeat(fit.theta[None, :], rounds, axis=0)
     log_nu = None if fit.log_nu is None else np.full(rounds, fit.log_nu)
+    with threadpool_limits(limits=1, user_api="blas"):  # tiny solves: threads only spin
+        theta, log_nu, converged, iterations = _chord_steps(
+            fit, factor, counts, prior_mask, theta, log_nu, max_iter, tol
+        )
+    theta -= theta.mean(axis=1, keepdims=True)
+    rest = np.flatnonzero(~converged)
+    if len(rest):
+        again = newton_pairs(
+            pc,
+            counts[rest],
+            ties=fit.ties,
+            prior_mask=prior_mask[rest],
+            theta0=theta[rest],
+            log_nu0=None if log_nu is None else log_nu[rest],
+        )
+        theta[rest] = again.theta
+        if log_nu is not None:
+            log_nu[rest] = again.log_nu
+        converged[rest] = again.converged
+    return NewtonResult(theta=theta, log_nu=log_nu, converged=converged, iterations=iterations)
+
+
+def _chord_steps(
+    fit: BTFit,
+    factor: tuple[np.ndarray, bool],
+    counts: np.ndarray,
+    prior_mask: np.ndarray,
+    theta: np.ndarray,
+    log_nu: np.ndarray | None,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, int]:
+    """`chord_refit`'s iterations: strengths, log nu, converged per round, iterations run."""
+    pc, m = fit.pairs, fit.pairs.n_models
+    rounds = counts.shape[0]
+    davidson = fit.ties == "davidson"
     converged = np.zeros(rounds, bool)
     iterations = 0
     totals = counts.sum(axis=2)
@@ -262,22 +297,7 @@ def chord_refit(
             log_nu[act] = np.maximum(before + step[:, m], MIN_LOG_NU)
             step[:, m] = log_nu[act] - before
         converged[act] = np.abs(step).max(axis=1) < tol
-    theta -= theta.mean(axis=1, keepdims=True)
-    rest = np.flatnonzero(~converged)
-    if len(rest):
-        again = newton_pairs(
-            pc,
-            counts[rest],
-            ties=fit.ties,
-            prior_mask=prior_mask[rest],
-            theta0=theta[rest],
-            log_nu0=None if log_nu is None else log_nu[rest],
-        )
-        theta[rest] = again.theta
-        if log_nu is not None:
-            log_nu[rest] = again.log_nu
-        converged[rest] = again.converged
-    return NewtonResult(theta=theta, log_nu=log_nu, converged=converged, iterations=iterations)
+    return theta, log_nu, converged, iterations
 
 
 def one_step_bootstrap(
