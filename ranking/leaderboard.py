@@ -269,9 +269,7 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
         listed = ", ".join(f"{m} ({v})" for m, v in named[:NAMED_IN_MESSAGES])
         if len(named) > NAMED_IN_MESSAGES:
             listed += f" and {len(named) - NAMED_IN_MESSAGES} more models"
-        warnings.append(
-            f"excluded {len(named)} models for fewer than {opts.min_votes} votes: {listed}"
-        )
+        warnings.append(f"excluded for fewer than {opts.min_votes} votes: {listed}")
     if not keep.any():
         raise RankingError(f"no model has at least {opts.min_votes} votes; lower --min-votes")
     if not keep.all():
