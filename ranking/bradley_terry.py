@@ -582,7 +582,10 @@ def fit_bradley_terry(
             f"{PRIOR_PSEUDO_VOTES}-pseudo-vote prior is applied to every model to keep ratings finite"
         )
     if flags:
-        names = ", ".join(f"{m} ({why})" for m, why in sorted(flags.items()))
+        flagged_names = [f"{m} ({why})" for m, why in sorted(flags.items())]
+        names = ", ".join(flagged_names[:20])  # at most 20 names in one message
+        if len(flagged_names) > 20:
+            names += f" and {len(flagged_names) - 20} more models"
         warnings.append(
             f"{names}: no finite maximum-likelihood rating; kept finite by a prior of "
             f"{PRIOR_PSEUDO_VOTES} virtual win and loss against an average model"

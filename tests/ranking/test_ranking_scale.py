@@ -174,3 +174,14 @@ def test_a_2000_model_ring_ranks_in_bounded_time() -> None:
     took = time.perf_counter() - started
     assert len(board.ratings) == 2000
     assert took < 120  # minutes before the sparse solver and the one-step bootstrap
+
+
+def test_the_never_won_warning_names_at_most_20_models() -> None:
+    losers = [f"newcomer-{k:02d}" for k in range(30)]
+    a = np.array(["hub"] * 30 + ["hub", "hub", "rival"], dtype=object)
+    b = np.array(losers + ["rival", "rival", "hub"], dtype=object)
+    score = np.array([1.0] * 30 + [1.0, 0.0, 1.0])
+    board = rank_votes(a, b, score, RankingOptions(bootstrap_rounds=0, fragility=False))
+    note = next(w for w in board.warnings if "no finite maximum-likelihood rating" in w)
+    assert sum(name in note for name in losers) == 20
+    assert "and 10 more models" in note
