@@ -126,9 +126,9 @@ def test_one_step_bootstrap_intervals_agree_with_full_refits(with_users: bool) -
 
 @pytest.mark.slow
 def test_one_step_bootstrap_covers_the_true_ratings() -> None:
-    """200 models, 30 arenas: pooled over models, the 95% intervals cover the truth ~95%."""
+    """200 models, 15 arenas: pooled over models, the 95% intervals cover the truth ~95%."""
     covered, total = 0, 0
-    for seed in range(30):
+    for seed in range(15):
         a, b, score, _, theta = arena(200, 20_000, seed=100 + seed, ties=0.0)
         models, ia, ib = bt.encode_models(a, b)
         pc = bt.aggregate_codes(ia, ib, score, models)
