@@ -323,7 +323,9 @@ def one_step_bootstrap(
     flat = pc.counts.reshape(-1)
     per_user = None if clusters is None else (clusters @ scores).T.tocsr()  # parameters x users
     if per_user is not None and np.prod(per_user.shape) <= DENSE_USER_SCORES:
-        per_user = per_user.toarray()  # a dense product runs on every core (BLAS)
+        # a dense product runs on every core (BLAS); single precision halves its cost and its
+        # rounding (~1e-7 of a score) is far below the one-step's own O(1/votes) error
+        per_user = per_user.toarray().astype(np.float32)
     width = flat.size if per_user is None else per_user.shape[1]
     chunk = int(max(1, min(rounds, MAX_CELLS_PER_CHUNK // max(width, m, 1))))
     thetas, log_nus = [], []
@@ -337,7 +339,7 @@ def one_step_bootstrap(
             grad = np.asarray(scores.T @ weights.T)
         else:
             weights = _user_weights(per_user.shape[1], size, rng) - 1.0
-            grad = np.asarray(per_user @ weights.T)
+            grad = np.asarray(per_user @ weights.T.astype(per_user.dtype), dtype=float)
         grad[:m] -= grad[:m].mean(axis=0, keepdims=True)
         step = linalg.cho_solve(factor, grad, check_finite=False).T  # (size, parameters)
         theta = fit.theta[None, :] + step[:, :m]
