@@ -1,19 +1,20 @@
-"""`arenalens rank` end to end on stored votes: 1,000,000 votes, 50 models, 10% ties, users.
+"""`arenalens rank` end to end on stored votes, by number of models: 10% ties, users.
 
-Builds a SQLite workspace (and, with --postgres URL, a PostgreSQL one) holding N votes from U
-users (setup, not timed), then times, in the same run:
+Builds a SQLite workspace per model count (and, with --postgres URL, a PostgreSQL database for
+the first count) holding N votes from U users among M models (setup, not timed). The votes are
+a connected arena: a ring (model k against model k+1) plus uniformly random pairs. Then it
+times `arenalens rank --json` as a user runs it (a fresh process: imports, SQL GROUP BY, the
+default user-clustered bootstrap, win rates, fragility, storing the run) and reports the wall
+time and the peak resident memory of that process; with `--cluster-none` also the counts-only
+path. With `--before-code DIR` the same command runs first with DIR (another checkout, e.g. main
+unpacked to /tmp) first on PYTHONPATH, stopped after `--timeout` seconds.
 
-- after: `arenalens rank --json` as a user runs it (a fresh process: imports, SQL GROUP BY,
-  user-clustered bootstrap, win rates, fragility, storing the run), and with `--cluster none`;
-- before: the path `rank` used until now (every vote read into pandas with its metadata, then
-  `rank_votes` on the per-vote arrays, vote-level bootstrap), in-process.
-
-    .venv/bin/python benchmarks/ranking_store.py --workspace DIR --setup-only   # fill (slow)
-    flock /tmp/arenalens-bench.lock .venv/bin/python benchmarks/ranking_store.py --workspace DIR
-        [--votes N] [--users U] [--postgres URL]
+    .venv/bin/python benchmarks/ranking_store.py --workspace DIR --models 6 500 10000 --setup-only
+    nice -n 10 .venv/bin/python benchmarks/ranking_store.py --workspace DIR --models 6 500 10000 \
+        [--votes N] [--users U] [--postgres URL] [--before-code /tmp/main-code --timeout 300]
 
 A workspace (and PostgreSQL database) that already holds the votes is reused, so the slow setup
-can run outside the benchmark lock.
+can run separately.
 """
 
 from __future__ import annotations
@@ -36,10 +37,15 @@ from arenalens.store import tables as t
 
 
 def simulate(n: int, models: int, users: int, seed: int) -> dict[str, np.ndarray]:
+    """A ring over all models (so the arena is connected) plus uniformly random pairs."""
     rng = np.random.default_rng(seed)
     theta = rng.normal(0, 0.6, models)
-    a = rng.integers(0, models, n)
-    b = (a + rng.integers(1, models, n)) % models
+    ring = np.arange(min(models, n))
+    rest = n - len(ring)
+    a = np.concatenate([ring, rng.integers(0, models, rest)])
+    b = np.concatenate(
+        [(ring + 1) % models, (a[len(ring) :] + rng.integers(1, models, rest)) % models]
+    )
     tie = rng.random(n) < 0.10
     win = rng.random(n) < expit(theta[a] - theta[b])
     winner = np.where(tie, "tie", np.where(win, "model_a", "model_b"))
@@ -53,8 +59,8 @@ def fill(store: Store, votes: dict[str, np.ndarray], chunk: int = 50_000) -> Non
         rows = [
             {
                 "id": f"v{k}",
-                "model_a": f"model-{votes['a'][k]:03d}",
-                "model_b": f"model-{votes['b'][k]:03d}",
+                "model_a": f"model-{votes['a'][k]:05d}",
+                "model_b": f"model-{votes['b'][k]:05d}",
                 "winner": str(votes["winner"][k]),
                 "user_id": f"user-{votes['user'][k]}",
                 "language": "en" if k % 3 else "th",
@@ -67,77 +73,112 @@ def fill(store: Store, votes: dict[str, np.ndarray], chunk: int = 50_000) -> Non
             conn.execute(t.interactions.insert(), rows)
 
 
-def time_cli(workspace_args: list[str], *extra: str) -> tuple[float, dict]:
+def run_cli(
+    workspace_args: list[str], extra: list[str], code: str | None = None, timeout: float = 0
+) -> tuple[float, float, float, dict | None]:
+    """Wall seconds, peak RSS (MiB), CPU seconds (user + system) and the JSON payload (None
+    when stopped at `timeout`)."""
     entry = "from arenalens.cli import main; main()"
     command = [sys.executable, "-c", entry, *workspace_args, "rank", "--json", *extra]
+    env = dict(os.environ)
+    cwd = str(Path(__file__).resolve().parent.parent)  # `python -c` puts the cwd first on sys.path
+    if code:
+        env["PYTHONPATH"] = cwd = code
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return time.perf_counter() - started, json.loads(done.stdout)
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
+        timer = None
+        if timeout:
+            import threading
+
+            timer = threading.Timer(timeout, process.kill)
+            timer.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        if timer:
+            timer.cancel()
+        out.seek(0)
+        text = out.read().decode()
+    payload = json.loads(text) if process.returncode == 0 else None
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, payload
 
 
-def time_before(store: Store, rounds: int) -> float:
-    """The previous path: all votes into pandas (with metadata), then per-vote ranking."""
-    from ranking.bradley_terry import winner_scores
-    from ranking.leaderboard import RankingOptions, rank_votes
-
-    started = time.perf_counter()
-    votes = store.votes_frame()
-    rank_votes(
-        votes["model_a"].to_numpy(),
-        votes["model_b"].to_numpy(),
-        winner_scores(votes["winner"]),
-        RankingOptions(bootstrap_rounds=rounds, cluster="none", fragility=False),
+def describe(payload: dict | None, wall: float, rss: float, cpu: float, timeout: float) -> str:
+    if payload is None:
+        return (
+            f"no result after {wall:.0f} s (cap {timeout:.0f} s; CPU {cpu:.0f} s, "
+            f"peak RSS {rss:.0f} MiB so far)"
+        )
+    widths = [r["ci_high"] - r["ci_low"] for r in payload["ratings"]]
+    return (
+        f"{wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS {rss:.0f} MiB "
+        f"({len(payload['ratings'])} models, "
+        f"{payload['votes']:,} votes; {payload['ci_method']}; mean 95% CI width "
+        f"{np.mean(widths):.1f} points; {len(payload['win_rates']):,} win-rate rows; "
+        f"{len(payload['fragility'])} fragility lines)"
     )
-    return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--votes", type=int, default=1_000_000)
-    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--models", type=int, nargs="+", default=[50])
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=1000)
-    parser.add_argument("--postgres", help="also measure on this (empty) PostgreSQL database URL")
-    parser.add_argument("--skip-before", action="store_true")
-    parser.add_argument("--workspace", type=Path, help="keep (or reuse) the workspace here")
+    parser.add_argument("--postgres", help="also measure the first model count on this database")
+    parser.add_argument("--workspace", type=Path, help="keep (or reuse) workspaces under here")
     parser.add_argument("--setup-only", action="store_true")
+    parser.add_argument("--cluster-none", action="store_true", help="also time --cluster none")
+    parser.add_argument("--before-code", help="a checkout to time first (put on PYTHONPATH)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="cap of the before run (s)")
+    parser.add_argument("--skip-before", action="store_true", help="ignore --before-code")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        tmp = str(args.workspace or scratch)
-        targets = [("sqlite", ["--workspace", tmp])]
-        if args.postgres:
-            targets.append(("postgresql", ["--workspace", tmp, "--db", args.postgres]))
-        for backend, workspace_args in targets:
-            url = args.postgres if backend == "postgresql" else Settings(workspace=Path(tmp)).db_url
-            store = Store.open(url)
-            held = store.count(t.interactions)
-            if held != args.votes:
-                if held:
-                    raise SystemExit(f"{url} holds {held} votes, not {args.votes}; use a new one")
-                started = time.perf_counter()
-                fill(store, simulate(args.votes, args.models, args.users, 0))
-                took = time.perf_counter() - started
-                print(f"[{backend}] setup: {args.votes:,} votes stored in {took:.0f} s", flush=True)
-            if args.setup_only:
-                store.engine.dispose()
-                continue
-            after, payload = time_cli(workspace_args, "--bootstrap", str(args.rounds))
-            print(
-                f"[{backend}] after: `arenalens rank --json` end to end {after:.2f} s "
-                f"({payload['ci_method']}; {len(payload['ratings'])} models, "
-                f"{payload['votes']:,} votes; width ratio {payload['clustering']['width_ratio']:.2f})"
-            )
-            plain, payload = time_cli(
-                workspace_args, "--bootstrap", str(args.rounds), "--cluster", "none"
-            )
-            print(f"[{backend}] after, --cluster none: {plain:.2f} s ({payload['ci_method']})")
-            if not args.skip_before:
-                before = time_before(store, args.rounds)
-                print(
-                    f"[{backend}] before: votes_frame + per-vote rank_votes {before:.2f} s (in-process)"
+        root = args.workspace or Path(scratch)
+        for index, models in enumerate(args.models):
+            tmp = str(root / f"models-{models}")
+            Path(tmp).mkdir(parents=True, exist_ok=True)
+            targets = [("sqlite", ["--workspace", tmp])]
+            if args.postgres and index == 0:
+                targets.append(("postgresql", ["--workspace", tmp, "--db", args.postgres]))
+            for backend, workspace_args in targets:
+                url = (
+                    args.postgres
+                    if backend == "postgresql"
+                    else Settings(workspace=Path(tmp)).db_url
                 )
-            store.engine.dispose()
-    print(f"load: {os.getloadavg()}")
+                store = Store.open(url)
+                held = store.count(t.interactions)
+                if held != args.votes:
+                    if held:
+                        raise SystemExit(f"{url} holds {held} votes, not {args.votes}")
+                    started = time.perf_counter()
+                    fill(store, simulate(args.votes, models, args.users, 0))
+                    took = time.perf_counter() - started
+                    print(
+                        f"[{backend}, {models} models] setup: {args.votes:,} votes in {took:.0f} s"
+                    )
+                store.engine.dispose()
+                if args.setup_only:
+                    continue
+                label = f"[{backend}, {models} models, {args.votes:,} votes]"
+                rounds = ["--bootstrap", str(args.rounds)]
+                if args.before_code and not args.skip_before:
+                    wall, rss, cpu, payload = run_cli(
+                        workspace_args, rounds, args.before_code, args.timeout
+                    )
+                    text = describe(payload, wall, rss, cpu, args.timeout)
+                    print(f"{label} before: {text}", flush=True)
+                wall, rss, cpu, payload = run_cli(workspace_args, rounds)
+                print(f"{label} after: {describe(payload, wall, rss, cpu, 0)}", flush=True)
+                if args.cluster_none:
+                    wall, rss, cpu, payload = run_cli(
+                        workspace_args, [*rounds, "--cluster", "none"]
+                    )
+                    text = describe(payload, wall, rss, cpu, 0)
+                    print(f"{label} after, --cluster none: {text}", flush=True)
+                print(f"load average: {os.getloadavg()}", flush=True)
 
 
 if __name__ == "__main__":

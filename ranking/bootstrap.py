@@ -4,6 +4,12 @@ Resampling N votes with replacement is the same as drawing the counts of the uni
 (pair, outcome) rows from a multinomial with the observed proportions, so each round costs
 O(unique rows), not O(votes). All rounds of a chunk are fitted together by the batched Newton
 solver, warm-started from the point estimate.
+
+Many models (above `DENSE_MAX_MODELS`): a full refit of every round would cost rounds x pairs x
+iterations, so each round takes one Newton step from the full fit instead (`one_step_bootstrap`):
+the resample's counts (or users) reweight the per-cell scores at the full fit, and one solve
+with the full fit's information, factorised once for all rounds, gives the round's strengths.
+It differs from the refit by O(1/votes) where the refit's spread is O(1/sqrt(votes)).
 """
 
 from __future__ import annotations
@@ -12,21 +18,31 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
+from scipy import linalg, sparse
+from scipy.special import expit
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from ranking.bradley_terry import (
+    MIN_LOG_NU,
     PRIOR_PSEUDO_VOTES,
     TIE,
     BTFit,
+    NewtonResult,
     PairCounts,
+    _davidson_probs,
+    cell_score_matrix,
     needs_global_prior,
     newton_pairs,
+    pair_terms,
+    vote_scores,
 )
 
 # bounds memory: rounds x max(unique rows, models^2, clusters) per chunk
 MAX_CELLS_PER_CHUNK = 4_000_000
 THREADED_CELLS = 1_000_000  # rounds x clusters from which a chunk is resampled on two threads
+DENSE_USER_SCORES = 30_000_000  # parameters x users held dense up to this many entries
+ONE_STEP_SANDWICH_DRAWS = 400  # score draws estimating standard errors where no covariance is
 BOOTSTRAP_TOLERANCE = (
     1e-7  # largest Newton step at convergence, in log-strength (~2e-5 rating points)
 )
@@ -162,6 +178,192 @@ def bootstrap_bradley_terry(
         rounds_not_converged=not_converged,
         seed=seed,
     )
+
+
+def centred_information_factor(fit: BTFit) -> tuple[np.ndarray, bool]:
+    """Cholesky factor of the full fit's centred information (P H P + c 1 1^T [, log nu]),
+    dense; the same system `newton_pairs` solves at its last step."""
+    pc, m = fit.pairs, fit.pairs.n_models
+    terms = pair_terms(pc, pc.counts, fit.theta, fit.ties, fit.log_nu)
+    q = m + (1 if fit.ties == "davidson" else 0)
+    info = np.zeros((q, q))
+    i_dd = terms[1]
+    info[pc.pair_i, pc.pair_j] = -i_dd  # each unordered pair occurs once
+    info[pc.pair_j, pc.pair_i] = -i_dd
+    s = expit(fit.theta)
+    diag = np.bincount(pc.pair_i, i_dd, m) + np.bincount(pc.pair_j, i_dd, m)
+    diag = diag + fit.prior_mask * 2.0 * PRIOR_PSEUDO_VOTES * s * (1.0 - s)
+    info[np.arange(m), np.arange(m)] = diag
+    block = info[:m, :m]
+    means = block.mean(axis=1)
+    block -= means[:, None]
+    block -= means[None, :]
+    block += means.mean() + max(float(diag.mean()), 1e-12) / m
+    if fit.ties == "davidson":
+        col = pc.incidence().T @ terms[3]
+        info[:m, m] = info[m, :m] = col
+        info[m, m] = max(terms[4], 1e-12)
+    return linalg.cho_factor(info, overwrite_a=True, check_finite=False)
+
+
+def information_factor(fit: BTFit) -> tuple[np.ndarray, bool]:
+    """`centred_information_factor` of `fit`, computed once and kept on the fit."""
+    if fit.factor is None:
+        fit.factor = centred_information_factor(fit)
+    return fit.factor
+
+
+def chord_refit(
+    fit: BTFit,
+    counts: np.ndarray,
+    prior_mask: np.ndarray,
+    *,
+    max_iter: int = 40,
+    tol: float = 1e-9,
+) -> NewtonResult:
+    """Refit count tables (rounds, pairs, 3) close to `fit`'s (e.g. a few votes removed) by
+    Newton steps that reuse the full fit's factorised information (a chord method): every round
+    in one solve per step. Rounds that do not converge are refitted by `newton_pairs`."""
+    pc, rounds = fit.pairs, counts.shape[0]
+    factor = information_factor(fit)
+    theta = np.repeat(fit.theta[None, :], rounds, axis=0)
+    log_nu = None if fit.log_nu is None else np.full(rounds, fit.log_nu)
+    with threadpool_limits(limits=1, user_api="blas"):  # tiny solves: threads only spin
+        theta, log_nu, converged, iterations = _chord_steps(
+            fit, factor, counts, prior_mask, theta, log_nu, max_iter, tol
+        )
+    theta -= theta.mean(axis=1, keepdims=True)
+    rest = np.flatnonzero(~converged)
+    if len(rest):
+        again = newton_pairs(
+            pc,
+            counts[rest],
+            ties=fit.ties,
+            prior_mask=prior_mask[rest],
+            theta0=theta[rest],
+            log_nu0=None if log_nu is None else log_nu[rest],
+        )
+        theta[rest] = again.theta
+        if log_nu is not None:
+            log_nu[rest] = again.log_nu
+        converged[rest] = again.converged
+    return NewtonResult(theta=theta, log_nu=log_nu, converged=converged, iterations=iterations)
+
+
+def _chord_steps(
+    fit: BTFit,
+    factor: tuple[np.ndarray, bool],
+    counts: np.ndarray,
+    prior_mask: np.ndarray,
+    theta: np.ndarray,
+    log_nu: np.ndarray | None,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, int]:
+    """`chord_refit`'s iterations: strengths, log nu, converged per round, iterations run."""
+    pc, m = fit.pairs, fit.pairs.n_models
+    rounds = counts.shape[0]
+    davidson = fit.ties == "davidson"
+    converged = np.zeros(rounds, bool)
+    iterations = 0
+    totals = counts.sum(axis=2)
+    if davidson:
+        observed = 0.5 * (counts[..., 0] - counts[..., 2])
+    else:
+        observed = counts[..., 0] + 0.5 * counts[..., TIE]
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
+        act = np.flatnonzero(~converged)
+        if len(act) == 0:
+            break
+        th, n = theta[act], totals[act]
+        d = th[:, pc.pair_i] - th[:, pc.pair_j]
+        grad = np.zeros((len(act), m + (1 if davidson else 0)))
+        if davidson:
+            p1, pt, p2 = _davidson_probs(d, log_nu[act, None])
+            g_d = observed[act] - 0.5 * n * (p1 - p2)
+            grad[:, m] = (counts[act][..., TIE] - n * pt).sum(axis=1)
+        else:
+            g_d = observed[act] - n * expit(d)
+        for k, g in enumerate(g_d):
+            grad[k, :m] = np.bincount(pc.pair_i, g, m) - np.bincount(pc.pair_j, g, m)
+        s = expit(th)
+        grad[:, :m] += prior_mask[act] * PRIOR_PSEUDO_VOTES * (1.0 - 2.0 * s)
+        grad[:, :m] -= grad[:, :m].mean(axis=1, keepdims=True)
+        step = linalg.cho_solve(factor, grad.T, check_finite=False).T
+        step *= np.minimum(1.0, 2.0 / np.maximum(np.abs(step).max(axis=1), 1e-300))[:, None]
+        theta[act] += step[:, :m]
+        if davidson:
+            before = log_nu[act]
+            log_nu[act] = np.maximum(before + step[:, m], MIN_LOG_NU)
+            step[:, m] = log_nu[act] - before
+        converged[act] = np.abs(step).max(axis=1) < tol
+    return theta, log_nu, converged, iterations
+
+
+def one_step_bootstrap(
+    fit: BTFit,
+    rounds: int = 1000,
+    seed: int = 0,
+    *,
+    progress: bool = False,
+    clusters: sparse.csr_matrix | None = None,
+) -> BootstrapResult:
+    """Bootstrap for many models: each round is one Newton step from the full fit.
+
+    Votes are reweighted by Poisson counts per unique (pair, outcome) row; with `clusters`
+    (users x cells) whole users are redrawn (multinomial weights). The round's score at the
+    full fit is the weighted sum of per-cell (or per-user) scores, and one solve with the
+    full fit's centred information, shared by every round, gives its strengths.
+    """
+    pc, m = fit.pairs, fit.pairs.n_models
+    rng = np.random.default_rng(seed)
+    s_d, s_eta = vote_scores(pc, fit.theta, fit.ties, fit.log_nu)
+    scores = cell_score_matrix(pc, s_d, s_eta)  # cells x parameters
+    factor = information_factor(fit)
+    flat = pc.counts.reshape(-1)
+    per_user = None if clusters is None else (clusters @ scores).T.tocsr()  # parameters x users
+    if per_user is not None and np.prod(per_user.shape) <= DENSE_USER_SCORES:
+        # a dense product runs on every core (BLAS); single precision halves its cost and its
+        # rounding (~1e-7 of a score) is far below the one-step's own O(1/votes) error
+        per_user = per_user.toarray().astype(np.float32)
+    width = flat.size if per_user is None else per_user.shape[1]
+    chunk = int(max(1, min(rounds, MAX_CELLS_PER_CHUNK // max(width, m, 1))))
+    thetas, log_nus = [], []
+    bar = tqdm(total=rounds, desc="bootstrap", unit="round", disable=not progress)
+    done = 0
+    while done < rounds:
+        size = min(chunk, rounds - done)
+        if per_user is None:
+            # Poisson(count) votes per row: the resample's score minus the full data's (zero)
+            weights = rng.poisson(flat, size=(size, flat.size)) - flat
+            grad = np.asarray(scores.T @ weights.T)
+        else:
+            weights = _user_weights(per_user.shape[1], size, rng) - 1.0
+            grad = np.asarray(per_user @ weights.T.astype(per_user.dtype), dtype=float)
+        grad[:m] -= grad[:m].mean(axis=0, keepdims=True)
+        step = linalg.cho_solve(factor, grad, check_finite=False).T  # (size, parameters)
+        theta = fit.theta[None, :] + step[:, :m]
+        thetas.append(theta - theta.mean(axis=1, keepdims=True))
+        if fit.log_nu is not None:
+            log_nus.append(np.maximum(fit.log_nu + step[:, m], MIN_LOG_NU))
+        done += size
+        bar.update(size)
+    bar.close()
+    return BootstrapResult(
+        theta=np.concatenate(thetas),
+        log_nu=np.concatenate(log_nus) if log_nus else None,
+        rounds_with_prior=0,
+        rounds_not_converged=0,
+        seed=seed,
+    )
+
+
+def _user_weights(n_clusters: int, rounds: int, rng: np.random.Generator) -> np.ndarray:
+    """(rounds, G) multinomial(G, 1/G) weights: G uniform draws per round, counted."""
+    picks = rng.integers(0, n_clusters, size=(rounds, n_clusters))
+    picks += np.arange(rounds)[:, None] * n_clusters
+    counted = np.bincount(picks.ravel(), minlength=rounds * n_clusters)
+    return counted.reshape(rounds, n_clusters).astype(float)
 
 
 def bootstrap_warnings(result: BootstrapResult) -> list[str]:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import LinearOperator, cg
 from scipy.special import expit
 
 from ranking.errors import DisconnectedComparisonError, RankingError
@@ -33,6 +34,14 @@ TiesMode = Literal["half", "davidson"]
 WINNER_SCORES = {"model_a": 1.0, "a": 1.0, "tie": 0.5, "model_b": 0.0, "b": 0.0}
 # Column order of the per-pair outcome counts: first model of the pair wins, tie, second wins.
 FIRST_WINS, TIE, SECOND_WINS = 0, 1, 2
+# Up to this many models the batched dense Newton solver runs (every round's models x models
+# information matrix, solved exactly); above it one round at a time on the sparse information
+# matrix with conjugate gradients, so memory and time grow with the pairs, not models^2.
+DENSE_MAX_MODELS = 150
+# Full covariance matrices (models x models inverse) up to this many models; above it standard
+# errors are estimated from score draws (see `ranking.bootstrap.one_step_bootstrap`).
+EXACT_COVARIANCE_MAX_MODELS = 2000
+BINCOUNT_MAX_CELLS = 4_000_000  # aggregate with a dense models^2 count table up to this size
 
 
 @dataclass(frozen=True)
@@ -162,11 +171,19 @@ def aggregate_codes(
     if np.any(ia == ib):
         raise RankingError(f"vote {int(np.flatnonzero(ia == ib)[0])} compares a model with itself")
     m = len(models)
-    flat = np.bincount(flat_cells(ia, ib, score, m), weights=weights, minlength=m * m * 3).reshape(
-        m * m, 3
-    )
-    present = np.flatnonzero(flat.sum(axis=1))
-    return PairCounts(models, present // m, present % m, flat[present].astype(float))
+    cells = flat_cells(ia, ib, score, m)
+    if m * m * 3 <= BINCOUNT_MAX_CELLS:
+        flat = np.bincount(cells, weights=weights, minlength=m * m * 3).reshape(m * m, 3)
+        present = np.flatnonzero(flat.sum(axis=1))
+        return PairCounts(models, present // m, present % m, flat[present].astype(float))
+    # many models: count only the cells that occur (sorted, so the same order as above)
+    unique, inverse = np.unique(cells, return_inverse=True)
+    per_cell = np.bincount(inverse, weights=weights, minlength=len(unique))
+    pairs, row = np.unique(unique // 3, return_inverse=True)
+    counts = np.zeros((len(pairs), 3))
+    np.add.at(counts, (row, unique % 3), per_cell)
+    keep = counts.sum(axis=1) > 0  # weights of zero
+    return PairCounts(models, pairs[keep] // m, pairs[keep] % m, counts[keep])
 
 
 def flat_cells(ia: np.ndarray, ib: np.ndarray, score: np.ndarray, n_models: int) -> np.ndarray:
@@ -193,11 +210,8 @@ def cluster_cell_matrix(
     `clusters` holds integer cluster codes 0..G-1 per vote row; row sums equal each
     cluster's votes and the column sums reproduce `pc.counts`.
     """
-    m = pc.n_models
-    position = np.full(m * m, -1)
-    position[pc.pair_i * m + pc.pair_j] = np.arange(len(pc.pair_i))
-    cells = flat_cells(ia, ib, score, m)
-    column = position[cells // 3] * 3 + cells % 3
+    cells = flat_cells(ia, ib, score, pc.n_models)
+    column = pair_positions(pc, cells // 3) * 3 + cells % 3
     if (column < 0).any():
         raise RankingError("a clustered vote's pair is not among the aggregated pairs")
     n_clusters = int(clusters.max()) + 1 if len(clusters) else 0
@@ -207,6 +221,15 @@ def cluster_cell_matrix(
     )
     matrix.sum_duplicates()
     return matrix
+
+
+def pair_positions(pc: PairCounts, keys: np.ndarray) -> np.ndarray:
+    """Row of each unordered pair key (lo * models + hi) in `pc`, -1 where absent (pairs are sorted)."""
+    known = pc.pair_i.astype(np.int64) * pc.n_models + pc.pair_j
+    if len(known) == 0:
+        return np.full(len(keys), -1)
+    where = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+    return np.where(known[where] == keys, where, -1)
 
 
 def components(pc: PairCounts) -> np.ndarray:
@@ -220,13 +243,11 @@ def components(pc: PairCounts) -> np.ndarray:
 def degenerate_models(pc: PairCounts) -> dict[int, str]:
     """Models whose maximum-likelihood strength is infinite: index -> 'never lost' / 'never won'."""
     votes, scores = pc.votes_per_model(), pc.scores_per_model()
-    flags: dict[int, str] = {}
-    for k in range(pc.n_models):
-        if votes[k] > 0 and scores[k] >= votes[k]:
-            flags[k] = "never lost"
-        elif votes[k] > 0 and scores[k] <= 0:
-            flags[k] = "never won"
-    return flags
+    never_lost = (votes > 0) & (scores >= votes)
+    never_won = (votes > 0) & (scores <= 0) & ~never_lost
+    flags = dict.fromkeys(np.flatnonzero(never_lost).tolist(), "never lost")
+    flags.update(dict.fromkeys(np.flatnonzero(never_won).tolist(), "never won"))
+    return dict(sorted(flags.items()))
 
 
 def needs_global_prior(pc: PairCounts, prior_mask: np.ndarray) -> bool:
@@ -286,6 +307,19 @@ def newton_pairs(
     `prior_mask` (rounds, models) marks models that get the pseudo-vote prior in that round.
     """
     rounds, m = counts.shape[0], pc.n_models
+    one_dense = rounds == 1 and m <= EXACT_COVARIANCE_MAX_MODELS  # one models x models system
+    if m > DENSE_MAX_MODELS and not one_dense:
+        return newton_sparse(
+            pc,
+            counts,
+            ties=ties,
+            prior_mask=prior_mask,
+            theta0=theta0,
+            log_nu0=log_nu0,
+            max_iter=max_iter,
+            tol=tol,
+            max_step=max_step,
+        )
     davidson = ties == "davidson"
     q = m + 1 if davidson else m
     incidence = pc.incidence()
@@ -362,6 +396,123 @@ def newton_pairs(
     return NewtonResult(theta=theta, log_nu=log_nu, converged=converged, iterations=iterations)
 
 
+def pair_terms(
+    pc: PairCounts, counts: np.ndarray, theta: np.ndarray, ties: TiesMode, log_nu: float | None
+) -> tuple[np.ndarray, ...]:
+    """Per-pair gradient and information of the linear predictor d (one round; `counts`
+    (pairs, 3)): g_d, i_dd, and under Davidson the tie parameter's g_eta, i_deta, i_etaeta."""
+    n = counts.sum(axis=1)
+    d = theta[pc.pair_i] - theta[pc.pair_j]
+    if ties == "davidson":
+        p1, pt, p2 = _davidson_probs(d, np.full_like(d, log_nu))
+        diff = p1 - p2
+        g_d = 0.5 * (counts[:, FIRST_WINS] - counts[:, SECOND_WINS]) - 0.5 * n * diff
+        i_dd = 0.25 * n * ((p1 + p2) - diff**2)
+        g_eta = float((counts[:, TIE] - n * pt).sum())
+        return g_d, i_dd, g_eta, -0.5 * n * diff * pt, float((n * pt * (1.0 - pt)).sum())
+    p = expit(d)
+    return counts[:, FIRST_WINS] + 0.5 * counts[:, TIE] - n * p, n * p * (1.0 - p)
+
+
+def centred_information(
+    pc: PairCounts,
+    i_dd: np.ndarray,
+    prior_info: np.ndarray,
+    davidson: tuple[np.ndarray, float] | None = None,
+) -> tuple[LinearOperator, LinearOperator]:
+    """The centred Newton system as sparse operators: (P H P + c 1 1^T) on the strengths, where
+    H is the pair Laplacian plus the prior, P centres and c fixes the gauge; with Davidson's
+    (column, corner) a last row/column for log nu. Returns the operator and a Jacobi preconditioner.
+    """
+    m = pc.n_models
+    incidence = pc.incidence()
+    laplacian = (incidence.T @ sparse.diags(i_dd) @ incidence).tocsr()
+    diag = laplacian.diagonal() + prior_info
+    c = max(float(diag.mean()), 1e-12) / m
+    col, corner = davidson if davidson is not None else (None, 0.0)
+    q = m + (1 if davidson is not None else 0)
+
+    def matvec(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float).reshape(-1)
+        xt = x[:m]
+        centred = xt - xt.mean()
+        y = laplacian @ centred + prior_info * centred
+        y -= y.mean()
+        y += c * xt.sum()
+        if col is None:
+            return y
+        return np.append(y + col * x[m], col @ centred + max(corner, 1e-12) * x[m])
+
+    precondition = 1.0 / np.append(diag + c, max(corner, 1e-12) if col is not None else [])
+    operator = LinearOperator((q, q), matvec=matvec, dtype=float)
+    jacobi = LinearOperator((q, q), matvec=lambda x: precondition * np.ravel(x), dtype=float)
+    return operator, jacobi
+
+
+def newton_sparse(
+    pc: PairCounts,
+    counts: np.ndarray,
+    *,
+    ties: TiesMode = "half",
+    prior_mask: np.ndarray | None = None,
+    theta0: np.ndarray | None = None,
+    log_nu0: np.ndarray | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-9,
+    max_step: float = 2.0,
+) -> NewtonResult:
+    """`newton_pairs` for many models: the same damped, centred Newton iteration, one round at a
+    time, each step solved by preconditioned conjugate gradients on the sparse information
+    matrix (memory and time grow with the pairs, not with models^2). Same optimum."""
+    rounds, m = counts.shape[0], pc.n_models
+    davidson = ties == "davidson"
+    theta = np.zeros((rounds, m)) if theta0 is None else np.array(theta0, dtype=float, copy=True)
+    theta -= theta.mean(axis=1, keepdims=True)
+    log_nu = None
+    if davidson:
+        log_nu = np.zeros(rounds) if log_nu0 is None else np.array(log_nu0, dtype=float, copy=True)
+    mask = (
+        np.zeros((rounds, m), bool)
+        if prior_mask is None
+        else np.broadcast_to(prior_mask, (rounds, m))
+    )
+    incidence = pc.incidence()
+    converged = np.zeros(rounds, bool)
+    iterations = 0
+    for r in range(rounds):
+        th, mk = theta[r], mask[r]
+        for it in range(1, max_iter + 1):
+            iterations = max(iterations, it)
+            nu = None if log_nu is None else float(log_nu[r])
+            terms = pair_terms(pc, counts[r], th, ties, nu)
+            grad = incidence.T @ terms[0]
+            s = expit(th)
+            prior_info = mk * 2.0 * PRIOR_PSEUDO_VOTES * s * (1.0 - s)
+            grad = grad + mk * PRIOR_PSEUDO_VOTES * (1.0 - 2.0 * s)
+            grad -= grad.mean()
+            extra = None
+            if davidson:
+                extra = (incidence.T @ terms[3], terms[4])
+                grad = np.append(grad, terms[2])
+            operator, jacobi = centred_information(pc, terms[1], prior_info, extra)
+            scale = max(float(np.abs(grad).max()), 1e-300)
+            step, _ = cg(operator, grad / scale, rtol=1e-10, atol=0.0, M=jacobi, maxiter=20 * m)
+            step *= scale
+            size = float(np.abs(step).max())
+            step *= min(1.0, max_step / max(size, 1e-300))
+            th += step[:m]
+            if davidson:
+                before = log_nu[r]
+                log_nu[r] = max(before + step[m], MIN_LOG_NU)
+                step[m] = log_nu[r] - before
+                size = float(np.abs(step).max())
+            if size < tol:
+                converged[r] = True
+                break
+        th -= th.mean()
+    return NewtonResult(theta=theta, log_nu=log_nu, converged=converged, iterations=iterations)
+
+
 def solve_batched(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Batched solve; a singular system (a round with no information) falls back to least squares."""
     try:
@@ -386,7 +537,9 @@ class BTFit:
     iterations: int = 0
     cov_model: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     cov_sandwich: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    cov_vote_sandwich: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # no clusters
     warnings: list[str] = field(default_factory=list)
+    factor: tuple[np.ndarray, bool] | None = field(default=None, repr=False)  # see bootstrap
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -429,7 +582,10 @@ def fit_bradley_terry(
             f"{PRIOR_PSEUDO_VOTES}-pseudo-vote prior is applied to every model to keep ratings finite"
         )
     if flags:
-        names = ", ".join(f"{m} ({why})" for m, why in sorted(flags.items()))
+        flagged_names = [f"{m} ({why})" for m, why in sorted(flags.items())]
+        names = ", ".join(flagged_names[:20])  # at most 20 names in one message
+        if len(flagged_names) > 20:
+            names += f" and {len(flagged_names) - 20} more models"
         warnings.append(
             f"{names}: no finite maximum-likelihood rating; kept finite by a prior of "
             f"{PRIOR_PSEUDO_VOTES} virtual win and loss against an average model"
@@ -439,7 +595,9 @@ def fit_bradley_terry(
     log_nu = None if result.log_nu is None else float(result.log_nu[0])
     if not result.converged[0]:
         warnings.append(f"Bradley–Terry fit did not converge in {result.iterations} iterations")
-    cov_model, cov_sandwich = covariances(pc, theta, ties, log_nu, mask, clusters)
+    cov_model, cov_sandwich, *vote_level = covariances(
+        pc, theta, ties, log_nu, mask, clusters, vote_level=True
+    )
     return BTFit(
         pairs=pc,
         ties=ties,
@@ -451,6 +609,7 @@ def fit_bradley_terry(
         iterations=result.iterations,
         cov_model=cov_model,
         cov_sandwich=cov_sandwich,
+        cov_vote_sandwich=vote_level[0] if vote_level else cov_sandwich,
         warnings=warnings,
     )
 
@@ -474,14 +633,19 @@ def covariances(
     log_nu: float | None,
     mask: np.ndarray,
     clusters: sparse.csr_matrix | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Model-based (inverse Fisher) and sandwich (robust) covariance of the centred strengths.
+    vote_level: bool = False,
+) -> tuple[np.ndarray, ...]:
+    """Model-based (inverse Fisher) and sandwich (robust) covariance of the centred strengths
+    (and, with `clusters` and `vote_level`, the vote-level sandwich from the same inverse).
 
     With `clusters` (see `cluster_cell_matrix`) the sandwich's meat sums the scores of each
     cluster first (cluster-robust, Liang-Zeger, with the G/(G-1) small-sample factor), so
-    votes of one user are not treated as independent.
+    votes of one user are not treated as independent. Above `EXACT_COVARIANCE_MAX_MODELS`
+    both are empty (0 x 0): the caller estimates standard errors from score draws instead.
     """
     m = pc.n_models
+    if m > EXACT_COVARIANCE_MAX_MODELS:
+        return np.zeros((0, 0)), np.zeros((0, 0)), *([np.zeros((0, 0))] if vote_level else [])
     d = theta[pc.pair_i] - theta[pc.pair_j]
     c = pc.counts
     n = c.sum(axis=1)
@@ -517,6 +681,7 @@ def covariances(
         b_deta = (c * s_d * s_eta).sum(axis=1)
         meat[:m, m] = meat[m, :m] = incidence.T @ b_deta
         meat[m, m] = (c * s_eta**2).sum()
+    vote_meat = meat
     if clusters is not None:
         meat = cluster_meat(pc, s_d, s_eta if ties == "davidson" else None, clusters)
     gauge = np.zeros((q, q))
@@ -525,7 +690,10 @@ def covariances(
     centre = np.eye(q)
     centre[:m, :m] -= 1.0 / m
     cov_model = centre @ inverse @ centre.T
-    cov_sandwich = centre @ inverse @ meat @ inverse @ centre.T
+    bread = centre @ inverse
+    cov_sandwich = bread @ meat @ bread.T
+    if vote_level and clusters is not None:
+        return cov_model[:m, :m], cov_sandwich[:m, :m], (bread @ vote_meat @ bread.T)[:m, :m]
     return cov_model[:m, :m], cov_sandwich[:m, :m]
 
 
@@ -533,6 +701,32 @@ def cluster_meat(
     pc: PairCounts, s_d: np.ndarray, s_eta: np.ndarray | None, clusters: sparse.csr_matrix
 ) -> np.ndarray:
     """Sum over clusters of g g^T, g = a cluster's summed score (strengths [, log nu])."""
+    cell_scores = cell_score_matrix(pc, s_d, s_eta)
+    per_cluster = (clusters @ cell_scores).tocsc()  # users x parameters, sparse
+    g = per_cluster.shape[0]
+    factor = g / (g - 1) if g > 1 else 1.0
+    return factor * (per_cluster.T @ per_cluster).toarray()
+
+
+def vote_scores(
+    pc: PairCounts, theta: np.ndarray, ties: TiesMode, log_nu: float | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Score of one vote in each (pair, outcome) cell: of d (pairs, 3) and, under Davidson, of
+    log nu (pairs, 3)."""
+    d = theta[pc.pair_i] - theta[pc.pair_j]
+    if ties == "davidson":
+        p1, pt, p2 = _davidson_probs(d, np.full_like(d, log_nu))
+        diff = p1 - p2
+        s_d = np.stack([0.5 - diff / 2, -diff / 2, -0.5 - diff / 2], axis=1)
+        return s_d, np.stack([-pt, 1 - pt, -pt], axis=1)
+    p = expit(d)
+    return np.stack([1 - p, 0.5 - p, -p], axis=1), None
+
+
+def cell_score_matrix(
+    pc: PairCounts, s_d: np.ndarray, s_eta: np.ndarray | None
+) -> sparse.csr_matrix:
+    """Sparse (pairs*3, parameters) score of one vote per cell (strengths [, log nu])."""
     m = pc.n_models
     n_pairs = len(pc.pair_i)
     # score of one vote in each cell, per parameter: +s_d at the first model, -s_d at the second
@@ -546,11 +740,7 @@ def cluster_meat(
         rows = np.concatenate([rows, np.arange(n_pairs * 3)])
         cols = np.concatenate([cols, np.full(n_pairs * 3, m)])
         vals = np.concatenate([vals, s_eta.reshape(-1)])
-    cell_scores = sparse.csr_matrix((vals, (rows, cols)), shape=(n_pairs * 3, q))
-    per_cluster = np.asarray((clusters @ cell_scores).todense())
-    g = per_cluster.shape[0]
-    factor = g / (g - 1) if g > 1 else 1.0
-    return factor * per_cluster.T @ per_cluster
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(n_pairs * 3, q))
 
 
 def to_ratings(theta: np.ndarray, anchor: tuple[int, float] | None = None) -> np.ndarray:
@@ -570,4 +760,5 @@ def win_probability(rating_a: np.ndarray, rating_b: np.ndarray) -> np.ndarray:
 def rank_from_intervals(ci_low: np.ndarray, ci_high: np.ndarray) -> np.ndarray:
     """Rank = 1 + number of models whose lower bound exceeds this model's upper bound."""
     low, high = np.asarray(ci_low, dtype=float), np.asarray(ci_high, dtype=float)
-    return 1 + (low[None, :] > high[:, None]).sum(axis=1)
+    ordered = np.sort(low[~np.isnan(low)])  # by sorting, not a models x models comparison
+    return 1 + len(ordered) - np.searchsorted(ordered, high, side="right")

@@ -84,6 +84,8 @@ def format_headline(payload: dict[str, Any]) -> str:
 def format_uncertainty(payload: dict[str, Any]) -> str:
     """One line: which unit was resampled and how much wider that is than vote-level."""
     clustering = payload.get("clustering") or {}
+    if clustering.get("unit") == "user" and clustering.get("width_ratio") is None:
+        return f"CIs clustered by user ({clustering['clusters']} users)"
     if clustering.get("unit") == "user":
         return (
             f"CIs clustered by user ({clustering['clusters']} users): "

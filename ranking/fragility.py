@@ -16,13 +16,27 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from scipy import linalg
 from scipy.special import expit
 
-from ranking.bootstrap import per_round_degenerate
-from ranking.bradley_terry import PairCounts, TiesMode, newton_pairs, pair_laplacian
+from ranking.bootstrap import chord_refit, information_factor, per_round_degenerate
+from ranking.bradley_terry import (
+    DENSE_MAX_MODELS,
+    EXACT_COVARIANCE_MAX_MODELS,
+    BTFit,
+    PairCounts,
+    TiesMode,
+    needs_global_prior,
+    newton_pairs,
+    pair_laplacian,
+)
 
 MAX_STEPS = 200
 LEADER_CHALLENGERS = 3  # the leader is challenged by the next models by rating
+# above DENSE_MAX_MODELS: adjacent pairs among this many top models only, fewer greedy steps
+FRAGILITY_TOP_MODELS = 5
+MAX_STEPS_MANY_MODELS = 30
+BISECTION_STEPS_MANY_MODELS = 4  # the count is then within ~1/16 of the greedy sequence
 # status from votes and 95% CI width (rating points): (min votes, max width)
 ESTABLISHED = (1000, 50.0)
 PROVISIONAL = (100, 150.0)
@@ -63,32 +77,83 @@ class PairFragility:
         return {**asdict(self), "share": self.share, "sentence": self.sentence()}
 
 
-def _fit_thetas(pc: PairCounts, counts: np.ndarray, ties: TiesMode) -> np.ndarray:
-    """Strengths (rounds, models) for a batch of count tables (rounds, pairs, 3)."""
-    mask = per_round_degenerate(pc, counts)
-    return newton_pairs(pc, counts, ties=ties, prior_mask=mask).theta
+def _fit_thetas(
+    pc: PairCounts, counts: np.ndarray, ties: TiesMode, fit: BTFit | None = None
+) -> np.ndarray:
+    """Strengths (rounds, models) for a batch of count tables (rounds, pairs, 3).
+
+    Many models (`fit` given): refitted from `fit` with its factorised information (a few
+    votes removed move little), and the all-models prior only for rounds whose fit does not
+    converge (checking every round's graph first would cost more than the fits).
+    """
+    if fit is None or pc.n_models <= DENSE_MAX_MODELS:
+        mask = per_round_degenerate(pc, counts)
+        return newton_pairs(pc, counts, ties=ties, prior_mask=mask).theta
+    mask = _model_mask(pc, counts) | fit.prior_mask[None, :]
+    result = chord_refit(fit, counts, mask, tol=1e-6)
+    for r in np.flatnonzero(~result.converged):
+        if needs_global_prior(PairCounts(pc.models, pc.pair_i, pc.pair_j, counts[r]), mask[r]):
+            again = newton_pairs(pc, counts[r : r + 1], ties=ties, prior_mask=np.ones_like(mask[r]))
+            result.theta[r] = again.theta[0]
+    return result.theta
 
 
-def _influence(pc: PairCounts, counts: np.ndarray, theta: np.ndarray, i: int, j: int) -> np.ndarray:
+def _model_mask(pc: PairCounts, counts: np.ndarray) -> np.ndarray:
+    """(rounds, models): models that never lost, never won or have no votes in a round."""
+    m = pc.n_models
+    n = counts.sum(axis=2)
+    first = counts[..., 0] + 0.5 * counts[..., 1]
+    votes = np.stack([np.bincount(pc.pair_i, v, m) + np.bincount(pc.pair_j, v, m) for v in n])
+    scores = np.stack(
+        [
+            np.bincount(pc.pair_i, f, m) + np.bincount(pc.pair_j, v - f, m)
+            for f, v in zip(first, n, strict=True)
+        ]
+    )
+    return (scores <= 0) | (scores >= votes)
+
+
+def _influence(
+    pc: PairCounts,
+    counts: np.ndarray,
+    theta: np.ndarray,
+    i: int,
+    j: int,
+    fit: BTFit | None = None,
+) -> np.ndarray:
     """(pairs, 3): first-order change of theta_i - theta_j when one vote of a cell is removed."""
     m = pc.n_models
     d = theta[pc.pair_i] - theta[pc.pair_j]
     p = expit(d)
     n = counts.sum(axis=1)
-    info = pair_laplacian(pc, n * p * (1 - p)) + np.eye(m) * 1e-6 + 1.0 / m
     contrast = np.zeros(m)
     contrast[i], contrast[j] = 1.0, -1.0
-    v = np.linalg.solve(info, contrast)
+    if fit is None or m <= DENSE_MAX_MODELS:
+        info = pair_laplacian(pc, n * p * (1 - p)) + np.eye(m) * 1e-6 + 1.0 / m
+        v = np.linalg.solve(info, contrast)
+    else:  # the full fit's information, factorised once, guides the search as well
+        factor = information_factor(fit)
+        v = linalg.cho_solve(factor, np.append(contrast, [0.0] * (len(factor[0]) - m)))[:m]
     score = np.stack([1 - p, 0.5 - p, -p], axis=1)  # one vote's score of d, per outcome
     return -score * (v[pc.pair_i] - v[pc.pair_j])[:, None]
 
 
 def flip_counts(
-    pc: PairCounts, pairs: list[tuple[int, int]], ties: TiesMode = "half", max_share: float = 0.5
+    pc: PairCounts,
+    pairs: list[tuple[int, int]],
+    ties: TiesMode = "half",
+    max_share: float = 0.5,
+    fit: BTFit | None = None,
 ) -> list[int | None]:
     """For each (i, j): fewest votes found whose removal puts j at or above i (None: more than
-    `max_share` of the votes). All pairs are refitted together, one batched solve per step."""
+    `max_share` of the votes). All pairs are refitted together, one batched solve per step.
+
+    Many models (`fit` given, above `DENSE_MAX_MODELS`): a step removes as many cells, in
+    order of influence, as the linear approximation says close the gap, and refits start from
+    `fit` with its factorised information."""
     n_pairs = len(pairs)
+    many = fit is not None and pc.n_models > DENSE_MAX_MODELS
+    max_steps = MAX_STEPS_MANY_MODELS if many else MAX_STEPS
     if n_pairs == 0:
         return []
     total = pc.counts.sum()
@@ -97,27 +162,32 @@ def flip_counts(
     removed = np.zeros(n_pairs)
     active = np.ones(n_pairs, bool)
     flipped = np.zeros(n_pairs, bool)
-    for _ in range(MAX_STEPS):
+    for _ in range(max_steps):
         rows = np.flatnonzero(active)
         if len(rows) == 0:
             break
-        thetas = _fit_thetas(pc, counts[rows], ties)
+        thetas = _fit_thetas(pc, counts[rows], ties, fit)
         for theta, r in zip(thetas, rows, strict=True):
             i, j = pairs[r]
             gap = theta[i] - theta[j]
             if gap <= 0:
                 flipped[r], active[r] = True, False
                 continue
-            impact = _influence(pc, counts[r], theta, i, j).reshape(-1)
+            impact = _influence(pc, counts[r], theta, i, j, fit).reshape(-1)
             impact[counts[r].reshape(-1) <= 0] = np.inf
             cell = int(np.argmin(impact))
             if not np.isfinite(impact[cell]) or impact[cell] >= 0:
                 active[r] = False
                 continue
-            k = max(1, min(int(counts[r].reshape(-1)[cell]), math.ceil(gap / -impact[cell])))
-            counts[r].reshape(-1)[cell] -= k
-            sequences[r].append((cell, k))
-            removed[r] += k
+            if many:
+                steps = _cells_closing_gap(impact, counts[r].reshape(-1), gap)
+            else:
+                k = max(1, min(int(counts[r].reshape(-1)[cell]), math.ceil(gap / -impact[cell])))
+                steps = [(cell, k)]
+            for cell, k in steps:
+                counts[r].reshape(-1)[cell] -= k
+                sequences[r].append((cell, k))
+                removed[r] += k
             if removed[r] > max_share * total:
                 active[r] = False
     # shortest prefix of each removal sequence that still flips: bisection, batched over pairs
@@ -126,15 +196,15 @@ def flip_counts(
     ]
     low = np.zeros(n_pairs, np.int64)
     high = np.array([len(e) for e in expanded], np.int64)
-    while True:
+    for _ in range(BISECTION_STEPS_MANY_MODELS if many else 64):  # 64 halvings end any search
         rows = np.flatnonzero(flipped & (high - low > 1))
         if len(rows) == 0:
             break
         mid = (low[rows] + high[rows]) // 2
         trial = np.repeat(pc.counts.reshape(1, -1), len(rows), axis=0)
         for t, (r, length) in enumerate(zip(rows, mid, strict=True)):
-            np.subtract.at(trial[t], expanded[r][:length], 1.0)
-        thetas = _fit_thetas(pc, trial.reshape(len(rows), *pc.counts.shape), ties)
+            trial[t] -= np.bincount(expanded[r][:length], minlength=trial.shape[1])
+        thetas = _fit_thetas(pc, trial.reshape(len(rows), *pc.counts.shape), ties, fit)
         for theta, r, length in zip(thetas, rows, mid, strict=True):
             i, j = pairs[r]
             if theta[i] - theta[j] <= 0:
@@ -142,6 +212,20 @@ def flip_counts(
             else:
                 low[r] = length
     return [int(high[r]) if flipped[r] else None for r in range(n_pairs)]
+
+
+def _cells_closing_gap(impact: np.ndarray, counts: np.ndarray, gap: float) -> list[tuple[int, int]]:
+    """(cell, votes) to remove, most influential cells first, until the linear approximation
+    says the gap closes (the last cell only partly)."""
+    order = np.argsort(impact, kind="stable")
+    useful = order[np.isfinite(impact[order]) & (impact[order] < 0)]
+    closed = np.cumsum(-impact[useful] * counts[useful])
+    last = min(int(np.searchsorted(closed, gap)), len(useful) - 1)
+    before = float(closed[last - 1]) if last > 0 else 0.0
+    steps = [(int(c), int(counts[c])) for c in useful[:last]]
+    cell = int(useful[last])
+    steps.append((cell, max(1, min(int(counts[cell]), math.ceil((gap - before) / -impact[cell])))))
+    return steps
 
 
 def votes_to_flip(
@@ -157,9 +241,12 @@ def order_fragility(
     ties: TiesMode = "half",
     eligible: np.ndarray | None = None,
     component: int = 0,
+    fit: BTFit | None = None,
 ) -> list[PairFragility]:
     """The leader against its closest challengers (the smallest count), then each adjacent pair;
-    among the `eligible` models only (those ranked under the evidence rule), when given."""
+    among the `eligible` models only (those ranked under the evidence rule), when given (above
+    `DENSE_MAX_MODELS` models, adjacent pairs among the top `FRAGILITY_TOP_MODELS` only; above
+    `EXACT_COVARIANCE_MAX_MODELS`, the leader only)."""
     order = [int(k) for k in np.argsort(-theta, kind="stable")]
     if eligible is not None:
         order = [k for k in order if eligible[k]]
@@ -168,8 +255,11 @@ def order_fragility(
         return []
     leader = order[0]
     challengers = order[1 : 1 + LEADER_CHALLENGERS]
-    adjacent = list(zip(order, order[1:], strict=False))
-    counts = flip_counts(pc, [(leader, c) for c in challengers] + adjacent, ties)
+    top = order if pc.n_models <= DENSE_MAX_MODELS else order[:FRAGILITY_TOP_MODELS]
+    if pc.n_models > EXACT_COVARIANCE_MAX_MODELS:
+        top = []  # every refit reads a models x models factor: the leader only
+    adjacent = list(zip(top, top[1:], strict=False))
+    counts = flip_counts(pc, [(leader, c) for c in challengers] + adjacent, ties, fit=fit)
     leader_counts = counts[: len(challengers)]
     found = [(k, c) for k, c in zip(leader_counts, challengers, strict=True) if k is not None]
     best_k, best_c = min(found) if found else (None, order[1])

@@ -13,12 +13,16 @@ from scipy import sparse
 
 from arenalens.stats import Z95, percentile_interval
 from ranking.bootstrap import (
+    ONE_STEP_SANDWICH_DRAWS,
     bootstrap_bradley_terry,
     bootstrap_warnings,
+    one_step_bootstrap,
     per_round_degenerate,
 )
 from ranking.bradley_terry import (
+    DENSE_MAX_MODELS,
     ELO_SCALE,
+    EXACT_COVARIANCE_MAX_MODELS,
     FIRST_WINS,
     SECOND_WINS,
     TIE,
@@ -38,11 +42,19 @@ from ranking.covariates import MIN_VOTES as CONTROL_MIN_VOTES
 from ranking.covariates import fit_with_covariates, normalised_length_difference, standardise
 from ranking.errors import DisconnectedComparisonError, RankingError
 from ranking.evidence import TOO_FEW_VOTES, EvidenceRule
-from ranking.fragility import STATUS_RULE, PairFragility, model_status, order_fragility
+from ranking.fragility import (
+    FRAGILITY_TOP_MODELS,
+    STATUS_RULE,
+    PairFragility,
+    model_status,
+    order_fragility,
+)
 from ranking.weak_data import WEAK_JOIN_VOTES, joining_votes, weak_groups
 from ranking.winrates import WinRateMatrix, win_rate_matrix
 
 ClusterMode = Literal["auto", "user", "none"]
+WIN_RATE_MAX_MODELS = 100  # pairwise win-rate tables (models^2 rows) only up to this many models
+NAMED_IN_MESSAGES = 20  # model names listed in one message at most
 
 
 @dataclass(frozen=True)
@@ -183,13 +195,14 @@ def filter_min_votes(
         counts = np.bincount(ia[keep], w[keep], minlength=n_models) + np.bincount(
             ib[keep], w[keep], minlength=n_models
         )
-        low = [k for k in range(n_models) if 0 < counts[k] < min_votes]
-        if not low:
+        low = np.flatnonzero((counts > 0) & (counts < min_votes))
+        if not len(low):
             return keep, dropped
-        for k in low:
+        for k in low.tolist():
             dropped.setdefault(k, int(round(counts[k])))
-        low_arr = np.array(low)
-        keep &= ~np.isin(ia, low_arr) & ~np.isin(ib, low_arr)
+        is_low = np.zeros(n_models, bool)
+        is_low[low] = True
+        keep &= ~is_low[ia] & ~is_low[ib]
 
 
 def cluster_codes(user: np.ndarray) -> np.ndarray:
@@ -263,7 +276,10 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
     keep, dropped = filter_min_votes(ia, ib, len(models), opts.min_votes, votes.weight)
     excluded = {models[k]: v for k, v in dropped.items()}
     if excluded:
-        listed = ", ".join(f"{m} ({v})" for m, v in sorted(excluded.items()))
+        named = sorted(excluded.items())
+        listed = ", ".join(f"{m} ({v})" for m, v in named[:NAMED_IN_MESSAGES])
+        if len(named) > NAMED_IN_MESSAGES:
+            listed += f" and {len(named) - NAMED_IN_MESSAGES} more models"
         warnings.append(f"excluded for fewer than {opts.min_votes} votes: {listed}")
     if not keep.any():
         raise RankingError(f"no model has at least {opts.min_votes} votes; lower --min-votes")
@@ -283,7 +299,7 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
             sorted(pc.models[k] for k in np.flatnonzero(labels == c))
             for c in range(labels.max() + 1)
         ]
-        described = "; ".join("{" + ", ".join(g) + "}" for g in groups)
+        described = describe_groups(groups)
         if not opts.per_component:
             raise DisconnectedComparisonError(
                 f"the comparison graph has {len(groups)} disconnected groups ({described}); "
@@ -321,6 +337,26 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
     if board.controlled is not None:  # by controlled rating; the CI-rank is printed beside it
         board.controlled.ratings.sort(key=lambda r: (r.component, r.rank == 0, -r.rating))
     return board
+
+
+def describe_groups(groups: list[list[str]], limit: int = NAMED_IN_MESSAGES) -> str:
+    """Groups of model names in braces, naming at most `limit` models in all (largest groups
+    first), then how many models and groups were left unnamed."""
+    ordered = sorted(groups, key=lambda g: (-len(g), g))
+    shown, named = [], 0
+    for group in ordered:
+        if named >= limit:
+            break
+        part = group[: limit - named]
+        named += len(part)
+        more = f", and {len(group) - len(part)} more" if len(part) < len(group) else ""
+        shown.append("{" + ", ".join(part) + more + "}")
+    text = "; ".join(shown)
+    left = len(ordered) - len(shown)
+    if left:
+        models = sum(len(g) for g in ordered[len(shown) :])
+        text += f"; and {left} more groups of {models} models"
+    return text
 
 
 def _split_anonymous(votes: Votes, opts: RankingOptions) -> Votes:
@@ -380,28 +416,35 @@ def _rank_component(
     board.warnings.extend(fit.warnings)
     anchor = _anchor_index(pc.models, opts)
     boot_theta, boot_nu, boot = None, None, None
+    one_step = pc.n_models > DENSE_MAX_MODELS
     if opts.bootstrap_rounds > 0:
-        boot = bootstrap_bradley_terry(
+        resample = one_step_bootstrap if one_step else bootstrap_bradley_terry
+        boot = resample(
             fit, opts.bootstrap_rounds, opts.seed, progress=opts.progress, clusters=cluster_matrix
         )
         board.warnings.extend(bootstrap_warnings(boot))
         boot_theta, boot_nu = boot.theta, boot.log_nu
     board.tie_parameter = fit.tie_parameter
     ratings = to_ratings(fit.theta, anchor)
-    sandwich_sd = ELO_SCALE * np.sqrt(
-        np.clip(np.diag(_anchored(fit.cov_sandwich, anchor)), 0, None)
-    )
+    sandwich_sd, drawn = _sandwich_sd(fit, anchor, boot_theta, cluster_matrix, opts.seed)
     s_low, s_high = ratings - Z95 * sandwich_sd, ratings + Z95 * sandwich_sd
     unit = "user-clustered " if cluster_matrix is not None else ""
     if boot_theta is not None:
         low, high = percentile_interval(to_ratings(boot_theta, anchor), opts.level)
         over = f" over {cluster_matrix.shape[0]} users" if cluster_matrix is not None else ""
+        kind = "one-step bootstrap" if one_step else "bootstrap"
         board.ci_method = (
-            f"{unit}bootstrap percentile ({opts.bootstrap_rounds} rounds{over}, seed {opts.seed})"
+            f"{unit}{kind} percentile ({opts.bootstrap_rounds} rounds{over}, seed {opts.seed})"
         )
+        if one_step:
+            board.ci_method += (
+                f"; above {DENSE_MAX_MODELS} models each round is one Newton step from the full fit"
+            )
     else:
         low, high = s_low, s_high
         board.ci_method = f"{unit}sandwich (robust) normal interval"
+        if drawn:
+            board.ci_method += f", standard errors from {drawn} score draws"
     board.clustering = _clustering_summary(pc, fit, cluster_matrix, votes, opts.cluster)
     counts = _win_tie_loss(pc)
     admitted = _admitted(opts.evidence, counts.sum(axis=1), low, high)
@@ -435,14 +478,28 @@ def _rank_component(
                 else TOO_FEW_VOTES,
             )
         )
-    board.win_rates.append(
-        win_rate_matrix(pc, fit.theta, boot_theta, fit.ties, fit.log_nu, boot_nu, opts.level)
-    )
+    if pc.n_models <= WIN_RATE_MAX_MODELS:
+        board.win_rates.append(
+            win_rate_matrix(pc, fit.theta, boot_theta, fit.ties, fit.log_nu, boot_nu, opts.level)
+        )
+    else:
+        board.warnings.append(
+            f"pairwise win rates are left out: {pc.n_models} models would need "
+            f"{pc.n_models * (pc.n_models - 1):,} rows (they are kept up to "
+            f"{WIN_RATE_MAX_MODELS} models)"
+        )
+    if opts.fragility and pc.n_models > EXACT_COVARIANCE_MAX_MODELS:
+        board.warnings.append(f"fragility is searched for the leader only ({pc.n_models} models)")
+    elif opts.fragility and pc.n_models > DENSE_MAX_MODELS:
+        board.warnings.append(
+            f"fragility is searched for the leader and the top {FRAGILITY_TOP_MODELS} models "
+            f"only ({pc.n_models} models)"
+        )
     if opts.fragility and groups is None:
-        board.fragility += order_fragility(pc, fit.theta, fit.ties, admitted, comp)
+        board.fragility += order_fragility(pc, fit.theta, fit.ties, admitted, comp, fit)
     elif opts.fragility:  # per weakly joined group, among its ranked models
         for g in np.unique(groups):
-            items = order_fragility(pc, fit.theta, fit.ties, admitted & (groups == g), int(g))
+            items = order_fragility(pc, fit.theta, fit.ties, admitted & (groups == g), int(g), fit)
             members = sorted(pc.models[k] for k in np.flatnonzero(groups == g))
             for item in items:
                 shown = ", ".join(members[:3]) + (", …" if len(members) > 3 else "")
@@ -485,6 +542,26 @@ def _ranks(low: np.ndarray, high: np.ndarray, admitted: np.ndarray) -> np.ndarra
     return ranks
 
 
+def _sandwich_sd(
+    fit: Any,
+    anchor: tuple[int, float] | None,
+    boot_theta: np.ndarray | None,
+    cluster_matrix: sparse.csr_matrix | None,
+    seed: int,
+) -> tuple[np.ndarray, int]:
+    """Sandwich standard errors (rating points) and how many score draws estimated them (0:
+    exact, from the covariance matrix; many models have none, see `covariances`)."""
+    if fit.cov_sandwich.size:
+        variance = np.diag(_anchored(fit.cov_sandwich, anchor))
+        return ELO_SCALE * np.sqrt(np.clip(variance, 0, None)), 0
+    draws = boot_theta
+    if draws is None:
+        draws = one_step_bootstrap(
+            fit, ONE_STEP_SANDWICH_DRAWS, seed, clusters=cluster_matrix
+        ).theta
+    return to_ratings(draws, anchor).std(axis=0, ddof=1), int(draws.shape[0])
+
+
 def _clustering_summary(
     pc: PairCounts,
     fit: Any,
@@ -502,7 +579,17 @@ def _clustering_summary(
         else:
             reason = "every user cast a single vote, so resampling users would resample votes"
         return {"unit": "vote", "clusters": None, "width_ratio": None, "reason": reason}
-    _, vote_level = covariances(pc, fit.theta, fit.ties, fit.log_nu, fit.prior_mask)
+    if not fit.cov_sandwich.size:
+        return {
+            "unit": "user",
+            "clusters": int(cluster_matrix.shape[0]),
+            "width_ratio": None,
+            "reason": "votes carry user ids; users are resampled, not votes (the width ratio "
+            f"is not computed for {pc.n_models} models)",
+        }
+    vote_level = fit.cov_vote_sandwich
+    if not vote_level.size:
+        _, vote_level = covariances(pc, fit.theta, fit.ties, fit.log_nu, fit.prior_mask)
     clustered = np.sqrt(np.clip(np.diag(fit.cov_sandwich), 0, None))
     plain = np.sqrt(np.clip(np.diag(vote_level), 1e-300, None))
     return {

@@ -108,6 +108,11 @@ def win_rate_heatmap(frame: pd.DataFrame, order: list[str]) -> alt.Chart:
 def uncertainty_caption(summary: dict) -> str:
     """Which unit the CIs resample, in words."""
     clustering = summary.get("clustering") or {}
+    if clustering.get("unit") == "user" and clustering.get("width_ratio") is None:
+        return (
+            f"CIs resample users, not votes ({clustering.get('clusters')} users), because one "
+            "person's votes can move together."
+        )
     if clustering.get("unit") == "user":
         return (
             f"CIs resample users, not votes ({clustering.get('clusters')} users), because one "
