@@ -83,12 +83,12 @@ def parse_json_reply(content: str | None) -> Any:
     if fenced:
         body = fenced.group(1).strip()
     try:
-        return json.loads(body)
+        return json.loads(body, strict=False)  # raw newlines inside strings too
     except json.JSONDecodeError:
         start, end = body.find("{"), body.rfind("}")
         if 0 <= start < end:
             try:
-                return json.loads(body[start : end + 1])
+                return json.loads(body[start : end + 1], strict=False)
             except json.JSONDecodeError:
                 pass
     raise InvalidOutput(f"the reply is not valid JSON: {content[:200]!r}")
@@ -239,34 +239,46 @@ class LLMClient:
                 with self._lock:
                     self._usage["cached_calls"] += 1
                 return result
-        conversation = [dict(m) for m in messages]
         tokens = [0, 0]
         error: Exception | None = None
-        for ask in range(2):
-            content, prompt_tokens, completion_tokens = self._send(
-                conversation, schema, schema_name
-            )
-            tokens[0] += prompt_tokens
-            tokens[1] += completion_tokens
-            try:
-                parsed = parse_json_reply(content)
-                result = validate(parsed)
-            except ValueError as exc:
-                error = exc
-                log.info(
-                    "invalid reply from %s (ask %d): %s", self.model, ask + 1, self._scrub(str(exc))
+        for _ in range(2):  # a second round only after stepping down from json_schema
+            mode = RESPONSE_FORMATS[self._format_index]
+            conversation = [dict(m) for m in messages]
+            unparsed = 0
+            for ask in range(2):
+                content, prompt_tokens, completion_tokens = self._send(
+                    conversation, schema, schema_name
                 )
-                conversation += [
-                    {"role": "assistant", "content": content or ""},
-                    {
-                        "role": "user",
-                        "content": f"That reply was invalid: {exc}. Reply again with only a JSON "
-                        f"object that follows the schema exactly.",
-                    },
-                ]
-                continue
-            self._cache_put(key, parsed, *tokens)
-            return result
+                tokens[0] += prompt_tokens
+                tokens[1] += completion_tokens
+                try:
+                    try:
+                        parsed = parse_json_reply(content)
+                    except ValueError:
+                        unparsed += 1
+                        raise
+                    result = validate(parsed)
+                except ValueError as exc:
+                    error = exc
+                    log.info(
+                        "invalid reply from %s (ask %d): %s",
+                        self.model,
+                        ask + 1,
+                        self._scrub(str(exc)),
+                    )
+                    conversation += [
+                        {"role": "assistant", "content": content or ""},
+                        {
+                            "role": "user",
+                            "content": f"That reply was invalid: {exc}. Reply again with only a "
+                            f"JSON object that follows the schema exactly.",
+                        },
+                    ]
+                    continue
+                self._cache_put(key, parsed, *tokens)
+                return result
+            if not self._step_down_after_unparsed(mode, unparsed):
+                break
         raise LabelerError(
             f"{self.model} at {self.base_url} gave invalid output twice for {schema_name}: "
             f"{self._scrub(str(error))}"
@@ -314,6 +326,23 @@ class LLMClient:
     def _release_call(self) -> None:
         with self._lock:
             self._reserved_calls -= 1
+
+    def _step_down_after_unparsed(self, mode: str, unparsed: int) -> bool:
+        """Some servers (older llama.cpp) silently ignore a json_schema response_format and
+        reply with free text: after two replies that are not JSON at all, use the next
+        structured-output mode (a grammar from the schema) for this and later requests."""
+        if mode != "json_schema" or unparsed < 2:
+            return False
+        with self._lock:
+            if RESPONSE_FORMATS[self._format_index] == mode:
+                self._format_index += 1
+        log.info(
+            "%s ignored response_format %s; trying %s",
+            self.base_url,
+            mode,
+            RESPONSE_FORMATS[self._format_index],
+        )
+        return True
 
     # -- transport ------------------------------------------------------------
     def _format_kwargs(
