@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arenalens.display import join_words
 from arenalens.stats import Z95
 from ranking.benchmark_fit import (
     battles_from_votes,
@@ -187,7 +188,9 @@ def regress_preferences(
     voted = sorted(set(votes["model_a"]) | set(votes["model_b"]))
     covered = [m for m in voted if m in matrix.index]
     if missing := sorted(set(voted) - set(covered)):
-        notes.append(f"models without benchmark scores (their votes are left out): {missing}")
+        notes.append(
+            f"models without benchmark scores (their votes are left out): {join_words(missing)}"
+        )
     if len(covered) < 3:
         raise RankingError(
             f"only {len(covered)} voted models have benchmark scores ({covered}); need at least 3. "
