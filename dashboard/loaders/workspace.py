@@ -127,7 +127,10 @@ def step_message(app: AppContext, name: str) -> Markdown:
     for step in workspace_steps(app):
         if step.name == name:
             if step.state == "blocked":
-                return fmt("{} cannot run on this workspace: {}.", step.name, step.why)
+                line = fmt("{} cannot run on this workspace: {}.", step.name, step.why)
+                if step.fix:  # our own command line, shown as code
+                    line = Markdown(f"{line} Run `{step.fix}` first.")
+                return line
             return Markdown(
                 f"{fmt('{}', step.name)}: run `{step.command}` in a terminal, then reload."
             )
