@@ -7,6 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from arenalens.context import AppContext
 from dashboard import loaders, privacy, ui, writes
 from dashboard.charts import interval_chart
@@ -24,6 +25,8 @@ CLUSTER_COLUMNS = [
     "description",
     "novel",
 ]
+QUERY_ROW_PX = 58  # three wrapped lines of a query per row
+QUERY_COLUMN_PX = 340
 VOTES = {"any": None, "A preferred": "model_a", "B preferred": "model_b", "tie": "tie"}
 SELECTION_KEYS = ("use_cases_category", "use_cases_parent", "use_cases_cluster")
 
@@ -32,7 +35,7 @@ def run_label(run: pd.Series) -> str:
     """'run 3 · 2026-11-30 09:45 · 2,400 queries · 90 clusters' for the run picker."""
     summary = run.get("summary") or {}
     finished = pd.to_datetime(run.get("finished_at"), errors="coerce")
-    when = finished.strftime("%Y-%m-%d %H:%M") if pd.notna(finished) else "unfinished"
+    when = display.human_date(finished) if pd.notna(finished) else "unfinished"
     parts = [f"run {int(run['id'])}", when]
     if summary.get("n_queries") is not None:
         parts.append(f"{int(summary['n_queries']):,} queries")
@@ -57,7 +60,9 @@ def drill_filters(table: pd.DataFrame) -> pd.DataFrame:
     category = a.selectbox(
         "Category",
         [ALL, *sizes.index],
-        format_func=lambda v: v if v == ALL else f"{v} ({int(sizes[v]):,} queries)",
+        format_func=lambda v: (
+            v if v == ALL else f"{display.display_name(v)} ({int(sizes[v]):,} queries)"
+        ),
         key="use_cases_category",
     )
     shown = real if category == ALL else real[real["category"] == category]
@@ -164,9 +169,9 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
     ui.say("subheader", "Cluster {}: {}", int(cluster["cluster_id"]), cluster["name"])
     ui.say(
         "caption",
-        "{:,} queries · category {} · parent {}",
-        int(cluster["size"]),
-        _or_dash(cluster.get("category")),
+        "{} · category {} · parent {}",
+        display.plural(int(cluster["size"]), "query", "queries"),
+        display.display_name(cluster.get("category")),
         _or_dash(cluster.get("parent_name")),
     )
     ui.show_user_text("Description", cluster.get("description"))
@@ -189,13 +194,36 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
         mine = mine[mine["winner"] == VOTES[vote]]
     if language:
         mine = mine[mine["language"].isin(language)]
-    ui.say("caption", "{:,} queries match", len(mine))
-    ui.dataframe(
-        mine[
-            ["query", "modality", "model_a", "model_b", "winner", "language", "interaction_id"]
-        ].head(1000),
+    ui.say(
+        "caption",
+        "{} match; long queries wrap (a row's full text below the table)",
+        display.plural(len(mine), "query", "queries"),
+    )
+    shown = mine[
+        ["query", "modality", "model_a", "model_b", "winner", "language", "interaction_id"]
+    ].head(1000)
+    shown = shown.assign(
+        modality=shown["modality"].map(display.display_name),
+        winner=shown["winner"].map(display.display_name),
+    ).rename(
+        columns={
+            "winner": "vote",
+            **display.rename_columns(["model_a", "model_b", "interaction_id"]),
+        }
+    )
+    event = ui.dataframe(
+        shown,
+        row_height=QUERY_ROW_PX,
+        column_config={"query": st.column_config.TextColumn(width=QUERY_COLUMN_PX)},
+        on_select="rerun",
+        selection_mode="single-row",
+        key="use_cases_queries",
         download=f"taxonomy-run{run_id}-cluster{int(cluster['cluster_id'])}-queries.csv",
     )
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    if rows and rows[0] < len(shown):
+        picked = shown.iloc[rows[0]]
+        ui.show_user_text(f"Query of {picked['interaction']}", picked["query"])
 
 
 def compare_clusters(

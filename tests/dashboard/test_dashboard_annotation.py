@@ -234,14 +234,16 @@ def test_adjudication_shows_each_answer_by_name_and_filters_by_code(render, code
     queue.save("ann-2", item, {first: False, second: False})
     at = render(coded_workspace, "agreement.py")
     assert not at.exception, at.exception
+    from arenalens.display import display_name
+
     assert set(at.selectbox(key="adjudicate_item").options) == {
-        f"{item} / {first}",
-        f"{item} / {second}",
+        f"{item} / {display_name(first)}",
+        f"{item} / {display_name(second)}",
     }
     at.selectbox(key="adjudicate_code").set_value(second).run()
-    assert at.selectbox(key="adjudicate_item").options == [f"{item} / {second}"]
+    assert at.selectbox(key="adjudicate_item").options == [f"{item} / {display_name(second)}"]
     answers = next(
-        d.value for d in at.dataframe if list(d.value.columns)[:2] == ["annotator", "answer"]
+        t.value for t in at.table if list(t.value.columns)[:2] == ["annotator", "answer"]
     )
     assert dict(zip(answers["annotator"], answers["answer"], strict=True)) == {
         "ann-1": "present",
