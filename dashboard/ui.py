@@ -199,7 +199,10 @@ def _is_short_text(values: pd.Series) -> bool:
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return False
     lengths = values.head(200).map(lambda v: len(str(v)) if v is not None else 0)
-    return bool(len(lengths) == 0 or lengths.max() <= SHORT_TEXT_CHARS)
+    if len(lengths) == 0:
+        return True
+    # a name column may hold a few longer names; free text is long throughout
+    return bool(lengths.quantile(0.9) <= SHORT_TEXT_CHARS and lengths.max() <= 2 * SHORT_TEXT_CHARS)
 
 
 def _natural_px(values: pd.Series, column: object) -> int:

@@ -26,7 +26,6 @@ from dashboard.annotation_view import (
     step,
 )
 
-NEW_NAME = "(enter a new name)"
 ALL_SAMPLES = "(all samples)"
 VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
 TOGGLES_PER_ROW = 3
@@ -80,18 +79,38 @@ def queue(app: AppContext, sample: str | None) -> Any:
 
 
 def choose_annotator(names: list[str]) -> str | None:
-    """The annotator picks their own name (nothing is preselected) or types a new one."""
+    """The annotator picks their own name (nothing is preselected) or types a new one in the
+    same box (no second field to break the layout)."""
     choice = st.selectbox(
         "Annotator",
-        [*names, NEW_NAME],
+        names,
         index=None,
-        placeholder="Choose your name",
+        placeholder="Choose your name, or type a new one",
+        accept_new_options=True,
         key="annotate_annotator",
     )
-    if choice == NEW_NAME:
-        typed = st.text_input("Your name", key="annotate_new_name").strip()
-        return typed or None
-    return choice
+    return choice.strip() or None if isinstance(choice, str) else None
+
+
+def new_annotator(app: AppContext, annotator: str) -> None:
+    """An annotator without items draws their own, under the campaign's rules."""
+    ui.say(
+        "info",
+        "No items are assigned to {} yet. Take your own share of the campaign: as many items "
+        "as each annotator got, some of them also given to another annotator so answers can "
+        "be compared.",
+        annotator,
+    )
+    if st.button("Give me items to annotate", type="primary", key="annotate_draw"):
+        from arenalens.errors import ArenalensError
+
+        try:
+            line = writes.draw_own_sample(app, annotator)
+        except ArenalensError as exc:
+            ui.say("error", "No items drawn: {}", exc)
+            return
+        st.session_state["annotate_message"] = ("toast", line)
+        st.rerun()
 
 
 def coder_scores(annotation_queue: Any, feedback_ids: list[str]) -> pd.DataFrame:
@@ -455,12 +474,7 @@ def render() -> None:
         scores = coder_scores(annotation_queue, assigned_ids(annotation_queue, annotator))
         order = queue_order(annotation_queue, annotator, scores)
         if not order:
-            ui.say(
-                "info",
-                "No items are assigned to {!r}. Ask for a sample: "
-                "`arenalens annotate sample --annotator NAME`.",
-                annotator,
-            )
+            new_annotator(app, annotator)
             return
         saved = saved_decisions(annotation_queue, annotator)
         done = set(saved) & set(order)

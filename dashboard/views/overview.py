@@ -121,11 +121,8 @@ def who_wins_where(app) -> None:
     if board is None:
         return  # "Who is ahead" already says how to rank
     order = list(board.sort_values(["rank", "rating"], ascending=[True, False])["model"])
-    left, right = st.columns([2, 3])
-    with left:
-        models = sections.who_wins_where(app, order, compact=True)
-    with right:
-        sections.distinctive_loss_reasons(app, models or order)
+    models = sections.who_wins_where(app, order, compact=True)
+    sections.distinctive_loss_reasons(app, models or order)
 
 
 STEP_MARKS = {"done": "✓", "ready": "→", "blocked": "✗"}

@@ -25,8 +25,8 @@ CLUSTER_COLUMNS = [
     "description",
     "novel",
 ]
-QUERY_ROW_PX = 58  # three wrapped lines of a query per row
-QUERY_COLUMN_PX = 340
+
+QUERY_COLUMN_PX = 380
 VOTES = {"any": None, "A preferred": "model_a", "B preferred": "model_b", "tie": "tie"}
 SELECTION_KEYS = ("use_cases_category", "use_cases_parent", "use_cases_cluster")
 
@@ -196,7 +196,7 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
         mine = mine[mine["language"].isin(language)]
     ui.say(
         "caption",
-        "{} match; long queries wrap (a row's full text below the table)",
+        "{} match. Click a row to read its whole query below the table.",
         display.plural(len(mine), "query", "queries"),
     )
     shown = mine[
@@ -213,7 +213,6 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
     )
     event = ui.dataframe(
         shown,
-        row_height=QUERY_ROW_PX,
         column_config={"query": st.column_config.TextColumn(width=QUERY_COLUMN_PX)},
         on_select="rerun",
         selection_mode="single-row",
