@@ -5,24 +5,30 @@ item appears. Keys: number keys toggle codes, Enter saves, S skips, J or → nex
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from arenalens.context import AppContext
 from dashboard import loaders, ui, writes
 from dashboard.annotation_view import (
     FEEDBACK_CSS,
+    IMPLIED_POLARITY,
     NEXT_ARROW,
     NEXT_KEY,
+    POLARITY_KEYS,
     PREVIOUS_ARROW,
     PREVIOUS_KEY,
     SAVE_KEY,
+    SIDE_KEYS,
     SKIP_KEY,
     code_key,
     highlighted_html,
     next_open,
+    start_attributes,
     step,
 )
 
@@ -30,6 +36,8 @@ ALL_SAMPLES = "(all samples)"
 VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
 TOGGLES_PER_ROW = 3
 RESPONSE_HEIGHT = 170
+MIN_RESPONSE_HEIGHT = 64
+ROW_HEIGHT = 44  # one code's side/polarity row
 # Page-local styling: a compact header so an item and its form fit one 1280x800 screen.
 PAGE_CSS = """<style>
 .stMainBlockContainer { padding-top: 1.5rem; padding-bottom: 1rem; }
@@ -181,11 +189,61 @@ def reset_focus_for(feedback_id: str) -> None:
     the arrow keys move between items)."""
     token = hashlib.sha256(feedback_id.encode("utf-8")).hexdigest()[:16]
     arrows = ARROW_KEYS_SCRIPT.format(next_arrow=NEXT_ARROW, previous_arrow=PREVIOUS_ARROW)
-    st.html(NEW_ITEM_SCRIPT.format(token=token) + arrows, unsafe_allow_javascript=True)
+    attributes = ATTRIBUTE_KEYS_SCRIPT.format(
+        sides=json.dumps(SIDE_KEYS), polarities=json.dumps(POLARITY_KEYS)
+    )
+    st.html(NEW_ITEM_SCRIPT.format(token=token) + arrows + attributes, unsafe_allow_javascript=True)
 
 
-def toggle(key: str) -> None:
+def active_key(feedback_id: str) -> str:
+    """Session key of the code the side/polarity keys act on (the last one switched on)."""
+    return f"ann|{feedback_id}|active"
+
+
+def toggle(key: str, feedback_id: str = "", code: str = "") -> None:
     st.session_state[key] = not st.session_state.get(key, False)
+    if feedback_id and st.session_state[key]:
+        st.session_state[active_key(feedback_id)] = code
+
+
+def side_changed(feedback_id: str, code: str) -> None:
+    """A new side brings the polarity it implies (preferred: positive, rejected: negative)."""
+    state = st.session_state
+    side = state.get(widget_key(feedback_id, code, "side"))
+    if side in IMPLIED_POLARITY:
+        state[widget_key(feedback_id, code, "polarity")] = IMPLIED_POLARITY[side]
+    state[active_key(feedback_id)] = code
+
+
+# Installed once per browser tab: P/X/B/U choose the side and + / - the polarity of the code
+# last switched on (its row is the page's `annotate_active_row`). Only our code and our
+# constant key names go into it.
+ATTRIBUTE_KEYS_SCRIPT = """<script>
+(() => {{
+  if (window.arenalensAttributeKeys) return;
+  window.arenalensAttributeKeys = true;
+  const sides = {sides};
+  const polarities = {polarities};
+  document.addEventListener("keydown", (event) => {{
+    if (event.defaultPrevented || event.repeat || event.altKey || event.ctrlKey || event.metaKey)
+      return;
+    const active = document.activeElement;
+    if (active && (["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName)
+                   || active.isContentEditable)) return;
+    let label = sides[event.key.toUpperCase()], group = 0;
+    if (!label) {{ label = polarities[event.key === "=" ? "+" : event.key]; group = 1; }}
+    if (!label) return;
+    const row = document.querySelector(".st-key-annotate_active_row");
+    const groups = row ? row.querySelectorAll('[data-testid="stButtonGroup"]') : [];
+    if (!groups[group]) return;
+    const button = Array.from(groups[group].querySelectorAll("button"))
+      .find((b) => b.innerText.trim() === label);
+    if (!button) return;
+    event.preventDefault();
+    if (!(button.getAttribute("data-testid") || "").endsWith("Active")) button.click();
+  }});
+}})();
+</script>"""
 
 
 # -- callbacks (run before the page re-renders) -------------------------------------
@@ -251,7 +309,13 @@ def move(sample: str | None, annotator: str, feedback_id: str, order: list[str],
 
 
 # -- rendering ------------------------------------------------------------------------
-def show_item(item: Any) -> None:
+def response_height(n_present: int) -> int:
+    """Response boxes shrink as more codes apply (each adds a side/polarity row), so Save
+    stays on a 1280x800 screen for any number of codes."""
+    return max(MIN_RESPONSE_HEIGHT, RESPONSE_HEIGHT - ROW_HEIGHT * max(0, n_present - 1))
+
+
+def show_item(item: Any, n_present: int = 1) -> None:
     """Feedback (machine evidence marked), vote and query on the left; both responses right."""
     text_col, a_col, b_col = st.columns([5, 3, 3])
     with text_col:
@@ -270,7 +334,7 @@ def show_item(item: Any) -> None:
     for column, label, text in ((a_col, "A", item.response_a), (b_col, "B", item.response_b)):
         with column:
             ui.say("caption", "Response {}", label)
-            with st.container(height=RESPONSE_HEIGHT, border=True):
+            with st.container(height=response_height(n_present), border=True):
                 st.text(text or "(none)")
 
 
@@ -310,45 +374,53 @@ def code_toggles(item: Any, book: Any, verdicts: dict[str, tuple[str, float | No
             key = present_key(item.feedback_id, code.name)
             present = bool(state.get(key))
             columns[offset].button(
-                ui.safe(code.name + machine_label(verdicts.get(code.name))),
+                ui.safe(display.display_name(code.name) + machine_label(verdicts.get(code.name))),
                 key=f"annotate_toggle|{item.feedback_id}|{code.name}",
                 help=ui.safe(code.definition),
                 type="primary" if present else "secondary",
                 icon=":material/check_box:" if present else ":material/check_box_outline_blank:",
                 shortcut=code_key(row + offset),
                 on_click=toggle,
-                args=(key,),
+                args=(key, item.feedback_id, code.name),
                 width="stretch",
             )
 
 
 def attribute_rows(item: Any, book: Any, sides: tuple, polarities: tuple, start: dict) -> None:
-    """For each code that applies: which side of the vote it is about, and its polarity."""
+    """For each code that applies: which side of the vote it is about, and its polarity,
+    starting consistent (never 'preferred' with 'negative'); the row of the code last switched
+    on takes the P/X/B/U and + / - keys."""
     state = st.session_state
-    for code in book.code_names:
-        if not state.get(present_key(item.feedback_id, code)):
-            continue
-        first = start.get(code, {})
-        name_col, side_label, side_col, polarity_label, polarity_col = st.columns(
-            [1.3, 0.9, 3.2, 0.8, 1.9], vertical_alignment="center"
-        )
-        name_col.markdown(ui.fmt("**{}**", code))
-        side_label.caption("side of vote")
-        side_col.segmented_control(
-            f"side of the vote for {code}",
-            sides,
-            default=first.get("side") if first.get("side") in sides else None,
-            key=widget_key(item.feedback_id, code, "side"),
-            label_visibility="collapsed",
-        )
-        polarity_label.caption("polarity")
-        polarity_col.segmented_control(
-            f"polarity for {code}",
-            polarities,
-            default=first.get("polarity") if first.get("polarity") in polarities else None,
-            key=widget_key(item.feedback_id, code, "polarity"),
-            label_visibility="collapsed",
-        )
+    present = [c for c in book.code_names if state.get(present_key(item.feedback_id, c))]
+    if not present:
+        return
+    active = state.get(active_key(item.feedback_id))
+    active = active if active in present else present[0]
+    for code in present:
+        side, polarity = start_attributes(start.get(code))
+        holder = st.container(key="annotate_active_row") if code == active else st.container()
+        with holder:
+            name_col, side_col, polarity_col = st.columns(
+                [1.6, 3.3, 1.9], vertical_alignment="center"
+            )
+            template = "**{}** :small[:gray[← keys]]" if code == active else "**{}**"
+            name_col.markdown(ui.fmt(template, display.display_name(code)))
+            side_col.segmented_control(
+                f"side of the vote for {code}",
+                sides,
+                default=side if side in sides else None,
+                key=widget_key(item.feedback_id, code, "side"),
+                label_visibility="collapsed",
+                on_change=side_changed,
+                args=(item.feedback_id, code),
+            )
+            polarity_col.segmented_control(
+                f"polarity for {code}",
+                polarities,
+                default=polarity if polarity in polarities else None,
+                key=widget_key(item.feedback_id, code, "polarity"),
+                label_visibility="collapsed",
+            )
 
 
 def action_row(
@@ -408,8 +480,10 @@ def action_row(
 def key_legend(n_codes: int) -> str:
     last = min(n_codes, 9)
     codes = "1" if last == 1 else f"1–{last}"
+    sides = "/".join(SIDE_KEYS)
     return (
-        f"Keys: **{codes}** toggle a code · **Enter** save and next · **{SKIP_KEY}** skip · "
+        f"Keys: **{codes}** toggle a code · **{sides}** side (preferred, rejected, both, "
+        f"unclear) · **+**/**−** polarity · **Enter** save and next · **{SKIP_KEY}** skip · "
         f"**{NEXT_KEY}** or **→** next · **{PREVIOUS_KEY}** or **←** previous"
     )
 
@@ -504,7 +578,7 @@ def render() -> None:
         unsure = [code for code, (decision, _) in verdicts.items() if decision == "uncertain"]
         status = "saved: saving again replaces your answer" if current in done else "open"
         if unsure:
-            status += " · coder unsure of " + ", ".join(unsure)
+            status += " · coder unsure of " + display.display_names(unsure)
         header.markdown(
             ui.fmt(
                 "**Item {} of {}** :small[:gray[id {} · {}]]  \n:small[:gray[{}]]",
@@ -523,7 +597,10 @@ def render() -> None:
             ui.dataframe(annotation_queue.progress(), width="stretch")
         start = starting_decisions(item, saved.get(current))
         prefill(item, book.code_names, start)
-        show_item(item)
+        present = sum(
+            bool(st.session_state.get(present_key(item.feedback_id, c))) for c in book.code_names
+        )
+        show_item(item, present)
         code_toggles(item, book, verdicts)
         attribute_rows(item, book, SIDES, POLARITIES, start)
         action_row(app, sample, annotator, item, book.code_names, order, done)
