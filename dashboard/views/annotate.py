@@ -34,13 +34,14 @@ from dashboard.annotation_view import (
 
 ALL_SAMPLES = "(all samples)"
 VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
-TOGGLES_PER_ROW = 3
-RESPONSE_HEIGHT = 170
-MIN_RESPONSE_HEIGHT = 64
-ROW_HEIGHT = 44  # one code's side/polarity row
+ITEM_HEIGHT = 150
+MIN_ITEM_HEIGHT = 64
+ROW_HEIGHT = 44  # one code's row
 # Page-local styling: a compact header so an item and its form fit one 1280x800 screen.
 PAGE_CSS = """<style>
 .stMainBlockContainer { padding-top: 1.5rem; padding-bottom: 1rem; }
+.stMainBlockContainer h1 { font-size: 2rem; padding: 0 0 .25rem 0; }
+.stMainBlockContainer [data-testid="stVerticalBlock"] { gap: .5rem; }
 </style>"""
 
 
@@ -234,13 +235,14 @@ ATTRIBUTE_KEYS_SCRIPT = """<script>
     if (!label) {{ label = polarities[event.key === "=" ? "+" : event.key]; group = 1; }}
     if (!label) return;
     const row = document.querySelector(".st-key-annotate_active_row");
-    const groups = row ? row.querySelectorAll('[data-testid="stButtonGroup"]') : [];
+    const groups = row ? Array.from(row.querySelectorAll('[data-testid="stButtonGroup"]'))
+      .filter((g) => g.checkVisibility()) : [];
     if (!groups[group]) return;
     const button = Array.from(groups[group].querySelectorAll("button"))
-      .find((b) => b.innerText.trim() === label);
+      .find((b) => b.innerText.trim() === label && b.checkVisibility());
     if (!button) return;
     event.preventDefault();
-    if (!(button.getAttribute("data-testid") || "").endsWith("Active")) button.click();
+    if (button.getAttribute("aria-checked") !== "true") button.click();  // a click unselects
   }});
 }})();
 </script>"""
@@ -309,32 +311,33 @@ def move(sample: str | None, annotator: str, feedback_id: str, order: list[str],
 
 
 # -- rendering ------------------------------------------------------------------------
-def response_height(n_present: int) -> int:
-    """Response boxes shrink as more codes apply (each adds a side/polarity row), so Save
-    stays on a 1280x800 screen for any number of codes."""
-    return max(MIN_RESPONSE_HEIGHT, RESPONSE_HEIGHT - ROW_HEIGHT * max(0, n_present - 1))
+def item_height(n_codes: int) -> int:
+    """Height of the item's boxes: the form below has one row per code, so the more codes the
+    codebook has, the shorter the boxes (they scroll), and Save stays on a 1280x800 screen."""
+    return max(MIN_ITEM_HEIGHT, ITEM_HEIGHT - ROW_HEIGHT * max(0, n_codes - 6))
 
 
-def show_item(item: Any, n_present: int = 1) -> None:
-    """Feedback (machine evidence marked), vote and query on the left; both responses right."""
+def show_item(item: Any, height: int = ITEM_HEIGHT) -> None:
+    """Feedback (machine evidence marked), vote and query on the left; both responses right;
+    each in a box of `height` that scrolls."""
     text_col, a_col, b_col = st.columns([5, 3, 3])
     with text_col:
-        st.caption("Feedback — machine evidence highlighted")
-        evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
-        st.html(highlighted_html(item.feedback, evidence))
-        vote = VOTES.get(item.winner or "", "no vote")
-        ui.say(
-            "caption",
-            "Vote: **{}** · A = {} · B = {}",
-            vote,
-            item.model_a or "?",
-            item.model_b or "?",
-        )
-        ui.show_user_text("Query", item.query)
+        st.caption("Feedback — machine evidence highlighted · vote · query")
+        with st.container(height=height, border=True):
+            evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
+            st.html(highlighted_html(item.feedback, evidence))
+            ui.say(
+                "caption",
+                "Vote: **{}** · A = {} · B = {}",
+                VOTES.get(item.winner or "", "no vote"),
+                item.model_a or "?",
+                item.model_b or "?",
+            )
+            st.text(item.query or "(no query text)")
     for column, label, text in ((a_col, "A", item.response_a), (b_col, "B", item.response_b)):
         with column:
             ui.say("caption", "Response {}", label)
-            with st.container(height=response_height(n_present), border=True):
+            with st.container(height=height, border=True):
                 st.text(text or "(none)")
 
 
@@ -364,61 +367,58 @@ def machine_label(verdict: tuple[str, float | None] | None) -> str:
     return f" ({word})" if verdict[1] is None else f" ({word} {verdict[1]:.2f})"
 
 
-def code_toggles(item: Any, book: Any, verdicts: dict[str, tuple[str, float | None]]) -> None:
-    """One toggle per code (number keys 1-9), three to a row; checked = the code applies."""
+def code_rows(
+    item: Any,
+    book: Any,
+    verdicts: dict[str, tuple[str, float | None]],
+    sides: tuple,
+    polarities: tuple,
+    start: dict,
+) -> None:
+    """One row per code: its toggle (number keys 1-9; checked = the code applies) and, when it
+    applies, which side of the vote it is about and its polarity, starting consistent (never
+    'preferred' with 'negative'). The row of the code last switched on takes the P/X/B/U and
+    + / - keys. One row per code whatever is ticked, so the form's height is known."""
     state = st.session_state
-    codes = list(book.codes)
-    for row in range(0, len(codes), TOGGLES_PER_ROW):
-        columns = st.columns(TOGGLES_PER_ROW)
-        for offset, code in enumerate(codes[row : row + TOGGLES_PER_ROW]):
-            key = present_key(item.feedback_id, code.name)
-            present = bool(state.get(key))
-            columns[offset].button(
+    present = [c for c in book.code_names if state.get(present_key(item.feedback_id, c))]
+    active = state.get(active_key(item.feedback_id))
+    active = active if active in present else (present[0] if present else None)
+    for index, code in enumerate(book.codes):
+        key = present_key(item.feedback_id, code.name)
+        ticked = bool(state.get(key))
+        holder = st.container(key="annotate_active_row") if code.name == active else st.container()
+        with holder:
+            toggle_col, side_col, polarity_col = st.columns(
+                [2.3, 3.3, 1.9], vertical_alignment="center", gap="small"
+            )
+            toggle_col.button(
                 ui.safe(display.display_name(code.name) + machine_label(verdicts.get(code.name))),
                 key=f"annotate_toggle|{item.feedback_id}|{code.name}",
                 help=ui.safe(code.definition),
-                type="primary" if present else "secondary",
-                icon=":material/check_box:" if present else ":material/check_box_outline_blank:",
-                shortcut=code_key(row + offset),
+                type="primary" if ticked else "secondary",
+                icon=":material/check_box:" if ticked else ":material/check_box_outline_blank:",
+                shortcut=code_key(index),
                 on_click=toggle,
                 args=(key, item.feedback_id, code.name),
                 width="stretch",
             )
-
-
-def attribute_rows(item: Any, book: Any, sides: tuple, polarities: tuple, start: dict) -> None:
-    """For each code that applies: which side of the vote it is about, and its polarity,
-    starting consistent (never 'preferred' with 'negative'); the row of the code last switched
-    on takes the P/X/B/U and + / - keys."""
-    state = st.session_state
-    present = [c for c in book.code_names if state.get(present_key(item.feedback_id, c))]
-    if not present:
-        return
-    active = state.get(active_key(item.feedback_id))
-    active = active if active in present else present[0]
-    for code in present:
-        side, polarity = start_attributes(start.get(code))
-        holder = st.container(key="annotate_active_row") if code == active else st.container()
-        with holder:
-            name_col, side_col, polarity_col = st.columns(
-                [1.6, 3.3, 1.9], vertical_alignment="center"
-            )
-            template = "**{}** :small[:gray[← keys]]" if code == active else "**{}**"
-            name_col.markdown(ui.fmt(template, display.display_name(code)))
+            if not ticked:
+                continue
+            side, polarity = start_attributes(start.get(code.name))
             side_col.segmented_control(
-                f"side of the vote for {code}",
+                f"side of the vote for {code.name}",
                 sides,
                 default=side if side in sides else None,
-                key=widget_key(item.feedback_id, code, "side"),
+                key=widget_key(item.feedback_id, code.name, "side"),
                 label_visibility="collapsed",
                 on_change=side_changed,
-                args=(item.feedback_id, code),
+                args=(item.feedback_id, code.name),
             )
             polarity_col.segmented_control(
-                f"polarity for {code}",
+                f"polarity for {code.name}",
                 polarities,
                 default=polarity if polarity in polarities else None,
-                key=widget_key(item.feedback_id, code, "polarity"),
+                key=widget_key(item.feedback_id, code.name, "polarity"),
                 label_visibility="collapsed",
             )
 
@@ -482,9 +482,8 @@ def key_legend(n_codes: int) -> str:
     codes = "1" if last == 1 else f"1–{last}"
     sides = "/".join(SIDE_KEYS)
     return (
-        f"Keys: **{codes}** toggle a code · **{sides}** side (preferred, rejected, both, "
-        f"unclear) · **+**/**−** polarity · **Enter** save and next · **{SKIP_KEY}** skip · "
-        f"**{NEXT_KEY}** or **→** next · **{PREVIOUS_KEY}** or **←** previous"
+        f"Keys: **{codes}** code · **{sides}** side · **+/−** polarity · **Enter** save · "
+        f"**{SKIP_KEY}** skip · **{NEXT_KEY}/→** next · **{PREVIOUS_KEY}/←** back"
     )
 
 
@@ -597,12 +596,8 @@ def render() -> None:
             ui.dataframe(annotation_queue.progress(), width="stretch")
         start = starting_decisions(item, saved.get(current))
         prefill(item, book.code_names, start)
-        present = sum(
-            bool(st.session_state.get(present_key(item.feedback_id, c))) for c in book.code_names
-        )
-        show_item(item, present)
-        code_toggles(item, book, verdicts)
-        attribute_rows(item, book, SIDES, POLARITIES, start)
+        show_item(item, item_height(len(book.codes)))
+        code_rows(item, book, verdicts, SIDES, POLARITIES, start)
         action_row(app, sample, annotator, item, book.code_names, order, done)
 
 

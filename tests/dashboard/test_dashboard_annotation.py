@@ -197,7 +197,7 @@ def test_every_action_has_its_key(render, coded_workspace):
     assert shortcuts["annotate_save"] == "enter"
     assert shortcuts["annotate_skip"] == "s"
     assert (shortcuts["annotate_next"], shortcuts["annotate_previous"]) == ("j", "k")
-    assert "Enter" in page_text(at) and "toggle a code" in page_text(at)  # the legend
+    assert "Enter" in page_text(at) and "P/X/B/U" in page_text(at)  # the legend
 
 
 def test_skip_moves_on_without_saving_and_browsing_comes_back(render, coded_workspace):
