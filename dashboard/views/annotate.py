@@ -42,6 +42,7 @@ PAGE_CSS = """<style>
 .stMainBlockContainer { padding-top: 1.5rem; padding-bottom: 1rem; }
 .stMainBlockContainer h1 { font-size: 2rem; padding: 0 0 .25rem 0; }
 .stMainBlockContainer [data-testid="stVerticalBlock"] { gap: .5rem; }
+.st-key-annotate_active_row { box-shadow: -8px 0 0 #f0b429; }  /* the row P/X/B/U and +/- set */
 </style>"""
 
 
@@ -482,7 +483,7 @@ def key_legend(n_codes: int) -> str:
     codes = "1" if last == 1 else f"1–{last}"
     sides = "/".join(SIDE_KEYS)
     return (
-        f"Keys: **{codes}** code · **{sides}** side · **+/−** polarity · **Enter** save · "
+        f"Keys: **{codes}** code · **{sides}** side · **+/−** polarity (of the marked row) · **Enter** save · "
         f"**{SKIP_KEY}** skip · **{NEXT_KEY}/→** next · **{PREVIOUS_KEY}/←** back"
     )
 
