@@ -84,6 +84,12 @@ def interactions(app: AppContext) -> pd.DataFrame:
 
 
 @loader
+def model_aliases(app: AppContext) -> dict[str, str]:
+    """alias -> canonical model name (`arenalens aliases`)."""
+    return dict(app.store.aliases())
+
+
+@loader
 def audio_roots(app: AppContext) -> pd.DataFrame:
     """interaction_id -> path and the audio root it was confined to at ingest (None: none)."""
     query = select(t.query_audio.c.interaction_id, t.query_audio.c.path, t.query_audio_roots.c.root)

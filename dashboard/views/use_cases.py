@@ -56,7 +56,8 @@ def drill_filters(table: pd.DataFrame) -> pd.DataFrame:
     """Category and parent pickers (and a clear button); returns the clusters in view."""
     real = table[table["cluster_id"] >= 0]
     sizes = real.groupby("category", dropna=True)["size"].sum().sort_values(ascending=False)
-    a, b, c = st.columns([2, 2, 1], vertical_alignment="bottom")
+    # the clear button on the left: the map's hover toolbar (top right) would cover it
+    c, a, b = st.columns([1, 2, 2], vertical_alignment="bottom")
     category = a.selectbox(
         "Category",
         [ALL, *sizes.index],
