@@ -101,8 +101,7 @@ def loss_reasons(app) -> None:
     if missing:
         ui.show("info", missing)
         return
-    table = loaders.coding.top_loss_reasons(app, TOP_REASONS + 1)
-    table = table[table["code"] != "other"].head(TOP_REASONS)  # a catch-all is no reason
+    table = loaders.coding.top_loss_reasons(app, TOP_REASONS)
     if table.empty:
         st.info("No loss reason was coded in this workspace's feedback.")
         return

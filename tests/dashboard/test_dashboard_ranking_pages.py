@@ -85,8 +85,9 @@ def test_leaderboard_shows_the_controlled_board_beside_the_raw_one(
     assert side.set_index("model")["controlled rating"].to_dict() == pytest.approx(
         controlled.set_index("model")["rating"].to_dict()
     )
-    coefficients = next(t for t in tables if "covariate" in t.columns)
-    assert list(coefficients["covariate"]) == ["response_length", "time_to_first_token"]
+    coefficients = next(t for t in tables if "control" in t.columns)
+    assert list(coefficients["control"]) == ["Response length", "Time to first token"]
+    assert "odds ratio per SD" in coefficients.columns  # not "odds_ratio_per_sd"
 
 
 def test_leaderboard_offers_the_sliced_run(render, talkarena_workspace):
@@ -108,7 +109,10 @@ def test_benchmarks_page_shows_the_stored_regression(render, talkarena_workspace
     metrics = {m.label: m.value for m in at.metric}
     summary = run["summary"]
     assert metrics["Held-out strength R²"] == f"{summary['cross_validation']['r2_strength']:.2f}"
-    assert metrics["Permutation p"] == f"{summary['permutation']['p_value']:.1e}"
+    from arenalens.display import readable_p
+
+    assert metrics["Permutation p-value"] == readable_p(summary["permutation"]["p_value"])
+    assert "e-" not in metrics["Permutation p-value"]  # not "1.6e-01"
     text = page_text(at)
     assert "Benchmarks explain about" in text
     from dashboard.ui import escape_markdown
