@@ -201,6 +201,11 @@ def _is_short_text(values: pd.Series) -> bool:
     lengths = values.head(200).map(lambda v: len(str(v)) if v is not None else 0)
     if len(lengths) == 0:
         return True
+    if (
+        lengths.max() <= 2 * SHORT_TEXT_CHARS
+        and not values.head(200).astype(str).str.contains(r"\s").any()
+    ):
+        return True  # identifiers (ids, file names): no spaces, cut ones read alike
     # a name column may hold a few longer names; free text is long throughout
     return bool(lengths.quantile(0.9) <= SHORT_TEXT_CHARS and lengths.max() <= 2 * SHORT_TEXT_CHARS)
 
