@@ -219,7 +219,7 @@ def show_candidate_reasons(app, version: str) -> None:
     st.subheader("Candidate new reasons")
     table = loaders.coding.candidate_reasons(app, version)
     if table.empty:
-        st.text(
+        st.markdown(  # our own text: the command shown as code, not as literal backticks
             "None yet: `arenalens codebook discover` clusters feedback left uncoded or coded "
             "'other' and names candidate reasons."
         )
