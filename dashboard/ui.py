@@ -217,6 +217,30 @@ def _natural_px(values: pd.Series, column: object) -> int:
     return int(max(len(str(column)) + 2, longest) * _CHAR_PX) + 24
 
 
+def _distinguishing_chars(texts: list[str]) -> int:
+    """Characters needed so no two of `texts` show the same beginning."""
+    ordered = sorted(set(texts))
+    need = 1
+    for left, right in zip(ordered, ordered[1:], strict=False):
+        common = next(
+            (i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b),
+            min(len(left), len(right)),
+        )
+        need = max(need, min(common + 1, max(len(left), len(right))))
+    return need
+
+
+def _distinct_px(values: pd.Series, column: object, columns: pd.Index) -> int:
+    """Width at which the column's values, and its header among the table's headers, can
+    still be told apart (cut text shows an ellipsis after them)."""
+    texts = [str(v) for v in values.head(200) if v is not None]
+    chars = max(
+        _distinguishing_chars(texts) if texts else 1,
+        min(_distinguishing_chars([str(c) for c in columns]), len(str(column))),
+    )
+    return int((chars + 2) * _CHAR_PX) + 24
+
+
 #: columns shown whole even when a table must shrink to fit
 WHOLE_COLUMNS = frozenset(
     {"model", "model_a", "model_b", "system", "cluster", "category", "status"}
@@ -260,8 +284,8 @@ def fit_columns(
             widths = {c: max(floor, int(w * budget / total)) for c, w in widths.items()}
     out = dict(config or {})
     for column, width in widths.items():
-        if column in names:
-            width = max(width, _natural_px(frame[column], column))
+        if column in names:  # never so narrow that two values (or headers) read alike
+            width = max(width, _distinct_px(frame[column], column, frame.columns))
         given = out.get(column) or {}
         if given.get("width") is None:  # a width the page chose itself is kept
             out[column] = {**given, "width": width}

@@ -70,7 +70,8 @@ def pick_interaction(frame: pd.DataFrame) -> str | None:
         f"; showing the first {MAX_ROWS:,} — narrow the filters" if len(frame) > MAX_ROWS else "",
     )
     shown = frame.head(MAX_ROWS)
-    table = shown[["id", "query", "model_a", "model_b", "winner"]].assign(
+    stored = shown[["id", "query", "model_a", "model_b", "winner"]]
+    table = stored.assign(
         query=lambda f: f["query"].map(lambda q: display.or_dash(q, "no query text")),
         winner=lambda f: f["winner"].map(display.display_name),
     )
@@ -82,8 +83,8 @@ def pick_interaction(frame: pd.DataFrame) -> str | None:
         on_select="rerun",
         selection_mode="single-row",
         key="outputs_table",
-        download="interactions.csv",
     )
+    ui.download_csv(stored, "interactions.csv")  # stored column names and values
     ids = list(shown["id"])
     if not ids:
         return None

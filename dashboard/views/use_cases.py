@@ -26,7 +26,6 @@ CLUSTER_COLUMNS = [
     "novel",
 ]
 
-QUERY_COLUMN_PX = 380
 VOTES = {"any": None, "A preferred": "model_a", "B preferred": "model_b", "tie": "tie"}
 SELECTION_KEYS = ("use_cases_category", "use_cases_parent", "use_cases_cluster")
 
@@ -200,12 +199,12 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
         "{} match. Click a row to read its whole query below the table.",
         display.plural(len(mine), "query", "queries"),
     )
-    shown = mine[
+    stored = mine[
         ["query", "modality", "model_a", "model_b", "winner", "language", "interaction_id"]
     ].head(1000)
-    shown = shown.assign(
-        modality=shown["modality"].map(display.display_name),
-        winner=shown["winner"].map(display.display_name),
+    shown = stored.assign(
+        modality=stored["modality"].map(display.display_name),
+        winner=stored["winner"].map(display.display_name),
     ).rename(
         columns={
             "winner": "vote",
@@ -214,12 +213,12 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
     )
     event = ui.dataframe(
         shown,
-        column_config={"query": st.column_config.TextColumn(width=QUERY_COLUMN_PX)},
         on_select="rerun",
         selection_mode="single-row",
         key="use_cases_queries",
-        download=f"taxonomy-run{run_id}-cluster{int(cluster['cluster_id'])}-queries.csv",
     )
+    # the file keeps the stored column names and values (scripts read it)
+    ui.download_csv(stored, f"taxonomy-run{run_id}-cluster{int(cluster['cluster_id'])}-queries.csv")
     rows = getattr(getattr(event, "selection", None), "rows", None) or []
     if rows and rows[0] < len(shown):
         picked = shown.iloc[rows[0]]

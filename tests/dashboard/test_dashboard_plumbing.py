@@ -233,6 +233,10 @@ def test_names_in_a_table_are_never_cut_to_the_same_string():
         }
     )
     widths = {c: w["width"] for c, w in fit_columns(table, 400).items()}
-    for name in ("demo-annotator-1", "demo-annotator-2", "loss reason", "item"):
+    # each annotator's header shown past the characters that tell the two apart
+    for name in ("demo-annotator-1", "demo-annotator-2"):
         assert widths[name] >= 8 * len(name), (name, widths[name])
+    assert widths["item"] >= 8 * len("fb-000123")  # identifiers whole
     assert widths["feedback"] < 8 * 200  # the free text gives way
+    roomy = {c: w["width"] for c, w in fit_columns(table).items()}  # a full page: all whole
+    assert roomy["loss reason"] >= 8 * len("Human-likeness")
