@@ -24,6 +24,8 @@ class Step:
     state: State
     why: str
     command: str
+    # for a blocked step: the command that would unblock it, if one exists
+    fix: str = ""
 
 
 def _ran(status: dict[str, Any], stage: str) -> bool:
@@ -87,8 +89,23 @@ def next_steps(status: dict[str, Any], ranked_by: Iterable[str] = ()) -> list[St
         if untranscribed:
             why += "; transcribe the audio first"
         steps.append(
-            Step("Build the use-case taxonomy", "blocked", why, "arenalens taxonomy build")
+            Step(
+                "Build the use-case taxonomy",
+                "blocked",
+                why,
+                "arenalens taxonomy build",
+                fix="arenalens transcribe" if untranscribed else "",
+            )
         )
+        if n["votes"]:
+            steps.append(
+                Step(
+                    "Leaderboards per use case",
+                    "blocked",
+                    "needs the use-case taxonomy, which cannot run: " + why,
+                    "arenalens rank --by category",
+                )
+            )
     else:
         steps.append(
             Step(
@@ -142,7 +159,8 @@ def next_steps(status: dict[str, Any], ranked_by: Iterable[str] = ()) -> list[St
                 "Benchmarks vs preference",
                 "blocked",
                 "no benchmark scores",
-                "arenalens benchmarks ingest SCORES.csv",
+                "arenalens regress",
+                fix="arenalens benchmarks ingest SCORES.csv",
             )
         )
     else:

@@ -24,6 +24,11 @@ MAX_NAME = 128
 SOURCES = ("dashboard", "api", "csv", "demo")
 TRUE_VALUES = {"1", "yes", "y", "true", "x"}
 FALSE_VALUES = {"0", "no", "n", "false"}
+# The id of the saved annotation an exported row starts from (empty: none); import compares it
+# with what was saved since, so a newer save in the dashboard is never silently replaced.
+SAVED_ROW_COLUMN = "saved_annotation"
+# Saves made outside a spreadsheet: an older CSV row never replaces one of these unannounced.
+OUTSIDE_CSV_SOURCES = frozenset({"dashboard", "api", "demo"})
 CSV_CONTEXT_COLUMNS = ("vote", "query", "response_a", "response_b", "feedback", "machine_codes")
 
 
@@ -386,15 +391,22 @@ class AnnotationQueue:
             *CSV_CONTEXT_COLUMNS,
             *per_code,
             "note",
+            SAVED_ROW_COLUMN,
         ]
 
     def export_csv(self, path: str | Path, annotator: str | None = None, mask: bool = True) -> int:
-        """Write assigned items (prefilled with the machine's codes) for annotators working in a
-        spreadsheet; with `mask`, personal details in the texts are masked as on the dashboard."""
+        """Write assigned items for annotators working in a spreadsheet: an item the annotator
+        already saved (in the dashboard or an earlier import) carries that answer, marked done;
+        the others are prefilled with the machine's codes. With `mask`, personal details in the
+        texts are masked as on the dashboard."""
         shown = mask_pii if mask else _text
         assigned = self.assignments()
         if annotator is not None and len(assigned):
             assigned = assigned[assigned["annotator"] == annotator]
+        saved = persist.annotations_frame(self.store, self.version)
+        answers = {
+            (r["annotator"], r["feedback_id"]): r for r in saved.to_dict("records")
+        }  # each annotator's latest answer per item
         codes = persist.codes_frame(self.store, self.version)
         by_item = {fid: group for fid, group in codes.groupby("feedback_id")} if len(codes) else {}
         feedback = self._feedback_frame()
@@ -418,19 +430,42 @@ class AnnotationQueue:
                         "; ".join(f'{c}: "{m.evidence}"' for c, m in machine.items())
                     ),
                     "note": "",
+                    SAVED_ROW_COLUMN: "",
                 }
                 for name in self.codebook.code_names:
                     hit = machine.get(name)
                     record[name] = "1" if hit is not None else "0"
                     record[f"{name}_side"] = hit.side if hit is not None else ""
                     record[f"{name}_polarity"] = hit.polarity if hit is not None else ""
+                answer = answers.get((row.annotator, row.feedback_id))
+                if answer is not None:  # their own saved answer, not the machine's
+                    record.update(self._answer_cells(answer))
                 yield record
 
         # every cell, the annotator's name included, escaped against spreadsheet formulas
         return write_rows(path, self.csv_columns(), records())
 
-    def import_csv(self, path: str | Path) -> dict[str, int]:
-        """Save rows marked done as annotations (one row each); unchanged re-imports add nothing."""
+    def _answer_cells(self, answer: Mapping[str, Any]) -> dict[str, str]:
+        """CSV cells of a saved annotation: its codes, side, polarity, note; marked done."""
+        cells = {
+            "done": "1",
+            "note": answer["note"] or "",
+            SAVED_ROW_COLUMN: str(int(answer["id"])),
+        }
+        for name in self.codebook.code_names:
+            decision = (answer["decisions"] or {}).get(name) or {}
+            present = bool(decision.get("present"))
+            cells[name] = "1" if present else "0"
+            cells[f"{name}_side"] = (decision.get("side") or "") if present else ""
+            cells[f"{name}_polarity"] = (decision.get("polarity") or "") if present else ""
+        return cells
+
+    def import_csv(self, path: str | Path) -> dict[str, Any]:
+        """Save rows marked done as annotations (one row each); unchanged re-imports add nothing.
+
+        A row never replaces an answer the annotator saved outside the spreadsheet (in the
+        dashboard) after the row was exported: such rows are counted in `kept_newer` and their
+        lines listed in `kept_newer_lines`, and nothing is saved for them."""
         path = Path(path)
         with csv_import_errors(path, AnnotationError):
             reader = csv_dict_rows(path)  # ingest's decoding: UTF-8 (BOM or not), UTF-16/32
@@ -484,17 +519,32 @@ class AnnotationQueue:
                         self.normalise_decisions(decisions, where),
                         record.get("note") or "",
                         where,
+                        _row_id(
+                            record.get(SAVED_ROW_COLUMN), f"{where}, column {SAVED_ROW_COLUMN}"
+                        ),
                     )
                 )
         latest = persist.annotations_frame(self.store, self.version)
-        previous = {
-            (r["annotator"], r["feedback_id"]): (r["decisions"], r["note"])
-            for r in latest.to_dict("records")
+        previous = {(r["annotator"], r["feedback_id"]): r for r in latest.to_dict("records")}
+        counts: dict[str, Any] = {
+            "rows_done": len(parsed),
+            "saved": 0,
+            "unchanged": 0,
+            "kept_newer": 0,
+            "kept_newer_lines": [],
         }
-        counts = {"rows_done": len(parsed), "saved": 0, "unchanged": 0}
-        for annotator, feedback_id, decisions, note, _where in parsed:
-            if previous.get((annotator, feedback_id)) == (decisions, note):
+        for annotator, feedback_id, decisions, note, where, base in parsed:
+            stored = previous.get((annotator, feedback_id))
+            if stored is not None and (stored["decisions"], stored["note"]) == (decisions, note):
                 counts["unchanged"] += 1
+                continue
+            if (
+                stored is not None
+                and stored["source"] in OUTSIDE_CSV_SOURCES
+                and int(stored["id"]) > (base or 0)
+            ):  # saved in the dashboard after this row was exported: the newer answer stays
+                counts["kept_newer"] += 1
+                counts["kept_newer_lines"].append(where.rsplit("line ", 1)[-1])
                 continue
             self.save(annotator, feedback_id, decisions, note=note, source="csv")
             counts["saved"] += 1
@@ -504,6 +554,16 @@ class AnnotationQueue:
 def _text(value: Any) -> str:
     """A context cell's text ("" for a missing value)."""
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def _row_id(value: Any, where: str) -> int | None:
+    """The saved-annotation id an exported row carries (empty: none)."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise AnnotationError(f"{where}: expected the id of a saved annotation, got {text!r}")
+    return int(text)
 
 
 def _none(value: Any) -> Any:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
+from arenalens.display import plural
 from coding import persist
 from coding.agreement import agreement_report
 from coding.annotations import AnnotationQueue
@@ -497,11 +498,13 @@ def export_command(
     annotator: str | None,
     sample: str | None,
 ) -> None:
-    """Write assigned items to CSV (machine codes prefilled; mark `done` on reviewed rows)."""
+    """Write assigned items to CSV: items already saved (dashboard or import) carry that
+    answer and are marked done; the rest have the machine's codes prefilled."""
     queue = AnnotationQueue(app.store, codebook, sample=sample)
     rows = queue.export_csv(path, annotator=annotator, mask=app.settings.privacy_mask_pii)
     click.echo(
-        f"wrote {rows} rows to {path} (set done=1 on each row you reviewed, then `arenalens annotate import`)"
+        f"wrote {plural(rows, 'row')} to {path} (saved answers marked done; set done=1 on each "
+        "row you review, then `arenalens annotate import`)"
     )
 
 
@@ -514,8 +517,16 @@ def import_command(app: AppContext, codebook: Codebook, path: Path) -> None:
     """Save the rows marked done in an annotation CSV (one annotation row each)."""
     counts = AnnotationQueue(app.store, codebook).import_csv(path)
     click.echo(
-        f"{path}: {counts['rows_done']} rows marked done, {counts['saved']} saved, {counts['unchanged']} unchanged"
+        f"{path}: {plural(counts['rows_done'], 'row')} marked done, {counts['saved']} saved, "
+        f"{counts['unchanged']} unchanged"
     )
+    if counts["kept_newer"]:
+        click.echo(
+            f"not imported: {plural(counts['kept_newer'], 'row')} (line "
+            f"{', '.join(counts['kept_newer_lines'])}) whose item the annotator saved again in "
+            "the dashboard after this file was exported; the newer answer is kept. Export "
+            "again to edit them in a spreadsheet."
+        )
 
 
 @annotate_group.command("progress")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from arenalens.display import plural
 from arenalens.stats import NAN_ESTIMATE, ppi_mean, wilson_interval
 from arenalens.store import Store
 from coding import persist
@@ -132,7 +133,8 @@ def prevalence_from(
             else:
                 ppi = NAN_ESTIMATE
                 note = (
-                    f"{len(y_lab)} validated items (< {min_validated}): no bias-corrected estimate"
+                    f"{plural(len(y_lab), 'validated item')} (< {min_validated}): "
+                    "no bias-corrected estimate"
                 )
             rows.append(
                 {
@@ -152,3 +154,41 @@ def prevalence_from(
                 }
             )
     return pd.DataFrame(rows, columns=PREVALENCE_COLUMNS)
+
+
+DISTINCTIVE_COLUMNS = ["group", "code", "share", "others_share", "difference", "n_items"]
+#: codes that are no reason to act on: never reported as what sets a model apart
+CATCH_ALL_CODES = frozenset({"other"})
+
+
+def distinctive_reasons(table: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+    """Per group (e.g. the model that lost): the reasons that distinguish it, ranked by how much
+    more often they appear in its feedback than in every other group's pooled feedback
+    (percentage points), not by overall size, since the largest reason is often the same for
+    all. Uses the bias-corrected share where every group has one, else the machine's."""
+    if table.empty:
+        return pd.DataFrame(columns=DISTINCTIVE_COLUMNS)
+    use_ppi = table["ppi_rate"].notna().all()
+    rate = table["ppi_rate" if use_ppi else "machine_rate"].astype(float)
+    frame = table.assign(share=rate, count=rate * table["n_items"])
+    frame = frame[~frame["code"].isin(CATCH_ALL_CODES)]
+    totals = frame.groupby("code").agg(count=("count", "sum"), items=("n_items", "sum"))
+    rows = []
+    for r in frame.itertuples():
+        other_items = totals.at[r.code, "items"] - r.n_items
+        if other_items <= 0:
+            continue
+        others = (totals.at[r.code, "count"] - r.count) / other_items
+        rows.append(
+            {
+                "group": r.group,
+                "code": r.code,
+                "share": float(r.share),
+                "others_share": float(others),
+                "difference": float(r.share - others),
+                "n_items": int(r.n_items),
+            }
+        )
+    out = pd.DataFrame(rows, columns=DISTINCTIVE_COLUMNS)
+    out = out[out["difference"] > 0].sort_values(["group", "difference"], ascending=[True, False])
+    return out.groupby("group", sort=False).head(top).reset_index(drop=True)

@@ -312,3 +312,81 @@ def create_uncertainty_sample(
         target_ci_width=None,
         seed=0,
     )
+
+
+def sample_for_new_annotator(
+    store: Store, codebook: Codebook, annotator: str, *, seed: int = 0
+) -> SampleSummary:
+    """Items for an annotator joining a running campaign, under its rules: as many items as the
+    campaign's first sample gave each annotator; the campaign's `overlap` share of them items
+    one other person already has (so people's agreement can be measured), the rest drawn from
+    items no one has yet, stratified like the first sample. Stored as its own sample."""
+    version = codebook.version_key
+    name = annotator.strip()
+    if not name:
+        raise CodingError("annotator name must not be empty")
+    samples = persist.samples_frame(store, version)
+    if samples.empty:
+        raise CodingError(
+            "no annotation campaign under this codebook yet: draw the first sample with "
+            "`arenalens annotate sample --annotator NAME`"
+        )
+    first = samples.iloc[0]
+    config = first["config"] or {}
+    assigned = persist.assignments_frame(store, version)
+    if name in set(assigned["annotator"]):
+        raise CodingError(f"{name!r} already has items in this campaign")
+    in_first = assigned[assigned["sample"] == first["name"]]
+    per_person = int(round(in_first.groupby("annotator").size().median())) if len(in_first) else 0
+    per_person = max(per_person, 1)
+    overlap = float(config.get("overlap", 0.2))
+    rng = np.random.default_rng(seed)
+    people = assigned.groupby("feedback_id")["annotator"].nunique()
+    once = assigned[assigned["feedback_id"].isin(people[people == 1].index)]
+    once = once.drop_duplicates("feedback_id").sort_values("feedback_id")
+    n_shared = min(round(overlap * per_person), len(once))
+    shared = once.iloc[rng.permutation(len(once))[:n_shared]] if n_shared else once.iloc[:0]
+    items = persist.machine_items_frame(store, version, codebook.code_names)
+    items = items[~items["feedback_id"].isin(set(assigned["feedback_id"]))].reset_index(drop=True)
+    n_new = min(per_person - n_shared, len(items))
+    if n_new + n_shared == 0:
+        raise CodingError(f"no coded feedback left to give {name!r} under {version}")
+    picked = [(r.feedback_id, r.stratum, 1) for r in shared.itertuples()]
+    if n_new:
+        strata = stratum_labels(items, codebook.code_names)
+        drawn = draw_stratified(items, strata, n_new, seed)
+        picked += [(f, s, 0) for f, s in zip(drawn["feedback_id"], drawn["stratum"], strict=True)]
+    order = rng.permutation(len(picked))
+    rows = [
+        {
+            "feedback_id": picked[i][0],
+            "annotator": name,
+            "position": position,
+            "overlap": picked[i][2],
+            "stratum": picked[i][1],
+        }
+        for position, i in enumerate(order)
+    ]
+    sample_config = {
+        "size": len(rows),
+        "overlap": overlap,
+        "seed": seed,
+        "annotators": [name],
+        "joined": str(first["name"]),
+        "population": int(len(items)),
+        "allocation": "as the campaign's first sample; shared items already had one annotator",
+    }
+    return _record_sample(
+        store,
+        f"{first['name']}-{name}",
+        version,
+        sample_config,
+        rows,
+        population=int(len(items)),
+        size=len(rows),
+        double_coded=n_shared,
+        strata=len({r["stratum"] for r in rows}),
+        annotators=(name,),
+        target_ci_width=None,
+        seed=seed,
+    )

@@ -22,6 +22,27 @@ PREVIOUS_KEY = "K"
 NEXT_ARROW = "ArrowRight"
 PREVIOUS_ARROW = "ArrowLeft"
 MAX_CODE_KEYS = 9  # codes 1-9 get a number key; any further code is toggled by mouse
+# side and polarity of the code last switched on (a page script clicks the choice)
+SIDE_KEYS = {"P": "preferred", "X": "rejected", "B": "both", "U": "unclear"}
+POLARITY_KEYS = {"+": "positive", "-": "negative"}
+# what a side says about polarity: praise of the preferred answer, criticism of the rejected
+IMPLIED_POLARITY = {"preferred": "positive", "rejected": "negative"}
+# a code switched on by hand starts as a loss reason: about the rejected answer, negative
+DEFAULT_SIDE, DEFAULT_POLARITY = "rejected", "negative"
+
+
+def consistent(side: str | None, polarity: str | None) -> tuple[str | None, str | None]:
+    """A side and polarity that do not contradict each other ('preferred' with 'negative'
+    becomes 'preferred' with 'positive'): the side decides where it implies a polarity."""
+    side, polarity = side or None, polarity or None
+    return side, IMPLIED_POLARITY.get(side or "", polarity)
+
+
+def start_attributes(prefill: dict | None) -> tuple[str, str]:
+    """The side and polarity a code's row starts with: the saved or machine answer made
+    consistent, else the loss-reason default (rejected, negative)."""
+    side, polarity = consistent((prefill or {}).get("side"), (prefill or {}).get("polarity"))
+    return side or DEFAULT_SIDE, polarity or IMPLIED_POLARITY.get(side or "", DEFAULT_POLARITY)
 
 
 def code_key(index: int) -> str | None:

@@ -59,6 +59,7 @@ def prefetch_steps(app: AppContext) -> list[tuple[str, Callable[[], Any]]]:
         ("candidate_reasons", lambda: coding.candidate_reasons(app, version), coded),
         # Outputs
         ("interactions", lambda: workspace.interactions(app), True),
+        ("model_aliases", lambda: workspace.model_aliases(app), True),
         ("feedback", lambda: workspace.feedback(app), True),
         ("model_outputs", lambda: inference.model_outputs(app), True),
         ("audio_roots", lambda: workspace.audio_roots(app), True),

@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from arenalens.context import AppContext
 from dashboard import loaders, ui
 from dashboard.charts import interval_tooltips
@@ -24,7 +25,7 @@ MODALITY_DEFINITIONS = {
 
 def share_chart(table: pd.DataFrame, label_title: str) -> alt.Chart:
     """Horizontal bars of shares with 95% CI rules (and bias-corrected points when present)."""
-    frame = table.copy()
+    frame = table.assign(label=table["label"].map(display.display_name))
     base = alt.Chart(frame).encode(y=alt.Y("label:N", sort="-x", title=label_title))
     bars = base.mark_bar(opacity=0.75).encode(
         x=alt.X("share:Q", title="share of queries (95% CI)", axis=alt.Axis(format="%")),
@@ -222,4 +223,127 @@ def too_few_votes_caption(app: AppContext, apart: pd.DataFrame) -> None:
         "Too few votes to rank: {}. Models are {}.",
         listed_apart(list(apart["model"]), [int(v) for v in apart["votes"]]),
         EvidenceRule.from_settings(app.settings).describe(),
+    )
+
+
+# -- who wins where (Overview and the top of Leaderboard) ---------------------------------
+ROLE_COLOURS = {
+    "leader": "#1b7837",
+    "tied": "#7fbf7b",
+    "behind": "#d9f0d3",
+    "too few votes": "#e0e0e0",
+}
+ROLE_MARKS = {"leader": "★ ", "tied": "= ", "behind": "", "too few votes": ""}
+
+
+def matrix_chart(cells: pd.DataFrame, order: list[str], compact: bool = False) -> alt.Chart:
+    """Category x model: rating in each cell, ★ leader, = tied with the leader, grey = too few."""
+    frame = cells.assign(
+        label=[
+            f"{ROLE_MARKS[role]}{rating:.0f}" if role != "too few votes" else f"n={votes}"
+            for role, rating, votes in zip(
+                cells["role"], cells["rating"], cells["votes"], strict=True
+            )
+        ],
+        category=cells["slice_value"].map(display.display_name),
+    )
+    base = alt.Chart(frame).encode(
+        x=alt.X(
+            "model:N",
+            sort=order,
+            title=None,
+            axis=alt.Axis(labelAngle=-35, labelLimit=170, labelOverlap=False, orient="bottom"),
+        ),
+        y=alt.Y("category:N", title=None, axis=alt.Axis(labelLimit=160)),
+    )
+    rect = base.mark_rect(stroke="white").encode(
+        color=alt.Color(
+            "role:N",
+            scale=alt.Scale(domain=list(ROLE_COLOURS), range=list(ROLE_COLOURS.values())),
+            legend=alt.Legend(title=None, orient="bottom", direction="horizontal"),
+        ),
+        tooltip=[
+            alt.Tooltip("category:N", title="category"),
+            "model",
+            *interval_tooltips("rating", ".0f"),
+            "votes",
+            "role",
+        ],
+    )
+    text = base.mark_text(fontSize=10 if compact else 11).encode(text="label:N")
+    widest = 300 if compact else 520
+    step = max(40, min(80, widest // max(len(order), 1)))  # fits the page at 1280 px
+    return (rect + text).properties(height=alt.Step(22 if compact else 30), width=alt.Step(step))
+
+
+def latest_sliced_run(app: AppContext, field: str) -> int | None:
+    """The newest ranking run sliced by `field` (`rank --by category`), or None."""
+    runs = loaders.workspace.latest_runs(app, "ranking")
+    for run in runs.itertuples():
+        if (run.config or {}).get("by") == field:
+            return int(run.id)
+    return None
+
+
+def who_wins_where(app: AppContext, order: list[str], compact: bool = False) -> list[str]:
+    """The category x model matrix (★ leader per category); returns the models shown, in order.
+    When it cannot be drawn, says why from the workspace's checklist."""
+    from ranking.slices import MIN_CELL_VOTES
+    from ranking.slices import who_wins_where as matrix
+
+    st.subheader("Who wins where")
+    run_id = latest_sliced_run(app, "category")
+    if run_id is None:
+        ui.show("info", loaders.workspace.step_message(app, "Leaderboards per use case"))
+        return []
+    stored = loaders.ranking.ratings(app, run_id, "category")
+    if stored.empty:
+        st.info("No category had enough votes for a leaderboard.")
+        return []
+    cells = matrix(stored, MIN_CELL_VOTES)
+    models = [m for m in order if m in set(cells["model"])]
+    models += sorted(set(cells["model"]) - set(models))
+    st.altair_chart(matrix_chart(cells, models, compact), width="content")
+    ui.say(
+        "caption",
+        "Each cell: the model's rating on that category's votes. ★ leader; = tied with the "
+        "leader (95% CIs overlap); grey: fewer than {} in the category (count shown), not "
+        "compared.",
+        display.plural(MIN_CELL_VOTES, "vote"),
+    )
+    return models
+
+
+def distinctive_loss_reasons(app: AppContext, models: list[str], top: int = 3) -> None:
+    """Per model: the loss reasons that set its lost battles apart from the other models'."""
+    from coding.prevalence import distinctive_reasons
+
+    st.markdown("**What sets each model's losses apart**")
+    missing = loaders.coding.coding_ready(app)
+    if missing is not None:
+        ui.show("info", loaders.workspace.step_message(app, "Code feedback into loss reasons"))
+        return
+    table = loaders.coding.prevalence(app, "model")
+    if models:
+        table = table[table["group"].isin(models)]  # other spellings resolve to an alias
+    reasons = distinctive_reasons(table, top)
+    if reasons.empty:
+        st.info("No loss reason is more common for one model than for the others.")
+        return
+    rows = []
+    for model, group in reasons.groupby("group", sort=False):
+        row = {"model": model, "feedback items": int(group["n_items"].max())}
+        for k, r in enumerate(group.itertuples(), start=1):
+            row[f"reason {k}"] = (
+                f"{display.display_name(r.code)}: {r.share:.0%} vs {r.others_share:.0%}"
+            )
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    rank = {m: k for k, m in enumerate(models)}
+    frame = frame.sort_values("model", key=lambda s: s.map(lambda m: rank.get(m, len(rank))))
+    ui.table(frame.fillna(display.EMPTY))
+    st.caption(
+        "Each reason: its share of the feedback on the model's lost battles vs its share on "
+        "the other models' lost battles; ranked by the difference, so a reason every model "
+        "shares (and the catch-all 'other') is not listed. Sizes and CIs on the Feedback page."
     )

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from arenalens.csv_safe import csv_text
 
 # What can start markup in Streamlit's markdown (CommonMark + GFM, LaTeX, :colour[...]/:icon:
@@ -70,6 +71,22 @@ def fmt(template: str, /, *args: Any, **kwargs: Any) -> Markdown:
     the values (user text, exception messages) render literally. Never put a value inside
     backticks: a code span shows the escapes."""
     return Markdown(_FORMATTER.format(template, *args, **kwargs))
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def with_code(text: object) -> Markdown:
+    """A message from the core (a warning, a summary line) safe for markdown, its `command`
+    spans shown as code instead of as literal backticks; everything else escaped."""
+    raw = str(text)
+    parts, last = [], 0
+    for match in _CODE_SPAN.finditer(raw):
+        parts.append(escape_markdown(raw[last : match.start()]))
+        parts.append(f"`{match.group(1)}`")  # a code span renders its content literally
+        last = match.end()
+    parts.append(escape_markdown(raw[last:]))
+    return Markdown("".join(parts))
 
 
 def show(kind: str, text: object) -> None:
@@ -137,6 +154,17 @@ def dataframe(
     return event
 
 
+def table(frame: pd.DataFrame, *, height: int | None = None) -> None:
+    """A small table every character of which must be read (names, codes, statistics): an
+    HTML table whose cells wrap instead of clipping, without the index; cells are plain text."""
+    shown = frame.copy()
+    for column in shown.columns:
+        if shown[column].dtype == object:
+            shown[column] = shown[column].map(lambda v: display.or_dash(v))
+    kwargs: dict[str, Any] = {"height": height} if height else {}
+    st.table(shown, hide_index=True, **kwargs)
+
+
 def download_csv(frame: pd.DataFrame, file_name: str, label: str = "Download CSV") -> None:
     """A button saving `frame` as a CSV file (UTF-8, no index, formula-leading text escaped)."""
     st.download_button(
@@ -164,6 +192,56 @@ _CHAR_PX = 8.0  # width of a table character in Streamlit's font (generous: no e
 _MIN_COLUMN_PX, _MAX_COLUMN_PX = 56, 420
 
 
+SHORT_TEXT_CHARS = 32  # values up to this long are names or codes, never cut
+
+
+def _is_short_text(values: pd.Series) -> bool:
+    """Text (not numbers) whose values are all short: names, codes, dates."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    lengths = values.head(200).map(lambda v: len(str(v)) if v is not None else 0)
+    if len(lengths) == 0:
+        return True
+    if (
+        lengths.max() <= 2 * SHORT_TEXT_CHARS
+        and not values.head(200).astype(str).str.contains(r"\s").any()
+    ):
+        return True  # identifiers (ids, file names): no spaces, cut ones read alike
+    # a name column may hold a few longer names; free text is long throughout
+    return bool(lengths.quantile(0.9) <= SHORT_TEXT_CHARS and lengths.max() <= 2 * SHORT_TEXT_CHARS)
+
+
+def _natural_px(values: pd.Series, column: object) -> int:
+    """Width showing the header and the longest value whole."""
+    lengths = values.head(200).map(lambda v: len(str(v)) if v is not None else 0)
+    longest = int(lengths.max()) if len(lengths) else 0
+    return int(max(len(str(column)) + 2, longest) * _CHAR_PX) + 24
+
+
+def _distinguishing_chars(texts: list[str]) -> int:
+    """Characters needed so no two of `texts` show the same beginning."""
+    ordered = sorted(set(texts))
+    need = 1
+    for left, right in zip(ordered, ordered[1:], strict=False):
+        common = next(
+            (i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b),
+            min(len(left), len(right)),
+        )
+        need = max(need, min(common + 1, max(len(left), len(right))))
+    return need
+
+
+def _distinct_px(values: pd.Series, column: object, columns: pd.Index) -> int:
+    """Width at which the column's values, and its header among the table's headers, can
+    still be told apart (cut text shows an ellipsis after them)."""
+    texts = [str(v) for v in values.head(200) if v is not None]
+    chars = max(
+        _distinguishing_chars(texts) if texts else 1,
+        min(_distinguishing_chars([str(c) for c in columns]), len(str(column))),
+    )
+    return int((chars + 2) * _CHAR_PX) + 24
+
+
 #: columns shown whole even when a table must shrink to fit
 WHOLE_COLUMNS = frozenset(
     {"model", "model_a", "model_b", "system", "cluster", "category", "status"}
@@ -185,9 +263,12 @@ def fit_columns(
         natural = max(len(str(column)) + 2, longest)
         widths[column] = min(_MAX_COLUMN_PX, max(_MIN_COLUMN_PX, int(natural * _CHAR_PX) + 24))
     budget = int(budget_px * 0.985)  # borders
+    # short values (names, codes, dates, numbers) keep their whole width: two annotators cut
+    # to "demo-annotator-" read alike; only free text (queries, feedback) gives way, and it
+    # can be read whole in the page's detail view
+    names = {c for c in frame.columns if str(c) in WHOLE_COLUMNS or _is_short_text(frame[c])}
     if sum(widths.values()) > budget:
-        # names (model, cluster, ...) keep their width: a cut model name hides the answer
-        fixed = {c: w for c, w in widths.items() if w <= 110 or str(c) in WHOLE_COLUMNS}
+        fixed = {c: w for c, w in widths.items() if w <= 110 or c in names}
         flexible = {c: w for c, w in widths.items() if c not in fixed}
         room = max(budget - sum(fixed.values()), 0)
         scale = room / max(1, sum(flexible.values()))
@@ -195,7 +276,7 @@ def fit_columns(
     total = sum(widths.values())
     if total > budget:  # still too wide (many columns): shrink the other columns alike
         floor = _MIN_COLUMN_PX - 8
-        others = [c for c in widths if str(c) not in WHOLE_COLUMNS]
+        others = [c for c in widths if c not in names]
         room = budget - sum(w for c, w in widths.items() if c not in others)
         if others and room >= floor * len(others):
             scale = room / sum(widths[c] for c in others)
@@ -204,6 +285,8 @@ def fit_columns(
             widths = {c: max(floor, int(w * budget / total)) for c, w in widths.items()}
     out = dict(config or {})
     for column, width in widths.items():
+        if column in names:  # never so narrow that two values (or headers) read alike
+            width = max(width, _distinct_px(frame[column], column, frame.columns))
         given = out.get(column) or {}
         if given.get("width") is None:  # a width the page chose itself is kept
             out[column] = {**given, "width": width}

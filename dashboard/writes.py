@@ -59,3 +59,19 @@ def record_taxonomy_edit(
     return f"edit {edit_id} stored ({kind} {list(cluster_ids)})" + (
         f"; skipped {skipped}" if skipped else ""
     )
+
+
+def draw_own_sample(app: AppContext, annotator: str) -> str:
+    """Give a new annotator their own items under the campaign's rules (no CLI needed);
+    returns one line saying what was drawn."""
+    from coding.sampling import sample_for_new_annotator
+
+    with cache.writable_store(app) as store:
+        summary = sample_for_new_annotator(
+            store, coding.codebook(app), annotator, seed=app.settings.seed
+        )
+    cache.reread_version()
+    return (
+        f"{summary.size} items for {annotator} ({summary.double_coded} of them also with "
+        f"another annotator, so your answers can be compared)."
+    )

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arenalens.display import join_words
 from arenalens.stats import Z95
 from ranking.benchmark_fit import (
     battles_from_votes,
@@ -226,7 +227,7 @@ def regress_preferences(
     covered = [m for m in voted if m in matrix.index]
     if missing := sorted(set(voted) - set(covered)):
         notes.append(
-            f"models without benchmark scores (their votes are left out): {', '.join(missing)}"
+            f"models without benchmark scores (their votes are left out): {join_words(missing)}"
         )
     if len(covered) < 3:
         raise RankingError(

@@ -106,3 +106,18 @@ def test_command_reference_is_current() -> None:
         "ingest",
     ):
         assert f"## `arenalens {command}`" in module.TARGET.read_text()
+
+
+def test_aliases_load_prints_what_it_mapped_and_the_readme_names_the_talk_arena_file(
+    tmp_path: Path,
+) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    shipped = repo / "data" / "talkarena_aliases.yaml"
+    assert "data/talkarena_aliases.yaml" in (repo / "README.md").read_text(encoding="utf-8")
+    result = CliRunner().invoke(
+        main_group, ["--workspace", str(tmp_path / "ws"), "aliases", "load", str(shipped)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "6 aliases stored" in result.output
+    lines = {" ".join(line.split()) for line in result.output.splitlines()}
+    assert "gpt4o means GPT4o" in lines and "diva_3_8b means Diva" in lines

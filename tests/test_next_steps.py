@@ -22,6 +22,9 @@ def test_the_talk_arena_votes_alone_suggest_rank_and_nothing_that_would_fail(sha
     assert steps["Build the use-case taxonomy"].state == "blocked"
     assert steps["Code feedback into loss reasons"].state == "blocked"
     assert "no written feedback" in steps["Code feedback into loss reasons"].why
+    # the per-category boards say why they cannot run (no taxonomy), not "run rank --by"
+    per_category = steps["Leaderboards per use case"]
+    assert per_category.state == "blocked" and "taxonomy" in per_category.why
 
 
 def test_an_empty_workspace_is_told_to_load_data():

@@ -8,6 +8,7 @@ import click
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
+from arenalens.display import plural
 from arenalens.ingest import (
     FORMATS,
     ingest_aliases,
@@ -143,9 +144,14 @@ def aliases_add(app: AppContext, alias: str, canonical: str) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.pass_obj
 def aliases_load(app: AppContext, path: Path) -> None:
-    """Load aliases from a YAML mapping `alias: canonical`."""
-    count = ingest_aliases(app.store, read_aliases(path))
-    click.echo(f"{path}: {count} aliases stored")
+    """Load aliases from a YAML mapping `alias: canonical` (the Talk Arena names:
+    data/talkarena_aliases.yaml) and print each name it maps."""
+    aliases = read_aliases(path)
+    count = ingest_aliases(app.store, aliases)
+    click.echo(f"{path}: {plural(count, 'alias', 'aliases')} stored; from now on")
+    width = max((len(a) for a in aliases), default=0)
+    for alias, canonical in sorted(aliases.items()):
+        click.echo(f"  {alias:<{width}}  means  {canonical}")
 
 
 @aliases_group.command("list")

@@ -6,6 +6,7 @@ import click
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
+from arenalens.display import human_date, plural
 
 
 @click.command("status")
@@ -36,11 +37,12 @@ def status_command(app: AppContext, as_json: bool) -> None:
         "aliases",
         "model_outputs",
     ):
-        click.echo(f"  {key:<17}{status[key]:>9,}")
+        click.echo(f"  {key.replace('_', ' '):<17}{status[key]:>9,}")
     if status["stages"]:
         click.echo("stages run:")
         for stage, info in sorted(status["stages"].items()):
-            click.echo(f"  {stage:<17}{info['runs']} run(s), last {info['last_finished_at']}")
+            runs = plural(info["runs"], "run")
+            click.echo(f"  {stage:<17}{runs}, last {human_date(info['last_finished_at'])}")
     else:
         click.echo("stages run: none yet")
     if status["unfinished_runs"]:
@@ -50,7 +52,7 @@ def status_command(app: AppContext, as_json: bool) -> None:
         reason = f": {run['reason']}" if run["reason"] else ""
         click.echo(
             f"  run {run['id']} {run['stage']} {run['status']} ({where}started "
-            f"{run['started_at']}){reason}"
+            f"{human_date(run['started_at'])}){reason}"
         )
 
 

@@ -12,7 +12,7 @@ from coding import persist
 from coding.agreement import AgreementReport, agreement_report
 from coding.annotations import AnnotationQueue
 from coding.codebook import Codebook, resolve_codebook
-from coding.prevalence import prevalence_table, required_query_categories
+from coding.prevalence import CATCH_ALL_CODES, prevalence_table, required_query_categories
 from dashboard.loaders.cache import context_for, key, loader
 from dashboard.loaders.workspace import masked, status, step_message
 from dashboard.ui import Markdown, fmt
@@ -136,7 +136,7 @@ def feedback_categories(app: AppContext) -> pd.DataFrame:
 
 @loader(human=("coding",))
 def top_loss_reasons(app: AppContext, n: int = 3) -> pd.DataFrame:
-    """The `n` most frequent loss reasons overall: code, rate, low, high, estimate (bias-corrected
+    """The `n` most frequent loss reasons overall (the catch-all 'other' left out): code, rate, low, high, estimate (bias-corrected
     when human labels allow it, else the machine's raw rate)."""
     table = prevalence(app, "overall")
     if table.empty:
@@ -152,6 +152,7 @@ def top_loss_reasons(app: AppContext, n: int = 3) -> pd.DataFrame:
             "estimate": label,
         }
     )
+    out = out[~out["code"].isin(CATCH_ALL_CODES)]  # "other" is no reason to act on
     return out.sort_values("rate", ascending=False).head(n).reset_index(drop=True)
 
 

@@ -87,6 +87,12 @@ def interactions(app: AppContext) -> pd.DataFrame:
 
 
 @loader
+def model_aliases(app: AppContext) -> dict[str, str]:
+    """alias -> canonical model name (`arenalens aliases`)."""
+    return dict(app.store.aliases())
+
+
+@loader
 def audio_roots(app: AppContext) -> pd.DataFrame:
     """interaction_id -> path and the audio root it was confined to at ingest (None: none)."""
     query = select(t.query_audio.c.interaction_id, t.query_audio.c.path, t.query_audio_roots.c.root)
@@ -130,7 +136,10 @@ def step_message(app: AppContext, name: str) -> Markdown:
     for step in workspace_steps(app):
         if step.name == name:
             if step.state == "blocked":
-                return fmt("{} cannot run on this workspace: {}.", step.name, step.why)
+                line = fmt("{} cannot run on this workspace: {}.", step.name, step.why)
+                if step.fix:  # our own command line, shown as code
+                    line = Markdown(f"{line} Run `{step.fix}` first.")
+                return line
             return Markdown(
                 f"{fmt('{}', step.name)}: run `{step.command}` in a terminal, then reload."
             )

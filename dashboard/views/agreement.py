@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from arenalens.context import AppContext
 from dashboard import loaders, ui, writes
 from dashboard.annotation_view import (
@@ -27,12 +28,13 @@ def kappa_chart(per_code: pd.DataFrame) -> alt.Chart:
     too few items (or with a zero-width CI such as [1, 1]) are hollow grey points, no bar."""
     frame = kappa_reliability(per_code).dropna(subset=["kappa"])
     frame = frame.assign(
-        trusted=~(frame["few_items"] | frame["ci_degenerate"] | frame["kappa_low"].isna())
+        trusted=~(frame["few_items"] | frame["ci_degenerate"] | frame["kappa_low"].isna()),
+        reason=frame["code"].map(display.display_name),
     )
     base = alt.Chart(frame).encode(
-        y=alt.Y("code:N", title=None, sort=list(per_code["code"])),
+        y=alt.Y("reason:N", title=None, sort=[display.display_name(c) for c in per_code["code"]]),
         tooltip=[
-            "code",
+            alt.Tooltip("reason:N", title="loss reason"),
             alt.Tooltip("n:Q", title="items"),
             alt.Tooltip("kappa:Q", format=".2f", title="κ"),
             alt.Tooltip("reading:N", title="reading"),
@@ -66,8 +68,32 @@ def kappa_warning(per_code: pd.DataFrame) -> ui.Markdown | None:
         "interval there (even [1, 1]) is not certainty. Annotate more items "
         "(`arenalens annotate sample` says how many give a CI of a given width).",
         MIN_KAPPA_ITEMS,
-        ", ".join(f"{r.code} ({r.n})" for r in few.itertuples()),
+        ", ".join(
+            f"{display.display_name(r.code)} ({display.plural(r.n, 'item')})"
+            for r in few.itertuples()
+        ),
     )
+
+
+CONFUSION_HEADINGS = {
+    "both": "both say present",
+    "neither": "both say absent",
+    "machine_only": "machine only",
+    "human_only": "people only",
+}
+
+
+def per_code_table(per_code: pd.DataFrame) -> pd.DataFrame:
+    """Per code, for people: the reason in words, items, κ and what it means, and every other
+    statistic under a plain heading, numbers rounded ('—' where there is none)."""
+    frame = kappa_reliability(per_code)
+    columns = ["code", "n", "kappa", "reading", *[c for c in per_code.columns[5:]]]
+    shown = frame[[c for c in columns if c in frame]].copy()
+    shown["code"] = shown["code"].map(display.display_name)
+    for column in shown.columns:
+        if column not in ("code", "reading", "n") and pd.api.types.is_numeric_dtype(shown[column]):
+            shown[column] = shown[column].map(display.human_number)
+    return shown.rename(columns=display.rename_columns(shown.columns, {"code": "loss reason"}))
 
 
 # -- adjudication -----------------------------------------------------------------------
@@ -100,8 +126,8 @@ def show_case(app: AppContext, feedback_id: str, code: str) -> None:
     machine = next((c for c in item.machine_codes if c["code"] == code), None)
     answers_col, machine_col = st.columns([3, 2])
     with answers_col:
-        ui.say("caption", "Annotators' answers on {}", code)
-        ui.dataframe(answers_by_name(app, feedback_id, code), width="stretch")
+        ui.say("caption", "Annotators' answers on {}", display.display_name(code))
+        ui.table(answers_by_name(app, feedback_id, code))
     with machine_col:
         st.caption("Machine")
         if machine is None:
@@ -141,15 +167,25 @@ def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
     code_filter = filter_col.selectbox(
         "Filter by code",
         [ALL_CODES, *counts.index],
-        format_func=lambda c: c if c == ALL_CODES else f"{c} ({counts[c]})",
+        format_func=lambda c: c if c == ALL_CODES else f"{display.display_name(c)} ({counts[c]})",
         key="adjudicate_code",
     )
     shown = (
         open_items if code_filter == ALL_CODES else open_items[open_items["code"] == code_filter]
     )
-    ui.dataframe(shown, width="stretch", height=min(38 + 35 * len(shown), 260))
+    readable = shown.assign(code=shown["code"].map(display.display_name)).rename(
+        columns={"feedback_id": "item", "code": "loss reason"}
+    )
+    ui.table(readable, height=min(40 + 60 * len(readable), 300))
     keys = [f"{r.feedback_id} / {r.code}" for r in shown.itertuples()]
-    choice = pick_col.selectbox("Item / code", keys, key="adjudicate_item")
+    choice = pick_col.selectbox(
+        "Item / loss reason",
+        keys,
+        format_func=lambda k: " / ".join(
+            [k.rsplit(" / ", 1)[0], display.display_name(k.rsplit(" / ", 1)[1])]
+        ),
+        key="adjudicate_item",
+    )
     if choice is None:
         return
     feedback_id, code = choice.rsplit(" / ", 1)
@@ -157,7 +193,7 @@ def adjudication(app: AppContext, open_items: pd.DataFrame) -> None:
     with st.form("adjudicate"):
         verdict_col, who_col, note_col = st.columns([2, 2, 3])
         verdict = verdict_col.radio(
-            ui.fmt("Adjudicated label for {}", code),
+            ui.fmt("Adjudicated label for {}", display.display_name(code)),
             ["present", "absent"],
             index=None,  # no default: the adjudicator decides
             horizontal=True,
@@ -203,18 +239,14 @@ def render() -> None:
         if warning:
             ui.show("warning", warning)
         st.altair_chart(kappa_chart(report.per_code), width="stretch")
-        table = kappa_reliability(report.per_code)
-        ui.dataframe(
-            table[["code", "n", "kappa", "reading", *report.per_code.columns[5:]]],
-            width="stretch",
-        )
+        ui.table(per_code_table(report.per_code))
         ui.say(
             "caption",
             "κ compares the machine's codes with the resolved human label (adjudicated, else "
             "consensus, else the single annotator). Hollow grey points have no interval drawn: "
             "they rest on fewer than {} items or every bootstrap resample gave "
-            "the same κ. human_alpha is Krippendorff's α (nominal) among annotators on "
-            "double-coded items.",
+            "the same κ. People's agreement is Krippendorff's α (nominal) among annotators on "
+            "items two or more of them coded.",
             MIN_KAPPA_ITEMS,
         )
         st.subheader("Confusion (machine × human)")
@@ -222,7 +254,9 @@ def render() -> None:
             wide = report.confusion.pivot(
                 index="code", columns="cell", values="count"
             ).reset_index()
-            ui.dataframe(wide, width="stretch")
+            wide.columns.name = None
+            wide["code"] = wide["code"].map(display.display_name)
+            ui.table(wide.rename(columns={"code": "loss reason", **CONFUSION_HEADINGS}))
         st.subheader("Disagreements awaiting adjudication")
         open_items = loaders.coding.disagreement_details(app)
         if open_items.empty:

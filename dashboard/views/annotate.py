@@ -5,35 +5,44 @@ item appears. Keys: number keys toggle codes, Enter saves, S skips, J or → nex
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from arenalens.context import AppContext
 from dashboard import loaders, ui, writes
 from dashboard.annotation_view import (
     FEEDBACK_CSS,
+    IMPLIED_POLARITY,
     NEXT_ARROW,
     NEXT_KEY,
+    POLARITY_KEYS,
     PREVIOUS_ARROW,
     PREVIOUS_KEY,
     SAVE_KEY,
+    SIDE_KEYS,
     SKIP_KEY,
     code_key,
     highlighted_html,
     next_open,
+    start_attributes,
     step,
 )
 
-NEW_NAME = "(enter a new name)"
 ALL_SAMPLES = "(all samples)"
 VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
-TOGGLES_PER_ROW = 3
-RESPONSE_HEIGHT = 170
+ITEM_HEIGHT = 150
+MIN_ITEM_HEIGHT = 64
+ROW_HEIGHT = 44  # one code's row
 # Page-local styling: a compact header so an item and its form fit one 1280x800 screen.
 PAGE_CSS = """<style>
 .stMainBlockContainer { padding-top: 1.5rem; padding-bottom: 1rem; }
+.stMainBlockContainer h1 { font-size: 2rem; padding: 0 0 .25rem 0; }
+.stMainBlockContainer [data-testid="stVerticalBlock"] { gap: .5rem; }
+.st-key-annotate_active_row { box-shadow: -8px 0 0 #f0b429; }  /* the row P/X/B/U and +/- set */
 </style>"""
 
 
@@ -80,18 +89,38 @@ def queue(app: AppContext, sample: str | None) -> Any:
 
 
 def choose_annotator(names: list[str]) -> str | None:
-    """The annotator picks their own name (nothing is preselected) or types a new one."""
+    """The annotator picks their own name (nothing is preselected) or types a new one in the
+    same box (no second field to break the layout)."""
     choice = st.selectbox(
         "Annotator",
-        [*names, NEW_NAME],
+        names,
         index=None,
-        placeholder="Choose your name",
+        placeholder="Choose your name, or type a new one",
+        accept_new_options=True,
         key="annotate_annotator",
     )
-    if choice == NEW_NAME:
-        typed = st.text_input("Your name", key="annotate_new_name").strip()
-        return typed or None
-    return choice
+    return choice.strip() or None if isinstance(choice, str) else None
+
+
+def new_annotator(app: AppContext, annotator: str) -> None:
+    """An annotator without items draws their own, under the campaign's rules."""
+    ui.say(
+        "info",
+        "No items are assigned to {} yet. Take your own share of the campaign: as many items "
+        "as each annotator got, some of them also given to another annotator so answers can "
+        "be compared.",
+        annotator,
+    )
+    if st.button("Give me items to annotate", type="primary", key="annotate_draw"):
+        from arenalens.errors import ArenalensError
+
+        try:
+            line = writes.draw_own_sample(app, annotator)
+        except ArenalensError as exc:
+            ui.say("error", "No items drawn: {}", exc)
+            return
+        st.session_state["annotate_message"] = ("toast", line)
+        st.rerun()
 
 
 def coder_scores(annotation_queue: Any, feedback_ids: list[str]) -> pd.DataFrame:
@@ -162,11 +191,62 @@ def reset_focus_for(feedback_id: str) -> None:
     the arrow keys move between items)."""
     token = hashlib.sha256(feedback_id.encode("utf-8")).hexdigest()[:16]
     arrows = ARROW_KEYS_SCRIPT.format(next_arrow=NEXT_ARROW, previous_arrow=PREVIOUS_ARROW)
-    st.html(NEW_ITEM_SCRIPT.format(token=token) + arrows, unsafe_allow_javascript=True)
+    attributes = ATTRIBUTE_KEYS_SCRIPT.format(
+        sides=json.dumps(SIDE_KEYS), polarities=json.dumps(POLARITY_KEYS)
+    )
+    st.html(NEW_ITEM_SCRIPT.format(token=token) + arrows + attributes, unsafe_allow_javascript=True)
 
 
-def toggle(key: str) -> None:
+def active_key(feedback_id: str) -> str:
+    """Session key of the code the side/polarity keys act on (the last one switched on)."""
+    return f"ann|{feedback_id}|active"
+
+
+def toggle(key: str, feedback_id: str = "", code: str = "") -> None:
     st.session_state[key] = not st.session_state.get(key, False)
+    if feedback_id and st.session_state[key]:
+        st.session_state[active_key(feedback_id)] = code
+
+
+def side_changed(feedback_id: str, code: str) -> None:
+    """A new side brings the polarity it implies (preferred: positive, rejected: negative)."""
+    state = st.session_state
+    side = state.get(widget_key(feedback_id, code, "side"))
+    if side in IMPLIED_POLARITY:
+        state[widget_key(feedback_id, code, "polarity")] = IMPLIED_POLARITY[side]
+    state[active_key(feedback_id)] = code
+
+
+# Installed once per browser tab: P/X/B/U choose the side and + / - the polarity of the code
+# last switched on (its row is the page's `annotate_active_row`). Only our code and our
+# constant key names go into it.
+ATTRIBUTE_KEYS_SCRIPT = """<script>
+(() => {{
+  if (window.arenalensAttributeKeys) return;
+  window.arenalensAttributeKeys = true;
+  const sides = {sides};
+  const polarities = {polarities};
+  document.addEventListener("keydown", (event) => {{
+    if (event.defaultPrevented || event.repeat || event.altKey || event.ctrlKey || event.metaKey)
+      return;
+    const active = document.activeElement;
+    if (active && (["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName)
+                   || active.isContentEditable)) return;
+    let label = sides[event.key.toUpperCase()], group = 0;
+    if (!label) {{ label = polarities[event.key === "=" ? "+" : event.key]; group = 1; }}
+    if (!label) return;
+    const row = document.querySelector(".st-key-annotate_active_row");
+    const groups = row ? Array.from(row.querySelectorAll('[data-testid="stButtonGroup"]'))
+      .filter((g) => g.checkVisibility()) : [];
+    if (!groups[group]) return;
+    const button = Array.from(groups[group].querySelectorAll("button"))
+      .find((b) => b.innerText.trim() === label && b.checkVisibility());
+    if (!button) return;
+    event.preventDefault();
+    if (button.getAttribute("aria-checked") !== "true") button.click();  // a click unselects
+  }});
+}})();
+</script>"""
 
 
 # -- callbacks (run before the page re-renders) -------------------------------------
@@ -232,26 +312,33 @@ def move(sample: str | None, annotator: str, feedback_id: str, order: list[str],
 
 
 # -- rendering ------------------------------------------------------------------------
-def show_item(item: Any) -> None:
-    """Feedback (machine evidence marked), vote and query on the left; both responses right."""
+def item_height(n_codes: int) -> int:
+    """Height of the item's boxes: the form below has one row per code, so the more codes the
+    codebook has, the shorter the boxes (they scroll), and Save stays on a 1280x800 screen."""
+    return max(MIN_ITEM_HEIGHT, ITEM_HEIGHT - ROW_HEIGHT * max(0, n_codes - 6))
+
+
+def show_item(item: Any, height: int = ITEM_HEIGHT) -> None:
+    """Feedback (machine evidence marked), vote and query on the left; both responses right;
+    each in a box of `height` that scrolls."""
     text_col, a_col, b_col = st.columns([5, 3, 3])
     with text_col:
-        st.caption("Feedback — machine evidence highlighted")
-        evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
-        st.html(highlighted_html(item.feedback, evidence))
-        vote = VOTES.get(item.winner or "", "no vote")
-        ui.say(
-            "caption",
-            "Vote: **{}** · A = {} · B = {}",
-            vote,
-            item.model_a or "?",
-            item.model_b or "?",
-        )
-        ui.show_user_text("Query", item.query)
+        st.caption("Feedback — machine evidence highlighted · vote · query")
+        with st.container(height=height, border=True):
+            evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
+            st.html(highlighted_html(item.feedback, evidence))
+            ui.say(
+                "caption",
+                "Vote: **{}** · A = {} · B = {}",
+                VOTES.get(item.winner or "", "no vote"),
+                item.model_a or "?",
+                item.model_b or "?",
+            )
+            st.text(item.query or "(no query text)")
     for column, label, text in ((a_col, "A", item.response_a), (b_col, "B", item.response_b)):
         with column:
             ui.say("caption", "Response {}", label)
-            with st.container(height=RESPONSE_HEIGHT, border=True):
+            with st.container(height=height, border=True):
                 st.text(text or "(none)")
 
 
@@ -281,55 +368,60 @@ def machine_label(verdict: tuple[str, float | None] | None) -> str:
     return f" ({word})" if verdict[1] is None else f" ({word} {verdict[1]:.2f})"
 
 
-def code_toggles(item: Any, book: Any, verdicts: dict[str, tuple[str, float | None]]) -> None:
-    """One toggle per code (number keys 1-9), three to a row; checked = the code applies."""
+def code_rows(
+    item: Any,
+    book: Any,
+    verdicts: dict[str, tuple[str, float | None]],
+    sides: tuple,
+    polarities: tuple,
+    start: dict,
+) -> None:
+    """One row per code: its toggle (number keys 1-9; checked = the code applies) and, when it
+    applies, which side of the vote it is about and its polarity, starting consistent (never
+    'preferred' with 'negative'). The row of the code last switched on takes the P/X/B/U and
+    + / - keys. One row per code whatever is ticked, so the form's height is known."""
     state = st.session_state
-    codes = list(book.codes)
-    for row in range(0, len(codes), TOGGLES_PER_ROW):
-        columns = st.columns(TOGGLES_PER_ROW)
-        for offset, code in enumerate(codes[row : row + TOGGLES_PER_ROW]):
-            key = present_key(item.feedback_id, code.name)
-            present = bool(state.get(key))
-            columns[offset].button(
-                ui.safe(code.name + machine_label(verdicts.get(code.name))),
+    present = [c for c in book.code_names if state.get(present_key(item.feedback_id, c))]
+    active = state.get(active_key(item.feedback_id))
+    active = active if active in present else (present[0] if present else None)
+    for index, code in enumerate(book.codes):
+        key = present_key(item.feedback_id, code.name)
+        ticked = bool(state.get(key))
+        holder = st.container(key="annotate_active_row") if code.name == active else st.container()
+        with holder:
+            toggle_col, side_col, polarity_col = st.columns(
+                [2.3, 3.3, 1.9], vertical_alignment="center", gap="small"
+            )
+            toggle_col.button(
+                ui.safe(display.display_name(code.name) + machine_label(verdicts.get(code.name))),
                 key=f"annotate_toggle|{item.feedback_id}|{code.name}",
                 help=ui.safe(code.definition),
-                type="primary" if present else "secondary",
-                icon=":material/check_box:" if present else ":material/check_box_outline_blank:",
-                shortcut=code_key(row + offset),
+                type="primary" if ticked else "secondary",
+                icon=":material/check_box:" if ticked else ":material/check_box_outline_blank:",
+                shortcut=code_key(index),
                 on_click=toggle,
-                args=(key,),
+                args=(key, item.feedback_id, code.name),
                 width="stretch",
             )
-
-
-def attribute_rows(item: Any, book: Any, sides: tuple, polarities: tuple, start: dict) -> None:
-    """For each code that applies: which side of the vote it is about, and its polarity."""
-    state = st.session_state
-    for code in book.code_names:
-        if not state.get(present_key(item.feedback_id, code)):
-            continue
-        first = start.get(code, {})
-        name_col, side_label, side_col, polarity_label, polarity_col = st.columns(
-            [1.3, 0.9, 3.2, 0.8, 1.9], vertical_alignment="center"
-        )
-        name_col.markdown(ui.fmt("**{}**", code))
-        side_label.caption("side of vote")
-        side_col.segmented_control(
-            f"side of the vote for {code}",
-            sides,
-            default=first.get("side") if first.get("side") in sides else None,
-            key=widget_key(item.feedback_id, code, "side"),
-            label_visibility="collapsed",
-        )
-        polarity_label.caption("polarity")
-        polarity_col.segmented_control(
-            f"polarity for {code}",
-            polarities,
-            default=first.get("polarity") if first.get("polarity") in polarities else None,
-            key=widget_key(item.feedback_id, code, "polarity"),
-            label_visibility="collapsed",
-        )
+            if not ticked:
+                continue
+            side, polarity = start_attributes(start.get(code.name))
+            side_col.segmented_control(
+                f"side of the vote for {code.name}",
+                sides,
+                default=side if side in sides else None,
+                key=widget_key(item.feedback_id, code.name, "side"),
+                label_visibility="collapsed",
+                on_change=side_changed,
+                args=(item.feedback_id, code.name),
+            )
+            polarity_col.segmented_control(
+                f"polarity for {code.name}",
+                polarities,
+                default=polarity if polarity in polarities else None,
+                key=widget_key(item.feedback_id, code.name, "polarity"),
+                label_visibility="collapsed",
+            )
 
 
 def action_row(
@@ -389,9 +481,10 @@ def action_row(
 def key_legend(n_codes: int) -> str:
     last = min(n_codes, 9)
     codes = "1" if last == 1 else f"1–{last}"
+    sides = "/".join(SIDE_KEYS)
     return (
-        f"Keys: **{codes}** toggle a code · **Enter** save and next · **{SKIP_KEY}** skip · "
-        f"**{NEXT_KEY}** or **→** next · **{PREVIOUS_KEY}** or **←** previous"
+        f"Keys: **{codes}** code · **{sides}** side · **+/−** polarity (of the marked row) · **Enter** save · "
+        f"**{SKIP_KEY}** skip · **{NEXT_KEY}/→** next · **{PREVIOUS_KEY}/←** back"
     )
 
 
@@ -455,12 +548,7 @@ def render() -> None:
         scores = coder_scores(annotation_queue, assigned_ids(annotation_queue, annotator))
         order = queue_order(annotation_queue, annotator, scores)
         if not order:
-            ui.say(
-                "info",
-                "No items are assigned to {!r}. Ask for a sample: "
-                "`arenalens annotate sample --annotator NAME`.",
-                annotator,
-            )
+            new_annotator(app, annotator)
             return
         saved = saved_decisions(annotation_queue, annotator)
         done = set(saved) & set(order)
@@ -490,7 +578,7 @@ def render() -> None:
         unsure = [code for code, (decision, _) in verdicts.items() if decision == "uncertain"]
         status = "saved: saving again replaces your answer" if current in done else "open"
         if unsure:
-            status += " · coder unsure of " + ", ".join(unsure)
+            status += " · coder unsure of " + display.display_names(unsure)
         header.markdown(
             ui.fmt(
                 "**Item {} of {}** :small[:gray[id {} · {}]]  \n:small[:gray[{}]]",
@@ -509,9 +597,8 @@ def render() -> None:
             ui.dataframe(annotation_queue.progress(), width="stretch")
         start = starting_decisions(item, saved.get(current))
         prefill(item, book.code_names, start)
-        show_item(item)
-        code_toggles(item, book, verdicts)
-        attribute_rows(item, book, SIDES, POLARITIES, start)
+        show_item(item, item_height(len(book.codes)))
+        code_rows(item, book, verdicts, SIDES, POLARITIES, start)
         action_row(app, sample, annotator, item, book.code_names, order, done)
 
 

@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from dashboard import loaders, ui
 from dashboard.charts import interval_chart, interval_tooltips
 
@@ -32,8 +33,12 @@ def scientific(value: object) -> str:
     return format_p(float(value))
 
 
-def scatter_chart(report: dict) -> alt.Chart | None:
-    """Each benchmark's score (x) against the arena rating (y), one point per model."""
+MODEL_SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down"]
+MODEL_COLOURS = "tableau10"
+
+
+def scatter_frame(report: dict) -> pd.DataFrame:
+    """One row per (benchmark, model) with both a benchmark score and an arena rating."""
     ratings = report.get("arena_ratings") or {}
     scores = report.get("benchmark_scores") or {}
     taus = {row["benchmark"]: row["tau"] for row in report.get("kendall_tau") or []}
@@ -49,35 +54,111 @@ def scatter_chart(report: dict) -> alt.Chart | None:
         for model, score in per_model.items()
         if model in ratings and score is not None
     ]
-    if not rows:
-        return None
-    frame = pd.DataFrame(rows)
-    order = (
-        frame.drop_duplicates("benchmark").sort_values("tau", ascending=False)["benchmark"].tolist()
+    return pd.DataFrame(rows, columns=["benchmark", "tau", "model", "score", "rating"])
+
+
+def benchmark_order(frame: pd.DataFrame) -> list[str]:
+    """Benchmarks, the one agreeing best with the arena (highest τ) first."""
+    firsts = frame.drop_duplicates("benchmark")
+    return firsts.sort_values("tau", ascending=False, na_position="last")["benchmark"].tolist()
+
+
+def padded(values: pd.Series, share: float = 0.12) -> list[float]:
+    """An axis domain with room around the points, so none sits on the plot's edge."""
+    low, high = float(values.min()), float(values.max())
+    pad = (high - low) * share or max(abs(high) * 0.05, 1.0)
+    return [low - pad, high + pad]
+
+
+def _model_encodings(models: list[str]) -> dict:
+    """The same distinct colour and shape per model in every panel."""
+    return {
+        "color": alt.Color(
+            "model:N",
+            scale=alt.Scale(domain=models, scheme=MODEL_COLOURS),
+            legend=alt.Legend(orient="bottom", columns=4, labelLimit=220, title=None),
+        ),
+        "shape": alt.Shape(
+            "model:N",
+            scale=alt.Scale(domain=models, range=MODEL_SHAPES),
+            legend=None,
+        ),
+    }
+
+
+def scatter_chart(frame: pd.DataFrame, benchmark: str) -> alt.Chart:
+    """One benchmark large: each model a labelled point (score against arena rating), padded
+    axes, a distinct colour and shape per model."""
+    mine = frame[frame["benchmark"] == benchmark]
+    models = sorted(frame["model"].unique())
+    base = alt.Chart(mine).encode(
+        x=alt.X(
+            "score:Q", title=f"{benchmark} score", scale=alt.Scale(domain=padded(mine["score"]))
+        ),
+        y=alt.Y("rating:Q", title="arena rating", scale=alt.Scale(domain=padded(frame["rating"]))),
     )
-    base = alt.Chart(frame).encode(
-        x=alt.X("score:Q", title="benchmark score", scale=alt.Scale(zero=False)),
-        y=alt.Y("rating:Q", title="arena rating", scale=alt.Scale(zero=False)),
-    )
-    points = base.mark_circle(size=60).encode(
-        color=alt.Color("model:N", legend=alt.Legend(orient="bottom", columns=4, labelLimit=220)),
+    points = base.mark_point(size=120, filled=True, opacity=0.9).encode(
+        **_model_encodings(models),
         tooltip=[
             "model",
-            "benchmark",
             alt.Tooltip("score:Q", format=".1f"),
             alt.Tooltip("rating:Q", format=".0f"),
-        ],  # fmt: skip
+        ],
+    )
+    labels = base.mark_text(align="left", dx=9, dy=-7, fontSize=12, color="#333").encode(
+        text="model:N"
+    )
+    return (points + labels).properties(height=360, width=720)
+
+
+def small_multiples(frame: pd.DataFrame, others: list[str]) -> alt.Chart:
+    """The other benchmarks as small panels (same colours and shapes; hover names a point)."""
+    models = sorted(frame["model"].unique())
+    shown = frame[frame["benchmark"].isin(others)]
+    points = (
+        alt.Chart(shown)
+        .mark_point(size=45, filled=True)
+        .encode(
+            x=alt.X("score:Q", title=None, scale=alt.Scale(zero=False, nice=True, padding=8)),
+            y=alt.Y("rating:Q", title=None, scale=alt.Scale(zero=False, padding=8)),
+            **_model_encodings(models),
+            tooltip=["model", "benchmark", alt.Tooltip("score:Q", format=".1f")],
+        )
     )
     return (
-        points.properties(width=165, height=140)
+        points.properties(width=160, height=110)
         .facet(
             facet=alt.Facet(
-                "benchmark:N", sort=order, title=None, header=alt.Header(labelLimit=200)
+                "benchmark:N", sort=others, title=None, header=alt.Header(labelLimit=200)
             ),
-            columns=3,
+            columns=4,
         )
         .resolve_scale(x="independent")
     )
+
+
+def benchmark_scatter(summary: dict) -> None:
+    """The benchmark the user picks, large and labelled; the rest as small multiples."""
+    frame = scatter_frame(summary)
+    if frame.empty:
+        st.info("No benchmark covers the ranked models.")
+        return
+    order = benchmark_order(frame)
+    chosen = st.selectbox(
+        "Benchmark",
+        order,
+        key="benchmarks_scatter",
+        help="Ordered by Kendall τ with the arena's ranking, best agreement first.",
+    )
+    st.altair_chart(scatter_chart(frame, chosen), width="content")
+    others = [b for b in order if b != chosen]
+    if others:
+        ui.say(
+            "caption",
+            "The other {}, same colours and shapes (hover a point for its model):",
+            display.plural(len(others), "benchmark"),
+        )
+        st.altair_chart(small_multiples(frame, others), width="content")
 
 
 def kendall_chart(taus: pd.DataFrame) -> alt.Chart:
@@ -122,15 +203,27 @@ def out_of_sample(summary: dict) -> None:
     """The takeaway, the leave-one-model-out figures and the permutation test."""
     line = summary.get("summary_line")
     if line:
-        ui.show("info", line)
+        ui.show("info", ui.with_code(line))
     if summary.get("caveat"):
-        ui.show("caption", summary["caveat"])
+        ui.show("caption", ui.with_code(summary["caveat"]))
     cv = summary.get("cross_validation") or {}
     perm = summary.get("permutation") or {}
     a, b, c, d = st.columns(4)
-    a.metric("Held-out strength R²", _number(cv.get("r2_strength")))
-    b.metric("Predictive R² (votes)", _number(cv.get("r2_votes"), ".3f"))
-    c.metric("Permutation p", scientific(perm.get("p_value")))
+    a.metric(
+        "Held-out strength R²",
+        _number(cv.get("r2_strength")),
+        help=ui.safe(display.statistic_help("r2_strength")),
+    )
+    b.metric(
+        "Predictive R² (votes)",
+        _number(cv.get("r2_votes"), ".3f"),
+        help=ui.safe(display.statistic_help("r2_votes")),
+    )
+    c.metric(
+        "Permutation p-value",
+        display.readable_p(perm.get("p_value")),
+        help=ui.safe(display.statistic_help("p_value")),
+    )
     d.metric("Models", f"{int(summary.get('n_models', 0)):,}")
     if cv:
         ui.say(
@@ -197,27 +290,17 @@ def render() -> None:
     app = loaders.cache.app_context()
     with ui.error_boundary():
         status = loaders.workspace.status(app)
-        if status["votes"] == 0 or status["benchmark_scores"] == 0:
-            st.info(
-                "This needs votes and benchmark scores: `arenalens ingest FILE` and "
-                "`arenalens benchmarks ingest SCORES.csv` (or `arenalens demo`)."
-            )
-            return
         runs = loaders.workspace.latest_runs(app, "regression")
-        if runs.empty:
-            ui.stage_missing("The benchmarks-vs-preference regression", "arenalens regress")
+        if status["votes"] == 0 or status["benchmark_scores"] == 0 or runs.empty:
+            ui.show("info", loaders.workspace.step_message(app, "Benchmarks vs preference"))
             return
         run = runs.iloc[0]
         summary = run["summary"] or {}
         out_of_sample(summary)
         for warning in summary.get("warnings") or []:
-            ui.show("warning", warning)
+            ui.show("warning", ui.with_code(warning))
         st.subheader("Each benchmark against the arena rating")
-        chart = scatter_chart(summary)
-        if chart is None:
-            st.info("No benchmark covers the ranked models.")
-        else:
-            st.altair_chart(chart, width="content")
+        benchmark_scatter(summary)
         st.subheader("Kendall τ per benchmark")
         # older runs lack the model-level columns (adjusted p, verdict): show them empty
         taus = pd.DataFrame(summary.get("kendall_tau") or []).reindex(

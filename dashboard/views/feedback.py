@@ -7,10 +7,14 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from arenalens.errors import ArenalensError
 from dashboard import loaders, ui
 
-UNCATEGORISED = "(uncategorised)"  # coding's prevalence label for items without a category
+UNCATEGORISED = "(uncategorised)"
+_HEADINGS = {
+    c: display.statistic_label(c) for c in ("rejected_model", "preferred_model", "feedback_id")
+}  # coding's prevalence label for items without a category
 FACET_WIDTH_PX = 230
 GROUPINGS = {
     "Overall": "overall",
@@ -27,7 +31,7 @@ def long_estimates(table: pd.DataFrame) -> pd.DataFrame:
         part = part.rename(
             columns={f"{prefix}_rate": "rate", f"{prefix}_low": "low", f"{prefix}_high": "high"}
         )
-        parts.append(part.assign(estimate=label))
+        parts.append(part.assign(estimate=label, reason=part["code"].map(display.display_name)))
     return pd.concat(parts, ignore_index=True).dropna(subset=["rate"])
 
 
@@ -35,7 +39,7 @@ def prevalence_chart(table: pd.DataFrame, grouped: bool) -> alt.Chart:
     """Points with 95% CI bars per code (and per group when grouped), coloured by estimate."""
     frame = long_estimates(table)
     base = alt.Chart(frame).encode(
-        y=alt.Y("code:N", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=150)),
+        y=alt.Y("reason:N", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=150)),
         color=alt.Color("estimate:N", legend=alt.Legend(orient="bottom", title=None)),
         yOffset="estimate:N",
     )
@@ -43,7 +47,7 @@ def prevalence_chart(table: pd.DataFrame, grouped: bool) -> alt.Chart:
         x=alt.X("rate:Q", title="share of feedback items", axis=alt.Axis(format="%")),
         tooltip=[
             "group",
-            "code",
+            alt.Tooltip("reason:N", title="loss reason"),
             "estimate",
             alt.Tooltip("rate:Q", format=".1%"),
             alt.Tooltip("low:Q", format=".1%"),
@@ -59,6 +63,48 @@ def prevalence_chart(table: pd.DataFrame, grouped: bool) -> alt.Chart:
             facet=alt.Facet("group:N", title=None, header=alt.Header(labelLimit=300)), columns=2
         )
     return chart
+
+
+def prevalence_display(table: pd.DataFrame, by: str) -> tuple[pd.DataFrame, dict]:
+    """The prevalence table for people: codes in words, shares as percentages with their CI
+    in one cell, an empty bias-corrected share as '—' with its reason, plain headings (each
+    with its definition on hover)."""
+    rows = []
+    for r in table.itertuples():
+        row = {}
+        if by != "overall":  # a model's name is shown as given; a category in words
+            row["group"] = display.display_name(r.group) if by == "category" else r.group
+        row["reason"] = display.display_name(r.code)
+        row["machine share"] = _share_with_ci(r.machine_rate, r.machine_low, r.machine_high)
+        row["bias-corrected share"] = (
+            _share_with_ci(r.ppi_rate, r.ppi_low, r.ppi_high)
+            if not display.is_empty(r.ppi_rate)
+            else display.or_dash(None, _ppi_reason(r))
+        )
+        row["feedback items"] = int(r.n_items)
+        row["validated by people"] = int(r.n_validated)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    helps = {
+        "machine share": display.statistic_help("machine_rate") + " 95% CI in brackets.",
+        "bias-corrected share": display.statistic_help("ppi_rate"),
+        "feedback items": display.statistic_help("n_items"),
+        "validated by people": display.statistic_help("n_validated"),
+    }
+    return frame, {c: st.column_config.Column(help=h) for c, h in helps.items()}
+
+
+def _share_with_ci(rate: float, low: float, high: float) -> str:
+    if display.is_empty(rate):
+        return display.EMPTY
+    return f"{rate:.0%} ({low:.0%}–{high:.0%})"
+
+
+def _ppi_reason(row: object) -> str:
+    validated = int(getattr(row, "n_validated", 0) or 0)
+    if validated == 0:
+        return "no validated items"
+    return f"only {display.plural(validated, 'validated item')}"
 
 
 def _new_pick(page: str, pick: dict) -> bool:
@@ -106,18 +152,8 @@ def show_prevalence(app, by: str) -> pd.DataFrame | None:
             "; ".join(notes[:3]),
             " …" if len(notes) > 3 else "",
         )
-    columns = ["group"] if by != "overall" else []
-    columns += ["code", "machine_rate", "machine_low", "machine_high"]
-    columns += ["ppi_rate", "ppi_low", "ppi_high", "n_items", "n_validated"]
-    shown = table[[c for c in columns if c in table]]
-    ui.dataframe(
-        shown,
-        column_config={
-            c: st.column_config.NumberColumn(format="percent")
-            for c in shown.columns
-            if c.endswith(("_rate", "_low", "_high"))
-        },
-    )
+    shown, config = prevalence_display(table, by)
+    ui.dataframe(shown, column_config=config)
     ui.download_csv(table.drop(columns=["grouping"]), f"loss-reasons-{by}.csv")
     return table
 
@@ -132,6 +168,7 @@ def feedback_items(app, groups: list[str], by: str) -> None:
         book.code_names,
         index=None,
         placeholder="pick a code, or click a point above",
+        format_func=display.display_name,
         key="feedback_code",
     )
     group = (
@@ -156,10 +193,23 @@ def feedback_items(app, groups: list[str], by: str) -> None:
         categories = loaders.coding.feedback_categories(app)
         category = chosen["interaction_id"].map(categories.set_index("interaction_id")["category"])
         chosen = chosen[category.fillna(UNCATEGORISED) == group]
-    ui.say("caption", "{:,} feedback items coded {}", len(chosen), code)
+    ui.say(
+        "caption",
+        "{} coded {}",
+        display.plural(len(chosen), "feedback item"),
+        display.display_name(code),
+    )
     columns = ["text", "evidence", "rejected_model", "preferred_model", "query", "winner"]
+    shown = (
+        chosen[[*columns, "feedback_id"]]
+        .head(500)
+        .assign(
+            winner=lambda f: f["winner"].map(display.display_name),
+            query=lambda f: f["query"].map(lambda q: display.or_dash(q, "no query text")),
+        )
+    )
     ui.dataframe(
-        chosen[[*columns, "feedback_id"]].rename(columns={"text": "feedback"}).head(500),
+        shown.rename(columns={"text": "feedback", "winner": "vote", **_HEADINGS}),
         download=f"feedback-{code}.csv",
     )
 
@@ -169,7 +219,7 @@ def show_candidate_reasons(app, version: str) -> None:
     st.subheader("Candidate new reasons")
     table = loaders.coding.candidate_reasons(app, version)
     if table.empty:
-        st.text(
+        st.markdown(  # our own text: the command shown as code, not as literal backticks
             "None yet: `arenalens codebook discover` clusters feedback left uncoded or coded "
             "'other' and names candidate reasons."
         )

@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from arenalens.context import AppContext
 from dashboard import loaders, sections, ui
 from dashboard.charts import RATING_AXIS, RATING_TOOLTIP, interval_chart, interval_tooltips
@@ -30,13 +31,6 @@ RATING_FORMAT = {
     for c in ("rating", "ci_low", "ci_high", "raw rating", "controlled rating", "change")
 }
 SLICE_LABELS = {"category": "use-case category", "language": "language", "reason": "loss reason"}
-ROLE_COLOURS = {
-    "leader": "#1b7837",
-    "tied": "#7fbf7b",
-    "behind": "#d9f0d3",
-    "too few votes": "#e0e0e0",
-}
-ROLE_MARKS = {"leader": "★ ", "tied": "= ", "behind": "", "too few votes": ""}
 
 
 def with_status(board: pd.DataFrame) -> pd.DataFrame:
@@ -141,7 +135,7 @@ def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
         "Run {}, finished {}; ties as {}{}. Rank = 1 + number of models whose CI lies "
         "entirely above this model's.",
         int(run["id"]),
-        run["finished_at"],
+        display.human_date(run["finished_at"]),
         config.get("ties", "half"),
         f"; {ci_method}" if ci_method else "",
     )
@@ -150,7 +144,7 @@ def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
         st.caption("Filtered with --where:")
         st.code(str(config["where"]), language=None)
     for warning in summary.get("warnings") or []:
-        ui.show("warning", warning)
+        ui.show("warning", ui.with_code(warning))
     ui.show("markdown", sections.leader_headline(board))
     st.altair_chart(ratings_chart(board), width="stretch")
     ui.dataframe(
@@ -217,19 +211,24 @@ def controlled(app: AppContext, run: pd.Series, raw: pd.DataFrame) -> None:
         "caption",
         "Contextual Bradley–Terry: each control enters as the standardised A-minus-B "
         "difference ({}); the controlled ratings are what remains at equal style. {}",
-        ", ".join(controls),
+        display.display_names(controls),
         summary.get("controlled_ci_method") or "",
     )
     if len(coefficients):
         columns = ["covariate", "coefficient", "ci_low", "ci_high", "odds_ratio_per_sd"]
-        shown = coefficients.reindex(columns=[*columns, "significant", "caution"])
+        shown = coefficients.reindex(columns=[*columns, "significant", "caution"]).assign(
+            covariate=lambda f: f["covariate"].map(display.display_name),
+            significant=lambda f: f["significant"].map(lambda v: "yes" if v else "no"),
+        )
         shown["caution"] = shown["caution"].fillna("")
         ui.dataframe(
-            shown,
+            shown.rename(columns=display.rename_columns(shown.columns)),
             width="stretch",
             column_config={
-                c: st.column_config.NumberColumn(format="%.3f")
-                for c in ("coefficient", "ci_low", "ci_high", "odds_ratio_per_sd")
+                display.statistic_label(c): st.column_config.NumberColumn(
+                    format="%.3f", help=display.statistic_help(c)
+                )
+                for c in columns[1:]
             },
         )
     if board.empty:
@@ -279,130 +278,22 @@ def compare_chart(both: pd.DataFrame, order: list[str]) -> alt.Chart:
     )
 
 
-def matrix_chart(cells: pd.DataFrame, order: list[str]) -> alt.Chart:
-    """Category x model: rating in each cell, ★ leader, = tied with the leader, grey = too few."""
-    frame = cells.assign(
-        label=[
-            f"{ROLE_MARKS[role]}{rating:.0f}" if role != "too few votes" else f"n={votes}"
-            for role, rating, votes in zip(
-                cells["role"], cells["rating"], cells["votes"], strict=True
-            )
-        ]
-    )
-    base = alt.Chart(frame).encode(
-        x=alt.X(
-            "model:N",
-            sort=order,
-            title=None,
-            axis=alt.Axis(labelAngle=-35, labelLimit=170, labelOverlap=False, orient="bottom"),
-        ),
-        y=alt.Y("slice_value:N", title=None, axis=alt.Axis(labelLimit=160)),
-    )
-    rect = base.mark_rect(stroke="white").encode(
-        color=alt.Color(
-            "role:N",
-            scale=alt.Scale(domain=list(ROLE_COLOURS), range=list(ROLE_COLOURS.values())),
-            legend=alt.Legend(title=None, orient="bottom", direction="horizontal"),
-        ),
-        tooltip=[
-            alt.Tooltip("slice_value:N", title="slice"),
-            "model",
-            *interval_tooltips("rating", ".0f"),
-            "votes",
-            "role",
-        ],
-    )
-    text = base.mark_text(fontSize=11).encode(text="label:N")
-    step = max(44, min(80, 520 // max(len(order), 1)))  # fits the page at 1280 px
-    return (rect + text).properties(height=alt.Step(30), width=alt.Step(step))
-
-
-def who_wins_where(app: AppContext, runs: pd.DataFrame, order: list[str]) -> None:
-    """Per-category leaderboards as one matrix, beside each model's top loss reasons."""
-    from ranking.slices import MIN_CELL_VOTES
-    from ranking.slices import who_wins_where as matrix
-
-    st.subheader("Who wins where")
-    run_id = _latest_sliced_run(runs, "category")
-    if run_id is None:
-        ui.stage_missing(
-            "The category × model matrix",
-            "arenalens rank --by category  (after `arenalens taxonomy build`)",
-        )
-        return
-    stored = loaders.ranking.ratings(app, run_id, "category")
-    if stored.empty:
-        st.info("No category had enough votes for a leaderboard.")
-        return
-    cells = matrix(stored, MIN_CELL_VOTES)
-    models = [m for m in order if m in set(cells["model"])]
-    models += sorted(set(cells["model"]) - set(models))
-    st.altair_chart(matrix_chart(cells, models), width="content")
-    ui.say(
-        "caption",
-        "Each cell: the model's rating in that category (Bradley–Terry on that category's "
-        "votes). ★ leader; = tied with the leader (95% CIs overlap); grey: fewer than "
-        "{} votes in the category (count shown), not compared.",
-        MIN_CELL_VOTES,
-    )
-    skipped = (_summary_of(runs, run_id).get("skipped_slices")) or {}
+def skipped_categories(app: AppContext, runs: pd.DataFrame) -> None:
+    """Categories of the latest `rank --by category` run that got no board, and why."""
+    run_id = sections.latest_sliced_run(app, "category")
+    skipped = (_summary_of(runs, run_id).get("skipped_slices") or {}) if run_id else {}
     if skipped:
-        st.caption("Categories without a board:")
-        ui.dataframe(
-            pd.DataFrame({"category": list(skipped), "why": list(skipped.values())}),
-            width="stretch",
-        )
-    loss_reasons(models)
-
-
-def loss_reasons(models: list[str]) -> None:
-    """Each model's three most common loss reasons (share of its lost battles' feedback, CI)."""
-    st.markdown("**Why each model loses** — its top loss reasons")
-    st.caption(
-        "Share of the feedback on the battles it lost that names the reason (bias-corrected "
-        "where enough items were validated by people), with its 95% CI."
-    )
-    app = loaders.cache.app_context()
-    if loaders.coding.coding_ready(app) is not None:
-        ui.stage_missing("Loss reasons", "arenalens code")
-        return
-    table = loaders.coding.prevalence(app, "model")
-    if table.empty:
-        st.info("No coded feedback on lost battles yet.")
-        return
-    use_ppi = table["ppi_rate"].notna()
-    table = table.assign(
-        share=table["ppi_rate"].where(use_ppi, table["machine_rate"]),
-        low=table["ppi_low"].where(use_ppi, table["machine_low"]),
-        high=table["ppi_high"].where(use_ppi, table["machine_high"]),
-    )
-    rows = []
-    for model, group in table.groupby("group"):
-        if models and model not in models:
-            continue  # a spelling the leaderboard resolved to another name (an alias)
-        best = group.sort_values("share", ascending=False).head(3)
-        row = {"model": model, "items": int(group["n_items"].max())}
-        for k, r in enumerate(best.itertuples(), start=1):
-            row[f"reason {k}"] = f"{r.code} {r.share:.0%} ({r.low:.0%}–{r.high:.0%})"
-        rows.append(row)
-    if not rows:
-        st.info("No coded feedback on the ranked models' lost battles yet.")
-        return
-    frame = pd.DataFrame(rows)
-    rank = {m: k for k, m in enumerate(models)}
-    frame = frame.sort_values("model", key=lambda s: s.map(lambda m: rank.get(m, len(rank))))
-    ui.dataframe(
-        frame,
-        width="stretch",
-        column_config={"items": st.column_config.NumberColumn(width="small")},
-    )
-
-
-def _latest_sliced_run(runs: pd.DataFrame, field: str) -> int | None:
-    for run in runs.itertuples():
-        if (run.config or {}).get("by") == field:
-            return int(run.id)
-    return None
+        with st.expander(
+            ui.fmt("{} without a board", display.plural(len(skipped), "category", "categories"))
+        ):
+            ui.table(
+                pd.DataFrame(
+                    {
+                        "category": [display.display_name(c) for c in skipped],
+                        "why": list(skipped.values()),
+                    }
+                )
+            )
 
 
 def _summary_of(runs: pd.DataFrame, run_id: int) -> dict:
@@ -433,10 +324,7 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
         if field and field not in by_field:
             by_field[field] = int(run.id)
     if not by_field:
-        ui.stage_missing(
-            "Per-category leaderboards",
-            "arenalens rank --by category  (after `arenalens taxonomy build`)",
-        )
+        ui.show("info", loaders.workspace.step_message(app, "Leaderboards per use case"))
         return
     fields = sorted(by_field, key=lambda f: (f != "category", f))
     field = st.selectbox(
@@ -482,12 +370,16 @@ def render() -> None:
             return
         runs = loaders.workspace.latest_runs(app, "ranking")
         if runs.empty:
-            ui.stage_missing("Bradley–Terry ratings", "arenalens rank")
+            ui.show("info", loaders.workspace.step_message(app, "Rank models"))
             return
         run = runs.iloc[0]
+        ranked = loaders.ranking.ratings(app, int(run["id"]), "")
+        order = list(ranked.sort_values(["rank", "rating"], ascending=[True, False])["model"])
+        # the answer first: who wins in which use case, and what sets each model's losses apart
+        models = sections.who_wins_where(app, order)
+        skipped_categories(app, runs)
+        sections.distinctive_loss_reasons(app, models or order)
         board = overall(app, run)
-        order = list(board.sort_values(["rank", "rating"], ascending=[True, False])["model"])
-        who_wins_where(app, runs, order)
         win_rates(app, run, board)
         slices(app, runs)
 

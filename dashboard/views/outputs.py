@@ -6,18 +6,42 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from dashboard import loaders, ui
 
 MAX_ROWS = 1_000
 VOTE_LABELS = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie", None: "no vote"}
 
 
-def filters(frame: pd.DataFrame) -> pd.DataFrame:
-    """Filter interactions by text, model, vote outcome and whether feedback exists."""
+def model_choices(names: set[str], aliases: dict[str, str]) -> dict[str, str]:
+    """canonical model name -> how the filter shows it: the name with the other spellings the
+    data uses ('Gemini (also gemini_1.5p)'), so an alias never looks like another model."""
+    spellings: dict[str, set[str]] = {}
+    for name in names:
+        spellings.setdefault(aliases.get(name, name), set()).add(name)
+    for alias, canonical in aliases.items():
+        if canonical in spellings:
+            spellings[canonical].add(alias)
+    return {
+        canonical: canonical
+        + (
+            f" (also {display.join_words(sorted(others))})"
+            if (others := found - {canonical})
+            else ""
+        )
+        for canonical, found in sorted(spellings.items(), key=lambda kv: kv[0].lower())
+    }
+
+
+def filters(frame: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
+    """Filter interactions by text, model (any spelling of it), vote outcome."""
     left, middle, right = st.columns([2, 2, 1])
     search = left.text_input("Search query text or id", key="outputs_search")
-    models = sorted(set(frame["model_a"].dropna()) | set(frame["model_b"].dropna()))
-    chosen = middle.multiselect("Model (either side)", models, key="outputs_models")
+    names = set(frame["model_a"].dropna()) | set(frame["model_b"].dropna())
+    labels = model_choices(names, aliases)
+    chosen = middle.multiselect(
+        "Model (either side)", list(labels), format_func=labels.get, key="outputs_models"
+    )
     outcome = right.selectbox(
         "Vote", ["any", "A preferred", "B preferred", "tie", "no vote"], key="outputs_vote"
     )
@@ -26,7 +50,9 @@ def filters(frame: pd.DataFrame) -> pd.DataFrame:
         text = frame["query"].fillna("").str.lower()
         frame = frame[text.str.contains(needle, regex=False) | (frame["id"].str.lower() == needle)]
     if chosen:
-        frame = frame[frame["model_a"].isin(chosen) | frame["model_b"].isin(chosen)]
+        canonical_a = frame["model_a"].map(lambda m: aliases.get(m, m))
+        canonical_b = frame["model_b"].map(lambda m: aliases.get(m, m))
+        frame = frame[canonical_a.isin(chosen) | canonical_b.isin(chosen)]
     if outcome != "any":
         wanted = {v: k for k, v in VOTE_LABELS.items()}[outcome]
         frame = (
@@ -44,7 +70,12 @@ def pick_interaction(frame: pd.DataFrame) -> str | None:
         f"; showing the first {MAX_ROWS:,} — narrow the filters" if len(frame) > MAX_ROWS else "",
     )
     shown = frame.head(MAX_ROWS)
-    table = shown[["id", "query", "model_a", "model_b", "winner"]]
+    stored = shown[["id", "query", "model_a", "model_b", "winner"]]
+    table = stored.assign(
+        query=lambda f: f["query"].map(lambda q: display.or_dash(q, "no query text")),
+        winner=lambda f: f["winner"].map(display.display_name),
+    )
+    table = table.rename(columns={"model_a": "model A", "model_b": "model B", "winner": "vote"})
     event = ui.dataframe(
         table,
         width="stretch",
@@ -52,8 +83,8 @@ def pick_interaction(frame: pd.DataFrame) -> str | None:
         on_select="rerun",
         selection_mode="single-row",
         key="outputs_table",
-        download="interactions.csv",
     )
+    ui.download_csv(stored, "interactions.csv")  # stored column names and values
     ids = list(shown["id"])
     if not ids:
         return None
@@ -132,7 +163,7 @@ def render() -> None:
         if frame.empty:
             ui.empty_workspace()
             return
-        chosen = pick_interaction(filters(frame))
+        chosen = pick_interaction(filters(frame, loaders.workspace.model_aliases(app)))
         if chosen is None:
             st.info("No interaction matches these filters.")
             return

@@ -7,6 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from dashboard import loaders, sections, ui
 from dashboard.charts import RATING_AXIS, RATING_TOOLTIP, interval_chart
 
@@ -37,7 +38,7 @@ def leaderboard_chart(top: pd.DataFrame) -> alt.Chart:
     """Top models as rows ("1 · GPT-4o · 831 votes"): rating point and 95% CI bar."""
     frame = top.assign(
         label=[
-            f"{int(r)} · {m} · {int(v):,} votes"
+            f"{int(r)} · {m} · {display.plural(v, 'vote')}"
             for r, m, v in zip(top["rank"], top["model"], top["votes"], strict=True)
         ]
     )
@@ -77,13 +78,16 @@ def compact_leaderboard(app) -> None:
 
 def reasons_chart(table: pd.DataFrame) -> alt.Chart:
     """The largest loss reasons: share of coded feedback with its 95% CI."""
+    table = table.assign(reason=table["code"].map(display.display_name))
     base = alt.Chart(table).encode(
-        y=alt.Y("code:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False))
+        y=alt.Y(
+            "reason:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False)
+        )
     )
     bars = base.mark_bar(opacity=0.75, color="#e45756").encode(
         x=alt.X("rate:Q", title="share of feedback (95% CI)", axis=alt.Axis(format="%")),
         tooltip=[
-            "code",
+            alt.Tooltip("reason:N", title="loss reason"),
             alt.Tooltip("rate:Q", format=".1%"),
             alt.Tooltip("low:Q", format=".1%"),
             alt.Tooltip("high:Q", format=".1%"),
@@ -114,6 +118,16 @@ def loss_reasons(app) -> None:
     )
 
 
+def who_wins_where(app) -> None:
+    """Compact: the leader of each use-case category, and what sets each model's losses apart."""
+    board = loaders.ranking.latest_ratings(app)
+    if board is None:
+        return  # "Who is ahead" already says how to rank
+    order = list(board.sort_values(["rank", "rating"], ascending=[True, False])["model"])
+    models = sections.who_wins_where(app, order, compact=True)
+    sections.distinctive_loss_reasons(app, models or order)
+
+
 STEP_MARKS = {"done": "✓", "ready": "→", "blocked": "✗"}
 
 
@@ -127,6 +141,8 @@ def checklist(app) -> None:
             line += f"`{step.command}`"  # our own command line, shown as code
         elif step.state == "blocked":
             line = ui.fmt("{} {} — cannot run: {}", STEP_MARKS[step.state], step.name, step.why)
+            if step.fix:
+                line += f" (first: `{step.fix}`)"  # our own command line, shown as code
         else:
             line = ui.fmt("{} {} — {}", STEP_MARKS[step.state], step.name, step.why)
         lines.append(line)
@@ -148,7 +164,11 @@ def stages_table(app) -> None:
         .rename(columns={"id": "last run"})
         .sort_values("stage")
     )
-    ui.dataframe(table, budget_px=ui.PAGE_WIDTH_PX - 40)
+    table = table.assign(
+        started_at=table["started_at"].map(display.human_date),
+        finished_at=table["finished_at"].map(display.human_date),
+    )
+    ui.table(table.rename(columns=display.rename_columns(table.columns)))
 
 
 def render() -> None:
@@ -166,6 +186,7 @@ def render() -> None:
             compact_leaderboard(app)
         with right:
             loss_reasons(app)
+        who_wins_where(app)
         checklist(app)
         left, right = st.columns(2)
         with left:

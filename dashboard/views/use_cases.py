@@ -7,6 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from arenalens import display
 from arenalens.context import AppContext
 from dashboard import loaders, privacy, ui, writes
 from dashboard.charts import LABEL_FONT_PX, interval_chart, place_labels
@@ -26,6 +27,7 @@ CLUSTER_COLUMNS = [
     "description",
     "novel",
 ]
+
 VOTES = {"any": None, "A preferred": "model_a", "B preferred": "model_b", "tie": "tie"}
 SELECTION_KEYS = ("use_cases_category", "use_cases_parent", "use_cases_cluster")
 
@@ -34,7 +36,7 @@ def run_label(run: pd.Series) -> str:
     """'run 3 · 2026-11-30 09:45 · 2,400 queries · 90 clusters' for the run picker."""
     summary = run.get("summary") or {}
     finished = pd.to_datetime(run.get("finished_at"), errors="coerce")
-    when = finished.strftime("%Y-%m-%d %H:%M") if pd.notna(finished) else "unfinished"
+    when = display.human_date(finished) if pd.notna(finished) else "unfinished"
     parts = [f"run {int(run['id'])}", when]
     if summary.get("n_queries") is not None:
         parts.append(f"{int(summary['n_queries']):,} queries")
@@ -55,11 +57,14 @@ def drill_filters(table: pd.DataFrame) -> pd.DataFrame:
     """Category and parent pickers (and a clear button); returns the clusters in view."""
     real = table[table["cluster_id"] >= 0]
     sizes = real.groupby("category", dropna=True)["size"].sum().sort_values(ascending=False)
-    a, b, c = st.columns([2, 2, 1], vertical_alignment="bottom")
+    # the clear button on the left: the map's hover toolbar (top right) would cover it
+    c, a, b = st.columns([1, 2, 2], vertical_alignment="bottom")
     category = a.selectbox(
         "Category",
         [ALL, *sizes.index],
-        format_func=lambda v: v if v == ALL else f"{v} ({int(sizes[v]):,} queries)",
+        format_func=lambda v: (
+            v if v == ALL else f"{display.display_name(v)} ({int(sizes[v]):,} queries)"
+        ),
         key="use_cases_category",
     )
     shown = real if category == ALL else real[real["category"] == category]
@@ -222,9 +227,9 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
     ui.say("subheader", "Cluster {}: {}", int(cluster["cluster_id"]), cluster["name"])
     ui.say(
         "caption",
-        "{:,} queries · category {} · parent {}",
-        int(cluster["size"]),
-        _or_dash(cluster.get("category")),
+        "{} · category {} · parent {}",
+        display.plural(int(cluster["size"]), "query", "queries"),
+        display.display_name(cluster.get("category")),
         _or_dash(cluster.get("parent_name")),
     )
     ui.show_user_text("Description", cluster.get("description"))
@@ -250,13 +255,35 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
         mine = mine[mine["winner"] == VOTES[vote]]
     if language:
         mine = mine[mine["language"].isin(language)]
-    ui.say("caption", "{:,} queries match", len(mine))
-    ui.dataframe(
-        mine[
-            ["query", "modality", "model_a", "model_b", "winner", "language", "interaction_id"]
-        ].head(1000),
-        download=f"taxonomy-run{run_id}-cluster{int(cluster['cluster_id'])}-queries.csv",
+    ui.say(
+        "caption",
+        "{} match. Click a row to read its whole query below the table.",
+        display.plural(len(mine), "query", "queries"),
     )
+    stored = mine[
+        ["query", "modality", "model_a", "model_b", "winner", "language", "interaction_id"]
+    ].head(1000)
+    shown = stored.assign(
+        modality=stored["modality"].map(display.display_name),
+        winner=stored["winner"].map(display.display_name),
+    ).rename(
+        columns={
+            "winner": "vote",
+            **display.rename_columns(["model_a", "model_b", "interaction_id"]),
+        }
+    )
+    event = ui.dataframe(
+        shown,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="use_cases_queries",
+    )
+    # the file keeps the stored column names and values (scripts read it)
+    ui.download_csv(stored, f"taxonomy-run{run_id}-cluster{int(cluster['cluster_id'])}-queries.csv")
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    if rows and rows[0] < len(shown):
+        picked = shown.iloc[rows[0]]
+        ui.show_user_text(f"Query of {picked['interaction']}", picked["query"])
 
 
 def compare_clusters(

@@ -107,11 +107,76 @@ def test_csv_round_trip_saves_rows_marked_done_once(queue: AnnotationQueue, tmp_
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    assert queue.import_csv(path) == {"rows_done": 2, "saved": 2, "unchanged": 0}
-    assert queue.import_csv(path) == {"rows_done": 2, "saved": 0, "unchanged": 2}
+    quiet = {"kept_newer": 0, "kept_newer_lines": []}
+    assert queue.import_csv(path) == {"rows_done": 2, "saved": 2, "unchanged": 0, **quiet}
+    assert queue.import_csv(path) == {"rows_done": 2, "saved": 0, "unchanged": 2, **quiet}
     saved = persist.annotations_frame(queue.store, queue.version, latest_only=False)
     assert len(saved) == 2 and set(saved["source"]) == {"csv"}
     assert "looks right" in set(saved["note"])
+
+
+def _rows(path: Path) -> list[dict]:
+    return list(csv.DictReader(path.open(encoding="utf-8")))
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_export_carries_answers_saved_in_the_dashboard(queue: AnnotationQueue, tmp_path: Path):
+    item = queue.next_item("ann")
+    machine = {c["code"] for c in item.machine_codes}
+    # the annotator disagrees with the machine on every code, in the dashboard
+    mine = {name: name not in machine for name in queue.codebook.code_names}
+    queue.save("ann", item.feedback_id, mine, note="from the dashboard")
+    path = tmp_path / "ann.csv"
+    queue.export_csv(path, annotator="ann")
+    row = next(r for r in _rows(path) if r["feedback_id"] == item.feedback_id)
+    assert row["done"] == "1" and row["note"] == "from the dashboard"
+    assert {n for n in queue.codebook.code_names if row[n] == "1"} == {
+        n for n, present in mine.items() if present
+    }  # the annotator's answer, not the machine's codes
+    others = [r for r in _rows(path) if r["feedback_id"] != item.feedback_id]
+    assert all(r["done"] == "" and r["saved_annotation"] == "" for r in others)
+    # re-importing the export changes nothing: their dashboard work is not overwritten
+    counts = queue.import_csv(path)
+    assert counts["saved"] == 0 and counts["unchanged"] == 1
+
+
+def test_import_never_silently_replaces_a_newer_dashboard_save(
+    queue: AnnotationQueue, tmp_path: Path
+):
+    item = queue.next_item("ann")
+    codes = queue.codebook.code_names
+    path = tmp_path / "ann.csv"
+    queue.export_csv(path, annotator="ann")
+    rows = _rows(path)
+    row = next(r for r in rows if r["feedback_id"] == item.feedback_id)
+    row["done"], row["note"] = "1", "spreadsheet answer"
+    _write(path, rows)
+    # after the export the annotator answers the same item in the dashboard
+    queue.save("ann", item.feedback_id, {codes[0]: True}, note="dashboard answer")
+    counts = queue.import_csv(path)
+    assert counts["saved"] == 0 and counts["kept_newer"] == 1 and counts["kept_newer_lines"]
+    latest = persist.annotations_frame(queue.store, queue.version)
+    assert set(latest.loc[latest["feedback_id"] == item.feedback_id, "note"]) == {
+        "dashboard answer"
+    }
+    # a fresh export starts from the dashboard answer; edited there, it imports
+    queue.export_csv(path, annotator="ann")
+    rows = _rows(path)
+    row = next(r for r in rows if r["feedback_id"] == item.feedback_id)
+    assert row["note"] == "dashboard answer"
+    row["note"] = "changed my mind"
+    _write(path, rows)
+    assert queue.import_csv(path)["saved"] == 1
+    # and re-editing the same spreadsheet after its own import is allowed
+    row["note"] = "changed it again"
+    _write(path, rows)
+    assert queue.import_csv(path)["saved"] == 1
 
 
 def test_csv_of_another_codebook_version_is_refused(queue: AnnotationQueue, tmp_path: Path):
@@ -212,7 +277,8 @@ def test_a_utf16_copy_of_an_export_imports_as_the_original(
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    assert queue.import_csv(path) == {"rows_done": 1, "saved": 1, "unchanged": 0}
+    counts = queue.import_csv(path)
+    assert (counts["rows_done"], counts["saved"], counts["unchanged"]) == (1, 1, 0)
     saved = persist.annotations_frame(queue.store, queue.version)
     assert saved["note"].tolist() == ["naïve — ok"]
 

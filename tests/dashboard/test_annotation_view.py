@@ -100,3 +100,36 @@ def test_kappa_on_few_items_is_flagged_and_a_one_one_interval_is_not_certainty()
     assert "not informative" in table.loc["flat", "reading"]
     assert table.loc["fine", "reading"] == "95% CI 0.40 to 0.80"
     assert table.loc["none", "reading"].startswith("no κ")
+
+
+def test_the_prefill_never_contradicts_itself():
+    from dashboard.annotation_view import consistent, start_attributes
+
+    assert consistent("preferred", "negative") == ("preferred", "positive")
+    assert consistent("rejected", "positive") == ("rejected", "negative")
+    assert consistent("both", "positive") == ("both", "positive")  # no implied polarity
+    assert start_attributes({"side": "preferred", "polarity": "negative"}) == (
+        "preferred",
+        "positive",
+    )
+    # a code switched on by hand starts as a loss reason
+    assert start_attributes(None) == ("rejected", "negative")
+    assert start_attributes({"side": "unclear", "polarity": None}) == ("unclear", "negative")
+
+
+def test_side_and_polarity_keys_do_not_clash_with_other_keys():
+    from dashboard.annotation_view import (
+        MAX_CODE_KEYS,
+        NEXT_KEY,
+        POLARITY_KEYS,
+        PREVIOUS_KEY,
+        SIDE_KEYS,
+        SKIP_KEY,
+    )
+
+    taken = {NEXT_KEY, PREVIOUS_KEY, SKIP_KEY, "C", "R"}  # C and R are Streamlit's own
+    taken |= {str(k) for k in range(1, MAX_CODE_KEYS + 1)}
+    assert not (set(SIDE_KEYS) | set(POLARITY_KEYS)) & taken
+    from coding.codebook import POLARITIES, SIDES
+
+    assert set(SIDE_KEYS.values()) == set(SIDES) and set(POLARITY_KEYS.values()) == set(POLARITIES)

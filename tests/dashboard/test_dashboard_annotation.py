@@ -112,11 +112,30 @@ def test_a_corrected_code_is_saved_as_corrected(render, coded_workspace):
     app.store.engine.dispose()
 
 
-def test_a_new_name_without_assignments_is_told_how_to_get_some(render, coded_workspace):
-    at = start_as(render, coded_workspace, "(enter a new name)")
-    at.text_input(key="annotate_new_name").input("newcomer").run()
-    assert not at.exception
-    assert "No items are assigned to 'newcomer'" in page_text(at)
+def test_a_new_annotator_draws_their_own_items_from_the_page(render, coded_workspace):
+    at = render(coded_workspace, "annotate.py")
+    # a name typed into the box: the browser sends it as the chosen string (AppTest only
+    # picks listed options, so the typed name is added to the list it sends from)
+    names = at.selectbox(key="annotate_annotator")
+    names.options.append("newcomer")
+    names.set_value("newcomer").run()
+    assert not at.exception, at.exception
+    assert "No items are assigned to newcomer" in page_text(at)
+    assert "arenalens annotate sample" not in page_text(at)  # no CLI needed
+    at.selectbox(key="annotate_annotator").options.append("newcomer")
+    at.button(key="annotate_draw").click().run()
+    assert not at.exception, at.exception
+    app, queue = open_queue(coded_workspace)
+    mine = queue.assignments().query("annotator == 'newcomer'")
+    others = queue.assignments().query("sample == 'check'")
+    per_person = others.groupby("annotator").size().median()
+    assert len(mine) == round(per_person)  # the campaign's share per annotator
+    # some items are shared with an annotator who already has them (people's agreement)
+    assert 0 < mine["overlap"].sum() < len(mine)
+    assert set(mine.loc[mine["overlap"] == 1, "feedback_id"]) <= set(others["feedback_id"])
+    app.store.engine.dispose()
+    # the page now shows their first item
+    assert "Item 1 of" in page_text(at)
 
 
 def test_agreement_page_counts_the_saved_annotations(render, coded_workspace):
@@ -178,7 +197,7 @@ def test_every_action_has_its_key(render, coded_workspace):
     assert shortcuts["annotate_save"] == "enter"
     assert shortcuts["annotate_skip"] == "s"
     assert (shortcuts["annotate_next"], shortcuts["annotate_previous"]) == ("j", "k")
-    assert "Enter" in page_text(at) and "toggle a code" in page_text(at)  # the legend
+    assert "Enter" in page_text(at) and "P/X/B/U" in page_text(at)  # the legend
 
 
 def test_skip_moves_on_without_saving_and_browsing_comes_back(render, coded_workspace):
@@ -234,14 +253,16 @@ def test_adjudication_shows_each_answer_by_name_and_filters_by_code(render, code
     queue.save("ann-2", item, {first: False, second: False})
     at = render(coded_workspace, "agreement.py")
     assert not at.exception, at.exception
+    from arenalens.display import display_name
+
     assert set(at.selectbox(key="adjudicate_item").options) == {
-        f"{item} / {first}",
-        f"{item} / {second}",
+        f"{item} / {display_name(first)}",
+        f"{item} / {display_name(second)}",
     }
     at.selectbox(key="adjudicate_code").set_value(second).run()
-    assert at.selectbox(key="adjudicate_item").options == [f"{item} / {second}"]
+    assert at.selectbox(key="adjudicate_item").options == [f"{item} / {display_name(second)}"]
     answers = next(
-        d.value for d in at.dataframe if list(d.value.columns)[:2] == ["annotator", "answer"]
+        t.value for t in at.table if list(t.value.columns)[:2] == ["annotator", "answer"]
     )
     assert dict(zip(answers["annotator"], answers["answer"], strict=True)) == {
         "ann-1": "present",

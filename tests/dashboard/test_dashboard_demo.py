@@ -3,6 +3,7 @@ exceptions, and the key numbers shown are the store's."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from dashboard_testkit import PAGES, page_text
 
@@ -34,8 +35,10 @@ def test_overview_numbers_are_the_stores(render, demo_workspace, demo_app):
     ):
         assert metrics[label] == f"{status[key]:,}"
     assert "SYNTHETIC" in page_text(at)
-    table = at.dataframe[-1].value
+    table = at.table[-1].value
     assert set(table["stage"]) == set(demo_app.store.runs_frame()["stage"])
+    # dates as people write them ("7 Dec 2026, 00:17"), not "2026-12-07 00:17:13.315118"
+    assert table["finished"].str.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d").all()
 
 
 def test_overview_modality_share_is_the_taxonomys(render, demo_workspace, demo_app):
@@ -67,7 +70,7 @@ def test_small_clusters_hide_their_queries_but_still_count(render, demo_workspac
     assert not at.exception, at.exception
     assert "Example queries hidden" in page_text(at)
     assert not any(
-        "query" in d.value.columns for d in at.dataframe if "interaction_id" in d.value.columns
+        "query" in d.value.columns for d in at.dataframe if "interaction" in d.value.columns
     )
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Clusters"] != "0"
@@ -78,8 +81,11 @@ def test_large_enough_clusters_show_their_queries(render, demo_workspace, monkey
     monkeypatch.setenv("ARENALENS_PRIVACY_MIN_USERS", "1")
     at = render(demo_workspace, "use_cases.py")
     assert "Example queries hidden" not in page_text(at)
-    drill = [d.value for d in at.dataframe if "interaction_id" in d.value.columns]
+    drill = [d.value for d in at.dataframe if "interaction" in d.value.columns]
     assert drill and drill[0]["query"].notna().all()
+    # modality and vote in words, never "text_primary" or "model_a"
+    assert set(drill[0]["modality"]) <= {"Text-primary", "Audio-primary", "—"}
+    assert set(drill[0]["vote"]) <= {"A preferred", "B preferred", "Tie", "—"}
 
 
 def test_renaming_a_cluster_is_stored_as_an_edit(render, private_demo_workspace):
@@ -111,9 +117,18 @@ def test_feedback_page_shows_the_prevalence_table(render, demo_workspace, demo_a
     table = prevalence_table(demo_app.store, resolve_codebook(demo_workspace))
     at = render(demo_workspace, "feedback.py")
     assert not at.exception, at.exception
+    from arenalens.display import display_name
+
     shown = at.dataframe[0].value
-    assert list(shown["code"]) == list(table["code"])
-    assert shown["machine_rate"].tolist() == pytest.approx(table["machine_rate"].tolist())
+    assert list(shown["reason"]) == [display_name(c) for c in table["code"]]
+    assert "Human-likeness" in set(shown["reason"])  # not "human_likeness"
+    assert [s.split(" ")[0] for s in shown["machine share"]] == [
+        f"{r:.0%}" for r in table["machine_rate"]
+    ]
+    # no "None" cells: an empty bias-corrected share says why it is empty
+    for value, rate in zip(shown["bias-corrected share"], table["ppi_rate"], strict=True):
+        assert value.startswith("— (") if pd.isna(rate) else value.startswith(f"{rate:.0%}")
+    assert not any("_" in str(c) for c in shown.columns)
 
 
 def test_feedback_per_model_and_per_category(render, demo_workspace):

@@ -53,6 +53,7 @@ def every_loader_call(app) -> list[tuple[Callable[..., Any], tuple]]:
         (workspace.synthetic_share, ()),
         (workspace.feedback, ()),
         (workspace.interactions, ()),
+        (workspace.model_aliases, ()),
         (workspace.audio_roots, ()),
         (inference.model_outputs, ()),
         (coding.codebook, ()),

@@ -215,3 +215,28 @@ def test_the_prefetch_hands_the_interpreter_over_often_while_it_runs_and_restore
     assert set(seconds) == {"a", "b"}  # a failing loader does not stop the others
     assert seen == [prefetch.PREFETCH_SWITCH_INTERVAL_S] and seen[0] < before
     assert sys.getswitchinterval() == before
+
+
+def test_names_in_a_table_are_never_cut_to_the_same_string():
+    from dashboard.ui import fit_columns
+
+    # Adjudication: two annotators side by side with the feedback text; at 1280 px both
+    # annotator columns read "demo-annotator-" when the table was squeezed to fit
+    table = pd.DataFrame(
+        {
+            "item": ["fb-000123"] * 5,
+            "loss reason": ["Human-likeness"] * 5,
+            "machine": ["present"] * 5,
+            "demo-annotator-1": ["present"] * 5,
+            "demo-annotator-2": ["absent"] * 5,
+            "feedback": ["the answer went on and on about something I did not ask " * 4] * 5,
+        }
+    )
+    widths = {c: w["width"] for c, w in fit_columns(table, 400).items()}
+    # each annotator's header shown past the characters that tell the two apart
+    for name in ("demo-annotator-1", "demo-annotator-2"):
+        assert widths[name] >= 8 * len(name), (name, widths[name])
+    assert widths["item"] >= 8 * len("fb-000123")  # identifiers whole
+    assert widths["feedback"] < 8 * 200  # the free text gives way
+    roomy = {c: w["width"] for c, w in fit_columns(table).items()}  # a full page: all whole
+    assert roomy["loss reason"] >= 8 * len("Human-likeness")

@@ -94,8 +94,9 @@ def test_leaderboard_shows_the_controlled_board_beside_the_raw_one(
         ranked.set_index("model")["rating"].to_dict()
     )
     assert list(side["controlled rating"]) == sorted(side["controlled rating"], reverse=True)
-    coefficients = next(t for t in tables if "covariate" in t.columns)
-    assert list(coefficients["covariate"]) == ["response_length", "time_to_first_token"]
+    coefficients = next(t for t in tables if "control" in t.columns)
+    assert list(coefficients["control"]) == ["Response length", "Time to first token"]
+    assert "odds ratio per SD" in coefficients.columns  # not "odds_ratio_per_sd"
 
 
 def test_leaderboard_offers_the_sliced_run(render, talkarena_workspace):
@@ -117,7 +118,10 @@ def test_benchmarks_page_shows_the_stored_regression(render, talkarena_workspace
     metrics = {m.label: m.value for m in at.metric}
     summary = run["summary"]
     assert metrics["Held-out strength R²"] == f"{summary['cross_validation']['r2_strength']:.2f}"
-    assert metrics["Permutation p"] == "0.16"
+    from arenalens.display import readable_p
+
+    assert metrics["Permutation p-value"] == readable_p(summary["permutation"]["p_value"])
+    assert "e-" not in metrics["Permutation p-value"]  # not "1.6e-01"
     text = page_text(at)
     assert "no benchmark can be shown to predict preference" in text
     assert "The evidence is 6 models, not the votes" in text

@@ -156,23 +156,29 @@ def test_product_reads_each_categorys_leader(check, served, store_app):
     ]
     stored = ratings_frame(store_app.store, int(sliced["id"].max()), "category")
     enough = stored[stored["votes"] >= MIN_CELL_VOTES]
+    from arenalens.display import display_name
+
     expected = {
-        str(category): str(group.loc[group["rating"].idxmax(), "model"])
+        display_name(category): str(group.loc[group["rating"].idxmax(), "model"])
         for category, group in enough.groupby("slice_value")
     }
     assert len(expected) >= 3  # the demo ranks several categories
 
     with browser_page(check) as page:
         open_page(check, page, served.port, "leaderboard", "Leaderboard")
-        page.get_by_role("heading", name="Who wins where").scroll_into_view_if_needed()
+        # the answer first: the matrix is the first thing under the page title
+        heading = page.get_by_role("heading", name="Who wins where")
+        assert heading.bounding_box()["y"] < 400
         check.wait_for_charts(page, TIMEOUT_MS)
-        cells = [c for c in mark_fields(page, "rect mark") if "role" in c and "slice_value" in c]
+        cells = [c for c in mark_fields(page, "rect mark") if "role" in c and "category" in c]
 
-    leaders = {c["slice_value"]: c["model"] for c in cells if c["role"] == "leader"}
+    leaders = {c["category"]: c["model"] for c in cells if c["role"] == "leader"}
     assert leaders == expected
-    greyed = {(c["slice_value"], c["model"]) for c in cells if c["role"] == "too few votes"}
+    greyed = {(c["category"], c["model"]) for c in cells if c["role"] == "too few votes"}
     too_few = stored[stored["votes"] < MIN_CELL_VOTES]
-    assert greyed == set(zip(too_few["slice_value"], too_few["model"], strict=True))
+    assert greyed == {
+        (display_name(c), m) for c, m in zip(too_few["slice_value"], too_few["model"], strict=True)
+    }
 
 
 # -- analyst: category -> cluster -> queries, then two clusters side by side --------------
@@ -209,7 +215,9 @@ def test_analyst_drills_from_a_category_to_a_clusters_queries(check, served, clu
     cluster = in_category[in_category["shown"]].iloc[1]  # not the one the page opens first
     cluster_id = int(cluster["cluster_id"])
     expected_ids = set(queries.loc[queries["cluster_id"] == cluster_id, "interaction_id"])
-    category = str(cluster["category"])
+    from arenalens.display import display_name
+
+    category = display_name(cluster["category"])
     category_size = int(in_category["size"].sum())
 
     with browser_page(check) as page:
@@ -299,6 +307,7 @@ def test_every_page_fits_the_window(check, served, artefacts, viewport):
         assert result.heading == heading, result
         assert not result.errors, result
         assert result.overflow == [], result
+        assert result.clipped == [], result  # no table cell, metric or label cut off
         assert result.screenshot.name == f"{result.path or 'overview'}-{viewport[0]}.png"
         assert result.screenshot.stat().st_size > 10_000  # a rendered page, not a blank one
     assert network.outside() == [], "the dashboard made the browser leave the machine"
