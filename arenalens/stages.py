@@ -77,6 +77,13 @@ STAGES: tuple[Stage, ...] = (
         },
     ),
     Stage(
+        "arena",
+        {
+            "arena": "Run a blind voting campaign: campaigns, personal links, pairs and the "
+            "rater app (separate from the dashboard).",
+        },
+    ),
+    Stage(
         "dashboard",
         {
             "dashboard": "Serve the dashboard on http://127.0.0.1:PORT (or --address) until "
