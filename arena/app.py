@@ -43,7 +43,9 @@ def app_context() -> AppContext:
     return context_for(str(settings.workspace), settings.db)
 
 
-def _vote(app: AppContext, spec: dict[str, Any], rater: str, pair: dict[str, Any], choice: str) -> None:
+def _vote(
+    app: AppContext, spec: dict[str, Any], rater: str, pair: dict[str, Any], choice: str
+) -> None:
     """Button callback: store the vote (once), and leave a note for the next run to show."""
     reason = st.session_state.get(f"reason-{pair['pair_id']}") or None
     try:

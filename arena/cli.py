@@ -98,7 +98,9 @@ def campaign_create_command(
     )
     click.echo(f"campaign {name!r} created ({mode}, {raters_per_pair} rater(s) per pair)")
     if mode == "replay":
-        click.echo(f"next: arenalens arena load-pairs --campaign {name} BLIND.jsonl --key KEY.jsonl")
+        click.echo(
+            f"next: arenalens arena load-pairs --campaign {name} BLIND.jsonl --key KEY.jsonl"
+        )
 
 
 @campaign_group.command("list")

@@ -63,9 +63,11 @@ def create_campaign(
 def campaign(store: Store, name: str) -> dict[str, Any]:
     """The campaign called `name`."""
     with store.engine.connect() as conn:
-        row = conn.execute(
-            select(arena_campaigns).where(arena_campaigns.c.name == name)
-        ).mappings().first()
+        row = (
+            conn.execute(select(arena_campaigns).where(arena_campaigns.c.name == name))
+            .mappings()
+            .first()
+        )
     if row is None:
         known = ", ".join(campaigns(store)["name"]) or "none yet"
         raise ArenaError(f"no campaign {name!r} (campaigns: {known})")
@@ -76,11 +78,14 @@ def campaigns(store: Store) -> pd.DataFrame:
     """Every campaign with its pair, vote and rater counts."""
     frame = store.read_table(arena_campaigns).sort_values("name")
     pairs = store.read_frame(
-        select(P.campaign, func.count().label("pairs"), func.sum(P.served).label("served"))
-        .group_by(P.campaign)
+        select(
+            P.campaign, func.count().label("pairs"), func.sum(P.served).label("served")
+        ).group_by(P.campaign)
     )
     votes = store.read_frame(
-        select(A.campaign, func.count().label("votes"), func.count(A.rater.distinct()).label("raters"))
+        select(
+            A.campaign, func.count().label("votes"), func.count(A.rater.distinct()).label("raters")
+        )
         .where(A.voted_at.is_not(None))
         .group_by(A.campaign)
     )
@@ -141,9 +146,13 @@ def authorise(store: Store, token: str | None) -> tuple[str, dict[str, Any]]:
     if not token:
         raise AccessDenied("this page needs your personal link (it ends in ?token=...)")
     with store.engine.connect() as conn:
-        row = conn.execute(
-            select(arena_invites).where(arena_invites.c.token_hash == hash_token(token))
-        ).mappings().first()
+        row = (
+            conn.execute(
+                select(arena_invites).where(arena_invites.c.token_hash == hash_token(token))
+            )
+            .mappings()
+            .first()
+        )
     if row is None:
         raise AccessDenied("this link is not valid; ask the organiser for a new one")
     if row["revoked_at"] is not None:
@@ -181,9 +190,11 @@ def pair_rows(store: Store, campaign_name: str) -> pd.DataFrame:
 
 
 def _pair(conn: Any, campaign_name: str, pair_id: str) -> dict[str, Any]:
-    row = conn.execute(
-        select(arena_pairs).where(P.campaign == campaign_name, P.pair_id == pair_id)
-    ).mappings().first()
+    row = (
+        conn.execute(select(arena_pairs).where(P.campaign == campaign_name, P.pair_id == pair_id))
+        .mappings()
+        .first()
+    )
     if row is None:
         raise ArenaError(f"pair {pair_id!r} is not in campaign {campaign_name!r}")
     return dict(row)
@@ -202,7 +213,10 @@ def current_pair(
             .order_by(A.assigned_at)
         ).first()
         if open_row is not None:
-            return {**_pair(conn, campaign_name, open_row.pair_id), "assigned_at": open_row.assigned_at}
+            return {
+                **_pair(conn, campaign_name, open_row.pair_id),
+                "assigned_at": open_row.assigned_at,
+            }
         seen = select(A.pair_id).where(A.campaign == campaign_name, A.rater == rater)
         candidates = list(
             conn.execute(
@@ -358,7 +372,9 @@ def pairs_from_store(store: Store) -> pd.DataFrame:
 
     frame = inference_persist.pairs_frame(store)
     if frame.empty:
-        raise ArenaError("no pairs in the store; run `arenalens infer pair SYSTEM_A SYSTEM_B` first")
+        raise ArenaError(
+            "no pairs in the store; run `arenalens infer pair SYSTEM_A SYSTEM_B` first"
+        )
     queries = inference_persist.query_texts(store, list(frame["interaction_id"]))
     audio = _stored_audio(store)
     rows = []
