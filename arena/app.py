@@ -95,19 +95,16 @@ def replay_page(app: AppContext, spec: dict[str, Any], rater: str) -> None:
         return
     st.caption(plain(f"Your votes so far: {voted}. Pairs still open to you: {left + 1}."))
     show_query(pair)
-    left_col, right_col = st.columns(2)
-    with left_col:
-        st.subheader("A")
-        st.text(pair["response_a"])
-    with right_col:
-        st.subheader("B")
-        st.text(pair["response_b"])
+    for column, side in zip(st.columns(2), ("a", "b"), strict=True):
+        with column.container(border=True):
+            st.subheader(side.upper())
+            st.text(pair[f"response_{side}"])
     st.text_input("Why? (optional)", key=f"reason-{pair['pair_id']}", max_chars=2000)
-    legend = ", ".join(f"{key} = {label.lower()}" for key, label in CHOICES.values())
-    st.caption(plain(f"Keys: {legend}."))
+    legend = ", ".join(f"{key}: {label.lower()}" for key, label in CHOICES.values())
+    st.caption(plain(f"Keys (outside the text box): {legend}."))
     for column, (choice, (key, label)) in zip(st.columns(4), CHOICES.items(), strict=True):
         column.button(
-            f"{label} ({key})",
+            label,  # Streamlit shows the key beside it
             key=f"vote-{choice}-{pair['pair_id']}",
             shortcut=key,
             on_click=_vote,

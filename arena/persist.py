@@ -144,7 +144,7 @@ def revoke(store: Store, campaign_name: str, rater: str) -> bool:
 def authorise(store: Store, token: str | None) -> tuple[str, dict[str, Any]]:
     """(rater, campaign) of a live link's token; AccessDenied otherwise."""
     if not token:
-        raise AccessDenied("this page needs your personal link (it ends in ?token=...)")
+        raise AccessDenied("This page needs your personal link (it ends in ?token=...).")
     with store.engine.connect() as conn:
         row = (
             conn.execute(
@@ -154,9 +154,9 @@ def authorise(store: Store, token: str | None) -> tuple[str, dict[str, Any]]:
             .first()
         )
     if row is None:
-        raise AccessDenied("this link is not valid; ask the organiser for a new one")
+        raise AccessDenied("This link is not valid; ask the organiser for a new one.")
     if row["revoked_at"] is not None:
-        raise AccessDenied("this link was revoked; ask the organiser for a new one")
+        raise AccessDenied("This link was revoked; ask the organiser for a new one.")
     return row["rater"], campaign(store, row["campaign"])
 
 
