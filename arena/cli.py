@@ -76,6 +76,11 @@ def campaign_group() -> None:
     show_default=True,
     help="Most votes one rater may cast in a minute.",
 )
+@click.option(
+    "--systems",
+    default=None,
+    help="Live: comma-separated systems to draw pairs from (default: all in systems.yaml).",
+)
 @click.pass_obj
 def campaign_create_command(
     app: AppContext,
@@ -85,6 +90,7 @@ def campaign_create_command(
     reveal_names: bool,
     attention_rate: float,
     votes_per_minute: int,
+    systems: str | None,
 ) -> None:
     """Create a campaign (replay: pairs from `infer pair`; live: raters ask their own queries)."""
     persist.create_campaign(
@@ -95,6 +101,7 @@ def campaign_create_command(
         reveal_names=reveal_names,
         attention_rate=attention_rate,
         votes_per_minute=votes_per_minute,
+        systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
     )
     click.echo(f"campaign {name!r} created ({mode}, {raters_per_pair} rater(s) per pair)")
     if mode == "replay":

@@ -36,8 +36,10 @@ def create_campaign(
     reveal_names: bool = False,
     attention_rate: float = 0.0,
     votes_per_minute: int = 20,
+    systems: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Create a campaign; refuses a name that exists."""
+    """Create a campaign; refuses a name that exists. `systems`: live campaigns draw from these
+    (default: every system in the workspace's systems file)."""
     name = name.strip()
     if not name or len(name) > 128:
         raise ArenaError("a campaign name needs 1 to 128 characters")
@@ -52,7 +54,7 @@ def create_campaign(
         "reveal_names": reveal_names,
         "attention_rate": attention_rate,
         "votes_per_minute": votes_per_minute,
-        "settings": {},
+        "settings": {"systems": list(systems)} if systems else {},
         "created_at": utcnow(),
     }
     if not store.insert_ignore(arena_campaigns, [row]):
@@ -433,3 +435,20 @@ def pairs_from_battles(store: Store, limit: int, seed: int = 0) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)
+
+
+def start_battle(store: Store, campaign_name: str, rater: str, battle_id: str) -> Any:
+    """Record that a live battle's answers were shown to a rater (the vote claims this row, as
+    a replay vote claims its assignment); returns when."""
+    now = utcnow()
+    row = {"campaign": campaign_name, "pair_id": battle_id, "rater": rater, "assigned_at": now}
+    store.insert_ignore(arena_assignments, [row])
+    return now
+
+
+def campaign_votes(store: Store, campaign_name: str) -> pd.DataFrame:
+    """The campaign's votes on systems: model_a, model_b, winner, user_id (for the scheduler)."""
+    frame = store.interactions_frame(["id", "user_id", "model_a", "model_b", "winner", "extra"])
+    frame = frame[frame["id"].astype(str).str.startswith("arena_") & frame["winner"].notna()]
+    mine = frame["extra"].map(lambda extra: (extra or {}).get("arena_campaign") == campaign_name)
+    return frame.loc[mine, ["model_a", "model_b", "winner", "user_id"]].reset_index(drop=True)
