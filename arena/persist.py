@@ -450,5 +450,6 @@ def campaign_votes(store: Store, campaign_name: str) -> pd.DataFrame:
     """The campaign's votes on systems: model_a, model_b, winner, user_id (for the scheduler)."""
     frame = store.interactions_frame(["id", "user_id", "model_a", "model_b", "winner", "extra"])
     frame = frame[frame["id"].astype(str).str.startswith("arena_") & frame["winner"].notna()]
-    mine = frame["extra"].map(lambda extra: (extra or {}).get("arena_campaign") == campaign_name)
-    return frame.loc[mine, ["model_a", "model_b", "winner", "user_id"]].reset_index(drop=True)
+    mine = [(extra or {}).get("arena_campaign") == campaign_name for extra in frame["extra"]]
+    columns = ["model_a", "model_b", "winner", "user_id"]
+    return frame.loc[np.asarray(mine, dtype=bool), columns].reset_index(drop=True)

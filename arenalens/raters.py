@@ -41,8 +41,8 @@ def arena_records(store: Store) -> pd.DataFrame:
     c = t.interactions.c
     query = select(c.id, c.user_id, c.winner, c.extra).where(c.id.like("arena\\_%", escape="\\"))
     frame = store.read_frame(query.order_by(c.id))
-    keep = frame["extra"].map(lambda extra: bool((extra or {}).get("arena_campaign")))
-    return frame[keep].reset_index(drop=True)
+    keep = [bool((extra or {}).get("arena_campaign")) for extra in frame["extra"]]
+    return frame[np.asarray(keep, dtype=bool)].reset_index(drop=True)
 
 
 def rater_table(records: pd.DataFrame, campaign: str | None = None) -> pd.DataFrame:
@@ -51,8 +51,9 @@ def rater_table(records: pd.DataFrame, campaign: str | None = None) -> pd.DataFr
     the share they got right and whether that is below PASS_SHARE."""
     import pandas as pd
 
-    if campaign is not None and len(records):
-        records = records[records["extra"].map(lambda e: e.get("arena_campaign") == campaign)]
+    if campaign is not None:
+        mine = [(e or {}).get("arena_campaign") == campaign for e in records["extra"]]
+        records = records[np.asarray(mine, dtype=bool)]
     rows = []
     for rater, group in records.groupby("user_id", sort=True):
         extra = group["extra"]
