@@ -277,3 +277,26 @@ def serve_command(app: AppContext, port: int, address: str) -> None:
 
 
 COMMANDS: list[click.Command] = [arena_group]
+
+
+DEMO_CAMPAIGN = "sample-replay"
+DEMO_RATER = "demo-rater"
+DEMO_PAIRS = 40
+
+
+def demo(app: AppContext) -> str:
+    """A replay campaign over 40 of the sample arena's battles and a link to vote in it."""
+    store = app.store
+    if DEMO_CAMPAIGN not in set(persist.campaigns(store)["name"]):
+        persist.create_campaign(
+            store, DEMO_CAMPAIGN, "replay", raters_per_pair=3, attention_rate=0.1
+        )
+    pairs = persist.pairs_from_battles(store, DEMO_PAIRS, seed=app.settings.seed)
+    planted = attention_pairs(pairs, 0.1, np.random.default_rng(app.settings.seed))
+    added = persist.add_pairs(store, DEMO_CAMPAIGN, pairs)
+    added += persist.add_pairs(store, DEMO_CAMPAIGN, planted)
+    token = persist.invite(store, DEMO_CAMPAIGN, DEMO_RATER)
+    return (
+        f"replay campaign {DEMO_CAMPAIGN!r}: {added} pairs added; vote with "
+        f"`arenalens arena serve`, then open {link(f'http://127.0.0.1:{DEFAULT_PORT}', token)}"
+    )
