@@ -149,7 +149,7 @@ def replay_page(app: AppContext, spec: dict[str, Any], rater: str) -> None:
 def vote_form(app: AppContext, spec: dict[str, Any], rater: str, pair: dict[str, Any]) -> None:
     """The reason (typed or spoken) and the four vote buttons with their keys."""
     st.text_input("Why? (optional)", key=f"reason-{pair['pair_id']}", max_chars=2000)
-    legend = ", ".join(f"{key}: {label.lower()}" for key, label in CHOICES.values())
+    legend = ", ".join(f"{key}: {label}" for key, label in CHOICES.values())
     with st.expander("Or say why (recorded, then transcribed)"):
         st.audio_input("Your reason", key=f"spoken-{pair['pair_id']}")
     st.caption(plain(f"Keys (outside the text box): {legend}."))

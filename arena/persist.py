@@ -23,6 +23,7 @@ from arenalens.store import Store, utcnow
 
 MODES = ("replay", "live")
 CANDIDATES = 32  # least-served pairs tried per assignment, in random order
+TAKE_ROUNDS = 20  # fresh candidate lists tried before a rater is told nothing is left
 A = arena_assignments.c
 P = arena_pairs.c
 
@@ -219,19 +220,22 @@ def current_pair(
                 **_pair(conn, campaign_name, open_row.pair_id),
                 "assigned_at": open_row.assigned_at,
             }
-        seen = select(A.pair_id).where(A.campaign == campaign_name, A.rater == rater)
-        candidates = list(
-            conn.execute(
-                select(P.pair_id)
-                .where(P.campaign == campaign_name, P.served < P.quota, P.pair_id.not_in(seen))
-                .order_by(P.served, P.pair_id)
-                .limit(CANDIDATES)
-            ).scalars()
-        )
-    rng.shuffle(candidates)
-    for pair_id in candidates:
-        if (assigned := _take(store, campaign_name, pair_id, rater)) is not None:
-            return assigned
+    seen = select(A.pair_id).where(A.campaign == campaign_name, A.rater == rater)
+    open_pairs = (
+        select(P.pair_id)
+        .where(P.campaign == campaign_name, P.served < P.quota, P.pair_id.not_in(seen))
+        .order_by(P.served, P.pair_id)
+        .limit(CANDIDATES)
+    )
+    for _ in range(TAKE_ROUNDS):  # other raters may fill every candidate first: look again
+        with store.engine.connect() as conn:
+            candidates = list(conn.execute(open_pairs).scalars())
+        if not candidates:
+            return None
+        rng.shuffle(candidates)
+        for pair_id in candidates:
+            if (assigned := _take(store, campaign_name, pair_id, rater)) is not None:
+                return assigned
     return None
 
 
