@@ -108,3 +108,30 @@ def test_a_failing_system_ends_the_battle_and_stores_nothing(
     assert any("did not answer" in e.value for e in at.error)
     assert not [b for b in at.button if b.key and b.key.startswith("vote-")]
     assert app.store.status()["interactions"] == 0
+
+
+def _wav(seconds: float, rate: int = 8000) -> bytes:
+    import io
+
+    import numpy as np
+    import soundfile
+
+    buffer = io.BytesIO()
+    tone = 0.1 * np.sin(np.arange(int(seconds * rate)) * 2 * np.pi * 440 / rate)
+    soundfile.write(buffer, tone, rate, format="WAV")
+    return buffer.getvalue()
+
+
+def test_recordings_are_checked_like_ingested_audio(tmp_path: Path) -> None:
+    from arena.errors import ArenaError
+    from arena.live import MAX_UPLOAD_BYTES, save_recording
+
+    saved = save_recording(_wav(2), tmp_path, "c1", "battle1")
+    assert saved.is_file() and saved.is_relative_to((tmp_path / "arena-audio").resolve())
+    with pytest.raises(ArenaError, match="not an audio file"):
+        save_recording(b"<html>not audio</html>", tmp_path, "c1", "battle2")
+    with pytest.raises(ArenaError, match="at most 60 s"):
+        save_recording(_wav(61), tmp_path, "c1", "battle3")
+    with pytest.raises(ArenaError, match="MB"):
+        save_recording(b"RIFF" + bytes(MAX_UPLOAD_BYTES), tmp_path, "c1", "battle4")
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["battle1.wav"]
