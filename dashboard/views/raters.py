@@ -49,10 +49,12 @@ def render() -> None:
         a.metric("Raters", f"{len(table):,}")
         b.metric("Votes", f"{int(table['votes'].sum()):,}")
         c.metric("Failing attention pairs", f"{failing:,}")
-        st.caption(
-            f"One row per rater. A share of A far from 50% means the rater leans to one side "
-            f"(sides are shuffled). A rater is failing below {PASS_SHARE:.0%} on the attention "
-            "pairs; `arenalens rank --exclude-raters failing` leaves their votes out."
+        ui.say(
+            "caption",
+            "One row per rater. A share of A far from 50% means the rater leans to one side "
+            "(sides are shuffled). A rater is failing below {} on the attention pairs; "
+            "`arenalens rank --exclude-raters failing` leaves their votes out.",
+            f"{PASS_SHARE:.0%}",
         )
         ui.dataframe(display_table(table), download="raters.csv")
 
