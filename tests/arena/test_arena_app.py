@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE, make_pairs
+from arena_testkit import HOSTILE, make_pairs
 from streamlit.testing.v1 import AppTest
 
 from arena import persist

@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE, make_pairs
+from arena_testkit import HOSTILE, make_pairs
 
 from arena import persist
 from arenalens.config import Settings

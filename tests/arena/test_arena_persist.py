@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_pairs
+from arena_testkit import make_pairs
 
 from arena import persist
 from arena.errors import AccessDenied, ArenaError, RateLimited

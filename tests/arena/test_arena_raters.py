@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import make_pairs
+from arena_testkit import make_pairs
 
 from arena import persist
 from arena.pairs import attention_pairs
