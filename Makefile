@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 # CPU wheel on these machines (from local disk); GPU users: make TORCH=torch
 TORCH ?= torch==2.13.0
 PORT ?= 8501
+ARENA_PORT ?= 8502
 
 .PHONY: install install-dev run demo dashboard test lint format clean
 
@@ -29,8 +30,10 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/arenalens demo
 
+# the rater app in the background (its link is in the demo's output), the dashboard in front;
+# Ctrl-C stops both
 run: demo
-	$(BIN)/arenalens dashboard --port $(PORT)
+	$(BIN)/arenalens arena serve --port $(ARENA_PORT) & $(BIN)/arenalens dashboard --port $(PORT)
 
 test: install-dev
 	bash scripts/test.sh

@@ -71,9 +71,17 @@ STAGES: tuple[Stage, ...] = (
             "rank": "Bradley–Terry leaderboard with user-clustered bootstrap and sandwich "
             "confidence intervals, an optional style/latency-controlled board, the fragility "
             "of the order and a status per model.",
-            "regress": "Do static benchmarks predict preferences? Mixed-effects and plain "
-            "logistic fits, with leave-one-model-out cross-validation, a permutation test and "
-            "Kendall τ per benchmark.",
+            "regress": "Do static benchmarks predict preferences? Per benchmark, Kendall τ "
+            "with a permutation test over models (corrected across benchmarks) and "
+            "leave-one-model-out prediction; how many models a clear answer would take; the "
+            "vote-level fits as descriptions.",
+        },
+    ),
+    Stage(
+        "arena",
+        {
+            "arena": "Run a blind voting campaign: campaigns, personal links, pairs and the "
+            "rater app (separate from the dashboard).",
         },
     ),
     Stage(

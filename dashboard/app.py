@@ -28,6 +28,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("Analysts", "outputs.py", "Outputs", ":material/compare:"),
     ("Annotators", "annotate.py", "Annotate", ":material/edit_note:"),
     ("Annotators", "agreement.py", "Agreement", ":material/handshake:"),
+    ("Annotators", "raters.py", "Raters", ":material/how_to_vote:"),
     ("Product", "leaderboard.py", "Leaderboard", ":material/leaderboard:"),
     ("Product", "benchmarks.py", "Benchmarks vs preference", ":material/insights:"),
 ]

@@ -186,6 +186,13 @@ def format_controlled(payload: dict[str, Any]) -> str:
     help="Resample users instead of votes (auto: when votes carry user ids).",
 )
 @click.option("--no-fragility", is_flag=True, help="Skip the search for votes that flip the order.")
+@click.option(
+    "--exclude-raters",
+    type=click.Choice(["failing"]),
+    default=None,
+    help="failing: leave out raters below 80% on the rater app's attention pairs (says how "
+    "many votes that removes).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key `ratings`).")
 @click.pass_obj
 def rank_command(
@@ -202,6 +209,7 @@ def rank_command(
     length_control: bool,
     cluster: str,
     no_fragility: bool,
+    exclude_raters: str | None,
     as_json: bool,
 ) -> None:
     """Bradley–Terry leaderboard with user-clustered bootstrap and sandwich confidence intervals,
@@ -223,7 +231,7 @@ def rank_command(
         progress=not as_json,
         evidence=EvidenceRule.from_settings(app.settings),
     )
-    payload = compute_rankings(app, options, by, where)
+    payload = compute_rankings(app, options, by, where, exclude_raters)
     if as_json:
         echo_json(payload)
         return

@@ -34,6 +34,7 @@ class VoteSelection:
     frame: pd.DataFrame
     total_votes: int
     excluded: dict[str, int] = field(default_factory=dict)  # reason -> votes
+    raters_excluded: tuple[int, int] | None = None  # raters left out (attention pairs), votes
     covariates: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -84,8 +85,10 @@ def select_votes(
     by: str | None = None,
     controls: tuple[str, ...] = (),
     users: bool = True,
+    exclude_users: frozenset[str] | None = None,
 ) -> VoteSelection:
-    """Votes grouped in SQL by what the ranking needs, `--where` applied, covariates computed."""
+    """Votes grouped in SQL by what the ranking needs, `--where` applied, raters in
+    `exclude_users` left out, covariates computed."""
     wanted = where_fields(where) if where else []
     if by:
         wanted.append(by)
@@ -95,7 +98,7 @@ def select_votes(
     needs_ids = any(f in persist.CODING_FIELDS for f in wanted) or LENGTH_CONTROL in sources
     fields = [f for f in wanted if f not in persist.CODING_FIELDS]
     fields += [f for cols in sources.values() for f in cols]
-    if users:
+    if users or exclude_users is not None:
         fields.append("user_id")
     if needs_ids:
         fields.append("id")
@@ -112,6 +115,13 @@ def select_votes(
             from_text = grouped["id"].map(texts[column])
             grouped[column] = persist.numeric_if_possible(grouped[column]).fillna(from_text)
     selection = VoteSelection(grouped, total)
+    if exclude_users is not None:
+        dropped = grouped["user_id"].isin(exclude_users)
+        selection.raters_excluded = (len(exclude_users), int(grouped.loc[dropped, "n"].sum()))
+        grouped = grouped[~dropped].reset_index(drop=True)
+        selection.frame = grouped
+        if grouped.empty:
+            raise RankingError(f"--exclude-raters failing removed all {total} votes")
     if where:
         result = evaluate_where(grouped.drop(columns=["n"]), where, grouped["n"].to_numpy())
         selection.excluded = result.excluded(where)
@@ -148,27 +158,47 @@ def rank_selection(selection: VoteSelection, options: RankingOptions) -> Leaderb
         users=frame["user_id"].to_numpy(dtype=object) if "user_id" in frame else None,
         covariates=selection.covariates or None,
     )
+    raters, removed = selection.raters_excluded or (0, 0)
     if selection.excluded:
         listed = "; ".join(f"{n} {why}" for why, n in selection.excluded.items())
-        board.warnings.insert(0, f"--where left out {selection.total_votes - selection.n_votes} of "
-                              f"{selection.total_votes} votes: {listed}")  # fmt: skip
+        board.warnings.insert(0, f"--where left out {selection.total_votes - removed - selection.n_votes} of "
+                              f"{selection.total_votes - removed} votes: {listed}")  # fmt: skip
+    if selection.raters_excluded is not None:
+        board.warnings.insert(0, f"--exclude-raters failing left out {removed} of "
+                              f"{selection.total_votes} votes, from {raters} raters below "
+                              "80% on the attention pairs")  # fmt: skip
     return board
 
 
 def compute_rankings(
-    app: AppContext, options: RankingOptions, by: str | None = None, where: str | None = None
+    app: AppContext,
+    options: RankingOptions,
+    by: str | None = None,
+    where: str | None = None,
+    exclude_raters: str | None = None,
 ) -> dict[str, Any]:
-    """Rank the workspace's votes (overall and per slice), store the run, return the JSON payload."""
+    """Rank the workspace's votes (overall and per slice), store the run, return the JSON payload.
+    `exclude_raters="failing"` leaves out raters who fail the rater app's attention pairs."""
     store = app.store
+    excluded_users: frozenset[str] | None = None
+    if exclude_raters == "failing":
+        from arenalens.raters import failing_raters
+
+        excluded_users = frozenset(failing_raters(store))
     selection = select_votes(
-        store, where=where, by=by, controls=options.controls, users=options.cluster != "none"
+        store,
+        where=where,
+        by=by,
+        controls=options.controls,
+        users=options.cluster != "none",
+        exclude_users=excluded_users,
     )
     if by and by not in selection.frame:
         raise RankingError(f"--by {by}: no vote has this field")
     if by and selection.frame[by].isna().all():
         known = ", ".join(list(persist.CORE_SLICE_FIELDS) + persist.metadata_keys(store))
         raise RankingError(f"--by {by}: no vote has this field; available: {known}")
-    config = {**options.__dict__, "by": by, "where": where}
+    config = {**options.__dict__, "by": by, "where": where, "exclude_raters": exclude_raters}
     if options.evidence is not None:  # the rule, as plain values
         config["evidence"] = {
             "min_votes": options.evidence.min_votes,
@@ -184,6 +214,8 @@ def compute_rankings(
             for value, slice_board in slices.boards.items():
                 persist.save_leaderboard(store, run.id, slice_board, by, value)
         payload = {"run_id": run.id, "where": where, "excluded_votes": selection.excluded,
+                   "excluded_raters": dict(zip(("raters", "votes"),
+                                               selection.raters_excluded or (0, 0), strict=True)),
                    **board.to_dict()}  # fmt: skip
         if slices is not None:
             payload["by"] = by

@@ -113,5 +113,8 @@ def run_demo(
     )
     if failures:
         raise StageError(f"demo stages failed: {', '.join(failures)}")
-    echo("next: `arenalens dashboard` to explore, `arenalens status` for counts")
+    echo(
+        "next: `arenalens dashboard` to explore, `arenalens arena serve` to vote (link above), "
+        "`arenalens status` for counts"
+    )
     return status

@@ -6,7 +6,7 @@ from arenalens.ingest.benchmarks_io import (
     read_aliases,
     read_benchmark_scores,
 )
-from arenalens.ingest.pipeline import IngestReport, ingest_interactions
+from arenalens.ingest.pipeline import IngestReport, ingest_interactions, write_records
 from arenalens.ingest.readers import FORMATS, detect_format
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "ingest_interactions",
     "read_aliases",
     "read_benchmark_scores",
+    "write_records",
 ]

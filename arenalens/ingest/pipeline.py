@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from itertools import islice
@@ -185,6 +185,31 @@ def _write_chunk(
     report.audio_added += store.insert_ignore(t.query_audio, list(audio_rows.values()), conn=conn)
     roots = [{"interaction_id": i, "root": report.audio_root} for i in audio_rows]
     store.insert_ignore(t.query_audio_roots, roots, conn=conn)
+
+
+def write_records(
+    store: Store,
+    raws: Sequence[Mapping[str, Any]],
+    source: str,
+    *,
+    audio_root: Path,
+    conn: Connection | None = None,
+) -> IngestReport:
+    """Store canonical records made in memory (e.g. votes cast in the rater app) through the same
+    validation, id rule and writer as an ingested file, in one transaction (`conn`: the caller's,
+    so its own writes commit or roll back with these). `source` names where they come from."""
+    report = IngestReport(path=source, format="records", audio_root=str(audio_root))
+    records = [
+        normalise_record(dict(raw), f"{source} record {number}", audio_root=audio_root)
+        for number, raw in enumerate(raws, start=1)
+    ]
+    if conn is None:
+        with store.transaction() as own:
+            _write_chunk(store, own, records, report)
+    else:
+        _write_chunk(store, conn, records, report)
+    report.records = len(records)
+    return report
 
 
 def ingest_interactions(

@@ -4,6 +4,6 @@ Every loader goes through the same Store methods and stage `persist` functions t
 pages call them as `loaders.<stage>.<loader>(app, ...)`.
 """
 
-from dashboard.loaders import cache, coding, inference, ranking, taxonomy, workspace
+from dashboard.loaders import cache, coding, inference, ranking, raters, taxonomy, workspace
 
-__all__ = ["cache", "coding", "inference", "ranking", "taxonomy", "workspace"]
+__all__ = ["cache", "coding", "inference", "ranking", "raters", "taxonomy", "workspace"]

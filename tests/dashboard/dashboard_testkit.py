@@ -16,6 +16,7 @@ PAGES = {
     "outputs.py": "Outputs",
     "annotate.py": "Annotate",
     "agreement.py": "Agreement",
+    "raters.py": "Raters",
     "leaderboard.py": "Leaderboard",
     "benchmarks.py": "Benchmarks vs preference",
 }

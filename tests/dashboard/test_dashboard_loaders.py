@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from arenalens.store import tables as t
 from dashboard import loaders, prefetch, writes
-from dashboard.loaders import cache, coding, inference, ranking, taxonomy, workspace
+from dashboard.loaders import cache, coding, inference, ranking, raters, taxonomy, workspace
 
 # what a statement that changes the database starts with (PRAGMA x = y changes settings only)
 WRITE = re.compile(
@@ -81,6 +81,7 @@ def every_loader_call(app) -> list[tuple[Callable[..., Any], tuple]]:
         (taxonomy.cluster_loss_reasons, (taxonomy_run,)),
         (taxonomy.taxonomy_edits, ()),
         (taxonomy.category_names, ()),
+        (raters.rater_quality, ()),
     ]
 
 

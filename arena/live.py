@@ -1,0 +1,168 @@
+"""Live battles: a rater's recorded or typed query, two systems answering side by side (streamed
+where the backend streams), per side time to first token, total time and length."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arena.errors import ArenaError
+from arenalens.paths import UnsafePathError, confine_audio
+from inference.systems import SystemSpec
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a minute of 16-bit 48 kHz stereo WAV is ~11 MB
+MAX_AUDIO_SECONDS = 60.0
+AUDIO_FOLDER = "arena-audio"  # under the workspace: every recording is confined to it
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass
+class SideAnswer:
+    """One system's answer as it arrives, and its timings (seconds from the request)."""
+
+    system: str
+    text: str = ""
+    error: str | None = None
+    time_to_first_token: float | None = None
+    total_time: float | None = None
+    done: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+def save_recording(data: bytes, workspace: Path, campaign: str, battle_id: str) -> Path:
+    """Store a recording under the workspace, checked as ingest checks audio (a known audio
+    container, inside its folder) and held to the upload limits; ArenaError otherwise."""
+    from inference.audio import audio_duration
+
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ArenaError(
+            f"the recording is {len(data) / 1e6:.1f} MB; at most {MAX_UPLOAD_BYTES / 1e6:.0f} MB"
+        )
+    root = (Path(workspace) / AUDIO_FOLDER).resolve()
+    folder = root / campaign_folder(campaign)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{battle_id}.wav"
+    path.write_bytes(data)
+    try:
+        confined = confine_audio(path, root)
+    except UnsafePathError as exc:
+        path.unlink(missing_ok=True)
+        raise ArenaError(f"the recording cannot be used: {exc}") from None
+    seconds = audio_duration(confined)
+    if seconds is None or seconds > MAX_AUDIO_SECONDS:
+        path.unlink(missing_ok=True)
+        raise ArenaError(
+            "the recording cannot be read"
+            if seconds is None
+            else f"the recording lasts {seconds:.0f} s; at most {MAX_AUDIO_SECONDS:.0f} s"
+        )
+    return confined
+
+
+def campaign_folder(campaign: str) -> str:
+    """A file-system-safe folder name for a campaign."""
+    import hashlib
+
+    return "c_" + hashlib.sha256(campaign.encode()).hexdigest()[:16]
+
+
+def _stream_openai(spec: SystemSpec, query: str, side: SideAnswer, timeout_s: float) -> None:
+    from openai import OpenAI, OpenAIError
+
+    llm = spec.llm
+    assert llm is not None and llm.base_url
+    client = OpenAI(
+        base_url=llm.base_url,
+        api_key=os.environ.get(llm.api_key_env) or "not-needed",
+        timeout=timeout_s,
+        max_retries=0,
+    )
+    started = time.perf_counter()
+    try:
+        stream = client.chat.completions.create(
+            model=llm.model,
+            messages=[
+                {"role": "system", "content": spec.system_prompt},
+                {"role": "user", "content": query},
+            ],
+            max_tokens=spec.generation.max_new_tokens,
+            temperature=spec.generation.temperature,
+            top_p=spec.generation.top_p,
+            seed=spec.seed,
+            stream=True,
+        )
+        for chunk in stream:
+            piece = chunk.choices[0].delta.content if chunk.choices else None
+            if piece:
+                with side.lock:
+                    if side.time_to_first_token is None:
+                        side.time_to_first_token = time.perf_counter() - started
+                    side.text += piece
+            if time.perf_counter() - started > timeout_s:
+                raise TimeoutError(f"no complete answer within {timeout_s:.0f} s")
+    except (OpenAIError, TimeoutError, OSError) as exc:
+        side.error = f"{type(exc).__name__}: {exc}"
+    side.total_time = time.perf_counter() - started
+
+
+def _generate_once(
+    spec: SystemSpec, query: str, audio_path: str | None, side: SideAnswer, generator_for
+) -> None:
+    from inference.generators import GenerationRequest
+
+    started = time.perf_counter()
+    try:
+        request = GenerationRequest("live", text=query, audio_path=audio_path)
+        result = generator_for(spec).generate([request])[0]
+        side.text, side.error = result.text or "", result.error
+    except Exception as exc:  # any backend failure ends the battle, never the app
+        side.error = f"{type(exc).__name__}: {exc}"
+    side.total_time = time.perf_counter() - started
+    side.time_to_first_token = side.total_time  # nothing streams: the whole answer at once
+
+
+def ask_both(
+    specs: tuple[SystemSpec, SystemSpec],
+    query: str,
+    audio_path: str | None,
+    generator_for: Callable[[SystemSpec], object],
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> tuple[tuple[SideAnswer, SideAnswer], list[threading.Thread]]:
+    """Start both systems on the query in threads; the answers fill in as they arrive."""
+    sides = (SideAnswer(specs[0].name), SideAnswer(specs[1].name))
+    threads = []
+    for spec, side in zip(specs, sides, strict=True):
+
+        def work(spec: SystemSpec = spec, side: SideAnswer = side) -> None:
+            try:
+                if (
+                    spec.kind == "pipeline"
+                    and spec.llm is not None
+                    and spec.llm.backend == "openai"
+                ):
+                    _stream_openai(spec, query, side, min(timeout_s, spec.llm.timeout_s))
+                else:
+                    _generate_once(spec, query, audio_path, side, generator_for)
+            finally:
+                if not side.error and not side.text.strip():
+                    side.error = "an empty answer"
+                side.done = True
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        threads.append(thread)
+    return sides, threads
+
+
+def latency_fields(sides: tuple[SideAnswer, SideAnswer]) -> dict[str, float | int]:
+    """The per-side fields Talk Arena logs and `rank --control` reads."""
+    fields: dict[str, float | int] = {}
+    for suffix, side in zip(("a", "b"), sides, strict=True):
+        fields[f"time_to_first_token_{suffix}"] = round(side.time_to_first_token or 0.0, 3)
+        fields[f"total_time_{suffix}"] = round(side.total_time or 0.0, 3)
+        fields[f"response_length_{suffix}"] = len(side.text.strip())
+    return fields
