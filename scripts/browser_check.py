@@ -45,6 +45,7 @@ PAGES = {
     "agreement": ("Agreement", "Agreement"),
     "leaderboard": ("Leaderboard", "Leaderboard"),
     "benchmarks": ("Benchmarks vs preference", "Benchmarks vs preference"),
+    "raters": ("Raters", "Raters"),
 }
 
 

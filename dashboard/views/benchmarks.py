@@ -331,25 +331,27 @@ def render() -> None:
         if taus.empty:
             st.info("No benchmark covers enough of the ranked models for a Kendall τ.")
         else:
-            ui.dataframe(
-                taus[
-                    [
-                        "benchmark",
-                        "Kendall τ",
-                        "p",
-                        "adjusted p",
-                        "held-out R²",
-                        "ci_low",
-                        "ci_high",
-                        "predicts preference",
-                        "models",
-                    ]
-                ].rename(columns={"ci_low": "interval low", "ci_high": "interval high"}),
-                width="stretch",
-                column_config={
-                    c: st.column_config.NumberColumn(format="%.2f")
-                    for c in ("Kendall τ", "held-out R²", "interval low", "interval high")
-                },
+            min_models = int(summary.get("min_models", 8))
+            interval = [
+                f"{low:.2f} to {high:.2f}"
+                if pd.notna(low) and pd.notna(high)
+                else f"needs {min_models}+ models"
+                for low, high in zip(taus["ci_low"], taus["ci_high"], strict=True)
+            ]
+            # every character is read: a wrapping table, not a grid that clips names
+            ui.table(
+                pd.DataFrame(
+                    {
+                        "benchmark": taus["benchmark"],
+                        "Kendall τ": taus["Kendall τ"].map(_number),
+                        "p": taus["p"],
+                        "adjusted p": taus["adjusted p"],
+                        "held-out R²": taus["held-out R²"].map(_number),
+                        "95% interval of τ": interval,
+                        "predicts preference": taus["predicts preference"],
+                        "models": taus["models"].map(lambda v: "—" if pd.isna(v) else str(int(v))),
+                    }
+                )
             )
             ui.say(
                 "caption",

@@ -131,8 +131,9 @@ def test_benchmarks_page_shows_the_stored_regression(render, talkarena_workspace
     assert escape_markdown("Intent Detection (SLURP)") in text
     assert metrics["Marginal R²"] == f"{run['summary']['r2_marginal']:.2f}"
     assert metrics["Conditional R²"] == "—"  # the random effect has 1 degree of freedom
-    taus = at.dataframe[-1].value
+    taus = at.table[-1].value  # a wrapping table: benchmark names are read in full
     assert len(taus) == len(run["summary"]["kendall_tau"])
+    assert set(taus["95% interval of τ"]) == {"needs 8+ models"}  # 6 models, never "None"
 
 
 def test_benchmarks_page_without_scores_says_what_to_ingest(render, tiny_workspace):
@@ -162,7 +163,7 @@ def test_benchmarks_page_shows_a_regression_stored_by_an_older_version(
     app.store.engine.dispose()
     at = render(workspace, "benchmarks.py")
     assert not at.exception, at.exception
-    assert len(at.dataframe[-1].value) == len(summary["kendall_tau"])
+    assert len(at.table[-1].value) == len(summary["kendall_tau"])
 
 
 def test_overview_names_no_leader_with_one_vote(render, talkarena_workspace):
