@@ -244,7 +244,7 @@ def _distinct_px(values: pd.Series, column: object, columns: pd.Index) -> int:
 
 #: columns shown whole even when a table must shrink to fit
 WHOLE_COLUMNS = frozenset(
-    {"model", "model_a", "model_b", "system", "cluster", "category", "status"}
+    {"model", "model_a", "model_b", "system", "cluster", "category", "status", "name"}
 )
 
 

@@ -147,10 +147,11 @@ def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
         ui.show("warning", ui.with_code(warning))
     ui.show("markdown", sections.leader_headline(board))
     st.altair_chart(ratings_chart(board), width="stretch")
+    headings = {"ci_low": "95% CI low", "ci_high": "95% CI high"}
     ui.dataframe(
-        board[[c for c in TABLE_COLUMNS if c in board]],
+        board[[c for c in TABLE_COLUMNS if c in board]].rename(columns=headings),
         width="stretch",
-        column_config=RATING_FORMAT,
+        column_config={headings.get(c, c): f for c, f in RATING_FORMAT.items()},
     )
     sections.too_few_votes_caption(app, apart)
     ui.say("caption", "Status — {}", summary.get("status_rule", ""))

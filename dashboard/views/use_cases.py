@@ -191,8 +191,12 @@ def cluster_list(in_view: pd.DataFrame, run_id: int) -> None:
     shown["keywords"] = shown["keywords"].map(
         lambda k: ", ".join(k[:8]) if isinstance(k, list) else ""
     )
+    if "category" in shown:
+        shown["category"] = shown["category"].map(display.display_name)
     shown = shown.rename(columns={"parent_name": "parent"}).sort_values("size", ascending=False)
-    ui.dataframe(shown, height=300, download=f"taxonomy-run{run_id}-clusters.csv")
+    # the description is read whole in the cluster's detail below; the download keeps it
+    ui.dataframe(shown.drop(columns=["description"], errors="ignore"), height=300)
+    ui.download_csv(shown, f"taxonomy-run{run_id}-clusters.csv")
 
 
 def cluster_queries(
