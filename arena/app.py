@@ -284,9 +284,11 @@ def main() -> None:
     except AccessDenied as exc:
         st.error(plain(exc))
         st.stop()
+        return  # st.stop() only raises inside a Streamlit session
     except ArenalensError as exc:
         st.error(plain(f"The app cannot open its workspace: {exc}"))
         st.stop()
+        return
     st.title("Which answer is better?")
     st.caption("Two anonymous systems answered the same question. Read both, then vote.")
     st.text(f"Rater: {rater}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "arena_load.py"
 
 def _benchmark(monkeypatch: pytest.MonkeyPatch):
     """The script as a module its spawned server processes can import again by name."""
+    # a spawned process re-runs the parent's __main__ file: after an AppTest that is a page
+    # script (arena/app.py), which must not run in the server processes
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     monkeypatch.syspath_prepend(str(SCRIPT.parent))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
     return importlib.import_module("arena_load")
