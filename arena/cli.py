@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -16,6 +12,7 @@ from arena import persist
 from arena.errors import ArenaError
 from arena.pairs import attention_pairs, read_pair_files
 from arenalens.context import AppContext
+from arenalens.streamlit_server import is_loopback, serve_until_stopped, streamlit_run
 
 APP_PATH = Path(__file__).resolve().parent / "app.py"
 DEFAULT_PORT = 8502  # the dashboard's is 8501: both can run side by side
@@ -24,16 +21,6 @@ NO_LOGIN_WARNING = (
     "app; only a personal link's token lets them in, and it travels in the URL, so put the app "
     "behind a reverse proxy with TLS (README: 'Serving the rater app to other machines')."
 )
-
-
-def is_loopback(address: str) -> bool:
-    """Whether the server address only accepts connections from this machine."""
-    if address.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def link(base_url: str, token: str) -> str:
@@ -198,21 +185,12 @@ def revoke_command(app: AppContext, rater: str, campaign_name: str) -> None:
 
 
 def streamlit_command(port: int, address: str) -> list[str]:
-    """`streamlit run` for the rater app: headless, no usage statistics, minimal toolbar."""
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
+    """`streamlit run` for the rater app: headless, no usage statistics, no external-IP lookup,
+    minimal toolbar."""
+    return streamlit_run(
         str(APP_PATH),
-        "--server.address",
+        port,
         address,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
         "--global.developmentMode",
         "false",
         "--client.toolbarMode",
@@ -221,7 +199,7 @@ def streamlit_command(port: int, address: str) -> list[str]:
         "false",
         "--server.fileWatcherType",
         "none",
-    ]
+    )
 
 
 def app_environment(app: AppContext) -> dict[str, str]:
@@ -254,26 +232,7 @@ def serve_command(app: AppContext, port: int, address: str) -> None:
         f"arenalens arena: http://{host}:{port}  ({len(frame)} campaign(s); raters need their "
         "personal link from `arenalens arena invite`)"
     )
-    process = subprocess.Popen(streamlit_command(port, address), env=app_environment(app))
-
-    def _stop(signum: int, _frame: object) -> None:
-        process.terminate()
-
-    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(stop_signal, _stop)
-    try:
-        code = process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        try:
-            code = process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            code = process.wait()
-        click.echo("arena stopped")
-        return
-    if code not in (0, -signal.SIGTERM):
-        raise click.ClickException(f"streamlit exited with status {code}")
+    serve_until_stopped(streamlit_command(port, address), app_environment(app), "arena")
 
 
 COMMANDS: list[click.Command] = [arena_group]

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import click
 
 from arenalens.context import AppContext
+from arenalens.streamlit_server import is_loopback, serve_until_stopped, streamlit_run
 
 APP_PATH = Path(__file__).resolve().parent / "app.py"
 # Set to "1" by this command: the app then warms every page's caches in the background.
 PREFETCH_ENV = "ARENALENS_DASHBOARD_PREFETCH"
-
-
-def is_loopback(address: str) -> bool:
-    """Whether the server address only accepts connections from this machine."""
-    if address.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 NO_LOGIN_WARNING = (
@@ -37,22 +24,12 @@ NO_LOGIN_WARNING = (
 
 def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
     """The `streamlit run` argument list for the dashboard: headless, no usage statistics, no
-    external-IP lookup (`dashboard.serve`), and nothing that makes the browser fetch from outside
+    external-IP lookup (`arenalens.streamlit_server`), and nothing that makes the browser fetch from outside
     (see README, 'No outside requests')."""
-    return [
-        sys.executable,
-        "-m",
-        "dashboard.serve",
-        "run",
+    return streamlit_run(
         str(APP_PATH),
-        "--server.address",
+        port,
         address,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
         "--global.developmentMode",
         "false",
         "--client.toolbarMode",
@@ -69,7 +46,7 @@ def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
         "false",
         "--server.fileWatcherType",
         "none",
-    ]
+    )
 
 
 def dashboard_environment(app: AppContext, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -132,30 +109,14 @@ def dashboard_command(app: AppContext, port: int, address: str) -> None:
     )
     click.echo("press Ctrl-C to stop")
     environment = dashboard_environment(app)
-    process = subprocess.Popen(streamlit_command(port, address), env=environment)
+    warm = None
     if environment.get(PREFETCH_ENV) == "1":
         import threading
 
-        threading.Thread(target=warm_at_start, args=(port, address), daemon=True).start()
+        def warm() -> None:
+            threading.Thread(target=warm_at_start, args=(port, address), daemon=True).start()
 
-    def _stop_server(signum: int, _frame: object) -> None:
-        process.terminate()  # SIGTERM/SIGHUP to this command also stops the server
-
-    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(stop_signal, _stop_server)
-    try:
-        code = process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        try:
-            code = process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            code = process.wait()
-        click.echo("dashboard stopped")
-        return
-    if code not in (0, -signal.SIGTERM):
-        raise click.ClickException(f"streamlit exited with status {code}")
+    serve_until_stopped(streamlit_command(port, address), environment, "dashboard", warm)
 
 
 COMMANDS = [dashboard_command]

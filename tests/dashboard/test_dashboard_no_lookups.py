@@ -1,4 +1,4 @@
-"""The served dashboard asks no one outside the machine anything: no DNS lookup of a name other
+"""The served dashboard and rater app ask no one outside the machine anything: no DNS lookup of a name other
 than localhost and no TCP connection beyond loopback, bound to loopback or to every interface
 (Streamlit on 0.0.0.0 looks up checkip.amazonaws.com unless told otherwise)."""
 
@@ -97,9 +97,15 @@ def test_off_machine_records_are_recognised():
     ]
 
 
-def served_lookups(workspace: Path, address: str, tmp_path: Path) -> tuple[list, str]:
-    """Start `arenalens dashboard --address ADDRESS` under the recorder, load the app once,
-    stop it; every lookup and connection its processes made, and its output."""
+SERVE = {"dashboard": ["dashboard"], "rater app": ["arena", "serve"]}
+
+
+def served_lookups(
+    workspace: Path, address: str, tmp_path: Path, app: str = "dashboard"
+) -> tuple[list, str]:
+    """Start `arenalens dashboard --address ADDRESS` (or the rater app's `arena serve`) under
+    the recorder, load the app once, stop it; every lookup and connection its processes made,
+    and its output."""
     shim = tmp_path / f"shim-{address.replace(':', '_')}"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(RECORDER, encoding="utf-8")
@@ -118,7 +124,7 @@ def served_lookups(workspace: Path, address: str, tmp_path: Path) -> tuple[list,
     port = _free_port()
     command = [str(Path(sys.executable).parent / "arenalens"), "--workspace", str(workspace)]
     process = subprocess.Popen(
-        [*command, "dashboard", "--address", address, "--port", str(port)],
+        [*command, *SERVE[app], "--address", address, "--port", str(port)],
         stdout=out.open("w"),
         stderr=subprocess.STDOUT,
         env=env,
@@ -152,9 +158,10 @@ def served_lookups(workspace: Path, address: str, tmp_path: Path) -> tuple[list,
     return records, out.read_text()
 
 
+@pytest.mark.parametrize("app", list(SERVE))
 @pytest.mark.parametrize("address", ["127.0.0.1", "0.0.0.0"])
-def test_the_served_dashboard_makes_no_outside_lookup(empty_workspace, tmp_path, address):
-    records, output = served_lookups(empty_workspace, address, tmp_path)
+def test_the_served_apps_make_no_outside_lookup(empty_workspace, tmp_path, address, app):
+    records, output = served_lookups(empty_workspace, address, tmp_path, app)
     loaded = {pid for kind, _host, pid in records if kind == "loaded"}
     assert len(loaded) >= 2, "the recorder was not loaded in the command and its server"
     assert off_machine(records) == [], output[-2000:]

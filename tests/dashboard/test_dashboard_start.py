@@ -8,7 +8,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from dashboard.cli import is_loopback, streamlit_command
+from arenalens.streamlit_server import is_loopback
+from dashboard.cli import streamlit_command
 
 STARTS = 20
 
