@@ -103,7 +103,9 @@ def assert_distilled_run(ws: Path, payload: dict, runs: int = 1) -> None:
     # the classifier, not the LLM, wrote every stored item
     assert items["labeler"].str.startswith("distilled:llm:").all()
     assert published_runs(ws) == runs
-    assert f"coding           {runs} run(s)" in cli(ws, "status")
+    from arenalens.display import plural
+
+    assert f"coding           {plural(runs, 'run')}, last" in cli(ws, "status")
 
 
 def published_runs(ws: Path) -> int:
