@@ -156,11 +156,13 @@ def dataframe(
 
 def table(frame: pd.DataFrame, *, height: int | None = None) -> None:
     """A small table every character of which must be read (names, codes, statistics): an
-    HTML table whose cells wrap instead of clipping, without the index; cells are plain text."""
+    HTML table whose cells wrap instead of clipping, without the index. `st.table` renders
+    Markdown in cells and headings, so text is escaped and shows literally."""
     shown = frame.copy()
     for column in shown.columns:
         if shown[column].dtype == object:
-            shown[column] = shown[column].map(lambda v: display.or_dash(v))
+            shown[column] = shown[column].map(lambda v: escape_markdown(display.or_dash(v)))
+    shown.columns = [escape_markdown(str(c)) for c in shown.columns]
     kwargs: dict[str, Any] = {"height": height} if height else {}
     st.table(shown, hide_index=True, **kwargs)
 
