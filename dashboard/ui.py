@@ -160,8 +160,10 @@ def table(frame: pd.DataFrame, *, height: int | None = None) -> None:
     Markdown in cells and headings, so text is escaped and shows literally."""
     shown = frame.copy()
     for column in shown.columns:
-        if shown[column].dtype == object:
-            shown[column] = shown[column].map(lambda v: escape_markdown(display.or_dash(v)))
+        if not pd.api.types.is_numeric_dtype(shown[column]):  # object and string dtypes
+            shown[column] = (
+                shown[column].astype(object).map(lambda v: escape_markdown(display.or_dash(v)))
+            )
     shown.columns = [escape_markdown(str(c)) for c in shown.columns]
     kwargs: dict[str, Any] = {"height": height} if height else {}
     st.table(shown, hide_index=True, **kwargs)

@@ -142,7 +142,11 @@ CLIPPED_JS = """() => {
 
 PLANTED_JS = """(marker) => Array.from(document.querySelectorAll('[src], [href], [srcset], [style]'))
   .filter(el => ['src', 'href', 'srcset', 'style'].some(a => (el.getAttribute(a) || '').includes(marker)))
-  .map(el => el.outerHTML.slice(0, 200))"""
+  .map(el => {
+    const box = el.closest('[data-testid^="st"]');
+    const where = box ? box.getAttribute('data-testid') : '?';
+    return `${where}: ${el.outerHTML.slice(0, 200)}`;
+  })"""
 
 
 def free_port() -> int:
