@@ -32,7 +32,8 @@ def is_loopback(address: str) -> bool:
 
 def streamlit_run(app_path: str, port: int, address: str, *options: str) -> list[str]:
     """The argument list that runs `app_path` under Streamlit with the external-IP lookup off,
-    headless and without usage statistics; `options` are further `--name value` settings."""
+    headless, without usage statistics or developer menus; `options` are further `--name value`
+    settings."""
     return [
         sys.executable,
         "-m",
@@ -47,6 +48,10 @@ def streamlit_run(app_path: str, port: int, address: str, *options: str) -> list
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--global.developmentMode",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
         *options,
     ]
 

@@ -23,17 +23,13 @@ NO_LOGIN_WARNING = (
 
 
 def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
-    """The `streamlit run` argument list for the dashboard: headless, no usage statistics, no
-    external-IP lookup (`arenalens.streamlit_server`), and nothing that makes the browser fetch from outside
-    (see README, 'No outside requests')."""
+    """The `streamlit run` argument list for the dashboard: `streamlit_run`'s settings (no
+    external-IP lookup, no usage statistics) and nothing that makes the browser fetch from
+    outside (see README, 'No outside requests')."""
     return streamlit_run(
         str(APP_PATH),
         port,
         address,
-        "--global.developmentMode",
-        "false",
-        "--client.toolbarMode",
-        "minimal",
         # /_stcore/script-health-check runs the app once without a browser: `warm_at_start`
         # calls it so the prefetch starts with the server, not with the first visitor
         "--server.scriptHealthCheckEnabled",
