@@ -12,6 +12,7 @@ from arena import persist
 from arena.errors import ArenaError
 from arena.pairs import attention_pairs, read_pair_files
 from arenalens.context import AppContext
+from arenalens.display import plural
 from arenalens.streamlit_server import is_loopback, serve_until_stopped, streamlit_run
 
 APP_PATH = Path(__file__).resolve().parent / "app.py"
@@ -90,7 +91,7 @@ def campaign_create_command(
         votes_per_minute=votes_per_minute,
         systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
     )
-    click.echo(f"campaign {name!r} created ({mode}, {raters_per_pair} rater(s) per pair)")
+    click.echo(f"campaign {name!r} created ({mode}, {plural(raters_per_pair, 'rater')} per pair)")
     if mode == "replay":
         click.echo(
             f"next: arenalens arena load-pairs --campaign {name} BLIND.jsonl --key KEY.jsonl"
@@ -107,8 +108,8 @@ def campaign_list_command(app: AppContext) -> None:
         return
     for row in frame.itertuples():
         click.echo(
-            f"{row.name}: {row.mode}, {row.pairs} pairs, {row.votes} votes from {row.raters} "
-            f"raters, {row.raters_per_pair} rater(s) per pair"
+            f"{row.name}: {row.mode}, {plural(row.pairs, 'pair')}, {plural(row.votes, 'vote')} "
+            f"from {plural(row.raters, 'rater')}, {plural(row.raters_per_pair, 'rater')} per pair"
         )
 
 

@@ -2,9 +2,9 @@
 statistics the stages store to display names (with a one-line definition for hover), plus the
 small formatters every page, CLI table and export shares (plurals, dates, empty values).
 
-Pure functions, no I/O: the dashboard, the CLI and CSV exports call these so a name reads the
-same everywhere ("Task execution", not "task_execution"; "bias-corrected share", not
-"ppi_rate")."""
+The words themselves are data (data/display.yaml, read once per process); the rest are pure
+functions. The dashboard, the CLI and CSV exports call these so a name reads the same
+everywhere ("Task execution", not "task_execution"; "bias-corrected share", not "ppi_rate")."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 EMPTY = "—"
@@ -19,17 +21,23 @@ EMPTY = "—"
 # Words kept in their own casing when a snake_case name is turned into words.
 _ACRONYMS = {"llm": "LLM", "asr": "ASR", "id": "id", "ci": "CI", "sd": "SD", "vif": "VIF"}
 
-#: names whose generic "underscores to spaces" reading would be wrong or unclear
-NAMES: dict[str, str] = {
-    "text_primary": "Text-primary",
-    "audio_primary": "Audio-primary",
-    "chit_chat": "Chit-chat",
-    "human_likeness": "Human-likeness",
-    "model_a": "A preferred",
-    "model_b": "B preferred",
-    "tie": "Tie",
-    "uncategorised": "Uncategorised",
-}
+DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "display.yaml"
+
+
+@cache
+def _mapping() -> tuple[dict[str, str], dict[str, tuple[str, str]], dict[str, str]]:
+    """(names, statistics, stages) from the shipped data file, read once per process."""
+    from arenalens.datafiles import read_yaml
+    from arenalens.errors import ArenalensError
+
+    data = read_yaml(DATA_FILE, ArenalensError, "display names file") or {}
+    names = {str(k): str(v) for k, v in (data.get("names") or {}).items()}
+    statistics = {
+        str(column): (str(entry["heading"]), " ".join(str(entry["definition"]).split()))
+        for column, entry in (data.get("statistics") or {}).items()
+    }
+    stages = {str(k): str(v) for k, v in (data.get("stages") or {}).items()}
+    return names, statistics, stages
 
 
 def display_name(value: object) -> str:
@@ -38,14 +46,30 @@ def display_name(value: object) -> str:
     if is_empty(value):
         return EMPTY
     text = str(value)
-    if text in NAMES:
-        return NAMES[text]
+    names = _mapping()[0]
+    if text in names:
+        return names[text]
     if not re.fullmatch(r"[a-z0-9]+(?:_[a-z0-9]+)+|[a-z][a-z0-9]*", text):
         return text  # already words (a model or cluster name): shown as given
     words = [_ACRONYMS.get(w, w) for w in text.split("_")]
     first = words[0]
     words[0] = first if first in _ACRONYMS.values() else first[:1].upper() + first[1:]
     return " ".join(words)
+
+
+def stage_name(stage: object) -> str:
+    """A stage's run name in words: 'coding.sample' -> 'Annotation sample'."""
+    if is_empty(stage):
+        return EMPTY
+    return _mapping()[2].get(str(stage)) or display_name(str(stage).replace(".", "_"))
+
+
+def benchmark_label(name: str) -> str:
+    """A benchmark key in words: 'SLURP:Intent Detection' -> 'Intent Detection (SLURP)'."""
+    dataset, sep, task = str(name).partition(":")
+    if not sep or not task:
+        return str(name).replace("_", " ")
+    return f"{task} ({dataset.replace('_', ' ')})"
 
 
 def join_words(values: Iterable[object]) -> str:
@@ -63,113 +87,19 @@ def display_names(values: Iterable[object]) -> str:
     return join_words(display_name(v) for v in values)
 
 
-# -- statistics: column name -> (heading, one-line definition for hover) ----------------
-STATISTICS: dict[str, tuple[str, str]] = {
-    "machine_rate": (
-        "machine share",
-        "Share of feedback items the machine coder gave this reason.",
-    ),
-    "machine_low": ("machine CI low", "Lower end of the machine share's 95% Wilson interval."),
-    "machine_high": ("machine CI high", "Upper end of the machine share's 95% Wilson interval."),
-    "ppi_rate": (
-        "bias-corrected share",
-        "The machine share corrected by the items people validated (prediction-powered "
-        "inference); empty until enough items are validated.",
-    ),
-    "ppi_low": ("bias-corrected CI low", "Lower end of the bias-corrected share's 95% interval."),
-    "ppi_high": ("bias-corrected CI high", "Upper end of the bias-corrected share's 95% interval."),
-    "n_items": ("feedback items", "Feedback items in this group."),
-    "n_validated": (
-        "validated by people",
-        "Items in this group with a human label (annotated or adjudicated).",
-    ),
-    "odds_ratio_per_sd": (
-        "odds ratio per SD",
-        "How much the odds of winning multiply when this control's A-minus-B difference grows "
-        "by one standard deviation (1 = no effect).",
-    ),
-    "coefficient": ("coefficient", "Log-odds of winning per SD of the A-minus-B difference."),
-    "covariate": ("control", "What the rating is controlled for."),
-    "ci_low": ("CI low", "Lower end of the 95% confidence interval."),
-    "ci_high": ("CI high", "Upper end of the 95% confidence interval."),
-    "kappa": (
-        "Cohen's κ",
-        "Agreement between the machine and people beyond chance: 1 perfect, 0 chance, below 0 "
-        "worse than chance.",
-    ),
-    "kappa_low": ("κ CI low", "Lower end of κ's 95% bootstrap interval."),
-    "kappa_high": ("κ CI high", "Upper end of κ's 95% bootstrap interval."),
-    "human_alpha": (
-        "people's agreement (α)",
-        "Krippendorff's α among annotators on items two or more people coded: 1 perfect, 0 chance.",
-    ),
-    "n": ("items", "Items with both a machine code and a human label."),
-    "percent_agreement": ("% agreement", "Share of items where the machine and people agree."),
-    "precision": ("precision", "Of the items the machine coded, the share people coded too."),
-    "recall": ("recall", "Of the items people coded, the share the machine coded too."),
-    "human_rate": ("people's share", "Share of items people gave this reason."),
-    "human_percent_agreement": (
-        "people's % agreement",
-        "Share of items two or more people coded on which they all agree.",
-    ),
-    "n_double_coded": ("items coded twice", "Items two or more annotators coded."),
-    "side_agreement": (
-        "side agreement",
-        "Where both say present: share agreeing on which side of the vote it is about.",
-    ),
-    "polarity_agreement": (
-        "polarity agreement",
-        "Where both say present: share agreeing on whether it is praise or criticism.",
-    ),
-    "r2_strength": (
-        "Held-out strength R²",
-        "How well benchmarks predict a model's arena strength when that model is left out of "
-        "the fit: 1 perfect, 0 no better than the average, below 0 worse than the average.",
-    ),
-    "r2_votes": (
-        "Predictive R² (votes)",
-        "Share of the uncertainty in held-out votes the benchmarks explain beyond which side a "
-        "model was on.",
-    ),
-    "p_value": (
-        "p-value",
-        "Chance of a fit at least this good if benchmark scores had nothing to do with "
-        "preference (small = unlikely to be luck).",
-    ),
-    "tau": (
-        "Kendall τ",
-        "Rank agreement between a benchmark's order of models and the arena's: 1 same order, "
-        "0 unrelated, −1 reversed.",
-    ),
-    "win_rate": ("share won", "Share of battles won, ties counting half."),
-    "rating": ("rating", "Bradley–Terry rating on the Elo scale (higher = preferred more often)."),
-    "votes": ("votes", "Votes the model took part in."),
-    "last_saved_at": ("last saved", "When this annotator last saved an answer."),
-    "started_at": ("started", "When the run started."),
-    "finished_at": ("finished", "When the run finished."),
-    "slice_value": ("slice", "The category (or language, loss reason) of this board."),
-    "parent_name": ("parent", "The parent cluster this cluster belongs to."),
-    "cluster_id": ("cluster", "The cluster's number in this taxonomy run."),
-    "interaction_id": ("interaction", "The vote's interaction id."),
-    "feedback_id": ("feedback item", "The feedback item's id."),
-    "model_a": ("model A", "The model on side A."),
-    "model_b": ("model B", "The model on side B."),
-    "rejected_model": ("model that lost", "The model the voter did not prefer."),
-    "preferred_model": ("model that won", "The model the voter preferred."),
-}
-
-
+# -- statistics: column name -> (heading, one-line definition for hover), from the data file
 def statistic_label(column: str) -> str:
     """The heading for a stored column name ('ppi_rate' -> 'bias-corrected share'); other
     snake_case names become words."""
-    if column in STATISTICS:
-        return STATISTICS[column][0]
+    statistics = _mapping()[1]
+    if column in statistics:
+        return statistics[column][0]
     return column.replace("_", " ") if "_" in column else column
 
 
 def statistic_help(column: str) -> str | None:
     """The one-line definition of a stored column, or None."""
-    entry = STATISTICS.get(column)
+    entry = _mapping()[1].get(column)
     return entry[1] if entry else None
 
 
@@ -240,6 +170,15 @@ def human_number(value: object, spec: str = ".2f") -> str:
     if is_empty(value):
         return EMPTY
     return format(float(value), spec)  # type: ignore[arg-type]
+
+
+def share_with_ci(rate: object, low: object, high: object, spec: str = ".0%") -> str:
+    """A share with its 95% interval in one cell: '37% (34–40%)'; '—' when missing."""
+    if is_empty(rate):
+        return EMPTY
+    if is_empty(low) or is_empty(high):
+        return format(float(rate), spec)  # type: ignore[arg-type]
+    return f"{float(rate):{spec}} ({float(low):{spec}}–{float(high):{spec}})"  # type: ignore[arg-type]
 
 
 def readable_p(value: object) -> str:

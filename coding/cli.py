@@ -11,9 +11,9 @@ import click
 import numpy as np
 import pandas as pd
 
-from arenalens.cli_output import echo_json
+from arenalens.cli_output import echo_json, text_table, with_intervals
 from arenalens.context import AppContext
-from arenalens.display import plural
+from arenalens.display import display_name, plural
 from coding import persist
 from coding.agreement import agreement_report
 from coding.annotations import AnnotationQueue
@@ -67,9 +67,10 @@ def coding_command(*options: Any, json_output: bool = True) -> Callable[[F], F]:
     return decorate
 
 
-def show_frame(frame: pd.DataFrame, as_json: bool) -> None:
-    """Print `frame` as JSON records or as a table."""
-    echo_json(_frame_records(frame)) if as_json else click.echo(_table(frame))
+def show_frame(frame: pd.DataFrame, as_json: bool, **table: Any) -> None:
+    """Print `frame` as JSON records (stored names) or as a table for people (`table`: the
+    options of `text_table`; a `code` column reads as the loss reason in words)."""
+    echo_json(_frame_records(frame)) if as_json else click.echo(_table(frame, **table))
 
 
 def _frame_records(frame: pd.DataFrame) -> list[dict]:
@@ -80,11 +81,29 @@ def _frame_records(frame: pd.DataFrame) -> list[dict]:
     ]
 
 
-def _table(frame: pd.DataFrame) -> str:
-    return (
-        frame.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="-")
-        if len(frame)
-        else "(nothing)"
+CODE_HEADINGS = {"code": "loss reason"}
+AGREEMENT_SHARES = ["percent_agreement", "precision", "recall", "machine_rate", "human_rate",
+                    "human_percent_agreement", "side_agreement", "polarity_agreement"]  # fmt: skip
+CONFUSION_CELLS = ["both", "machine_only", "human_only", "neither"]
+
+
+def _table(frame: pd.DataFrame, **options: Any) -> str:
+    """`text_table` with the coding stage's words: codes as loss reasons in words."""
+    options.setdefault("names", ["code"])
+    options["headings"] = {**CODE_HEADINGS, **(options.get("headings") or {})}
+    return text_table(frame, **options)
+
+
+def resolve_code(codebook: Codebook, code: str) -> str:
+    """A code as typed: its stored name or the words people see ('Human-likeness')."""
+    if code in codebook.code_names:
+        return code
+    for name in codebook.code_names:
+        if display_name(name).casefold() == code.strip().casefold():
+            return name
+    raise CodingError(
+        f"--code {code!r}: not a code of {codebook.version_key}; codes: "
+        + ", ".join(display_name(c) for c in codebook.code_names)
     )
 
 
@@ -208,7 +227,14 @@ def code_command(
                 f"classifier vs LLM on {distilled.held_back} held-back items of the LLM's "
                 f"sample of {distilled.sample} (trained on {distilled.trained_on}):"
             )
-            click.echo(_table(distilled.agreement))
+            click.echo(
+                _table(
+                    with_intervals(distilled.agreement, {"kappa": ("kappa_low", "kappa_high")}),
+                    digits=2,
+                    percent=AGREEMENT_SHARES,
+                    headings={"kappa": "Cohen's κ (95% CI)"},
+                )
+            )
     if learn:
         if app.settings.use_llm:
             raise CodingError(
@@ -227,7 +253,7 @@ def code_command(
                 f"learned from {learning.labels} validated items "
                 "(cross-validated, 95% bootstrap CIs):"
             )
-            click.echo(_table(learning.table()))
+            click.echo(_learning_table(learning.table()))
     config = CodingConfig(
         batch_size=batch_size,
         samples=samples,
@@ -292,9 +318,15 @@ def codebook_command(ctx: click.Context, codebook_path: Path | None, as_json: bo
         return
     click.echo(f"{codebook.version_key}  ({codebook.source})")
     for code in codebook.codes:
-        click.echo(f"  {code.name}: {code.definition}")
+        click.echo(f"  {display_name(code.name)}: {code.definition}")
     click.echo("coded versions in this workspace:")
-    click.echo(_table(versions))
+    click.echo(
+        _table(
+            versions,
+            headings={"codebook_version": "codebook version", "items": "feedback items"},
+            empty="(none yet: run `arenalens code`)",
+        )
+    )
 
 
 @codebook_command.command("discover")
@@ -348,9 +380,15 @@ def discover_command(
         f"{len(candidates)} candidate reasons from {clustered} items left uncoded or coded "
         f"'other' under {codebook.version_key}:"
     )
-    click.echo(_table(frame[["code", "name", "support", "share", "keywords"]]))
+    click.echo(
+        _table(
+            frame[["code", "name", "support", "share", "keywords"]],
+            percent=["share"],
+            headings={"code": "proposed code", "support": "feedback items"},
+        )
+    )
     for c in candidates:
-        click.echo(f"  {c.code}: " + " | ".join(c.examples))
+        click.echo(f"  {display_name(c.code)}: " + " | ".join(c.examples))
     if draft_path is not None and candidates:
         click.echo(f"draft written to {draft_path}: edit it, then `arenalens codebook accept`")
 
@@ -481,7 +519,7 @@ def sample_command(
         f"power: items for a 95% kappa CI of total width {kappa_ci_width} "
         f"(expected kappa {expected_kappa}, at each code's machine rate):"
     )
-    click.echo(_table(power))
+    click.echo(_table(power, percent=["machine_rate"]))
 
 
 @annotate_group.command("export")
@@ -538,7 +576,7 @@ def progress_command(
 ) -> None:
     """Items assigned, annotated and remaining per annotator."""
     frame = AnnotationQueue(app.store, codebook, sample=sample).progress()
-    show_frame(frame, as_json)
+    show_frame(frame, as_json, empty="(no items assigned: `arenalens annotate sample`)")
 
 
 @annotate_group.command("adjudicate")
@@ -565,15 +603,34 @@ def adjudicate_command(
     queue = AnnotationQueue(app.store, codebook)
     if feedback_id is None:
         frame = queue.disagreements()
-        show_frame(frame, as_json)
+        if as_json:
+            echo_json(_frame_records(frame))
+            return
+        shown = frame.assign(
+            values=frame["values"].map(_answers), feedback=frame["feedback"].map(_shortened)
+        )
+        click.echo(
+            _table(
+                shown,
+                headings={"feedback_id": "item", "values": "answers"},
+                empty="(no open disagreements)",
+            )
+        )
+        if len(frame):
+            click.echo(
+                "settle one: arenalens annotate adjudicate --item ITEM --code REASON "
+                "--present|--absent --by NAME"
+            )
         return
     if code is None or present is None or not adjudicator:
         raise click.UsageError(
             "settling a disagreement needs --item, --code, --present/--absent and --by"
         )
+    code = resolve_code(codebook, code)
     row_id = queue.adjudicate(feedback_id, code, present, adjudicator, note)
     click.echo(
-        f"adjudicated {feedback_id} / {code}: {'present' if present else 'absent'} (row {row_id})"
+        f"adjudicated {feedback_id} / {display_name(code)}: "
+        f"{'present' if present else 'absent'} (row {row_id})"
     )
 
 
@@ -616,13 +673,23 @@ def agreement_command(
         f"{report.codebook_version}: {report.items_annotated} items annotated, "
         f"{report.unresolved} unresolved disagreements (excluded until adjudicated)"
     )
-    click.echo(_table(report.per_code))
-    click.echo("\nconfusion (machine x human):")
+    click.echo(
+        _table(
+            with_intervals(report.per_code, {"kappa": ("kappa_low", "kappa_high")}),
+            digits=2,
+            percent=AGREEMENT_SHARES,
+            headings={"kappa": "Cohen's κ (95% CI)"},
+        )
+    )
+    click.echo("\nconfusion (machine x people):")
     wide = (
-        report.confusion.pivot(index="code", columns="cell", values="count").reset_index()
+        report.confusion.pivot(index="code", columns="cell", values="count")
+        .reindex(columns=CONFUSION_CELLS)
+        .reset_index()
         if len(report.confusion)
         else report.confusion
     )
+    wide.columns.name = None
     click.echo(_table(wide))
 
 
@@ -663,7 +730,47 @@ def _agreement_against(
         echo_json({"stored": stored_name, "other": other.name, "per_code": _frame_records(table)})
         return
     click.echo(f"{version}: stored codes ({stored_name}) vs {other.name} on {len(items)} items")
-    click.echo(_table(table))
+    click.echo(
+        _table(
+            with_intervals(table, {"kappa": ("kappa_low", "kappa_high")}),
+            digits=2,
+            percent=AGREEMENT_SHARES,
+            headings={"kappa": "Cohen's κ (95% CI)"},
+        )
+    )
+
+
+def _learning_table(table: pd.DataFrame) -> str:
+    """`code --learn`'s comparison: F1 and κ of the learned and the zero-shot decision, each
+    with its 95% interval in one cell."""
+    intervals = {
+        f"{who}_{metric}": (f"{who}_{metric}_low", f"{who}_{metric}_high")
+        for who in ("learned", "zero_shot")
+        for metric in ("f1", "kappa")
+    }
+    return _table(
+        with_intervals(table, intervals),
+        headings={
+            "positives": "items with it",
+            "learned_f1": "learned F1",
+            "learned_kappa": "learned κ",
+            "zero_shot_f1": "zero-shot F1",
+            "zero_shot_kappa": "zero-shot κ",
+        },
+    )
+
+
+def _answers(values: object) -> str:
+    """Annotators' answers on a code: '1 present, 1 absent'."""
+    answers = list(values) if isinstance(values, (list, tuple)) else []
+    present = sum(bool(v) for v in answers)
+    return f"{present} present, {len(answers) - present} absent"
+
+
+def _shortened(text: object, limit: int = 70) -> str:
+    """A feedback text cut to one table line ('…' where cut; --json has it whole)."""
+    words = " ".join(str(text or "").split())
+    return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
 
 
 @click.command("prevalence")
@@ -683,8 +790,16 @@ def prevalence_command(app: AppContext, codebook: Codebook, by: str, as_json: bo
     if as_json:
         echo_json(_frame_records(frame))
         return
-    shown = frame.drop(columns=["grouping"]).copy()
-    click.echo(_table(shown))
+    from coding.prevalence import readable_prevalence
+
+    click.echo(text_table(readable_prevalence(frame, by)))
+    if frame["ppi_rate"].isna().any():
+        from coding.prevalence import MIN_VALIDATED
+
+        click.echo(
+            f"A bias-corrected share needs at least {MIN_VALIDATED} items people validated in "
+            "its group: draw a sample with `arenalens annotate sample`, then annotate it."
+        )
 
 
 COMMANDS: list[click.Command] = [

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from arenalens.display import display_name
 from arenalens.labeler.base import AssignmentResult, BudgetExhausted, LabelDefinition, Labeler
 from arenalens.labeler.text import MAX_LABELLED_CHARS
 from arenalens.store import Store
@@ -110,10 +111,12 @@ class CodingSummary:
         )
         if self.uncertain:
             text += "; uncertain (for annotators first): " + ", ".join(
-                f"{code} {n}" for code, n in sorted(self.uncertain.items()) if n
+                f"{display_name(code)} {n}" for code, n in sorted(self.uncertain.items()) if n
             )
         if any(d != "zero-shot" for d in self.decisions.values()):
-            text += "; decisions: " + ", ".join(f"{c} {d}" for c, d in self.decisions.items())
+            text += "; decisions: " + ", ".join(
+                f"{display_name(c)} {d}" for c, d in self.decisions.items()
+            )
         return text + (f"; stopped: {self.stopped}" if self.stopped else "")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from arenalens import display
 from arenalens.display import plural
 from arenalens.stats import NAN_ESTIMATE, ppi_mean, wilson_interval
 from arenalens.store import Store
@@ -154,6 +155,37 @@ def prevalence_from(
                 }
             )
     return pd.DataFrame(rows, columns=PREVALENCE_COLUMNS)
+
+
+def readable_prevalence(table: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The prevalence table for people (the Feedback page and `arenalens prevalence`): codes
+    in words, each share with its 95% CI in one cell, an empty bias-corrected share as '—'
+    with its reason, plain headings; the group column only when grouped (a model's name as
+    given, a category or modality in words)."""
+    rows = []
+    for r in table.itertuples():
+        row = {}
+        if by != "overall":
+            row["group"] = r.group if by == "model" else display.display_name(r.group)
+        row["reason"] = display.display_name(r.code)
+        row["machine share"] = display.share_with_ci(r.machine_rate, r.machine_low, r.machine_high)
+        row["bias-corrected share"] = (
+            display.share_with_ci(r.ppi_rate, r.ppi_low, r.ppi_high)
+            if not display.is_empty(r.ppi_rate)
+            else display.or_dash(None, _ppi_missing_reason(int(r.n_validated or 0)))
+        )
+        row["feedback items"] = int(r.n_items)
+        row["validated by people"] = int(r.n_validated)
+        rows.append(row)
+    columns = ["reason", "machine share", "bias-corrected share", "feedback items",
+               "validated by people"]  # fmt: skip
+    return pd.DataFrame(rows, columns=(["group"] if by != "overall" else []) + columns)
+
+
+def _ppi_missing_reason(validated: int) -> str:
+    if validated == 0:
+        return "no validated items"
+    return f"only {plural(validated, 'validated item')}"
 
 
 DISTINCTIVE_COLUMNS = ["group", "code", "share", "others_share", "difference", "n_items"]

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import pandas as pd
 
+from arenalens.cli_output import text_table
 from arenalens.context import AppContext
+from arenalens.display import display_name, join_words
 from inference import persist
 from inference.errors import InferenceError
 from inference.infer import pair_systems, run_system, run_transcription
@@ -197,12 +200,19 @@ def infer_systems_command(app: AppContext, systems_file: Path | None) -> None:
     systems = load_systems(path)
     counts = persist.output_counts(app.store).set_index("system")
     click.echo(f"systems in {path}:")
-    for name, spec in systems.items():
-        done = int(counts.loc[name, "outputs"]) if name in counts.index else 0
-        click.echo(f"  {name} [{spec.kind}] model={spec.model_id} outputs={done}")
+    rows = [
+        {
+            "system": name,
+            "kind": display_name(spec.kind),
+            "model": spec.model_id,
+            "outputs": int(counts.loc[name, "outputs"]) if name in counts.index else 0,
+        }
+        for name, spec in systems.items()
+    ]
+    click.echo(text_table(pd.DataFrame(rows), headings={"outputs": "outputs stored"}))
     extra = sorted(set(counts.index) - set(systems))
     if extra:
-        click.echo(f"outputs from systems not in this file: {', '.join(extra)}")
+        click.echo(f"outputs from systems not in this file: {join_words(extra)}")
 
 
 COMMANDS: list[click.Command] = [transcribe_command, infer_group]

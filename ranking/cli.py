@@ -6,9 +6,11 @@ import math
 from typing import Any
 
 import click
+import pandas as pd
 
-from arenalens.cli_output import echo_json
+from arenalens.cli_output import echo_json, text_table
 from arenalens.context import AppContext
+from arenalens.display import benchmark_label, display_name, display_names, plural
 from ranking.evidence import EvidenceRule, listed_apart
 from ranking.leaderboard import RankingOptions
 from ranking.model_inference import (
@@ -19,7 +21,7 @@ from ranking.model_inference import (
     format_p,
 )
 from ranking.pipeline import compute_rankings, compute_regression, demo
-from ranking.regression import VIF_THRESHOLD, RegressionReport, benchmark_label
+from ranking.regression import VIF_THRESHOLD, RegressionReport
 
 
 def parse_anchor(value: str | None) -> tuple[str, float] | None:
@@ -38,27 +40,42 @@ def parse_anchor(value: str | None) -> tuple[str, float] | None:
     return model, rating
 
 
-def format_leaderboard(board: dict[str, Any], title: str = "", last: str = "flag") -> str:
-    """Plain-text leaderboard table (`last`: header of the last column, the rows' `flag`);
-    models below the evidence rule (rank 0) are listed apart with their votes."""
+def format_leaderboard(board: dict[str, Any], title: str = "", last: str | None = None) -> str:
+    """Plain-text leaderboard table (`last`: the heading of an extra last column, the rows'
+    `flag`); models below the evidence rule (rank 0) are listed apart with their votes."""
     lines = [title] if title else []
-    lines.append(
-        f"{'rank':>4}  {'model':<28} {'rating':>8}  {'95% CI':>17}  {'votes':>6}  {'status':<12} {last}"
-    )
     apart = [r for r in board["ratings"] if r["rank"] == 0]
-    for r in board["ratings"]:
-        if r["rank"] == 0:
-            continue
-        ci = f"{r['ci_low']:.0f}..{r['ci_high']:.0f}"
-        lines.append(
-            f"{r['rank']:>4}  {r['model']:<28} {r['rating']:>8.1f}  {ci:>17}  {r['votes']:>6}  "
-            f"{r.get('status') or '':<12} {r.get('flag') or ''}"
-        )
+    rows = [
+        {
+            "rank": r["rank"],
+            "model": r["model"],
+            "rating": r["rating"],
+            "95% CI": f"{r['ci_low']:.0f} to {r['ci_high']:.0f}",
+            "votes": r["votes"],
+            "status": r.get("status"),
+            **({last: r.get("flag")} if last else {}),
+        }
+        for r in board["ratings"]
+        if r["rank"] != 0
+    ]
+    if rows:
+        lines.append(text_table(pd.DataFrame(rows), digits={"rating": 1}))
     if apart:
         lines.append(
             f"Too few votes to rank: {listed_apart([r['model'] for r in apart], [r['votes'] for r in apart])}"
         )
     return "\n".join(lines)
+
+
+#: slices whose values are stored codes (shown in words); other values are shown as given
+CODED_SLICES = frozenset({"category", "modality", "reason"})
+
+
+def slice_title(by: str, value: object, votes: int | None = None) -> str:
+    """'Category: Task execution (233 votes)': a slice named in words."""
+    shown = display_name(value) if by in CODED_SLICES else str(value)
+    count = f" ({plural(votes, 'vote')})" if votes is not None else ""
+    return f"{display_name(by)}: {shown}{count}"
 
 
 def format_headline(payload: dict[str, Any]) -> str:
@@ -98,18 +115,31 @@ def format_controlled(payload: dict[str, Any]) -> str:
     """Coefficients of the controls and the controlled board beside the raw ranks."""
     controlled = payload["controlled"]
     lines = [
-        f"Controlled for {', '.join(controlled['controls'])} ({controlled['votes']} votes; "
-        f"{controlled['ci_method']}):",
-        f"  {'covariate':<24} {'coef/SD':>8}  {'95% CI':>17}  odds ratio per SD",
+        f"Controlled for {display_names(controlled['controls'])} "
+        f"({plural(controlled['votes'], 'vote')}; {controlled['ci_method']}):",
     ]
-    for c in controlled["coefficients"]:
-        ci = f"{c['ci_low']:.3f}..{c['ci_high']:.3f}"
-        star = "*" if c["significant"] else " "
-        lines.append(
-            f"  {c['covariate']:<24} {c['coefficient']:>8.3f}  {ci:>17}{star} {c['odds_ratio_per_sd']:.2f}"
+    coefficients = pd.DataFrame(
+        [
+            {
+                "covariate": display_name(c["covariate"]),
+                "coefficient": c["coefficient"],
+                "95% CI": f"{c['ci_low']:.3f} to {c['ci_high']:.3f}",
+                "odds_ratio_per_sd": c["odds_ratio_per_sd"],
+                "significant": bool(c["significant"]),
+            }
+            for c in controlled["coefficients"]
+        ]
+    )
+    lines.append(
+        text_table(
+            coefficients,
+            digits={"odds_ratio_per_sd": 2},
+            headings={"coefficient": "log-odds per SD", "significant": "interval excludes 0"},
         )
+    )
+    for c in controlled["coefficients"]:
         if c.get("caution"):
-            lines.append(f"    caution: {c['covariate']} {c['caution']}")
+            lines.append(f"caution: {display_name(c['covariate'])} {c['caution']}")
     raw = {r["model"]: r for r in payload["ratings"]}
     rows = [
         {**r, "flag": f"{raw[r['model']]['rating']:.0f} (rank {raw[r['model']]['rank']})"}
@@ -237,7 +267,9 @@ def rank_command(
         return
     click.echo(
         format_leaderboard(
-            payload, f"Bradley–Terry leaderboard ({payload['votes']} votes; {payload['ci_method']})"
+            payload,
+            f"Bradley–Terry leaderboard ({plural(payload['votes'], 'vote')}; "
+            f"{payload['ci_method']})",
         )
     )
     click.echo(format_headline(payload))
@@ -252,9 +284,9 @@ def rank_command(
         click.echo(format_controlled(payload))
     for s in payload.get("slices", []):
         click.echo("")
-        click.echo(format_leaderboard(s, f"{by} = {s['value']} ({s['votes']} votes)"))
+        click.echo(format_leaderboard(s, slice_title(by or "", s["value"], s["votes"])))
     for value, why in payload.get("skipped_slices", {}).items():
-        click.echo(f"skipped {by} = {value}: {why}")
+        click.echo(f"skipped {slice_title(by or '', value)}: {why}")
     for note in payload["warnings"]:
         click.echo(f"warning: {note}", err=True)
 

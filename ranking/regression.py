@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arenalens.display import join_words
+from arenalens.display import benchmark_label, join_words
 from arenalens.stats import Z95
 from ranking.benchmark_fit import (
     battles_from_votes,
@@ -147,14 +147,6 @@ def benchmark_matrix(scores: pd.DataFrame) -> pd.DataFrame:
         )
     frame["benchmark"] = frame["dataset"].astype(str) + ":" + frame["task"].astype(str)
     return frame.pivot_table(index="model", columns="benchmark", values="score", aggfunc="mean")
-
-
-def benchmark_label(name: str) -> str:
-    """'SLURP:Intent Detection' -> 'Intent Detection (SLURP)', for people to read."""
-    dataset, sep, task = str(name).partition(":")
-    if not sep or not task:
-        return str(name).replace("_", " ")
-    return f"{task} ({dataset.replace('_', ' ')})"
 
 
 def variance_inflation(x: np.ndarray) -> np.ndarray:

@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from arenalens.cli_output import echo_json
+from arenalens.cli_output import cell_text, echo_json, text_table
 from arenalens.context import AppContext
 from arenalens.csv_safe import write_csv
+from arenalens.display import display_name, join_words, plural, share_with_ci, statistic_label
 from arenalens.privacy import mask_derived_columns, safe_derived_text
 from taxonomy import persist
 from taxonomy.categories import NOVEL, resolve_categories, resolve_use_cases
@@ -105,14 +106,23 @@ def build_command(app: AppContext, min_cluster_size, min_samples, reassign_thres
     click.echo(run_build(app, params, categories_path))
 
 
-def _share_lines(table: pd.DataFrame) -> list[str]:
-    lines = []
+def share_table(table: pd.DataFrame, what: str) -> str:
+    """Category or modality shares as a table: the name in words, the share with its 95% CI,
+    the queries behind it and, where people labelled queries, the bias-corrected share."""
+    rows = []
     for row in table.to_dict("records"):
-        line = f"  {row['label']:<16} {row['share']:6.1%}  [{row['ci_low']:.1%}, {row['ci_high']:.1%}]  n={row['count']}"
-        if "ppi_share" in row and pd.notna(row.get("ppi_share")):
-            line += f"   PPI {row['ppi_share']:.1%} [{row['ppi_ci_low']:.1%}, {row['ppi_ci_high']:.1%}] ({row['n_labelled']} human labels)"
-        lines.append(line)
-    return lines
+        line = {
+            what: display_name(row["label"]),
+            "share (95% CI)": share_with_ci(row["share"], row["ci_low"], row["ci_high"], ".1%"),
+            "queries": int(row["count"]),
+        }
+        if "ppi_share" in row:
+            line["bias-corrected share"] = share_with_ci(
+                row.get("ppi_share"), row.get("ppi_ci_low"), row.get("ppi_ci_high"), ".1%"
+            )
+            line["labelled by people"] = row.get("n_labelled")
+        rows.append(line)
+    return text_table(pd.DataFrame(rows))
 
 
 @taxonomy_group.command("show")
@@ -152,20 +162,22 @@ def show_command(app: AppContext, run_id: int | None, top: int, as_json: bool) -
             continue
         click.echo(f"\n[P{parent.cluster_id}] {parent.name} ({parent.size} queries)")
         for child in children.itertuples():
-            flag = " NOVEL" if child.category == NOVEL else ""
+            flag = " (no category fits: novel)" if child.category == NOVEL else ""
+            category = display_name(child.category) if child.category != NOVEL else "Novel"
             keywords = ", ".join((child.keywords or [])[:5])
             click.echo(
-                f"  [{child.cluster_id:>3}] {child.name} ({child.size}) -> {child.category}{flag}  | {keywords}"
+                f"  [{child.cluster_id:>3}] {child.name} ({child.size}) → {category}{flag}"
+                f"  | {keywords}"
             )
     loose = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] < 0)]
     if len(loose):
         click.echo(
             f"\n  [ -1] unclustered ({int(loose['size'].iloc[0])} queries, {int(loose['size'].iloc[0]) / max(total, 1):.1%})"
         )
-    click.echo("\ncategory shares (95% CI):")
-    click.echo("\n".join(_share_lines(categories)))
-    click.echo("modality shares (95% CI):")
-    click.echo("\n".join(_share_lines(modality)))
+    click.echo("\nCategory shares:")
+    click.echo(share_table(categories, "category"))
+    click.echo("\nModality shares:")
+    click.echo(share_table(modality, "modality"))
 
 
 @taxonomy_group.command("eval")
@@ -187,10 +199,28 @@ def eval_command(
     if as_json:
         echo_json(result)
         return
+    click.echo(format_evaluation(result))
+
+
+def format_evaluation(result: dict) -> str:
+    """`taxonomy eval`'s figures, one a line under its plain heading (per-category figures
+    indented below theirs; categories and lists in words, a missing figure as '—')."""
+    width = max(len(statistic_label(k)) for k in result)
+    lines = []
     for key, value in result.items():
-        if isinstance(value, float):
-            value = f"{value:.3f}"
-        click.echo(f"{key:<32} {value}")
+        label = statistic_label(key)
+        if isinstance(value, dict):
+            lines.append(f"{label}:")
+            inner = max((len(display_name(k)) for k in value), default=0)
+            lines += [
+                f"  {display_name(k):<{inner}}  {cell_text(v, percent=True)}"
+                for k, v in value.items()
+            ]
+        else:
+            share = key.endswith(("_share", "_raw", "accuracy"))
+            shown = value if key == "gold_field" else cell_text(value, percent=share)
+            lines.append(f"{label:<{width}}  {shown}")
+    return "\n".join(lines)
 
 
 @taxonomy_group.command("diff")
@@ -267,11 +297,18 @@ def edit_group() -> None:
     """Analyst edits, stored and re-applied after every rebuild."""
 
 
+def _clusters(ids: object) -> str:
+    """'cluster 3' or 'clusters 3, 4 and 7' (not a Python list)."""
+    ids = list(ids)  # type: ignore[call-overload]
+    return f"{'cluster' if len(ids) == 1 else 'clusters'} {join_words(ids)}"
+
+
 def _record(app: AppContext, edit: Edit, categories_path: Path | None, note: str | None) -> None:
     categories = resolve_categories(categories_path, app.settings.workspace)
     edit_id, report = record_edit(app.store, edit, categories, note)
     click.echo(
-        f"edit {edit_id} stored ({edit.kind} {list(edit.cluster_ids)}); {len(report.applied)} edits applied to the latest run"
+        f"edit {edit_id} stored ({edit.kind} {_clusters(edit.cluster_ids)}); "
+        f"{plural(len(report.applied), 'edit')} applied to the latest run"
     )
 
 
@@ -322,7 +359,7 @@ def recategorise_command(
 def list_edits_command(app: AppContext) -> None:
     """List active edits in the order they are applied."""
     for edit in persist.list_edits(app.store):
-        click.echo(f"{edit.id:>4} {edit.kind:<13} {list(edit.cluster_ids)} {edit.value or ''}")
+        click.echo(f"{edit.id:>4} {edit.kind:<13} {_clusters(edit.cluster_ids)} {edit.value or ''}")
 
 
 @edit_group.command("undo")
@@ -335,7 +372,9 @@ def undo_edit_command(app: AppContext, edit_id: int, categories_path: Path | Non
         raise EditError(f"no active edit with id {edit_id}; see `arenalens taxonomy edit list`")
     persist.deactivate_edit(app.store, edit_id)
     report = reapply_edits(app.store, resolve_categories(categories_path, app.settings.workspace))
-    click.echo(f"edit {edit_id} undone; {len(report.applied)} edits applied to the latest run")
+    click.echo(
+        f"edit {edit_id} undone; {plural(len(report.applied), 'edit')} applied to the latest run"
+    )
 
 
 @taxonomy_group.group("review")
@@ -374,7 +413,7 @@ def review_import_command(app: AppContext, path: Path, categories_path: Path | N
     ratings, renames, report = import_review(app.store, path, categories)
     click.echo(
         f"stored {ratings} ratings and {renames} corrected names; "
-        f"{len(report.applied)} edits applied to the latest run"
+        f"{plural(len(report.applied), 'edit')} applied to the latest run"
     )
 
 

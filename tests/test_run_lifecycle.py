@@ -120,7 +120,7 @@ def test_a_killed_process_leaves_an_abandoned_run_that_status_shows(
     assert str(holder.pid) in abandoned["reason"]
     assert store.latest_run("coding", status="abandoned")["id"] == run_id  # written, not only shown
     shown = CliRunner().invoke(main_group, ["--workspace", str(tmp_path), "--db", db_url, "status"])
-    assert f"run {run_id} coding abandoned (pid {holder.pid} on " in shown.output
+    assert f"run {run_id} Coding feedback abandoned (pid {holder.pid} on " in shown.output
     with store.run("coding", {}) as run:  # the dead holder's lease does not block the next run
         pass
     assert store.latest_run("coding")["id"] == run.id

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from arenalens.cli_output import echo_json
+from arenalens.cli_output import echo_json, text_table
 from arenalens.context import AppContext
-from arenalens.display import plural
+from arenalens.display import benchmark_label, plural
 from arenalens.ingest import (
     FORMATS,
     ingest_aliases,
@@ -121,8 +121,16 @@ def benchmarks_list(app: AppContext, as_json: bool) -> None:
     elif frame.empty:
         click.echo("no benchmark scores; run `arenalens benchmarks ingest FILE.csv`")
     else:
-        table = frame.pivot_table(index="dataset", columns="model", values="score")
-        click.echo(table.round(1).to_string())
+        # one row per benchmark: a dataset can hold several tasks (Commonvoice: accent, gender)
+        labelled = frame.assign(
+            benchmark=[
+                benchmark_label(f"{d}:{t}")
+                for d, t in zip(frame["dataset"], frame["task"], strict=True)
+            ]
+        )
+        table = labelled.pivot_table(index="benchmark", columns="model", values="score")
+        table.columns.name = None
+        click.echo(text_table(table.reset_index(), digits=1))
 
 
 @click.group("aliases")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from arenalens.context import AppContext
+from arenalens.display import join_words, plural, stage_name
 from arenalens.errors import StageError
 from arenalens.ingest import (
     ingest_aliases,
@@ -94,7 +95,11 @@ def run_demo(
     loaded = load_sample_arena(
         app.store, with_audio=with_audio, audio_dir=app.settings.workspace / "audio"
     )
-    echo(f"  ingested: {loaded}")
+    echo(
+        f"  ingested: {plural(loaded['interactions'], 'interaction')}, "
+        f"{plural(loaded['benchmark_scores'], 'benchmark score')}, "
+        f"{plural(loaded['aliases'], 'alias', 'aliases')}, {plural(loaded['audio'], 'audio file')}"
+    )
     failures = []
     for stage, demo in stage_demos():
         started = time.perf_counter()
@@ -109,7 +114,7 @@ def run_demo(
     echo(
         f"summary: {status['interactions']:,} interactions, {status['votes']:,} votes, "
         f"{status['feedback']:,} feedback, {status['systems']} systems, {status['audio']} audio; "
-        f"stages run: {', '.join(sorted(status['stages'])) or 'none'}"
+        f"stages run: {join_words(stage_name(s) for s in sorted(status['stages']))}"
     )
     if failures:
         raise StageError(f"demo stages failed: {', '.join(failures)}")

@@ -6,7 +6,7 @@ import click
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
-from arenalens.display import human_date, plural
+from arenalens.display import human_date, plural, stage_name
 
 
 @click.command("status")
@@ -42,7 +42,9 @@ def status_command(app: AppContext, as_json: bool) -> None:
         click.echo("stages run:")
         for stage, info in sorted(status["stages"].items()):
             runs = plural(info["runs"], "run")
-            click.echo(f"  {stage:<17}{runs}, last {human_date(info['last_finished_at'])}")
+            click.echo(
+                f"  {stage_name(stage):<26}{runs}, last {human_date(info['last_finished_at'])}"
+            )
     else:
         click.echo("stages run: none yet")
     if status["unfinished_runs"]:
@@ -51,7 +53,7 @@ def status_command(app: AppContext, as_json: bool) -> None:
         where = f"pid {run['pid']} on {run['host']}, " if run["pid"] is not None else ""
         reason = f": {run['reason']}" if run["reason"] else ""
         click.echo(
-            f"  run {run['id']} {run['stage']} {run['status']} ({where}started "
+            f"  run {run['id']} {stage_name(run['stage'])} {run['status']} ({where}started "
             f"{human_date(run['started_at'])}){reason}"
         )
 

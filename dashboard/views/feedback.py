@@ -66,45 +66,18 @@ def prevalence_chart(table: pd.DataFrame, grouped: bool) -> alt.Chart:
 
 
 def prevalence_display(table: pd.DataFrame, by: str) -> tuple[pd.DataFrame, dict]:
-    """The prevalence table for people: codes in words, shares as percentages with their CI
-    in one cell, an empty bias-corrected share as '—' with its reason, plain headings (each
-    with its definition on hover)."""
-    rows = []
-    for r in table.itertuples():
-        row = {}
-        if by != "overall":  # a model's name is shown as given; a category in words
-            row["group"] = display.display_name(r.group) if by == "category" else r.group
-        row["reason"] = display.display_name(r.code)
-        row["machine share"] = _share_with_ci(r.machine_rate, r.machine_low, r.machine_high)
-        row["bias-corrected share"] = (
-            _share_with_ci(r.ppi_rate, r.ppi_low, r.ppi_high)
-            if not display.is_empty(r.ppi_rate)
-            else display.or_dash(None, _ppi_reason(r))
-        )
-        row["feedback items"] = int(r.n_items)
-        row["validated by people"] = int(r.n_validated)
-        rows.append(row)
-    frame = pd.DataFrame(rows)
+    """The prevalence table for people (coding's `readable_prevalence`, as `arenalens
+    prevalence` prints it), each heading with its definition on hover."""
+    from coding.prevalence import readable_prevalence
+
     helps = {
         "machine share": display.statistic_help("machine_rate") + " 95% CI in brackets.",
         "bias-corrected share": display.statistic_help("ppi_rate"),
         "feedback items": display.statistic_help("n_items"),
         "validated by people": display.statistic_help("n_validated"),
     }
+    frame = readable_prevalence(table, by)
     return frame, {c: st.column_config.Column(help=h) for c, h in helps.items()}
-
-
-def _share_with_ci(rate: float, low: float, high: float) -> str:
-    if display.is_empty(rate):
-        return display.EMPTY
-    return f"{rate:.0%} ({low:.0%}–{high:.0%})"
-
-
-def _ppi_reason(row: object) -> str:
-    validated = int(getattr(row, "n_validated", 0) or 0)
-    if validated == 0:
-        return "no validated items"
-    return f"only {display.plural(validated, 'validated item')}"
 
 
 def _new_pick(page: str, pick: dict) -> bool:

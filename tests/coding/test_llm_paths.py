@@ -103,9 +103,9 @@ def assert_distilled_run(ws: Path, payload: dict, runs: int = 1) -> None:
     # the classifier, not the LLM, wrote every stored item
     assert items["labeler"].str.startswith("distilled:llm:").all()
     assert published_runs(ws) == runs
-    from arenalens.display import plural
+    from arenalens.display import plural, stage_name
 
-    assert f"coding           {plural(runs, 'run')}, last" in cli(ws, "status")
+    assert f"{stage_name('coding'):<26}{plural(runs, 'run')}, last" in cli(ws, "status")
 
 
 def published_runs(ws: Path) -> int:
@@ -179,7 +179,7 @@ def test_llm_sample_prints_agreement_and_savings(workspace: Path) -> None:
     with FaultServer([("ok", NO_LABELS)]) as server:
         out = cli(workspace, "code", "--llm-sample", str(SAMPLE), llm=server.base_url)
     assert "classifier vs LLM on 8 held-back items of the LLM's sample of 30 (trained on 22)" in out
-    assert "kappa" in out and "percent_agreement" in out
+    assert "Cohen's κ" in out and "% agreement" in out
     assert f"LLM coded {SAMPLE} items in" in out and "about 180 LLM tokens" in out  # 10 x 18
 
 

@@ -243,7 +243,7 @@ def test_no_planted_value_in_any_cli_output_or_export(pii_workspace: Workspace, 
     outputs.update(exports(pii_workspace, tmp_path))
     outputs["discover draft"] = (tmp_path / "draft.yaml").read_text()
     shown = outputs["taxonomy show"]
-    assert "[P" in shown and "category shares" in shown  # a real taxonomy was shown
+    assert "[P" in shown and "Category shares" in shown  # a real taxonomy was shown
     assert "candidate reasons" in outputs["codebook discover"]
     found = {name: leaks(text, values) for name, text in outputs.items()}
     assert {name: hits for name, hits in found.items() if hits} == {}

@@ -59,8 +59,9 @@ def test_infer_run_writes_outputs_then_skips_them(workspace: Path) -> None:
 def test_infer_systems_lists_output_counts(workspace: Path) -> None:
     _run(workspace, "infer", "run", "--system", "tiny-a", "--device", "cpu")
     listed = _run(workspace, "infer", "systems")
-    assert "tiny-a [pipeline]" in listed.output and "outputs=3" in listed.output
-    assert "tiny-b [pipeline]" in listed.output and "outputs=0" in listed.output
+    rows = {line.split()[0]: line.split() for line in listed.output.splitlines()[2:]}
+    assert rows["tiny-a"][1] == "Pipeline" and rows["tiny-a"][-1] == "3"
+    assert rows["tiny-b"][1] == "Pipeline" and rows["tiny-b"][-1] == "0"
 
 
 def test_unknown_system_is_a_one_line_error(workspace: Path) -> None:

@@ -265,7 +265,7 @@ def test_rank_text_output_names_the_uncertainty_fragility_and_controls(
     assert code == 0, err
     assert "CIs treat votes as independent (the votes carry no user ids)" in out
     assert "fragility: the top-rated model (" in out and "of 302 votes (" in out
-    assert "Controlled for response_length, time_to_first_token (302 votes" in out
+    assert "Controlled for Response length and Time to first token (302 votes" in out
     assert "preliminary" in out  # under 100 votes per model
 
 

@@ -36,7 +36,8 @@ def test_taxonomy_commands_end_to_end(workspace: Path, tmp_path: Path, slurp_row
     line = invoke(workspace, "taxonomy", "build", "--seed", "1")
     assert "taxonomy run 1:" in line and "clusters in" in line and "unclustered" in line
     shown = invoke(workspace, "taxonomy", "show")
-    assert "[P" in shown and "category shares (95% CI)" in shown and "text_primary" in shown
+    assert "[P" in shown and "Category shares:" in shown and "Text-primary" in shown
+    assert "share (95% CI)" in shown and "text_primary" not in shown  # words, not stored names
     data = json.loads(invoke(workspace, "taxonomy", "show", "--json"))
     leaf = next(c for c in data["clusters"] if c["level"] == 0 and c["cluster_id"] >= 0)
 
