@@ -313,3 +313,20 @@ def code_with_labeler(
             present = {c.code for c in item.codes}
             rows.append({"feedback_id": fid, **{c: int(c in present) for c in codebook.code_names}})
     return pd.DataFrame(rows, columns=["feedback_id", *codebook.code_names])
+
+
+CONFUSION_CELLS = ["both", "machine_only", "human_only", "neither"]
+
+
+def confusion_table(confusion: pd.DataFrame) -> pd.DataFrame:
+    """The confusion counts wide, one row per code: both say present, machine only, people
+    only, both say absent (the Agreement page and `arenalens agreement`)."""
+    if confusion.empty:
+        return pd.DataFrame(columns=["code", *CONFUSION_CELLS])
+    wide = (
+        confusion.pivot(index="code", columns="cell", values="count")
+        .reindex(columns=CONFUSION_CELLS)
+        .reset_index()
+    )
+    wide.columns.name = None
+    return wide

@@ -15,7 +15,7 @@ from arenalens.cli_output import echo_json, text_table, with_intervals
 from arenalens.context import AppContext
 from arenalens.display import display_name, plural
 from coding import persist
-from coding.agreement import agreement_report
+from coding.agreement import agreement_report, confusion_table
 from coding.annotations import AnnotationQueue
 from coding.codebook import Codebook, resolve_codebook
 from coding.coder import CodingConfig, code_feedback
@@ -84,7 +84,6 @@ def _frame_records(frame: pd.DataFrame) -> list[dict]:
 CODE_HEADINGS = {"code": "loss reason"}
 AGREEMENT_SHARES = ["percent_agreement", "precision", "recall", "machine_rate", "human_rate",
                     "human_percent_agreement", "side_agreement", "polarity_agreement"]  # fmt: skip
-CONFUSION_CELLS = ["both", "machine_only", "human_only", "neither"]
 
 
 def _table(frame: pd.DataFrame, **options: Any) -> str:
@@ -682,15 +681,7 @@ def agreement_command(
         )
     )
     click.echo("\nconfusion (machine x people):")
-    wide = (
-        report.confusion.pivot(index="code", columns="cell", values="count")
-        .reindex(columns=CONFUSION_CELLS)
-        .reset_index()
-        if len(report.confusion)
-        else report.confusion
-    )
-    wide.columns.name = None
-    click.echo(_table(wide))
+    click.echo(_table(confusion_table(report.confusion)))
 
 
 def _agreement_against(

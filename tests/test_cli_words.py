@@ -73,7 +73,9 @@ def test_cells_never_show_python_values():
 
 
 def test_an_estimate_and_its_interval_share_one_cell():
-    frame = pd.DataFrame({"kappa": [0.5, None], "kappa_low": [0.2, None], "kappa_high": [0.8, None]})
+    frame = pd.DataFrame(
+        {"kappa": [0.5, None], "kappa_low": [0.2, None], "kappa_high": [0.8, None]}
+    )
     out = with_intervals(frame, {"kappa": ("kappa_low", "kappa_high")})
     assert list(out.columns) == ["kappa"]
     assert list(out["kappa"]) == ["0.50 (0.20 to 0.80)", "—"]
@@ -116,7 +118,16 @@ COMMANDS = {
     "agreement": ["agreement", "--boot", "50"],
     "annotate progress": ["annotate", "progress"],
     "annotate adjudicate": ["annotate", "adjudicate"],
-    "annotate sample": ["annotate", "sample", "--annotator", "carol", "--size", "8", "--name", "extra"],
+    "annotate sample": [
+        "annotate",
+        "sample",
+        "--annotator",
+        "carol",
+        "--size",
+        "8",
+        "--name",
+        "extra",
+    ],
     "codebook": ["codebook"],
     "benchmarks list": ["benchmarks", "list"],
     "infer systems": ["infer", "systems"],
@@ -155,7 +166,9 @@ def test_a_code_can_be_named_as_people_read_it(coded: Path):
         "--by", "lead",
     )  # fmt: skip
     assert f"adjudicated {item} / Helpfulness: present" in out
-    assert item not in {r["feedback_id"] for r in json.loads(run(coded, "annotate", "adjudicate", "--json"))}
+    assert item not in {
+        r["feedback_id"] for r in json.loads(run(coded, "annotate", "adjudicate", "--json"))
+    }
 
 
 @pytest.mark.slow

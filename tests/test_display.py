@@ -70,3 +70,38 @@ def test_readable_frame():
     assert list(out.columns) == ["code", "bias-corrected share", "finished"]
     assert out.iloc[0]["code"] == "Task execution"
     assert out.iloc[0]["finished"] == "6 Dec 2026, 23:02"
+
+
+def test_the_words_are_shipped_data_read_once(monkeypatch):
+    """The names and the statistics' headings and definitions live in data/display.yaml (not in
+    a .py file), read once per process however often they are looked up."""
+    from arenalens import datafiles
+
+    calls = []
+    real = datafiles.read_yaml
+    monkeypatch.setattr(datafiles, "read_yaml", lambda *a, **k: calls.append(a) or real(*a, **k))
+    display._mapping.cache_clear()
+    try:
+        for _ in range(3):
+            display.display_name("text_primary")
+            display.statistic_label("ppi_rate")
+            display.statistic_help("kappa")
+            display.stage_name("coding.sample")
+        assert len(calls) == 1 and calls[0][0] == display.DATA_FILE
+    finally:
+        display._mapping.cache_clear()
+    import yaml
+
+    data = yaml.safe_load(display.DATA_FILE.read_text(encoding="utf-8"))
+    assert data["names"]["text_primary"] == "Text-primary"
+    for column, entry in data["statistics"].items():
+        assert entry["heading"] and "_" not in entry["heading"], column
+        assert entry["definition"].strip().endswith("."), column
+    assert display.stage_name("coding.sample") == "Annotation sample"
+    assert "STATISTICS" not in vars(display) and "NAMES" not in vars(display)
+
+
+def test_a_share_and_its_interval_read_as_one_cell():
+    assert display.share_with_ci(0.373, 0.344, 0.403) == "37% (34%–40%)"
+    assert display.share_with_ci(None, None, None) == "—"
+    assert display.benchmark_label("SLURP:Intent Detection") == "Intent Detection (SLURP)"

@@ -20,7 +20,6 @@ from dashboard.annotation_view import (
 
 BOOTSTRAP_ROUNDS = 1000
 ALL_CODES = "(all codes)"
-VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
 
 
 def kappa_chart(per_code: pd.DataFrame) -> alt.Chart:
@@ -73,14 +72,6 @@ def kappa_warning(per_code: pd.DataFrame) -> ui.Markdown | None:
             for r in few.itertuples()
         ),
     )
-
-
-CONFUSION_HEADINGS = {
-    "both": "both say present",
-    "neither": "both say absent",
-    "machine_only": "machine only",
-    "human_only": "people only",
-}
 
 
 def per_code_table(per_code: pd.DataFrame) -> pd.DataFrame:
@@ -146,7 +137,7 @@ def show_case(app: AppContext, feedback_id: str, code: str) -> None:
     ui.say(
         "caption",
         "Vote: **{}** · A = {} · B = {}",
-        VOTES.get(item.winner or "", "no vote"),
+        display.display_name(item.winner) if item.winner else "no vote",
         item.model_a or "?",
         item.model_b or "?",
     )
@@ -251,12 +242,13 @@ def render() -> None:
         )
         st.subheader("Confusion (machine × human)")
         if len(report.confusion):
-            wide = report.confusion.pivot(
-                index="code", columns="cell", values="count"
-            ).reset_index()
-            wide.columns.name = None
+            from coding.agreement import confusion_table
+
+            wide = confusion_table(report.confusion)
             wide["code"] = wide["code"].map(display.display_name)
-            ui.table(wide.rename(columns={"code": "loss reason", **CONFUSION_HEADINGS}))
+            ui.table(
+                wide.rename(columns=display.rename_columns(wide.columns, {"code": "loss reason"}))
+            )
         st.subheader("Disagreements awaiting adjudication")
         open_items = loaders.coding.disagreement_details(app)
         if open_items.empty:

@@ -33,7 +33,6 @@ from dashboard.annotation_view import (
 )
 
 ALL_SAMPLES = "(all samples)"
-VOTES = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie"}
 ITEM_HEIGHT = 150
 MIN_ITEM_HEIGHT = 64
 ROW_HEIGHT = 44  # one code's row
@@ -330,7 +329,7 @@ def show_item(item: Any, height: int = ITEM_HEIGHT) -> None:
             ui.say(
                 "caption",
                 "Vote: **{}** · A = {} · B = {}",
-                VOTES.get(item.winner or "", "no vote"),
+                display.display_name(item.winner) if item.winner else "no vote",
                 item.model_a or "?",
                 item.model_b or "?",
             )
