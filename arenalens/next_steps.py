@@ -24,7 +24,8 @@ class Step:
     state: State
     why: str
     command: str
-    # for a blocked step: the command that would unblock it, if one exists
+    # for a blocked step: the command that would unblock it, if one exists; for a ready one,
+    # another command that does it too
     fix: str = ""
 
 
@@ -32,9 +33,27 @@ def _ran(status: dict[str, Any], stage: str) -> bool:
     return stage in (status.get("stages") or {})
 
 
-def next_steps(status: dict[str, Any], ranked_by: Iterable[str] = ()) -> list[Step]:
-    """The checklist for a workspace, from `Store.status()` (counts and finished stages) and
-    the slice fields finished ranking runs used (`rank --by category` -> "category")."""
+@dataclass(frozen=True)
+class Facts:
+    """What a reader of the workspace knows beyond `Store.status()`, for the optional steps
+    (the dashboard's loaders fill it; the step is left out where a fact is unknown)."""
+
+    # style/latency controls the votes carry (None: unknown), or why none can be fitted
+    controls: tuple[str, ...] | None = None
+    controls_blocked: str = ""
+    controlled: bool = False  # a finished ranking run fitted a controlled board
+    # the codebook in use and the versions coded in the store (None: unknown)
+    codebook_version: str | None = None
+    coded_versions: tuple[str, ...] = ()
+
+
+def next_steps(
+    status: dict[str, Any], ranked_by: Iterable[str] = (), facts: Facts | None = None
+) -> list[Step]:
+    """The checklist for a workspace, from `Store.status()` (counts and finished stages), the
+    slice fields finished ranking runs used (`rank --by category` -> "category") and, where a
+    reader knows them, `facts` (which controls the votes carry, which codebook is coded)."""
+    facts = facts or Facts()
     n = {
         key: int(status.get(key) or 0)
         for key in (
@@ -46,6 +65,7 @@ def next_steps(status: dict[str, Any], ranked_by: Iterable[str] = ()) -> list[St
             "feedback",
             "benchmark_scores",
             "systems",
+            "model_outputs",
         )
     }
     if n["interactions"] == 0:
@@ -53,8 +73,9 @@ def next_steps(status: dict[str, Any], ranked_by: Iterable[str] = ()) -> list[St
             Step(
                 "Load data",
                 "ready",
-                "the workspace is empty",
-                "arenalens ingest FILE   (or: arenalens demo)",
+                "the workspace holds no interactions yet (the demo loads the synthetic sample arena)",
+                "arenalens ingest FILE",
+                fix="arenalens demo",
             )
         ]
     steps: list[Step] = []
@@ -83,6 +104,8 @@ def next_steps(status: dict[str, Any], ranked_by: Iterable[str] = ()) -> list[St
                 "arenalens rank",
             )
         )
+    if n["votes"] and facts.controls is not None:
+        steps.append(_control_step(facts))
     queries = n["queries"] + n["transcripts"]
     if queries < MIN_TAXONOMY_QUERIES:
         why = f"{queries:,} queries with text (needs {MIN_TAXONOMY_QUERIES}+)"
@@ -137,11 +160,22 @@ def next_steps(status: dict[str, Any], ranked_by: Iterable[str] = ()) -> list[St
         )
     else:
         coded = _ran(status, "coding")
+        stale = (
+            coded
+            and facts.codebook_version is not None
+            and facts.codebook_version not in facts.coded_versions
+        )
+        why = f"{n['feedback']:,} feedback texts"
+        if stale:
+            why = (
+                f"nothing is coded under the codebook in use ({facts.codebook_version}); the "
+                f"store holds codes of {', '.join(facts.coded_versions)}"
+            )
         steps.append(
             Step(
                 "Code feedback into loss reasons",
-                "done" if coded else "ready",
-                f"{n['feedback']:,} feedback texts",
+                "done" if coded and not stale else "ready",
+                why,
                 "arenalens code",
             )
         )
@@ -151,6 +185,16 @@ def next_steps(status: dict[str, Any], ranked_by: Iterable[str] = ()) -> list[St
                 "done" if _ran(status, "coding.sample") else ("ready" if coded else "blocked"),
                 "a human sample checks the machine's codes" if coded else "needs coded feedback",
                 "arenalens annotate sample --annotator NAME",
+            )
+        )
+        steps.append(
+            Step(
+                "Look for reasons the codebook lacks (optional)",
+                "done" if _ran(status, "coding.discover") else ("ready" if coded else "blocked"),
+                "groups feedback left uncoded or coded 'other' into candidate reasons"
+                if coded
+                else "needs coded feedback",
+                "arenalens codebook discover",
             )
         )
     if n["benchmark_scores"] == 0:
@@ -172,4 +216,45 @@ def next_steps(status: dict[str, Any], ranked_by: Iterable[str] = ()) -> list[St
                 "arenalens regress",
             )
         )
+    steps.append(_outputs_step(n))
+    steps.append(
+        Step(
+            "Collect votes from your own raters (optional)",
+            "ready",
+            "a campaign in the rater app, then a personal link per rater "
+            "(arenalens arena invite RATER --campaign NAME)",
+            "arenalens arena campaign create NAME --mode live",
+        )
+    )
     return steps
+
+
+def _control_step(facts: Facts) -> Step:
+    """The board controlled for answer length and latency, with the controls the votes carry."""
+    name = "Control for style and latency"
+    if not facts.controls:
+        why = facts.controls_blocked or "the votes carry no response lengths or latencies"
+        return Step(name, "blocked", why, "arenalens rank --control FIELD")
+    command = "arenalens rank " + " ".join(f"--control {c}" for c in facts.controls)
+    words = ", ".join(c.replace("_", " ") for c in facts.controls)
+    return Step(name, "done" if facts.controlled else "ready", f"the votes carry {words}", command)
+
+
+def _outputs_step(n: dict[str, int]) -> Step:
+    """Answers of your own systems to the arena's queries (optional; GPU or an endpoint)."""
+    name = "Generate model outputs (optional)"
+    if n["queries"] + n["audio"] == 0:
+        return Step(name, "blocked", "no query text or audio to answer", "arenalens infer run")
+    if n["model_outputs"]:
+        return Step(
+            name,
+            "done",
+            f"{n['model_outputs']:,} outputs stored",
+            "arenalens infer run --system NAME",
+        )
+    return Step(
+        name,
+        "ready",
+        "the systems declared in data/systems.yaml (or your own file) answer the arena's queries",
+        "arenalens infer run --system NAME",
+    )

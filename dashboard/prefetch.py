@@ -87,6 +87,7 @@ def prefetch_steps(app: AppContext) -> list[tuple[str, Callable[[], Any]]]:
         # Overview: last, as the run that starts the prefetch is usually the Overview's own
         # (`arenalens dashboard`'s start-up run, or a first visitor's), computing these meanwhile
         ("synthetic_share", lambda: workspace.synthetic_share(app), True),
+        ("workspace_facts", lambda: workspace.workspace_facts(app), True),  # next steps
         ("latest_ratings", lambda: ranking.latest_ratings(app), True),
         ("prevalence", lambda: coding.prevalence(app, "overall"), coded),
         ("top_loss_reasons", lambda: coding.top_loss_reasons(app, 3), coded),

@@ -109,19 +109,6 @@ def show_user_text(label: str, text: object, *, empty: str = "(none)") -> None:
         st.text(str(text))
 
 
-def stage_missing(what: str, command: str) -> None:
-    """Say that a page section needs a stage that has not run, and which command runs it."""
-    st.info(f"{what} — nothing computed yet. Run `{command}` in a terminal, then reload.")
-
-
-def empty_workspace() -> None:
-    """Say that the workspace holds no interactions and how to fill it."""
-    st.info(
-        "This workspace holds no interactions yet. Run `arenalens demo` for the synthetic "
-        "sample arena, or `arenalens ingest FILE` for your own data."
-    )
-
-
 @contextmanager
 def error_boundary() -> Iterator[None]:
     """Show a known arenalens error as one line instead of a traceback (the dashboard edge)."""

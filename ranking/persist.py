@@ -177,6 +177,21 @@ def votes_for_ranking(store: Store) -> pd.DataFrame:
     return votes
 
 
+def vote_total(store: Store) -> int:
+    """Interactions with a vote."""
+    c = t.interactions.c
+    return int(store.read_frame(select(func.count()).where(c.winner.is_not(None))).iloc[0, 0])
+
+
+def votes_with_both_responses(store: Store) -> int:
+    """Votes whose two response texts are both stored (length control can use them)."""
+    c = t.interactions.c
+    query = select(func.count()).where(
+        c.winner.is_not(None), c.response_a.is_not(None), c.response_b.is_not(None)
+    )
+    return int(store.read_frame(query).iloc[0, 0])
+
+
 def response_lengths(store: Store) -> pd.DataFrame:
     """id -> length of each stored response text (for length control without metadata)."""
     c = t.interactions.c

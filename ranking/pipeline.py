@@ -64,6 +64,28 @@ def _control_fields(store: Store, controls: tuple[str, ...]) -> dict[str, tuple[
     return out
 
 
+#: the style and latency controls arena boards use, in the order the hint names them
+STYLE_CONTROLS = ("response_length", "time_to_first_token", "total_time")
+
+
+def available_controls(store: Store) -> tuple[tuple[str, ...], str]:
+    """(the style/latency controls this workspace's votes carry, '' ) or ((), why none can
+    be fitted): a control needs X_a/X_b metadata on the votes (response length also comes
+    from both response texts of every vote) and the board at least MIN_VOTES votes."""
+    from ranking.covariates import MIN_VOTES
+
+    votes = persist.vote_total(store)
+    if votes < MIN_VOTES:
+        return (), f"{votes:,} votes (a controlled board needs at least {MIN_VOTES})"
+    keys = set(persist.metadata_keys(store))
+    found = [c for c in STYLE_CONTROLS if f"{c}_a" in keys and f"{c}_b" in keys]
+    if LENGTH_CONTROL not in found and persist.votes_with_both_responses(store) == votes:
+        found.insert(0, LENGTH_CONTROL)
+    if not found:
+        return (), "the votes carry no response texts, lengths or latencies"
+    return tuple(c for c in STYLE_CONTROLS if c in found), ""
+
+
 def _numeric(frame: pd.DataFrame, column: str, control: str) -> np.ndarray:
     values = persist.numeric_if_possible(frame[column])
     if values.isna().all():

@@ -39,6 +39,7 @@ def test_finished_stages_are_marked_done():
         "stages": {"ranking": {}, "taxonomy": {}, "coding": {}, "coding.sample": {}, "regression": {}},
     }  # fmt: skip
     steps = steps_by_name(status, ranked_by=["category"])
-    assert {s.state for s in steps.values()} == {"done"}
+    required = {name: s for name, s in steps.items() if not name.endswith("(optional)")}
+    assert {s.state for s in required.values()} == {"done"}
     steps = steps_by_name(status)
     assert steps["Leaderboards per use case"].state == "ready"

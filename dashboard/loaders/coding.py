@@ -15,7 +15,7 @@ from coding.codebook import Codebook, resolve_codebook
 from coding.prevalence import CATCH_ALL_CODES, prevalence_table, required_query_categories
 from dashboard.loaders.cache import context_for, key, loader
 from dashboard.loaders.workspace import masked, status, step_message
-from dashboard.ui import Markdown, fmt
+from dashboard.ui import Markdown
 
 
 @loader
@@ -112,20 +112,12 @@ def annotation_queue(app: AppContext, sample: str | None) -> AnnotationQueue:
 
 def coding_ready(app: AppContext) -> Markdown | None:
     """None when this codebook's codes exist; else the line saying what to run."""
-    if int(status(app)["feedback"]) == 0:
-        return step_message(app, "Code feedback into loss reasons")
-    versions = coded_versions(app)
-    version = codebook(app).version_key
-    if len(versions) and version in set(versions["codebook_version"]):
-        return None
-    if len(versions):
-        return fmt(
-            "Nothing is coded under the codebook in use ({}); the store holds codes of {}. "
-            "Run `arenalens code` to code with it.",
-            version,
-            ", ".join(versions["codebook_version"]),
-        )
-    return Markdown("No feedback has been coded yet. Run `arenalens code` (or `arenalens demo`).")
+    if int(status(app)["feedback"]) > 0:
+        versions = coded_versions(app)
+        if len(versions) and codebook(app).version_key in set(versions["codebook_version"]):
+            return None
+    # the checklist says why: no feedback, nothing coded, or not under the codebook in use
+    return step_message(app, "Code feedback into loss reasons")
 
 
 @loader

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from arenalens.context import AppContext
-from arenalens.next_steps import Step, next_steps
+from arenalens.next_steps import Facts, Step, next_steps
 from arenalens.paths import UnsafePathError, confine_audio
 from arenalens.privacy import mask_columns, mask_derived_columns
 from arenalens.store import tables as t
@@ -125,14 +125,38 @@ def workspace_label(app: AppContext) -> str:
 
 # -- next steps (what the workspace can compute) ----------------------------------
 def workspace_steps(app: AppContext) -> list[Step]:
-    """The next-steps checklist (arenalens.next_steps) for this workspace."""
+    """The next-steps checklist (arenalens.next_steps) for this workspace, with what the
+    stages know beyond the counts (which controls the votes carry, which codebook is coded)."""
     ranking_runs = latest_runs(app, "ranking")
     ranked_by = [(c or {}).get("by") for c in ranking_runs["config"]] if len(ranking_runs) else []
-    return next_steps(status(app), [b for b in ranked_by if b])
+    return next_steps(status(app), [b for b in ranked_by if b], workspace_facts(app))
+
+
+@loader
+def workspace_facts(app: AppContext) -> Facts:
+    """The stages' facts behind the checklist's optional steps (stage functions, read once
+    per store version)."""
+    from coding.codebook import resolve_codebook
+    from coding.persist import coded_versions
+    from ranking.pipeline import available_controls
+
+    controls, why_not = available_controls(app.store)
+    ranking_runs = latest_runs(app, "ranking")
+    summaries = ranking_runs["summary"] if len(ranking_runs) else []
+    controlled = any(bool((s or {}).get("controls")) for s in summaries)
+    versions = coded_versions(app.store)
+    return Facts(
+        controls=controls,
+        controls_blocked=why_not,
+        controlled=controlled,
+        codebook_version=resolve_codebook(app.settings.workspace).version_key,
+        coded_versions=tuple(versions["codebook_version"]) if len(versions) else (),
+    )
 
 
 def step_message(app: AppContext, name: str) -> Markdown:
-    """One line about a checklist step: why it cannot run, or the command that runs it."""
+    """One line about a checklist step (every hint a page gives comes from here): why it
+    cannot run, or what it would use and the command that runs it."""
     for step in workspace_steps(app):
         if step.name == name:
             if step.state == "blocked":
@@ -140,7 +164,10 @@ def step_message(app: AppContext, name: str) -> Markdown:
                 if step.fix:  # our own command line, shown as code
                     line = Markdown(f"{line} Run `{step.fix}` first.")
                 return line
+            # our own command lines, shown as code; the rest escaped
+            other = f" (or `{step.fix}`)" if step.fix else ""
             return Markdown(
-                f"{fmt('{}', step.name)}: run `{step.command}` in a terminal, then reload."
+                f"{fmt('{} — {}', step.name, step.why)}: run `{step.command}`{other} in a "
+                "terminal, then reload."
             )
     return fmt("{}: not available for this workspace.", name)

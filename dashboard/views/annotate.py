@@ -529,10 +529,7 @@ def render() -> None:
         book = loaders.coding.codebook(app)
         samples = loaders.coding.annotation_samples(app)
         if samples.empty:
-            st.info(
-                "No annotation sample has been drawn yet. Run "
-                "`arenalens annotate sample --annotator NAME [--annotator NAME2 ...]`."
-            )
+            ui.show("info", loaders.workspace.step_message(app, "Validate the codes (annotators)"))
             return
         sample_col, name_col, progress_col = st.columns([2, 2, 3], vertical_alignment="bottom")
         with sample_col:

@@ -192,15 +192,25 @@ def show_candidate_reasons(app, version: str) -> None:
     st.subheader("Candidate new reasons")
     table = loaders.coding.candidate_reasons(app, version)
     if table.empty:
-        st.markdown(  # our own text: the command shown as code, not as literal backticks
-            "None yet: `arenalens codebook discover` clusters feedback left uncoded or coded "
-            "'other' and names candidate reasons."
+        ui.show(
+            "info",
+            loaders.workspace.step_message(app, "Look for reasons the codebook lacks (optional)"),
         )
         return
     columns = [
         c for c in ("code", "name", "support", "share", "keywords", "examples") if c in table
     ]
-    st.dataframe(table[columns], width="stretch", hide_index=True)
+    shown = table[columns].copy()
+    shown["code"] = shown["code"].map(display.display_name)  # a proposed code, in words
+    for column in ("keywords", "examples"):
+        if column in shown:
+            shown[column] = shown[column].map(
+                lambda v: " | ".join(map(str, v)) if isinstance(v, list) else display.or_dash(v)
+            )
+    ui.dataframe(
+        shown.rename(columns={"code": "proposed reason", "support": "feedback items"}),
+        column_config={"share": st.column_config.NumberColumn(format="percent")},
+    )
 
 
 def render() -> None:
@@ -208,10 +218,7 @@ def render() -> None:
     app = loaders.cache.app_context()
     with ui.error_boundary():
         if loaders.workspace.status(app)["feedback"] == 0:
-            st.info(
-                "This workspace holds no feedback. Ingest votes with a `feedback` field "
-                "(`arenalens ingest FILE`) or run `arenalens demo`."
-            )
+            ui.show("info", loaders.workspace.step_message(app, "Code feedback into loss reasons"))
             return
         missing = loaders.coding.coding_ready(app)
         if missing:

@@ -199,10 +199,7 @@ def controlled(app: AppContext, run: pd.Series, raw: pd.DataFrame) -> None:
     controls = summary.get("controls") or []
     st.subheader("Style and latency control")
     if not controls:
-        ui.stage_missing(
-            "A board controlled for answer length and latency",
-            "arenalens rank --control response_length --control time_to_first_token",
-        )
+        ui.show("info", loaders.workspace.step_message(app, "Control for style and latency"))
         return
     from ranking.persist import CONTROLLED
 
@@ -364,10 +361,10 @@ def render() -> None:
     st.title("Leaderboard")
     app = loaders.cache.app_context()
     with ui.error_boundary():
-        if loaders.workspace.status(app)["votes"] == 0:
-            st.info(
-                "This workspace holds no votes. Run `arenalens demo` or `arenalens ingest FILE`."
-            )
+        status = loaders.workspace.status(app)
+        if status["votes"] == 0:
+            step = "Load data" if status["interactions"] == 0 else "Rank models"
+            ui.show("info", loaders.workspace.step_message(app, step))
             return
         runs = loaders.workspace.latest_runs(app, "ranking")
         if runs.empty:

@@ -128,8 +128,7 @@ def compare_outputs(app, interaction_id: str) -> None:
     st.subheader("Systems' outputs for this query")
     outputs = loaders.inference.model_outputs(app)
     if outputs.empty:
-        ui.stage_missing("Inference outputs", "arenalens infer run --system NAME")
-        st.caption("`arenalens infer systems` lists the systems declared in YAML.")
+        ui.show("info", loaders.workspace.step_message(app, "Generate model outputs (optional)"))
         return
     mine = outputs[outputs["interaction_id"] == interaction_id].sort_values("system")
     if mine.empty:
@@ -161,7 +160,7 @@ def render() -> None:
     with ui.error_boundary():
         frame = loaders.workspace.interactions(app)
         if frame.empty:
-            ui.empty_workspace()
+            ui.show("info", loaders.workspace.step_message(app, "Load data"))
             return
         chosen = pick_interaction(filters(frame, loaders.workspace.model_aliases(app)))
         if chosen is None:

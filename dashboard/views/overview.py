@@ -138,7 +138,9 @@ def checklist(app) -> None:
     for step in loaders.workspace.workspace_steps(app):
         if step.state == "ready":
             line = ui.fmt("{} **{}** — {}: ", STEP_MARKS[step.state], step.name, step.why)
-            line += f"`{step.command}`"  # our own command line, shown as code
+            line += f"`{step.command}`"  # our own command lines, shown as code
+            if step.fix:
+                line += f" (or `{step.fix}`)"
         elif step.state == "blocked":
             line = ui.fmt("{} {} — cannot run: {}", STEP_MARKS[step.state], step.name, step.why)
             if step.fix:
@@ -177,7 +179,7 @@ def render() -> None:
     with ui.error_boundary():
         status = loaders.workspace.status(app)
         if status["interactions"] == 0:
-            ui.empty_workspace()
+            ui.show("info", loaders.workspace.step_message(app, "Load data"))
         elif loaders.workspace.synthetic_share(app) > 0.5:
             st.warning("This workspace holds the SYNTHETIC sample arena, not real votes.")
         counts_row(status)

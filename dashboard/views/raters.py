@@ -39,9 +39,12 @@ def render() -> None:
     with ui.error_boundary():
         table = loaders.raters.rater_quality(app)
         if table.empty:
-            st.info(
-                "No votes from the rater app yet. Start a campaign with "
-                "`arenalens arena campaign create`, invite raters with `arenalens arena invite`."
+            st.caption("No votes from the rater app yet.")
+            ui.show(
+                "info",
+                loaders.workspace.step_message(
+                    app, "Collect votes from your own raters (optional)"
+                ),
             )
             return
         failing = int(table["failing"].sum())

@@ -55,6 +55,7 @@ def every_loader_call(app) -> list[tuple[Callable[..., Any], tuple]]:
         (workspace.interactions, ()),
         (workspace.model_aliases, ()),
         (workspace.audio_roots, ()),
+        (workspace.workspace_facts, ()),
         (inference.model_outputs, ()),
         (coding.codebook, ()),
         (coding.coded_versions, ()),

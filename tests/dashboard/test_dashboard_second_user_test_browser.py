@@ -282,5 +282,8 @@ def test_a_votes_only_workspace_gets_hints_that_can_run_and_nothing_cut_off(
     assert "rank --by category" not in text  # no command that would fail here
     assert "taxonomy build" not in text
     assert "Code feedback into loss reasons cannot run on this workspace" in text
+    # bare votes carry no lengths or latencies: the controlled board says so, names no control
+    assert "Control for style and latency cannot run on this workspace" in text
+    assert "--control" not in text
     assert "Leaderboards per use case — cannot run" in overview
     assert network.outside() == []
