@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -135,6 +136,7 @@ def dataframe(
     )  # tick boxes
     config = fit_columns(frame, budget, kwargs.pop("column_config", None))
     kwargs.setdefault("width", "stretch")
+    kwargs.setdefault("placeholder", display.EMPTY)  # an empty cell reads '—', never 'None'
     event = st.dataframe(frame, hide_index=True, column_config=config, **kwargs)
     if download:
         download_csv(frame, download)
@@ -179,8 +181,57 @@ def percent(value: float | None) -> str:
 # measured in Chromium); half a page in two columns is ~400 px.
 PAGE_WIDTH_PX = 816
 HALF_WIDTH_PX = 400
-_CHAR_PX = 8.0  # width of a table character in Streamlit's font (generous: no ellipsis)
 _MIN_COLUMN_PX, _MAX_COLUMN_PX = 56, 420
+# The grid's font (14 px Source Sans) measured in Chromium: lower-case letters 6.6 px, capitals
+# 7.9, digits 7.0; a little more here so a width from these never cuts. A cell pads 8 px a side.
+_LOWER_PX, _UPPER_PX, _DIGIT_PX, _SPACE_PX, _OTHER_PX, _WIDE_PX = 6.9, 8.3, 7.2, 3.6, 5.8, 14.5
+_CELL_PADDING_PX = 16 + 6
+FREE_TEXT_MIN_PX = 180  # a free-text column (queries, feedback) keeps at least this much
+
+
+def text_px(text: str) -> float:
+    """The width of `text` in a table cell's font, in pixels (a generous estimate)."""
+    width = 0.0
+    for char in text:
+        if char.islower():
+            width += _LOWER_PX
+        elif char.isupper():
+            width += _UPPER_PX
+        elif char.isdigit():
+            width += _DIGIT_PX
+        elif char.isspace():
+            width += _SPACE_PX
+        elif unicodedata.east_asian_width(char) in ("W", "F"):
+            width += _WIDE_PX
+        else:
+            width += _OTHER_PX
+    return width
+
+
+def _shown(value: object, number_format: str | None = None) -> str:
+    """A cell as the grid writes it: numbers in the column's format (else a few decimals),
+    empty as the placeholder."""
+    if display.is_empty(value):
+        return display.EMPTY
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if number_format == "percent":
+            return f"{float(value):.2%}"
+        if number_format and number_format.startswith("%"):
+            try:
+                return number_format % value
+            except (TypeError, ValueError):
+                pass
+        if isinstance(value, float) and not value.is_integer():
+            return f"{value:,.3f}"
+    return str(value)
+
+
+def _number_format(config: dict[str, Any] | None, column: object) -> str | None:
+    """The format a page gave a number column (`st.column_config.NumberColumn(format=...)`)."""
+    given = (config or {}).get(column)
+    if isinstance(given, dict):
+        return (given.get("type_config") or {}).get("format")
+    return None
 
 
 SHORT_TEXT_CHARS = 32  # values up to this long are names or codes, never cut
@@ -202,82 +253,63 @@ def _is_short_text(values: pd.Series) -> bool:
     return bool(lengths.quantile(0.9) <= SHORT_TEXT_CHARS and lengths.max() <= 2 * SHORT_TEXT_CHARS)
 
 
-def _natural_px(values: pd.Series, column: object) -> int:
-    """Width showing the header and the longest value whole."""
-    lengths = values.head(200).map(lambda v: len(str(v)) if v is not None else 0)
-    longest = int(lengths.max()) if len(lengths) else 0
-    return int(max(len(str(column)) + 2, longest) * _CHAR_PX) + 24
+def _is_whole(values: pd.Series, column: object) -> bool:
+    """Columns shown whole: names, codes, ids, dates, numbers and flags (only free text such as
+    a query or a feedback gives way, and each page shows it whole in a detail view)."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return True
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    return str(column) in WHOLE_COLUMNS or _is_short_text(values)
 
 
-def _distinguishing_chars(texts: list[str]) -> int:
-    """Characters needed so no two of `texts` show the same beginning."""
-    ordered = sorted(set(texts))
-    need = 1
-    for left, right in zip(ordered, ordered[1:], strict=False):
-        common = next(
-            (i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b),
-            min(len(left), len(right)),
-        )
-        need = max(need, min(common + 1, max(len(left), len(right))))
-    return need
-
-
-def _distinct_px(values: pd.Series, column: object, columns: pd.Index) -> int:
-    """Width at which the column's values, and its header among the table's headers, can
-    still be told apart (cut text shows an ellipsis after them)."""
-    texts = [str(v) for v in values.head(200) if v is not None]
-    chars = max(
-        _distinguishing_chars(texts) if texts else 1,
-        min(_distinguishing_chars([str(c) for c in columns]), len(str(column))),
-    )
-    return int((chars + 2) * _CHAR_PX) + 24
+def _content_px(
+    values: pd.Series, column: object, whole: bool, number_format: str | None = None
+) -> int:
+    """Width showing the heading and the values whole (free text: 90% of its values)."""
+    widths = values.head(200).map(lambda v: text_px(_shown(v, number_format)))
+    if len(widths) == 0:
+        longest = 0.0
+    elif whole or len(widths) <= 20:
+        longest = float(widths.max())
+    else:
+        longest = float(widths.quantile(0.9))
+    return int(max(text_px(str(column)), longest) + _CELL_PADDING_PX + 0.5)
 
 
 #: columns shown whole even when a table must shrink to fit
 WHOLE_COLUMNS = frozenset(
-    {"model", "model_a", "model_b", "system", "cluster", "category", "status", "name"}
+    {"model", "model_a", "model_b", "system", "cluster", "category", "status", "name", "parent"}
 )
 
 
 def fit_columns(
     frame: pd.DataFrame, budget_px: int = PAGE_WIDTH_PX, config: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Column widths for `st.dataframe` so every column is on screen within `budget_px`
-    (long text is cut with an ellipsis inside its cell, shown whole on hover), merged into
-    `config` (e.g. number formats). Without it wide tables hide their last columns."""
-    widths = {}
-    for column in frame.columns:
-        values = frame[column].head(200).map(lambda v: len(str(v)) if v is not None else 0)
-        longest = (
-            int(values.quantile(0.9) if len(values) > 20 else values.max()) if len(values) else 0
+    """Column widths for `st.dataframe` from their content: names, codes, numbers and dates
+    whole with their heading, within `budget_px` when they fit; free text (queries, feedback)
+    gets the room that is left (at least FREE_TEXT_MIN_PX; cut inside its cell, each page
+    shows it whole in a detail view), merged into `config` (e.g. number formats). Without it
+    wide tables hide their last columns and names are cut."""
+    whole = {c for c in frame.columns if _is_whole(frame[c], c)}
+    widths = {
+        c: min(
+            _MAX_COLUMN_PX,
+            max(_MIN_COLUMN_PX, _content_px(frame[c], c, c in whole, _number_format(config, c))),
         )
-        natural = max(len(str(column)) + 2, longest)
-        widths[column] = min(_MAX_COLUMN_PX, max(_MIN_COLUMN_PX, int(natural * _CHAR_PX) + 24))
+        for c in frame.columns
+    }
     budget = int(budget_px * 0.985)  # borders
-    # short values (names, codes, dates, numbers) keep their whole width: two annotators cut
-    # to "demo-annotator-" read alike; only free text (queries, feedback) gives way, and it
-    # can be read whole in the page's detail view
-    names = {c for c in frame.columns if str(c) in WHOLE_COLUMNS or _is_short_text(frame[c])}
-    if sum(widths.values()) > budget:
-        fixed = {c: w for c, w in widths.items() if w <= 110 or c in names}
-        flexible = {c: w for c, w in widths.items() if c not in fixed}
-        room = max(budget - sum(fixed.values()), 0)
-        scale = room / max(1, sum(flexible.values()))
-        widths.update({c: max(80, int(w * scale)) for c, w in flexible.items()})
-    total = sum(widths.values())
-    if total > budget:  # still too wide (many columns): shrink the other columns alike
-        floor = _MIN_COLUMN_PX - 8
-        others = [c for c in widths if c not in names]
-        room = budget - sum(w for c, w in widths.items() if c not in others)
-        if others and room >= floor * len(others):
-            scale = room / sum(widths[c] for c in others)
-            widths.update({c: max(floor, int(widths[c] * scale)) for c in others})
-        else:  # even the names do not fit: shrink every column alike
-            widths = {c: max(floor, int(w * budget / total)) for c, w in widths.items()}
+    flexible = [c for c in widths if c not in whole]
+    if sum(widths.values()) > budget and flexible:
+        room = budget - sum(w for c, w in widths.items() if c in whole)
+        # free text takes what the whole columns leave, at least a stub; where even that does
+        # not fit, the grid scrolls sideways rather than cut a name (a page to rethink)
+        floor = FREE_TEXT_MIN_PX if room >= FREE_TEXT_MIN_PX * len(flexible) else _MIN_COLUMN_PX
+        scale = max(room, 0) / max(1, sum(widths[c] for c in flexible))
+        widths.update({c: max(floor, int(widths[c] * scale)) for c in flexible})
     out = dict(config or {})
     for column, width in widths.items():
-        if column in names:  # never so narrow that two values (or headers) read alike
-            width = max(width, _distinct_px(frame[column], column, frame.columns))
         given = out.get(column) or {}
         if given.get("width") is None:  # a width the page chose itself is kept
             out[column] = {**given, "width": width}

@@ -123,11 +123,51 @@ OVERFLOW_JS = """() => {
   return out;
 }"""
 
-# Text people must read whole, cut off in its box: table cells and headers (st.table; the
-# canvas grid of st.dataframe is not in the DOM: its free text has a detail view and its name
-# columns are sized from their content), metric values and labels.
-CLIPPED_JS = """() => {
+# Free-text columns of st.dataframe grids: cut inside their cell on purpose (each page shows
+# the whole text in a detail view or on hover); every other grid column must show its text whole.
+FREE_TEXT_COLUMNS = frozenset(
+    {"query", "feedback", "text", "evidence", "description", "examples", "keywords", "output",
+     "response A", "response B", "transcript", "note", "reason", "why"}
+)  # fmt: skip
+
+# Text people must read whole, cut off in its box: table cells and headers (st.table), metric
+# values and labels, and the cells and headings of st.dataframe grids. A grid draws on a
+# canvas: its columns (title, width), theme (font, padding) and cell texts are read from the
+# grid's own properties, and each text is measured in the grid's font. Every row is checked,
+# not only those scrolled into view.
+CLIPPED_JS = """(freeText) => {
   const out = [];
+  const measure = document.createElement('canvas').getContext('2d');
+  for (const grid of document.querySelectorAll('[data-testid="stDataFrame"]')) {
+    if (!grid.checkVisibility()) continue;
+    const canvas = grid.querySelector('canvas');
+    const fiberKey = canvas && Object.keys(canvas).find(k => k.startsWith('__reactFiber'));
+    let fiber = fiberKey ? canvas[fiberKey] : null, props = null;
+    for (let depth = 0; fiber && depth < 30; depth++, fiber = fiber.return) {
+      const p = fiber.memoizedProps || {};
+      if (Array.isArray(p.columns) && p.getCellContent && p.theme) { props = p; break; }
+    }
+    if (!props) { out.push('grid: its columns could not be read'); continue; }
+    const theme = props.theme, pad = 2 * (theme.cellHorizontalPadding || 8);
+    const rows = Math.min(props.rows || 0, 500);
+    props.columns.forEach((column, index) => {
+      const title = String(column.title || '');
+      if (!title || freeText.includes(title)) return;
+      measure.font = theme.headerFontFull || `${theme.headerFontStyle} ${theme.fontFamily}`;
+      if (measure.measureText(title).width + pad > column.width + 1)
+        out.push(`grid heading '${title}': ${Math.ceil(measure.measureText(title).width + pad)} > ${column.width} px`);
+      measure.font = theme.baseFontFull || `${theme.baseFontStyle} ${theme.fontFamily}`;
+      for (let row = 0; row < rows; row++) {
+        const cell = props.getCellContent([index, row]) || {};
+        const text = String(cell.displayData ?? cell.data ?? '');
+        const need = measure.measureText(text).width + pad;
+        if (need > column.width + 1) {
+          out.push(`grid cell '${title}' '${text.slice(0, 40)}': ${Math.ceil(need)} > ${column.width} px`);
+          break;  // one line per column
+        }
+      }
+    });
+  }
   const selector = '[data-testid="stTable"] th, [data-testid="stTable"] td, '
     + '[data-testid="stMetricValue"] > div, [data-testid="stMetricLabel"] p';
   for (const el of document.querySelectorAll(selector)) {
@@ -315,7 +355,7 @@ def check_pages(
             errors = [e.inner_text() for e in page.locator('[data-testid="stException"]').all()]
             planted = page.evaluate(PLANTED_JS, planted_marker) if planted_marker else []
             overflow = page.evaluate(OVERFLOW_JS)
-            clipped = page.evaluate(CLIPPED_JS)
+            clipped = page.evaluate(CLIPPED_JS, sorted(FREE_TEXT_COLUMNS))
             shot = out / f"{path or 'overview'}-{viewport[0]}.png"
             page.screenshot(path=str(shot), full_page=True)
             page.set_viewport_size({"width": viewport[0], "height": viewport[1]})

@@ -30,6 +30,7 @@ RATING_FORMAT = {
     c: st.column_config.NumberColumn(format="%.0f")
     for c in ("rating", "ci_low", "ci_high", "raw rating", "controlled rating", "change")
 }
+CODED_SLICES = frozenset({"category", "modality", "reason"})  # stored codes: shown in words
 SLICE_LABELS = {"category": "use-case category", "language": "language", "reason": "loss reason"}
 
 
@@ -148,8 +149,10 @@ def overall(app: AppContext, run: pd.Series) -> pd.DataFrame:
     ui.show("markdown", sections.leader_headline(board))
     st.altair_chart(ratings_chart(board), width="stretch")
     headings = {"ci_low": "95% CI low", "ci_high": "95% CI high"}
+    # a column no model has a flag in says nothing (and takes the room model names need)
+    columns = [c for c in TABLE_COLUMNS if c in board and (c != "flag" or board[c].any())]
     ui.dataframe(
-        board[[c for c in TABLE_COLUMNS if c in board]].rename(columns=headings),
+        board[columns].rename(columns=headings),
         width="stretch",
         column_config={headings.get(c, c): f for c, f in RATING_FORMAT.items()},
     )
@@ -341,7 +344,10 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
         ui.say("info", "No slice had enough votes for a leaderboard by {}.", field)
         return
     values = sorted(board["slice_value"].unique())
-    chosen = st.multiselect("Slices", values, default=values[:4], key="leaderboard_slice_values")
+    words = display.display_name if field in CODED_SLICES else str
+    chosen = st.multiselect(
+        "Slices", values, default=values[:4], format_func=words, key="leaderboard_slice_values"
+    )
     shown = board[board["slice_value"].isin(chosen)]
     if shown.empty:
         return
@@ -349,12 +355,17 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
     for k, value in enumerate(chosen):
         with columns[k % 2]:
             ui.say("caption", "{}:", SLICE_LABELS.get(field, field))
-            st.text(str(value))
+            st.text(words(value))
             ranked = shown[(shown["slice_value"] == value) & (shown["status"] != "too few votes")]
             if len(ranked):
                 st.altair_chart(ratings_chart(ranked, height_step=20), width="stretch")
     columns = ["slice_value", "rank", "model", "rating", "ci_low", "ci_high", "votes", "status"]
-    ui.dataframe(shown[columns], width="stretch", column_config=RATING_FORMAT)
+    headings = {**display.rename_columns(columns), "slice_value": SLICE_LABELS.get(field, field)}
+    ui.dataframe(
+        shown[columns].assign(slice_value=shown["slice_value"].map(words)).rename(columns=headings),
+        width="stretch",
+        column_config={headings.get(c, c): f for c, f in RATING_FORMAT.items()},
+    )
 
 
 def render() -> None:

@@ -28,6 +28,8 @@ CLUSTER_COLUMNS = [
     "novel",
 ]
 
+CLUSTER_GRID = ["cluster", "name", "size", "category", "parent", "keywords"]
+CLUSTER_LIST_HEIGHT_PX = 320
 VOTES = {"any": None, "A preferred": "model_a", "B preferred": "model_b", "tie": "tie"}
 SELECTION_KEYS = ("use_cases_category", "use_cases_parent", "use_cases_cluster")
 
@@ -186,17 +188,21 @@ def query_map(points: pd.DataFrame, in_view: pd.DataFrame, min_users: int) -> No
 
 
 def cluster_list(in_view: pd.DataFrame, run_id: int) -> None:
-    """The clusters in view, size and category first (sortable, downloadable)."""
-    shown = in_view[[c for c in CLUSTER_COLUMNS if c in in_view]].copy()
-    shown["keywords"] = shown["keywords"].map(
+    """The clusters in view, largest first, every name and parent whole: a table whose cells
+    wrap (in a box that scrolls), not a grid that cuts them; the download keeps every column."""
+    stored = in_view[[c for c in CLUSTER_COLUMNS if c in in_view]].copy()
+    stored["keywords"] = stored["keywords"].map(
         lambda k: ", ".join(k[:8]) if isinstance(k, list) else ""
     )
+    stored = stored.sort_values("size", ascending=False)
+    shown = stored.drop(columns=["description", "novel"], errors="ignore")  # in the detail below
     if "category" in shown:
         shown["category"] = shown["category"].map(display.display_name)
-    shown = shown.rename(columns={"parent_name": "parent"}).sort_values("size", ascending=False)
-    # the description is read whole in the cluster's detail below; the download keeps it
-    ui.dataframe(shown.drop(columns=["description"], errors="ignore"), height=300)
-    ui.download_csv(shown, f"taxonomy-run{run_id}-clusters.csv")
+    shown = shown.rename(columns={"parent_name": "parent", "cluster_id": "cluster"})
+    ui.table(shown[[c for c in CLUSTER_GRID if c in shown]], height=CLUSTER_LIST_HEIGHT_PX)
+    ui.download_csv(
+        stored.rename(columns={"parent_name": "parent"}), f"taxonomy-run{run_id}-clusters.csv"
+    )
 
 
 def cluster_queries(
@@ -218,12 +224,12 @@ def cluster_queries(
 
 
 def category_mix(queries: pd.DataFrame) -> str:
-    """'knowledge 80%, task_execution 20%': the share of a cluster's queries per own category
+    """'Knowledge 80%, Task execution 20%': the share of a cluster's queries per own category
     (a query that disagrees confidently with its cluster keeps its own)."""
     if "category" not in queries or queries.empty:
         return ""
     shares = queries["category"].fillna("unclustered").value_counts(normalize=True)
-    return ", ".join(f"{name} {share:.0%}" for name, share in shares.items())
+    return ", ".join(f"{display.display_name(name)} {share:.0%}" for name, share in shares.items())
 
 
 def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id: int) -> None:
@@ -267,17 +273,18 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
     stored = mine[
         ["query", "modality", "model_a", "model_b", "winner", "language", "interaction_id"]
     ].head(1000)
-    shown = stored.assign(
-        modality=stored["modality"].map(display.display_name),
-        winner=stored["winner"].map(display.display_name),
-    ).rename(
-        columns={
-            "winner": "vote",
-            **display.rename_columns(["model_a", "model_b", "interaction_id"]),
-        }
+    # the language is a filter above and the id is in the detail below (and in the download):
+    # the grid's width goes to the query
+    shown = (
+        stored.drop(columns=["language"])
+        .assign(
+            modality=stored["modality"].map(display.display_name),
+            winner=stored["winner"].map(display.display_name),
+        )
+        .rename(columns={"winner": "vote", **display.rename_columns(["model_a", "model_b"])})
     )
     event = ui.dataframe(
-        shown,
+        shown.drop(columns=["interaction_id"]),
         on_select="rerun",
         selection_mode="single-row",
         key="use_cases_queries",
@@ -287,7 +294,7 @@ def drill_down(cluster: pd.Series, queries: pd.DataFrame, min_users: int, run_id
     rows = getattr(getattr(event, "selection", None), "rows", None) or []
     if rows and rows[0] < len(shown):
         picked = shown.iloc[rows[0]]
-        ui.show_user_text(f"Query of {picked['interaction']}", picked["query"])
+        ui.show_user_text(f"Query of {picked['interaction_id']}", picked["query"])
 
 
 def compare_clusters(
@@ -321,7 +328,7 @@ def compare_clusters(
                 "caption",
                 "{:,} queries · category {} · {} audio-primary · {:,} coded feedback items",
                 int(cluster["size"]),
-                _or_dash(cluster.get("category")),
+                display.display_name(cluster.get("category")),
                 ui.percent(audio),
                 int(coded.max()) if len(coded) else 0,
             )
@@ -357,14 +364,21 @@ def compare_clusters(
 
 
 def loss_reason_chart(reasons: pd.DataFrame, groups: list[str]) -> alt.Chart:
-    """Per loss reason: its share in cluster A vs cluster B, with 95% CIs (most common first)."""
-    order = list(reasons.groupby("code")["share"].max().sort_values(ascending=False).index)
+    """Per loss reason (in words): its share in cluster A vs cluster B, with 95% CIs (most
+    common first)."""
+    reasons = reasons.assign(reason=reasons["code"].map(display.display_name))
+    order = list(reasons.groupby("reason")["share"].max().sort_values(ascending=False).index)
     return share_chart(
         reasons,
-        "code",
+        "reason",
         "share",
         "share of coded feedback giving the reason, 95% CI",
-        ["code", "cluster", "items", alt.Tooltip("share:Q", format=".1%")],
+        [
+            alt.Tooltip("reason:N", title="loss reason"),
+            "cluster",
+            "items",
+            alt.Tooltip("share:Q", format=".1%"),
+        ],
         groups,
         order=order,
     )

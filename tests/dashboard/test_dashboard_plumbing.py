@@ -158,6 +158,14 @@ def test_prefetch_runs_only_when_the_dashboard_command_asks(tiny_workspace, monk
     app.store.engine.dispose()
 
 
+def whole_px(text: str) -> float:
+    """The width a cell needs to show `text` whole (its font's width plus the cell's padding,
+    as measured in Chromium: 14 px Source Sans, 8 px padding a side)."""
+    from dashboard.ui import text_px
+
+    return text_px(text) + 16
+
+
 def test_table_columns_fit_the_page_width():
     from dashboard.ui import PAGE_WIDTH_PX, fit_columns
 
@@ -168,7 +176,7 @@ def test_table_columns_fit_the_page_width():
     assert sum(widths) <= PAGE_WIDTH_PX
     narrow = pd.DataFrame({"model": ["Whisper+Llama3 pipeline"], "votes": [790]})
     model_width = fit_columns(narrow)["model"]["width"]
-    assert model_width >= 8 * len("Whisper+Llama3 pipeline")  # short tables are not squeezed
+    assert model_width >= whole_px("Whisper+Llama3 pipeline")  # short tables are not squeezed
 
 
 def test_a_wide_leaderboard_shows_every_model_name_whole():
@@ -181,8 +189,8 @@ def test_a_wide_leaderboard_shows_every_model_name_whole():
     ).assign(wins=433, ties=105, losses=252, flag="a flag that is rather long to show")
     widths = {c: w["width"] for c, w in fit_columns(board).items()}
     assert sum(widths.values()) <= PAGE_WIDTH_PX
-    assert widths["model"] >= 8 * len("Whisper+Llama3 pipeline")
-    assert widths["status"] >= 8 * len("provisional")  # "provision" hid the board's verdict
+    assert widths["model"] >= whole_px("Whisper+Llama3 pipeline")
+    assert widths["status"] >= whole_px("provisional")  # "provision" hid the board's verdict
 
 
 def test_win_shares_count_ties_half_with_a_wilson_interval():
@@ -235,8 +243,31 @@ def test_names_in_a_table_are_never_cut_to_the_same_string():
     widths = {c: w["width"] for c, w in fit_columns(table, 400).items()}
     # each annotator's header shown past the characters that tell the two apart
     for name in ("demo-annotator-1", "demo-annotator-2"):
-        assert widths[name] >= 8 * len(name), (name, widths[name])
-    assert widths["item"] >= 8 * len("fb-000123")  # identifiers whole
-    assert widths["feedback"] < 8 * 200  # the free text gives way
+        assert widths[name] >= whole_px(name), (name, widths[name])
+    assert widths["item"] >= whole_px("fb-000123")  # identifiers whole
+    assert widths["feedback"] < whole_px("x" * 200)  # the free text gives way
     roomy = {c: w["width"] for c, w in fit_columns(table).items()}  # a full page: all whole
-    assert roomy["loss reason"] >= 8 * len("Human-likeness")
+    assert roomy["loss reason"] >= whole_px("Human-likeness")
+
+
+def test_names_numbers_and_headings_are_whole_and_free_text_takes_the_rest():
+    """A cluster's queries: the models, vote and modality whole, numbers and headings whole;
+    the query gets the rest of the page (it was cut to ~15 characters, 'so I was watchin')."""
+    from dashboard.ui import FREE_TEXT_MIN_PX, PAGE_WIDTH_PX, fit_columns
+
+    table = pd.DataFrame(
+        {
+            "query": ["so I was watching this documentary about the signing of it " * 2] * 30,
+            "modality": ["Text-primary"] * 29 + ["Audio-primary"],
+            "model A": ["Whisper+Llama3 pipeline"] * 30,
+            "model B": ["Gemini-1.5-Pro"] * 30,
+            "vote": ["A preferred"] * 30,
+            "votes": [1204] * 30,
+        }
+    )
+    widths = {c: w["width"] for c, w in fit_columns(table).items()}
+    assert sum(widths.values()) <= PAGE_WIDTH_PX
+    for column in ("modality", "model A", "model B", "vote", "votes"):
+        longest = max([column, *map(str, table[column])], key=whole_px)
+        assert widths[column] >= whole_px(longest), column
+    assert widths["query"] >= FREE_TEXT_MIN_PX

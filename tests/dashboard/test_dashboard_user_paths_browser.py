@@ -278,8 +278,12 @@ def test_analyst_compares_two_clusters_with_intervals(check, served, clusters_in
         }
         assert drawn == battles.to_dict()
     # loss reasons: every code's share in both clusters, drawn and inside its own 95% interval
-    drawn_reasons = {(p["code"], p["cluster"][:1]) for p in points if "code" in p}
-    assert drawn_reasons == set(zip(reasons["code"], reasons["cluster"].str[:1], strict=True))
+    from arenalens.display import display_name
+
+    drawn_reasons = {(p["loss reason"], p["cluster"][:1]) for p in points if "loss reason" in p}
+    assert drawn_reasons == set(
+        zip(reasons["code"].map(display_name), reasons["cluster"].str[:1], strict=True)
+    )
     assert set(reasons["cluster"].str[:1]) == {"A", "B"}
     assert (reasons["ci_low"] <= reasons["share"]).all()
     assert (reasons["share"] <= reasons["ci_high"]).all()
