@@ -290,6 +290,40 @@ def test_analyst_compares_two_clusters_with_intervals(check, served, clusters_in
     assert (reasons["ci_high"] - reasons["ci_low"] > 0).all()  # a CI, not a bare share
 
 
+# the cluster list's cells: header, text and whether the text overflows its cell
+CLUSTER_CELLS_JS = """() => {
+  const table = Array.from(document.querySelectorAll('[data-testid="stTable"] table'))
+    .find(t => Array.from(t.querySelectorAll('th')).some(th => th.innerText.trim() === 'parent'));
+  if (!table) return null;
+  const heads = Array.from(table.querySelectorAll('thead th')).map(th => th.innerText.trim());
+  return Array.from(table.querySelectorAll('tbody tr')).flatMap(tr =>
+    Array.from(tr.querySelectorAll('td')).map((td, i) => ({
+      column: heads[i], text: td.innerText.trim(), cut: td.scrollWidth > td.clientWidth + 1})));
+}"""
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
+def test_use_cases_lists_every_cluster_name_and_parent_whole(check, served, store_app, viewport):
+    """The cluster list showed ~8 characters of each parent: every name and parent is now in
+    its cell whole (the cell text is the stored name, and nothing overflows the cell)."""
+    from taxonomy.persist import cluster_table, latest_run_id
+
+    run_id = latest_run_id(store_app.store)
+    clusters = cluster_table(store_app.store, run_id, level=0)
+    clusters = clusters[clusters["cluster_id"] >= 0]
+    with browser_page(check, viewport) as page:
+        open_page(check, page, served.port, "use_cases", "Use cases")
+        check.expand_to_content(page, viewport, TIMEOUT_MS)
+        cells = page.evaluate(CLUSTER_CELLS_JS)
+    assert cells, "no cluster list on Use cases"
+    assert [c for c in cells if c["cut"]] == []
+    shown = {c["column"]: set() for c in cells}
+    for cell in cells:
+        shown[cell["column"]].add(cell["text"])
+    assert shown["parent"] - {"—"} == set(clusters["parent_name"].dropna().astype(str))
+    assert shown["name"] == set(clusters["name"].astype(str))
+
+
 # -- layout: every page, both window sizes ------------------------------------------------
 def _search_cjk(page) -> None:
     box = page.get_by_label("Search query text or id")
