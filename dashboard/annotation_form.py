@@ -134,7 +134,7 @@ def code_rows(
                 continue
             side, polarity = start_attributes(start.get(code.name))
             side_col.segmented_control(
-                f"side of the vote for {code.name}",
+                f"side of the vote for {display.display_name(code.name)}",
                 sides,
                 default=side if side in sides else None,
                 key=widget_key(item.feedback_id, code.name, "side"),
@@ -143,7 +143,7 @@ def code_rows(
                 args=(item.feedback_id, code.name),
             )
             polarity_col.segmented_control(
-                f"polarity for {code.name}",
+                f"polarity for {display.display_name(code.name)}",
                 polarities,
                 default=polarity if polarity in polarities else None,
                 key=widget_key(item.feedback_id, code.name, "polarity"),
@@ -219,7 +219,7 @@ def codebook_panel(book: Any) -> None:
     """The codebook's definitions (in a popover beside the item)."""
     ui.show("caption", book.version_key)
     for code in book.codes:
-        with st.expander(ui.safe(code.name)):
+        with st.expander(ui.safe(display.display_name(code.name))):
             st.text(code.definition)
             if code.include:
                 st.caption("Include")

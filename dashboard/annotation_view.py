@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from arenalens import display
+
 # Keys bound on the Annotate page (Streamlit button shortcuts; C and R are reserved by it).
 SAVE_KEY = "Enter"
 SKIP_KEY = "S"
@@ -131,12 +133,12 @@ FEEDBACK_CSS = """<style>
 
 def highlighted_html(text: str, evidence: Sequence[tuple[str, str]]) -> str:
     """The feedback as HTML: every character of user text escaped, evidence in <mark> tags
-    titled with its codes (the only markup added is ours)."""
+    titled with its codes in words (the only markup added is ours)."""
     parts = []
     for span in evidence_spans(text, evidence):
         body = html.escape(span.text)
         if span.codes:
-            names = html.escape(", ".join(span.codes))
+            names = html.escape(", ".join(display.display_name(c) for c in span.codes))
             parts.append(
                 f'<mark title="machine evidence: {names}">{body}</mark>'
                 f'<sup class="al-code">{names}</sup>'

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from arenalens.display import display_names
 from arenalens.stats import Z95, percentile_interval
 from ranking.bootstrap import (
     ONE_STEP_SANDWICH_DRAWS,
@@ -787,7 +788,9 @@ def _flag_confounded_controls(
         se = float(np.sqrt(max(alone.cov_sandwich[n_models, n_models], 0.0)))
         row["alone_coefficient"] = beta
         row["alone_significant"] = bool(abs(beta) > Z95 * se)
-        others = ", ".join(n for n in names if n != row["covariate"])
+        others = display_names(
+            n for n in names if n != row["covariate"]
+        )  # words: a caution is read
         row["caution"] = (
             f"significant alone ({beta:+.2f} per SD) but not once {others} "
             f"{'is' if len(names) == 2 else 'are'} controlled: it stands in for "

@@ -48,7 +48,7 @@ def choose_annotator(names: list[str]) -> str | None:
         "Annotator",
         names,
         index=None,
-        placeholder="Choose your name, or type a new one",
+        placeholder="Your name, or a new one",
         accept_new_options=True,
         key="annotate_annotator",
     )

@@ -70,7 +70,7 @@ def test_highlighting_escapes_user_text_and_adds_only_mark_tags():
     out = highlighted_html(hostile, [("helpfulness", "much")])
     assert "<img" not in out
     assert "&lt;img src=x onerror=alert(1)&gt;" in out
-    assert '<mark title="machine evidence: helpfulness">much</mark>' in out
+    assert '<mark title="machine evidence: Helpfulness">much</mark>' in out  # in words
     assert "**" in out  # markdown is shown as typed, not interpreted
 
 

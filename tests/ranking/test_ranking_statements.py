@@ -80,7 +80,7 @@ def test_a_control_that_stands_in_for_another_is_flagged(talkarena: Path) -> Non
     controlled = json.loads(out)["controlled"]
     latency = next(c for c in controlled["coefficients"] if c["covariate"] == "time_to_first_token")
     assert latency["alone_significant"] and not latency["significant"]
-    assert "not once response_length is controlled" in latency["caution"]
+    assert "not once Response length is controlled" in latency["caution"]  # in words
     ratings = [r["rating"] for r in controlled["ratings"] if r["rank"] > 0]
     assert ratings == sorted(ratings, reverse=True)  # by controlled rating, CI-rank beside
 
