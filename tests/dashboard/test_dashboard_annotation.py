@@ -66,7 +66,9 @@ def test_annotator_sees_their_next_item_with_context(render, coded_workspace):
     assigned = queue.assignments()
     assert f"Item 1 of {int((assigned['annotator'] == 'ann-1').sum())}" in page_text(at)
     # the codebook's definitions are a click away
-    assert any(e.label == queue.codebook.codes[0].name for e in at.expander)
+    from arenalens.display import display_name
+
+    assert any(e.label == display_name(queue.codebook.codes[0].name) for e in at.expander)
     app.store.engine.dispose()
 
 
