@@ -99,7 +99,8 @@ def is_loopback_url(url: str) -> bool:
 
 
 # Charts and tables must fit their container: an element wider than its box hides columns or
-# labels off the right edge. Glide (st.dataframe) scrolls inside `.dvn-scroller`.
+# labels off the right edge. Glide (st.dataframe) scrolls inside `.dvn-scroller`, st.table
+# inside the box around its <table>.
 OVERFLOW_JS = """() => {
   const out = [];
   const main = document.querySelector('[data-testid="stMainBlockContainer"]')
@@ -111,7 +112,8 @@ OVERFLOW_JS = """() => {
     const testid = el.getAttribute('data-testid');
     const box = el.getBoundingClientRect();
     if (box.width < 100 || !el.checkVisibility()) continue;  // e.g. inside a closed expander
-    const inner = el.querySelector('.dvn-scroller') || el;
+    const table = el.querySelector('table');
+    const inner = el.querySelector('.dvn-scroller') || (table && table.parentElement) || el;
     if (inner.scrollWidth > inner.clientWidth + 2)
       out.push(`${testid}: scrollWidth ${inner.scrollWidth} > clientWidth ${inner.clientWidth}`);
     for (const drawn of el.querySelectorAll('canvas, svg.marks')) {

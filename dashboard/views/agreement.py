@@ -74,16 +74,30 @@ def kappa_warning(per_code: pd.DataFrame) -> ui.Markdown | None:
     )
 
 
-def per_code_table(per_code: pd.DataFrame) -> pd.DataFrame:
-    """Per code, for people: the reason in words, items, κ and what it means, and every other
-    statistic under a plain heading, numbers rounded ('—' where there is none)."""
+#: the machine against people, and people among themselves: two tables narrow enough to read
+MACHINE_COLUMNS = ["code", "n", "kappa", "reading", "percent_agreement", "precision", "recall",
+                   "machine_rate", "human_rate"]  # fmt: skip
+PEOPLE_COLUMNS = ["code", "n_double_coded", "human_alpha", "human_percent_agreement",
+                  "side_agreement", "polarity_agreement"]  # fmt: skip
+COUNT_COLUMNS = frozenset({"n", "n_double_coded"})
+
+
+def per_code_table(per_code: pd.DataFrame, columns: list[str] = MACHINE_COLUMNS) -> pd.DataFrame:
+    """Per code, for people: the reason in words and the chosen statistics under plain
+    headings, counts whole, shares as percentages, κ and α to two decimals ('—' where there
+    is none)."""
     frame = kappa_reliability(per_code)
-    columns = ["code", "n", "kappa", "reading", *[c for c in per_code.columns[5:]]]
     shown = frame[[c for c in columns if c in frame]].copy()
     shown["code"] = shown["code"].map(display.display_name)
     for column in shown.columns:
-        if column not in ("code", "reading", "n") and pd.api.types.is_numeric_dtype(shown[column]):
+        if column in COUNT_COLUMNS:
+            shown[column] = shown[column].map(
+                lambda v: display.or_dash(None if pd.isna(v) else f"{int(v):,}")
+            )
+        elif column in ("kappa", "human_alpha"):
             shown[column] = shown[column].map(display.human_number)
+        elif column not in ("code", "reading") and pd.api.types.is_numeric_dtype(shown[column]):
+            shown[column] = shown[column].map(ui.percent)
     return shown.rename(columns=display.rename_columns(shown.columns, {"code": "loss reason"}))
 
 
@@ -230,7 +244,9 @@ def render() -> None:
         if warning:
             ui.show("warning", warning)
         st.altair_chart(kappa_chart(report.per_code), width="stretch")
-        ui.table(per_code_table(report.per_code))
+        ui.table(per_code_table(report.per_code, MACHINE_COLUMNS))
+        st.caption("People among themselves, on the items two or more of them coded")
+        ui.table(per_code_table(report.per_code, PEOPLE_COLUMNS))
         ui.say(
             "caption",
             "κ compares the machine's codes with the resolved human label (adjudicated, else "
