@@ -583,9 +583,7 @@ def progress_command(
     click.option(
         "--item", "feedback_id", help="Feedback id to settle (omit to list open disagreements)."
     ),
-    click.option(
-        "--code", help="The code to settle: its name or its words (e.g. Human-likeness)."
-    ),
+    click.option("--code", help="The code to settle: its name or its words (e.g. Human-likeness)."),
     click.option("--present/--absent", default=None, help="The adjudicated label."),
     click.option("--by", "adjudicator", help="Adjudicator's name."),
     click.option("--note", default="", help="Why."),
