@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from arena import persist
+from arena import persist, serving
 from arena.errors import AccessDenied, ArenaError, RateLimited
 from arena.live import AUDIO_FOLDER, DEFAULT_TIMEOUT_S, ask_both, latency_fields, save_recording
 from arena.scheduler import next_pair
+from arena.settings import campaign_settings
 from arena.votes import CHOICES
 from arenalens.config import load_settings
 from arenalens.context import AppContext
@@ -82,7 +83,7 @@ def _vote(
     try:
         said = spoken_reason(app, spec, pair)
         reason = " ".join(part for part in (typed, said) if part) or None
-        stored = persist.cast_vote(
+        stored = serving.cast_vote(
             app.store,
             spec,
             rater,
@@ -131,13 +132,19 @@ def show_query(pair: dict[str, Any]) -> None:
 def replay_page(app: AppContext, spec: dict[str, Any], rater: str) -> None:
     """Show the rater's current blind pair and the vote buttons."""
     store = app.store
-    pair = persist.current_pair(store, spec["name"], rater, np.random.default_rng())
-    voted, left = persist.rater_progress(store, spec["name"], rater)
+    pair = serving.current_pair(store, spec["name"], rater, np.random.default_rng())
+    voted, left = serving.rater_progress(store, spec["name"], rater)
     show_note()
     if pair is None:
         st.success(plain(f"Thank you: nothing left to rate. You cast {voted} vote(s)."))
         return
-    st.caption(plain(f"Your votes so far: {voted}. Pairs still open to you: {left + 1}."))
+    minutes = campaign_settings(spec).expire_after_minutes
+    st.caption(
+        plain(
+            f"Your votes so far: {voted}. Pairs still open to you: {left + 1}. A pair left "
+            f"without a vote for {minutes:g} minutes goes to another rater."
+        )
+    )
     show_query(pair)
     for column, side in zip(st.columns(2), ("a", "b"), strict=True):
         with column.container(border=True):

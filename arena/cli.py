@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 import numpy as np
 
-from arena import persist
+from arena import persist, sources
 from arena.errors import ArenaError
 from arena.pairs import attention_pairs, read_pair_files
+from arena.settings import DEFAULT_EXPIRY_MINUTES
 from arenalens.context import AppContext
 from arenalens.streamlit_server import is_loopback, serve_until_stopped, streamlit_run
 
@@ -68,6 +69,15 @@ def campaign_group() -> None:
     default=None,
     help="Live: comma-separated systems to draw pairs from (default: all in systems.yaml).",
 )
+@click.option(
+    "--expire-after",
+    "expire_after_minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_EXPIRY_MINUTES,
+    show_default=True,
+    help="Replay: minutes a rater may hold a pair without voting; then it goes to another "
+    "rater (never back to them).",
+)
 @click.pass_obj
 def campaign_create_command(
     app: AppContext,
@@ -78,6 +88,7 @@ def campaign_create_command(
     attention_rate: float,
     votes_per_minute: int,
     systems: str | None,
+    expire_after_minutes: float,
 ) -> None:
     """Create a campaign (replay: pairs from `infer pair`; live: raters ask their own queries)."""
     persist.create_campaign(
@@ -89,6 +100,7 @@ def campaign_create_command(
         attention_rate=attention_rate,
         votes_per_minute=votes_per_minute,
         systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
+        expire_after_minutes=expire_after_minutes,
     )
     click.echo(f"campaign {name!r} created ({mode}, {raters_per_pair} rater(s) per pair)")
     if mode == "replay":
@@ -141,7 +153,7 @@ def load_pairs_command(
     if spec["mode"] != "replay":
         raise ArenaError(f"campaign {campaign_name!r} is live: it takes no pairs")
     if from_store:
-        pairs = persist.pairs_from_store(app.store)
+        pairs = sources.pairs_from_store(app.store)
     elif blind is not None and key_file is not None:
         pairs = read_pair_files(blind, key_file, audio_root)
     else:
@@ -246,7 +258,7 @@ def demo(app: AppContext) -> str:
         persist.create_campaign(
             store, DEMO_CAMPAIGN, "replay", raters_per_pair=3, attention_rate=0.1
         )
-    pairs = persist.pairs_from_battles(store, DEMO_PAIRS, seed=app.settings.seed)
+    pairs = sources.pairs_from_battles(store, DEMO_PAIRS, seed=app.settings.seed)
     planted = attention_pairs(pairs, 0.1, np.random.default_rng(app.settings.seed))
     added = persist.add_pairs(store, DEMO_CAMPAIGN, pairs)
     added += persist.add_pairs(store, DEMO_CAMPAIGN, planted)

@@ -99,3 +99,16 @@ Index(
     arena_assignments.c.rater,
     arena_assignments.c.voted_at,
 )
+
+# Assignments a rater left unvoted past the campaign's expiry: moved here (out of
+# arena_assignments) in the same transaction that gives their slot back to the pair, so a pair
+# is served again, never to the same rater, and a late vote can still take a free slot.
+arena_expired = Table(
+    "arena_expired",
+    metadata,
+    Column("campaign", String(128), primary_key=True),
+    Column("rater", String(256), primary_key=True),
+    Column("pair_id", String(64), primary_key=True),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+    Column("expired_at", DateTime(timezone=True), nullable=False),
+)

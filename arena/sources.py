@@ -1,0 +1,94 @@
+"""Where a replay campaign's pairs come from in the store: the blind pairs `infer pair` stored,
+and battles an arena already logged (offered blind again)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+
+from arena.errors import ArenaError
+from arena.pairs import PAIR_COLUMNS
+from arenalens.store import Store
+
+
+def _stored_audio(store: Store) -> dict[str, tuple[str, str]]:
+    """interaction id -> (audio path, the root it was confined to), for queries with audio."""
+    from arenalens.store import tables as t
+
+    query = select(
+        t.query_audio.c.interaction_id, t.query_audio.c.path, t.query_audio_roots.c.root
+    ).join(
+        t.query_audio_roots,
+        t.query_audio_roots.c.interaction_id == t.query_audio.c.interaction_id,
+    )
+    with store.engine.connect() as conn:
+        return {row.interaction_id: (row.path, row.root) for row in conn.execute(query)}
+
+
+def pairs_from_store(store: Store) -> pd.DataFrame:
+    """Every blind pair `arenalens infer pair` stored, with its query text and audio."""
+    from inference import persist as inference_persist
+
+    frame = inference_persist.pairs_frame(store)
+    if frame.empty:
+        raise ArenaError(
+            "no pairs in the store; run `arenalens infer pair SYSTEM_A SYSTEM_B` first"
+        )
+    queries = inference_persist.query_texts(store, list(frame["interaction_id"]))
+    audio = _stored_audio(store)
+    rows = []
+    for row in frame.itertuples():
+        path, root = audio.get(row.interaction_id, (None, None))
+        rows.append(
+            {
+                "pair_id": row.pair_id,
+                "interaction_id": row.interaction_id,
+                "query_text": queries.get(row.interaction_id),
+                "query_audio": path,
+                "audio_root": root,
+                "model_a": row.system_a,
+                "model_b": row.system_b,
+                "response_a": row.response_a,
+                "response_b": row.response_b,
+                "attention": False,
+                "bad_side": None,
+            }
+        )
+    return pd.DataFrame(rows, columns=PAIR_COLUMNS)
+
+
+def pairs_from_battles(store: Store, limit: int, seed: int = 0) -> pd.DataFrame:
+    """Up to `limit` stored battles re-offered blind (both answers, different texts), sides as
+    they were: a campaign to rate again what an arena logged, e.g. the sample arena's."""
+    from inference.pairs import pair_id
+
+    frame = store.interactions_frame(
+        ["id", "query_text", "model_a", "model_b", "response_a", "response_b"],
+        include_extra=False,
+    )
+    frame = frame.dropna(subset=["query", "model_a", "model_b", "response_a", "response_b"])
+    frame = frame[frame["response_a"] != frame["response_b"]]
+    frame = frame[~frame["id"].astype(str).str.startswith("arena_")]  # not the arena's own votes
+    if frame.empty:
+        raise ArenaError("no stored battle has a query and two different answers")
+    picked = frame.sample(n=min(limit, len(frame)), random_state=seed).sort_values("id")
+    audio = _stored_audio(store)
+    rows = []
+    for row in picked.itertuples():
+        path, root = audio.get(row.id, (None, None))
+        rows.append(
+            {
+                "pair_id": pair_id(row.id, row.model_a, row.model_b),
+                "interaction_id": row.id,
+                "query_text": row.query,
+                "query_audio": path,
+                "audio_root": root,
+                "model_a": row.model_a,
+                "model_b": row.model_b,
+                "response_a": row.response_a,
+                "response_b": row.response_b,
+                "attention": False,
+                "bad_side": None,
+            }
+        )
+    return pd.DataFrame(rows, columns=PAIR_COLUMNS)
