@@ -21,7 +21,14 @@ import streamlit as st
 
 from arena import persist, serving
 from arena.errors import AccessDenied, ArenaError, RateLimited
-from arena.live import AUDIO_FOLDER, DEFAULT_TIMEOUT_S, ask_both, latency_fields, save_recording
+from arena.live import (
+    AUDIO_FOLDER,
+    DEFAULT_TIMEOUT_S,
+    Question,
+    ask_both,
+    latency_fields,
+    save_recording,
+)
 from arena.scheduler import next_pair
 from arena.settings import campaign_settings
 from arena.votes import CHOICES
@@ -204,29 +211,35 @@ def run_battle(app: AppContext, spec: dict[str, Any], rater: str, query: str, au
     the battle for the vote only when both answered."""
     battle_id = "live_" + uuid.uuid4().hex[:24]
     audio_path = None
+    question = Question(query.strip())
     if audio is not None:
         audio_path = save_recording(
             audio.getvalue(), app.settings.workspace, spec["name"], battle_id
         )
         with st.spinner("Transcribing your question..."):
+            started = time.perf_counter()
             query = transcribe_file(audio_path)
+            question = Question(
+                query,
+                str(audio_path),
+                transcriber().model_name,
+                time.perf_counter() - started,
+            )
         if not query:
             raise ArenaError("nothing was recognised in the recording; try again or type it")
-    if not query.strip():
+    if not question.text:
         raise ArenaError("ask a question first (record it or type it)")
     systems = live_systems(app, spec)
     votes = persist.campaign_votes(app.store, spec["name"])
     first, second = next_pair(list(systems), votes, rater, np.random.default_rng())
     st.subheader("The question")
-    st.text(query)
+    st.text(question.text)
     boxes = []
     for column, side in zip(st.columns(2), ("A", "B"), strict=True):
         with column.container(border=True):
             st.subheader(side)
             boxes.append(st.empty())
-    sides, threads = ask_both(
-        (systems[first], systems[second]), query, audio_path and str(audio_path), generator_for
-    )
+    sides, _ = ask_both((systems[first], systems[second]), question, generator_for)
     deadline = time.monotonic() + DEFAULT_TIMEOUT_S + 5
     while not all(side.done for side in sides) and time.monotonic() < deadline:
         for box, side in zip(boxes, sides, strict=True):
@@ -247,7 +260,7 @@ def run_battle(app: AppContext, spec: dict[str, Any], rater: str, query: str, au
         "pair_id": battle_id,
         "model_a": first,
         "model_b": second,
-        "query_text": query,
+        "query_text": question.text,
         "query_audio": str(audio_path) if audio_path else None,
         "audio_root": str(root) if audio_path else None,
         "response_a": sides[0].text.strip(),

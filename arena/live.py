@@ -1,5 +1,9 @@
 """Live battles: a rater's recorded or typed query, two systems answering side by side (streamed
-where the backend streams), per side time to first token, total time and length."""
+where the backend streams), per side time to first token, total time and length.
+
+A pipeline system hears a recording through its own recogniser (its `asr`); when that is the
+app's own, it reads the app's transcript instead of recognising the same audio twice, and its
+timings include the app's recognition, so both sides' times count the same work."""
 
 from __future__ import annotations
 
@@ -12,12 +16,22 @@ from pathlib import Path
 
 from arena.errors import ArenaError
 from arenalens.paths import UnsafePathError, confine_audio
-from inference.systems import SystemSpec
+from inference.systems import AsrSpec, SystemSpec
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a minute of 16-bit 48 kHz stereo WAV is ~11 MB
 MAX_AUDIO_SECONDS = 60.0
 AUDIO_FOLDER = "arena-audio"  # under the workspace: every recording is confined to it
 DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the rater asked: typed text, or a recording and the app's transcript of it."""
+
+    text: str
+    audio_path: str | None = None
+    asr_model: str | None = None  # the app's recogniser, for a recording
+    asr_seconds: float = 0.0  # how long the app's recogniser took
 
 
 @dataclass
@@ -29,8 +43,46 @@ class SideAnswer:
     error: str | None = None
     time_to_first_token: float | None = None
     total_time: float | None = None
+    heard: str | None = None  # the text a pipeline's LLM read
+    asr_model: str | None = None  # the recogniser that heard a recorded question
     done: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+_TRANSCRIBERS: dict[str, object] = {}
+_TRANSCRIBERS_LOCK = threading.Lock()
+
+
+def transcriber_for(asr: AsrSpec) -> object:
+    """A pipeline's own recogniser, loaded once per server process."""
+    from inference.transcribe import make_transcriber, transcriber_model_name
+
+    key = transcriber_model_name(asr.backend, asr.model)
+    with _TRANSCRIBERS_LOCK:
+        if key not in _TRANSCRIBERS:
+            _TRANSCRIBERS[key] = make_transcriber(asr.backend, asr.model)
+        return _TRANSCRIBERS[key]
+
+
+def hear(
+    spec: SystemSpec, question: Question, transcriber: Callable[[AsrSpec], object]
+) -> tuple[str, str | None, float]:
+    """(text the system's LLM reads, the recogniser that produced it, seconds of recognition
+    already spent before the request): a typed question as typed; a recording through the
+    pipeline's own recogniser, or the app's transcript when the recogniser is the same."""
+    if question.audio_path is None or spec.kind != "pipeline" or spec.asr is None:
+        return question.text, None, 0.0
+    from inference.audio import load_audio
+    from inference.transcribe import transcriber_model_name
+
+    wanted = transcriber_model_name(spec.asr.backend, spec.asr.model)
+    if wanted == question.asr_model:
+        return question.text, wanted, question.asr_seconds
+    audio = load_audio(question.audio_path)
+    text = transcriber(spec.asr).transcribe([audio])[0].text.strip()  # type: ignore[attr-defined]
+    if not text:
+        raise ArenaError(f"{wanted} recognised nothing in the recording")
+    return text, wanted, 0.0
 
 
 def save_recording(data: bytes, workspace: Path, campaign: str, battle_id: str) -> Path:
@@ -70,7 +122,9 @@ def campaign_folder(campaign: str) -> str:
     return "c_" + hashlib.sha256(campaign.encode()).hexdigest()[:16]
 
 
-def _stream_openai(spec: SystemSpec, query: str, side: SideAnswer, timeout_s: float) -> None:
+def _stream_openai(
+    spec: SystemSpec, query: str, side: SideAnswer, timeout_s: float, started: float
+) -> None:
     from openai import OpenAI, OpenAIError
 
     llm = spec.llm
@@ -81,7 +135,6 @@ def _stream_openai(spec: SystemSpec, query: str, side: SideAnswer, timeout_s: fl
         timeout=timeout_s,
         max_retries=0,
     )
-    started = time.perf_counter()
     try:
         stream = client.chat.completions.create(
             model=llm.model,
@@ -95,8 +148,10 @@ def _stream_openai(spec: SystemSpec, query: str, side: SideAnswer, timeout_s: fl
             seed=spec.seed,
             stream=True,
         )
+        finished = False
         for chunk in stream:
             piece = chunk.choices[0].delta.content if chunk.choices else None
+            finished = finished or bool(chunk.choices and chunk.choices[0].finish_reason)
             if piece:
                 with side.lock:
                     if side.time_to_first_token is None:
@@ -104,20 +159,26 @@ def _stream_openai(spec: SystemSpec, query: str, side: SideAnswer, timeout_s: fl
                     side.text += piece
             if time.perf_counter() - started > timeout_s:
                 raise TimeoutError(f"no complete answer within {timeout_s:.0f} s")
+        if not finished:  # e.g. llama-cpp-python's server, cutting a stream for a new request
+            side.error = "the answer stopped before the server said it was complete"
     except (OpenAIError, TimeoutError, OSError) as exc:
         side.error = f"{type(exc).__name__}: {exc}"
     side.total_time = time.perf_counter() - started
 
 
 def _generate_once(
-    spec: SystemSpec, query: str, audio_path: str | None, side: SideAnswer, generator_for
+    spec: SystemSpec,
+    query: str,
+    audio_path: str | None,
+    side: SideAnswer,
+    generator_for: Callable[[SystemSpec], object],
+    started: float,
 ) -> None:
     from inference.generators import GenerationRequest
 
-    started = time.perf_counter()
     try:
         request = GenerationRequest("live", text=query, audio_path=audio_path)
-        result = generator_for(spec).generate([request])[0]
+        result = generator_for(spec).generate([request])[0]  # type: ignore[attr-defined]
         side.text, side.error = result.text or "", result.error
     except Exception as exc:  # any backend failure ends the battle, never the app
         side.error = f"{type(exc).__name__}: {exc}"
@@ -127,26 +188,32 @@ def _generate_once(
 
 def ask_both(
     specs: tuple[SystemSpec, SystemSpec],
-    query: str,
-    audio_path: str | None,
+    question: Question,
     generator_for: Callable[[SystemSpec], object],
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    transcriber: Callable[[AsrSpec], object] = transcriber_for,
 ) -> tuple[tuple[SideAnswer, SideAnswer], list[threading.Thread]]:
-    """Start both systems on the query in threads; the answers fill in as they arrive."""
+    """Start both systems on the question in threads; the answers fill in as they arrive."""
     sides = (SideAnswer(specs[0].name), SideAnswer(specs[1].name))
     threads = []
     for spec, side in zip(specs, sides, strict=True):
 
         def work(spec: SystemSpec = spec, side: SideAnswer = side) -> None:
+            started = time.perf_counter()
             try:
+                text, side.asr_model, spent = hear(spec, question, transcriber)
+                side.heard, started = text, started - spent
                 if (
                     spec.kind == "pipeline"
                     and spec.llm is not None
                     and spec.llm.backend == "openai"
                 ):
-                    _stream_openai(spec, query, side, min(timeout_s, spec.llm.timeout_s))
+                    timeout = min(timeout_s, spec.llm.timeout_s)
+                    _stream_openai(spec, text, side, timeout, started)
                 else:
-                    _generate_once(spec, query, audio_path, side, generator_for)
+                    _generate_once(spec, text, question.audio_path, side, generator_for, started)
+            except Exception as exc:  # any failure ends the battle, never the app
+                side.error = side.error or f"{type(exc).__name__}: {exc}"
             finally:
                 if not side.error and not side.text.strip():
                     side.error = "an empty answer"
@@ -158,11 +225,14 @@ def ask_both(
     return sides, threads
 
 
-def latency_fields(sides: tuple[SideAnswer, SideAnswer]) -> dict[str, float | int]:
-    """The per-side fields Talk Arena logs and `rank --control` reads."""
-    fields: dict[str, float | int] = {}
+def latency_fields(sides: tuple[SideAnswer, SideAnswer]) -> dict[str, float | int | str]:
+    """The per-side fields Talk Arena logs and `rank --control` reads, and which recogniser
+    heard a recorded question."""
+    fields: dict[str, float | int | str] = {}
     for suffix, side in zip(("a", "b"), sides, strict=True):
         fields[f"time_to_first_token_{suffix}"] = round(side.time_to_first_token or 0.0, 3)
         fields[f"total_time_{suffix}"] = round(side.total_time or 0.0, 3)
         fields[f"response_length_{suffix}"] = len(side.text.strip())
+        if side.asr_model:
+            fields[f"asr_model_{suffix}"] = side.asr_model
     return fields
