@@ -11,7 +11,13 @@ import numpy as np
 from arena import persist, sources
 from arena.errors import ArenaError
 from arena.pairs import attention_pairs, read_pair_files
-from arena.settings import DEFAULT_EXPIRY_MINUTES
+from arena.settings import (
+    DEFAULT_EXPIRY_MINUTES,
+    MAX_TURNS,
+    OUTPUTS,
+    VOTE_PER,
+    CampaignSettings,
+)
 from arenalens.context import AppContext
 from arenalens.streamlit_server import is_loopback, serve_until_stopped, streamlit_run
 
@@ -78,6 +84,29 @@ def campaign_group() -> None:
     help="Replay: minutes a rater may hold a pair without voting; then it goes to another "
     "rater (never back to them).",
 )
+@click.option(
+    "--max-turns",
+    type=click.IntRange(1, MAX_TURNS),
+    default=1,
+    show_default=True,
+    help="Live: turns a rater may talk to both systems before voting (each system sees its "
+    "own earlier answers).",
+)
+@click.option(
+    "--output",
+    type=click.Choice(OUTPUTS),
+    default="text",
+    show_default=True,
+    help="Live: 'speech' plays each answer as audio (systems need `output: speech`), its text "
+    "shown as transcript.",
+)
+@click.option(
+    "--vote-per",
+    type=click.Choice(VOTE_PER),
+    default="conversation",
+    show_default=True,
+    help="Live, with --max-turns above 1: one vote after the conversation, or one per turn.",
+)
 @click.pass_obj
 def campaign_create_command(
     app: AppContext,
@@ -89,6 +118,9 @@ def campaign_create_command(
     votes_per_minute: int,
     systems: str | None,
     expire_after_minutes: float,
+    max_turns: int,
+    output: str,
+    vote_per: str,
 ) -> None:
     """Create a campaign (replay: pairs from `infer pair`; live: raters ask their own queries)."""
     persist.create_campaign(
@@ -101,8 +133,15 @@ def campaign_create_command(
         votes_per_minute=votes_per_minute,
         systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
         expire_after_minutes=expire_after_minutes,
+        max_turns=max_turns,
+        output=output,
+        vote_per=vote_per,
     )
-    click.echo(f"campaign {name!r} created ({mode}, {raters_per_pair} rater(s) per pair)")
+    if mode == "live":
+        turns = f"up to {max_turns} turns, a vote per {vote_per}" if max_turns > 1 else "1 turn"
+        click.echo(f"campaign {name!r} created (live, {turns}, answers as {output})")
+    else:
+        click.echo(f"campaign {name!r} created (replay, {raters_per_pair} rater(s) per pair)")
     if mode == "replay":
         click.echo(
             f"next: arenalens arena load-pairs --campaign {name} BLIND.jsonl --key KEY.jsonl"
@@ -118,10 +157,12 @@ def campaign_list_command(app: AppContext) -> None:
         click.echo("no campaigns yet (arenalens arena campaign create NAME --mode replay)")
         return
     for row in frame.itertuples():
-        click.echo(
-            f"{row.name}: {row.mode}, {row.pairs} pairs, {row.votes} votes from {row.raters} "
-            f"raters, {row.raters_per_pair} rater(s) per pair"
-        )
+        if row.mode == "live":
+            settings = CampaignSettings.from_json(row.settings)
+            how = f"up to {settings.max_turns} turn(s), answers as {settings.output}"
+        else:
+            how = f"{row.pairs} pairs, {row.raters_per_pair} rater(s) per pair"
+        click.echo(f"{row.name}: {row.mode}, {how}, {row.votes} votes from {row.raters} raters")
 
 
 @arena_group.command("load-pairs")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from arena.errors import ArenaError
 from arenalens.paths import UnsafePathError, confine_audio
@@ -45,12 +46,17 @@ class SideAnswer:
     total_time: float | None = None
     heard: str | None = None  # the text a pipeline's LLM read
     asr_model: str | None = None  # the recogniser that heard a recorded question
+    audio_path: str | None = None  # the spoken answer (output: speech), in the workspace
+    audio_duration_s: float | None = None
+    time_to_first_audio_s: float | None = None  # from the request, like the token times
     done: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 _TRANSCRIBERS: dict[str, object] = {}
-_TRANSCRIBERS_LOCK = threading.Lock()
+_SYNTHESIZERS: dict[str, object] = {}
+_MODELS_LOCK = threading.Lock()
+History = tuple[tuple[str, str], ...]  # earlier turns: (what the system heard, what it answered)
 
 
 def transcriber_for(asr: AsrSpec) -> object:
@@ -58,10 +64,39 @@ def transcriber_for(asr: AsrSpec) -> object:
     from inference.transcribe import make_transcriber, transcriber_model_name
 
     key = transcriber_model_name(asr.backend, asr.model)
-    with _TRANSCRIBERS_LOCK:
+    with _MODELS_LOCK:
         if key not in _TRANSCRIBERS:
             _TRANSCRIBERS[key] = make_transcriber(asr.backend, asr.model)
         return _TRANSCRIBERS[key]
+
+
+def synthesizer_for(spec: SystemSpec) -> Any:
+    """The speech synthesiser of a system that answers aloud, built once per server process."""
+    from inference.speech import make_synthesizer
+
+    assert spec.tts is not None  # output: speech gets a default tts
+    key = spec.tts.model_dump_json()
+    with _MODELS_LOCK:
+        if key not in _SYNTHESIZERS:
+            _SYNTHESIZERS[key] = make_synthesizer(spec.tts)
+        return _SYNTHESIZERS[key]
+
+
+def speak_answer(spec: SystemSpec, side: SideAnswer, path: Path, root: Path) -> None:
+    """Say a finished answer with the system's synthesiser into `path` (inside `root`, checked
+    as audio like a recording); its time to first audio counts from the request."""
+    from inference.audio import audio_duration
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    first = synthesizer_for(spec).speak(side.text.strip(), path)
+    try:
+        confined = confine_audio(path, root)
+    except UnsafePathError as exc:
+        path.unlink(missing_ok=True)
+        raise ArenaError(f"the spoken answer cannot be used: {exc}") from None
+    side.audio_path = str(confined)
+    side.audio_duration_s = audio_duration(confined)
+    side.time_to_first_audio_s = (side.total_time or 0.0) + first
 
 
 def hear(
@@ -123,7 +158,12 @@ def campaign_folder(campaign: str) -> str:
 
 
 def _stream_openai(
-    spec: SystemSpec, query: str, side: SideAnswer, timeout_s: float, started: float
+    spec: SystemSpec,
+    query: str,
+    history: History,
+    side: SideAnswer,
+    timeout_s: float,
+    started: float,
 ) -> None:
     from openai import OpenAI, OpenAIError
 
@@ -138,10 +178,7 @@ def _stream_openai(
     try:
         stream = client.chat.completions.create(
             model=llm.model,
-            messages=[
-                {"role": "system", "content": spec.system_prompt},
-                {"role": "user", "content": query},
-            ],
+            messages=_chat_messages(spec.system_prompt, history, query),
             max_tokens=spec.generation.max_new_tokens,
             temperature=spec.generation.temperature,
             top_p=spec.generation.top_p,
@@ -166,10 +203,19 @@ def _stream_openai(
     side.total_time = time.perf_counter() - started
 
 
+def _chat_messages(system_prompt: str, history: History, query: str) -> list[dict[str, str]]:
+    # TODO(arena26): inference.generators.base.chat_messages once records26's inference lands
+    messages = [{"role": "system", "content": system_prompt}]
+    for said, answered in history:
+        messages += [{"role": "user", "content": said}, {"role": "assistant", "content": answered}]
+    return [*messages, {"role": "user", "content": query}]
+
+
 def _generate_once(
     spec: SystemSpec,
     query: str,
     audio_path: str | None,
+    history: History,
     side: SideAnswer,
     generator_for: Callable[[SystemSpec], object],
     started: float,
@@ -177,7 +223,8 @@ def _generate_once(
     from inference.generators import GenerationRequest
 
     try:
-        request = GenerationRequest("live", text=query, audio_path=audio_path)
+        more = {"history": history} if history else {}  # TODO(arena26): always, after records26
+        request = GenerationRequest("live", text=query, audio_path=audio_path, **more)
         result = generator_for(spec).generate([request])[0]  # type: ignore[attr-defined]
         side.text, side.error = result.text or "", result.error
     except Exception as exc:  # any backend failure ends the battle, never the app
@@ -192,14 +239,19 @@ def ask_both(
     generator_for: Callable[[SystemSpec], object],
     timeout_s: float = DEFAULT_TIMEOUT_S,
     transcriber: Callable[[AsrSpec], object] = transcriber_for,
+    histories: tuple[History, History] = ((), ()),
+    speak_to: tuple[tuple[Path, Path], Path] | None = None,
 ) -> tuple[tuple[SideAnswer, SideAnswer], list[threading.Thread]]:
-    """Start both systems on the question in threads; the answers fill in as they arrive."""
+    """Start both systems on the question in threads; the answers fill in as they arrive.
+    `histories`: each system's own earlier turns of this conversation. `speak_to`: ((path for
+    A, path for B), the folder both must lie in) when the answers are to be spoken."""
     sides = (SideAnswer(specs[0].name), SideAnswer(specs[1].name))
     threads = []
-    for spec, side in zip(specs, sides, strict=True):
+    for index, (spec, side) in enumerate(zip(specs, sides, strict=True)):
 
-        def work(spec: SystemSpec = spec, side: SideAnswer = side) -> None:
+        def work(spec: SystemSpec = spec, side: SideAnswer = side, index: int = index) -> None:
             started = time.perf_counter()
+            history = histories[index]
             try:
                 text, side.asr_model, spent = hear(spec, question, transcriber)
                 side.heard, started = text, started - spent
@@ -209,9 +261,12 @@ def ask_both(
                     and spec.llm.backend == "openai"
                 ):
                     timeout = min(timeout_s, spec.llm.timeout_s)
-                    _stream_openai(spec, text, side, timeout, started)
+                    _stream_openai(spec, text, history, side, timeout, started)
                 else:
-                    _generate_once(spec, text, question.audio_path, side, generator_for, started)
+                    audio = question.audio_path
+                    _generate_once(spec, text, audio, history, side, generator_for, started)
+                if speak_to is not None and not side.error and side.text.strip():
+                    speak_answer(spec, side, speak_to[0][index], speak_to[1])
             except Exception as exc:  # any failure ends the battle, never the app
                 side.error = side.error or f"{type(exc).__name__}: {exc}"
             finally:
@@ -235,4 +290,8 @@ def latency_fields(sides: tuple[SideAnswer, SideAnswer]) -> dict[str, float | in
         fields[f"response_length_{suffix}"] = len(side.text.strip())
         if side.asr_model:
             fields[f"asr_model_{suffix}"] = side.asr_model
+        if side.time_to_first_audio_s is not None:
+            fields[f"time_to_first_audio_s_{suffix}"] = round(side.time_to_first_audio_s, 3)
+        if side.audio_duration_s is not None:
+            fields[f"answer_duration_s_{suffix}"] = round(side.audio_duration_s, 3)
     return fields

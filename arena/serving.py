@@ -18,7 +18,7 @@ from arena.errors import ArenaError, RateLimited
 from arena.persist import campaign, pair_row
 from arena.settings import campaign_settings
 from arena.tables import arena_assignments, arena_expired, arena_pairs
-from arena.votes import CHOICES, vote_record
+from arena.votes import CHOICES, conversation_records, vote_record
 from arenalens.ingest import write_records
 from arenalens.store import Store, utcnow
 
@@ -228,11 +228,10 @@ def cast_vote(
     RateLimited when the rater already voted the campaign's limit in the last minute."""
     if choice not in CHOICES:
         raise ArenaError(f"unknown choice {choice!r}")
-    name = spec["name"]
     now = utcnow()
     record = vote_record(
         pair,
-        campaign=name,
+        campaign=spec["name"],
         rater=rater,
         choice=choice,
         reason=reason,
@@ -241,7 +240,61 @@ def cast_vote(
         mode=spec["mode"],
         extra=extra,
     )
-    claim = {"voted_at": now, "choice": choice, "vote_id": record["id"]}
+    root = Path(pair.get("audio_root") or workspace).resolve()
+    return _claim_and_write(store, spec, rater, pair, choice, [record], root, now)
+
+
+def cast_conversation_vote(
+    store: Store,
+    spec: dict[str, Any],
+    rater: str,
+    battle: dict[str, Any],
+    choice: str,
+    reason: str | None = None,
+    *,
+    workspace: Path,
+) -> bool:
+    """Store a rater's vote on a live conversation (its latest turn): with a vote per
+    conversation every turn's row is written now, the last one with the vote; with a vote per
+    turn, the latest turn's row with its vote. As `cast_vote` otherwise (once, rate-limited)."""
+    if choice not in CHOICES:
+        raise ArenaError(f"unknown choice {choice!r}")
+    latest = len(battle["turns"])
+    per_turn = campaign_settings(spec).vote_per == "turn"
+    now = utcnow()
+    records = conversation_records(
+        battle,
+        [latest] if per_turn else list(range(1, latest + 1)),
+        campaign=spec["name"],
+        rater=rater,
+        choice=choice,
+        reason=reason,
+        voted_at=now,
+        shown_at=battle["turns"][-1].get("shown_at"),
+    )
+    held = {"pair_id": battle_slot(battle["battle_id"], latest if per_turn else None)}
+    root = Path(battle.get("audio_root") or workspace).resolve()
+    return _claim_and_write(store, spec, rater, held, choice, records, root, now)
+
+
+def battle_slot(battle_id: str, turn: int | None = None) -> str:
+    """The assignment a live battle's vote claims: the battle, or one turn of it."""
+    return battle_id if turn is None else f"{battle_id}:t{turn}"
+
+
+def _claim_and_write(
+    store: Store,
+    spec: dict[str, Any],
+    rater: str,
+    pair: dict[str, Any],
+    choice: str,
+    records: list[dict[str, Any]],
+    root: Path,
+    now: Any,
+) -> bool:
+    """Claim the rater's assignment of `pair` and write the vote's records, in one transaction."""
+    name = spec["name"]
+    claim = {"voted_at": now, "choice": choice, "vote_id": records[-1]["id"]}
     try:
         with store.transaction() as conn:
             recent = conn.execute(
@@ -277,8 +330,7 @@ def cast_vote(
                     f"at most {spec['votes_per_minute']} votes a minute in this campaign; "
                     "wait a moment and vote again"
                 )
-            root = Path(pair.get("audio_root") or workspace).resolve()
-            write_records(store, [record], f"arena campaign {name}", audio_root=root, conn=conn)
+            write_records(store, records, f"arena campaign {name}", audio_root=root, conn=conn)
     except _LateVoteRefused:
         minutes = campaign_settings(spec).expire_after_minutes
         raise ArenaError(
