@@ -73,7 +73,9 @@ class CampaignSettings:
             if used
         ]
         if live_only:
-            raise ArenaError(f"{' and '.join(live_only)}: only a live campaign can have these")
+            raise ArenaError(
+                f"a {mode} campaign cannot have {' or '.join(live_only)}: only a live one can"
+            )
 
     @property
     def multi_turn(self) -> bool:

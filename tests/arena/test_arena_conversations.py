@@ -153,7 +153,7 @@ def test_live_only_settings_are_refused_for_replay_and_speech_needs_speaking_sys
     monkeypatch, tmp_path: Path, server: str
 ) -> None:
     app = _workspace(tmp_path, server, output="speech")
-    with pytest.raises(ArenaError, match="only a live campaign"):
+    with pytest.raises(ArenaError, match="only a live one can"):
         persist.create_campaign(app.store, "r", "replay", vote_per="turn")
     at = _ask(_open(monkeypatch, app), "hello")
     assert any("answer in text: alpha, beta" in e.value.replace("\\", "") for e in at.error)

@@ -108,7 +108,7 @@ def test_a_voted_pair_never_expires(store: Store, clock: Clock, tmp_path: Path) 
 def test_expiry_and_turn_settings_are_checked(sqlite_store: Store) -> None:
     with pytest.raises(ArenaError, match="expected a number above 0"):
         persist.create_campaign(sqlite_store, "c1", "replay", expire_after_minutes=0)
-    with pytest.raises(ArenaError, match="only a live campaign"):
+    with pytest.raises(ArenaError, match="only a live one can"):
         persist.create_campaign(sqlite_store, "c1", "replay", max_turns=3)
     row = persist.create_campaign(sqlite_store, "c1", "replay", expire_after_minutes=2.5)
     assert row["settings"]["expire_after_minutes"] == 2.5
