@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arenalens import display
 from arenalens.stats import Z95, percentile_interval
 from ranking.model_inference import kendall_tau_rows, permutation_p_values
 
@@ -103,7 +104,9 @@ def board_agreement(
     tau = float(kendall_tau_rows(x[None], y[None])[0])
     rng = np.random.default_rng(seed)
     shape = (draws, len(shared))
-    taus = kendall_tau_rows(x + rng.standard_normal(shape) * _sd(a), y + rng.standard_normal(shape) * _sd(b))
+    taus = kendall_tau_rows(
+        x + rng.standard_normal(shape) * _sd(a), y + rng.standard_normal(shape) * _sd(b)
+    )
     taus = taus[np.isfinite(taus)]
     low, high = (float(v) for v in percentile_interval(taus, level)) if len(taus) else (None, None)
     _, p, _ = permutation_p_values(x[:, None], y, seed)
@@ -123,3 +126,18 @@ def board_agreement(
     return BoardAgreement(
         *names, tuple(shared), tau, low, high, float(p[0]), caveat, only_a, only_b
     )  # fmt: skip
+
+
+ANSWER_FORMS = ("text", "speech")  # the values of `output_modality`
+
+
+def answer_form_agreement(ratings: pd.DataFrame, seed: int = 0) -> BoardAgreement | None:
+    """τ between the text-answer and spoken-answer boards of `rank --by output_modality`, from
+    their ratings (slice_value, model, rating, ci_low, ci_high, rank; rank 0 = too few votes,
+    left out), or None unless both boards exist."""
+    if ratings.empty or not set(ANSWER_FORMS) <= set(ratings["slice_value"]):
+        return None
+    ranked = ratings[ratings["rank"] > 0]
+    boards = [ranked[ranked["slice_value"] == form] for form in ANSWER_FORMS]
+    names = [display.display_value("output_modality", form).lower() for form in ANSWER_FORMS]
+    return board_agreement(boards[0], boards[1], (names[0], names[1]), seed=seed)

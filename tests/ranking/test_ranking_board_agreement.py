@@ -68,3 +68,19 @@ def test_only_shared_models_count_and_too_few_cannot_be_compared():
     assert result.only_first == ("x",) and result.only_second == ("y",)
     assert "cannot be compared: only 2 models are ranked on both" in result.sentence
     assert result.to_dict()["sentence"] == result.sentence
+
+
+def test_answer_form_agreement_compares_the_text_and_spoken_boards_of_ranked_models():
+    from ranking.board_agreement import answer_form_agreement
+
+    text = board({"a": 1100, "b": 1000, "c": 900, "d": 800, "e": 700}, 5).assign(
+        slice_value="text", rank=[1, 2, 3, 4, 5]
+    )
+    speech = board({"a": 800, "b": 1000, "c": 900, "d": 1100, "e": 700}, 5).assign(
+        slice_value="speech", rank=[4, 2, 3, 1, 0]  # e: too few spoken votes, left out
+    )
+    result = answer_form_agreement(pd.concat([text, speech]))
+    assert result.models == ("a", "b", "c", "d") and result.only_first == ("e",)
+    assert (result.first, result.second) == ("text answers (read)", "spoken answers (heard)")
+    assert result.tau == pytest.approx(-2 / 3)  # of 6 pairs only b > c agree
+    assert answer_form_agreement(text) is None
