@@ -101,3 +101,68 @@ def test_conversation_share_counts_each_conversation_once():
         "chit_chat": 0.5,
         "coding": 0.5,
     }
+
+
+def test_build_clusters_conversations_by_their_first_turn_and_counts_topic_changes(
+    store, slurp_rows, embedder, encode
+):
+    """Real SLURP queries: 291 single-turn queries and 48 two-turn conversations whose second
+    turn keeps the first's scenario (24) or moves to another scenario (24)."""
+    from taxonomy_fixtures import ingest_rows
+
+    from arenalens.labeler.embedding import EmbeddingLabeler
+    from arenalens.store import tables as t
+    from taxonomy import persist
+    from taxonomy.categories import load_categories
+    from taxonomy.model import TaxonomyParams
+    from taxonomy.pipeline import build_taxonomy
+
+    single = slurp_rows[::7]
+    pool = [row for k, row in enumerate(slurp_rows) if k % 7 == 3]
+    by_scenario: dict[str, list[dict]] = {}
+    for row in pool[200:]:
+        by_scenario.setdefault(row["scenario"], []).append(row)
+    rows, moved = [], {}
+    for k, first in enumerate(pool[:48]):
+        same = [r for r in by_scenario.get(first["scenario"], []) if r is not first]
+        other = [r for s, rs in sorted(by_scenario.items()) if s != first["scenario"] for r in rs]
+        second = same[k % len(same)] if k % 2 == 0 and same else other[(7 * k) % len(other)]
+        moved[f"c{k}"] = second["scenario"] != first["scenario"]
+        for turn, row in ((1, first), (2, second)):
+            rows.append(
+                {"id": f"c{k}:t{turn}", "query_text": row["sentence"], "user_id": f"cu{k % 9}",
+                 "conversation_id": f"c{k}", "turn": turn, "content_hash": f"c{k}:{turn}"}
+            )  # fmt: skip
+    ingest_rows(store, single)
+    store.insert_ignore(t.interactions, rows)
+    summary = build_taxonomy(
+        store, encode, EmbeddingLabeler(embedder), load_categories(), TaxonomyParams(random_state=3)
+    )
+    assert summary.metrics["n_queries"] == len(single) + 48  # later turns are not fitted
+    queries = persist.query_assignment_table(store).set_index("interaction_id")
+    assert len(queries) == len(single) + 96
+    for k in range(48):  # a later turn is in its conversation's cluster and category
+        first, later = queries.loc[f"c{k}:t1"], queries.loc[f"c{k}:t2"]
+        assert (later["cluster_id"], later["category"]) == (first["cluster_id"], first["category"])
+    clusters = persist.cluster_table(store)
+    assert clusters["size"].sum() == len(single) + 96
+    counted = summary.conversations
+    assert counted.conversations == 48 and counted.later_turns == 48
+    assert f"{counted.changes} of {48 - counted.unclear} later turns change topic" in summary.line()
+    stored = store.runs_frame().set_index("id").loc[summary.run_id, "summary"]["conversations"]
+    assert stored["changes"] == counted.changes
+    stored_rows = persist.read_assignments(store, summary.run_id).set_index("interaction_id")
+    assert set(stored_rows.loc[[f"c{k}:t2" for k in range(48)], "source"]) == {"conversation"}
+    shares = persist.conversation_category_shares(store)
+    assert shares["count"].sum() == len(single) + 48
+    assert persist.category_shares(store)["count"].sum() == len(single) + 96
+    # changes concentrate on turns that moved to another SLURP scenario (measured: 23 of 24);
+    # a scenario is broader than a cluster (qa, iot...), so kept ones change too (10 of 22)
+    topics = summary.topics.set_index("id")["topic_change"]
+    judged = {c: topics[f"{c}:t2"] for c in moved if topics[f"{c}:t2"] is not None}
+    rate = {
+        kind: sum(judged[c] for c in judged if moved[c] == kind)
+        / max(1, sum(1 for c in judged if moved[c] == kind))
+        for kind in (True, False)
+    }
+    assert rate[True] >= 0.8 and rate[True] - rate[False] >= 0.3, rate

@@ -1,0 +1,109 @@
+"""Leaderboard section: the board of votes on text answers (read) beside the board of votes on
+spoken answers (heard), from the latest `rank --by output_modality` run, and how alike the two
+order the models (Kendall τ with its interval and the caveat a handful of models needs)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from arenalens import display
+from arenalens.context import AppContext
+from dashboard import loaders, sections, ui
+from dashboard.charts import RATING_AXIS, RATING_TOOLTIP, interval_chart
+
+FIELD = "output_modality"
+FORMS = ("text", "speech")
+COLUMNS = {"rank": "rank", "model": "model", "rating": "rating", "ci_low": "95% CI low",
+           "ci_high": "95% CI high", "votes": "votes"}  # fmt: skip
+RATING_FORMAT = {
+    heading: st.column_config.NumberColumn(format="%.0f")
+    for heading in ("rating", "95% CI low", "95% CI high")
+}
+
+
+def board_chart(ranked: pd.DataFrame, domain: tuple[float, float]) -> alt.Chart:
+    """Ratings with their 95% CIs, best on top, on an axis both boards share."""
+    order = list(ranked.sort_values(["rank", "rating"], ascending=[True, False])["model"])
+    return interval_chart(
+        ranked,
+        label="model",
+        estimate="rating",
+        x_title=RATING_AXIS,
+        order=order,
+        x_scale=alt.Scale(domain=list(domain), zero=False),
+        tooltip=RATING_TOOLTIP,
+        step=24,
+    )
+
+
+def _skipped_reason(app: AppContext, run_id: int, form: str) -> str:
+    runs = loaders.workspace.latest_runs(app, "ranking")
+    row = runs[runs["id"] == run_id]
+    summary = (row.iloc[0]["summary"] or {}) if len(row) else {}
+    return (summary.get("skipped_slices") or {}).get(form, "no votes on such answers")
+
+
+def text_vs_speech(app: AppContext) -> None:
+    """The two boards side by side, their rank correlation, and what to run when missing."""
+    from ranking.board_agreement import answer_form_agreement
+
+    st.subheader("Read or heard: text answers vs spoken answers")
+    run_id = sections.latest_sliced_run(app, FIELD)
+    if run_id is None:
+        ui.stage_missing(
+            "Separate boards for votes on text answers and on spoken answers",
+            "arenalens rank --by output_modality",
+        )
+        return
+    ratings = loaders.ranking.ratings(app, run_id, FIELD)
+    boards = {form: ratings[ratings["slice_value"] == form] for form in FORMS}
+    shown: dict[str, pd.DataFrame] = {}
+    for form, board in boards.items():
+        ranked, _ = sections.split_by_evidence(app, board)
+        shown[form] = ranked
+    every = pd.concat(list(shown.values()))
+    domain = (
+        (float(every["ci_low"].min()) - 10, float(every["ci_high"].max()) + 10)
+        if len(every)
+        else (900.0, 1100.0)
+    )
+    for column, form in zip(st.columns(2), FORMS, strict=True):
+        with column:
+            board = boards[form]
+            votes = int(board["votes"].sum() // 2) if len(board) else 0
+            ui.say(
+                "markdown",
+                "**{}** — {}",
+                display.display_value(FIELD, form),
+                display.plural(votes, "vote"),
+            )
+            if board.empty:
+                ui.say("caption", "No board: {}.", _skipped_reason(app, run_id, form))
+                continue
+            ranked = shown[form]
+            if ranked.empty:
+                st.caption("No model has enough votes on these answers to be ranked.")
+                continue
+            st.altair_chart(board_chart(ranked, domain), width="stretch")
+            table = ranked.sort_values(["rank", "rating"], ascending=[True, False])
+            ui.dataframe(
+                table[list(COLUMNS)].rename(columns=COLUMNS),
+                width="stretch",
+                column_config=RATING_FORMAT,
+            )
+    frame = pd.concat([part.assign(slice_value=form) for form, part in shown.items()])
+    agreement = answer_form_agreement(frame) if len(frame) else None
+    if agreement is None:
+        st.caption("Both boards are needed to compare how they order the models.")
+        return
+    ui.show("markdown", agreement.sentence)
+    ui.say(
+        "caption",
+        "Run {} (`rank --by output_modality`). A vote is on spoken answers when both answers "
+        "were heard as audio. Only on the text board: {}; only on the spoken board: {}.",
+        run_id,
+        display.join_words(agreement.only_first),
+        display.join_words(agreement.only_second),
+    )
