@@ -195,21 +195,9 @@ def split_by_evidence(app: AppContext, board: pd.DataFrame) -> tuple[pd.DataFram
 
 def leader_headline(ranked: pd.DataFrame) -> str:
     """Who leads among the ranked models, in words (the CLI's `rank` headline)."""
-    if ranked.empty:
-        return "No model has enough votes to be ranked yet."
-    if "component" in ranked and ranked["component"].nunique() > 1:
-        return (
-            f"No overall leader: the models form {ranked['component'].nunique()} groups that "
-            "are ranked separately (see the warnings)."
-        )
-    first = ranked[ranked["rank"] == 1]
-    names = list(first.sort_values("rating", ascending=False)["model"])
-    if len(names) == 1:
-        return f"Leader: {names[0]} (its 95% interval lies above every other ranked model's)."
-    return (
-        f"No single leader: the intervals of {', '.join(names)} overlap (all rank 1); more "
-        "votes would be needed to separate them."
-    )
+    from ranking.evidence import leader_headline as headline
+
+    return headline(ranked.to_dict("records"))
 
 
 def too_few_votes_caption(app: AppContext, apart: pd.DataFrame) -> None:

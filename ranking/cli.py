@@ -9,7 +9,7 @@ import click
 
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
-from ranking.evidence import EvidenceRule, listed_apart
+from ranking.evidence import EvidenceRule, leader_headline, listed_apart
 from ranking.leaderboard import RankingOptions
 from ranking.model_inference import (
     DEFAULT_EFFECT,
@@ -62,23 +62,11 @@ def format_leaderboard(board: dict[str, Any], title: str = "", last: str = "flag
 
 
 def format_headline(payload: dict[str, Any]) -> str:
-    """Who leads, under the evidence rule, and how few votes would change that."""
+    """Who leads, under the evidence rule."""
     ranked = [r for r in payload["ratings"] if r["rank"] > 0]
     if not ranked:
         return "No model has enough votes to be ranked: " + (payload.get("evidence_rule") or "")
-    groups = {r["component"] for r in ranked}
-    if len(groups) > 1:
-        return (
-            f"No overall leader: the models form {len(groups)} groups that are ranked "
-            "separately (see the warning below)."
-        )
-    leaders = [r["model"] for r in ranked if r["rank"] == 1]
-    if len(leaders) == 1:
-        return f"Leader: {leaders[0]} (its 95% interval lies above every other ranked model's)."
-    return (
-        f"No single leader: the intervals of {', '.join(leaders)} overlap (all rank 1); "
-        "more votes would be needed to separate them."
-    )
+    return leader_headline(ranked)
 
 
 def format_uncertainty(payload: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from ranking.board_agreement import BoardAgreement, answer_form_agreement
 from ranking.bradley_terry import winner_scores
 from ranking.covariates import side_difference
 from ranking.errors import RankingError
+from ranking.evidence import leader_headline
 from ranking.filters import evaluate_where, where_fields
 from ranking.leaderboard import Leaderboard, RankingOptions, rank_votes
 from ranking.model_inference import DEFAULT_EFFECT, MIN_MODELS, Correction
@@ -355,8 +356,11 @@ def demo(app: AppContext) -> str:
     # per-category leaderboards when the taxonomy has run (it runs before ranking in the demo)
     by = "category" if app.store.latest_run("taxonomy") else None
     payload = compute_rankings(app, options, by=by)
-    top = payload["ratings"][0]
-    line = f"ranking: {len(payload['ratings'])} models from {payload['votes']} votes, top {top['model']} ({top['rating']:.0f})"
+    ranked = [r for r in payload["ratings"] if r["rank"] > 0]
+    line = (
+        f"ranking: {len(payload['ratings'])} models from {payload['votes']:,} votes. "
+        f"{leader_headline(ranked).rstrip('.')}"
+    )
     if by:
         line += f", {len(payload.get('slices') or [])} per-category leaderboards"
     try:

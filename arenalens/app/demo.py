@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from arenalens.context import AppContext
+from arenalens.display import plural
 from arenalens.errors import StageError
 from arenalens.ingest import (
     ingest_aliases,
@@ -94,7 +95,9 @@ def run_demo(
     loaded = load_sample_arena(
         app.store, with_audio=with_audio, audio_dir=app.settings.workspace / "audio"
     )
-    echo(f"  ingested: {loaded}")
+    nouns = {"benchmark_scores": "benchmark score", "aliases": "alias", "audio": "audio query"}
+    counts = (plural(n, nouns.get(k, k.rstrip("s").replace("_", " "))) for k, n in loaded.items())
+    echo("  ingested: " + ", ".join(counts))
     failures = []
     for stage, demo in stage_demos():
         started = time.perf_counter()

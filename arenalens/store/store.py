@@ -34,6 +34,7 @@ from arenalens.store import tables as t
 if TYPE_CHECKING:  # pandas loads on the first frame read: `arenalens status` never needs it
     import pandas as pd
 
+from arenalens.store.conversations import ConversationReads
 from arenalens.store.errors import RunLeaseHeld, StoreError, StoreUnwritable, unwritable_error
 from arenalens.store.runs import (
     Run,
@@ -43,7 +44,7 @@ from arenalens.store.runs import (
     utcnow,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA_LOCK_KEY = 0x6172656E61  # PostgreSQL advisory lock taken while creating or upgrading
 
 
@@ -74,8 +75,35 @@ def _migrate_3_to_4(conn: Connection) -> None:
     conn.execute(text("DROP INDEX IF EXISTS ix_interactions_user_id"))
 
 
+def _migrate_4_to_5(conn: Connection) -> None:
+    """Conversations and spoken answers: interactions gain conversation_id (indexed) and turn,
+    model outputs their audio, duration and time to first audio (the new `response_audio`
+    table is created with the others). Columns already there are left alone."""
+    _add_missing_columns(conn, t.interactions, ("conversation_id", "turn"))
+    index = next(i for i in t.interactions.indexes if i.name == "ix_interactions_conversation_id")
+    index.create(conn, checkfirst=True)
+    _add_missing_columns(
+        conn, t.model_outputs, ("output_audio", "audio_duration_s", "time_to_first_audio_s")
+    )
+
+
+def _add_missing_columns(conn: Connection, table: Table, names: Sequence[str]) -> None:
+    """ALTER TABLE ... ADD COLUMN for each of `names` (nullable, typed as the table defines
+    it) that the stored table lacks."""
+    present = {column["name"] for column in inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name not in present:
+            kind = table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))  # no input
+
+
 # version -> function upgrading a connection from that version to version + 1.
-MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
+MIGRATIONS: dict[int, Any] = {
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+    3: _migrate_3_to_4,
+    4: _migrate_4_to_5,
+}
 
 
 def _load_stage_tables() -> None:
@@ -183,7 +211,7 @@ def _make_engine(url: str, *, read_only: bool) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
-class Store(RunLifecycle):
+class Store(RunLifecycle, ConversationReads):
     """Typed access to the workspace database; stages read and write DataFrames through it."""
 
     def __init__(self, engine: Engine, *, read_only: bool = False):
@@ -429,6 +457,8 @@ class Store(RunLifecycle):
             t.transcripts, t.transcripts.c.interaction_id == t.interactions.c.id
         )
         frame = resolve_models(self.read_frame(query.order_by(t.interactions.c.id)), self.aliases())
+        if {"response_a", "response_b"} & set(frame.columns):
+            frame = self.fill_answers_from_transcripts(frame)
         if "query_text" in frame:
             frame["query"] = frame["query_text"].where(
                 frame["query_text"].notna(), frame["transcript"]
@@ -475,6 +505,7 @@ class Store(RunLifecycle):
             .order_by(t.feedback.c.id)
         )
         frame = resolve_models(self.read_frame(query), self.aliases())
+        frame = self.fill_answers_from_transcripts(frame, "interaction_id")
         frame["query"] = frame["query_text"].where(frame["query_text"].notna(), frame["transcript"])
         return frame
 
@@ -515,6 +546,8 @@ class Store(RunLifecycle):
             "ties": self.count(t.interactions, c.winner == "tie"),
             "queries": self.count(t.interactions, c.query_text.is_not(None)),
             "audio": self.count(t.query_audio),
+            "spoken_answers": self.count(t.response_audio),
+            "conversations": self.count_conversations(),
             "transcripts": self.count(t.transcripts),
             "feedback": self.count(t.feedback),
             "systems": int(systems),
