@@ -15,12 +15,23 @@ from dashboard.charts import RATING_AXIS, RATING_TOOLTIP, interval_chart
 
 FIELD = "output_modality"
 FORMS = ("text", "speech")
-COLUMNS = {"rank": "rank", "model": "model", "rating": "rating", "ci_low": "95% CI low",
-           "ci_high": "95% CI high", "votes": "votes"}  # fmt: skip
-RATING_FORMAT = {
-    heading: st.column_config.NumberColumn(format="%.0f")
-    for heading in ("rating", "95% CI low", "95% CI high")
-}
+
+
+def board_table(ranked: pd.DataFrame) -> pd.DataFrame:
+    """rank, model, rating, 95% CI (one cell), votes: narrow enough for half the page."""
+    table = ranked.sort_values(["rank", "rating"], ascending=[True, False])
+    return pd.DataFrame(
+        {
+            "rank": table["rank"].astype(int).to_numpy(),
+            "model": table["model"].to_numpy(),
+            "rating": table["rating"].round().astype(int).to_numpy(),
+            "95% CI": [
+                f"{lo:.0f}–{hi:.0f}"
+                for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+            ],
+            "votes": table["votes"].astype(int).to_numpy(),
+        }
+    )
 
 
 def board_chart(ranked: pd.DataFrame, domain: tuple[float, float]) -> alt.Chart:
@@ -87,23 +98,22 @@ def text_vs_speech(app: AppContext) -> None:
                 st.caption("No model has enough votes on these answers to be ranked.")
                 continue
             st.altair_chart(board_chart(ranked, domain), width="stretch")
-            table = ranked.sort_values(["rank", "rating"], ascending=[True, False])
-            ui.dataframe(
-                table[list(COLUMNS)].rename(columns=COLUMNS),
-                width="stretch",
-                column_config=RATING_FORMAT,
-            )
+            ui.dataframe(board_table(ranked), budget_px=ui.HALF_WIDTH_PX)
     frame = pd.concat([part.assign(slice_value=form) for form, part in shown.items()])
     agreement = answer_form_agreement(frame) if len(frame) else None
     if agreement is None:
         st.caption("Both boards are needed to compare how they order the models.")
         return
     ui.show("markdown", agreement.sentence)
+    apart = [
+        ui.fmt("only on the {} board: {}", name, display.join_words(models))
+        for name, models in (("text", agreement.only_first), ("spoken", agreement.only_second))
+        if models
+    ]
     ui.say(
         "caption",
         "Run {} (`rank --by output_modality`). A vote is on spoken answers when both answers "
-        "were heard as audio. Only on the text board: {}; only on the spoken board: {}.",
+        "were heard as audio.{}",
         run_id,
-        display.join_words(agreement.only_first),
-        display.join_words(agreement.only_second),
+        ui.Markdown(" Ranked " + "; ".join(apart) + ".") if apart else "",
     )

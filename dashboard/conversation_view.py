@@ -23,13 +23,14 @@ def answer_facts(app, interaction_id: str, side: str) -> str:
     if interaction_id in features.index:
         row = features.loc[interaction_id]
         values = [row[f"{name}_{side}"] for name in SPEECH_FEATURES]
-    else:
-        audio = loaders.workspace.response_audio(app, interaction_id).set_index("side")
-        known = side in audio.index
+    else:  # a turn without a vote: what its audio file measured
+        audio = loaders.workspace.response_audio(app)
+        mine = audio[(audio["interaction_id"] == interaction_id) & (audio["side"] == side)]
+        known = len(mine) > 0
         values = [
-            audio.loc[side, "duration_s"] if known else None,
+            mine["duration_s"].iloc[0] if known else None,
             None,
-            audio.loc[side, "time_to_first_audio_s"] if known else None,
+            mine["time_to_first_audio_s"].iloc[0] if known else None,
         ]
     duration, rate, first = values
     facts = [
@@ -61,13 +62,14 @@ def show_answers(app, row: pd.Series | dict) -> None:
             st.text(_text(row[f"response_{side}"]))
 
 
-def show_conversation(app, conversation_id: str, picked_id: str) -> None:
+def show_conversation(app, conversation_id: str, picked_id: str) -> list[str]:
     """Every turn of the conversation in order: the user's query (and its audio), both
-    answers, and a vote where the turn has one."""
-    turns = loaders.workspace.conversation_turns(app, conversation_id)
+    answers, and a vote where the turn has one; returns the turns' interaction ids."""
+    turns = loaders.workspace.conversation_turns(app)
+    turns = turns[turns["conversation_id"] == conversation_id] if len(turns) else turns
     if turns.empty:
         st.caption("The turns of this conversation could not be read.")
-        return
+        return [picked_id]
     first = turns.iloc[0]
     st.subheader("Conversation, turn by turn")
     ui.say(
@@ -78,6 +80,11 @@ def show_conversation(app, conversation_id: str, picked_id: str) -> None:
         first["model_b"],
         conversation_id,
     )
+    voted = [
+        t for t, w in zip(turns["id"], turns["winner"], strict=True) if not display.is_empty(w)
+    ]
+    # a vote on the last turn only is the rater's verdict on the whole conversation
+    whole = len(turns) > 1 and voted == [turns["id"].iloc[-1]]
     for turn in turns.to_dict("records"):
         with st.container(border=True):
             here = " (the interaction picked above)" if turn["id"] == picked_id else ""
@@ -91,5 +98,9 @@ def show_conversation(app, conversation_id: str, picked_id: str) -> None:
             show_answers(app, turn)
             if not display.is_empty(turn.get("winner")):
                 ui.say(
-                    "markdown", "**Vote on this turn:** {}", display.display_name(turn["winner"])
+                    "markdown",
+                    "**{}:** {}",
+                    "Vote on the whole conversation" if whole else "Vote on this turn",
+                    display.display_name(turn["winner"]),
                 )
+    return [str(i) for i in turns["id"]]

@@ -124,17 +124,19 @@ def playable_path(path: object, root: object) -> tuple[Path | None, str]:
 
 
 @loader
-def response_audio(app: AppContext, interaction_id: str) -> pd.DataFrame:
-    """The spoken answers of one interaction: side, path, root, duration_s,
-    time_to_first_audio_s, transcript (masked like every text)."""
-    return masked(app, app.store.response_audio_frame([interaction_id]))
+def response_audio(app: AppContext) -> pd.DataFrame:
+    """Every spoken answer's interaction_id, side, path, the root it was confined to at ingest,
+    duration_s and time_to_first_audio_s (transcripts are read with the turns, masked)."""
+    frame = app.store.response_audio_frame()
+    return frame.drop(columns=["transcript", "transcript_model"], errors="ignore")
 
 
 def playable_answers(app: AppContext, interaction_id: str) -> dict[str, tuple[Path | None, str]]:
     """side -> (the spoken answer's file, or None and why not) for the sides that have one;
     each path is re-checked against its recorded root as the query's audio is."""
-    frame = response_audio(app, interaction_id)
-    return {str(r.side): playable_path(r.path, r.root) for r in frame.itertuples()}
+    frame = response_audio(app)
+    mine = frame[frame["interaction_id"] == interaction_id] if len(frame) else frame
+    return {str(r.side): playable_path(r.path, r.root) for r in mine.itertuples()}
 
 
 @loader
@@ -145,9 +147,10 @@ def vote_features(app: AppContext) -> pd.DataFrame:
 
 
 @loader
-def conversation_turns(app: AppContext, conversation_id: str) -> pd.DataFrame:
-    """The turns of one conversation in order (query, both answers, audio paths, vote)."""
-    return masked(app, app.store.conversation_turns_frame([conversation_id]))
+def conversation_turns(app: AppContext) -> pd.DataFrame:
+    """Every turn of every conversation in order (query, both answers, audio paths, vote),
+    texts masked like every text."""
+    return masked(app, app.store.conversation_turns_frame())
 
 
 def workspace_label(app: AppContext) -> str:

@@ -350,7 +350,13 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
         ui.say("info", "No slice had enough votes for a leaderboard by {}.", field)
         return
     values = sorted(board["slice_value"].unique())
-    chosen = st.multiselect("Slices", values, default=values[:4], key="leaderboard_slice_values")
+    chosen = st.multiselect(
+        "Slices",
+        values,
+        default=values[:4],
+        format_func=lambda v: display.display_value(field, v),
+        key="leaderboard_slice_values",
+    )
     shown = board[board["slice_value"].isin(chosen)]
     if shown.empty:
         return

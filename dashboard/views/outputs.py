@@ -110,8 +110,10 @@ def show_interaction(app, row: pd.Series) -> None:
     """The query (with its audio and transcript) and both answers (played when spoken), or
     the whole conversation turn by turn; then the vote and the feedback."""
     conversation = row.get("conversation_id")
+    ids = [row["id"]]
     if not display.is_empty(conversation):
-        conversation_view.show_conversation(app, str(conversation), row["id"])
+        # every turn with its vote; the feedback of any turn (a conversation's is on its last)
+        ids = conversation_view.show_conversation(app, str(conversation), row["id"])
     else:
         st.subheader("Query")
         ui.show_user_text("Query text (typed, else transcript)", row["query"])
@@ -123,9 +125,10 @@ def show_interaction(app, row: pd.Series) -> None:
         if isinstance(row.get("transcript"), str):
             ui.show_user_text("Transcript", row["transcript"])
         conversation_view.show_answers(app, row)
-    ui.say("markdown", "**Vote:** {}", VOTE_LABELS.get(row["winner"], row["winner"]))
+        winner = None if display.is_empty(row["winner"]) else row["winner"]
+        ui.say("markdown", "**Vote:** {}", VOTE_LABELS.get(winner, winner))
     feedback = loaders.workspace.feedback(app)
-    mine = feedback[feedback["interaction_id"] == row["id"]] if len(feedback) else feedback
+    mine = feedback[feedback["interaction_id"].isin(ids)] if len(feedback) else feedback
     if len(mine):
         for text in mine["text"]:
             ui.show_user_text("Feedback", text)

@@ -70,3 +70,26 @@ def test_feedback_on_the_text_gets_no_voice_reason(coder: CalibratedCoder):
     for text, scores in zip(TEXT_FEEDBACK, coder.score(TEXT_FEEDBACK), strict=True):
         present = {s.code for s in scores if s.decision == "present"}
         assert not present & {*VOICE_CODES, "human_likeness"}, (text, present)
+
+
+def test_prevalence_by_answer_form_finds_voice_reasons_on_spoken_answers_only(
+    store, coder: CalibratedCoder, tmp_path
+):
+    """Feedback on the speech arena's spoken answers talks about pace and static; feedback on
+    its text answers about answers and facts (`tests/speech_arena.py`)."""
+    from speech_arena import load_speech_arena
+
+    from coding.coder import code_feedback
+    from coding.prevalence import prevalence_table
+
+    load_speech_arena(store, tmp_path / "arena", n_text=30, n_conversations=24)
+    codebook = load_codebook()
+    code_feedback(store, coder, codebook, progress=False)
+    table = prevalence_table(store, codebook, by="output_modality").set_index(["group", "code"])
+    assert set(table.index.get_level_values("group")) == {"speech", "text"}
+    assert table.loc[("speech", "speaking_rate"), "n_items"] == 18  # 3 of every 4 have feedback
+    assert table.loc[("text", "speaking_rate"), "n_items"] == 20  # 2 of every 3
+    assert table.loc[("speech", "speaking_rate"), "machine_rate"] >= 0.5
+    assert table.loc[("speech", "audio_quality"), "machine_rate"] >= 0.25
+    for code in VOICE_CODES:
+        assert table.loc[("text", code), "machine_rate"] == 0.0

@@ -24,7 +24,7 @@ def speech_workspace(tmp_path: Path) -> Path:
     """The speech arena, ranked by answer form."""
     workspace = tmp_path / "ws"
     app = AppContext(Settings(workspace=workspace, labeler="embedding"))
-    load_speech_arena(app.store, tmp_path / "arena", n_text=72, n_conversations=72)
+    load_speech_arena(app.store, tmp_path / "arena", n_text=120, n_conversations=120)
     options = RankingOptions(bootstrap_rounds=50, fragility=False, progress=False)
     compute_rankings(app, options, by="output_modality")
     app.store.engine.dispose()
@@ -51,6 +51,17 @@ def test_outputs_shows_a_conversation_turn_by_turn_and_plays_every_answer(
     assert len(audio) == 4  # two answers on each of the two turns
     assert "Spoken answer: " in text
     assert "words per second" in text and "first audio after" in text
+    assert "**Vote on the whole conversation:** A preferred" in text or (
+        "**Vote on the whole conversation:** B preferred" in text
+    )
+
+
+def test_outputs_shows_a_conversations_feedback_from_any_of_its_turns(
+    render, speech_workspace: Path
+):
+    at = _pick(render, speech_workspace, "c0:t1")  # the feedback sits on turn 2, the vote's
+    text = page_text(at)
+    assert "comfortable pace" in text and "Vote: nan" not in text
 
 
 def test_outputs_refuses_an_answer_whose_file_left_its_root(render, speech_workspace: Path):
@@ -81,8 +92,8 @@ def test_leaderboard_puts_text_and_spoken_boards_side_by_side_with_their_correla
     assert not at.exception
     text = page_text(at)
     assert "Read or heard: text answers vs spoken answers" in text
-    assert "**Text answers (read)** — 72 votes" in text
-    assert "**Spoken answers (heard)** — 72 votes" in text
+    assert "**Text answers (read)** — 120 votes" in text
+    assert "**Spoken answers (heard)** — 120 votes" in text
     assert "boards order their 4 shared models" in text and "Kendall τ" in text
     assert "no order can be told from chance" in text
 
@@ -90,9 +101,36 @@ def test_leaderboard_puts_text_and_spoken_boards_side_by_side_with_their_correla
 def test_leaderboard_says_how_to_get_the_two_boards(render, tmp_path: Path):
     workspace = tmp_path / "ws"
     app = AppContext(Settings(workspace=workspace))
-    load_speech_arena(app.store, tmp_path / "arena", n_text=72, n_conversations=72)
+    load_speech_arena(app.store, tmp_path / "arena", n_text=120, n_conversations=120)
     compute_rankings(app, RankingOptions(bootstrap_rounds=0, fragility=False, progress=False))
     app.store.engine.dispose()
     at = render(workspace, "leaderboard.py")
     assert not at.exception
     assert "arenalens rank --by output_modality" in page_text(at)
+
+
+def test_feedback_page_breaks_loss_reasons_down_by_answer_form(render, tmp_path: Path):
+    from arenalens.embeddings import Embedder
+    from coding.codebook import load_codebook
+    from coding.coder import code_feedback
+    from coding.zeroshot import CalibratedCoder
+
+    workspace = tmp_path / "ws"
+    app = AppContext(Settings(workspace=workspace))
+    load_speech_arena(app.store, tmp_path / "arena", n_text=30, n_conversations=24)
+    codebook = load_codebook()
+    code_feedback(app.store, CalibratedCoder(Embedder(), codebook), codebook, progress=False)
+    app.store.engine.dispose()
+    at = render(workspace, "feedback.py")
+    at.radio(key="feedback_by").set_value("Text vs spoken answers").run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert set(shown["group"]) == {"Spoken answers (heard)", "Text answers (read)"}
+    pace = shown[
+        (shown["group"] == "Spoken answers (heard)") & (shown["reason"] == "Speaking rate")
+    ]
+    assert pace["feedback items"].iloc[0] == 18
+    at.selectbox(key="feedback_code").set_value("speaking_rate").run()
+    at.selectbox(key="feedback_group").set_value("text").run()
+    assert not at.exception
+    assert "0 feedback items coded Speaking rate" in page_text(at)
