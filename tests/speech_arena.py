@@ -109,7 +109,9 @@ def write_speech_arena(
     paths = folder / "talks.jsonl", folder / "typed.jsonl"
     for path, records in zip(paths, (spoken, text), strict=True):
         path.write_text(
-            "".join(json.dumps({k: v for k, v in r.items() if v is not None}) + "\n" for r in records)
+            "".join(
+                json.dumps({k: v for k, v in r.items() if v is not None}) + "\n" for r in records
+            )
         )
     return paths
 

@@ -77,7 +77,8 @@ def test_answer_form_agreement_compares_the_text_and_spoken_boards_of_ranked_mod
         slice_value="text", rank=[1, 2, 3, 4, 5]
     )
     speech = board({"a": 800, "b": 1000, "c": 900, "d": 1100, "e": 700}, 5).assign(
-        slice_value="speech", rank=[4, 2, 3, 1, 0]  # e: too few spoken votes, left out
+        slice_value="speech",
+        rank=[4, 2, 3, 1, 0],  # e: too few spoken votes, left out
     )
     result = answer_form_agreement(pd.concat([text, speech]))
     assert result.models == ("a", "b", "c", "d") and result.only_first == ("e",)

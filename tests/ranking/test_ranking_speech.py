@@ -59,7 +59,7 @@ def test_rank_by_turn_depth_puts_conversation_votes_on_their_last_turn(
 def test_speech_controls_fit_on_the_spoken_votes_and_find_the_shorter_answer_winning(
     store: Store, tmp_path: Path
 ):
-    """"Is the fast talker winning because it is fast?": the shorter spoken answer wins more
+    """Is the fast talker winning because it is fast? The shorter spoken answer wins more
     often whoever gives it (simulated), and the duration control says so."""
     spoken = 360  # enough votes for the effect's interval to leave zero
     load_speech_arena(store, tmp_path / "arena", n_text=N_TEXT, n_conversations=spoken)
