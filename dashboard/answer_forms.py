@@ -60,8 +60,10 @@ def text_vs_speech(app: AppContext) -> None:
     """The two boards side by side, their rank correlation, and what to run when missing."""
     from ranking.board_agreement import answer_form_agreement
 
-    st.subheader("Read or heard: text answers vs spoken answers")
     run_id = sections.latest_sliced_run(app, FIELD)
+    if run_id is None and not loaders.workspace.status(app).get("spoken_answers"):
+        return  # a workspace of text answers only: nothing to compare
+    st.subheader("Read or heard: text answers vs spoken answers")
     if run_id is None:
         ui.stage_missing(
             "Separate boards for votes on text answers and on spoken answers",

@@ -109,6 +109,17 @@ def test_leaderboard_says_how_to_get_the_two_boards(render, tmp_path: Path):
     assert "arenalens rank --by output_modality" in page_text(at)
 
 
+def test_leaderboard_of_text_answers_only_has_no_read_or_heard_section(render, tiny_workspace):
+    app = AppContext(Settings(workspace=tiny_workspace))
+    compute_rankings(
+        app, RankingOptions(bootstrap_rounds=0, fragility=False, progress=False, min_votes=1)
+    )
+    app.store.engine.dispose()
+    at = render(tiny_workspace, "leaderboard.py")
+    assert not at.exception
+    assert "Read or heard" not in page_text(at)
+
+
 def test_feedback_page_breaks_loss_reasons_down_by_answer_form(render, tmp_path: Path):
     from arenalens.embeddings import Embedder
     from coding.codebook import load_codebook
