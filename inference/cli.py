@@ -10,6 +10,7 @@ from arenalens.context import AppContext
 from inference import persist
 from inference.errors import InferenceError
 from inference.infer import pair_systems, run_system, run_transcription
+from inference.speech import answers_folder
 from inference.systems import default_systems_file, get_system, load_systems
 from inference.transcribe import DEFAULT_MODEL, evaluate_transcripts, load_references
 
@@ -49,14 +50,16 @@ def transcribe_command(
     limit: int | None,
     references: Path | None,
 ) -> None:
-    """Transcribe spoken queries that have audio and no transcript (bad audio is reported, not fatal)."""
+    """Transcribe spoken queries and spoken answers that have no transcript yet (bad audio is
+    reported, not fatal)."""
     refs = load_references(references) if references else None  # fail on a bad file before any work
     summary, pending = run_transcription(app.store, model, backend, device, batch_size, limit)
     if summary is None:
         click.echo("transcribe: no audio without a transcript")
     else:
+        answers = f", {summary.answers} of them spoken answers" if summary.answers else ""
         click.echo(
-            f"transcribe: {summary.transcribed} of {pending} transcribed ({summary.audio_seconds:.1f} s of audio), {len(summary.failed)} failed"
+            f"transcribe: {summary.transcribed} of {pending} transcribed ({summary.audio_seconds:.1f} s of audio{answers}), {len(summary.failed)} failed"
         )
         for interaction_id, reason in summary.failed:
             click.echo(f"  failed {interaction_id}: {reason}")
@@ -118,7 +121,9 @@ def infer_run_command(
     device: str | None,
     use_ray: bool,
 ) -> None:
-    """Answer every query the system has not answered yet (resumable; one output per query and system)."""
+    """Answer every query the system has not answered yet (resumable; one output per query and
+    system). Turns of a conversation are answered in order, each system seeing its own earlier
+    answers; a system with `output: speech` also speaks each answer into <workspace>/answers/."""
     path = _systems_file(app, systems_file)
     spec = get_system(load_systems(path), system_name, str(path))
     summary = run_system(
@@ -129,6 +134,7 @@ def infer_run_command(
         backend=backend,
         device=device,
         use_ray=use_ray,
+        answers_dir=answers_folder(app.settings.workspace),
     )
     click.echo(
         f"infer {spec.name}: {summary.written - len(summary.errors)} answered, {len(summary.errors)} failed, "
