@@ -214,14 +214,25 @@ def infer_systems_command(app: AppContext, systems_file: Path | None) -> None:
 COMMANDS: list[click.Command] = [transcribe_command, infer_group]
 
 
+# Spoken answers the demo transcribes (every spoken query is): enough to show transcripts and
+# speaking rates from them; `arenalens transcribe` does the rest.
+DEMO_ANSWER_TRANSCRIPTS = 4
+
+
 def demo(app: AppContext) -> str:
     """Transcribe the sample's audio (when it has any) and report which systems' outputs exist."""
     parts: list[str] = []
-    if len(persist.audio_frame(app.store)):
-        summary, pending = run_transcription(app.store, progress=False)
+    queries = len(persist.audio_frame(app.store, without_transcript=True))
+    answers = len(persist.response_audio_pending(app.store))
+    if len(persist.audio_frame(app.store)) or answers:
+        summary, _ = run_transcription(
+            app.store, limit=queries + DEMO_ANSWER_TRANSCRIPTS, progress=False
+        )
         if summary is not None:
+            spoken = f" and {summary.answers}/{answers} spoken answers" if answers else ""
             parts.append(
-                f"transcribed {summary.transcribed}/{pending} audio queries ({len(summary.failed)} failed)"
+                f"transcribed {summary.transcribed - summary.answers}/{queries} audio queries"
+                f"{spoken} ({len(summary.failed)} failed)"
             )
         else:
             parts.append("audio queries already transcribed")

@@ -54,7 +54,8 @@ class ConversationReads:
         for side in SIDES:
             a = audio[side].c
             response = i.response_a if side == "a" else i.response_b
-            timed = or_(a.path.is_not(None), i.extra[f"answer_duration_s_{side}"].is_not(None))
+            given_duration = i.extra[f"answer_duration_s_{side}"].as_string()
+            timed = or_(a.path.is_not(None), given_duration.is_not(None))
             columns += [
                 a.path.label(f"audio_path_{side}"),
                 a.duration_s.label(f"audio_duration_s_{side}"),
@@ -117,8 +118,10 @@ class ConversationReads:
     ) -> pd.DataFrame:
         """`frame` with each missing `response_a`/`response_b` replaced by the transcript of that
         side's spoken answer (rows without spoken answers are left as they are)."""
-        if frame.empty or not self.count(
-            t.response_audio, t.response_audio.c.transcript.is_not(None)
+        if (
+            frame.empty
+            or id_column not in frame
+            or not self.count(t.response_audio, t.response_audio.c.transcript.is_not(None))
         ):
             return frame
         ids = frame[id_column].dropna().unique().tolist()
