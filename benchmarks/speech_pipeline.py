@@ -28,10 +28,11 @@ from pathlib import Path
 from arenalens.ingest import ingest_interactions
 from arenalens.store import Store
 from inference.audio import SAMPLE_RATE, audio_duration, load_audio
-from inference.infer import run_system, run_transcription
+from inference.infer import run_system
 from inference.speech import EspeakSynthesizer, answers_folder
 from inference.systems import parse_systems
 from inference.transcribe import FasterWhisperTranscriber, word_error_rate
+from inference.transcribe_stage import run_transcription
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

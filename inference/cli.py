@@ -9,10 +9,11 @@ import click
 from arenalens.context import AppContext
 from inference import persist
 from inference.errors import InferenceError
-from inference.infer import pair_systems, run_system, run_transcription
+from inference.infer import pair_systems, run_system
 from inference.speech import answers_folder
 from inference.systems import default_systems_file, get_system, load_systems
 from inference.transcribe import DEFAULT_MODEL, evaluate_transcripts, load_references
+from inference.transcribe_stage import run_transcription
 
 
 @click.command("transcribe")

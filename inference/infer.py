@@ -12,7 +12,6 @@ import pandas as pd
 
 from arenalens.store import Store
 from inference import persist
-from inference.audio import audio_duration
 from inference.conversations import conversation_histories, turn_rounds
 from inference.errors import InferenceError
 from inference.generators import (
@@ -26,9 +25,7 @@ from inference.pairs import make_blind_pairs
 from inference.speech import SpokenAnswer, Synthesizer, make_synthesizer, speak_answers
 from inference.systems import SystemSpec
 from inference.transcribe import (
-    DEFAULT_MODEL,
     Transcriber,
-    TranscriptionSummary,
     make_transcriber,
     transcribe_items,
     transcriber_model_name,
@@ -327,75 +324,6 @@ def _spoken_columns(
         "audio_duration_s": spoken.duration_s,
         "time_to_first_audio_s": first,
     }
-
-
-def run_transcription(
-    store: Store,
-    model: str = DEFAULT_MODEL,
-    backend: str = "faster-whisper",
-    device: str | None = None,
-    batch_size: int = 8,
-    limit: int | None = None,
-    progress: bool = True,
-) -> tuple[TranscriptionSummary | None, int]:
-    """Transcribe every spoken query and every spoken answer (response audio) without a
-    transcript, storing each batch as it finishes; returns the summary (None when nothing was
-    pending; `answers` counts the spoken answers) and how many recordings were pending."""
-    pending = persist.audio_frame(store, without_transcript=True)
-    answers = persist.response_audio_pending(store)
-    if limit is not None:
-        pending = pending.head(limit)
-        answers = answers.head(max(0, limit - len(pending)))
-    items = list(zip(pending["interaction_id"], pending["path"], strict=True))
-    # a spoken answer is named "<interaction> answer <side>" in the summary's failures
-    sides = {
-        f"{i} answer {side.upper()}": (i, side)
-        for i, side in zip(answers["interaction_id"], answers["side"], strict=True)
-    }
-    answer_items = list(zip(sides, answers["path"], strict=True))
-    paths = dict(answer_items)
-    if not items and not answer_items:
-        return None, 0
-    transcriber = make_transcriber(backend, model, device)
-    config = {"backend": backend, "model": model, "limit": limit}
-    with store.run(persist.TRANSCRIBE_STAGE, config, model=transcriber.model_name) as run:
-        summary = transcribe_items(
-            items,
-            transcriber,
-            batch_size=batch_size,
-            on_batch=lambda rows: persist.write_transcripts(
-                store, [{**r, "run_id": run.id} for r in rows]
-            ),
-            progress=progress,
-        )
-
-        def keep_answers(rows: list[dict[str, Any]]) -> None:
-            found = []
-            for row in rows:
-                interaction_id, side = sides[row["interaction_id"]]
-                found.append(
-                    {**row, "interaction_id": interaction_id, "side": side,
-                     "duration_s": audio_duration(paths[row["interaction_id"]])}
-                )  # fmt: skip
-            persist.write_answer_transcripts(store, found)
-
-        spoken = transcribe_items(
-            answer_items, transcriber, batch_size=batch_size, on_batch=keep_answers,
-            progress=progress,
-        )  # fmt: skip
-        summary.answers = spoken.transcribed
-        summary.transcribed += spoken.transcribed
-        summary.failed += spoken.failed
-        summary.audio_seconds += spoken.audio_seconds
-        run.summary.update(
-            {
-                "transcribed": summary.transcribed,
-                "answers_transcribed": summary.answers,
-                "failed": [f"{i}: {reason}" for i, reason in summary.failed],
-                "audio_seconds": round(summary.audio_seconds, 2),
-            }
-        )
-    return summary, len(items) + len(answer_items)
 
 
 def pair_systems(store: Store, system_a: str, system_b: str, seed: int) -> tuple[pd.DataFrame, int]:

@@ -119,6 +119,29 @@ def write_answer_transcripts(store: Store, rows: Sequence[dict[str, Any]]) -> No
                 )
 
 
+def output_audio_pending(store: Store) -> pd.DataFrame:
+    """Systems' spoken answers without a transcript: id, interaction_id, system, output_audio."""
+    c = t.model_outputs.c
+    query = (
+        select(c.id, c.interaction_id, c.system, c.output_audio)
+        .where(c.output_audio.is_not(None) & c.output_transcript.is_(None))
+        .order_by(c.system, c.interaction_id)
+    )
+    return store.read_frame(query)
+
+
+def write_output_transcripts(store: Store, rows: Sequence[dict[str, Any]]) -> None:
+    """Store the transcripts of systems' spoken answers (model output id, text, model)."""
+    c = t.model_outputs.c
+    with store.transaction() as conn:
+        for row in rows:
+            conn.execute(
+                update(t.model_outputs)
+                .where(c.id == row["id"])
+                .values(output_transcript=row["text"], transcript_model=row["model"])
+            )
+
+
 def finished_ids(store: Store, system: str) -> set[str]:
     """Interaction ids that already have an error-free output from `system` (skipped on rerun)."""
     c = t.model_outputs.c
@@ -133,7 +156,14 @@ def write_outputs(store: Store, rows: Sequence[dict[str, Any]]) -> None:
     store.upsert(t.model_outputs, list(rows), ["interaction_id", "system"])
 
 
-_TEXT_COLUMNS = ("output_text", "error", "model_revision")
+_TEXT_COLUMNS = (
+    "output_text",
+    "error",
+    "model_revision",
+    "output_audio",
+    "output_transcript",
+    "transcript_model",
+)
 
 
 def outputs_frame(store: Store, system: str | None = None) -> pd.DataFrame:

@@ -77,14 +77,13 @@ def _migrate_3_to_4(conn: Connection) -> None:
 
 def _migrate_4_to_5(conn: Connection) -> None:
     """Conversations and spoken answers: interactions gain conversation_id (indexed) and turn,
-    model outputs their audio, duration and time to first audio (the new `response_audio`
+    model outputs their audio, duration, time to first audio and its transcript (the new `response_audio`
     table is created with the others). Columns already there are left alone."""
     _add_missing_columns(conn, t.interactions, ("conversation_id", "turn"))
     index = next(i for i in t.interactions.indexes if i.name == "ix_interactions_conversation_id")
     index.create(conn, checkfirst=True)
-    _add_missing_columns(
-        conn, t.model_outputs, ("output_audio", "audio_duration_s", "time_to_first_audio_s")
-    )
+    spoken = ("output_audio", "audio_duration_s", "time_to_first_audio_s", "output_transcript")
+    _add_missing_columns(conn, t.model_outputs, (*spoken, "transcript_model"))
 
 
 def _add_missing_columns(conn: Connection, table: Table, names: Sequence[str]) -> None:

@@ -24,9 +24,10 @@ from arenalens.store import Store
 from inference import persist
 from inference.errors import InferenceError, SystemConfigError
 from inference.generators import GenerationRequest, GenerationResult, Generator
-from inference.infer import run_system, run_transcription
+from inference.infer import run_system
 from inference.speech import answers_folder
 from inference.systems import parse_systems
+from inference.transcribe_stage import run_transcription
 
 FIRST_AUDIO_DELAY_S = 0.3  # the fake speech endpoint waits this long before its first bytes
 
@@ -235,7 +236,14 @@ def test_espeak_speaks_answers_offline_into_the_workspace(
     [row] = persist.outputs_frame(sqlite_store, "talker").itertuples()
     assert is_audio_file(row.output_audio) and Path(row.output_audio).is_relative_to(answers)
     assert row.audio_duration_s > 0.5 and row.time_to_first_audio_s > row.latency_s
-    assert row.params["tts"]["backend"] == "espeak-ng"
+    assert row.params["tts"]["backend"] == "espeak-ng" and row.output_transcript is None
+
+    summary, pending = run_transcription(sqlite_store, progress=False)  # the transcribe stage
+
+    assert summary is not None and (summary.answers, pending) == (1, 1)
+    [row] = persist.outputs_frame(sqlite_store, "talker").itertuples()
+    assert "question" in row.output_transcript.lower()
+    assert row.transcript_model.startswith("faster-whisper")
 
 
 @pytest.mark.parametrize(
