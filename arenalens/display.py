@@ -29,7 +29,25 @@ NAMES: dict[str, str] = {
     "model_b": "B preferred",
     "tie": "Tie",
     "uncategorised": "Uncategorised",
+    # fields of a vote (issue 26) as a slice or a control is named
+    "output_modality": "Answer form",
+    "turn_depth": "Turn",
+    "answer_duration_s": "Answer duration (seconds)",
+    "speaking_rate_wps": "Speaking rate (words per second)",
+    "time_to_first_audio_s": "Time to first audio (seconds)",
 }
+
+#: a field's stored values in words, where the value alone would be unclear ('text')
+VALUE_NAMES: dict[str, dict[str, str]] = {
+    "output_modality": {"text": "Text answers (read)", "speech": "Spoken answers (heard)"},
+}
+
+
+def display_value(field: str, value: object) -> str:
+    """A stored value of `field` in words: ('output_modality', 'speech') -> 'Spoken answers
+    (heard)'; a value without its own name reads as `display_name` gives it."""
+    names = VALUE_NAMES.get(field, {})
+    return names.get(str(value), display_name(value)) if not is_empty(value) else EMPTY
 
 
 def display_name(value: object) -> str:
@@ -156,6 +174,20 @@ STATISTICS: dict[str, tuple[str, str]] = {
     "model_b": ("model B", "The model on side B."),
     "rejected_model": ("model that lost", "The model the voter did not prefer."),
     "preferred_model": ("model that won", "The model the voter preferred."),
+    "output_modality": (
+        "answer form",
+        "Spoken when both answers were heard as audio, else text (read).",
+    ),
+    "turn_depth": ("turn", "The vote's turn in its conversation (1 for a single-turn vote)."),
+    "answer_duration_s": ("answer duration (s)", "Seconds the spoken answer lasts."),
+    "speaking_rate_wps": (
+        "speaking rate (words/s)",
+        "Words of the spoken answer's transcript per second of audio.",
+    ),
+    "time_to_first_audio_s": (
+        "time to first audio (s)",
+        "Seconds from the end of the question to the first sound of the answer.",
+    ),
 }
 
 

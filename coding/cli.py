@@ -674,7 +674,8 @@ def _agreement_against(
         type=click.Choice(GROUPINGS),
         default="overall",
         show_default=True,
-        help="Break down by: model (feedback on battles it lost), category or modality (taxonomy).",
+        help="Break down by: model (feedback on battles it lost), category or modality "
+        "(taxonomy), output_modality (feedback on text answers vs spoken answers).",
     ),
 )
 def prevalence_command(app: AppContext, codebook: Codebook, by: str, as_json: bool) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from arenalens.paths import audio_duration_s
 from inference.errors import AudioError
 
 SAMPLE_RATE = 16_000
@@ -64,16 +65,15 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 
 def audio_duration(path: str | Path) -> float | None:
-    """Duration in seconds read from the header (None when the file cannot be read)."""
+    """Duration in seconds: from the header (`arenalens.paths.audio_duration_s`), else by
+    decoding the file; None when it cannot be read."""
+    seconds = audio_duration_s(path)
+    if seconds is not None:
+        return seconds
     try:
-        import soundfile
-
-        return float(soundfile.info(str(path)).duration)
-    except Exception:
-        try:
-            return len(load_audio(path)) / SAMPLE_RATE
-        except AudioError:
-            return None
+        return len(load_audio(path)) / SAMPLE_RATE
+    except AudioError:
+        return None
 
 
 def espeak_available() -> bool:

@@ -9,9 +9,11 @@ import click
 from arenalens.context import AppContext
 from inference import persist
 from inference.errors import InferenceError
-from inference.infer import pair_systems, run_system, run_transcription
+from inference.infer import pair_systems, run_system
+from inference.speech import answers_folder
 from inference.systems import default_systems_file, get_system, load_systems
 from inference.transcribe import DEFAULT_MODEL, evaluate_transcripts, load_references
+from inference.transcribe_stage import run_transcription
 
 
 @click.command("transcribe")
@@ -49,14 +51,16 @@ def transcribe_command(
     limit: int | None,
     references: Path | None,
 ) -> None:
-    """Transcribe spoken queries that have audio and no transcript (bad audio is reported, not fatal)."""
+    """Transcribe spoken queries and spoken answers that have no transcript yet (bad audio is
+    reported, not fatal)."""
     refs = load_references(references) if references else None  # fail on a bad file before any work
     summary, pending = run_transcription(app.store, model, backend, device, batch_size, limit)
     if summary is None:
         click.echo("transcribe: no audio without a transcript")
     else:
+        answers = f", {summary.answers} of them spoken answers" if summary.answers else ""
         click.echo(
-            f"transcribe: {summary.transcribed} of {pending} transcribed ({summary.audio_seconds:.1f} s of audio), {len(summary.failed)} failed"
+            f"transcribe: {summary.transcribed} of {pending} transcribed ({summary.audio_seconds:.1f} s of audio{answers}), {len(summary.failed)} failed"
         )
         for interaction_id, reason in summary.failed:
             click.echo(f"  failed {interaction_id}: {reason}")
@@ -118,7 +122,9 @@ def infer_run_command(
     device: str | None,
     use_ray: bool,
 ) -> None:
-    """Answer every query the system has not answered yet (resumable; one output per query and system)."""
+    """Answer every query the system has not answered yet (resumable; one output per query and
+    system). Turns of a conversation are answered in order, each system seeing its own earlier
+    answers; a system with `output: speech` also speaks each answer into <workspace>/answers/."""
     path = _systems_file(app, systems_file)
     spec = get_system(load_systems(path), system_name, str(path))
     summary = run_system(
@@ -129,6 +135,7 @@ def infer_run_command(
         backend=backend,
         device=device,
         use_ray=use_ray,
+        answers_dir=answers_folder(app.settings.workspace),
     )
     click.echo(
         f"infer {spec.name}: {summary.written - len(summary.errors)} answered, {len(summary.errors)} failed, "
@@ -208,14 +215,25 @@ def infer_systems_command(app: AppContext, systems_file: Path | None) -> None:
 COMMANDS: list[click.Command] = [transcribe_command, infer_group]
 
 
+# Spoken answers the demo transcribes (every spoken query is): enough to show transcripts and
+# speaking rates from them; `arenalens transcribe` does the rest.
+DEMO_ANSWER_TRANSCRIPTS = 4
+
+
 def demo(app: AppContext) -> str:
     """Transcribe the sample's audio (when it has any) and report which systems' outputs exist."""
     parts: list[str] = []
-    if len(persist.audio_frame(app.store)):
-        summary, pending = run_transcription(app.store, progress=False)
+    queries = len(persist.audio_frame(app.store, without_transcript=True))
+    answers = len(persist.response_audio_pending(app.store))
+    if len(persist.audio_frame(app.store)) or answers:
+        summary, _ = run_transcription(
+            app.store, limit=queries + DEMO_ANSWER_TRANSCRIPTS, progress=False
+        )
         if summary is not None:
+            spoken = f" and {summary.answers}/{answers} spoken answers" if answers else ""
             parts.append(
-                f"transcribed {summary.transcribed}/{pending} audio queries ({len(summary.failed)} failed)"
+                f"transcribed {summary.transcribed - summary.answers}/{queries} audio queries"
+                f"{spoken} ({len(summary.failed)} failed)"
             )
         else:
             parts.append("audio queries already transcribed")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from arenalens.store import Store
 from inference import persist
+from inference.conversations import conversation_histories, turn_rounds
 from inference.errors import InferenceError
 from inference.generators import (
     GenerationRequest,
@@ -20,11 +22,10 @@ from inference.generators import (
     make_generator,
 )
 from inference.pairs import make_blind_pairs
+from inference.speech import SpokenAnswer, Synthesizer, make_synthesizer, speak_answers
 from inference.systems import SystemSpec
 from inference.transcribe import (
-    DEFAULT_MODEL,
     Transcriber,
-    TranscriptionSummary,
     make_transcriber,
     transcribe_items,
     transcriber_model_name,
@@ -172,8 +173,16 @@ def run_system(
     generator: Generator | None = None,
     transcriber: Transcriber | None = None,
     progress: bool = True,
+    answers_dir: Path | None = None,
+    synthesizer: Synthesizer | None = None,
 ) -> InferSummary:
-    """Answer every pending query with `spec`, writing each finished batch before the next starts."""
+    """Answer every pending query with `spec`, writing each finished batch before the next starts.
+
+    Turns of a conversation are answered in order, each with the conversation so far (the
+    user's turns and this system's own answers). A system with `output: speech` also speaks
+    each answer into a WAV under `answers_dir` (the workspace's `answers/` folder)."""
+    if spec.output == "speech" and answers_dir is None:
+        raise InferenceError(f"system {spec.name!r} answers aloud: it needs a folder for its audio")
     todo, skipped = pending_inputs(store, spec, limit)
     config = {"system": spec.params_record(), "limit": limit, "backend": backend, "ray": use_ray}
     lease = f"{persist.INFER_STAGE}:{spec.name}"  # one process per system; systems side by side
@@ -181,116 +190,140 @@ def run_system(
         run_id = run.id
         summary = InferSummary(spec.name, run_id, requested=len(todo), skipped=skipped)
         asr = spec.asr
+        made: dict[str, Any] = {}  # models built once, on first use, for every round
 
         def asr_factory() -> Transcriber:
-            return transcriber or make_transcriber(asr.backend, asr.model, device)
+            if "asr" not in made:
+                made["asr"] = transcriber or make_transcriber(asr.backend, asr.model, device)
+            return made["asr"]
 
-        prepared = prepare_inputs(
-            todo,
-            spec,
-            asr_factory if asr is not None else None,
-            on_transcripts=lambda rows: persist.write_transcripts(
-                store, [{**r, "run_id": run_id} for r in rows]
-            ),
-        )
+        def speaker() -> Synthesizer:
+            if "tts" not in made:
+                assert spec.tts is not None  # validated by SystemSpec
+                made["tts"] = synthesizer or make_synthesizer(spec.tts)
+            return made["tts"]
+
         params = spec.params_record()
         model_revision: list[str | None] = [None]
+        input_info: dict[str, dict[str, Any]] = {}
 
         def write(results: list[GenerationResult]) -> None:
+            spoken: dict[str, SpokenAnswer] = {}
+            if spec.output == "speech" and answers_dir is not None:
+                said = [(r.item_id, r.text) for r in results if r.text and not r.error]
+                spoken = speak_answers(said, speaker(), answers_dir, spec.name)
             rows = []
             for r in results:
-                rows.append(
-                    {
-                        "interaction_id": r.item_id,
-                        "system": spec.name,
-                        "output_text": r.text,
-                        "error": r.error,
-                        "latency_s": r.latency_s,
-                        "prompt_tokens": r.prompt_tokens,
-                        "completion_tokens": r.completion_tokens,
-                        "model_revision": model_revision[0],
-                        "params": {**params, **prepared.input_info.get(r.item_id, {})},
-                        "run_id": run_id,
-                    }
-                )
-                if r.error:
-                    summary.errors.append((r.item_id, r.error))
+                row = {
+                    "interaction_id": r.item_id,
+                    "system": spec.name,
+                    "output_text": r.text,
+                    "error": r.error,
+                    "latency_s": r.latency_s,
+                    "prompt_tokens": r.prompt_tokens,
+                    "completion_tokens": r.completion_tokens,
+                    "model_revision": model_revision[0],
+                    "params": {**params, **input_info.get(r.item_id, {})},
+                    "run_id": run_id,
+                    **_spoken_columns(r, spoken.get(r.item_id), spec),
+                }
+                rows.append(row)
+                if row["error"]:
+                    summary.errors.append((r.item_id, row["error"]))
             persist.write_outputs(store, rows)
             summary.written += len(rows)
 
-        if prepared.failed:
-            write([GenerationResult(i, None, error=e) for i, e in prepared.failed])
-        if prepared.requests:
-            size = batch_size or spec.batch_size
-            if use_ray:
-                from inference.ray_runner import run_on_ray
-
-                model_revision[0] = spec.revision or (spec.llm.revision if spec.llm else None)
-                run_on_ray(
-                    prepared.requests,
-                    spec,
-                    size,
-                    on_batch=write,
-                    backend=backend,
-                    progress=progress,
-                )
-            else:
-                gen = generator or make_generator(spec, backend=backend, device=device)
-                model_revision[0] = gen.model_revision
-
-                def write_with_revision(results: list[GenerationResult]) -> None:
-                    model_revision[0] = gen.model_revision
-                    write(results)
-
-                generate_all(
-                    prepared.requests,
-                    gen,
-                    size,
-                    on_batch=write_with_revision,
-                    progress=progress,
-                    max_batch_length=spec.max_batch_length,
-                )
+        for depth, rows in turn_rounds(todo):
+            history_failed: list[tuple[str, str]] = []
+            histories: dict[str, tuple[tuple[str, str], ...]] = {}
+            if depth > 1:
+                turns = persist.system_turns(store, spec.name, rows["conversation_id"].unique())
+                histories, history_failed = conversation_histories(turns, rows, spec.name)
+                rows = rows[rows["interaction_id"].isin(histories)].reset_index(drop=True)
+            prepared = prepare_inputs(
+                rows,
+                spec,
+                asr_factory if asr is not None else None,
+                on_transcripts=lambda found: persist.write_transcripts(
+                    store, [{**r, "run_id": run_id} for r in found]
+                ),
+            )
+            input_info.update(prepared.input_info)
+            for request in prepared.requests:
+                request.history = histories.get(request.item_id, ())
+            failed = prepared.failed + history_failed
+            if failed:
+                write([GenerationResult(i, None, error=e) for i, e in failed])
+            if prepared.requests:
+                _generate(
+                    prepared.requests, spec, made, write, model_revision,
+                    batch_size=batch_size, backend=backend, device=device, use_ray=use_ray,
+                    generator=generator, progress=progress,
+                )  # fmt: skip
         run.summary.update(summary.as_dict())
     return summary
 
 
-def run_transcription(
-    store: Store,
-    model: str = DEFAULT_MODEL,
-    backend: str = "faster-whisper",
-    device: str | None = None,
-    batch_size: int = 8,
-    limit: int | None = None,
-    progress: bool = True,
-) -> tuple[TranscriptionSummary | None, int]:
-    """Transcribe every query with audio and no transcript, storing each batch as it finishes;
-    returns the summary (None when nothing was pending) and how many queries were pending."""
-    pending = persist.audio_frame(store, without_transcript=True)
-    if limit is not None:
-        pending = pending.head(limit)
-    items = list(zip(pending["interaction_id"], pending["path"], strict=True))
-    if not items:
-        return None, 0
-    transcriber = make_transcriber(backend, model, device)
-    config = {"backend": backend, "model": model, "limit": limit}
-    with store.run(persist.TRANSCRIBE_STAGE, config, model=transcriber.model_name) as run:
-        summary = transcribe_items(
-            items,
-            transcriber,
-            batch_size=batch_size,
-            on_batch=lambda rows: persist.write_transcripts(
-                store, [{**r, "run_id": run.id} for r in rows]
-            ),
-            progress=progress,
-        )
-        run.summary.update(
-            {
-                "transcribed": summary.transcribed,
-                "failed": [f"{i}: {reason}" for i, reason in summary.failed],
-                "audio_seconds": round(summary.audio_seconds, 2),
-            }
-        )
-    return summary, len(items)
+def _generate(
+    requests: list[GenerationRequest],
+    spec: SystemSpec,
+    made: dict[str, Any],
+    write: Callable[[list[GenerationResult]], None],
+    model_revision: list[str | None],
+    *,
+    batch_size: int | None,
+    backend: str | None,
+    device: str | None,
+    use_ray: bool,
+    generator: Generator | None,
+    progress: bool,
+) -> None:
+    """Answer `requests` locally or on Ray, handing each finished batch to `write`."""
+    size = batch_size or spec.batch_size
+    if use_ray:
+        from inference.ray_runner import run_on_ray
+
+        model_revision[0] = spec.revision or (spec.llm.revision if spec.llm else None)
+        run_on_ray(requests, spec, size, on_batch=write, backend=backend, progress=progress)
+        return
+    if "generator" not in made:
+        made["generator"] = generator or make_generator(spec, backend=backend, device=device)
+    gen = made["generator"]
+    model_revision[0] = gen.model_revision
+
+    def write_with_revision(results: list[GenerationResult]) -> None:
+        model_revision[0] = gen.model_revision
+        write(results)
+
+    generate_all(
+        requests,
+        gen,
+        size,
+        on_batch=write_with_revision,
+        progress=progress,
+        max_batch_length=spec.max_batch_length,
+    )
+
+
+def _spoken_columns(
+    result: GenerationResult, spoken: SpokenAnswer | None, spec: SystemSpec
+) -> dict[str, Any]:
+    """The audio columns of an output (and its error when a spoken answer could not be made):
+    time to first audio is the answer's generation time plus the synthesiser's first audio."""
+    if spec.output != "speech" or result.error:
+        return {}
+    if spoken is None:  # nothing to say: an empty answer
+        return {"error": "empty answer: nothing to speak"}
+    if spoken.error:
+        return {"error": spoken.error}
+    first = None
+    if spoken.first_audio_s is not None:
+        first = (result.latency_s or 0.0) + spoken.first_audio_s
+    return {
+        "output_audio": spoken.path,
+        "audio_duration_s": spoken.duration_s,
+        "time_to_first_audio_s": first,
+    }
 
 
 def pair_systems(store: Store, system_a: str, system_b: str, seed: int) -> tuple[pd.DataFrame, int]:

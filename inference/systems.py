@@ -59,8 +59,39 @@ class LlmSpec(_Strict):
         return self
 
 
+class TtsSpec(_Strict):
+    """The speech synthesiser of a system that answers aloud (`output: speech`): espeak-ng
+    offline, or any OpenAI-compatible `/v1/audio/speech` endpoint (`base_url`)."""
+
+    backend: Literal["espeak-ng", "openai"] = "espeak-ng"
+    voice: str | None = Field(default=None, description="espeak-ng voice (en-us) or endpoint voice")
+    model: str = "tts-1"
+    base_url: str | None = None
+    api_key_env: str = "ARENALENS_TTS_API_KEY"
+    words_per_minute: int = Field(default=160, ge=40, le=600)
+    concurrency: int = Field(default=1, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """`tts: espeak-ng` names the offline synthesiser; a mapping with `base_url` an endpoint."""
+        if isinstance(value, str):
+            return {"backend": value}
+        if isinstance(value, dict) and value.get("base_url") and "backend" not in value:
+            return {**value, "backend": "openai"}
+        return value
+
+    @model_validator(mode="after")
+    def _endpoint_needs_url(self) -> TtsSpec:
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("tts.base_url is required for an OpenAI-compatible speech endpoint")
+        return self
+
+
 class SystemSpec(_Strict):
-    """One system: how a spoken query becomes a text answer, with prompt, decoding and seed."""
+    """One system: how a query becomes an answer (text, or speech with `output: speech`), with
+    prompt, decoding and seed."""
 
     name: str
     kind: Literal["pipeline", "end_to_end"]
@@ -72,6 +103,8 @@ class SystemSpec(_Strict):
     model_class: str = "Qwen2AudioForConditionalGeneration"
     revision: str | None = None
     generation: GenerationParams = Field(default_factory=GenerationParams)
+    output: Literal["text", "speech"] = "text"
+    tts: TtsSpec | None = None
     seed: int = 0
     batch_size: int = Field(default=8, ge=1)
     max_batch_length: float | None = Field(
@@ -89,6 +122,10 @@ class SystemSpec(_Strict):
                 self.asr = AsrSpec()
         elif not self.model:
             raise ValueError("an end_to_end system needs `model` (a transformers name or path)")
+        if self.output == "speech" and self.tts is None:
+            self.tts = TtsSpec()
+        if self.output == "text" and self.tts is not None:
+            raise ValueError("`tts` is for systems with `output: speech`")
         return self
 
     @property

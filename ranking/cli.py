@@ -18,7 +18,7 @@ from ranking.model_inference import (
     MONTE_CARLO_PERMUTATIONS,
     format_p,
 )
-from ranking.pipeline import compute_rankings, compute_regression, demo
+from ranking.pipeline import SPEECH_CONTROLS, compute_rankings, compute_regression, demo
 from ranking.regression import VIF_THRESHOLD, RegressionReport, benchmark_label
 
 
@@ -120,7 +120,9 @@ def format_controlled(payload: dict[str, Any]) -> str:
     "--by",
     "by",
     metavar="FIELD",
-    help="Also rank per slice: category, modality, cluster, language, reason, or a metadata field.",
+    help="Also rank per slice: category, modality, cluster, language, reason, output_modality "
+    "(text or spoken answers; prints how alike the two boards order the models), turn_depth, "
+    "or a metadata field.",
 )
 @click.option(
     "--bootstrap",
@@ -167,6 +169,13 @@ def format_controlled(payload: dict[str, Any]) -> str:
 )
 @click.option("--length-control", is_flag=True, help="Same as --control response_length.")
 @click.option(
+    "--speech-control",
+    is_flag=True,
+    help="Also control for how the answers sound: answer_duration_s, speaking_rate_wps and "
+    "time_to_first_audio_s (votes on spoken answers only; measured from response audio, else "
+    "the record's own fields).",
+)
+@click.option(
     "--cluster",
     type=click.Choice(["auto", "user", "none"]),
     default="auto",
@@ -195,6 +204,7 @@ def rank_command(
     where: str | None,
     controls: tuple[str, ...],
     length_control: bool,
+    speech_control: bool,
     cluster: str,
     no_fragility: bool,
     exclude_raters: str | None,
@@ -206,6 +216,8 @@ def rank_command(
     as 'too few votes' and never named leader."""
     if length_control and "response_length" not in controls:
         controls = (*controls, "response_length")
+    if speech_control:
+        controls = (*controls, *SPEECH_CONTROLS)
     options = RankingOptions(
         ties=ties,  # type: ignore[arg-type]
         bootstrap_rounds=rounds,
@@ -243,6 +255,9 @@ def rank_command(
         click.echo(format_leaderboard(s, f"{by} = {s['value']} ({s['votes']} votes)"))
     for value, why in payload.get("skipped_slices", {}).items():
         click.echo(f"skipped {by} = {value}: {why}")
+    if payload.get("board_agreement"):
+        click.echo("")
+        click.echo(payload["board_agreement"]["sentence"])
     for note in payload["warnings"]:
         click.echo(f"warning: {note}", err=True)
 

@@ -33,7 +33,10 @@ REGRESSION_STAGE = "regression"
 TAXONOMY_FIELDS = {"category": "category", "modality": "modality", "cluster": "cluster_name"}
 CODING_FIELDS = ("reason",)
 VOTE_COLUMNS = ("model_a", "model_b", "winner", "language", "user_id", "source", "id")
-CORE_SLICE_FIELDS = ("category", "modality", "cluster", "language", "reason", "source")
+CORE_SLICE_FIELDS = (
+    "category", "modality", "cluster", "language", "reason", "source", "output_modality",
+    "turn_depth",
+)  # fmt: skip
 CONTROLLED = "(controlled)"  # slice_field under which a run's style-controlled board is stored
 USER_SEPARATOR = "\x1f"  # between the user ids the database lists per group (unit separator)
 
@@ -186,6 +189,12 @@ def response_lengths(store: Store) -> pd.DataFrame:
         func.length(c.response_b).label("response_length_b"),
     ).where(c.winner.is_not(None))
     return store.read_frame(query).set_index("id")
+
+
+def vote_features(store: Store) -> pd.DataFrame:
+    """id -> output_modality, turn_depth and the speech features of both sides, as the core
+    derives them for every vote (`arenalens.vote_features`)."""
+    return store.vote_features_frame().set_index("id")
 
 
 def loss_reasons(store: Store) -> pd.Series:

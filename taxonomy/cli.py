@@ -164,6 +164,15 @@ def show_command(app: AppContext, run_id: int | None, top: int, as_json: bool) -
         )
     click.echo("\ncategory shares (95% CI):")
     click.echo("\n".join(_share_lines(categories)))
+    per_conversation = persist.conversation_category_shares(store, run_id)
+    if per_conversation is not None:
+        from taxonomy.conversations import TopicChanges
+
+        changes = summary.get("conversations")
+        click.echo("category shares, each conversation counted once by its first turn (95% CI):")
+        if changes:
+            click.echo(f"  ({TopicChanges(**changes).sentence})")
+        click.echo("\n".join(_share_lines(per_conversation)))
     click.echo("modality shares (95% CI):")
     click.echo("\n".join(_share_lines(modality)))
 

@@ -245,6 +245,22 @@ def _shares(store: Store, run_id: int | None, field: str) -> pd.DataFrame:
     return table
 
 
+def conversation_category_shares(store: Store, run_id: int | None = None) -> pd.DataFrame | None:
+    """Category shares counting each conversation once (by its first turn; a single-turn query
+    is a conversation of one turn), or None when the run placed no later turn."""
+    from taxonomy.conversations import conversation_shares
+
+    run_id = resolve_run(store, run_id)
+    a = taxonomy_assignments.c
+    later = store.read_frame(
+        select(a.interaction_id).where(a.run_id == run_id, a.source == "conversation")
+    )
+    if later.empty:
+        return None
+    frame = _field_and_user(store, run_id, "category")
+    return conversation_shares(frame, "category", later["interaction_id"].tolist())
+
+
 def category_shares(store: Store, run_id: int | None = None) -> pd.DataFrame:
     """Category shares with 95% intervals; PPI columns (ppi_share, ppi_ci_*) when human labels exist."""
     return _shares(store, run_id, "category")

@@ -13,6 +13,13 @@ from taxonomy import persist
 from taxonomy.assign import TaxonomyAssigner, assign_batches, assign_on_ray, map_reference_rows
 from taxonomy.categories import CategorySet, Encoder
 from taxonomy.cluster import UNCLUSTERED
+from taxonomy.conversations import (
+    TopicChanges,
+    count_topic_changes,
+    follow_first_turns,
+    later_turn_topics,
+    split_turns,
+)
 from taxonomy.edits import RATING_VALUES, Edit, EditReport, apply_edits
 from taxonomy.errors import EditError, TaxonomyError
 from taxonomy.evaluate import category_accuracy, clustering_scores, purity
@@ -36,6 +43,8 @@ class BuildSummary:
     new_clusters: int = 0
     edits_applied: int = 0
     edits_skipped: list[str] = field(default_factory=list)
+    conversations: TopicChanges | None = None  # when the workspace holds conversations
+    topics: pd.DataFrame | None = None  # per later turn (`later_turn_topics`), not stored
 
     def line(self) -> str:
         m = self.metrics
@@ -50,6 +59,8 @@ class BuildSummary:
             text += f"; {self.matched} clusters continue run {self.previous_run_id}, {self.new_clusters} new"
         if self.edits_applied or self.edits_skipped:
             text += f"; {self.edits_applied} edits re-applied, {len(self.edits_skipped)} skipped"
+        if self.conversations is not None:
+            text += f"; {self.conversations.sentence}"
         return text
 
 
@@ -151,7 +162,11 @@ def build_taxonomy(
     `show_progress`: a bar by stage (None: on a terminal only); timings go into the run summary.
     """
     params = params or TaxonomyParams()
-    queries = store.queries_frame()
+    every_query = store.queries_frame()
+    # a conversation is clustered by its first turn; its later turns follow it (see
+    # taxonomy.conversations), so only single-turn queries and first turns are fitted
+    turns = store.conversation_turns_frame()[["id", "conversation_id", "turn"]]
+    queries, later = split_turns(every_query, turns)
     if len(queries) < 10:
         raise TaxonomyError(
             f"the workspace holds {len(queries)} queries; a taxonomy needs at least 10 (ingest some first)"
@@ -187,18 +202,55 @@ def build_taxonomy(
                 result.clusters, result.assignments, persist.list_edits(store), categories
             )
         with timer.stage("persist"):
+            topics = None
+            if len(later):
+                assignments, topics = _place_later_turns(
+                    later, every_query, encode, clusters, assignments
+                )
+                _recount(clusters, assignments["cluster_id"].value_counts())
             persist.write_run(store, run_id, clusters, assignments)
         result.timings = dict(timer.timings)
         summary = BuildSummary(
             run_id, previous_run, result.metrics, result.timings, len(matched), len(leaf_local) - len(matched),
             len(report.applied), [f"edit {e.id} ({e.kind}): {why}" for e, why in report.skipped],
         )  # fmt: skip
+        summary.topics = topics
+        if len(turns):
+            summary.conversations = count_topic_changes(
+                topics if topics is not None else later.assign(topic_change=None),
+                turns["conversation_id"].nunique(),
+            )
         run.summary.update({
             **result.metrics, "timings": result.timings, "previous_run_id": previous_run,
             "matched_clusters": summary.matched, "new_clusters": summary.new_clusters,
             "edits_applied": summary.edits_applied, "edits_skipped": summary.edits_skipped,
+            "conversations": summary.conversations.to_dict() if summary.conversations else None,
         })  # fmt: skip
     return summary
+
+
+def _place_later_turns(
+    later: pd.DataFrame,
+    queries: pd.DataFrame,
+    encode: Encoder,
+    clusters: pd.DataFrame,
+    assignments: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assignments with the later turns added (each follows its conversation's first turn),
+    and each later turn's topic against that cluster (`taxonomy.conversations`)."""
+    texts = queries.set_index("id").loc[later["id"], "query"].astype(str).tolist()
+    base = assignments.set_index("interaction_id")["base_cluster_id"]
+    leaves = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] >= 0)]
+    centroids = {
+        int(k): np.asarray(c, float)
+        for k, c in zip(leaves["cluster_id"], leaves["centroid"], strict=True)
+        if c is not None
+    }
+    topics = later_turn_topics(
+        later, encode(texts), {f: int(base[f]) for f in later["first_id"]}, centroids
+    )
+    rows = follow_first_turns(assignments, later, topics)
+    return pd.concat([assignments, rows], ignore_index=True), topics
 
 
 def reapply_edits(store: Store, categories: CategorySet, run_id: int | None = None) -> EditReport:

@@ -369,6 +369,8 @@ def test_schema_4_workspace_opens_upgraded_with_conversation_columns(
             ("model_outputs", "output_audio"),
             ("model_outputs", "audio_duration_s"),
             ("model_outputs", "time_to_first_audio_s"),
+            ("model_outputs", "output_transcript"),
+            ("model_outputs", "transcript_model"),
         ):
             conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(

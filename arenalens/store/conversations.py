@@ -1,21 +1,30 @@
 """Store reads of conversations and spoken answers (a mixin of `Store`): each turn with both
 answers (the text the record gave, else the spoken answer's transcript), the response audio,
-and every vote's derived features (`arenalens.vote_features`)."""
+and every vote's derived features (`arenalens.store.vote_features`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from arenalens.models import resolve_models
 from arenalens.store import tables as t
-from arenalens.vote_features import SIDE_FEATURES, SIDES, derive_vote_features, shown_answer
+from arenalens.store.vote_features import (
+    OUTPUT_MODALITIES,
+    SIDE_FEATURES,
+    SIDES,
+    SQL_FEATURES,
+    VOTE_FEATURES,
+    derive_speech_features,
+    shown_answer,
+    vote_feature_column,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
-    from sqlalchemy import Executable, Table
+    from sqlalchemy import ColumnElement, Executable, Table
 
 
 class ConversationReads:
@@ -23,7 +32,9 @@ class ConversationReads:
 
     if TYPE_CHECKING:
 
-        def read_frame(self, query: Executable | str, params: Any = None) -> pd.DataFrame: ...
+        def read_frame(
+            self, query: Executable | str, params: Any = None, *, plain: bool = False
+        ) -> pd.DataFrame: ...
         def aliases(self) -> dict[str, str]: ...
         def count(self, table: Table, *where: Any) -> int: ...
         def read_scalar(self, query: Executable, params: Any = None) -> Any: ...
@@ -33,6 +44,18 @@ class ConversationReads:
         c = t.interactions.c
         query = select(func.count(func.distinct(c.conversation_id)))
         return int(self.read_scalar(query) or 0)
+
+    def vote_feature_sql(self, name: str) -> ColumnElement:
+        """`vote_feature_column(name)`, or its one value as a constant when this workspace has no
+        spoken answers (`output_modality`) or no conversations (`turn_depth`): a store of a million
+        single-turn votes then groups by it at no cost."""
+        if name == "output_modality" and not self.count(t.response_audio):
+            return literal(OUTPUT_MODALITIES[0])
+        if name == "turn_depth" and not self.count(
+            t.interactions, t.interactions.c.turn.is_not(None)
+        ):
+            return literal(1)
+        return vote_feature_column(name)
 
     def response_audio_frame(self, ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Spoken answers: interaction_id, side ('a'|'b'), path, root (the folder `path` was
@@ -50,13 +73,19 @@ class ConversationReads:
         i = t.interactions.c
         joined, audio = _with_response_audio()
         given = {name: i.extra[name].as_string().label(name) for name in SIDE_FEATURES}
-        columns = [i.id, i.conversation_id, i.turn, *given.values()]
+        columns = [
+            i.id,
+            i.conversation_id,
+            i.turn,
+            *(vote_feature_column(name).label(name) for name in SQL_FEATURES),
+            *given.values(),
+        ]
         for side in SIDES:
             a = audio[side].c
             response = i.response_a if side == "a" else i.response_b
-            timed = or_(a.path.is_not(None), i.extra[f"answer_duration_s_{side}"].is_not(None))
+            given_duration = i.extra[f"answer_duration_s_{side}"].as_string()
+            timed = or_(a.path.is_not(None), given_duration.is_not(None))
             columns += [
-                a.path.label(f"audio_path_{side}"),
                 a.duration_s.label(f"audio_duration_s_{side}"),
                 a.time_to_first_audio_s.label(f"audio_first_s_{side}"),
                 # words are counted only where a duration can divide them
@@ -65,9 +94,8 @@ class ConversationReads:
                 ),
             ]
         query = select(*columns).select_from(joined).where(i.winner.is_not(None)).order_by(i.id)
-        frame = derive_vote_features(self.read_frame(query))
-        keep = ["id", "conversation_id", "turn", "output_modality", "turn_depth", *SIDE_FEATURES]
-        return frame[keep]
+        frame = derive_speech_features(self.read_frame(query, plain=True))
+        return frame[["id", "conversation_id", "turn", *VOTE_FEATURES]]
 
     def conversation_turns_frame(
         self, conversation_ids: Sequence[str] | None = None
@@ -89,6 +117,7 @@ class ConversationReads:
             i.response_a,
             i.response_b,
             i.winner,
+            vote_feature_column("output_modality").label("output_modality"),
         ]
         for side in SIDES:
             a = audio[side].c
@@ -108,8 +137,6 @@ class ConversationReads:
                 frame[name] = values.where(values.notna(), None)
         for side in SIDES:
             frame[f"response_{side}"] = _shown_answers(frame, side)
-        heard = frame["audio_path_a"].notna() & frame["audio_path_b"].notna()
-        frame["output_modality"] = heard.map({True: "speech", False: "text"})
         return frame.drop(columns=[f"transcript_{side}" for side in SIDES])
 
     def fill_answers_from_transcripts(
@@ -117,8 +144,10 @@ class ConversationReads:
     ) -> pd.DataFrame:
         """`frame` with each missing `response_a`/`response_b` replaced by the transcript of that
         side's spoken answer (rows without spoken answers are left as they are)."""
-        if frame.empty or not self.count(
-            t.response_audio, t.response_audio.c.transcript.is_not(None)
+        if (
+            frame.empty
+            or id_column not in frame
+            or not self.count(t.response_audio, t.response_audio.c.transcript.is_not(None))
         ):
             return frame
         ids = frame[id_column].dropna().unique().tolist()

@@ -188,10 +188,13 @@ model_outputs = Table(
     Column("model_revision", String(256)),
     Column("params", JSON),
     Column("run_id", Integer, ForeignKey("runs.id")),
-    # a spoken answer (schema 5): the WAV inside the workspace, its length and first-audio time
+    # a spoken answer (schema 5): the WAV inside the workspace, its length, first-audio time and
+    # the transcript the transcribe stage makes of it
     Column("output_audio", Text),
     Column("audio_duration_s", Float),
     Column("time_to_first_audio_s", Float),
+    Column("output_transcript", Text),
+    Column("transcript_model", String(512)),
     UniqueConstraint("interaction_id", "system", name="uq_model_outputs_query_system"),
 )
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from arenalens import display
 from arenalens.context import AppContext
-from dashboard import loaders, sections, ui
+from dashboard import answer_forms, loaders, sections, ui
 from dashboard.charts import RATING_AXIS, RATING_TOOLTIP, interval_chart, interval_tooltips
 
 TABLE_COLUMNS = [
@@ -30,7 +30,13 @@ RATING_FORMAT = {
     c: st.column_config.NumberColumn(format="%.0f")
     for c in ("rating", "ci_low", "ci_high", "raw rating", "controlled rating", "change")
 }
-SLICE_LABELS = {"category": "use-case category", "language": "language", "reason": "loss reason"}
+SLICE_LABELS = {
+    "category": "use-case category",
+    "language": "language",
+    "reason": "loss reason",
+    "output_modality": "answer form (text or spoken)",
+    "turn_depth": "turn of the conversation",
+}
 
 
 def with_status(board: pd.DataFrame) -> pd.DataFrame:
@@ -344,7 +350,13 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
         ui.say("info", "No slice had enough votes for a leaderboard by {}.", field)
         return
     values = sorted(board["slice_value"].unique())
-    chosen = st.multiselect("Slices", values, default=values[:4], key="leaderboard_slice_values")
+    chosen = st.multiselect(
+        "Slices",
+        values,
+        default=values[:4],
+        format_func=lambda v: display.display_value(field, v),
+        key="leaderboard_slice_values",
+    )
     shown = board[board["slice_value"].isin(chosen)]
     if shown.empty:
         return
@@ -352,7 +364,7 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
     for k, value in enumerate(chosen):
         with columns[k % 2]:
             ui.say("caption", "{}:", SLICE_LABELS.get(field, field))
-            st.text(str(value))
+            st.text(display.display_value(field, value))
             ranked = shown[(shown["slice_value"] == value) & (shown["status"] != "too few votes")]
             if len(ranked):
                 st.altair_chart(ratings_chart(ranked, height_step=20), width="stretch")
@@ -382,6 +394,7 @@ def render() -> None:
         sections.distinctive_loss_reasons(app, models or order)
         board = overall(app, run)
         win_rates(app, run, board)
+        answer_forms.text_vs_speech(app)
         slices(app, runs)
 
 

@@ -8,7 +8,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from inference.errors import InferenceError
-from inference.generators.base import GenerationRequest, GenerationResult, Generator
+from inference.generators.base import (
+    GenerationRequest,
+    GenerationResult,
+    Generator,
+    chat_messages,
+)
 from inference.systems import GenerationParams
 
 
@@ -51,10 +56,7 @@ class OpenAIChatGenerator(Generator):
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
-                messages=[
-                    {"role": "system", "content": self.system_prompt},
-                    {"role": "user", "content": request.text or ""},
-                ],
+                messages=chat_messages(self.system_prompt, request.history, request.text or ""),
                 max_tokens=self.params.max_new_tokens,
                 temperature=self.params.temperature,
                 top_p=self.params.top_p,

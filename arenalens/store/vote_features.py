@@ -1,5 +1,5 @@
 """What a vote was about beyond its text: output modality, turn depth and the speech features of
-each side's answer, derived in this one place (the store reads the inputs, every stage uses it).
+each side's answer, each defined in this one place (the store reads them, every stage uses them).
 
 - `output_modality`: "speech" when both sides' answers were heard (both have response audio),
   else "text";
@@ -8,43 +8,61 @@ each side's answer, derived in this one place (the store reads the inputs, every
   `speaking_rate_wps` (words of its transcript, else of its text, per second) and
   `time_to_first_audio_s` (seconds until the answer's first audio). A measured value (response
   audio) wins; otherwise the record's own field of that name (kept in `extra`) is used.
+
+The first two are SQL expressions (`vote_feature_column`), so votes can be grouped by them in
+the database (`rank --by output_modality`); the speech features are computed on a frame
+(`derive_speech_features`), read with `Store.vote_features_frame()`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import and_, case, exists, func
+
+from arenalens.store import tables as t
+
 if TYPE_CHECKING:  # pandas loads with the first frame
     import pandas as pd
+    from sqlalchemy import ColumnElement
 
 SIDES = ("a", "b")
 OUTPUT_MODALITIES = ("text", "speech")
+SQL_FEATURES = ("output_modality", "turn_depth")
 SPEECH_FEATURES = ("answer_duration_s", "speaking_rate_wps", "time_to_first_audio_s")
 # the per-side feature columns, e.g. answer_duration_s_a
 SIDE_FEATURES = tuple(f"{name}_{side}" for name in SPEECH_FEATURES for side in SIDES)
-VOTE_FEATURES = ("output_modality", "turn_depth", *SIDE_FEATURES)
-# What `derive_vote_features` reads, per side: whether audio exists, its measured duration and
-# time to first audio, and the text its words are counted in (transcript, else the answer).
+VOTE_FEATURES = (*SQL_FEATURES, *SIDE_FEATURES)
+# What `derive_speech_features` reads, per side: its measured duration and time to first audio,
+# and the text its words are counted in (transcript, else the answer).
 INPUT_COLUMNS = tuple(
     f"{name}_{side}"
     for side in SIDES
-    for name in ("audio_path", "audio_duration_s", "audio_first_s", "spoken_text")
+    for name in ("audio_duration_s", "audio_first_s", "spoken_text")
 )
 
 
-def derive_vote_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` (one row per vote: `turn`, the `INPUT_COLUMNS`, and optionally the
-    `SIDE_FEATURES` as given in records) with `VOTE_FEATURES` set; inputs are left as they are."""
-    import numpy as np
+def vote_feature_column(name: str) -> ColumnElement:
+    """`output_modality` or `turn_depth` of each row of `interactions`, as a SQL expression that
+    needs no join (it can be selected, grouped or filtered in any query over interactions)."""
+    i = t.interactions.c
+    if name == "turn_depth":
+        return func.coalesce(i.turn, 1)
+    if name == "output_modality":
+        r = t.response_audio.c
+        heard = and_(*(exists().where(r.interaction_id == i.id, r.side == s) for s in SIDES))
+        return case((heard, OUTPUT_MODALITIES[1]), else_=OUTPUT_MODALITIES[0])
+    raise KeyError(
+        f"{name!r} is not a vote feature computed in SQL; expected one of {SQL_FEATURES}"
+    )
+
+
+def derive_speech_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (one row per vote: the `INPUT_COLUMNS`, and optionally the `SIDE_FEATURES` as
+    given in records) with the `SIDE_FEATURES` set; inputs are left as they are."""
     import pandas as pd
 
     out = frame.copy()
-    heard = pd.Series(True, index=out.index)
-    for side in SIDES:
-        heard &= out[f"audio_path_{side}"].notna()
-    out["output_modality"] = np.where(heard, "speech", "text")
-    turn = pd.to_numeric(out["turn"], errors="coerce") if "turn" in out else None
-    out["turn_depth"] = 1 if turn is None else turn.fillna(1).astype("int64")
     for side in SIDES:
         duration = _measured_else_given(
             out, f"audio_duration_s_{side}", f"answer_duration_s_{side}"
