@@ -59,6 +59,16 @@ _MODELS_LOCK = threading.Lock()
 History = tuple[tuple[str, str], ...]  # earlier turns: (what the system heard, what it answered)
 
 
+@dataclass(frozen=True)
+class SpeakTo:
+    """Where a turn's spoken answers go: each system's file of `item_id` under `folder`, which
+    must lie inside `root` (the folder the vote's audio is confined to)."""
+
+    folder: Path
+    root: Path
+    item_id: str
+
+
 def transcriber_for(asr: AsrSpec) -> object:
     """A pipeline's own recogniser, loaded once per server process."""
     from inference.transcribe import make_transcriber, transcriber_model_name
@@ -82,21 +92,25 @@ def synthesizer_for(spec: SystemSpec) -> Any:
         return _SYNTHESIZERS[key]
 
 
-def speak_answer(spec: SystemSpec, side: SideAnswer, path: Path, root: Path) -> None:
-    """Say a finished answer with the system's synthesiser into `path` (inside `root`, checked
-    as audio like a recording); its time to first audio counts from the request."""
-    from inference.audio import audio_duration
+def speak_answer(spec: SystemSpec, side: SideAnswer, where: SpeakTo) -> None:
+    """Say a finished answer with the system's synthesiser into `where.folder` (inside
+    `where.root`, checked as audio like a recording); its time to first audio counts from the
+    request, like the token times."""
+    from inference.speech import speak_answers
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    first = synthesizer_for(spec).speak(side.text.strip(), path)
+    spoken = speak_answers(
+        [(where.item_id, side.text.strip())], synthesizer_for(spec), where.folder, spec.name
+    )[where.item_id]
+    if spoken.error or spoken.path is None:
+        raise ArenaError(spoken.error or "no spoken answer")
     try:
-        confined = confine_audio(path, root)
+        confined = confine_audio(spoken.path, where.root)
     except UnsafePathError as exc:
-        path.unlink(missing_ok=True)
+        Path(spoken.path).unlink(missing_ok=True)
         raise ArenaError(f"the spoken answer cannot be used: {exc}") from None
     side.audio_path = str(confined)
-    side.audio_duration_s = audio_duration(confined)
-    side.time_to_first_audio_s = (side.total_time or 0.0) + first
+    side.audio_duration_s = spoken.duration_s
+    side.time_to_first_audio_s = (side.total_time or 0.0) + (spoken.first_audio_s or 0.0)
 
 
 def hear(
@@ -167,6 +181,8 @@ def _stream_openai(
 ) -> None:
     from openai import OpenAI, OpenAIError
 
+    from inference.generators.base import chat_messages
+
     llm = spec.llm
     assert llm is not None and llm.base_url
     client = OpenAI(
@@ -178,7 +194,7 @@ def _stream_openai(
     try:
         stream = client.chat.completions.create(
             model=llm.model,
-            messages=_chat_messages(spec.system_prompt, history, query),
+            messages=chat_messages(spec.system_prompt, history, query),
             max_tokens=spec.generation.max_new_tokens,
             temperature=spec.generation.temperature,
             top_p=spec.generation.top_p,
@@ -203,14 +219,6 @@ def _stream_openai(
     side.total_time = time.perf_counter() - started
 
 
-def _chat_messages(system_prompt: str, history: History, query: str) -> list[dict[str, str]]:
-    # TODO(arena26): inference.generators.base.chat_messages once records26's inference lands
-    messages = [{"role": "system", "content": system_prompt}]
-    for said, answered in history:
-        messages += [{"role": "user", "content": said}, {"role": "assistant", "content": answered}]
-    return [*messages, {"role": "user", "content": query}]
-
-
 def _generate_once(
     spec: SystemSpec,
     query: str,
@@ -223,8 +231,7 @@ def _generate_once(
     from inference.generators import GenerationRequest
 
     try:
-        more = {"history": history} if history else {}  # TODO(arena26): always, after records26
-        request = GenerationRequest("live", text=query, audio_path=audio_path, **more)
+        request = GenerationRequest("live", text=query, audio_path=audio_path, history=history)
         result = generator_for(spec).generate([request])[0]  # type: ignore[attr-defined]
         side.text, side.error = result.text or "", result.error
     except Exception as exc:  # any backend failure ends the battle, never the app
@@ -240,11 +247,11 @@ def ask_both(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     transcriber: Callable[[AsrSpec], object] = transcriber_for,
     histories: tuple[History, History] = ((), ()),
-    speak_to: tuple[tuple[Path, Path], Path] | None = None,
+    speak_to: SpeakTo | None = None,
 ) -> tuple[tuple[SideAnswer, SideAnswer], list[threading.Thread]]:
     """Start both systems on the question in threads; the answers fill in as they arrive.
-    `histories`: each system's own earlier turns of this conversation. `speak_to`: ((path for
-    A, path for B), the folder both must lie in) when the answers are to be spoken."""
+    `histories`: each system's own earlier turns of this conversation; `speak_to`: where the
+    answers are spoken to, when the campaign plays them as speech."""
     sides = (SideAnswer(specs[0].name), SideAnswer(specs[1].name))
     threads = []
     for index, (spec, side) in enumerate(zip(specs, sides, strict=True)):
@@ -266,7 +273,7 @@ def ask_both(
                     audio = question.audio_path
                     _generate_once(spec, text, audio, history, side, generator_for, started)
                 if speak_to is not None and not side.error and side.text.strip():
-                    speak_answer(spec, side, speak_to[0][index], speak_to[1])
+                    speak_answer(spec, side, speak_to)
             except Exception as exc:  # any failure ends the battle, never the app
                 side.error = side.error or f"{type(exc).__name__}: {exc}"
             finally:

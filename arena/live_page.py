@@ -22,6 +22,7 @@ from arena.live import (
     AUDIO_FOLDER,
     DEFAULT_TIMEOUT_S,
     Question,
+    SpeakTo,
     ask_both,
     campaign_folder,
     latency_fields,
@@ -72,8 +73,7 @@ def live_systems(app: AppContext, spec: dict[str, Any]) -> dict[str, Any]:
             + (f" (missing: {', '.join(missing)})" if missing else "")
         )
     if settings.output == "speech":
-        # TODO(arena26): declared[name].output once records26's systems land
-        silent = [n for n in wanted if getattr(declared[n], "output", "text") != "speech"]
+        silent = [name for name in wanted if declared[name].output != "speech"]
         if silent:
             raise ArenaError(
                 "this campaign plays the answers as speech, but these systems answer in text: "
@@ -137,8 +137,8 @@ def _ask(
     )
     speak_to = None
     if settings.output == "speech":
-        folder = audio_root(app) / campaign_folder(spec["name"])
-        speak_to = ((folder / f"{name}-a.wav", folder / f"{name}-b.wav"), audio_root(app))
+        folder = audio_root(app) / campaign_folder(spec["name"]) / "answers"
+        speak_to = SpeakTo(folder, audio_root(app), name)
     sides, _ = ask_both(
         (systems[battle["model_a"]], systems[battle["model_b"]]),
         question,
@@ -235,7 +235,7 @@ def _end_conversation() -> None:
 def show_conversation(battle: dict[str, Any], settings: CampaignSettings) -> None:
     """Every turn so far: the question, then both answers (heard and read)."""
     for number, turn in enumerate(battle["turns"], start=1):
-        if settings.multi_turn:
+        if settings.multi_turn and number > 1:
             st.divider()
         heading = f"Turn {number}: your question" if settings.multi_turn else "The question"
         show_query({**turn, "audio_root": battle["audio_root"]}, heading)
@@ -285,12 +285,22 @@ def live_page(app: AppContext, spec: dict[str, Any], rater: str) -> None:
     show_conversation(battle, settings)
     turns = len(battle["turns"])
     voted = battle["turns"][-1]["choice"] is not None
+    more = turns < settings.max_turns
     if not voted:
         if settings.multi_turn:
             what = "this turn" if settings.vote_per == "turn" else "the whole conversation"
-            st.caption(plain(f"Turn {turns} of at most {settings.max_turns}: vote on {what}."))
+            then = (
+                ", or ask a follow-up below"
+                if more and settings.vote_per == "conversation"
+                else " (that was the last turn)"
+                if not more
+                else ""
+            )
+            st.caption(
+                plain(f"Turn {turns} of at most {settings.max_turns}: vote on {what}{then}.")
+            )
         vote_form(f"{battle['battle_id']}-t{turns}", _vote, (app, spec, rater, battle))
-    if turns < settings.max_turns and (voted or settings.vote_per == "conversation"):
+    if more and (voted or settings.vote_per == "conversation"):
         _ask_form(app, spec, rater, follow_up=True)
     if voted:
         st.button("Start a new conversation", on_click=_end_conversation)

@@ -1,7 +1,8 @@
 """A spoken conversation in headless chromium at 1280 px: two turns with two systems that answer
 aloud (the loopback llama.cpp server's model, voiced by espeak-ng), every answer played in the
 page from a file in the workspace and from nowhere else, one vote on the conversation, stored
-as its two rows with their spoken answers; hostile text in a question stays text."""
+as its two rows with their spoken answers, which `rank --by output_modality` counts as spoken;
+hostile text in a question stays text."""
 
 from __future__ import annotations
 
@@ -11,17 +12,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from test_arena_browser import ARGS, _free_port, _serve
 
 from arena import persist
+from arenalens.app.cli import main_group
 from arenalens.config import Settings
 from arenalens.context import AppContext
 
 pytestmark = pytest.mark.slow
 HOSTILE = "<img src=x onerror=alert(1)> **bold** [link](http://example.com)"
-# analysis26 adds output_modality to `rank --by`; until it lands the vote is checked in the
-# store's derived features (the same ones rank reads) and this stays False.
-RANK_BY_OUTPUT_MODALITY = False
 
 PLAY_ALL = """async () => {
   const players = [...document.querySelectorAll('audio')];
@@ -78,7 +78,6 @@ def test_two_spoken_turns_heard_from_the_workspace_then_one_vote(
     llm_server, tmp_path: Path
 ) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
-    pytest.importorskip("inference.speech", reason="systems that speak (records26) not merged yet")
     if not Path("/usr/bin/chromium").exists() or shutil.which("espeak-ng") is None:
         pytest.skip("Debian chromium and espeak-ng are needed (scripts/apt-packages.txt)")
     app = AppContext(Settings(workspace=tmp_path / "ws"))
@@ -140,25 +139,13 @@ def test_two_spoken_turns_heard_from_the_workspace_then_one_vote(
         assert vote[f"time_to_first_audio_s_{side}"] > 0
         assert vote[f"speaking_rate_wps_{side}"] > 0
     app.store.engine.dispose()
-    if RANK_BY_OUTPUT_MODALITY:
-        from click.testing import CliRunner
-
-        from arenalens.app.cli import main_group
-
-        result = CliRunner().invoke(
-            main_group,
-            [
-                "--workspace",
-                str(app.settings.workspace),
-                "rank",
-                "--by",
-                "output_modality",
-                "--json",
-            ],  # fmt: skip
-            catch_exceptions=False,
-        )
-        assert result.exit_code == 0, result.output
-        payload = json.loads(result.output)
-        counted = {s["value"]: s["votes"] for s in payload.get("slices", [])}
-        skipped = payload.get("skipped_slices", {})  # one vote is below a slice's minimum
-        assert counted.get("speech") == 1 or skipped.get("speech", "").startswith("1 votes")
+    result = CliRunner().invoke(
+        main_group,
+        ["--workspace", str(app.settings.workspace), "rank", "--by", "output_modality", "--json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    counted = {s["value"]: s["votes"] for s in payload.get("slices", [])}
+    skipped = payload.get("skipped_slices", {})  # one vote is below a slice's minimum
+    assert counted.get("speech") == 1 or skipped.get("speech", "").startswith("1 votes")
