@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens import display
-from arenalens.vote_features import SPEECH_FEATURES
+from arenalens.store.vote_features import SPEECH_FEATURES
 from dashboard import loaders, ui
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from arenalens.context import AppContext
 from arenalens.store import Store
-from arenalens.vote_features import SPEECH_FEATURES, VOTE_FEATURES
+from arenalens.store.vote_features import SPEECH_FEATURES, VOTE_FEATURES
 from ranking import persist
 from ranking.board_agreement import BoardAgreement, answer_form_agreement
 from ranking.bradley_terry import winner_scores
