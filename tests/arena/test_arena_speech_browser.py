@@ -102,7 +102,9 @@ def test_two_spoken_turns_heard_from_the_workspace_then_one_vote(
             page.goto(f"{origin}/?token={token}")
             page.get_by_text("Ask a question").wait_for(timeout=60_000)
             _ask(page, "what is the capital of France", 1)
-            page.screenshot(path=str(tmp_path / "turn1.png"), full_page=True)
+            page.set_viewport_size({"width": 1280, "height": 1800})  # vote and follow-up in view
+            page.screenshot(path=str(tmp_path / "turn1.png"))
+            page.set_viewport_size({"width": 1280, "height": 900})
             _ask(page, f"and of Spain? {HOSTILE}", 2)
             page.screenshot(path=str(tmp_path / "turn2.png"), full_page=True)
             assert page.get_by_label("Or type it").count() == 0  # the last turn: vote now
@@ -114,6 +116,13 @@ def test_two_spoken_turns_heard_from_the_workspace_then_one_vote(
             page.get_by_role("heading", name="Which answer is better?").click()
             page.keyboard.press("b")
             page.get_by_text("Vote stored").wait_for(timeout=60_000)
+            page.wait_for_function(  # the run is over: nothing left of the conversation
+                "() => !document.querySelector('[data-testid=stStatusWidget]')"
+                " && !document.querySelector('[data-stale=true]')"
+                " && document.querySelectorAll('audio').length === 0",
+                timeout=30_000,
+            )
+            page.get_by_text("Ask a question").wait_for(timeout=10_000)
             page.screenshot(path=str(tmp_path / "voted.png"), full_page=True)
             browser.close()
     finally:
