@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from arenalens import display
+from arenalens.display import plural
 from arenalens.stats import Z95, percentile_interval
 from ranking.model_inference import kendall_tau_rows, permutation_p_values
 
@@ -96,7 +97,11 @@ def board_agreement(
     if len(shared) < MIN_SHARED_MODELS:
         return BoardAgreement(
             *names, tuple(shared), float("nan"), None, None, None,
-            f"only {len(shared)} models are ranked on both (at least {MIN_SHARED_MODELS} needed)",
+            (
+                ("no model is" if not shared else f"only {plural(len(shared), 'model')} "
+                 f"{'is' if len(shared) == 1 else 'are'}")
+                + f" ranked on both (at least {MIN_SHARED_MODELS} needed)"
+            ),
             only_a, only_b,
         )  # fmt: skip
     a, b = a.loc[shared], b.loc[shared]

@@ -85,3 +85,9 @@ def test_answer_form_agreement_compares_the_text_and_spoken_boards_of_ranked_mod
     assert (result.first, result.second) == ("text answers (read)", "spoken answers (heard)")
     assert result.tau == pytest.approx(-2 / 3)  # of 6 pairs only b > c agree
     assert answer_form_agreement(text) is None
+
+
+def test_boards_with_no_model_in_common_say_so_in_words():
+    result = board_agreement(board({"a": 1100}), board({"b": 1000}), ("text-out", "speech-out"))
+    assert "cannot be compared: no model is ranked on both" in result.sentence
+    assert "only 0" not in result.sentence
