@@ -13,6 +13,7 @@ from arenalens.config import Settings
 from arenalens.context import AppContext
 from arenalens.ingest import ingest_interactions
 from arenalens.sample import write_sample_arena
+from arenalens.sample.conversations import N_CONVERSATIONS
 
 
 @pytest.mark.slow  # every stage twice: ~1-2 min on the shared 2-core machine
@@ -33,7 +34,7 @@ def test_every_stage_runs_on_conversations_and_single_turn_votes(
     talks = demo.load_sample_conversations(app.store, tmp_path / "ws" / "audio")
     single = ingest_interactions(app.store, sample["interactions.jsonl"], progress=False)
 
-    assert talks.conversations == 120 and talks.response_audio_added > 100
+    assert talks.conversations == N_CONVERSATIONS and talks.response_audio_added > 100
     assert single.interactions_added == 400 and single.conversations == 0
     features = app.store.vote_features_frame()
     assert set(features["output_modality"]) == {"speech", "text"}

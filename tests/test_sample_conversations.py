@@ -13,6 +13,7 @@ from test_paths import wav_bytes
 from arenalens.app import demo
 from arenalens.paths import confine_audio
 from arenalens.sample.conversations import (
+    N_CONVERSATIONS,
     SPEECH_PROFILES,
     VOICE_CODES,
     audio_clips,
@@ -33,7 +34,7 @@ def records() -> list[dict]:
 
 def test_shipped_conversations_are_the_seeded_generation(records: list[dict]) -> None:
     assert records == generate_conversations(DEFAULT_SEED)
-    assert [r["conversation_id"] for r in records] == [f"sc-{k:04d}" for k in range(1, 121)]
+    assert [r["conversation_id"] for r in records] == [f"sc-{k:04d}" for k in range(1, N_CONVERSATIONS + 1)]
 
 
 def test_half_are_spoken_with_turns_one_to_three_and_both_kinds_of_vote(
@@ -116,7 +117,7 @@ def test_the_demo_ingests_spoken_conversations_confined_to_the_workspace(
     report = demo.load_sample_conversations(sqlite_store, tmp_path / "audio")
 
     assert (
-        report.conversations == 120
+        report.conversations == N_CONVERSATIONS
         and report.response_audio_added == len(spoken) - report.audio_added
     )
     features = sqlite_store.vote_features_frame()
@@ -136,7 +137,7 @@ def test_without_espeak_the_demo_ingests_the_conversations_as_text(
 
     report = demo.load_sample_conversations(sqlite_store, tmp_path / "audio")
 
-    assert (report.conversations, report.response_audio_added) == (120, 0)
+    assert (report.conversations, report.response_audio_added) == (N_CONVERSATIONS, 0)
     assert set(sqlite_store.vote_features_frame()["output_modality"]) == {"text"}
     turns = sqlite_store.conversation_turns_frame()
     assert turns.groupby("conversation_id")["turn"].max().max() == 3

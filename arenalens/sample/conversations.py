@@ -39,8 +39,8 @@ from arenalens.sample.systems import (
     strength,
 )
 
-N_CONVERSATIONS = 120
-SPEECH_SHARE = 0.5
+N_CONVERSATIONS = 240  # about 120 heard: enough votes for every model on the spoken board
+SPEECH_SHARE = 0.6
 TURN_COUNTS = {1: 0.2, 2: 0.45, 3: 0.35}
 PER_TURN_VOTE_SHARE = 0.25  # conversations voted turn by turn; the rest once, after the last turn
 TOPIC_CHANGE_SHARE = 0.3  # later turns that change the topic
