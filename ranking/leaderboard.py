@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 from arenalens.stats import Z95, percentile_interval
 from ranking.bootstrap import (
@@ -314,20 +315,25 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
     board = Leaderboard([], votes.n_votes, opts, "", warnings, excluded)
     if votes.covariates is not None:
         board.controlled = Leaderboard([], 0, opts, "")
-    for comp in range(labels.max() + 1):
-        sub = pc.subset(labels == comp) if labels.max() > 0 else pc
-        in_comp = labels[ia] == comp
-        codes = None if clusters is None else clusters[in_comp]
-        part = votes.take(in_comp)
-        comp_ia, comp_ib = (
-            _recode(ia[in_comp], labels == comp),
-            _recode(ib[in_comp], labels == comp),
-        )
-        _rank_component(board, sub, comp, part, comp_ia, comp_ib, codes, labels.max() == 0)
-        if board.controlled is not None:
-            _controlled_component(
-                board, sub, comp, part, comp_ia, comp_ib, codes, bool(labels.max() > 0)
+    # two BLAS threads on a busy machine spin more than they compute on matrices of up to
+    # EXACT_COVARIANCE_MAX_MODELS models (a 500-model Cholesky: 0.07-0.13 CPU-s, on one
+    # thread 0.005); larger factorisations keep the threads
+    blas_threads = 1 if pc.n_models <= EXACT_COVARIANCE_MAX_MODELS else None
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        for comp in range(labels.max() + 1):
+            sub = pc.subset(labels == comp) if labels.max() > 0 else pc
+            in_comp = labels[ia] == comp
+            codes = None if clusters is None else clusters[in_comp]
+            part = votes.take(in_comp)
+            comp_ia, comp_ib = (
+                _recode(ia[in_comp], labels == comp),
+                _recode(ib[in_comp], labels == comp),
             )
+            _rank_component(board, sub, comp, part, comp_ia, comp_ib, codes, labels.max() == 0)
+            if board.controlled is not None:
+                _controlled_component(
+                    board, sub, comp, part, comp_ia, comp_ib, codes, bool(labels.max() > 0)
+                )
     if labels.max() > 0:  # fragility is per group: say which
         for item in board.fragility:
             members = groups[item.component]
@@ -387,7 +393,8 @@ def _clusters(votes: Votes, opts: RankingOptions) -> np.ndarray | None:
             raise RankingError("--cluster user: these votes carry no user ids; use --cluster none")
         return None
     codes = cluster_codes(votes.user)
-    if opts.cluster == "auto" and len(np.unique(codes)) >= votes.n_votes:
+    # codes run from 0 without gaps (`cluster_codes`): the largest one counts the clusters
+    if opts.cluster == "auto" and int(codes.max(initial=-1)) + 1 >= votes.n_votes:
         return None  # every user cast one vote: clustering changes nothing
     return codes
 
