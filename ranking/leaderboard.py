@@ -40,7 +40,12 @@ from ranking.bradley_terry import (
     to_ratings,
 )
 from ranking.covariates import MIN_VOTES as CONTROL_MIN_VOTES
-from ranking.covariates import fit_with_covariates, normalised_length_difference, standardise
+from ranking.covariates import (
+    REFIT_MAX_ROWS,
+    fit_with_covariates,
+    normalised_length_difference,
+    standardise,
+)
 from ranking.errors import DisconnectedComparisonError, RankingError
 from ranking.evidence import TOO_FEW_VOTES, EvidenceRule
 from ranking.fragility import (
@@ -208,6 +213,8 @@ def filter_min_votes(
 
 def cluster_codes(user: np.ndarray) -> np.ndarray:
     """Integer cluster per row; rows without a user id each form a cluster of their own."""
+    if np.issubdtype(np.asarray(user).dtype, np.integer):  # codes already (no missing ids)
+        return pd.factorize(np.asarray(user), sort=True)[0].astype(np.int64)
     series = pd.Series(user)
     if not pd.api.types.is_string_dtype(series):  # ids of mixed types compare as text
         series = series.astype(object).map(_as_text)
@@ -692,6 +699,8 @@ def _controlled_component(
     if boot is not None:
         low, high = percentile_interval(to_ratings(boot.theta, anchor), opts.level)
         controlled.ci_method = f"{unit}bootstrap percentile ({opts.bootstrap_rounds} rounds)"
+        if boot.one_step:
+            controlled.ci_method = _one_step_method(boot, unit, opts.bootstrap_rounds)
         if (~boot.converged).any():
             board.warnings.append(
                 f"{int((~boot.converged).sum())} controlled-board bootstrap rounds did not converge"
@@ -759,6 +768,21 @@ def _controlled_component(
             ties,
             sub_codes,
         )
+
+
+def _one_step_method(boot: Any, unit: str, rounds: int) -> str:
+    """The controlled board's interval method when its rounds are one Newton step each."""
+    if unit:
+        over = f"{boot.units} users"
+    elif boot.units < boot.votes:
+        over = f"{boot.votes} votes in {boot.units} random blocks"
+    else:
+        over = f"{boot.votes} votes"
+    return (
+        f"{unit}one-step bootstrap percentile ({rounds} rounds over {over}); above "
+        f"{DENSE_MAX_MODELS} models or {REFIT_MAX_ROWS:,} vote rows each round is one Newton "
+        "step from the full fit"
+    )
 
 
 def _flag_confounded_controls(

@@ -180,11 +180,19 @@ def _latest_taxonomy_run(store: Store) -> int:
 
 
 def numeric_if_possible(values: pd.Series) -> pd.Series:
-    """Text that is all numbers (PostgreSQL's ->> returns text) becomes numbers; else unchanged."""
-    converted = pd.to_numeric(values, errors="coerce")
-    if converted.notna().sum() == values.notna().sum() and values.notna().any():
-        return converted
-    return values
+    """Text that is all numbers (PostgreSQL's ->> returns text) becomes numbers; else unchanged.
+    Each distinct text is converted once (a million votes hold a few thousand latencies)."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values
+    codes, uniques = pd.factorize(values)
+    converted = pd.to_numeric(pd.Series(np.asarray(uniques, dtype=object)), errors="coerce")
+    if not len(uniques) or converted.isna().any():
+        return values
+    out = converted.to_numpy()[codes]
+    if (codes < 0).any():  # missing values stay missing (as NaN, like pandas' own conversion)
+        out = out.astype(float)
+        out[codes < 0] = np.nan
+    return pd.Series(out, index=values.index, name=values.name)
 
 
 def metadata_keys(store: Store, limit: int = 1000) -> list[str]:
