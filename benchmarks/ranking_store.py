@@ -194,25 +194,22 @@ def main() -> None:
                     continue
                 label = f"[{backend}, {models} models, {args.votes:,} votes]"
                 rounds = ["--bootstrap", str(args.rounds)]
-                if args.before_code and not args.skip_before:
-                    wall, rss, cpu, payload = run_cli(
-                        workspace_args, rounds, args.before_code, args.timeout
-                    )
-                    text = describe(payload, wall, rss, cpu, args.timeout)
-                    print(f"{label} before: {text}", flush=True)
-                wall, rss, cpu, payload = run_cli(workspace_args, rounds)
-                print(f"{label} after: {describe(payload, wall, rss, cpu, 0)}", flush=True)
+                variants = [("", rounds)]
                 if args.cluster_none:
-                    wall, rss, cpu, payload = run_cli(
-                        workspace_args, [*rounds, "--cluster", "none"]
-                    )
-                    text = describe(payload, wall, rss, cpu, 0)
-                    print(f"{label} after, --cluster none: {text}", flush=True)
+                    variants.append((", --cluster none", [*rounds, "--cluster", "none"]))
                 if args.control:
                     controls = [part for name in args.control for part in ("--control", name)]
-                    wall, rss, cpu, payload = run_cli(workspace_args, [*rounds, *controls])
+                    variants.append((f", {' '.join(controls)}", [*rounds, *controls]))
+                for name, extra in variants:
+                    if args.before_code and not args.skip_before:
+                        wall, rss, cpu, payload = run_cli(
+                            workspace_args, extra, args.before_code, args.timeout
+                        )
+                        text = describe(payload, wall, rss, cpu, args.timeout)
+                        print(f"{label} before{name}: {text}{controlled(payload)}", flush=True)
+                    wall, rss, cpu, payload = run_cli(workspace_args, extra)
                     text = describe(payload, wall, rss, cpu, 0) + controlled(payload)
-                    print(f"{label} after, {' '.join(controls)}: {text}", flush=True)
+                    print(f"{label} after{name}: {text}", flush=True)
                 print(f"load average: {os.getloadavg()}", flush=True)
 
 

@@ -112,8 +112,10 @@ def fit_with_covariates(
     ties: TiesMode = "half",
     clusters: np.ndarray | None = None,
     weights: np.ndarray | None = None,
+    theta0: np.ndarray | None = None,
 ) -> tuple[CovariateFit, CovariateFit | None]:
-    """Point fit and (optionally) a bootstrap over votes, or over clusters (users).
+    """Point fit (Newton from strengths `theta0`, or zeros) and (optionally) a bootstrap over
+    votes, or over clusters (users).
 
     Up to `DENSE_MAX_MODELS` models and `REFIT_MAX_ROWS` rows every round is refitted
     (batched); `round_prior_mask` maps its resampled vote counts (rounds, votes) to the
@@ -131,7 +133,10 @@ def fit_with_covariates(
     outcome = outcomes(score_a)
     n = len(outcome)
     weight = np.ones(n) if weights is None else np.asarray(weights, float)
-    params, converged = newton_design(design, outcome, weight[None], prior_mask[None], ties)
+    start = np.zeros((1, n_models + design.k + (1 if ties == "davidson" else 0)))
+    if theta0 is not None:
+        start[0, :n_models] = theta0
+    params, converged = newton_design(design, outcome, weight[None], prior_mask[None], ties, start)
     codes = None if clusters is None else np.asarray(clusters, np.int64)
     per_cluster = None
     if codes is not None:

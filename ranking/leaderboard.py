@@ -767,6 +767,7 @@ def _controlled_component(
             base.prior_mask,
             ties,
             sub_codes,
+            point.theta[0],
         )
 
 
@@ -795,10 +796,12 @@ def _flag_confounded_controls(
     prior_mask: np.ndarray,
     ties: TiesMode,
     codes: np.ndarray | None,
+    theta: np.ndarray | None = None,
 ) -> None:
-    """Each control fitted alone (sandwich interval): one that is significant alone but not
-    beside the others (latency standing in for length) gets a `caution`; with a single control,
-    the caution says it may stand in for another it correlates with."""
+    """Each control fitted alone (sandwich interval; Newton starts from the joint fit's
+    strengths `theta`): one that is significant alone but not beside the others (latency
+    standing in for length) gets a `caution`; with a single control, the caution says it may
+    stand in for another it correlates with."""
     names = [c["covariate"] for c in coefficients]
     if len(names) == 1:
         coefficients[0]["alone_significant"] = coefficients[0]["significant"]
@@ -812,7 +815,7 @@ def _flag_confounded_controls(
     for k, row in enumerate(coefficients):
         alone, _ = fit_with_covariates(
             ia, ib, votes.score, n_models, x[:, [k]], prior_mask,
-            ties=ties, clusters=codes, weights=votes.weight,
+            ties=ties, clusters=codes, weights=votes.weight, theta0=theta,
         )  # fmt: skip
         beta = float(alone.beta[0, 0])
         se = float(np.sqrt(max(alone.cov_sandwich[n_models, n_models], 0.0)))

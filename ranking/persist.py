@@ -33,6 +33,8 @@ TAXONOMY_FIELDS = {"category": "category", "modality": "modality", "cluster": "c
 CODING_FIELDS = ("reason",)
 VOTE_COLUMNS = ("model_a", "model_b", "winner", "language", "user_id", "source", "id")
 CORE_SLICE_FIELDS = ("category", "modality", "cluster", "language", "reason", "source")
+# length fields read from metadata, else measured on the stored response texts in SQL
+TEXT_LENGTHS = {"response_length_a": "response_a", "response_length_b": "response_b"}
 CONTROLLED = "(controlled)"  # slice_field under which a run's style-controlled board is stored
 FIELD_SEPARATOR = "\x1f"  # between the fields and votes the database joins into one text
 
@@ -56,6 +58,9 @@ def vote_counts(store: Store, fields: Sequence[str] = ()) -> pd.DataFrame:
             taxonomy_run = _latest_taxonomy_run(store)
             column = "cluster_id" if name == "cluster" else TAXONOMY_FIELDS[name]
             columns.append(taxonomy_assignments.c[column].label(name))
+        elif name in TEXT_LENGTHS:  # metadata first, else the stored response text's length
+            length = cast(func.length(c[TEXT_LENGTHS[name]]), String)
+            columns.append(func.coalesce(c.extra[name].as_string(), length).label(name))
         else:
             columns.append(c.extra[name].as_string().label(name))
     inner = select(*columns).where(c.winner.is_not(None))
@@ -214,17 +219,6 @@ def votes_for_ranking(store: Store) -> pd.DataFrame:
             "the workspace has no votes; ingest some first (`arenalens ingest FILE`)"
         )
     return votes
-
-
-def response_lengths(store: Store) -> pd.DataFrame:
-    """id -> length of each stored response text (for length control without metadata)."""
-    c = t.interactions.c
-    query = select(
-        c.id,
-        func.length(c.response_a).label("response_length_a"),
-        func.length(c.response_b).label("response_length_b"),
-    ).where(c.winner.is_not(None))
-    return store.read_frame(query).set_index("id")
 
 
 def loss_reasons(store: Store) -> pd.Series:

@@ -93,9 +93,9 @@ def select_votes(
     if by:
         wanted.append(by)
     sources = _control_fields(store, controls)
-    # response_length falls back to the stored response texts where metadata lacks it
+    # response_length falls back to the stored response texts where metadata lacks it (in SQL);
     # taxonomy fields are joined in SQL; loss reasons (several per vote) are mapped by id
-    needs_ids = any(f in persist.CODING_FIELDS for f in wanted) or LENGTH_CONTROL in sources
+    needs_ids = any(f in persist.CODING_FIELDS for f in wanted)
     fields = [f for f in wanted if f not in persist.CODING_FIELDS]
     fields += [f for cols in sources.values() for f in cols]
     if users or exclude_users is not None:
@@ -108,12 +108,6 @@ def select_votes(
         grouped[name] = grouped["id"].map(persist.loss_reasons(store))
     if by == "language":  # a vote without a language is a slice of its own
         grouped["language"] = grouped["language"].astype(object).fillna("unknown")
-    if LENGTH_CONTROL in sources and "id" in grouped:
-        texts = persist.response_lengths(store)
-        for side in ("a", "b"):
-            column = f"response_length_{side}"
-            from_text = grouped["id"].map(texts[column])
-            grouped[column] = persist.numeric_if_possible(grouped[column]).fillna(from_text)
     selection = VoteSelection(grouped, total)
     if exclude_users is not None:
         dropped = grouped["user_id"].isin(exclude_users)
