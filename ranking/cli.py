@@ -165,7 +165,8 @@ def format_controlled(payload: dict[str, Any]) -> str:
     multiple=True,
     metavar="FIELD",
     help="Also fit a board controlled for FIELD (repeatable): X uses the A-minus-B difference "
-    "of metadata X_a/X_b (e.g. response_length, time_to_first_token, total_time), or X itself.",
+    "of metadata X_a/X_b (e.g. response_length, time_to_first_token, total_time), or X itself; "
+    "response_length falls back to the length of the stored responses. Up to 2,000 models.",
 )
 @click.option("--length-control", is_flag=True, help="Same as --control response_length.")
 @click.option(

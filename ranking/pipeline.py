@@ -102,16 +102,12 @@ def select_votes(
     if by:
         wanted.append(by)
     sources = _control_fields(store, controls)
-    # response_length falls back to the stored response texts where metadata lacks it
+    # response_length falls back to the stored response texts where metadata lacks it (in SQL);
     # taxonomy fields are joined in SQL; loss reasons (several per vote) are mapped by id, and
     # so are the vote features the core derives (answer form, turn depth, speech features)
     derived = [f for f in wanted if f in VOTE_FEATURES]
     derived += [f for n in sources if n in SPEECH_CONTROLS for f in sources[n]]
-    needs_ids = (
-        any(f in persist.CODING_FIELDS for f in wanted)
-        or LENGTH_CONTROL in sources
-        or bool(derived)
-    )
+    needs_ids = any(f in persist.CODING_FIELDS for f in wanted) or bool(derived)
     fields = [f for f in wanted if f not in persist.CODING_FIELDS and f not in derived]
     fields += [f for cols in sources.values() for f in cols if f not in derived]
     if users or exclude_users is not None:
@@ -126,21 +122,13 @@ def select_votes(
         features = persist.vote_features(store)
         for name in dict.fromkeys(derived):
             grouped[name] = grouped["id"].map(features[name])
-        if (
-            "id" not in wanted
-            and LENGTH_CONTROL not in sources
-            and not set(persist.CODING_FIELDS) & set(wanted)
+        if "id" not in wanted and not set(persist.CODING_FIELDS) & set(
+            wanted
         ):  # votes alike in every field asked for become one row again
             keys = [k for k in grouped.columns if k not in ("id", "n")]
             grouped = grouped.groupby(keys, dropna=False, sort=False, as_index=False)["n"].sum()
     if by == "language":  # a vote without a language is a slice of its own
         grouped["language"] = grouped["language"].astype(object).fillna("unknown")
-    if LENGTH_CONTROL in sources and "id" in grouped:
-        texts = persist.response_lengths(store)
-        for side in ("a", "b"):
-            column = f"response_length_{side}"
-            from_text = grouped["id"].map(texts[column])
-            grouped[column] = persist.numeric_if_possible(grouped[column]).fillna(from_text)
     selection = VoteSelection(grouped, total)
     if exclude_users is not None:
         dropped = grouped["user_id"].isin(exclude_users)
