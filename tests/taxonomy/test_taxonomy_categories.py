@@ -18,6 +18,7 @@ from taxonomy.categories import (
 )
 from taxonomy.errors import CategoriesError
 from taxonomy.modality import AUDIO_PRIMARY, TEXT_PRIMARY, ModalityClassifier, final_modality
+from taxonomy.query_category import CategoryClassifier
 
 
 def test_default_categories_are_the_issue_list():
@@ -91,8 +92,10 @@ def test_clusters_map_to_fitting_categories_and_an_unrelated_cluster_is_novel(en
             "for (int i = 0; i < n; i++) {}",
         ],
     }
+    classifier = CategoryClassifier().fit(categories, encode)
+    priors = {k: classifier.predict_proba(encode(v), v).mean(axis=0) for k, v in clusters.items()}
     mapper = CategoryMapper(categories, "embedding", novel_threshold=threshold).fit(
-        {k: encode(v) for k, v in clusters.items()}, scorer
+        {k: encode(v) for k, v in clusters.items()}, scorer, priors=priors
     )
     decisions = mapper.decisions_
     assert decisions[0].category == "task_execution"
