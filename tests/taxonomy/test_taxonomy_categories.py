@@ -129,3 +129,23 @@ def test_an_audio_primary_category_makes_its_queries_audio_primary():
         [TEXT_PRIMARY, AUDIO_PRIMARY, TEXT_PRIMARY], [AUDIO_PRIMARY, TEXT_PRIMARY, None]
     )
     assert out.tolist() == [AUDIO_PRIMARY, AUDIO_PRIMARY, TEXT_PRIMARY]
+
+
+def test_uncertain_and_novel_queries_count_as_wrong_and_are_reported():
+    import pandas as pd
+
+    from taxonomy.evaluate import category_accuracy
+
+    predicted = pd.Series(["knowledge", "uncertain", "task_execution", "novel"])
+    gold = pd.Series(["qa", "qa", "alarm", "alarm"])
+    out = category_accuracy(predicted, gold, {"qa": "knowledge", "alarm": "task_execution"})
+    assert out["category_accuracy"] == 0.5 and out["category_unsure_share"] == 0.5
+    assert out["category_accuracy_when_filed"] == 1.0
+
+
+def test_show_says_when_a_cluster_files_its_queries_under_several_categories():
+    from taxonomy.cli import _mix_note
+
+    mix = {"task_execution": 0.7, "knowledge": 0.2, "uncertain": 0.1}
+    assert _mix_note("task_execution", mix) == " (also 20% knowledge, 10% uncertain)"
+    assert _mix_note("task_execution", {"task_execution": 0.95, "knowledge": 0.05}) == ""
