@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
 from taxonomy.categories import NOVEL, CategorySet, Encoder, PrototypeScorer
@@ -39,15 +39,31 @@ from taxonomy.cluster import UNCLUSTERED
 from taxonomy.reduce import normalise_rows
 
 UNCERTAIN = "uncertain"
+# Spoken queries come wrapped in fillers the shipped examples lack ("um who wrote 1984 thanks");
+# every example is also learned once so wrapped, the wrapping picked by a hash of its text.
+FILLER_BEFORE = ("um", "hey", "okay so", "hi", "so", "hey there", "alright", "uh", "well", "hello")
+FILLER_AFTER = ("thanks", "please", "i'm curious", "just wondering", "thank you", "if you can",
+                "real quick", "for me")  # fmt: skip
 TEMPERATURES = np.round(np.arange(0.25, 4.01, 0.05), 2)
 _FITTED: dict[str, tuple] = {}  # training-set key -> (model, temperature); fits are reused
+
+
+def spoken_variant(text: str) -> str:
+    """`text` wrapped as people say it: a filler before, after, or both (deterministic)."""
+    h = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+    before, after = (
+        FILLER_BEFORE[h % len(FILLER_BEFORE)],
+        FILLER_AFTER[(h // 7) % len(FILLER_AFTER)],
+    )
+    return [f"{before} {text}", f"{text} {after}", f"{before} {text} {after}"][(h // 101) % 3]
 
 
 def training_set(
     categories: CategorySet, use_cases: str | Path | None = None
 ) -> tuple[list[str], list[str], dict[str, str]]:
     """(texts, class per text, class -> category): each category's examples and definition, and
-    each use case of the bank filed under a category of this set."""
+    each use case of the bank filed under a category of this set, each text also as a
+    `spoken_variant`."""
     from arenalens.labeler.names import load_use_cases
 
     texts: list[str] = []
@@ -66,7 +82,7 @@ def training_set(
         category_of[name] = use_case.category
         texts.extend(use_case.examples)
         classes.extend([name] * len(use_case.examples))
-    return texts, classes, category_of
+    return texts + [spoken_variant(t) for t in texts], classes + classes, category_of
 
 
 class CategoryClassifier(BaseEstimator):
@@ -90,7 +106,9 @@ class CategoryClassifier(BaseEstimator):
         ).hexdigest()
         if key not in _FITTED:
             with threadpool_limits(limits=1, user_api="blas"):  # small problem: threads only cost
-                _FITTED[key] = self._fit_model(x, np.asarray(classes), category_of)
+                # an example and its spoken variant stay in the same fold
+                groups = np.arange(len(texts)) % max(len(texts) // 2, 1)
+                _FITTED[key] = self._fit_model(x, np.asarray(classes), groups, category_of)
             if len(_FITTED) > 8:
                 _FITTED.pop(next(iter(_FITTED)))
         self.model_, self.temperature_ = _FITTED[key]
@@ -101,7 +119,7 @@ class CategoryClassifier(BaseEstimator):
         return self
 
     def _fit_model(
-        self, x: np.ndarray, y: np.ndarray, category_of: dict[str, str]
+        self, x: np.ndarray, y: np.ndarray, groups: np.ndarray, category_of: dict[str, str]
     ) -> tuple[LogisticRegression, float]:
         model = LogisticRegression(C=self.C, max_iter=3000).fit(x, y)
         classes = list(model.classes_)
@@ -112,8 +130,8 @@ class CategoryClassifier(BaseEstimator):
         # out-of-fold scores for every example, then the temperature with the lowest log-loss
         # of the true *category* (a use case mistaken for a sibling of its category is no error)
         scores = np.full((len(y), len(classes)), -50.0)
-        split = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-        for train, test in split.split(x, y):
+        split = StratifiedGroupKFold(folds, shuffle=True, random_state=self.random_state)
+        for train, test in split.split(x, y, groups):
             part = LogisticRegression(C=self.C, max_iter=3000).fit(x[train], y[train])
             columns = [classes.index(c) for c in part.classes_]
             scores[np.ix_(test, columns)] = part.decision_function(x[test])

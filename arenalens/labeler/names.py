@@ -228,6 +228,26 @@ def as_spoken(term: str, texts: Sequence[str]) -> str:
     return " ".join(best.split())
 
 
+def one_phrase(first: str, second: str, texts: Sequence[str]) -> str:
+    """The span the texts most often say two one-word terms in, in either order and at most one
+    word apart ('statue of liberty', 'leonardo da vinci'), when most texts holding both do; else ''."""
+    if " " in first or " " in second:
+        return ""
+    spans: list[str] = []
+    both = 0
+    for text in texts:
+        words = re.findall(r"[\w']+", text.lower())
+        if first in words and second in words:
+            both += 1
+            i, j = words.index(first), words.index(second)
+            lo, hi = min(i, j), max(i, j)
+            if hi - lo <= 2:
+                spans.append(" ".join(words[lo : hi + 1]))
+    if not spans or len(spans) < 0.5 * both:
+        return ""
+    return Counter(spans).most_common(1)[0][0]
+
+
 def share_with(term: str, texts: Sequence[str]) -> float:
     """Share of texts that contain every word of `term` (plurals counted as the word)."""
     if not texts:
@@ -260,8 +280,8 @@ def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str
         and share_with(t, texts) >= 0.5 * share_with(topics[0], texts)
     ]
     lead = as_spoken(topics[0], texts)
-    joined = as_spoken(f"{topics[0]} {also[0]}", texts) if also else ""
-    if joined and "of" in joined.split():
+    joined = one_phrase(topics[0], also[0], texts) if also else ""
+    if joined:
         pair = joined  # the texts say the two as one phrase: "statue of liberty"
     else:
         pair = f"{lead} and {as_spoken(also[0], texts)}" if also else lead
