@@ -304,6 +304,7 @@ LEADING_FILLER = re.compile(
 OBJECT_SKIP = frozenset("the a an my all this that these those some any me us it next last".split())
 TIME_WORDS = frozenset("this next last today today's tonight tomorrow".split())
 PARTICLES = frozenset("on off up down in out over back".split())
+ADVERBS = frozenset("now then again here there today tonight tomorrow please also too".split())
 PRONOUNS = frozenset("i me you we us they them he him she her it my your our their".split())
 # verbs that ask for information ("tell me what time it is"), not for an action
 ASKING_VERBS = frozenset("tell show give get find check search read".split())
@@ -329,7 +330,7 @@ def leading_action(texts: Sequence[str]) -> tuple[str, str, float]:
         return verb, "", count / len(texts)
     head, uses = heads.most_common(1)[0]
     # the next word too when most uses of the head carry it ("vacuum cleaner")
-    pairs = Counter(o for v, o in found if v == verb and o.split()[0] == head and " " in o)
+    pairs = Counter(o for v, o in found if v == verb and " " in o and o.split()[0] == head)
     pair, together = pairs.most_common(1)[0] if pairs else ("", 0)
     if together >= 0.5 * uses and _nounish(pair.split()[1]):
         head = pair
@@ -357,6 +358,7 @@ def _nounish(word: str) -> bool:
         word.isalpha()
         and topical(word)
         and word not in PRONOUNS
+        and word not in ADVERBS
         and word not in QUESTION_WORDS
         and word not in LINK_WORDS
         and safe_term(word)
@@ -398,7 +400,7 @@ def qualified_name(
     theirs = {t.lower() for t in holder_keywords[:3]}
     verb, noun, share = leading_action(texts)
     if share >= 0.5 and verb not in theirs and not said(verb):  # most ask to do one thing
-        thing = noun if noun and not said(noun) else ""
+        thing = noun if noun and not any(said(w) for w in noun.split()) else ""
         return f"{use_case}: {gerund(verb)}" + (f" {thing}" if thing else "")
     for term in keywords:
         words = term.split()

@@ -330,6 +330,9 @@ def test_a_sibling_of_a_named_cluster_says_what_sets_it_apart():
         "Date and time questions: time zone"
     )
     assert qualified_name("Email", ["email"], [], ["email"]) == ""  # nothing new to say
+    # a bare command among commands with objects
+    bare = ["stop", "stop the music", "stop the music now"]
+    assert qualified_name("Music playback", ["stop"], ["play"], bare) == "Music playback: stopping"
 
 
 def test_siblings_sharing_a_use_case_get_it_qualified_not_a_keyword_pair(embedder):
