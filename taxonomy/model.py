@@ -220,9 +220,8 @@ def fit_categories(
     query_prior = (
         np.stack([prior_of.get(k, uniform) for k in labels.tolist()]) if len(labels) else proba
     )
-    open_rows = np.array(
-        [k not in prior_of or prior_of[k] is uniform for k in labels.tolist()], dtype=bool
-    )
+    decisions = mapper.decisions_  # unclustered queries and novel clusters fit no category
+    open_rows = np.array([k not in decisions or decisions[k].novel for k in labels.tolist()])
     query_category, confidence = categoriser.categorise(proba, query_prior, open_rows, x, texts)
     modality_clf = ModalityClassifier(params.modality_margin).fit(categories, encode)
     query_modality, modality_score = modality_clf.predict(texts, x)
