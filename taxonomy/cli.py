@@ -11,6 +11,7 @@ import pandas as pd
 from arenalens.cli_output import echo_json
 from arenalens.context import AppContext
 from arenalens.csv_safe import write_csv
+from arenalens.display import display_name
 from arenalens.privacy import mask_derived_columns, safe_derived_text
 from taxonomy import persist
 from taxonomy.categories import NOVEL, resolve_categories, resolve_use_cases
@@ -105,6 +106,16 @@ def build_command(app: AppContext, min_cluster_size, min_samples, reassign_thres
     click.echo(run_build(app, params, categories_path))
 
 
+def _mix_note(category: str, mix: dict[str, float], at_least: float = 0.1) -> str:
+    """' (also 20% knowledge, 12% uncertain)' when a tenth or more of a cluster's queries are
+    filed under another category than the cluster's (each query keeps its own)."""
+    others = [(c, share) for c, share in mix.items() if c != category]
+    if sum(share for _, share in others) < at_least:
+        return ""
+    shown = ", ".join(f"{share:.0%} {display_name(c).lower()}" for c, share in others[:3])
+    return f" (also {shown})"
+
+
 def _share_lines(table: pd.DataFrame) -> list[str]:
     lines = []
     for row in table.to_dict("records"):
@@ -134,9 +145,14 @@ def show_command(app: AppContext, run_id: int | None, top: int, as_json: bool) -
         persist.category_shares(store, run_id),
         persist.modality_shares(store, run_id),
     )
+    mix = persist.category_mix(store, run_id)
+    clusters["category_mix"] = [
+        mix.get(int(k), {}) if level == 0 else {}
+        for k, level in zip(clusters["cluster_id"], clusters["level"], strict=True)
+    ]
     if as_json:
         cols = ["cluster_id", "level", "parent_id", "parent_name", "name", "description", "size", "category",
-                "novel", "keywords", "central_texts", "labeler"]  # fmt: skip
+                "category_mix", "novel", "keywords", "central_texts", "labeler"]  # fmt: skip
         echo_json({"run_id": run_id, "clusters": clusters[cols].to_dict("records"),
                     "category_shares": categories.to_dict("records"), "modality_shares": modality.to_dict("records")})  # fmt: skip
         return
@@ -155,7 +171,8 @@ def show_command(app: AppContext, run_id: int | None, top: int, as_json: bool) -
             flag = " NOVEL" if child.category == NOVEL else ""
             keywords = ", ".join((child.keywords or [])[:5])
             click.echo(
-                f"  [{child.cluster_id:>3}] {child.name} ({child.size}) -> {child.category}{flag}  | {keywords}"
+                f"  [{child.cluster_id:>3}] {child.name} ({child.size}) -> {child.category}{flag}"
+                f"{_mix_note(child.category, child.category_mix)}  | {keywords}"
             )
     loose = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] < 0)]
     if len(loose):

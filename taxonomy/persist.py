@@ -198,6 +198,17 @@ def query_assignment_table(store: Store, run_id: int | None = None) -> pd.DataFr
     return out[columns]
 
 
+def category_mix(store: Store, run_id: int | None = None) -> dict[int, dict[str, float]]:
+    """Cluster id -> share of its queries per category (queries keep their own category, so a
+    cluster's queries may be filed under several), largest first."""
+    frame = read_assignments(store, resolve_run(store, run_id))
+    out: dict[int, dict[str, float]] = {}
+    for cluster_id, group in frame.groupby("cluster_id"):
+        shares = group["category"].astype(str).value_counts(normalize=True)
+        out[int(cluster_id)] = {str(k): float(v) for k, v in shares.items()}
+    return out
+
+
 def map_coordinates(store: Store, run_id: int | None = None) -> pd.DataFrame:
     """2-D map of a run: interaction_id, x, y, cluster_id, cluster_name, parent_name, category,
     modality, query."""
@@ -364,7 +375,7 @@ def human_labels(store: Store, field: str) -> pd.Series:
 
 
 __all__ = [
-    "add_edit", "category_shares", "cluster_table", "human_labels", "import_labels", "latest_run_id",
+    "add_edit", "category_mix", "category_shares", "cluster_table", "human_labels", "import_labels", "latest_run_id",
     "list_edits", "map_coordinates", "modality_shares", "query_assignment_table", "read_assignments",
     "read_clusters", "resolve_run", "taxonomy_runs", "write_run", "write_clusters",
     "append_assignments", "cluster_counts",

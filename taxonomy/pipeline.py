@@ -346,10 +346,13 @@ def fit_assigner(
     fitted = fitted[fitted["source"] == "fit"]
     reference = fitted.iloc[map_reference_rows(len(fitted))]
     id_to_text = store.queries_frame(include_extra=False).set_index("id")["query"].astype(str)
+    per_query = "category_cluster_weight" in config or "category_override_margin" in config
     return TaxonomyAssigner(
         threshold,
         config.get("modality_margin", 0.08),
-        config.get("category_override_margin"),  # runs before per-query categories: None
+        # runs made before per-query categories follow their clusters' (None)
+        config.get("category_cluster_weight", 0.5) if per_query else None,
+        config.get("category_uncertain_below", 0.5),
         config.get("use_cases"),
     ).fit(
         leaves,
