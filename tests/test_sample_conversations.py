@@ -34,7 +34,9 @@ def records() -> list[dict]:
 
 def test_shipped_conversations_are_the_seeded_generation(records: list[dict]) -> None:
     assert records == generate_conversations(DEFAULT_SEED)
-    assert [r["conversation_id"] for r in records] == [f"sc-{k:04d}" for k in range(1, N_CONVERSATIONS + 1)]
+    assert [r["conversation_id"] for r in records] == [
+        f"sc-{k:04d}" for k in range(1, N_CONVERSATIONS + 1)
+    ]
 
 
 def test_half_are_spoken_with_turns_one_to_three_and_both_kinds_of_vote(
