@@ -8,7 +8,11 @@ turns follow it, and a later turn that changes topic is counted.
   use case whichever turn holds the vote.
 - **Topic change**: a later turn changes topic when the cluster whose centroid is nearest to it
   (cosine, in the same embedding space) is another cluster, nearer than the conversation's own
-  cluster by at least `TOPIC_CHANGE_MARGIN`; a near tie is not a change. A conversation whose
+  cluster by at least `TOPIC_CHANGE_MARGIN` (a near tie is not a change), and it reads like
+  that cluster's own queries: at least as near its centroid as the cluster's own queries at
+  their `FIT_QUANTILE` (`cluster_fit_floors`). A follow-up that means something only in its
+  conversation ("why is that", "tell me more") is near no cluster's queries, so it continues
+  its conversation's topic rather than counting as a change. A conversation whose
   first turn is unclustered has no centroid to compare with: its later turns are "unclear".
 - **Shares**: the query-level share counts every turn; the conversation-level share counts each
   conversation once (a single-turn query is a conversation of one turn).
@@ -29,6 +33,8 @@ from taxonomy.cluster import UNCLUSTERED
 from taxonomy.shares import share_table
 
 TOPIC_CHANGE_MARGIN = 0.05  # cosine by which another cluster must be nearer than the own one
+FIT_QUANTILE = 0.05  # a turn fits a cluster when nearer its centroid than this share of members
+FIT_SAMPLE = 64  # members per cluster that set its fit floor
 
 
 def split_turns(queries: pd.DataFrame, turns: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -59,12 +65,15 @@ def later_turn_topics(
     conversation_cluster: Mapping[str, int],
     centroids: Mapping[int, np.ndarray],
     margin: float = TOPIC_CHANGE_MARGIN,
+    fit_floors: Mapping[int, float] | None = None,
 ) -> pd.DataFrame:
     """Per later turn: id, cluster (its conversation's), similarity (cosine to that cluster's
     centroid), nearest_cluster, nearest_similarity and topic_change (True, False, or None when
     the conversation's first turn is unclustered).
 
-    `conversation_cluster`: first turn id -> cluster id; `centroids`: cluster id -> centroid."""
+    `conversation_cluster`: first turn id -> cluster id; `centroids`: cluster id -> centroid;
+    `fit_floors`: cluster id -> the similarity a turn needs to read like that cluster's queries
+    (`cluster_fit_floors`; without it any nearer cluster counts)."""
     ids = sorted(k for k in centroids if k != UNCLUSTERED)
     out = later[["id"]].copy()
     out["cluster"] = [int(conversation_cluster.get(f, UNCLUSTERED)) for f in later["first_id"]]
@@ -83,8 +92,30 @@ def later_turn_topics(
     out["nearest_cluster"] = [ids[j] for j in best]
     out["nearest_similarity"] = cosines[rows, best]
     changed = (best != own) & (out["nearest_similarity"] - out["similarity"] >= margin)
+    if fit_floors is not None:
+        floor = np.array([fit_floors.get(ids[j], np.inf) for j in best])
+        changed &= out["nearest_similarity"].to_numpy() >= floor
     out["topic_change"] = [None if o < 0 else bool(c) for o, c in zip(own, changed, strict=True)]
     return out
+
+
+def cluster_fit_floors(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    centroids: Mapping[int, np.ndarray],
+    quantile: float = FIT_QUANTILE,
+) -> dict[int, float]:
+    """Cluster id -> the cosine to its centroid that all but `quantile` of its queries reach
+    (`embeddings` and `labels`: the cluster's queries, or a sample of them)."""
+    units = _unit(np.asarray(embeddings, float))
+    labels = np.asarray(labels)
+    floors = {}
+    for cluster, centroid in centroids.items():
+        members = units[labels == cluster]
+        if len(members):
+            similarity = members @ _unit(np.asarray(centroid, float)[None])[0]
+            floors[int(cluster)] = float(np.quantile(similarity, quantile))
+    return floors
 
 
 @dataclass(frozen=True)

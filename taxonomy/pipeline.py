@@ -14,7 +14,9 @@ from taxonomy.assign import TaxonomyAssigner, assign_batches, assign_on_ray, map
 from taxonomy.categories import CategorySet, Encoder
 from taxonomy.cluster import UNCLUSTERED
 from taxonomy.conversations import (
+    FIT_SAMPLE,
     TopicChanges,
+    cluster_fit_floors,
     count_topic_changes,
     follow_first_turns,
     later_turn_topics,
@@ -246,9 +248,16 @@ def _place_later_turns(
         for k, c in zip(leaves["cluster_id"], leaves["centroid"], strict=True)
         if c is not None
     }
-    topics = later_turn_topics(
-        later, encode(texts), {f: int(base[f]) for f in later["first_id"]}, centroids
+    members = assignments[assignments["base_cluster_id"].isin(list(centroids))]
+    members = members.groupby("base_cluster_id", group_keys=False).head(FIT_SAMPLE)
+    member_texts = queries.set_index("id").loc[members["interaction_id"], "query"].astype(str)
+    floors = cluster_fit_floors(
+        encode(member_texts.tolist()), members["base_cluster_id"].to_numpy(), centroids
     )
+    topics = later_turn_topics(
+        later, encode(texts), {f: int(base[f]) for f in later["first_id"]}, centroids,
+        fit_floors=floors,
+    )  # fmt: skip
     rows = follow_first_turns(assignments, later, topics)
     return pd.concat([assignments, rows], ignore_index=True), topics
 

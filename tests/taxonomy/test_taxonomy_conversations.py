@@ -156,8 +156,11 @@ def test_build_clusters_conversations_by_their_first_turn_and_counts_topic_chang
     shares = persist.conversation_category_shares(store)
     assert shares["count"].sum() == len(single) + 48
     assert persist.category_shares(store)["count"].sum() == len(single) + 96
-    # changes concentrate on turns that moved to another SLURP scenario (measured: 23 of 24);
-    # a scenario is broader than a cluster (qa, iot...), so kept ones change too (10 of 22)
+    # changes concentrate on turns that moved to another SLURP scenario (measured: 15 of 23);
+    # a scenario is broader than a cluster (qa, iot...), so kept ones change too (5 of 22). A
+    # change needs the turn to read like the other cluster's queries (its fit floor), which
+    # costs recall here (23 of 24 without it) and keeps context-bound follow-ups ("why is
+    # that") from counting as changes (synthetic demo: 187 of 193 counted without it, 26 with)
     topics = summary.topics.set_index("id")["topic_change"]
     judged = {c: topics[f"{c}:t2"] for c in moved if topics[f"{c}:t2"] is not None}
     rate = {
@@ -165,4 +168,20 @@ def test_build_clusters_conversations_by_their_first_turn_and_counts_topic_chang
         / max(1, sum(1 for c in judged if moved[c] == kind))
         for kind in (True, False)
     }
-    assert rate[True] >= 0.8 and rate[True] - rate[False] >= 0.3, rate
+    assert rate[True] >= 0.6 and rate[True] - rate[False] >= 0.3, rate
+
+
+def test_a_turn_nearer_another_cluster_but_unlike_its_queries_is_a_follow_up_not_a_change():
+    from taxonomy.conversations import cluster_fit_floors
+
+    centroids = {0: np.array([1.0, 0.0, 0.0]), 1: np.array([0.0, 1.0, 0.0])}
+    members = np.array([[1.0, 0.1, 0.0], [1.0, 0.2, 0.0], [0.1, 1.0, 0.0], [0.2, 1.0, 0.0]])
+    floors = cluster_fit_floors(members, np.array([0, 0, 1, 1]), centroids)
+    assert 0.97 < floors[1] < 1.0
+    later = pd.DataFrame({"id": ["c:t2", "d:t2"], "first_id": ["c:t1", "d:t1"]})
+    # "why is that": vaguely nearer cluster 1 than its own; a real new question: like cluster 1's
+    turns = np.array([[0.2, 0.4, 1.0], [0.1, 1.0, 0.05]])
+    topics = later_turn_topics(later, turns, {"c:t1": 0, "d:t1": 0}, centroids, fit_floors=floors)
+    assert topics["topic_change"].tolist() == [False, True]
+    without = later_turn_topics(later, turns, {"c:t1": 0, "d:t1": 0}, centroids)
+    assert without["topic_change"].tolist() == [True, True]
