@@ -19,7 +19,7 @@ from arenalens.labeler.base import Labeler
 from coding.agreement import code_with_labeler, labeler_agreement
 from coding.coder import labeler_usage
 from coding.errors import CodingError
-from coding.learning import CodeLearning, LearnedModel, learn_codes
+from coding.learning import CodeLearning, LearnedModel, learn_codes, zero_shot_inputs
 from coding.zeroshot import CalibratedCoder
 
 MIN_SAMPLE = 30  # enough that the part trained on reaches coding.learning.MIN_LABELS
@@ -94,16 +94,8 @@ def distil_from_llm(
     order = rng.permutation(len(sample))
     n_back = max(5, int(round(held_back * len(sample))))
     back, train = order[:n_back], order[n_back:]
-    zero_shot = CalibratedCoder(coder.embedder, codebook, coder.calibration)
-    texts = sample["text"].astype(str).tolist()
-    features = zero_shot.featurizer.transform(texts)
-    vectors = zero_shot.featurizer.vectors(features)
-    x = {c: zero_shot.featurizer.matrix(features, c) for c in names}
-    scores = zero_shot.score(texts)
-    present = {
-        c: np.array([any(s.code == c and s.decision == "present" for s in row) for row in scores])
-        for c in names
-    }
+    inputs = zero_shot_inputs(coder, sample["text"].astype(str).tolist())
+    vectors, x, present = inputs.vectors, inputs.features, inputs.present
     labels = {c: llm_codes[c].to_numpy() for c in names}
     results = learn_codes(
         names,
