@@ -11,7 +11,7 @@ import pandas as pd
 from arenalens.stats import bootstrap_interval
 from arenalens.store import Store
 from coding import persist
-from coding.annotations import decisions_matrix, resolve_labels
+from coding.human_labels import decisions_matrix, resolve_labels
 from coding.codebook import Codebook
 
 
