@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from arenalens.labeler.base import Labeler
+from arenalens.store import Store
 from coding.agreement import code_with_labeler, labeler_agreement
 from coding.coder import labeler_usage
 from coding.errors import CodingError
@@ -135,3 +136,15 @@ def distil_from_llm(
         codes=results,
         agreement=agreement,
     )
+
+
+def distil_coder(
+    llm: Labeler, coder: CalibratedCoder, store: Store, sample_size: int, *, seed: int = 0
+) -> DistillReport:
+    """`distil_from_llm` over the store's feedback; `coder` then uses the decisions learned from
+    the LLM's codes, and its name says so."""
+    feedback = store.feedback_frame().rename(columns={"id": "feedback_id"})
+    report = distil_from_llm(llm, coder, feedback, sample_size, seed=seed)
+    coder.overrides = report.overrides()
+    coder.name = f"distilled:{report.llm} via {coder.name}"
+    return report

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,12 @@ from arenalens.store import Store
 from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.evaluation import code_metrics
+from coding.json_values import json_value
 from coding.zeroshot import CalibratedCoder
+
+if TYPE_CHECKING:
+    from arenalens.embeddings import Embedder
+    from coding.fewshot import FewShotExamples
 
 MIN_LABELS = 20  # labelled items before anything is trained
 MIN_CLASS = 5  # items with, and without, a code before that code is trained
@@ -195,6 +200,19 @@ def with_texts(store: Store, labels: pd.DataFrame) -> tuple[pd.DataFrame, list[s
     return labels, texts.loc[labels["feedback_id"]].tolist()
 
 
+def human_examples(store: Store, embedder: Embedder, codebook: Codebook) -> FewShotExamples:
+    """Resolved human labels (adjudicated, else consensus/single) with their texts, as few-shot
+    examples for the LLM (`code --few-shot`)."""
+    from coding.fewshot import FewShotExamples
+
+    labels, texts = with_texts(store, human_resolved_labels(store, codebook))
+    return FewShotExamples.build(
+        embedder,
+        texts,
+        [[c for c in codebook.code_names if row[c]] for row in labels.to_dict("records")],
+    )
+
+
 @dataclass
 class ZeroShotInputs:
     """What a learned classifier sees besides the labels, per text: its embedding, and per code
@@ -281,14 +299,14 @@ def learn_from_annotations(
                 "code": r.code,
                 "decision": r.decision,
                 "labels": r.labels,
-                "report": _jsonable({k: v for k, v in r.to_json().items() if k not in ("model",)}),
+                "report": json_value({k: v for k, v in r.to_json().items() if k not in ("model",)}),
                 "model": asdict(r.model) if r.model else None,
             }
             for r in results
         ]
         persist.register_codebook(store, codebook)
         run.on_publish(lambda conn: persist.save_learning(conn, codebook.version_key, rows, run.id))
-        run.summary.update({"learning": _jsonable(summary.table().to_dict("records"))})
+        run.summary.update({"learning": json_value(summary.table().to_dict("records"))})
     return summary
 
 
@@ -304,16 +322,3 @@ def learned_overrides(store: Store, version: str) -> dict[str, LearnedModel]:
         for row in frame.to_dict("records")
         if row["decision"] == "learned" and row["model"]
     }
-
-
-def _jsonable(value: Any) -> Any:
-    """NaN -> None and numpy scalars -> Python, recursively (JSON columns refuse NaN on PostgreSQL)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    return value
