@@ -11,9 +11,9 @@ from arenalens.display import plural
 from arenalens.stats import NAN_ESTIMATE, ppi_mean, wilson_interval
 from arenalens.store import Store
 from coding import persist
-from coding.annotations import decisions_matrix, resolve_labels
 from coding.codebook import Codebook
 from coding.errors import CodingError
+from coding.human_labels import decisions_matrix, resolve_labels
 from taxonomy import persist as taxonomy_persist
 from taxonomy.errors import TaxonomyError
 
