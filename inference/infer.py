@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from arenalens.paths import UnsafePathError, confine_audio
 from arenalens.store import Store
 from inference import persist
 from inference.conversations import conversation_histories, turn_rounds
@@ -21,7 +22,7 @@ from inference.generators import (
     generate_all,
     make_generator,
 )
-from inference.pairs import make_blind_pairs
+from inference.pairs import PairContext, make_blind_pairs, write_blind_file
 from inference.speech import (
     SpokenAnswer,
     Synthesizer,
@@ -375,3 +376,58 @@ def pair_systems(store: Store, system_a: str, system_b: str, seed: int) -> tuple
         added = persist.write_pairs(store, rows)
         run.summary.update({"pairs": len(pairs), "new": added})
     return pairs, added
+
+
+def _checked_audio(path: object, root: object, what: str) -> str | None:
+    """A stored audio path re-checked inside the folder it may be read from (as the dashboard
+    does before playing it); None without a path or a recorded root."""
+    if not isinstance(path, str) or not isinstance(root, (str, Path)):
+        return None
+    try:
+        return str(confine_audio(path, root))
+    except UnsafePathError as exc:
+        raise InferenceError(f"{what}: {exc}") from None
+
+
+def write_blind_pairs(store: Store, pairs: pd.DataFrame, out: Path, answers_dir: Path) -> int:
+    """The blind file for raters (`inference.pairs.write_blind_file`) with the answers' audio,
+    the queries' audio and, for turns of conversations, the turns before; every audio file is
+    re-checked where it may be read from: a query's inside the root it was ingested from, a
+    system's answer inside `answers_dir`. Returns how many pairs were written."""
+    systems = (set(pairs["system_a"]) | set(pairs["system_b"])) if len(pairs) else set()
+    turns = store.conversation_turns_frame()[["id", "conversation_id", "turn", "query"]]
+    paired = turns[turns["id"].isin(set(pairs["interaction_id"]))]
+    turns = turns[turns["conversation_id"].isin(set(paired["conversation_id"]))]
+    needed = set(pairs["interaction_id"]) | set(turns["id"])
+    audio = persist.audio_frame(store)
+    audio = audio[audio["interaction_id"].isin(needed)]
+    query_audio = {
+        r.interaction_id: _checked_audio(r.path, r.root, f"the audio of query {r.interaction_id}")
+        for r in audio.itertuples()
+    }
+    outputs = persist.outputs_frame(store)
+    outputs = outputs[
+        outputs["interaction_id"].isin(set(turns["id"])) & outputs["system"].isin(systems)
+    ]
+    answers = {
+        (r.interaction_id, r.system): (
+            r.output_text,
+            _checked_audio(
+                r.output_audio, answers_dir, f"{r.system}'s answer to {r.interaction_id}"
+            ),
+        )
+        for r in outputs.itertuples()
+        if r.error is None
+    }
+    checked = pairs.copy()
+    for side in ("a", "b"):
+        checked[f"audio_{side}"] = [
+            _checked_audio(path, answers_dir, f"{system}'s answer to {interaction_id}")
+            for path, system, interaction_id in zip(
+                pairs[f"audio_{side}"],
+                pairs[f"system_{side}"],
+                pairs["interaction_id"],
+                strict=True,
+            )
+        ]
+    return write_blind_file(checked, out, PairContext(query_audio, turns, answers))
