@@ -179,6 +179,15 @@ STATISTICS: dict[str, tuple[str, str]] = {
         "Spoken when both answers were heard as audio, else text (read).",
     ),
     "turn_depth": ("turn", "The vote's turn in its conversation (1 for a single-turn vote)."),
+    "query_share": (
+        "share of queries",
+        "Every query counts, each turn of a conversation included.",
+    ),
+    "conversation_share": (
+        "share of conversations",
+        "Each conversation counts once, by the use case of its first turn (a single-turn query "
+        "is a conversation of one turn).",
+    ),
     "answer_duration_s": ("answer duration (s)", "Seconds the spoken answer lasts."),
     "speaking_rate_wps": (
         "speaking rate (words/s)",

@@ -9,7 +9,7 @@ import streamlit as st
 from arenalens import display
 from arenalens.context import AppContext
 from dashboard import loaders, ui
-from dashboard.charts import interval_tooltips
+from dashboard.charts import interval_chart, interval_tooltips
 
 MODALITY_LABELS = {"text_primary": "Text-primary", "audio_primary": "Audio-primary"}
 # What the two modalities mean, in plain words (the taxonomy's ModalityClassifier decides).
@@ -170,6 +170,55 @@ def category_shares(app: AppContext, with_table: bool = False) -> None:
     st.altair_chart(share_chart(table, "category"), width="stretch")
     if with_table:
         _shares_table(table)
+
+
+def conversation_shares(app: AppContext, run_id: int) -> None:
+    """Where the run holds conversations: each category's share counting each conversation
+    once (by its first turn) beside its share of queries (every turn), with 95% CIs, and how
+    many later turns change topic."""
+    table = loaders.taxonomy.conversation_shares(app, run_id)
+    if table.empty:
+        return
+    st.subheader("Use cases of conversations")
+    sentence = loaders.taxonomy.topic_changes(app, run_id)
+    if sentence:
+        ui.say("caption", "{}.", sentence)
+    names = ["query_share", "conversation_share"]
+    st.caption(
+        " ".join(
+            f"{display.statistic_label(n).capitalize()}: {display.statistic_help(n)}"
+            for n in reversed(names)
+        )
+        + " Lines: 95% CIs."
+    )
+    order = table[table["counted"] == "conversation_share"].sort_values("share", ascending=False)
+    frame = table.assign(
+        category=table["label"].map(display.display_name),
+        counted=table["counted"].map(display.statistic_label),
+    )
+    groups = [display.statistic_label(n) for n in names]
+    chart = interval_chart(
+        frame,
+        label="category",
+        estimate="share",
+        x_title="share, 95% CI",
+        order=[display.display_name(c) for c in order["label"]],
+        x_format="%",
+        colour=alt.Color(
+            "counted:N", sort=groups, legend=alt.Legend(orient="top", title=None, labelLimit=400)
+        ),
+        offset=alt.YOffset("counted:N", sort=groups),
+        tooltip=[
+            "category",
+            alt.Tooltip("counted:N", title="counted"),
+            alt.Tooltip("count:Q", title="how many"),
+            *interval_tooltips("share", ".1%"),
+        ],
+        step=14,
+        point_size=60,
+        rule={},
+    )
+    st.altair_chart(chart, width="stretch")
 
 
 def split_by_evidence(app: AppContext, board: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -9,7 +9,7 @@ import click
 from arenalens.context import AppContext
 from inference import persist
 from inference.errors import InferenceError
-from inference.infer import pair_systems, run_system
+from inference.infer import pair_systems, run_system, write_blind_pairs
 from inference.speech import answers_folder
 from inference.systems import default_systems_file, get_system, load_systems
 from inference.transcribe import DEFAULT_MODEL, evaluate_transcripts, load_references
@@ -156,7 +156,7 @@ def infer_run_command(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Write the blind pairs (no system names) as JSONL for raters.",
+    help="Write the blind pairs (no system names) as JSONL for raters, audio beside it.",
 )
 @click.option(
     "--key",
@@ -177,8 +177,10 @@ def infer_pair_command(
     key_out: Path | None,
     seed: int | None,
 ) -> None:
-    """Blind A/B pairs from two systems' outputs on the same queries (sides shuffled, key kept in the store)."""
-    from inference.pairs import write_blind_file, write_key_file
+    """Blind A/B pairs from two systems' outputs on the same queries (sides shuffled, key kept in
+    the store). The blind file carries both answers' text and audio and, for a turn of a
+    conversation, the turns before it; audio is copied beside it into <name>-audio/."""
+    from inference.pairs import audio_folder, write_key_file
 
     store = app.store
     seed = app.settings.seed if seed is None else seed
@@ -187,9 +189,10 @@ def infer_pair_command(
         f"pair {system_a} vs {system_b}: {len(pairs)} blind pairs ({added} new) from queries both answered"
     )
     if out:
-        audio = persist.audio_frame(store)
-        write_blind_file(pairs, out, dict(zip(audio["interaction_id"], audio["path"], strict=True)))
-        click.echo(f"  blind pairs for raters: {out}")
+        write_blind_pairs(store, pairs, out, answers_folder(app.settings.workspace))
+        folder = audio_folder(out)
+        heard = f" (their audio in {folder})" if folder.is_dir() else ""
+        click.echo(f"  blind pairs for raters: {out}{heard}")
     if key_out:
         write_key_file(pairs, key_out)
         click.echo(f"  unblinding key: {key_out}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from arenalens.paths import UnsafePathError, confine_audio
 from arenalens.store import Store
 from inference import persist
 from inference.conversations import conversation_histories, turn_rounds
@@ -21,8 +22,14 @@ from inference.generators import (
     generate_all,
     make_generator,
 )
-from inference.pairs import make_blind_pairs
-from inference.speech import SpokenAnswer, Synthesizer, make_synthesizer, speak_answers
+from inference.pairs import PairContext, make_blind_pairs, write_blind_file
+from inference.speech import (
+    SpokenAnswer,
+    Synthesizer,
+    keep_spoken_answer,
+    make_synthesizer,
+    speak_answers,
+)
 from inference.systems import SystemSpec
 from inference.transcribe import (
     Transcriber,
@@ -78,7 +85,8 @@ def prepare_inputs(
     transcriber_factory: Callable[[], Transcriber] | None = None,
     on_transcripts: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> PreparedInputs:
-    """Turn query rows into requests: audio for end-to-end, ASR (or typed) text for pipelines."""
+    """Turn query rows into requests: audio for end-to-end (an endpoint also reads typed
+    queries), ASR (or typed) text for pipelines."""
     requests: list[GenerationRequest] = []
     info: dict[str, dict[str, Any]] = {}
     failed: list[tuple[str, str]] = []
@@ -91,6 +99,12 @@ def prepare_inputs(
                     GenerationRequest(row.interaction_id, audio_path=row.audio_path, length=length)
                 )
                 info[row.interaction_id] = {"input": "audio"}
+            elif spec.on_endpoint and isinstance(row.query_text, str) and row.query_text.strip():
+                text = row.query_text
+                requests.append(
+                    GenerationRequest(row.interaction_id, text=text, length=float(len(text)))
+                )
+                info[row.interaction_id] = {"input": "typed", "input_text": text}
         return PreparedInputs(requests, info, failed)
 
     wanted = transcriber_model_name(spec.asr.backend, spec.asr.model) if spec.asr else None
@@ -150,7 +164,8 @@ def pending_inputs(
     """Queries the system has not answered yet (first `limit` by id) and how many were skipped."""
     inputs = persist.inference_inputs(store)
     if spec.kind == "end_to_end":
-        inputs = inputs[inputs["audio_path"].notna()]
+        if not spec.on_endpoint:  # a local audio LM hears audio only; an endpoint reads text too
+            inputs = inputs[inputs["audio_path"].notna()]
         audio = persist.audio_frame(store)[["interaction_id", "duration_s"]]
         inputs = inputs.merge(audio, on="interaction_id", how="left")
     finished = persist.finished_ids(store, spec.name)
@@ -183,6 +198,11 @@ def run_system(
     each answer into a WAV under `answers_dir` (the workspace's `answers/` folder)."""
     if spec.output == "speech" and answers_dir is None:
         raise InferenceError(f"system {spec.name!r} answers aloud: it needs a folder for its audio")
+    if spec.speaks_itself and use_ray:
+        raise InferenceError(
+            f"system {spec.name!r} answers aloud through its endpoint: run it without --ray "
+            f"(the endpoint is queried concurrently: raise llm.concurrency instead)"
+        )
     todo, skipped = pending_inputs(store, spec, limit)
     config = {"system": spec.params_record(), "limit": limit, "backend": backend, "ray": use_ray}
     lease = f"{persist.INFER_STAGE}:{spec.name}"  # one process per system; systems side by side
@@ -209,7 +229,14 @@ def run_system(
 
         def write(results: list[GenerationResult]) -> None:
             spoken: dict[str, SpokenAnswer] = {}
-            if spec.output == "speech" and answers_dir is not None:
+            if spec.speaks_itself and answers_dir is not None:
+                for r in results:
+                    if r.audio is not None and not r.error:
+                        spoken[r.item_id] = keep_spoken_answer(
+                            r.item_id, r.audio, answers_dir, spec.name, r.first_audio_s
+                        )
+                    r.audio = None  # kept on disk: a long run does not hold every answer's audio
+            elif spec.output == "speech" and answers_dir is not None:
                 said = [(r.item_id, r.text) for r in results if r.text and not r.error]
                 spoken = speak_answers(said, speaker(), answers_dir, spec.name)
             rows = []
@@ -309,16 +336,17 @@ def _spoken_columns(
     result: GenerationResult, spoken: SpokenAnswer | None, spec: SystemSpec
 ) -> dict[str, Any]:
     """The audio columns of an output (and its error when a spoken answer could not be made):
-    time to first audio is the answer's generation time plus the synthesiser's first audio."""
+    time to first audio is the answer's generation time plus the synthesiser's first audio, or,
+    for a model that answers aloud itself, the time from its request to its first audio."""
     if spec.output != "speech" or result.error:
         return {}
     if spoken is None:  # nothing to say: an empty answer
         return {"error": "empty answer: nothing to speak"}
     if spoken.error:
         return {"error": spoken.error}
-    first = None
-    if spoken.first_audio_s is not None:
-        first = (result.latency_s or 0.0) + spoken.first_audio_s
+    first = spoken.first_audio_s
+    if first is not None and not spec.speaks_itself:
+        first += result.latency_s or 0.0
     return {
         "output_audio": spoken.path,
         "audio_duration_s": spoken.duration_s,
@@ -348,3 +376,58 @@ def pair_systems(store: Store, system_a: str, system_b: str, seed: int) -> tuple
         added = persist.write_pairs(store, rows)
         run.summary.update({"pairs": len(pairs), "new": added})
     return pairs, added
+
+
+def _checked_audio(path: object, root: object, what: str) -> str | None:
+    """A stored audio path re-checked inside the folder it may be read from (as the dashboard
+    does before playing it); None without a path or a recorded root."""
+    if not isinstance(path, str) or not isinstance(root, (str, Path)):
+        return None
+    try:
+        return str(confine_audio(path, root))
+    except UnsafePathError as exc:
+        raise InferenceError(f"{what}: {exc}") from None
+
+
+def write_blind_pairs(store: Store, pairs: pd.DataFrame, out: Path, answers_dir: Path) -> int:
+    """The blind file for raters (`inference.pairs.write_blind_file`) with the answers' audio,
+    the queries' audio and, for turns of conversations, the turns before; every audio file is
+    re-checked where it may be read from: a query's inside the root it was ingested from, a
+    system's answer inside `answers_dir`. Returns how many pairs were written."""
+    systems = (set(pairs["system_a"]) | set(pairs["system_b"])) if len(pairs) else set()
+    turns = store.conversation_turns_frame()[["id", "conversation_id", "turn", "query"]]
+    paired = turns[turns["id"].isin(set(pairs["interaction_id"]))]
+    turns = turns[turns["conversation_id"].isin(set(paired["conversation_id"]))]
+    needed = set(pairs["interaction_id"]) | set(turns["id"])
+    audio = persist.audio_frame(store)
+    audio = audio[audio["interaction_id"].isin(needed)]
+    query_audio = {
+        r.interaction_id: _checked_audio(r.path, r.root, f"the audio of query {r.interaction_id}")
+        for r in audio.itertuples()
+    }
+    outputs = persist.outputs_frame(store)
+    outputs = outputs[
+        outputs["interaction_id"].isin(set(turns["id"])) & outputs["system"].isin(systems)
+    ]
+    answers = {
+        (r.interaction_id, r.system): (
+            r.output_text,
+            _checked_audio(
+                r.output_audio, answers_dir, f"{r.system}'s answer to {r.interaction_id}"
+            ),
+        )
+        for r in outputs.itertuples()
+        if r.error is None
+    }
+    checked = pairs.copy()
+    for side in ("a", "b"):
+        checked[f"audio_{side}"] = [
+            _checked_audio(path, answers_dir, f"{system}'s answer to {interaction_id}")
+            for path, system, interaction_id in zip(
+                pairs[f"audio_{side}"],
+                pairs[f"system_{side}"],
+                pairs["interaction_id"],
+                strict=True,
+            )
+        ]
+    return write_blind_file(checked, out, PairContext(query_audio, turns, answers))

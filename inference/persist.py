@@ -18,8 +18,12 @@ PAIR_STAGE = "inference.pair"
 
 
 def audio_frame(store: Store, *, without_transcript: bool = False) -> pd.DataFrame:
-    """Queries that have audio: interaction_id, path, duration_s (optionally only untranscribed)."""
-    query = select(t.query_audio.c.interaction_id, t.query_audio.c.path, t.query_audio.c.duration_s)
+    """Queries that have audio: interaction_id, path, duration_s and root (the folder the path
+    was confined to at ingest, None where none was recorded); optionally only untranscribed."""
+    a, roots = t.query_audio.c, t.query_audio_roots.c
+    query = select(a.interaction_id, a.path, a.duration_s, roots.root).outerjoin(
+        t.query_audio_roots, roots.interaction_id == a.interaction_id
+    )
     if without_transcript:
         query = query.outerjoin(
             t.transcripts, t.transcripts.c.interaction_id == t.query_audio.c.interaction_id

@@ -1,5 +1,6 @@
 """Spoken answers (`output: speech`): a synthesiser turns each text answer into a WAV inside the
-workspace, timing how long its first audio took.
+workspace, timing how long its first audio took; or a model that answers aloud itself (an
+end-to-end endpoint) hands its audio over, kept in the same place the same way.
 
 Two synthesisers: espeak-ng (offline, `inference.audio.synthesize_speech`) and any
 OpenAI-compatible `/v1/audio/speech` endpoint, whose answer streams back so the first audio is
@@ -172,3 +173,23 @@ def speak_answers(
 
     with ThreadPoolExecutor(max_workers=max(1, synthesizer.concurrency)) as pool:
         return {spoken.item_id: spoken for spoken in pool.map(one, answers)}
+
+
+def keep_spoken_answer(
+    item_id: str, audio: bytes, answers_dir: Path, system: str, first_audio_s: float | None
+) -> SpokenAnswer:
+    """Keep the audio of a model that answered aloud itself where `speak_answers` writes
+    (confined to `answers_dir`), refused unless it is audio; `first_audio_s` is kept as given."""
+    path = answer_audio_path(answers_dir, system, item_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(audio)
+    if not is_audio_file(partial):
+        partial.unlink(missing_ok=True)
+        return SpokenAnswer(
+            item_id,
+            None,
+            error=f"the answer's audio is not audio ({len(audio)} bytes, expected WAV)",
+        )
+    partial.replace(path)
+    return SpokenAnswer(item_id, str(path), audio_duration(path), first_audio_s)

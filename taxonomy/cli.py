@@ -273,7 +273,8 @@ def assign_command(
     app: AppContext, run_id: int | None, threshold: float | None, use_ray: bool,
     batch_size: int | None, categories_path: Path | None,
 ) -> None:  # fmt: skip
-    """Assign queries the run has not seen to its clusters, without re-clustering."""
+    """Assign queries the run has not seen to its clusters, without re-clustering (a later turn
+    of a conversation follows its conversation's first turn, as in the build)."""
     categories = resolve_categories(categories_path, app.settings.workspace)
     embedder = app.embedder
     ray_embedder = None

@@ -54,6 +54,15 @@ def split_turns(queries: pd.DataFrame, turns: pd.DataFrame) -> tuple[pd.DataFram
     return fitted, later[["id", "conversation_id", "turn", "first_id"]].reset_index(drop=True)
 
 
+def later_turns_among(turns: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
+    """The later turns (id, conversation_id, turn, first_id) among `ids`, from `turns` (id,
+    conversation_id, turn, query of every conversation turn): what `taxonomy assign` places
+    with their conversation's first turn instead of by their own nearest centroid."""
+    said = turns[turns["query"].notna() & (turns["query"].astype(str).str.strip() != "")]
+    _, later = split_turns(said[["id", "query"]], turns[["id", "conversation_id", "turn"]])
+    return later[later["id"].isin(ids)].reset_index(drop=True)
+
+
 def _unit(rows: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return rows / np.where(norms > 0, norms, 1.0)
@@ -150,7 +159,9 @@ class TopicChanges:
 
 def count_topic_changes(topics: pd.DataFrame, conversations: int) -> TopicChanges:
     """The share of judged later turns (topic_change not None) that change topic."""
-    judged = topics["topic_change"].dropna().astype(bool) if len(topics) else pd.Series([], bool)
+    judged = (
+        topics["topic_change"].dropna().astype(bool) if len(topics) else pd.Series([], dtype=bool)
+    )
     changes = int(judged.sum())
     interval = wilson_interval(changes, len(judged))
     return TopicChanges(

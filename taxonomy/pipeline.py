@@ -20,6 +20,7 @@ from taxonomy.conversations import (
     count_topic_changes,
     follow_first_turns,
     later_turn_topics,
+    later_turns_among,
     split_turns,
 )
 from taxonomy.edits import RATING_VALUES, Edit, EditReport, apply_edits
@@ -206,9 +207,10 @@ def build_taxonomy(
         with timer.stage("persist"):
             topics = None
             if len(later):
-                assignments, topics = _place_later_turns(
+                placed, topics = _place_later_turns(
                     later, every_query, encode, clusters, assignments
                 )
+                assignments = pd.concat([assignments, placed], ignore_index=True)
                 _recount(clusters, assignments["cluster_id"].value_counts())
             persist.write_run(store, run_id, clusters, assignments)
         result.timings = dict(timer.timings)
@@ -238,8 +240,9 @@ def _place_later_turns(
     clusters: pd.DataFrame,
     assignments: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Assignments with the later turns added (each follows its conversation's first turn),
-    and each later turn's topic against that cluster (`taxonomy.conversations`)."""
+    """Assignment rows of the later turns (each follows its conversation's first turn, which
+    `assignments` holds), and each later turn's topic against that cluster
+    (`taxonomy.conversations`); `queries` (id, query) holds the later turns' queries."""
     texts = queries.set_index("id").loc[later["id"], "query"].astype(str).tolist()
     base = assignments.set_index("interaction_id")["base_cluster_id"]
     leaves = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] >= 0)]
@@ -248,18 +251,28 @@ def _place_later_turns(
         for k, c in zip(leaves["cluster_id"], leaves["centroid"], strict=True)
         if c is not None
     }
-    members = assignments[assignments["base_cluster_id"].isin(list(centroids))]
+    # each cluster's fit floor, from (a sample of) its queries that `queries` holds: a build
+    # passes every query; `taxonomy assign` passes only new ones and uses no topics
+    text_of = queries.set_index("id")["query"]
+    members = assignments[
+        assignments["base_cluster_id"].isin(list(centroids))
+        & assignments["interaction_id"].isin(text_of.index)
+    ]
     members = members.groupby("base_cluster_id", group_keys=False).head(FIT_SAMPLE)
-    member_texts = queries.set_index("id").loc[members["interaction_id"], "query"].astype(str)
-    floors = cluster_fit_floors(
-        encode(member_texts.tolist()), members["base_cluster_id"].to_numpy(), centroids
+    floors = (
+        cluster_fit_floors(
+            encode(text_of.loc[members["interaction_id"]].astype(str).tolist()),
+            members["base_cluster_id"].to_numpy(),
+            centroids,
+        )
+        if len(members)
+        else {}
     )
     topics = later_turn_topics(
         later, encode(texts), {f: int(base[f]) for f in later["first_id"]}, centroids,
         fit_floors=floors,
     )  # fmt: skip
-    rows = follow_first_turns(assignments, later, topics)
-    return pd.concat([assignments, rows], ignore_index=True), topics
+    return follow_first_turns(assignments, later, topics), topics
 
 
 def reapply_edits(store: Store, categories: CategorySet, run_id: int | None = None) -> EditReport:
@@ -395,24 +408,36 @@ def assign_new_queries(
     (Embedder keyword arguments) is given: workers embed and assign, the driver appends each
     batch. Batches are appended as they finish, so an interrupted run keeps what it wrote and
     a rerun assigns only the rest; cluster sizes are recounted at the end.
+
+    A later turn of a conversation follows its conversation's first turn (placed first when it
+    is new too), as the build places it (`taxonomy.conversations`).
     """
     run_id = persist.resolve_run(store, run_id)
     new = unassigned_queries(store, run_id)
     if not len(new):
         return 0
-    assigner = fit_assigner(store, encode, categories, run_id, threshold)
+    turns = store.conversation_turns_frame()[["id", "conversation_id", "turn", "query"]]
+    later = later_turns_among(turns, set(new["id"]))
+    first = new[~new["id"].isin(set(later["id"]))]
+    clusters = persist.read_clusters(store, run_id)
+    added = 0
 
     def append(rows: pd.DataFrame) -> None:
         persist.append_assignments(store, run_id, rows)
 
-    if ray_embedder is not None:
-        added = assign_on_ray(new, assigner, ray_embedder, append, batch_size or 1024)
-    else:
-        added = 0
-        for rows in assign_batches(new, assigner, encode, batch_size or 50_000):
-            append(rows)
-            added += len(rows)
-    clusters = persist.read_clusters(store, run_id)
+    if len(first):
+        assigner = fit_assigner(store, encode, categories, run_id, threshold)
+        if ray_embedder is not None:
+            added = assign_on_ray(first, assigner, ray_embedder, append, batch_size or 1024)
+        else:
+            for rows in assign_batches(first, assigner, encode, batch_size or 50_000):
+                append(rows)
+                added += len(rows)
+    if len(later):
+        assignments = persist.read_assignments(store, run_id)
+        rows, _ = _place_later_turns(later, new, encode, clusters, assignments)
+        append(rows)
+        added += len(rows)
     _recount(clusters, persist.cluster_counts(store, run_id))
     persist.write_clusters(store, run_id, clusters)
     return added

@@ -25,7 +25,7 @@ class GenerationRequest:
 
 @dataclass
 class GenerationResult:
-    """One answer (or the reason there is none) with its cost."""
+    """One answer (or the reason there is none) with its cost (and its audio, when spoken)."""
 
     item_id: str
     text: str | None
@@ -33,6 +33,10 @@ class GenerationResult:
     latency_s: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # a model that answers aloud itself: the answer as WAV bytes (`text` is its transcript), and
+    # seconds from the request to its first audio; `inference.speech.keep_spoken_answer` stores it
+    audio: bytes | None = None
+    first_audio_s: float | None = None
 
 
 def chat_messages(system_prompt: str, history: Sequence[tuple[str, str]], user: Any) -> list[dict]:

@@ -5,18 +5,12 @@ its own earlier answers, and the transcribe stage filling spoken answers' transc
 
 from __future__ import annotations
 
-import io
 import json
-import math
-import struct
-import threading
-import time
-import wave
-from collections.abc import Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from fake_openai import FIRST_AUDIO_DELAY_S, FakeOpenAI
 
 from arenalens.ingest import ingest_interactions
 from arenalens.paths import confine_audio, is_audio_file
@@ -28,69 +22,6 @@ from inference.infer import run_system
 from inference.speech import answers_folder
 from inference.systems import parse_systems
 from inference.transcribe_stage import run_transcription
-
-FIRST_AUDIO_DELAY_S = 0.3  # the fake speech endpoint waits this long before its first bytes
-
-
-def tone_wav(seconds: float = 1.0, rate: int = 16_000) -> bytes:
-    """A WAV of a 440 Hz tone (audio, not silence)."""
-    frames = b"".join(
-        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * k / rate)))
-        for k in range(int(seconds * rate))
-    )
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1), out.setsampwidth(2), out.setframerate(rate)
-        out.writeframes(frames)
-    return buffer.getvalue()
-
-
-class FakeOpenAI(BaseHTTPRequestHandler):
-    """Chat completions ("answer N" for a chat holding N-1 earlier answers) and a streamed WAV
-    for /v1/audio/speech (or text, when the voice is "broken"); records every request body."""
-
-    requests: list[tuple[str, dict]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append((self.path, body))
-        if self.path.endswith("/audio/speech"):
-            time.sleep(FIRST_AUDIO_DELAY_S)
-            data = b"not audio" if body.get("voice") == "broken" else tone_wav()
-            self.send_response(200)
-            self.send_header("Content-Type", "audio/wav")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            for start in range(0, len(data), 4096):
-                self.wfile.write(data[start : start + 4096])
-            return
-        earlier = sum(m["role"] == "assistant" for m in body["messages"])
-        payload = {
-            "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": f"answer {earlier + 1}"}}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
-        }  # fmt: skip
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def fake_openai() -> Iterator[str]:
-    """The fake's base URL (loopback, ending in /v1)."""
-    FakeOpenAI.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
 
 
 def conversation(folder: Path, cid: str = "c1", turns: int = 2, **top: object) -> Path:

@@ -61,6 +61,13 @@ def test_a_later_turn_nearer_another_cluster_changes_topic_and_a_near_tie_does_n
     assert "1 more follow an unclustered first turn" in counted.sentence
 
 
+def test_conversations_without_a_later_turn_yet_count_no_change():
+    """A workspace whose conversations have one turn so far (the build once crashed on it)."""
+    counted = count_topic_changes(pd.DataFrame({"id": [], "topic_change": []}), conversations=3)
+    assert (counted.later_turns, counted.changes, counted.share) == (0, 0, 0.0)
+    assert counted.sentence == "3 conversations, none with a later turn"
+
+
 def test_later_turns_take_their_first_turns_cluster_category_and_place():
     assignments = pd.DataFrame(
         {
