@@ -79,6 +79,15 @@ def live_systems(app: AppContext, spec: dict[str, Any]) -> dict[str, Any]:
                 "this campaign plays the answers as speech, but these systems answer in text: "
                 f"{', '.join(silent)} (give them `output: speech` in systems.yaml)"
             )
+        # the rater app streams text and speaks it; an endpoint that answers aloud itself is
+        # run by `infer run` (and rated in replay), not yet streamed live
+        own_voice = [name for name in wanted if declared[name].tts is None]
+        if own_voice:
+            raise ArenaError(
+                "live speech battles speak each answer with the system's `tts:`; these systems "
+                f"answer aloud through their endpoint instead: {', '.join(own_voice)} (`arenalens "
+                "infer run` runs them; the rater app does not stream an endpoint's own voice yet)"
+            )
     return {name: declared[name] for name in wanted}
 
 

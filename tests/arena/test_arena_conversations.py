@@ -158,3 +158,22 @@ def test_live_only_settings_are_refused_for_replay_and_speech_needs_speaking_sys
     at = _ask(_open(monkeypatch, app), "hello")
     assert any("answer in text: alpha, beta" in e.value.replace("\\", "") for e in at.error)
     assert app.store.status()["interactions"] == 0
+
+
+def test_a_speech_campaign_refuses_systems_that_answer_aloud_through_their_endpoint(
+    monkeypatch, tmp_path: Path, server: str
+) -> None:
+    app = _workspace(tmp_path, server, output="speech")
+    systems = {
+        name: {
+            "kind": "end_to_end",
+            "output": "speech",
+            "llm": {"backend": "openai", "model": name, "base_url": server},
+        }
+        for name in ("alpha", "beta")
+    }
+    (app.settings.workspace / "systems.yaml").write_text(json.dumps({"systems": systems}))
+    at = _ask(_open(monkeypatch, app), "hello")
+    errors = [e.value.replace("\\", "") for e in at.error]
+    assert any("answer aloud through their endpoint instead: alpha, beta" in e for e in errors)
+    assert not at.exception and app.store.status()["interactions"] == 0
