@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+import pandas as pd
 
 from arena import persist, sources
 from arena.errors import ArenaError
@@ -173,7 +174,7 @@ def campaign_list_command(app: AppContext) -> None:
     "--audio-root",
     type=click.Path(path_type=Path),
     default=None,
-    help="Folder query audio must lie in (default: the blind file's folder).",
+    help="Folder query audio and spoken answers must lie in (default: the blind file's folder).",
 )
 @click.option(
     "--from-store", is_flag=True, help="Load every pair `infer pair` stored, instead of files."
@@ -290,16 +291,25 @@ COMMANDS: list[click.Command] = [arena_group]
 DEMO_CAMPAIGN = "sample-replay"
 DEMO_RATER = "demo-rater"
 DEMO_PAIRS = 40
+DEMO_SPOKEN_PAIRS = 10  # battles whose answers were spoken, where the workspace has some
 
 
 def demo(app: AppContext) -> str:
-    """A replay campaign over 40 of the sample arena's battles and a link to vote in it."""
+    """A replay campaign over 40 of the sample arena's battles (and 10 with spoken answers, where
+    the workspace has them, listened to in the app) and a link to vote in it."""
     store = app.store
     if DEMO_CAMPAIGN not in set(persist.campaigns(store)["name"]):
         persist.create_campaign(
             store, DEMO_CAMPAIGN, "replay", raters_per_pair=3, attention_rate=0.1
         )
     pairs = sources.pairs_from_battles(store, DEMO_PAIRS, seed=app.settings.seed)
+    try:
+        spoken = sources.pairs_from_battles(
+            store, DEMO_SPOKEN_PAIRS, seed=app.settings.seed, spoken=True
+        )
+    except ArenaError:  # a workspace without spoken answers: read pairs only
+        spoken = pairs.iloc[:0]
+    pairs = pd.concat([spoken, pairs[~pairs["pair_id"].isin(spoken["pair_id"])]])
     planted = attention_pairs(pairs, 0.1, np.random.default_rng(app.settings.seed))
     added = persist.add_pairs(store, DEMO_CAMPAIGN, pairs)
     added += persist.add_pairs(store, DEMO_CAMPAIGN, planted)

@@ -17,6 +17,7 @@ from arena.tables import (
     arena_campaigns,
     arena_expired,
     arena_invites,
+    arena_pair_answers,
     arena_pairs,
 )
 from arena.votes import hash_token, new_token
@@ -25,6 +26,8 @@ from arenalens.store import Store, utcnow
 MODES = ("replay", "live")
 A = arena_assignments.c
 P = arena_pairs.c
+S = arena_pair_answers.c
+SPOKEN = ("response_audio_a", "response_audio_b")
 E = arena_expired.c
 
 
@@ -176,12 +179,16 @@ def authorise(store: Store, token: str | None) -> tuple[str, dict[str, Any]]:
 
 
 def add_pairs(store: Store, campaign_name: str, pairs: pd.DataFrame) -> int:
-    """Add pairs to a campaign (quota: its raters per pair); pairs already in it are kept."""
+    """Add pairs to a campaign (quota: its raters per pair), with their spoken answers where
+    both sides have one; pairs already in it are kept."""
     spec = campaign(store, campaign_name)
     now = utcnow()
-    rows = []
+    rows, spoken = [], []
     for record in pairs.to_dict("records"):
         row = {k: (None if _missing(v) else v) for k, v in record.items()}
+        audio = {name: row.pop(name, None) for name in SPOKEN}
+        if all(audio.values()):
+            spoken.append({"campaign": campaign_name, "pair_id": row["pair_id"], **audio})
         row.update(
             campaign=campaign_name,
             attention=bool(row.get("attention")),
@@ -190,26 +197,35 @@ def add_pairs(store: Store, campaign_name: str, pairs: pd.DataFrame) -> int:
             created_at=now,
         )
         rows.append(row)
-    return store.insert_ignore(arena_pairs, rows)
+    with store.transaction() as conn:
+        added = store.insert_ignore(arena_pairs, rows, conn=conn)
+        store.insert_ignore(arena_pair_answers, spoken, conn=conn)
+    return added
 
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
+def _pairs_with_answers() -> Any:
+    """arena_pairs with each pair's spoken answers (None for a read pair)."""
+    joined = arena_pairs.outerjoin(
+        arena_pair_answers, and_(S.campaign == P.campaign, S.pair_id == P.pair_id)
+    )
+    return select(arena_pairs, S.response_audio_a, S.response_audio_b).select_from(joined)
+
+
 def pair_rows(store: Store, campaign_name: str) -> pd.DataFrame:
-    """Every pair of a campaign with its quota and how many raters were given it."""
+    """Every pair of a campaign with its quota, how many raters were given it and its spoken
+    answers."""
     return store.read_frame(
-        select(arena_pairs).where(P.campaign == campaign_name).order_by(P.pair_id)
+        _pairs_with_answers().where(P.campaign == campaign_name).order_by(P.pair_id)
     )
 
 
 def pair_row(conn: Any, campaign_name: str, pair_id: str) -> dict[str, Any]:
-    row = (
-        conn.execute(select(arena_pairs).where(P.campaign == campaign_name, P.pair_id == pair_id))
-        .mappings()
-        .first()
-    )
+    query = _pairs_with_answers().where(P.campaign == campaign_name, P.pair_id == pair_id)
+    row = conn.execute(query).mappings().first()
     if row is None:
         raise ArenaError(f"pair {pair_id!r} is not in campaign {campaign_name!r}")
     return dict(row)

@@ -25,6 +25,36 @@ def _stored_audio(store: Store) -> dict[str, tuple[str, str]]:
         return {row.interaction_id: (row.path, row.root) for row in conn.execute(query)}
 
 
+def _stored_answers(store: Store) -> dict[str, tuple[str, str, str]]:
+    """interaction id -> (audio of answer A, of answer B, the root both were confined to), for
+    votes whose two answers were both spoken (into one folder)."""
+    frame = store.response_audio_frame()
+    spoken: dict[str, dict[str, tuple[str, str]]] = {}
+    for row in frame.itertuples():
+        spoken.setdefault(row.interaction_id, {})[row.side] = (row.path, row.root)
+    return {
+        iid: (sides["a"][0], sides["b"][0], sides["a"][1])
+        for iid, sides in spoken.items()
+        if {"a", "b"} <= set(sides) and sides["a"][1] == sides["b"][1]
+    }
+
+
+def _with_answers(
+    row: dict[str, object], answers: dict[str, tuple[str, str, str]]
+) -> dict[str, object]:
+    """`row` with its stored spoken answers, where both lie in the query audio's folder (a pair
+    plays every file from its one `audio_root`)."""
+    spoken = answers.get(str(row["interaction_id"]))
+    if spoken is None or row["audio_root"] not in (None, spoken[2]):
+        return row
+    return {
+        **row,
+        "audio_root": spoken[2],
+        "response_audio_a": spoken[0],
+        "response_audio_b": spoken[1],
+    }
+
+
 def pairs_from_store(store: Store) -> pd.DataFrame:
     """Every blind pair `arenalens infer pair` stored, with its query text and audio."""
     from inference import persist as inference_persist
@@ -36,30 +66,37 @@ def pairs_from_store(store: Store) -> pd.DataFrame:
         )
     queries = inference_persist.query_texts(store, list(frame["interaction_id"]))
     audio = _stored_audio(store)
+    answers = _stored_answers(store)
     rows = []
     for row in frame.itertuples():
         path, root = audio.get(row.interaction_id, (None, None))
         rows.append(
-            {
-                "pair_id": row.pair_id,
-                "interaction_id": row.interaction_id,
-                "query_text": queries.get(row.interaction_id),
-                "query_audio": path,
-                "audio_root": root,
-                "model_a": row.system_a,
-                "model_b": row.system_b,
-                "response_a": row.response_a,
-                "response_b": row.response_b,
-                "attention": False,
-                "bad_side": None,
-            }
+            _with_answers(
+                {
+                    "pair_id": row.pair_id,
+                    "interaction_id": row.interaction_id,
+                    "query_text": queries.get(row.interaction_id),
+                    "query_audio": path,
+                    "audio_root": root,
+                    "model_a": row.system_a,
+                    "model_b": row.system_b,
+                    "response_a": row.response_a,
+                    "response_b": row.response_b,
+                    "attention": False,
+                    "bad_side": None,
+                },
+                answers,
+            )
         )
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)
 
 
-def pairs_from_battles(store: Store, limit: int, seed: int = 0) -> pd.DataFrame:
+def pairs_from_battles(
+    store: Store, limit: int, seed: int = 0, *, spoken: bool = False
+) -> pd.DataFrame:
     """Up to `limit` stored battles re-offered blind (both answers, different texts), sides as
-    they were: a campaign to rate again what an arena logged, e.g. the sample arena's."""
+    they were, with their spoken answers: a campaign to rate again what an arena logged, e.g.
+    the sample arena's. `spoken`: only battles whose two answers were spoken."""
     from inference.pairs import pair_id
 
     frame = store.interactions_frame(
@@ -69,26 +106,33 @@ def pairs_from_battles(store: Store, limit: int, seed: int = 0) -> pd.DataFrame:
     frame = frame.dropna(subset=["query", "model_a", "model_b", "response_a", "response_b"])
     frame = frame[frame["response_a"] != frame["response_b"]]
     frame = frame[~frame["id"].astype(str).str.startswith("arena_")]  # not the arena's own votes
+    answers = _stored_answers(store)
+    if spoken:
+        frame = frame[frame["id"].isin(list(answers))]
     if frame.empty:
-        raise ArenaError("no stored battle has a query and two different answers")
+        what = "two different spoken answers" if spoken else "two different answers"
+        raise ArenaError(f"no stored battle has a query and {what}")
     picked = frame.sample(n=min(limit, len(frame)), random_state=seed).sort_values("id")
     audio = _stored_audio(store)
     rows = []
     for row in picked.itertuples():
         path, root = audio.get(row.id, (None, None))
         rows.append(
-            {
-                "pair_id": pair_id(row.id, row.model_a, row.model_b),
-                "interaction_id": row.id,
-                "query_text": row.query,
-                "query_audio": path,
-                "audio_root": root,
-                "model_a": row.model_a,
-                "model_b": row.model_b,
-                "response_a": row.response_a,
-                "response_b": row.response_b,
-                "attention": False,
-                "bad_side": None,
-            }
+            _with_answers(
+                {
+                    "pair_id": pair_id(row.id, row.model_a, row.model_b),
+                    "interaction_id": row.id,
+                    "query_text": row.query,
+                    "query_audio": path,
+                    "audio_root": root,
+                    "model_a": row.model_a,
+                    "model_b": row.model_b,
+                    "response_a": row.response_a,
+                    "response_b": row.response_b,
+                    "attention": False,
+                    "bad_side": None,
+                },
+                answers,
+            )
         )
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)

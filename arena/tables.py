@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -79,6 +80,23 @@ arena_pairs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_arena_pairs_open", arena_pairs.c.campaign, arena_pairs.c.served)
+
+# The spoken answers of a pair (both sides), confined to and checked against the pair's
+# `audio_root` at load. A table of its own so an existing workspace gains it when opened (as it
+# gained arena_expired), with no change to arena_pairs and no upgrade step.
+arena_pair_answers = Table(
+    "arena_pair_answers",
+    metadata,
+    Column("campaign", String(128), primary_key=True),
+    Column("pair_id", String(64), primary_key=True),
+    Column("response_audio_a", Text, nullable=False),
+    Column("response_audio_b", Text, nullable=False),
+    ForeignKeyConstraint(
+        ["campaign", "pair_id"],
+        ["arena_pairs.campaign", "arena_pairs.pair_id"],
+        ondelete="CASCADE",
+    ),
+)
 
 # Which rater was shown which pair; the primary key makes "never twice to one rater" a fact of
 # the database. `choice` and `vote_id` are set once, by the vote.
