@@ -25,6 +25,7 @@ from arena.page_parts import (
     plain,
     record_vote,
     show_answers,
+    show_earlier_turns,
     show_note,
     show_query,
     vote_form,
@@ -53,10 +54,12 @@ def _vote(
 
 def replay_page(app: AppContext, spec: dict[str, Any], rater: str) -> None:
     """Show the rater's current blind pair and the vote buttons."""
-    st.caption("Two anonymous systems answered the same question. Read both, then vote.")
-    st.text(f"Rater: {rater}")
     store = app.store
     pair = serving.current_pair(store, spec["name"], rater, np.random.default_rng())
+    spoken = pair is not None and bool(pair.get("response_audio_a"))
+    how = "Listen to both (each transcript is below it)" if spoken else "Read both"
+    st.caption(f"Two anonymous systems answered the same question. {how}, then vote.")
+    st.text(f"Rater: {rater}")
     voted, left = serving.rater_progress(store, spec["name"], rater)
     show_note()
     if pair is None:
@@ -69,6 +72,7 @@ def replay_page(app: AppContext, spec: dict[str, Any], rater: str) -> None:
             f"without a vote for {minutes:g} minutes goes to another rater."
         )
     )
+    show_earlier_turns(pair.get("earlier_turns"))
     show_query(pair)
     show_answers(pair)
     vote_form(pair["pair_id"], _vote, (app, spec, rater, pair))

@@ -121,6 +121,18 @@ def show_query(pair: dict[str, Any], heading: str = "The question") -> None:
     st.text(pair.get("query_text") or "(spoken only)")
 
 
+def show_earlier_turns(turns: list[dict[str, Any]] | None) -> None:
+    """The conversation before a pair's turn, as text: each question and both sides' answers."""
+    if not turns:
+        return
+    with st.expander(f"Earlier in this conversation ({len(turns)} turns)", expanded=True):
+        for turn in turns:
+            st.caption(f"Turn {turn.get('turn')}")
+            st.text(f"Question: {turn.get('query') or '(spoken only)'}")
+            for column, side in zip(st.columns(2), ("a", "b"), strict=True):
+                column.text(f"{side.upper()}: {turn.get(f'response_{side}') or '(no answer)'}")
+
+
 def show_answers(pair: dict[str, Any]) -> None:
     """Both answers side by side as A and B: heard (when spoken) with the text as transcript,
     or read."""

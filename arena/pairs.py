@@ -25,6 +25,7 @@ PAIR_COLUMNS = [
     "response_b",
     "response_audio_a",
     "response_audio_b",
+    "earlier_turns",
     "attention",
     "bad_side",
 ]
@@ -75,6 +76,27 @@ def _audio(record: dict[str, Any], name: str, where: str, root: Path, base: Path
         raise ArenaError(f"{where}: field '{name}': {exc}") from None
 
 
+def _earlier_turns(value: Any, where: str) -> list[dict[str, Any]] | None:
+    """A blind record's `earlier_turns` as text (turn, query, response_a, response_b), shown
+    above the pair; None when it has none. Their audio is not played."""
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ArenaError(f"{where}: field 'earlier_turns': expected a list of turns")
+    turns = []
+    for number, item in enumerate(value, start=1):
+        at = f"{where}: earlier turn {number}"
+        turns.append(
+            {
+                "turn": number,
+                "query": _text(item.get("query_text"), at, "query_text", False),
+                "response_a": _text(item.get("response_a"), at, "response_a", False),
+                "response_b": _text(item.get("response_b"), at, "response_b", False),
+            }
+        )
+    return turns
+
+
 def read_pair_files(blind: Path, key: Path, audio_root: Path | None = None) -> pd.DataFrame:
     """The pairs of an `infer pair --out BLIND --key KEY` run, with the key joined on and
     query audio and spoken answers confined to `audio_root` (default: the blind file's folder)."""
@@ -98,11 +120,6 @@ def read_pair_files(blind: Path, key: Path, audio_root: Path | None = None) -> p
             _audio(record, name, where, root, blind.parent)
             for name in ("query_audio", "response_audio_a", "response_audio_b")
         )
-        if (answer_a is None) != (answer_b is None):
-            raise ArenaError(
-                f"{where}: only one side has a spoken answer; give both response_audio_a and "
-                "response_audio_b, or neither"
-            )
         query = _text(record.get("query_text"), where, "query_text", False)
         if query is None and audio is None:
             raise ArenaError(f"{where}: expected a query (query_text or query_audio)")
@@ -118,6 +135,7 @@ def read_pair_files(blind: Path, key: Path, audio_root: Path | None = None) -> p
                 "response_b": _text(record.get("response_b"), where, "response_b"),
                 "response_audio_a": answer_a,
                 "response_audio_b": answer_b,
+                "earlier_turns": _earlier_turns(record.get("earlier_turns"), where),
                 "attention": False,
                 "bad_side": None,
             }

@@ -17,7 +17,7 @@ from arena.tables import (
     arena_campaigns,
     arena_expired,
     arena_invites,
-    arena_pair_answers,
+    arena_pair_context,
     arena_pairs,
 )
 from arena.votes import hash_token, new_token
@@ -26,8 +26,8 @@ from arenalens.store import Store, utcnow
 MODES = ("replay", "live")
 A = arena_assignments.c
 P = arena_pairs.c
-S = arena_pair_answers.c
-SPOKEN = ("response_audio_a", "response_audio_b")
+S = arena_pair_context.c
+CONTEXT = ("response_audio_a", "response_audio_b", "earlier_turns")
 E = arena_expired.c
 
 
@@ -179,16 +179,16 @@ def authorise(store: Store, token: str | None) -> tuple[str, dict[str, Any]]:
 
 
 def add_pairs(store: Store, campaign_name: str, pairs: pd.DataFrame) -> int:
-    """Add pairs to a campaign (quota: its raters per pair), with their spoken answers where
-    both sides have one; pairs already in it are kept."""
+    """Add pairs to a campaign (quota: its raters per pair), with their spoken answers (a side
+    that was typed has none) and earlier turns; pairs already in it are kept."""
     spec = campaign(store, campaign_name)
     now = utcnow()
-    rows, spoken = [], []
+    rows, context = [], []
     for record in pairs.to_dict("records"):
         row = {k: (None if _missing(v) else v) for k, v in record.items()}
-        audio = {name: row.pop(name, None) for name in SPOKEN}
-        if all(audio.values()):
-            spoken.append({"campaign": campaign_name, "pair_id": row["pair_id"], **audio})
+        extras = {name: row.pop(name, None) or None for name in CONTEXT}
+        if any(value is not None for value in extras.values()):
+            context.append({"campaign": campaign_name, "pair_id": row["pair_id"], **extras})
         row.update(
             campaign=campaign_name,
             attention=bool(row.get("attention")),
@@ -199,7 +199,7 @@ def add_pairs(store: Store, campaign_name: str, pairs: pd.DataFrame) -> int:
         rows.append(row)
     with store.transaction() as conn:
         added = store.insert_ignore(arena_pairs, rows, conn=conn)
-        store.insert_ignore(arena_pair_answers, spoken, conn=conn)
+        store.insert_ignore(arena_pair_context, context, conn=conn)
     return added
 
 
@@ -208,16 +208,18 @@ def _missing(value: Any) -> bool:
 
 
 def _pairs_with_answers() -> Any:
-    """arena_pairs with each pair's spoken answers (None for a read pair)."""
+    """arena_pairs with each pair's spoken answers and earlier turns (None where it has none)."""
     joined = arena_pairs.outerjoin(
-        arena_pair_answers, and_(S.campaign == P.campaign, S.pair_id == P.pair_id)
+        arena_pair_context, and_(S.campaign == P.campaign, S.pair_id == P.pair_id)
     )
-    return select(arena_pairs, S.response_audio_a, S.response_audio_b).select_from(joined)
+    return select(arena_pairs, S.response_audio_a, S.response_audio_b, S.earlier_turns).select_from(
+        joined
+    )
 
 
 def pair_rows(store: Store, campaign_name: str) -> pd.DataFrame:
-    """Every pair of a campaign with its quota, how many raters were given it and its spoken
-    answers."""
+    """Every pair of a campaign with its quota, how many raters were given it, its spoken
+    answers and earlier turns."""
     return store.read_frame(
         _pairs_with_answers().where(P.campaign == campaign_name).order_by(P.pair_id)
     )

@@ -81,16 +81,19 @@ arena_pairs = Table(
 )
 Index("ix_arena_pairs_open", arena_pairs.c.campaign, arena_pairs.c.served)
 
-# The spoken answers of a pair (both sides), confined to and checked against the pair's
-# `audio_root` at load. A table of its own so an existing workspace gains it when opened (as it
-# gained arena_expired), with no change to arena_pairs and no upgrade step.
-arena_pair_answers = Table(
-    "arena_pair_answers",
+# What a pair shows beside its text answers: its spoken answers (either side or both; a typed
+# side stays NULL), confined to and checked against the pair's `audio_root` at load, and the
+# earlier turns of its conversation (text: turn, query, response_a, response_b). A table of its
+# own so an existing workspace gains it when opened (as it gained arena_expired), with no change
+# to arena_pairs and no upgrade step.
+arena_pair_context = Table(
+    "arena_pair_context",
     metadata,
     Column("campaign", String(128), primary_key=True),
     Column("pair_id", String(64), primary_key=True),
-    Column("response_audio_a", Text, nullable=False),
-    Column("response_audio_b", Text, nullable=False),
+    Column("response_audio_a", Text),
+    Column("response_audio_b", Text),
+    Column("earlier_turns", JSON),
     ForeignKeyConstraint(
         ["campaign", "pair_id"],
         ["arena_pairs.campaign", "arena_pairs.pair_id"],

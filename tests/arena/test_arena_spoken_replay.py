@@ -58,7 +58,7 @@ def test_load_pairs_keeps_spoken_answers_confined(tmp_path: Path) -> None:
     [
         ({"response_audio_b": "../outside.wav"}, "field 'response_audio_b': "),
         ({"response_audio_a": "blind.jsonl"}, "field 'response_audio_a': "),
-        ({"response_audio_b": None}, "only one side has a spoken answer"),
+        ({"response_audio_a": "blind-audio/p1/missing.wav"}, "field 'response_audio_a': "),
     ],
 )
 def test_load_pairs_refuses_bad_answer_audio_in_one_line(
@@ -74,6 +74,47 @@ def test_load_pairs_refuses_bad_answer_audio_in_one_line(
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_a_pair_with_one_spoken_side_plays_that_side_only(tmp_path: Path) -> None:
+    """A speech system against a text one: the typed side has no audio, and the vote is text."""
+    blind, key = _pair_files(tmp_path, response_audio_b=None)
+    store = Store.open(f"sqlite:///{tmp_path / 'ws.sqlite'}")
+    persist.create_campaign(store, "c1", "replay")
+    persist.add_pairs(store, "c1", read_pair_files(blind, key))
+    row = persist.pair_rows(store, "c1").iloc[0]
+    assert row["response_audio_a"].endswith("a.wav") and pd.isna(row["response_audio_b"])
+    store.engine.dispose()
+
+
+def test_earlier_turns_are_shown_as_text_above_the_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    earlier = [
+        {
+            "turn": 1,
+            "query_text": "**set** a timer",
+            "query_audio": "blind-audio/p1/a.wav",
+            "response_a": "Done, <b>ten</b> minutes.",
+            "response_b": "For how long?",
+        }
+    ]
+    blind, key = _pair_files(tmp_path, earlier_turns=earlier, conversation_id="c1", turn=2)
+    pairs = read_pair_files(blind, key)
+    assert pairs.iloc[0]["earlier_turns"][0]["query"] == "**set** a timer"
+    app = AppContext(Settings(workspace=tmp_path / "ws"))
+    persist.create_campaign(app.store, "c1", "replay")
+    persist.add_pairs(app.store, "c1", pairs)
+    monkeypatch.setenv("ARENALENS_WORKSPACE", str(app.settings.workspace))
+    monkeypatch.delenv("ARENALENS_DB", raising=False)
+    at = AppTest.from_file(str(APP_PATH), default_timeout=30)
+    at.query_params["token"] = persist.invite(app.store, "c1", "ann")
+    at.run()
+    texts = [t.value for t in at.text]
+    assert "Question: **set** a timer" in texts  # plain text, as written
+    assert "A: Done, <b>ten</b> minutes." in texts and "B: For how long?" in texts
+    assert texts.index("B: For how long?") < texts.index("what time is it in Lima?")
+    app.store.engine.dispose()
+
+
 def test_an_existing_workspace_gains_the_answer_audio_table_and_keeps_its_pairs(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -83,10 +124,10 @@ def test_an_existing_workspace_gains_the_answer_audio_table_and_keeps_its_pairs(
     blind, key = _pair_files(tmp_path)
     persist.add_pairs(store, "c1", read_pair_files(blind, key))
     with store.engine.begin() as conn:  # as a workspace made before spoken replay pairs
-        conn.execute(text("DROP TABLE arena_pair_answers"))
+        conn.execute(text("DROP TABLE arena_pair_context"))
     store.engine.dispose()
     store = Store.open(url)
-    assert "arena_pair_answers" in inspect(store.engine).get_table_names()
+    assert "arena_pair_context" in inspect(store.engine).get_table_names()
     rows = persist.pair_rows(store, "c1")
     assert list(rows["pair_id"]) == ["p1"] and rows["response_audio_a"].isna().all()
     store.engine.dispose()
@@ -147,3 +188,28 @@ def test_battles_with_spoken_answers_are_offered_with_them(sqlite_store: Store, 
     spoken = sources.pairs_from_battles(sqlite_store, 10, spoken=True)
     assert list(spoken["interaction_id"]) == ["v2"]
     assert spoken.iloc[0]["audio_root"] == str(tmp_path.resolve())
+
+
+def test_the_demo_campaign_has_pairs_to_hear_when_the_sample_speaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_paths import wav_bytes
+
+    from arena.cli import DEMO_CAMPAIGN, DEMO_SPOKEN_PAIRS, demo
+    from arenalens.app import demo as app_demo
+
+    def speak(text: str, wav: Path, **_: object) -> Path:  # espeak-ng stand-in: short WAVs
+        Path(wav).parent.mkdir(parents=True, exist_ok=True)
+        Path(wav).write_bytes(wav_bytes(1600))
+        return Path(wav)
+
+    monkeypatch.setattr(app_demo, "espeak_available", lambda: True)
+    monkeypatch.setattr(app_demo, "synthesize_speech", speak)
+    app = AppContext(Settings(workspace=tmp_path / "ws"))
+    app_demo.load_sample_conversations(app.store, tmp_path / "ws" / "audio")
+    demo(app)
+    rows = persist.pair_rows(app.store, DEMO_CAMPAIGN)
+    spoken = rows[rows["response_audio_a"].notna()]
+    assert len(spoken) >= DEMO_SPOKEN_PAIRS and spoken["response_audio_b"].notna().all()
+    assert not rows.loc[rows["attention"].astype(bool), "response_audio_a"].notna().any()
+    app.store.engine.dispose()

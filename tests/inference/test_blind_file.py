@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fake_openai import tone_wav
 
@@ -96,6 +97,15 @@ def test_blind_pairs_carry_audio_and_earlier_turns_that_load_pairs_reads(
                 confine_audio(record[name], blind.parent, blind.parent)
     loaded = read_pair_files(blind, key)
     assert len(loaded) == 3 and loaded["query_audio"].notna().sum() == 1
+    # each spoken side's audio and the earlier turns (as text) come with the pair
+    by_id = loaded.set_index("pair_id")
+    for pid, record in records.items():
+        for side in "ab":
+            given = record[f"response_audio_{side}"]
+            assert pd.isna(by_id.loc[pid, f"response_audio_{side}"]) == (given is None)
+    shown = by_id.loc[second["id"], "earlier_turns"]
+    assert [t["query"] for t in shown] == ["what is the weather"]
+    assert shown[0][f"response_{spoken}"] == "answer 1"
 
 
 def test_an_answer_audio_outside_the_answers_folder_is_refused_in_one_line(
