@@ -16,6 +16,7 @@ from arena.live import save_recording
 from arena.votes import CHOICES
 from arenalens.config import load_settings
 from arenalens.context import AppContext
+from arenalens.display import plural
 from arenalens.errors import ArenalensError
 from arenalens.paths import UnsafePathError, confine_audio
 
@@ -125,7 +126,7 @@ def show_earlier_turns(turns: list[dict[str, Any]] | None) -> None:
     """The conversation before a pair's turn, as text: each question and both sides' answers."""
     if not turns:
         return
-    with st.expander(f"Earlier in this conversation ({len(turns)} turns)", expanded=True):
+    with st.expander(f"Earlier in this conversation ({plural(len(turns), 'turn')})", expanded=True):
         for turn in turns:
             st.caption(f"Turn {turn.get('turn')}")
             st.text(f"Question: {turn.get('query') or '(spoken only)'}")

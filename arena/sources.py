@@ -55,6 +55,31 @@ def _with_answers(
     }
 
 
+def _earlier_turns(store: Store, ids: list[str]) -> dict[str, list[dict[str, object]]]:
+    """interaction id -> the turns before it in its conversation, as text (turn, query,
+    response_a, response_b; sides as stored), for those of `ids` that are later turns."""
+    turns = store.conversation_turns_frame()
+    if turns.empty:
+        return {}
+    turns = turns.sort_values(["conversation_id", "turn"])
+    wanted = set(ids)
+    earlier: dict[str, list[dict[str, object]]] = {}
+    for _, conversation in turns.groupby("conversation_id", sort=False):
+        shown: list[dict[str, object]] = []
+        for turn in conversation.itertuples():
+            if turn.id in wanted and shown:
+                earlier[turn.id] = list(shown)
+            shown.append(
+                {
+                    "turn": int(turn.turn),
+                    "query": None if pd.isna(turn.query) else turn.query,
+                    "response_a": None if pd.isna(turn.response_a) else turn.response_a,
+                    "response_b": None if pd.isna(turn.response_b) else turn.response_b,
+                }
+            )
+    return earlier
+
+
 def pairs_from_store(store: Store) -> pd.DataFrame:
     """Every blind pair `arenalens infer pair` stored, with its query text and audio."""
     from inference import persist as inference_persist
@@ -96,7 +121,8 @@ def pairs_from_battles(
 ) -> pd.DataFrame:
     """Up to `limit` stored battles re-offered blind (both answers, different texts), sides as
     they were, with their spoken answers: a campaign to rate again what an arena logged, e.g.
-    the sample arena's. `spoken`: only battles whose two answers were spoken."""
+    the sample arena's; a later turn of a conversation comes with its earlier turns (as text).
+    `spoken`: only battles whose two answers were spoken."""
     from inference.pairs import pair_id
 
     frame = store.interactions_frame(
@@ -114,6 +140,7 @@ def pairs_from_battles(
         raise ArenaError(f"no stored battle has a query and {what}")
     picked = frame.sample(n=min(limit, len(frame)), random_state=seed).sort_values("id")
     audio = _stored_audio(store)
+    earlier = _earlier_turns(store, list(picked["id"]))
     rows = []
     for row in picked.itertuples():
         path, root = audio.get(row.id, (None, None))
@@ -129,6 +156,7 @@ def pairs_from_battles(
                     "model_b": row.model_b,
                     "response_a": row.response_a,
                     "response_b": row.response_b,
+                    "earlier_turns": earlier.get(row.id),
                     "attention": False,
                     "bad_side": None,
                 },

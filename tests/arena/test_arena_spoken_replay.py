@@ -212,4 +212,8 @@ def test_the_demo_campaign_has_pairs_to_hear_when_the_sample_speaks(
     spoken = rows[rows["response_audio_a"].notna()]
     assert len(spoken) >= DEMO_SPOKEN_PAIRS and spoken["response_audio_b"].notna().all()
     assert not rows.loc[rows["attention"].astype(bool), "response_audio_a"].notna().any()
+    later = rows[rows["earlier_turns"].notna()]  # later turns of a conversation, with context
+    assert len(later) and all(
+        turns[0]["turn"] == 1 and turns[0]["query"] for turns in later["earlier_turns"]
+    )
     app.store.engine.dispose()
