@@ -49,6 +49,11 @@ def prefetch_steps(app: AppContext) -> list[tuple[str, Callable[[], Any]]]:
         ("clusters", lambda: taxonomy.clusters(app, latest, 0), bool(taxonomy_runs)),
         ("parents", lambda: taxonomy.clusters(app, latest, 1), bool(taxonomy_runs)),
         ("query_clusters", lambda: taxonomy.query_clusters(app, latest), bool(taxonomy_runs)),
+        (
+            "conversation_shares",
+            lambda: taxonomy.conversation_shares(app, latest),
+            bool(taxonomy_runs),
+        ),
         ("taxonomy_edits", lambda: taxonomy.taxonomy_edits(app), bool(taxonomy_runs)),
         ("category_names", lambda: taxonomy.category_names(app), bool(taxonomy_runs)),
         (

@@ -184,12 +184,13 @@ def conversation_shares(app: AppContext, run_id: int) -> None:
     if sentence:
         ui.say("caption", "{}.", sentence)
     names = ["query_share", "conversation_share"]
-    st.caption(
+    ui.show(
+        "caption",
         " ".join(
             f"{display.statistic_label(n).capitalize()}: {display.statistic_help(n)}"
             for n in reversed(names)
         )
-        + " Lines: 95% CIs."
+        + " Lines: 95% CIs.",
     )
     order = table[table["counted"] == "conversation_share"].sort_values("share", ascending=False)
     frame = table.assign(

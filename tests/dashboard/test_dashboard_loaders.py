@@ -85,6 +85,7 @@ def every_loader_call(app) -> list[tuple[Callable[..., Any], tuple]]:
         (taxonomy.cluster_loss_reasons, (taxonomy_run,)),
         (taxonomy.taxonomy_edits, ()),
         (taxonomy.category_names, ()),
+        (taxonomy.conversation_shares, (taxonomy_run,)),
         (raters.rater_quality, ()),
     ]
 
