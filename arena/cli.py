@@ -7,10 +7,18 @@ from pathlib import Path
 
 import click
 import numpy as np
+import pandas as pd
 
-from arena import persist
+from arena import persist, sources
 from arena.errors import ArenaError
 from arena.pairs import attention_pairs, read_pair_files
+from arena.settings import (
+    DEFAULT_EXPIRY_MINUTES,
+    MAX_TURNS,
+    OUTPUTS,
+    VOTE_PER,
+    CampaignSettings,
+)
 from arenalens.context import AppContext
 from arenalens.display import plural
 from arenalens.streamlit_server import is_loopback, serve_until_stopped, streamlit_run
@@ -69,6 +77,38 @@ def campaign_group() -> None:
     default=None,
     help="Live: comma-separated systems to draw pairs from (default: all in systems.yaml).",
 )
+@click.option(
+    "--expire-after",
+    "expire_after_minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_EXPIRY_MINUTES,
+    show_default=True,
+    help="Replay: minutes a rater may hold a pair without voting; then it goes to another "
+    "rater (never back to them).",
+)
+@click.option(
+    "--max-turns",
+    type=click.IntRange(1, MAX_TURNS),
+    default=1,
+    show_default=True,
+    help="Live: turns a rater may talk to both systems before voting (each system sees its "
+    "own earlier answers).",
+)
+@click.option(
+    "--output",
+    type=click.Choice(OUTPUTS),
+    default="text",
+    show_default=True,
+    help="Live: 'speech' plays each answer as audio (systems need `output: speech`), its text "
+    "shown as transcript.",
+)
+@click.option(
+    "--vote-per",
+    type=click.Choice(VOTE_PER),
+    default="conversation",
+    show_default=True,
+    help="Live, with --max-turns above 1: one vote after the conversation, or one per turn.",
+)
 @click.pass_obj
 def campaign_create_command(
     app: AppContext,
@@ -79,6 +119,10 @@ def campaign_create_command(
     attention_rate: float,
     votes_per_minute: int,
     systems: str | None,
+    expire_after_minutes: float,
+    max_turns: int,
+    output: str,
+    vote_per: str,
 ) -> None:
     """Create a campaign (replay: pairs from `infer pair`; live: raters ask their own queries)."""
     persist.create_campaign(
@@ -90,8 +134,18 @@ def campaign_create_command(
         attention_rate=attention_rate,
         votes_per_minute=votes_per_minute,
         systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
+        expire_after_minutes=expire_after_minutes,
+        max_turns=max_turns,
+        output=output,
+        vote_per=vote_per,
     )
-    click.echo(f"campaign {name!r} created ({mode}, {plural(raters_per_pair, 'rater')} per pair)")
+    if mode == "live":
+        turns = f"up to {max_turns} turns, a vote per {vote_per}" if max_turns > 1 else "1 turn"
+        click.echo(f"campaign {name!r} created (live, {turns}, answers as {output})")
+    else:
+        click.echo(
+            f"campaign {name!r} created (replay, {plural(raters_per_pair, 'rater')} per pair)"
+        )
     if mode == "replay":
         click.echo(
             f"next: arenalens arena load-pairs --campaign {name} BLIND.jsonl --key KEY.jsonl"
@@ -107,9 +161,14 @@ def campaign_list_command(app: AppContext) -> None:
         click.echo("no campaigns yet (arenalens arena campaign create NAME --mode replay)")
         return
     for row in frame.itertuples():
+        if row.mode == "live":
+            settings = CampaignSettings.from_json(row.settings)
+            how = f"up to {plural(settings.max_turns, 'turn')}, answers as {settings.output}"
+        else:
+            how = f"{plural(row.pairs, 'pair')}, {plural(row.raters_per_pair, 'rater')} per pair"
         click.echo(
-            f"{row.name}: {row.mode}, {plural(row.pairs, 'pair')}, {plural(row.votes, 'vote')} "
-            f"from {plural(row.raters, 'rater')}, {plural(row.raters_per_pair, 'rater')} per pair"
+            f"{row.name}: {row.mode}, {how}, {plural(row.votes, 'vote')} "
+            f"from {plural(row.raters, 'rater')}"
         )
 
 
@@ -121,7 +180,7 @@ def campaign_list_command(app: AppContext) -> None:
     "--audio-root",
     type=click.Path(path_type=Path),
     default=None,
-    help="Folder query audio must lie in (default: the blind file's folder).",
+    help="Folder query audio and spoken answers must lie in (default: the blind file's folder).",
 )
 @click.option(
     "--from-store", is_flag=True, help="Load every pair `infer pair` stored, instead of files."
@@ -142,7 +201,7 @@ def load_pairs_command(
     if spec["mode"] != "replay":
         raise ArenaError(f"campaign {campaign_name!r} is live: it takes no pairs")
     if from_store:
-        pairs = persist.pairs_from_store(app.store)
+        pairs = sources.pairs_from_store(app.store)
     elif blind is not None and key_file is not None:
         pairs = read_pair_files(blind, key_file, audio_root)
     else:
@@ -238,16 +297,25 @@ COMMANDS: list[click.Command] = [arena_group]
 DEMO_CAMPAIGN = "sample-replay"
 DEMO_RATER = "demo-rater"
 DEMO_PAIRS = 40
+DEMO_SPOKEN_PAIRS = 10  # battles whose answers were spoken, where the workspace has some
 
 
 def demo(app: AppContext) -> str:
-    """A replay campaign over 40 of the sample arena's battles and a link to vote in it."""
+    """A replay campaign over 40 of the sample arena's battles (and 10 with spoken answers, where
+    the workspace has them, listened to in the app) and a link to vote in it."""
     store = app.store
     if DEMO_CAMPAIGN not in set(persist.campaigns(store)["name"]):
         persist.create_campaign(
             store, DEMO_CAMPAIGN, "replay", raters_per_pair=3, attention_rate=0.1
         )
-    pairs = persist.pairs_from_battles(store, DEMO_PAIRS, seed=app.settings.seed)
+    pairs = sources.pairs_from_battles(store, DEMO_PAIRS, seed=app.settings.seed)
+    try:
+        spoken = sources.pairs_from_battles(
+            store, DEMO_SPOKEN_PAIRS, seed=app.settings.seed, spoken=True
+        )
+    except ArenaError:  # a workspace without spoken answers: read pairs only
+        spoken = pairs.iloc[:0]
+    pairs = pd.concat([spoken, pairs[~pairs["pair_id"].isin(spoken["pair_id"])]])
     planted = attention_pairs(pairs, 0.1, np.random.default_rng(app.settings.seed))
     added = persist.add_pairs(store, DEMO_CAMPAIGN, pairs)
     added += persist.add_pairs(store, DEMO_CAMPAIGN, planted)

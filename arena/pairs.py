@@ -23,6 +23,9 @@ PAIR_COLUMNS = [
     "model_b",
     "response_a",
     "response_b",
+    "response_audio_a",
+    "response_audio_b",
+    "earlier_turns",
     "attention",
     "bad_side",
 ]
@@ -61,9 +64,42 @@ def _text(value: Any, where: str, name: str, required: bool = True) -> str | Non
     return value
 
 
+def _audio(record: dict[str, Any], name: str, where: str, root: Path, base: Path) -> str | None:
+    """Field `name` of a blind record as an audio file confined to `root` (relative paths from
+    `base`, the blind file's folder), or None when the record has none."""
+    value = _text(record.get(name), where, name, False)
+    if value is None:
+        return None
+    try:
+        return str(confine_audio(value, root, base))
+    except UnsafePathError as exc:
+        raise ArenaError(f"{where}: field '{name}': {exc}") from None
+
+
+def _earlier_turns(value: Any, where: str) -> list[dict[str, Any]] | None:
+    """A blind record's `earlier_turns` as text (turn, query, response_a, response_b), shown
+    above the pair; None when it has none. Their audio is not played."""
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ArenaError(f"{where}: field 'earlier_turns': expected a list of turns")
+    turns = []
+    for number, item in enumerate(value, start=1):
+        at = f"{where}: earlier turn {number}"
+        turns.append(
+            {
+                "turn": number,
+                "query": _text(item.get("query_text"), at, "query_text", False),
+                "response_a": _text(item.get("response_a"), at, "response_a", False),
+                "response_b": _text(item.get("response_b"), at, "response_b", False),
+            }
+        )
+    return turns
+
+
 def read_pair_files(blind: Path, key: Path, audio_root: Path | None = None) -> pd.DataFrame:
     """The pairs of an `infer pair --out BLIND --key KEY` run, with the key joined on and
-    query audio confined to `audio_root` (default: the blind file's folder)."""
+    query audio and spoken answers confined to `audio_root` (default: the blind file's folder)."""
     root = (audio_root or blind.parent).resolve()
     keys: dict[str, dict[str, Any]] = {}
     for number, record in _read_jsonl(key):
@@ -80,24 +116,26 @@ def read_pair_files(blind: Path, key: Path, audio_root: Path | None = None) -> p
         pid = _text(record.get("id"), where, "id")
         if pid not in keys:
             raise ArenaError(f"{where}: pair {pid!r} is not in the key file {key}")
-        audio = _text(record.get("query_audio"), where, "query_audio", False)
-        if audio is not None:
-            try:
-                audio = str(confine_audio(audio, root, blind.parent))
-            except UnsafePathError as exc:
-                raise ArenaError(f"{where}: field 'query_audio': {exc}") from None
+        audio, answer_a, answer_b = (
+            _audio(record, name, where, root, blind.parent)
+            for name in ("query_audio", "response_audio_a", "response_audio_b")
+        )
         query = _text(record.get("query_text"), where, "query_text", False)
         if query is None and audio is None:
             raise ArenaError(f"{where}: expected a query (query_text or query_audio)")
+        has_audio = audio is not None or answer_a is not None
         rows.append(
             {
                 "pair_id": pid,
                 **keys[pid],
                 "query_text": query,
                 "query_audio": audio,
-                "audio_root": str(root) if audio is not None else None,
+                "audio_root": str(root) if has_audio else None,
                 "response_a": _text(record.get("response_a"), where, "response_a"),
                 "response_b": _text(record.get("response_b"), where, "response_b"),
+                "response_audio_a": answer_a,
+                "response_audio_b": answer_b,
+                "earlier_turns": _earlier_turns(record.get("earlier_turns"), where),
                 "attention": False,
                 "bad_side": None,
             }
@@ -139,6 +177,8 @@ def attention_pairs(pairs: pd.DataFrame, rate: float, rng: np.random.Generator) 
             bad_side=bad_side,
             response_a=bad if bad_side == "a" else good,
             response_b=good if bad_side == "a" else bad,
+            response_audio_a=None,  # a planted answer is read: its text no longer fits the audio
+            response_audio_b=None,
         )
         rows.append(row)
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -80,6 +81,26 @@ arena_pairs = Table(
 )
 Index("ix_arena_pairs_open", arena_pairs.c.campaign, arena_pairs.c.served)
 
+# What a pair shows beside its text answers: its spoken answers (either side or both; a typed
+# side stays NULL), confined to and checked against the pair's `audio_root` at load, and the
+# earlier turns of its conversation (text: turn, query, response_a, response_b). A table of its
+# own so an existing workspace gains it when opened (as it gained arena_expired), with no change
+# to arena_pairs and no upgrade step.
+arena_pair_context = Table(
+    "arena_pair_context",
+    metadata,
+    Column("campaign", String(128), primary_key=True),
+    Column("pair_id", String(64), primary_key=True),
+    Column("response_audio_a", Text),
+    Column("response_audio_b", Text),
+    Column("earlier_turns", JSON),
+    ForeignKeyConstraint(
+        ["campaign", "pair_id"],
+        ["arena_pairs.campaign", "arena_pairs.pair_id"],
+        ondelete="CASCADE",
+    ),
+)
+
 # Which rater was shown which pair; the primary key makes "never twice to one rater" a fact of
 # the database. `choice` and `vote_id` are set once, by the vote.
 arena_assignments = Table(
@@ -98,4 +119,17 @@ Index(
     arena_assignments.c.campaign,
     arena_assignments.c.rater,
     arena_assignments.c.voted_at,
+)
+
+# Assignments a rater left unvoted past the campaign's expiry: moved here (out of
+# arena_assignments) in the same transaction that gives their slot back to the pair, so a pair
+# is served again, never to the same rater, and a late vote can still take a free slot.
+arena_expired = Table(
+    "arena_expired",
+    metadata,
+    Column("campaign", String(128), primary_key=True),
+    Column("rater", String(256), primary_key=True),
+    Column("pair_id", String(64), primary_key=True),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+    Column("expired_at", DateTime(timezone=True), nullable=False),
 )

@@ -87,6 +87,8 @@ def vote_record(
         query_audio=pair.get("query_audio"),
         response_a=pair["response_a"],
         response_b=pair["response_b"],
+        response_audio_a=pair.get("response_audio_a"),
+        response_audio_b=pair.get("response_audio_b"),
         winner=WINNER_OF_CHOICE[choice],
         feedback=(reason or "").strip() or None,
     )
@@ -96,3 +98,69 @@ def vote_record(
         record["arena_source_interaction"] = pair["interaction_id"]
     record.update(extra or {})
     return record
+
+
+def turn_vote_id(campaign: str, rater: str, battle_id: str, turn: int) -> str:
+    """The id of one turn of a rater's conversation: `<vote id of the battle>:t<n>` (the
+    canonical record's turn-id rule), the same however often it is sent."""
+    return f"{vote_id(campaign, rater, battle_id)}:t{turn}"
+
+
+def conversation_records(
+    battle: dict[str, Any],
+    turns: list[int],
+    *,
+    campaign: str,
+    rater: str,
+    choice: str,
+    reason: str | None,
+    voted_at: datetime,
+    shown_at: datetime | None,
+) -> list[dict[str, Any]]:
+    """The flat canonical rows of a live conversation's `turns` (numbers from 1), the last of
+    them carrying the vote: after the last turn (a vote per conversation: all turns are written
+    at once) or on one turn (a vote per turn: that turn's row). conversation_id is the battle id;
+    every row keeps its turn's question, both answers (text, and audio when spoken) and timings.
+
+    `battle`: model_a, model_b, battle_id, turns (a list of dicts with query_text, query_audio,
+    response_a, response_b, response_audio_a/_b and `extra` per turn)."""
+    if choice not in CHOICES:
+        raise ValueError(f"unknown choice {choice!r}; expected one of {', '.join(CHOICES)}")
+    rows = []
+    for number in turns:
+        turn = battle["turns"][number - 1]
+        row: dict[str, Any] = {
+            "id": turn_vote_id(campaign, rater, battle["battle_id"], number),
+            "conversation_id": battle["battle_id"],
+            "turn": number,
+            "timestamp": voted_at,
+            "user_id": rater,
+            "model_a": battle["model_a"],
+            "model_b": battle["model_b"],
+            "query_text": turn.get("query_text"),
+            "query_audio": turn.get("query_audio"),
+            "response_a": turn["response_a"],
+            "response_b": turn["response_b"],
+            "response_audio_a": turn.get("response_audio_a"),
+            "response_audio_b": turn.get("response_audio_b"),
+            "arena_campaign": campaign,
+            "arena_pair": battle["battle_id"],
+            "arena_mode": "live",
+            "arena_side_order": "model_a shown as A (left), model_b as B (right)",
+            **(turn.get("extra") or {}),
+        }
+        if number == turns[-1]:
+            row.update(
+                winner=WINNER_OF_CHOICE[choice],
+                feedback=(reason or "").strip() or None,
+                arena_choice=choice,
+            )
+            if choice == "both_bad":
+                row["both_bad"] = True
+            if shown_at is not None:
+                if shown_at.tzinfo is None:
+                    shown_at = shown_at.replace(tzinfo=UTC)
+                seconds = max((voted_at - shown_at).total_seconds(), 0.0)
+                row["arena_vote_seconds"] = round(seconds, 3)
+        rows.append({k: v for k, v in row.items() if v is not None})
+    return rows

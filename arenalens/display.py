@@ -25,8 +25,11 @@ DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "display.yaml"
 
 
 @cache
-def _mapping() -> tuple[dict[str, str], dict[str, tuple[str, str]], dict[str, str]]:
-    """(names, statistics, stages) from the shipped data file, read once per process."""
+def _mapping() -> tuple[
+    dict[str, str], dict[str, tuple[str, str]], dict[str, str], dict[str, dict[str, str]]
+]:
+    """(names, statistics, stages, value names) from the shipped data file, read once per
+    process."""
     from arenalens.datafiles import read_yaml
     from arenalens.errors import ArenalensError
 
@@ -37,7 +40,18 @@ def _mapping() -> tuple[dict[str, str], dict[str, tuple[str, str]], dict[str, st
         for column, entry in (data.get("statistics") or {}).items()
     }
     stages = {str(k): str(v) for k, v in (data.get("stages") or {}).items()}
-    return names, statistics, stages
+    values = {
+        str(field): {str(k): str(v) for k, v in (entries or {}).items()}
+        for field, entries in (data.get("values") or {}).items()
+    }
+    return names, statistics, stages, values
+
+
+def display_value(field: str, value: object) -> str:
+    """A stored value of `field` in words: ('output_modality', 'speech') -> 'Spoken answers
+    (heard)'; a value without its own name reads as `display_name` gives it."""
+    names = _mapping()[3].get(field, {})
+    return names.get(str(value), display_name(value)) if not is_empty(value) else EMPTY
 
 
 def display_name(value: object) -> str:

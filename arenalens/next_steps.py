@@ -47,6 +47,11 @@ class Facts:
     coded_versions: tuple[str, ...] = ()
 
 
+#: the step that ranks votes on text answers and on spoken answers apart (the Leaderboard's
+#: "Read or heard" section)
+SPOKEN_BOARDS = "Boards for text and spoken answers"
+
+
 def next_steps(
     status: dict[str, Any], ranked_by: Iterable[str] = (), facts: Facts | None = None
 ) -> list[Step]:
@@ -66,6 +71,7 @@ def next_steps(
             "benchmark_scores",
             "systems",
             "model_outputs",
+            "spoken_answers",
         )
     }
     if n["interactions"] == 0:
@@ -106,6 +112,15 @@ def next_steps(
         )
     if n["votes"] and facts.controls is not None:
         steps.append(_control_step(facts))
+    if n["votes"] and n["spoken_answers"]:
+        steps.append(
+            Step(
+                SPOKEN_BOARDS,
+                "done" if "output_modality" in set(ranked_by) else "ready",
+                f"{n['spoken_answers']:,} spoken answers beside the text ones",
+                "arenalens rank --by output_modality",
+            )
+        )
     queries = n["queries"] + n["transcripts"]
     if queries < MIN_TAXONOMY_QUERIES:
         why = f"{queries:,} queries with text (needs {MIN_TAXONOMY_QUERIES}+)"

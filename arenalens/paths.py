@@ -97,6 +97,18 @@ def confine_audio(
     return resolved
 
 
+def audio_duration_s(path: str | os.PathLike[str]) -> float | None:
+    """Seconds of audio in a file, read from its header by libsndfile (WAV, FLAC, Ogg, AIFF,
+    MP3...); None when the header does not say (the transcribe stage measures it then)."""
+    try:
+        import soundfile
+
+        seconds = float(soundfile.info(os.fspath(path)).duration)
+    except Exception:  # noqa: BLE001 - any unreadable header: unknown, not an error
+        return None
+    return seconds if seconds > 0 and seconds == seconds else None
+
+
 def _cut(text: str, limit: int = 80) -> str:
     """Quote a user-supplied string for a message, cut to `limit` characters."""
     return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} chars)"

@@ -37,8 +37,8 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "inference",
         {
-            "transcribe": "Transcribe spoken queries that have audio and no transcript "
-            "(bad audio is reported, not fatal).",
+            "transcribe": "Transcribe spoken queries and spoken answers that have no "
+            "transcript yet (bad audio is reported, not fatal).",
             "infer": "Run declared systems over the queries and build blind A/B pairs "
             "from their outputs.",
         },

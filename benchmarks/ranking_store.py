@@ -2,16 +2,19 @@
 
 Builds a SQLite workspace per model count (and, with --postgres URL, a PostgreSQL database for
 the first count) holding N votes from U users among M models (setup, not timed). The votes are
-a connected arena: a ring (model k against model k+1) plus uniformly random pairs. Then it
-times `arenalens rank --json` as a user runs it (a fresh process: imports, SQL GROUP BY, the
-default user-clustered bootstrap, win rates, fragility, storing the run) and reports the wall
-time and the peak resident memory of that process; with `--cluster-none` also the counts-only
-path. With `--before-code DIR` the same command runs first with DIR (another checkout, e.g. main
-unpacked to /tmp) first on PYTHONPATH, stopped after `--timeout` seconds.
+a connected arena: a ring (model k against model k+1) plus uniformly random pairs; each vote
+carries a time to first token and a response length per side (random, independent of the
+outcome). Then it times `arenalens rank --json` as a user runs it (a fresh process: imports, SQL
+GROUP BY, the default user-clustered bootstrap, win rates, fragility, storing the run) and
+reports the wall time and the peak resident memory of that process; with `--cluster-none` also
+the counts-only path, with `--control NAME` (repeatable) also the style/latency-controlled
+board. With `--before-code DIR` the same command runs first with DIR (another checkout, e.g.
+main unpacked to /tmp) first on PYTHONPATH, stopped after `--timeout` seconds.
 
     .venv/bin/python benchmarks/ranking_store.py --workspace DIR --models 6 500 10000 --setup-only
     nice -n 10 .venv/bin/python benchmarks/ranking_store.py --workspace DIR --models 6 500 10000 \
-        [--votes N] [--users U] [--postgres URL] [--before-code /tmp/main-code --timeout 300]
+        [--votes N] [--users U] [--postgres URL] [--before-code /tmp/main-code --timeout 300] \
+        [--control time_to_first_token --control response_length]
 
 A workspace (and PostgreSQL database) that already holds the votes is reused, so the slow setup
 can run separately.
@@ -55,6 +58,9 @@ def simulate(n: int, models: int, users: int, seed: int) -> dict[str, np.ndarray
 def fill(store: Store, votes: dict[str, np.ndarray], chunk: int = 50_000) -> None:
     """Bulk insert (setup only): plain executemany in chunks."""
     n = len(votes["a"])
+    style = np.random.default_rng(1)  # its own stream: the votes are those of earlier runs
+    ttft = np.round(style.gamma(4.0, 0.3, (n, 2)), 3)
+    length = np.rint(style.lognormal(6.0, 0.6, (n, 2))).astype(int)
     for start in range(0, n, chunk):
         rows = [
             {
@@ -64,7 +70,12 @@ def fill(store: Store, votes: dict[str, np.ndarray], chunk: int = 50_000) -> Non
                 "winner": str(votes["winner"][k]),
                 "user_id": f"user-{votes['user'][k]}",
                 "language": "en" if k % 3 else "th",
-                "extra": {"time_to_first_token_a": 1.0, "time_to_first_token_b": 1.2},
+                "extra": {
+                    "time_to_first_token_a": float(ttft[k, 0]),
+                    "time_to_first_token_b": float(ttft[k, 1]),
+                    "response_length_a": int(length[k, 0]),
+                    "response_length_b": int(length[k, 1]),
+                },
                 "content_hash": f"h{k}",
             }
             for k in range(start, min(n, start + chunk))
@@ -120,6 +131,22 @@ def describe(payload: dict | None, wall: float, rss: float, cpu: float, timeout:
     )
 
 
+def controlled(payload: dict | None) -> str:
+    """The controlled board's interval method, widths and coefficients, in one clause."""
+    board = (payload or {}).get("controlled")
+    if not board:
+        return ""
+    widths = [r["ci_high"] - r["ci_low"] for r in board["ratings"]]
+    coefficients = ", ".join(
+        f"{c['covariate']} {c['coefficient']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
+        for c in board["coefficients"]
+    )
+    return (
+        f"; controlled: {len(board['ratings'])} models, {board['votes']:,} votes, "
+        f"{board['ci_method']}; mean 95% CI width {np.mean(widths):.1f} points; {coefficients}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--votes", type=int, default=1_000_000)
@@ -130,6 +157,9 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, help="keep (or reuse) workspaces under here")
     parser.add_argument("--setup-only", action="store_true")
     parser.add_argument("--cluster-none", action="store_true", help="also time --cluster none")
+    parser.add_argument(
+        "--control", action="append", default=[], help="also time rank --control NAME (repeatable)"
+    )
     parser.add_argument("--before-code", help="a checkout to time first (put on PYTHONPATH)")
     parser.add_argument("--timeout", type=float, default=300.0, help="cap of the before run (s)")
     parser.add_argument("--skip-before", action="store_true", help="ignore --before-code")
@@ -164,20 +194,22 @@ def main() -> None:
                     continue
                 label = f"[{backend}, {models} models, {args.votes:,} votes]"
                 rounds = ["--bootstrap", str(args.rounds)]
-                if args.before_code and not args.skip_before:
-                    wall, rss, cpu, payload = run_cli(
-                        workspace_args, rounds, args.before_code, args.timeout
-                    )
-                    text = describe(payload, wall, rss, cpu, args.timeout)
-                    print(f"{label} before: {text}", flush=True)
-                wall, rss, cpu, payload = run_cli(workspace_args, rounds)
-                print(f"{label} after: {describe(payload, wall, rss, cpu, 0)}", flush=True)
+                variants = [("", rounds)]
                 if args.cluster_none:
-                    wall, rss, cpu, payload = run_cli(
-                        workspace_args, [*rounds, "--cluster", "none"]
-                    )
-                    text = describe(payload, wall, rss, cpu, 0)
-                    print(f"{label} after, --cluster none: {text}", flush=True)
+                    variants.append((", --cluster none", [*rounds, "--cluster", "none"]))
+                if args.control:
+                    controls = [part for name in args.control for part in ("--control", name)]
+                    variants.append((f", {' '.join(controls)}", [*rounds, *controls]))
+                for name, extra in variants:
+                    if args.before_code and not args.skip_before:
+                        wall, rss, cpu, payload = run_cli(
+                            workspace_args, extra, args.before_code, args.timeout
+                        )
+                        text = describe(payload, wall, rss, cpu, args.timeout)
+                        print(f"{label} before{name}: {text}{controlled(payload)}", flush=True)
+                    wall, rss, cpu, payload = run_cli(workspace_args, extra)
+                    text = describe(payload, wall, rss, cpu, 0) + controlled(payload)
+                    print(f"{label} after{name}: {text}", flush=True)
                 print(f"load average: {os.getloadavg()}", flush=True)
 
 

@@ -11,7 +11,9 @@ Reported (queries are the unit of evidence):
 - ARI and NMI of the clusters against the gold `intent` (outliers as one group);
 - category accuracy over the queries whose intent has an unambiguous category (the scenario ->
   category map of tests/taxonomy, leaving out `general_quirky`, a catch-all, and
-  `recommendation_events`, which is knowledge or advice), and recall per category;
+  `recommendation_events`, which is knowledge or advice), and recall per category; a query
+  filed as uncertain or novel counts as wrong, and the share of such queries and the accuracy
+  over the rest are reported beside it;
 - parent purity: the share of clustered queries whose parent's majority gold scenario is theirs,
   and the largest parent's share of clustered queries;
 - with `--names-out`, each cluster's name, description and five most central queries (and the
@@ -53,6 +55,11 @@ SCENARIO_TO_CATEGORY = {
     "takeaway": "task_execution", "transport": "task_execution",
 }  # fmt: skip
 AMBIGUOUS_INTENTS = {"general_quirky", "recommendation_events"}
+
+
+def ambiguous(intent: str, scenario: str) -> bool:
+    """An intent without one category; SLURP also spells a few as the bare suffix ('quirky')."""
+    return intent in AMBIGUOUS_INTENTS or f"{scenario}_{intent}" in AMBIGUOUS_INTENTS
 
 
 def held_back(slurp_id: object) -> bool:
@@ -103,10 +110,13 @@ def parent_purity(parents: np.ndarray, gold: np.ndarray) -> tuple[float, float, 
 
 def category_scores(predicted: np.ndarray, intents: np.ndarray, scenarios: np.ndarray) -> dict:
     """Accuracy and recall per category over queries with an unambiguous gold category."""
-    keep = np.array([i not in AMBIGUOUS_INTENTS for i in intents])
+    keep = np.array([not ambiguous(i, s) for i, s in zip(intents, scenarios, strict=True)])
     gold = np.array([SCENARIO_TO_CATEGORY[s] for s in scenarios[keep]])
     pred = predicted[keep]
-    out = {"category_accuracy": float(np.mean(pred == gold)), "n_category": int(keep.sum())}
+    sure = ~np.isin(pred, ["uncertain", "novel"])  # filed under no category: never correct
+    out = {"category_accuracy": float(np.mean(pred == gold)), "n_category": int(keep.sum()),
+           "uncertain_or_novel_share": float(np.mean(~sure)),
+           "category_accuracy_when_filed": float(np.mean(pred[sure] == gold[sure]))}  # fmt: skip
     for category in sorted(set(gold.tolist())):
         mask = gold == category
         out[f"recall_{category}"] = float(np.mean(pred[mask] == category))

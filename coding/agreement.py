@@ -11,8 +11,10 @@ import pandas as pd
 from arenalens.stats import bootstrap_interval
 from arenalens.store import Store
 from coding import persist
-from coding.annotations import decisions_matrix, resolve_labels
 from coding.codebook import Codebook
+from coding.errors import CodingError
+from coding.human_labels import decisions_matrix, resolve_labels
+from coding.json_values import json_records
 
 
 # -- pure functions ------------------------------------------------------------
@@ -102,16 +104,9 @@ class AgreementReport:
             "codebook_version": self.codebook_version,
             "items_annotated": self.items_annotated,
             "unresolved_disagreements": self.unresolved,
-            "per_code": _records(self.per_code),
-            "confusion": _records(self.confusion),
+            "per_code": json_records(self.per_code),
+            "confusion": json_records(self.confusion),
         }
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return [
-        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-        for row in frame.to_dict("records")
-    ]
 
 
 PER_CODE_COLUMNS = [
@@ -330,3 +325,39 @@ def confusion_table(confusion: pd.DataFrame) -> pd.DataFrame:
     )
     wide.columns.name = None
     return wide
+
+
+@dataclass
+class LabelerComparison:
+    """The stored machine codes of some items against another labeler's codes of them, per code."""
+
+    codebook_version: str
+    stored: str  # the labeler(s) that made the stored codes
+    other: str
+    items: int
+    per_code: pd.DataFrame  # LABELER_AGREEMENT_COLUMNS
+
+
+def coded_items_sample(store: Store, codebook: Codebook, n_items: int, seed: int) -> pd.DataFrame:
+    """A random `n_items` of the items coded under `codebook` (all, when fewer), with their
+    stored codes and texts (`persist.machine_items_frame`)."""
+    items = persist.coded_items_frame(store, codebook)
+    if n_items < 2:
+        raise CodingError(f"--items must be at least 2, got {n_items}")
+    return items.sample(min(n_items, len(items)), random_state=seed)
+
+
+def compare_with_labeler(
+    items: pd.DataFrame, codebook: Codebook, other, *, n_boot: int = 1000, seed: int = 0
+) -> LabelerComparison:
+    """Code `items` with `other` in memory and give its kappa with their stored codes per code."""
+    names = codebook.code_names
+    stored = ", ".join(sorted(set(items["labeler"].astype(str))))
+    table = labeler_agreement(
+        items[["feedback_id", *names]],
+        code_with_labeler(other, codebook, items[["feedback_id", "text"]]),
+        names,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    return LabelerComparison(codebook.version_key, stored, other.name, len(items), table)

@@ -72,9 +72,7 @@ def code_name(name: str, taken: Sequence[str]) -> str:
 
 def uncoded_texts(store: Store, codebook: Codebook) -> pd.DataFrame:
     """Feedback coded under `codebook` with no code, or only `other` (id, text)."""
-    version = codebook.version_key
-    persist.require_coded(store, version)
-    items = persist.machine_items_frame(store, version, codebook.code_names)
+    items = persist.coded_items_frame(store, codebook)
     named = [c for c in codebook.code_names if c != "other"]
     left = items[items[named].sum(axis=1) == 0] if named else items
     left = left[left["text"].astype(str).str.strip() != ""]

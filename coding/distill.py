@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from arenalens.labeler.base import Labeler
+from arenalens.store import Store
 from coding.agreement import code_with_labeler, labeler_agreement
 from coding.coder import labeler_usage
 from coding.errors import CodingError
-from coding.learning import CodeLearning, LearnedModel, learn_codes
+from coding.learning import CodeLearning, LearnedModel, learn_codes, zero_shot_inputs
 from coding.zeroshot import CalibratedCoder
 
 MIN_SAMPLE = 30  # enough that the part trained on reaches coding.learning.MIN_LABELS
@@ -94,16 +95,8 @@ def distil_from_llm(
     order = rng.permutation(len(sample))
     n_back = max(5, int(round(held_back * len(sample))))
     back, train = order[:n_back], order[n_back:]
-    zero_shot = CalibratedCoder(coder.embedder, codebook, coder.calibration)
-    texts = sample["text"].astype(str).tolist()
-    features = zero_shot.featurizer.transform(texts)
-    vectors = zero_shot.featurizer.vectors(features)
-    x = {c: zero_shot.featurizer.matrix(features, c) for c in names}
-    scores = zero_shot.score(texts)
-    present = {
-        c: np.array([any(s.code == c and s.decision == "present" for s in row) for row in scores])
-        for c in names
-    }
+    inputs = zero_shot_inputs(coder, sample["text"].astype(str).tolist())
+    vectors, x, present = inputs.vectors, inputs.features, inputs.present
     labels = {c: llm_codes[c].to_numpy() for c in names}
     results = learn_codes(
         names,
@@ -143,3 +136,15 @@ def distil_from_llm(
         codes=results,
         agreement=agreement,
     )
+
+
+def distil_coder(
+    llm: Labeler, coder: CalibratedCoder, store: Store, sample_size: int, *, seed: int = 0
+) -> DistillReport:
+    """`distil_from_llm` over the store's feedback; `coder` then uses the decisions learned from
+    the LLM's codes, and its name says so."""
+    feedback = store.feedback_frame().rename(columns={"id": "feedback_id"})
+    report = distil_from_llm(llm, coder, feedback, sample_size, seed=seed)
+    coder.overrides = report.overrides()
+    coder.name = f"distilled:{report.llm} via {coder.name}"
+    return report

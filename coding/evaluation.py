@@ -27,8 +27,7 @@ GOLD_COLUMNS = [
 def gold_agreement(store: Store, codebook: Codebook, gold_key: str = "gold_codes") -> pd.DataFrame:
     """Per code: kappa, agreement, precision/recall vs `extra[gold_key]`; side/polarity matching any intended target."""
     version = codebook.version_key
-    persist.require_coded(store, version)
-    items = persist.machine_items_frame(store, version, codebook.code_names)
+    items = persist.coded_items_frame(store, codebook)
     has_gold = items["extra"].map(
         lambda e: isinstance(e, dict) and isinstance(e.get(gold_key), list)
     )

@@ -1,7 +1,7 @@
 """Learning from annotators: a per-code classifier that replaces the zero-shot decision where it is better.
 
 For each code, a class-weighted logistic regression on the text's embedding (the cached
-MiniLM vector) plus the zero-shot coder's own features (`coding.zeroshot.FEATURES`),
+MiniLM vector) plus the zero-shot coder's own features (`coding.features.FEATURES`),
 standardised. Repeated stratified k-fold cross-validation gives out-of-fold predictions
 for the learned model; the zero-shot decision is scored on the same items. The learned
 decision replaces the zero-shot one for a code only when its cross-validated kappa is higher;
@@ -13,15 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from arenalens.store import Store
+from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.evaluation import code_metrics
+from coding.json_values import json_value
 from coding.zeroshot import CalibratedCoder
+
+if TYPE_CHECKING:
+    from arenalens.embeddings import Embedder
+    from coding.fewshot import FewShotExamples
 
 MIN_LABELS = 20  # labelled items before anything is trained
 MIN_CLASS = 5  # items with, and without, a code before that code is trained
@@ -180,6 +186,62 @@ def resolved_labels(human_labels: pd.DataFrame, code_names: Sequence[str]) -> pd
     return wide.astype(int).reset_index()
 
 
+def human_resolved_labels(store: Store, codebook: Codebook) -> pd.DataFrame:
+    """`resolved_labels` of the annotators' labels under `codebook`."""
+    from coding.annotations import AnnotationQueue
+
+    return resolved_labels(AnnotationQueue(store, codebook).human_labels(), codebook.code_names)
+
+
+def with_texts(store: Store, labels: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The labelled items whose feedback is in the store, and their texts in the same order."""
+    texts = store.feedback_frame().set_index("id")["text"].astype(str)
+    labels = labels[labels["feedback_id"].isin(texts.index)]
+    return labels, texts.loc[labels["feedback_id"]].tolist()
+
+
+def human_examples(store: Store, embedder: Embedder, codebook: Codebook) -> FewShotExamples:
+    """Resolved human labels (adjudicated, else consensus/single) with their texts, as few-shot
+    examples for the LLM (`code --few-shot`)."""
+    from coding.fewshot import FewShotExamples
+
+    labels, texts = with_texts(store, human_resolved_labels(store, codebook))
+    return FewShotExamples.build(
+        embedder,
+        texts,
+        [[c for c in codebook.code_names if row[c]] for row in labels.to_dict("records")],
+    )
+
+
+@dataclass
+class ZeroShotInputs:
+    """What a learned classifier sees besides the labels, per text: its embedding, and per code
+    the zero-shot features and whether the zero-shot decision is present."""
+
+    vectors: np.ndarray
+    features: dict[str, np.ndarray]
+    present: dict[str, np.ndarray]
+
+
+def zero_shot_inputs(coder: CalibratedCoder, texts: list[str]) -> ZeroShotInputs:
+    """`ZeroShotInputs` of `texts` from the coder's calibration alone (its learned decisions,
+    if any, left out: learning compares against the zero-shot decision)."""
+    zero_shot = CalibratedCoder(coder.embedder, coder.codebook, coder.calibration)
+    features = zero_shot.featurizer.transform(texts)
+    scores = zero_shot.score_features(features)
+    names = coder.codebook.code_names
+    return ZeroShotInputs(
+        zero_shot.featurizer.vectors(features),
+        {c: zero_shot.featurizer.matrix(features, c) for c in names},
+        {
+            c: np.array(
+                [any(s.code == c and s.decision == "present" for s in row) for row in scores]
+            )
+            for c in names
+        },
+    )
+
+
 @dataclass
 class LearningSummary:
     """What `arenalens code --learn` did: per code, the decision and both CV scores."""
@@ -209,31 +271,22 @@ def learn_from_annotations(
     Raises LearningError (nothing written) when there are too few labelled items.
     """
     from coding import persist
-    from coding.annotations import AnnotationQueue
 
     codebook = coder.codebook
     names = codebook.code_names
-    labels = resolved_labels(AnnotationQueue(store, codebook).human_labels(), names)
+    labels = human_resolved_labels(store, codebook)
     if len(labels) < MIN_LABELS:
         raise LearningError(
             f"learning needs at least {MIN_LABELS} validated or adjudicated items under "
             f"{codebook.version_key}, found {len(labels)}: annotate more and retry; nothing was written"
         )
-    texts = store.feedback_frame().set_index("id")["text"].astype(str)
-    frame = labels[labels["feedback_id"].isin(texts.index)]
-    item_texts = texts.loc[frame["feedback_id"]].tolist()
-    zero_shot = CalibratedCoder(coder.embedder, codebook, coder.calibration)
-    features = zero_shot.featurizer.transform(item_texts)
-    scores = zero_shot.score(item_texts)
-    present = {
-        c: np.array([any(s.code == c and s.decision == "present" for s in row) for row in scores])
-        for c in names
-    }
+    frame, item_texts = with_texts(store, labels)
+    inputs = zero_shot_inputs(coder, item_texts)
     results = learn_codes(
         names,
-        zero_shot.featurizer.vectors(features),
-        {c: zero_shot.featurizer.matrix(features, c) for c in names},
-        present,
+        inputs.vectors,
+        inputs.features,
+        inputs.present,
         {c: frame[c].to_numpy() for c in names},
         seed=seed,
     )
@@ -246,14 +299,14 @@ def learn_from_annotations(
                 "code": r.code,
                 "decision": r.decision,
                 "labels": r.labels,
-                "report": _jsonable({k: v for k, v in r.to_json().items() if k not in ("model",)}),
+                "report": json_value({k: v for k, v in r.to_json().items() if k not in ("model",)}),
                 "model": asdict(r.model) if r.model else None,
             }
             for r in results
         ]
         persist.register_codebook(store, codebook)
         run.on_publish(lambda conn: persist.save_learning(conn, codebook.version_key, rows, run.id))
-        run.summary.update({"learning": _jsonable(summary.table().to_dict("records"))})
+        run.summary.update({"learning": json_value(summary.table().to_dict("records"))})
     return summary
 
 
@@ -269,16 +322,3 @@ def learned_overrides(store: Store, version: str) -> dict[str, LearnedModel]:
         for row in frame.to_dict("records")
         if row["decision"] == "learned" and row["model"]
     }
-
-
-def _jsonable(value: Any) -> Any:
-    """NaN -> None and numpy scalars -> Python, recursively (JSON columns refuse NaN on PostgreSQL)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    return value

@@ -307,6 +307,13 @@ def machine_items_frame(store: Store, version: str, code_names: Sequence[str]) -
     return frame.reset_index(drop=True)
 
 
+def coded_items_frame(store: Store, codebook: Codebook) -> pd.DataFrame:
+    """`machine_items_frame` of the codebook's version; a clear error when nothing is coded
+    under it (`require_coded`)."""
+    require_coded(store, codebook.version_key)
+    return machine_items_frame(store, codebook.version_key, codebook.code_names)
+
+
 # -- learned decisions ---------------------------------------------------------
 def save_learning(
     conn: Connection, version: str, rows: Sequence[Mapping[str, Any]], run_id: int

@@ -12,13 +12,14 @@ from arenalens.display import plural
 from arenalens.stats import NAN_ESTIMATE, ppi_mean, wilson_interval
 from arenalens.store import Store
 from coding import persist
-from coding.annotations import decisions_matrix, resolve_labels
 from coding.codebook import Codebook
 from coding.errors import CodingError
+from coding.human_labels import decisions_matrix, resolve_labels
 from taxonomy import persist as taxonomy_persist
 from taxonomy.errors import TaxonomyError
 
-GROUPINGS = ("overall", "model", "category", "modality")
+GROUPINGS = ("overall", "model", "category", "modality", "output_modality")
+NO_VOTE = "(no vote)"  # the answer form of feedback on an interaction without a vote
 MIN_VALIDATED = 10
 
 
@@ -34,6 +35,13 @@ def required_query_categories(store: Store) -> pd.DataFrame:
             "per-category prevalence needs query categories: run `arenalens taxonomy build` first"
         )
     return frame[["interaction_id", "category", "modality"]]
+
+
+def answer_forms(store: Store) -> pd.DataFrame:
+    """interaction_id, output_modality ('text' or 'speech') of every vote, as the core derives
+    it (`arenalens.vote_features`)."""
+    frame = store.vote_features_frame()
+    return frame[["id", "output_modality"]].rename(columns={"id": "interaction_id"})
 
 
 # -- the table -------------------------------------------------------------------
@@ -65,7 +73,7 @@ def _groups(
     if categories is None:
         raise CodingError(f"prevalence by {by} needs the queries' categories")
     joined = items.merge(categories[["interaction_id", by]], on="interaction_id", how="left")
-    joined[by] = joined[by].fillna("(uncategorised)")
+    joined[by] = joined[by].fillna(NO_VOTE if by == "output_modality" else "(uncategorised)")
     return [(str(value), group) for value, group in joined.groupby(by)]
 
 
@@ -83,6 +91,8 @@ def prevalence_table(
         raise CodingError(f"prevalence --by must be one of {list(GROUPINGS)}, got {by!r}")
     snapshot = persist.read_coding_snapshot(store, codebook.version_key, codebook.code_names)
     categories = required_query_categories(store) if by in ("category", "modality") else None
+    if by == "output_modality":
+        categories = answer_forms(store)
     return prevalence_from(
         snapshot, codebook.code_names, by, categories, level=level, min_validated=min_validated
     )
@@ -97,8 +107,8 @@ def prevalence_from(
     level: float = 0.95,
     min_validated: int = MIN_VALIDATED,
 ) -> pd.DataFrame:
-    """`prevalence_table` computed from a snapshot (no store): `categories` (interaction_id,
-    category, modality) is needed to group by category or modality."""
+    """`prevalence_table` computed from a snapshot (no store): `categories` (interaction_id and
+    the `by` column: category, modality or output_modality) is needed to group by one."""
     items = snapshot.items
     labels = resolve_labels(decisions_matrix(snapshot.annotations), snapshot.adjudications)
     # PPI needs a random validation sample: items annotated outside a drawn sample are left out.
@@ -166,7 +176,7 @@ def readable_prevalence(table: pd.DataFrame, by: str) -> pd.DataFrame:
     for r in table.itertuples():
         row = {}
         if by != "overall":
-            row["group"] = r.group if by == "model" else display.display_name(r.group)
+            row["group"] = r.group if by == "model" else display.display_value(by, r.group)
         row["reason"] = display.display_name(r.code)
         row["machine share"] = display.share_with_ci(r.machine_rate, r.machine_low, r.machine_high)
         row["bias-corrected share"] = (

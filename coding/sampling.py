@@ -146,8 +146,7 @@ def create_validation_sample(
 ) -> SampleSummary:
     """Draw and store a validation sample; its size comes from `ci_width` unless `size` is given."""
     version = codebook.version_key
-    persist.require_coded(store, version)
-    items = persist.machine_items_frame(store, version, codebook.code_names)
+    items = persist.coded_items_frame(store, codebook)
     if exclude_sampled:
         already = persist.assignments_frame(store, version)
         if len(already):
@@ -254,6 +253,16 @@ def kappa_power_table(
     )
 
 
+def machine_kappa_power(
+    store: Store, codebook: Codebook, ci_width: float, kappa: float = 0.6
+) -> pd.DataFrame:
+    """`kappa_power_table` at each code's machine rate over the items coded under `codebook`."""
+    items = persist.coded_items_frame(store, codebook)
+    return kappa_power_table(
+        {c: float(items[c].mean()) for c in codebook.code_names}, ci_width, kappa
+    )
+
+
 def create_uncertainty_sample(
     store: Store,
     codebook: Codebook,
@@ -266,12 +275,11 @@ def create_uncertainty_sample(
     from coding.queue import coder_confidence, uncertain_first
 
     version = codebook.version_key
-    persist.require_coded(store, version)
+    items = persist.coded_items_frame(store, codebook)
     if size < 1:
         raise CodingError(f"uncertainty sample size must be >= 1, got {size}")
     if not annotators:
         raise CodingError("an uncertainty sample needs at least one annotator")
-    items = persist.machine_items_frame(store, version, codebook.code_names)
     taken = set(persist.assignments_frame(store, version)["feedback_id"])
     candidates = [fid for fid in items["feedback_id"] if fid not in taken]
     scores = coder_confidence(store, version, candidates)

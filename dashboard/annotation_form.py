@@ -103,7 +103,7 @@ def code_rows(
     polarities: tuple,
     start: dict,
 ) -> None:
-    """One row per code: its toggle (number keys 1-9; checked = the code applies) and, when it
+    """One row per code: its toggle (number keys 1-9 and 0; checked = the code applies) and, when it
     applies, which side of the vote it is about and its polarity, starting consistent (never
     'preferred' with 'negative'). The row of the code last switched on takes the P/X/B/U and
     + / - keys. One row per code whatever is ticked, so the form's height is known."""
@@ -208,6 +208,8 @@ def action_row(
 def key_legend(n_codes: int) -> str:
     last = min(n_codes, 9)
     codes = "1" if last == 1 else f"1–{last}"
+    if n_codes >= 10:  # the tenth code is on 0, as on the number row
+        codes += ", 0"
     sides = "/".join(SIDE_KEYS)
     return (
         f"Keys: **{codes}** code · **{sides}** side · **+/−** polarity (of the marked row) · **Enter** save · "

@@ -23,7 +23,7 @@ PREVIOUS_KEY = "K"
 # the arrow keys move too (a page script presses Next/Previous; KeyboardEvent.key names)
 NEXT_ARROW = "ArrowRight"
 PREVIOUS_ARROW = "ArrowLeft"
-MAX_CODE_KEYS = 9  # codes 1-9 get a number key; any further code is toggled by mouse
+MAX_CODE_KEYS = 10  # codes get keys 1-9, then 0 (the codebook's ten); any further: the mouse
 # side and polarity of the code last switched on (a page script clicks the choice)
 SIDE_KEYS = {"P": "preferred", "X": "rejected", "B": "both", "U": "unclear"}
 POLARITY_KEYS = {"+": "positive", "-": "negative"}
@@ -48,8 +48,9 @@ def start_attributes(prefill: dict | None) -> tuple[str, str]:
 
 
 def code_key(index: int) -> str | None:
-    """The number key toggling the code at `index` (0-based), or None past the ninth."""
-    return str(index + 1) if index < MAX_CODE_KEYS else None
+    """The number key toggling the code at `index` (0-based): 1-9, then 0 for the tenth (as on
+    the keyboard's number row), or None past it."""
+    return str((index + 1) % 10) if index < MAX_CODE_KEYS else None
 
 
 # -- the queue's cursor ----------------------------------------------------------

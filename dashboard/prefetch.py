@@ -39,6 +39,9 @@ def prefetch_steps(app: AppContext) -> list[tuple[str, Callable[[], Any]]]:
         if field and field not in {f for _, f in boards}:
             boards.append((int(run.id), field))
     regressed = workspace.latest_runs(app, "regression")
+    counts = workspace.status(app)
+    conversations = bool(counts.get("conversations"))
+    spoken = bool(counts.get("spoken_answers"))  # the Outputs page shows their speech features
     steps: list[tuple[str, Callable[[], Any], bool]] = [
         ("status", lambda: workspace.status(app), True),
         ("runs", lambda: workspace.runs(app), True),
@@ -46,6 +49,11 @@ def prefetch_steps(app: AppContext) -> list[tuple[str, Callable[[], Any]]]:
         ("clusters", lambda: taxonomy.clusters(app, latest, 0), bool(taxonomy_runs)),
         ("parents", lambda: taxonomy.clusters(app, latest, 1), bool(taxonomy_runs)),
         ("query_clusters", lambda: taxonomy.query_clusters(app, latest), bool(taxonomy_runs)),
+        (
+            "conversation_shares",
+            lambda: taxonomy.conversation_shares(app, latest),
+            bool(taxonomy_runs),
+        ),
         ("taxonomy_edits", lambda: taxonomy.taxonomy_edits(app), bool(taxonomy_runs)),
         ("category_names", lambda: taxonomy.category_names(app), bool(taxonomy_runs)),
         (
@@ -63,6 +71,9 @@ def prefetch_steps(app: AppContext) -> list[tuple[str, Callable[[], Any]]]:
         ("feedback", lambda: workspace.feedback(app), True),
         ("model_outputs", lambda: inference.model_outputs(app), True),
         ("audio_roots", lambda: workspace.audio_roots(app), True),
+        ("response_audio", lambda: workspace.response_audio(app), True),
+        ("conversation_turns", lambda: workspace.conversation_turns(app), conversations),
+        ("vote_features", lambda: workspace.vote_features(app), spoken),
         # Annotate and Agreement
         ("annotation_queue", lambda: coding.annotation_queue(app, None), coded),
         ("agreement", lambda: coding.agreement(app, 1000), coded),

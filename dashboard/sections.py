@@ -9,7 +9,7 @@ import streamlit as st
 from arenalens import display
 from arenalens.context import AppContext
 from dashboard import loaders, ui
-from dashboard.charts import interval_tooltips
+from dashboard.charts import interval_chart, interval_tooltips
 
 MODALITY_LABELS = {"text_primary": "Text-primary", "audio_primary": "Audio-primary"}
 # What the two modalities mean, in plain words (the taxonomy's ModalityClassifier decides).
@@ -172,6 +172,56 @@ def category_shares(app: AppContext, with_table: bool = False) -> None:
         _shares_table(table)
 
 
+def conversation_shares(app: AppContext, run_id: int) -> None:
+    """Where the run holds conversations: each category's share counting each conversation
+    once (by its first turn) beside its share of queries (every turn), with 95% CIs, and how
+    many later turns change topic."""
+    table = loaders.taxonomy.conversation_shares(app, run_id)
+    if table.empty:
+        return
+    st.subheader("Use cases of conversations")
+    sentence = loaders.taxonomy.topic_changes(app, run_id)
+    if sentence:
+        ui.say("caption", "{}.", sentence)
+    names = ["query_share", "conversation_share"]
+    ui.show(
+        "caption",
+        " ".join(
+            f"{display.statistic_label(n).capitalize()}: {display.statistic_help(n)}"
+            for n in reversed(names)
+        )
+        + " Lines: 95% CIs.",
+    )
+    order = table[table["counted"] == "conversation_share"].sort_values("share", ascending=False)
+    frame = table.assign(
+        category=table["label"].map(display.display_name),
+        counted=table["counted"].map(display.statistic_label),
+    )
+    groups = [display.statistic_label(n) for n in names]
+    chart = interval_chart(
+        frame,
+        label="category",
+        estimate="share",
+        x_title="share, 95% CI",
+        order=[display.display_name(c) for c in order["label"]],
+        x_format="%",
+        colour=alt.Color(
+            "counted:N", sort=groups, legend=alt.Legend(orient="top", title=None, labelLimit=400)
+        ),
+        offset=alt.YOffset("counted:N", sort=groups),
+        tooltip=[
+            "category",
+            alt.Tooltip("counted:N", title="counted"),
+            alt.Tooltip("count:Q", title="how many"),
+            *interval_tooltips("share", ".1%"),
+        ],
+        step=14,
+        point_size=60,
+        rule={},
+    )
+    st.altair_chart(chart, width="stretch")
+
+
 def split_by_evidence(app: AppContext, board: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(ranked, too few votes): the workspace's evidence rule (`ranking.evidence`, the CLI's),
     with ranks recomputed among the ranked models (runs stored before the rule ranked all)."""
@@ -195,21 +245,9 @@ def split_by_evidence(app: AppContext, board: pd.DataFrame) -> tuple[pd.DataFram
 
 def leader_headline(ranked: pd.DataFrame) -> str:
     """Who leads among the ranked models, in words (the CLI's `rank` headline)."""
-    if ranked.empty:
-        return "No model has enough votes to be ranked yet."
-    if "component" in ranked and ranked["component"].nunique() > 1:
-        return (
-            f"No overall leader: the models form {ranked['component'].nunique()} groups that "
-            "are ranked separately (see the warnings)."
-        )
-    first = ranked[ranked["rank"] == 1]
-    names = list(first.sort_values("rating", ascending=False)["model"])
-    if len(names) == 1:
-        return f"Leader: {names[0]} (its 95% interval lies above every other ranked model's)."
-    return (
-        f"No single leader: the intervals of {', '.join(names)} overlap (all rank 1); more "
-        "votes would be needed to separate them."
-    )
+    from ranking.evidence import leader_headline as headline
+
+    return headline(ranked.to_dict("records"))
 
 
 def too_few_votes_caption(app: AppContext, apart: pd.DataFrame) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
+import wave
 from math import gcd
 from pathlib import Path
 
 import numpy as np
 
+from arenalens.paths import HEADER_BYTES, audio_duration_s
 from inference.errors import AudioError
 
 SAMPLE_RATE = 16_000
@@ -64,16 +67,52 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 
 def audio_duration(path: str | Path) -> float | None:
-    """Duration in seconds read from the header (None when the file cannot be read)."""
+    """Duration in seconds: from the header (`arenalens.paths.audio_duration_s`), else by
+    decoding the file; None when it cannot be read."""
+    seconds = audio_duration_s(path)
+    if seconds is not None:
+        return seconds
     try:
-        import soundfile
+        return len(load_audio(path)) / SAMPLE_RATE
+    except AudioError:
+        return None
 
-        return float(soundfile.info(str(path)).duration)
-    except Exception:
-        try:
-            return len(load_audio(path)) / SAMPLE_RATE
-        except AudioError:
-            return None
+
+def pcm16_wav(pcm: bytes, sample_rate: int) -> bytes:
+    """Mono 16-bit little-endian PCM samples as a WAV file's bytes."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm[: len(pcm) - len(pcm) % 2])
+    return buffer.getvalue()
+
+
+def _is_mp3(header: bytes) -> bool:
+    # an ID3v2 tag, or an MPEG frame sync with a layer set (ADTS AAC has layer 0)
+    return header.startswith(b"ID3") or (
+        len(header) >= 2 and header[0] == 0xFF and header[1] & 0xE0 == 0xE0 and header[1] & 0x06
+    )
+
+
+def audio_for_upload(path: str | Path) -> tuple[bytes, str]:
+    """A query's audio as an OpenAI-compatible endpoint takes it (`input_audio`): the file's
+    bytes and 'wav' or 'mp3' when it is one of those, else decoded (`load_audio`) and sent as
+    16 kHz 16-bit WAV; AudioError when it cannot be read."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AudioError(f"{path}: cannot read the audio file ({exc.strerror or exc})") from exc
+    header = data[:HEADER_BYTES]
+    if header[:4] == b"RIFF" and header[8:12] == b"WAVE":
+        return data, "wav"
+    if _is_mp3(header):
+        return data, "mp3"
+    samples = load_audio(path)
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    return pcm16_wav(pcm, SAMPLE_RATE), "wav"
 
 
 def espeak_available() -> bool:

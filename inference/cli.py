@@ -12,9 +12,11 @@ from arenalens.context import AppContext
 from arenalens.display import display_name, join_words
 from inference import persist
 from inference.errors import InferenceError
-from inference.infer import pair_systems, run_system, run_transcription
+from inference.infer import pair_systems, run_system, write_blind_pairs
+from inference.speech import answers_folder
 from inference.systems import default_systems_file, get_system, load_systems
 from inference.transcribe import DEFAULT_MODEL, evaluate_transcripts, load_references
+from inference.transcribe_stage import run_transcription
 
 
 @click.command("transcribe")
@@ -52,14 +54,16 @@ def transcribe_command(
     limit: int | None,
     references: Path | None,
 ) -> None:
-    """Transcribe spoken queries that have audio and no transcript (bad audio is reported, not fatal)."""
+    """Transcribe spoken queries and spoken answers that have no transcript yet (bad audio is
+    reported, not fatal)."""
     refs = load_references(references) if references else None  # fail on a bad file before any work
     summary, pending = run_transcription(app.store, model, backend, device, batch_size, limit)
     if summary is None:
         click.echo("transcribe: no audio without a transcript")
     else:
+        answers = f", {summary.answers} of them spoken answers" if summary.answers else ""
         click.echo(
-            f"transcribe: {summary.transcribed} of {pending} transcribed ({summary.audio_seconds:.1f} s of audio), {len(summary.failed)} failed"
+            f"transcribe: {summary.transcribed} of {pending} transcribed ({summary.audio_seconds:.1f} s of audio{answers}), {len(summary.failed)} failed"
         )
         for interaction_id, reason in summary.failed:
             click.echo(f"  failed {interaction_id}: {reason}")
@@ -121,7 +125,9 @@ def infer_run_command(
     device: str | None,
     use_ray: bool,
 ) -> None:
-    """Answer every query the system has not answered yet (resumable; one output per query and system)."""
+    """Answer every query the system has not answered yet (resumable; one output per query and
+    system). Turns of a conversation are answered in order, each system seeing its own earlier
+    answers; a system with `output: speech` also speaks each answer into <workspace>/answers/."""
     path = _systems_file(app, systems_file)
     spec = get_system(load_systems(path), system_name, str(path))
     summary = run_system(
@@ -132,6 +138,7 @@ def infer_run_command(
         backend=backend,
         device=device,
         use_ray=use_ray,
+        answers_dir=answers_folder(app.settings.workspace),
     )
     click.echo(
         f"infer {spec.name}: {summary.written - len(summary.errors)} answered, {len(summary.errors)} failed, "
@@ -152,7 +159,7 @@ def infer_run_command(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Write the blind pairs (no system names) as JSONL for raters.",
+    help="Write the blind pairs (no system names) as JSONL for raters, audio beside it.",
 )
 @click.option(
     "--key",
@@ -173,8 +180,10 @@ def infer_pair_command(
     key_out: Path | None,
     seed: int | None,
 ) -> None:
-    """Blind A/B pairs from two systems' outputs on the same queries (sides shuffled, key kept in the store)."""
-    from inference.pairs import write_blind_file, write_key_file
+    """Blind A/B pairs from two systems' outputs on the same queries (sides shuffled, key kept in
+    the store). The blind file carries both answers' text and audio and, for a turn of a
+    conversation, the turns before it; audio is copied beside it into <name>-audio/."""
+    from inference.pairs import audio_folder, write_key_file
 
     store = app.store
     seed = app.settings.seed if seed is None else seed
@@ -183,9 +192,10 @@ def infer_pair_command(
         f"pair {system_a} vs {system_b}: {len(pairs)} blind pairs ({added} new) from queries both answered"
     )
     if out:
-        audio = persist.audio_frame(store)
-        write_blind_file(pairs, out, dict(zip(audio["interaction_id"], audio["path"], strict=True)))
-        click.echo(f"  blind pairs for raters: {out}")
+        write_blind_pairs(store, pairs, out, answers_folder(app.settings.workspace))
+        folder = audio_folder(out)
+        heard = f" (their audio in {folder})" if folder.is_dir() else ""
+        click.echo(f"  blind pairs for raters: {out}{heard}")
     if key_out:
         write_key_file(pairs, key_out)
         click.echo(f"  unblinding key: {key_out}")
@@ -218,14 +228,25 @@ def infer_systems_command(app: AppContext, systems_file: Path | None) -> None:
 COMMANDS: list[click.Command] = [transcribe_command, infer_group]
 
 
+# Spoken answers the demo transcribes (every spoken query is): enough to show transcripts and
+# speaking rates from them; `arenalens transcribe` does the rest.
+DEMO_ANSWER_TRANSCRIPTS = 4
+
+
 def demo(app: AppContext) -> str:
     """Transcribe the sample's audio (when it has any) and report which systems' outputs exist."""
     parts: list[str] = []
-    if len(persist.audio_frame(app.store)):
-        summary, pending = run_transcription(app.store, progress=False)
+    queries = len(persist.audio_frame(app.store, without_transcript=True))
+    answers = len(persist.response_audio_pending(app.store))
+    if len(persist.audio_frame(app.store)) or answers:
+        summary, _ = run_transcription(
+            app.store, limit=queries + DEMO_ANSWER_TRANSCRIPTS, progress=False
+        )
         if summary is not None:
+            spoken = f" and {summary.answers}/{answers} spoken answers" if answers else ""
             parts.append(
-                f"transcribed {summary.transcribed}/{pending} audio queries ({len(summary.failed)} failed)"
+                f"transcribed {summary.transcribed - summary.answers}/{queries} audio queries"
+                f"{spoken} ({len(summary.failed)} failed)"
             )
         else:
             parts.append("audio queries already transcribed")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select, update
 
 from arenalens.store import Store, utcnow
 from arenalens.store import tables as t
@@ -18,8 +18,12 @@ PAIR_STAGE = "inference.pair"
 
 
 def audio_frame(store: Store, *, without_transcript: bool = False) -> pd.DataFrame:
-    """Queries that have audio: interaction_id, path, duration_s (optionally only untranscribed)."""
-    query = select(t.query_audio.c.interaction_id, t.query_audio.c.path, t.query_audio.c.duration_s)
+    """Queries that have audio: interaction_id, path, duration_s and root (the folder the path
+    was confined to at ingest, None where none was recorded); optionally only untranscribed."""
+    a, roots = t.query_audio.c, t.query_audio_roots.c
+    query = select(a.interaction_id, a.path, a.duration_s, roots.root).outerjoin(
+        t.query_audio_roots, roots.interaction_id == a.interaction_id
+    )
     if without_transcript:
         query = query.outerjoin(
             t.transcripts, t.transcripts.c.interaction_id == t.query_audio.c.interaction_id
@@ -38,11 +42,14 @@ def transcripts_frame(store: Store) -> pd.DataFrame:
 
 
 def inference_inputs(store: Store) -> pd.DataFrame:
-    """Per query: interaction_id, query_text (typed), audio_path, transcript and its model."""
+    """Per query: interaction_id, conversation_id and turn (None for a single-turn query),
+    query_text (typed), audio_path, transcript and its model."""
     i, a, tr = t.interactions, t.query_audio, t.transcripts
     query = (
         select(
             i.c.id.label("interaction_id"),
+            i.c.conversation_id,
+            i.c.turn,
             i.c.query_text,
             a.c.path.label("audio_path"),
             tr.c.text.label("transcript"),
@@ -54,6 +61,89 @@ def inference_inputs(store: Store) -> pd.DataFrame:
         .order_by(i.c.id)
     )
     return store.read_frame(query)
+
+
+def system_turns(store: Store, system: str, conversation_ids: Sequence[str]) -> pd.DataFrame:
+    """Every turn of the given conversations with what `system` made of it: conversation_id,
+    turn, interaction_id, query (typed, else transcribed), input_text (what the system read,
+    when it recorded it), output_text and error (None where it has not answered)."""
+    i, o, tr = t.interactions.c, t.model_outputs.c, t.transcripts.c
+    query = (
+        select(
+            i.conversation_id,
+            i.turn,
+            i.id.label("interaction_id"),
+            func.coalesce(i.query_text, tr.text).label("query"),
+            o.params,
+            o.output_text,
+            o.error,
+        )
+        .select_from(
+            t.interactions.outerjoin(
+                t.model_outputs, and_(o.interaction_id == i.id, o.system == system)
+            ).outerjoin(t.transcripts, tr.interaction_id == i.id)
+        )
+        .where(i.conversation_id.in_(list(conversation_ids)))
+        .order_by(i.conversation_id, i.turn)
+    )
+    frame = store.read_frame(query)
+    frame["input_text"] = [
+        params.get("input_text") if isinstance(params, dict) else None
+        for params in frame.pop("params")
+    ]
+    return frame
+
+
+def response_audio_pending(store: Store) -> pd.DataFrame:
+    """Spoken answers without a transcript: interaction_id, side, path."""
+    r = t.response_audio.c
+    query = (
+        select(r.interaction_id, r.side, r.path)
+        .where(r.transcript.is_(None))
+        .order_by(r.interaction_id, r.side)
+    )
+    return store.read_frame(query)
+
+
+def write_answer_transcripts(store: Store, rows: Sequence[dict[str, Any]]) -> None:
+    """Store the transcripts of spoken answers (interaction_id, side, text, model), and the
+    duration measured where the header did not give one (duration_s)."""
+    r = t.response_audio
+    with store.transaction() as conn:
+        for row in rows:
+            where = and_(r.c.interaction_id == row["interaction_id"], r.c.side == row["side"])
+            conn.execute(
+                update(r).where(where).values(transcript=row["text"], transcript_model=row["model"])
+            )
+            if row.get("duration_s") is not None:
+                conn.execute(
+                    update(r)
+                    .where(and_(where, r.c.duration_s.is_(None)))
+                    .values(duration_s=row["duration_s"])
+                )
+
+
+def output_audio_pending(store: Store) -> pd.DataFrame:
+    """Systems' spoken answers without a transcript: id, interaction_id, system, output_audio."""
+    c = t.model_outputs.c
+    query = (
+        select(c.id, c.interaction_id, c.system, c.output_audio)
+        .where(c.output_audio.is_not(None) & c.output_transcript.is_(None))
+        .order_by(c.system, c.interaction_id)
+    )
+    return store.read_frame(query)
+
+
+def write_output_transcripts(store: Store, rows: Sequence[dict[str, Any]]) -> None:
+    """Store the transcripts of systems' spoken answers (model output id, text, model)."""
+    c = t.model_outputs.c
+    with store.transaction() as conn:
+        for row in rows:
+            conn.execute(
+                update(t.model_outputs)
+                .where(c.id == row["id"])
+                .values(output_transcript=row["text"], transcript_model=row["model"])
+            )
 
 
 def finished_ids(store: Store, system: str) -> set[str]:
@@ -70,7 +160,14 @@ def write_outputs(store: Store, rows: Sequence[dict[str, Any]]) -> None:
     store.upsert(t.model_outputs, list(rows), ["interaction_id", "system"])
 
 
-_TEXT_COLUMNS = ("output_text", "error", "model_revision")
+_TEXT_COLUMNS = (
+    "output_text",
+    "error",
+    "model_revision",
+    "output_audio",
+    "output_transcript",
+    "transcript_model",
+)
 
 
 def outputs_frame(store: Store, system: str | None = None) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ class GenerationActor:
                 text=_none(batch["text"][i]),
                 audio_path=_none(batch["audio_path"][i]),
                 length=float(batch["length"][i]),
+                history=tuple(map(tuple, json.loads(str(batch["history"][i])))),
             )
             for i in range(len(batch["item_id"]))
         ]
@@ -79,7 +81,13 @@ def run_on_ray(
     # Longest first, as in local runs, so each Ray batch pads little.
     ordered = sorted(requests, key=lambda r: (-r.length, r.item_id))
     items = [
-        {**r.to_dict(), "text": r.text or "", "audio_path": r.audio_path or ""} for r in ordered
+        {
+            **r.to_dict(),
+            "text": r.text or "",
+            "audio_path": r.audio_path or "",
+            "history": json.dumps(r.history),  # one text column: Ray's batches keep it as is
+        }
+        for r in ordered
     ]
     dataset = ray.data.from_items(items).map_batches(
         GenerationActor,

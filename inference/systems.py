@@ -1,4 +1,5 @@
-"""Systems under test, declared in YAML: ASR -> text LLM pipelines and end-to-end audio LMs."""
+"""Systems under test, declared in YAML: ASR -> text LLM pipelines and end-to-end audio LMs
+(a transformers model, or an OpenAI-compatible endpoint that hears the audio and may answer aloud)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ class AsrSpec(_Strict):
 
 
 class LlmSpec(_Strict):
-    """The text LLM of a pipeline: a transformers model, a vLLM model or an OpenAI-compatible endpoint."""
+    """The text LLM of a pipeline (a transformers model, a vLLM model or an OpenAI-compatible
+    endpoint), or the OpenAI-compatible endpoint of an end-to-end system."""
 
     backend: Literal["transformers", "openai", "vllm"] = "transformers"
     model: str
@@ -51,6 +53,14 @@ class LlmSpec(_Strict):
     api_key_env: str = "ARENALENS_LLM_API_KEY"
     concurrency: int = Field(default=4, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
+    voice: str | None = Field(
+        default=None, description="the voice of an endpoint that answers aloud (default alloy)"
+    )
+    stream_audio: bool = Field(
+        default=False,
+        description="ask an endpoint that answers aloud for a stream (PCM16, 24 kHz), so time "
+        "to first audio is its first chunk rather than the whole answer",
+    )
 
     @model_validator(mode="after")
     def _endpoint_needs_url(self) -> LlmSpec:
@@ -59,8 +69,39 @@ class LlmSpec(_Strict):
         return self
 
 
+class TtsSpec(_Strict):
+    """The speech synthesiser of a system that answers aloud (`output: speech`): espeak-ng
+    offline, or any OpenAI-compatible `/v1/audio/speech` endpoint (`base_url`)."""
+
+    backend: Literal["espeak-ng", "openai"] = "espeak-ng"
+    voice: str | None = Field(default=None, description="espeak-ng voice (en-us) or endpoint voice")
+    model: str = "tts-1"
+    base_url: str | None = None
+    api_key_env: str = "ARENALENS_TTS_API_KEY"
+    words_per_minute: int = Field(default=160, ge=40, le=600)
+    concurrency: int = Field(default=1, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """`tts: espeak-ng` names the offline synthesiser; a mapping with `base_url` an endpoint."""
+        if isinstance(value, str):
+            return {"backend": value}
+        if isinstance(value, dict) and value.get("base_url") and "backend" not in value:
+            return {**value, "backend": "openai"}
+        return value
+
+    @model_validator(mode="after")
+    def _endpoint_needs_url(self) -> TtsSpec:
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("tts.base_url is required for an OpenAI-compatible speech endpoint")
+        return self
+
+
 class SystemSpec(_Strict):
-    """One system: how a spoken query becomes a text answer, with prompt, decoding and seed."""
+    """One system: how a query becomes an answer (text, or speech with `output: speech`), with
+    prompt, decoding and seed."""
 
     name: str
     kind: Literal["pipeline", "end_to_end"]
@@ -68,10 +109,15 @@ class SystemSpec(_Strict):
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     asr: AsrSpec | None = None
     llm: LlmSpec | None = None
-    model: str | None = Field(default=None, description="end_to_end: transformers name or path")
+    model: str | None = Field(
+        default=None,
+        description="end_to_end: transformers name or path (or `llm` for an endpoint)",
+    )
     model_class: str = "Qwen2AudioForConditionalGeneration"
     revision: str | None = None
     generation: GenerationParams = Field(default_factory=GenerationParams)
+    output: Literal["text", "speech"] = "text"
+    tts: TtsSpec | None = None
     seed: int = 0
     batch_size: int = Field(default=8, ge=1)
     max_batch_length: float | None = Field(
@@ -87,14 +133,43 @@ class SystemSpec(_Strict):
                 raise ValueError("a pipeline system needs an `llm` section")
             if self.asr is None:
                 self.asr = AsrSpec()
-        elif not self.model:
-            raise ValueError("an end_to_end system needs `model` (a transformers name or path)")
+        elif bool(self.model) == (self.llm is not None):
+            raise ValueError(
+                "an end_to_end system needs `model` (a transformers name or path) or "
+                "`llm` (an OpenAI-compatible endpoint serving an audio model), not both"
+            )
+        elif self.llm is not None and self.llm.backend != "openai":
+            raise ValueError("an end_to_end system's `llm` is an endpoint: `backend: openai`")
+        if self.output == "speech" and self.tts is None and not self.on_endpoint:
+            self.tts = TtsSpec()  # a local model writes text: espeak-ng speaks it
+        if self.output == "text" and self.tts is not None:
+            raise ValueError("`tts` is for systems with `output: speech`")
+        if self.llm is not None and self.llm.voice is not None and not self.speaks_itself:
+            raise ValueError(
+                "llm.voice is for an endpoint that answers aloud (`output: speech` without `tts`)"
+            )
         return self
 
     @property
+    def on_endpoint(self) -> bool:
+        """Whether an OpenAI-compatible endpoint answers (`llm.backend: openai`)."""
+        return self.llm is not None and self.llm.backend == "openai"
+
+    @property
+    def hears_audio(self) -> bool:
+        """Whether the system hears the query's audio (end-to-end) rather than reading text."""
+        return self.kind == "end_to_end"
+
+    @property
+    def speaks_itself(self) -> bool:
+        """Whether the model answers aloud itself: an endpoint asked for text and audio
+        (`output: speech` without `tts`), not a synthesiser after it."""
+        return self.output == "speech" and self.tts is None
+
+    @property
     def model_id(self) -> str:
-        """What the run records as the model (the LLM of a pipeline, the audio LM otherwise)."""
-        return self.llm.model if self.kind == "pipeline" and self.llm else str(self.model)
+        """What the run records as the model (the LLM or endpoint model, the audio LM otherwise)."""
+        return self.llm.model if self.llm else str(self.model)
 
     def params_record(self) -> dict[str, Any]:
         """Parameters stored with every output so a result can be reproduced."""

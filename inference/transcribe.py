@@ -238,6 +238,7 @@ class TranscriptionSummary:
     transcribed: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     audio_seconds: float = 0.0
+    answers: int = 0  # of `transcribed`, spoken answers (response audio) rather than queries
 
 
 def transcribe_items(

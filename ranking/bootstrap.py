@@ -32,6 +32,7 @@ from ranking.bradley_terry import (
     PairCounts,
     _davidson_probs,
     cell_score_matrix,
+    cluster_scores,
     needs_global_prior,
     newton_pairs,
     pair_terms,
@@ -41,7 +42,6 @@ from ranking.bradley_terry import (
 # bounds memory: rounds x max(unique rows, models^2, clusters) per chunk
 MAX_CELLS_PER_CHUNK = 4_000_000
 THREADED_CELLS = 1_000_000  # rounds x clusters from which a chunk is resampled on two threads
-DENSE_USER_SCORES = 30_000_000  # parameters x users held dense up to this many entries
 ONE_STEP_SANDWICH_DRAWS = 400  # score draws estimating standard errors where no covariance is
 BOOTSTRAP_TOLERANCE = (
     1e-7  # largest Newton step at convergence, in log-strength (~2e-5 rating points)
@@ -94,13 +94,25 @@ def _resampled_counts(
     by_cell: sparse.csc_matrix, rounds: int, rng: np.random.Generator
 ) -> np.ndarray:
     """(rounds, cells) counts of `rounds` resamples of the G clusters (`by_cell`: cells x G)."""
-    n_clusters = by_cell.shape[1]
-    # G uniform draws per round, counted: the multinomial(G, 1/G) weights, without drawing G
-    # binomials in sequence per round (1,000 rounds of 20,000 users: 1 s -> 0.15 s)
-    picks = rng.integers(0, n_clusters, size=(rounds, n_clusters))
-    picks += np.arange(rounds)[:, None] * n_clusters
-    draws = np.bincount(picks.ravel(), minlength=rounds * n_clusters).reshape(rounds, n_clusters)
+    draws = cluster_draws(by_cell.shape[1], rounds, rng)
     return np.asarray(by_cell @ draws.T, dtype=float).T
+
+
+def cluster_draws(
+    n_clusters: int,
+    rounds: int,
+    rng: np.random.Generator,
+    dtype: type = np.float64,
+    shift: float = 0.0,
+) -> np.ndarray:
+    """(rounds, G) multinomial(G, 1/G) weights (plus `shift`): G uniform draws per round,
+    counted. Drawing G binomials in sequence per round would be slower (1,000 rounds of 20,000
+    users: 1 s -> 0.15 s), and so is one bincount over every round (bins beyond the cache)."""
+    picks = rng.integers(0, n_clusters, size=(rounds, n_clusters))
+    out = np.empty((rounds, n_clusters), dtype)
+    for r in range(rounds):
+        np.add(np.bincount(picks[r], minlength=n_clusters), shift, out=out[r], casting="unsafe")
+    return out
 
 
 def per_round_degenerate(pc: PairCounts, counts: np.ndarray) -> np.ndarray:
@@ -114,7 +126,7 @@ def per_round_degenerate(pc: PairCounts, counts: np.ndarray) -> np.ndarray:
     rows = np.arange(n_pairs)
     first_of = sparse.csr_matrix((np.ones(n_pairs), (rows, pc.pair_i)), shape=(n_pairs, m))
     second_of = sparse.csr_matrix((np.ones(n_pairs), (rows, pc.pair_j)), shape=(n_pairs, m))
-    n = counts.sum(axis=2)
+    n = counts[..., 0] + counts[..., 1] + counts[..., 2]
     first = counts[..., 0] + 0.5 * counts[..., TIE]
     votes = (first_of.T @ n.T + second_of.T @ n.T).T
     scores = (first_of.T @ first.T + second_of.T @ (n - first).T).T
@@ -266,26 +278,34 @@ def _chord_steps(
     davidson = fit.ties == "davidson"
     converged = np.zeros(rounds, bool)
     iterations = 0
-    totals = counts.sum(axis=2)
+    # pairs x rounds throughout, so the sparse products need no transposed copies
+    totals = np.ascontiguousarray((counts[..., 0] + counts[..., 1] + counts[..., 2]).T)
     if davidson:
-        observed = 0.5 * (counts[..., 0] - counts[..., 2])
+        observed = np.ascontiguousarray(0.5 * (counts[..., 0] - counts[..., 2]).T)
+        tied = np.ascontiguousarray(counts[..., TIE].T)
     else:
-        observed = counts[..., 0] + 0.5 * counts[..., TIE]
+        observed = np.ascontiguousarray((counts[..., 0] + 0.5 * counts[..., TIE]).T)
+    incidence = pc.incidence()  # pairs x models: the pairs' strength differences
+    by_model = incidence.T.tocsr()  # models x pairs: a pair's gradient to its two models
     for iterations in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
         act = np.flatnonzero(~converged)
         if len(act) == 0:
             break
-        th, n = theta[act], totals[act]
-        d = th[:, pc.pair_i] - th[:, pc.pair_j]
+        every = len(act) == rounds
+        th = theta[act]
+        n = totals if every else totals[:, act]
+        seen = observed if every else observed[:, act]
+        d = incidence @ th.T
         grad = np.zeros((len(act), m + (1 if davidson else 0)))
         if davidson:
-            p1, pt, p2 = _davidson_probs(d, log_nu[act, None])
-            g_d = observed[act] - 0.5 * n * (p1 - p2)
-            grad[:, m] = (counts[act][..., TIE] - n * pt).sum(axis=1)
+            p1, pt, p2 = _davidson_probs(d, log_nu[None, act])
+            g_d = seen - 0.5 * n * (p1 - p2)
+            grad[:, m] = ((tied if every else tied[:, act]) - n * pt).sum(axis=0)
         else:
-            g_d = observed[act] - n * expit(d)
-        for k, g in enumerate(g_d):
-            grad[k, :m] = np.bincount(pc.pair_i, g, m) - np.bincount(pc.pair_j, g, m)
+            g_d = expit(d, out=d)
+            g_d *= n
+            np.subtract(seen, g_d, out=g_d)
+        grad[:, :m] = (by_model @ g_d).T
         s = expit(th)
         grad[:, :m] += prior_mask[act] * PRIOR_PSEUDO_VOTES * (1.0 - 2.0 * s)
         grad[:, :m] -= grad[:, :m].mean(axis=1, keepdims=True)
@@ -321,11 +341,14 @@ def one_step_bootstrap(
     scores = cell_score_matrix(pc, s_d, s_eta)  # cells x parameters
     factor = information_factor(fit)
     flat = pc.counts.reshape(-1)
-    per_user = None if clusters is None else (clusters @ scores).T.tocsr()  # parameters x users
-    if per_user is not None and np.prod(per_user.shape) <= DENSE_USER_SCORES:
-        # a dense product runs on every core (BLAS); single precision halves its cost and its
-        # rounding (~1e-7 of a score) is far below the one-step's own O(1/votes) error
-        per_user = per_user.toarray().astype(np.float32)
+    per_user = None
+    if clusters is not None:  # parameters x users (the fit's own sums when it has them)
+        shared = fit.cluster_scores
+        if shared is None or shared.shape[0] != clusters.shape[0]:
+            shared = cluster_scores(pc, fit.theta, fit.ties, fit.log_nu, clusters)
+        # dense (up to DENSE_CLUSTER_SCORES), the product is BLAS's; single precision halves
+        # its cost and its rounding (~1e-7 of a score) is far below the one-step's O(1/votes)
+        per_user = shared.T.astype(np.float32) if isinstance(shared, np.ndarray) else shared.T
     width = flat.size if per_user is None else per_user.shape[1]
     chunk = int(max(1, min(rounds, MAX_CELLS_PER_CHUNK // max(width, m, 1))))
     thetas, log_nus = [], []
@@ -338,8 +361,9 @@ def one_step_bootstrap(
             weights = rng.poisson(flat, size=(size, flat.size)) - flat
             grad = np.asarray(scores.T @ weights.T)
         else:
-            weights = _user_weights(per_user.shape[1], size, rng) - 1.0
-            grad = np.asarray(per_user @ weights.T.astype(per_user.dtype), dtype=float)
+            # the resample's change of each user's weight
+            weights = cluster_draws(per_user.shape[1], size, rng, per_user.dtype, shift=-1.0)
+            grad = np.asarray(per_user @ weights.T, dtype=float)
         grad[:m] -= grad[:m].mean(axis=0, keepdims=True)
         step = linalg.cho_solve(factor, grad, check_finite=False).T  # (size, parameters)
         theta = fit.theta[None, :] + step[:, :m]
@@ -356,14 +380,6 @@ def one_step_bootstrap(
         rounds_not_converged=0,
         seed=seed,
     )
-
-
-def _user_weights(n_clusters: int, rounds: int, rng: np.random.Generator) -> np.ndarray:
-    """(rounds, G) multinomial(G, 1/G) weights: G uniform draws per round, counted."""
-    picks = rng.integers(0, n_clusters, size=(rounds, n_clusters))
-    picks += np.arange(rounds)[:, None] * n_clusters
-    counted = np.bincount(picks.ravel(), minlength=rounds * n_clusters)
-    return counted.reshape(rounds, n_clusters).astype(float)
 
 
 def bootstrap_warnings(result: BootstrapResult) -> list[str]:

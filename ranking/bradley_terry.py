@@ -42,6 +42,10 @@ DENSE_MAX_MODELS = 150
 # errors are estimated from score draws (see `ranking.bootstrap.one_step_bootstrap`).
 EXACT_COVARIANCE_MAX_MODELS = 2000
 BINCOUNT_MAX_CELLS = 4_000_000  # aggregate with a dense models^2 count table up to this size
+# per-cluster scores (clusters x parameters) are held dense up to this many entries: the meat of
+# the sandwich and the one-step bootstrap are then BLAS products (500 models, 20,000 users:
+# meat 0.44 -> 0.11 CPU-s)
+DENSE_CLUSTER_SCORES = 30_000_000
 
 
 @dataclass(frozen=True)
@@ -335,7 +339,7 @@ def newton_pairs(
         if prior_mask is None
         else np.broadcast_to(prior_mask, (rounds, m))
     )
-    n = counts.sum(axis=2)
+    n = counts[..., 0] + counts[..., 1] + counts[..., 2]  # faster than .sum(axis=2)
     converged = np.zeros(rounds, bool)
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
@@ -540,6 +544,8 @@ class BTFit:
     cov_vote_sandwich: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # no clusters
     warnings: list[str] = field(default_factory=list)
     factor: tuple[np.ndarray, bool] | None = field(default=None, repr=False)  # see bootstrap
+    # clusters x parameters: each cluster's summed vote scores at theta (see `cluster_scores`)
+    cluster_scores: np.ndarray | sparse.csr_matrix | None = field(default=None, repr=False)
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -595,8 +601,11 @@ def fit_bradley_terry(
     log_nu = None if result.log_nu is None else float(result.log_nu[0])
     if not result.converged[0]:
         warnings.append(f"Bradley–Terry fit did not converge in {result.iterations} iterations")
+    per_cluster = None
+    if clusters is not None:  # kept on the fit: the one-step bootstrap reweights the same sums
+        per_cluster = cluster_scores(pc, theta, ties, log_nu, clusters)
     cov_model, cov_sandwich, *vote_level = covariances(
-        pc, theta, ties, log_nu, mask, clusters, vote_level=True
+        pc, theta, ties, log_nu, mask, clusters, vote_level=True, per_cluster=per_cluster
     )
     return BTFit(
         pairs=pc,
@@ -611,6 +620,7 @@ def fit_bradley_terry(
         cov_sandwich=cov_sandwich,
         cov_vote_sandwich=vote_level[0] if vote_level else cov_sandwich,
         warnings=warnings,
+        cluster_scores=per_cluster,
     )
 
 
@@ -634,6 +644,7 @@ def covariances(
     mask: np.ndarray,
     clusters: sparse.csr_matrix | None = None,
     vote_level: bool = False,
+    per_cluster: np.ndarray | sparse.csr_matrix | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Model-based (inverse Fisher) and sandwich (robust) covariance of the centred strengths
     (and, with `clusters` and `vote_level`, the vote-level sandwich from the same inverse).
@@ -683,7 +694,9 @@ def covariances(
         meat[m, m] = (c * s_eta**2).sum()
     vote_meat = meat
     if clusters is not None:
-        meat = cluster_meat(pc, s_d, s_eta if ties == "davidson" else None, clusters)
+        if per_cluster is None:
+            per_cluster = cluster_scores(pc, theta, ties, log_nu, clusters)
+        meat = cluster_meat(per_cluster)
     gauge = np.zeros((q, q))
     gauge[:m, :m] = np.trace(info[:m, :m]) / m**2
     inverse = np.linalg.inv(info + gauge)
@@ -697,14 +710,27 @@ def covariances(
     return cov_model[:m, :m], cov_sandwich[:m, :m]
 
 
-def cluster_meat(
-    pc: PairCounts, s_d: np.ndarray, s_eta: np.ndarray | None, clusters: sparse.csr_matrix
-) -> np.ndarray:
-    """Sum over clusters of g g^T, g = a cluster's summed score (strengths [, log nu])."""
-    cell_scores = cell_score_matrix(pc, s_d, s_eta)
-    per_cluster = (clusters @ cell_scores).tocsc()  # users x parameters, sparse
+def cluster_scores(
+    pc: PairCounts,
+    theta: np.ndarray,
+    ties: TiesMode,
+    log_nu: float | None,
+    clusters: sparse.csr_matrix,
+) -> np.ndarray | sparse.csr_matrix:
+    """(clusters, parameters): each cluster's summed vote scores (strengths [, log nu]) at
+    `theta`, dense up to `DENSE_CLUSTER_SCORES` entries; `clusters` is a users x cells count
+    matrix (`cluster_cell_matrix`)."""
+    summed = (clusters @ cell_score_matrix(pc, *vote_scores(pc, theta, ties, log_nu))).tocsr()
+    return summed.toarray() if np.prod(summed.shape) <= DENSE_CLUSTER_SCORES else summed
+
+
+def cluster_meat(per_cluster: np.ndarray | sparse.spmatrix) -> np.ndarray:
+    """Sum over clusters of g g^T, g = a cluster's summed score (rows of `per_cluster`)."""
     g = per_cluster.shape[0]
     factor = g / (g - 1) if g > 1 else 1.0
+    if isinstance(per_cluster, np.ndarray):
+        return factor * (per_cluster.T @ per_cluster)
+    per_cluster = per_cluster.tocsc()
     return factor * (per_cluster.T @ per_cluster).toarray()
 
 

@@ -10,8 +10,8 @@ import pandas as pd
 
 from arenalens.cli_output import echo_json, text_table
 from arenalens.context import AppContext
-from arenalens.display import benchmark_label, display_name, display_names, plural
-from ranking.evidence import EvidenceRule, listed_apart
+from arenalens.display import benchmark_label, display_name, display_names, display_value, plural
+from ranking.evidence import EvidenceRule, leader_headline, listed_apart
 from ranking.leaderboard import RankingOptions
 from ranking.model_inference import (
     DEFAULT_EFFECT,
@@ -20,7 +20,7 @@ from ranking.model_inference import (
     MONTE_CARLO_PERMUTATIONS,
     format_p,
 )
-from ranking.pipeline import compute_rankings, compute_regression, demo
+from ranking.pipeline import SPEECH_CONTROLS, compute_rankings, compute_regression, demo
 from ranking.regression import VIF_THRESHOLD, RegressionReport
 
 
@@ -68,34 +68,22 @@ def format_leaderboard(board: dict[str, Any], title: str = "", last: str | None 
 
 
 #: slices whose values are stored codes (shown in words); other values are shown as given
-CODED_SLICES = frozenset({"category", "modality", "reason"})
+CODED_SLICES = frozenset({"category", "modality", "reason", "output_modality"})
 
 
 def slice_title(by: str, value: object, votes: int | None = None) -> str:
     """'Category: Task execution (233 votes)': a slice named in words."""
-    shown = display_name(value) if by in CODED_SLICES else str(value)
+    shown = display_value(by, value) if by in CODED_SLICES else str(value)
     count = f" ({plural(votes, 'vote')})" if votes is not None else ""
     return f"{display_name(by)}: {shown}{count}"
 
 
 def format_headline(payload: dict[str, Any]) -> str:
-    """Who leads, under the evidence rule, and how few votes would change that."""
+    """Who leads, under the evidence rule."""
     ranked = [r for r in payload["ratings"] if r["rank"] > 0]
     if not ranked:
         return "No model has enough votes to be ranked: " + (payload.get("evidence_rule") or "")
-    groups = {r["component"] for r in ranked}
-    if len(groups) > 1:
-        return (
-            f"No overall leader: the models form {len(groups)} groups that are ranked "
-            "separately (see the warning below)."
-        )
-    leaders = [r["model"] for r in ranked if r["rank"] == 1]
-    if len(leaders) == 1:
-        return f"Leader: {leaders[0]} (its 95% interval lies above every other ranked model's)."
-    return (
-        f"No single leader: the intervals of {', '.join(leaders)} overlap (all rank 1); "
-        "more votes would be needed to separate them."
-    )
+    return leader_headline(ranked)
 
 
 def format_uncertainty(payload: dict[str, Any]) -> str:
@@ -162,7 +150,9 @@ def format_controlled(payload: dict[str, Any]) -> str:
     "--by",
     "by",
     metavar="FIELD",
-    help="Also rank per slice: category, modality, cluster, language, reason, or a metadata field.",
+    help="Also rank per slice: category, modality, cluster, language, reason, output_modality "
+    "(text or spoken answers; prints how alike the two boards order the models), turn_depth, "
+    "or a metadata field.",
 )
 @click.option(
     "--bootstrap",
@@ -205,9 +195,17 @@ def format_controlled(payload: dict[str, Any]) -> str:
     multiple=True,
     metavar="FIELD",
     help="Also fit a board controlled for FIELD (repeatable): X uses the A-minus-B difference "
-    "of metadata X_a/X_b (e.g. response_length, time_to_first_token, total_time), or X itself.",
+    "of metadata X_a/X_b (e.g. response_length, time_to_first_token, total_time), or X itself; "
+    "response_length falls back to the length of the stored responses. Up to 2,000 models.",
 )
 @click.option("--length-control", is_flag=True, help="Same as --control response_length.")
+@click.option(
+    "--speech-control",
+    is_flag=True,
+    help="Also control for how the answers sound: answer_duration_s, speaking_rate_wps and "
+    "time_to_first_audio_s (votes on spoken answers only; measured from response audio, else "
+    "the record's own fields).",
+)
 @click.option(
     "--cluster",
     type=click.Choice(["auto", "user", "none"]),
@@ -237,6 +235,7 @@ def rank_command(
     where: str | None,
     controls: tuple[str, ...],
     length_control: bool,
+    speech_control: bool,
     cluster: str,
     no_fragility: bool,
     exclude_raters: str | None,
@@ -248,6 +247,8 @@ def rank_command(
     as 'too few votes' and never named leader."""
     if length_control and "response_length" not in controls:
         controls = (*controls, "response_length")
+    if speech_control:
+        controls = (*controls, *SPEECH_CONTROLS)
     options = RankingOptions(
         ties=ties,  # type: ignore[arg-type]
         bootstrap_rounds=rounds,
@@ -287,6 +288,9 @@ def rank_command(
         click.echo(format_leaderboard(s, slice_title(by or "", s["value"], s["votes"])))
     for value, why in payload.get("skipped_slices", {}).items():
         click.echo(f"skipped {slice_title(by or '', value)}: {why}")
+    if payload.get("board_agreement"):
+        click.echo("")
+        click.echo(payload["board_agreement"]["sentence"])
     for note in payload["warnings"]:
         click.echo(f"warning: {note}", err=True)
 

@@ -8,7 +8,9 @@ few votes" with its count; ranks and the leader are decided among the others.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -54,4 +56,25 @@ def listed_apart(models: list[str], votes: list[int]) -> str:
     """'gemini_2f (1 vote), x (12 votes)'."""
     return ", ".join(
         f"{m} ({v} vote{'' if v == 1 else 's'})" for m, v in zip(models, votes, strict=True)
+    )
+
+
+def leader_headline(ranked: Sequence[Mapping[str, Any]]) -> str:
+    """Who leads among the ranked models, in words: the one headline of the CLI, the stored
+    runs' summaries and the dashboard. Each row has model, rank, rating and maybe component."""
+    if not ranked:
+        return "No model has enough votes to be ranked yet."
+    groups = {r.get("component") for r in ranked}
+    if len(groups) > 1:
+        return (
+            f"No overall leader: the models form {len(groups)} groups that are ranked "
+            "separately (see the warnings)."
+        )
+    first = sorted((r for r in ranked if r["rank"] == 1), key=lambda r: -float(r["rating"]))
+    names = [str(r["model"]) for r in first]
+    if len(names) == 1:
+        return f"Leader: {names[0]} (its 95% interval lies above every other ranked model's)."
+    return (
+        f"No single leader: the intervals of {', '.join(names)} overlap (all rank 1); more "
+        "votes would be needed to separate them."
     )

@@ -100,16 +100,12 @@ def _fit_thetas(
 
 def _model_mask(pc: PairCounts, counts: np.ndarray) -> np.ndarray:
     """(rounds, models): models that never lost, never won or have no votes in a round."""
-    m = pc.n_models
-    n = counts.sum(axis=2)
+    n = counts[..., 0] + counts[..., 1] + counts[..., 2]  # faster than a sum over 3 columns
     first = counts[..., 0] + 0.5 * counts[..., 1]
-    votes = np.stack([np.bincount(pc.pair_i, v, m) + np.bincount(pc.pair_j, v, m) for v in n])
-    scores = np.stack(
-        [
-            np.bincount(pc.pair_i, f, m) + np.bincount(pc.pair_j, v - f, m)
-            for f, v in zip(first, n, strict=True)
-        ]
-    )
+    incidence = pc.incidence()
+    to_first, to_second = incidence.maximum(0).T.tocsr(), (-incidence).maximum(0).T.tocsr()
+    votes = (to_first @ n.T + to_second @ n.T).T
+    scores = (to_first @ first.T + to_second @ (n - first).T).T
     return (scores <= 0) | (scores >= votes)
 
 
@@ -166,7 +162,10 @@ def flip_counts(
         rows = np.flatnonzero(active)
         if len(rows) == 0:
             break
-        thetas = _fit_thetas(pc, counts[rows], ties, fit)
+        if many and not removed[rows].any():  # nothing removed yet: the full fit itself
+            thetas = np.repeat(fit.theta[None], len(rows), axis=0)
+        else:
+            thetas = _fit_thetas(pc, counts[rows], ties, fit)
         for theta, r in zip(thetas, rows, strict=True):
             i, j = pairs[r]
             gap = theta[i] - theta[j]
@@ -217,9 +216,18 @@ def flip_counts(
 def _cells_closing_gap(impact: np.ndarray, counts: np.ndarray, gap: float) -> list[tuple[int, int]]:
     """(cell, votes) to remove, most influential cells first, until the linear approximation
     says the gap closes (the last cell only partly)."""
-    order = np.argsort(impact, kind="stable")
-    useful = order[np.isfinite(impact[order]) & (impact[order] < 0)]
-    closed = np.cumsum(-impact[useful] * counts[useful])
+    candidates = np.flatnonzero(np.isfinite(impact) & (impact < 0))
+    shown = min(len(candidates), 256)
+    while True:  # sort only the most influential cells, as many as can close the gap
+        if shown < len(candidates):
+            part = np.sort(np.argpartition(impact[candidates], shown)[:shown])  # ties: by cell
+        else:
+            part = np.arange(len(candidates))
+        useful = candidates[part[np.argsort(impact[candidates[part]], kind="stable")]]
+        closed = np.cumsum(-impact[useful] * counts[useful])
+        if shown == len(candidates) or closed[-1] >= gap:
+            break
+        shown = min(len(candidates), shown * 8)
     last = min(int(np.searchsorted(closed, gap)), len(useful) - 1)
     before = float(closed[last - 1]) if last > 0 else 0.0
     steps = [(int(c), int(counts[c])) for c in useful[:last]]
@@ -259,7 +267,10 @@ def order_fragility(
     if pc.n_models > EXACT_COVARIANCE_MAX_MODELS:
         top = []  # every refit reads a models x models factor: the leader only
     adjacent = list(zip(top, top[1:], strict=False))
-    counts = flip_counts(pc, [(leader, c) for c in challengers] + adjacent, ties, fit=fit)
+    asked = [(leader, c) for c in challengers] + adjacent
+    unique = list(dict.fromkeys(asked))  # the leader and the runner-up are asked twice
+    found_for = dict(zip(unique, flip_counts(pc, unique, ties, fit=fit), strict=True))
+    counts = [found_for[pair] for pair in asked]
     leader_counts = counts[: len(challengers)]
     found = [(k, c) for k, c in zip(leader_counts, challengers, strict=True) if k is not None]
     best_k, best_c = min(found) if found else (None, order[1])

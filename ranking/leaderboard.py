@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 from arenalens.display import display_names
 from arenalens.stats import Z95, percentile_interval
@@ -40,7 +41,12 @@ from ranking.bradley_terry import (
     to_ratings,
 )
 from ranking.covariates import MIN_VOTES as CONTROL_MIN_VOTES
-from ranking.covariates import fit_with_covariates, normalised_length_difference, standardise
+from ranking.covariates import (
+    REFIT_MAX_ROWS,
+    fit_with_covariates,
+    normalised_length_difference,
+    standardise,
+)
 from ranking.errors import DisconnectedComparisonError, RankingError
 from ranking.evidence import TOO_FEW_VOTES, EvidenceRule
 from ranking.fragility import (
@@ -208,6 +214,8 @@ def filter_min_votes(
 
 def cluster_codes(user: np.ndarray) -> np.ndarray:
     """Integer cluster per row; rows without a user id each form a cluster of their own."""
+    if np.issubdtype(np.asarray(user).dtype, np.integer):  # codes already (no missing ids)
+        return pd.factorize(np.asarray(user), sort=True)[0].astype(np.int64)
     series = pd.Series(user)
     if not pd.api.types.is_string_dtype(series):  # ids of mixed types compare as text
         series = series.astype(object).map(_as_text)
@@ -315,20 +323,25 @@ def rank(votes: Votes, opts: RankingOptions) -> Leaderboard:
     board = Leaderboard([], votes.n_votes, opts, "", warnings, excluded)
     if votes.covariates is not None:
         board.controlled = Leaderboard([], 0, opts, "")
-    for comp in range(labels.max() + 1):
-        sub = pc.subset(labels == comp) if labels.max() > 0 else pc
-        in_comp = labels[ia] == comp
-        codes = None if clusters is None else clusters[in_comp]
-        part = votes.take(in_comp)
-        comp_ia, comp_ib = (
-            _recode(ia[in_comp], labels == comp),
-            _recode(ib[in_comp], labels == comp),
-        )
-        _rank_component(board, sub, comp, part, comp_ia, comp_ib, codes, labels.max() == 0)
-        if board.controlled is not None:
-            _controlled_component(
-                board, sub, comp, part, comp_ia, comp_ib, codes, bool(labels.max() > 0)
+    # two BLAS threads on a busy machine spin more than they compute on matrices of up to
+    # EXACT_COVARIANCE_MAX_MODELS models (a 500-model Cholesky: 0.07-0.13 CPU-s, on one
+    # thread 0.005); larger factorisations keep the threads
+    blas_threads = 1 if pc.n_models <= EXACT_COVARIANCE_MAX_MODELS else None
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        for comp in range(labels.max() + 1):
+            sub = pc.subset(labels == comp) if labels.max() > 0 else pc
+            in_comp = labels[ia] == comp
+            codes = None if clusters is None else clusters[in_comp]
+            part = votes.take(in_comp)
+            comp_ia, comp_ib = (
+                _recode(ia[in_comp], labels == comp),
+                _recode(ib[in_comp], labels == comp),
             )
+            _rank_component(board, sub, comp, part, comp_ia, comp_ib, codes, labels.max() == 0)
+            if board.controlled is not None:
+                _controlled_component(
+                    board, sub, comp, part, comp_ia, comp_ib, codes, bool(labels.max() > 0)
+                )
     if labels.max() > 0:  # fragility is per group: say which
         for item in board.fragility:
             members = groups[item.component]
@@ -388,7 +401,8 @@ def _clusters(votes: Votes, opts: RankingOptions) -> np.ndarray | None:
             raise RankingError("--cluster user: these votes carry no user ids; use --cluster none")
         return None
     codes = cluster_codes(votes.user)
-    if opts.cluster == "auto" and len(np.unique(codes)) >= votes.n_votes:
+    # codes run from 0 without gaps (`cluster_codes`): the largest one counts the clusters
+    if opts.cluster == "auto" and int(codes.max(initial=-1)) + 1 >= votes.n_votes:
         return None  # every user cast one vote: clustering changes nothing
     return codes
 
@@ -686,6 +700,8 @@ def _controlled_component(
     if boot is not None:
         low, high = percentile_interval(to_ratings(boot.theta, anchor), opts.level)
         controlled.ci_method = f"{unit}bootstrap percentile ({opts.bootstrap_rounds} rounds)"
+        if boot.one_step:
+            controlled.ci_method = _one_step_method(boot, unit, opts.bootstrap_rounds)
         if (~boot.converged).any():
             board.warnings.append(
                 f"{int((~boot.converged).sum())} controlled-board bootstrap rounds did not converge"
@@ -752,7 +768,23 @@ def _controlled_component(
             base.prior_mask,
             ties,
             sub_codes,
+            point.theta[0],
         )
+
+
+def _one_step_method(boot: Any, unit: str, rounds: int) -> str:
+    """The controlled board's interval method when its rounds are one Newton step each."""
+    if unit:
+        over = f"{boot.units} users"
+    elif boot.units < boot.votes:
+        over = f"{boot.votes} votes in {boot.units} random blocks"
+    else:
+        over = f"{boot.votes} votes"
+    return (
+        f"{unit}one-step bootstrap percentile ({rounds} rounds over {over}); above "
+        f"{DENSE_MAX_MODELS} models or {REFIT_MAX_ROWS:,} vote rows each round is one Newton "
+        "step from the full fit"
+    )
 
 
 def _flag_confounded_controls(
@@ -765,10 +797,12 @@ def _flag_confounded_controls(
     prior_mask: np.ndarray,
     ties: TiesMode,
     codes: np.ndarray | None,
+    theta: np.ndarray | None = None,
 ) -> None:
-    """Each control fitted alone (sandwich interval): one that is significant alone but not
-    beside the others (latency standing in for length) gets a `caution`; with a single control,
-    the caution says it may stand in for another it correlates with."""
+    """Each control fitted alone (sandwich interval; Newton starts from the joint fit's
+    strengths `theta`): one that is significant alone but not beside the others (latency
+    standing in for length) gets a `caution`; with a single control, the caution says it may
+    stand in for another it correlates with."""
     names = [c["covariate"] for c in coefficients]
     if len(names) == 1:
         coefficients[0]["alone_significant"] = coefficients[0]["significant"]
@@ -782,7 +816,7 @@ def _flag_confounded_controls(
     for k, row in enumerate(coefficients):
         alone, _ = fit_with_covariates(
             ia, ib, votes.score, n_models, x[:, [k]], prior_mask,
-            ties=ties, clusters=codes, weights=votes.weight,
+            ties=ties, clusters=codes, weights=votes.weight, theta0=theta,
         )  # fmt: skip
         beta = float(alone.beta[0, 0])
         se = float(np.sqrt(max(alone.cov_sandwich[n_models, n_models], 0.0)))

@@ -6,7 +6,7 @@ pure (`ranking.leaderboard`, `ranking.regression`, `ranking.benchmark_fit`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -14,10 +14,13 @@ import pandas as pd
 
 from arenalens.context import AppContext
 from arenalens.store import Store
+from arenalens.store.vote_features import SPEECH_FEATURES, VOTE_FEATURES
 from ranking import persist
+from ranking.board_agreement import BoardAgreement, answer_form_agreement
 from ranking.bradley_terry import winner_scores
 from ranking.covariates import side_difference
 from ranking.errors import RankingError
+from ranking.evidence import leader_headline
 from ranking.filters import evaluate_where, where_fields
 from ranking.leaderboard import Leaderboard, RankingOptions, rank_votes
 from ranking.model_inference import DEFAULT_EFFECT, MIN_MODELS, Correction
@@ -25,6 +28,8 @@ from ranking.regression import VIF_THRESHOLD, RegressionReport, regress_preferen
 from ranking.slices import SliceResult, rank_slices
 
 LENGTH_CONTROL = "response_length"
+#: controls for how an answer sounds: `--speech-control` asks for all three
+SPEECH_CONTROLS = SPEECH_FEATURES  # answer_duration_s, speaking_rate_wps, time_to_first_audio_s
 
 
 @dataclass
@@ -55,8 +60,12 @@ def _control_fields(store: Store, controls: tuple[str, ...]) -> dict[str, tuple[
             out[name] = (name,)
         elif name == LENGTH_CONTROL:
             out[name] = ("response_length_a", "response_length_b")  # from the response texts
+        elif name in SPEECH_CONTROLS:  # measured from response audio, else the record's field
+            out[name] = (f"{name}_a", f"{name}_b")
         else:
-            sided = sorted({k[:-2] for k in keys if k.endswith(("_a", "_b"))})
+            sided = sorted(
+                {k[:-2] for k in keys if k.endswith(("_a", "_b"))} | set(SPEECH_CONTROLS)
+            )
             raise RankingError(
                 f"--control {name}: no vote has {name} or {name}_a/{name}_b; metadata fields: "
                 f"{', '.join(sided + sorted(k for k in keys if not k.endswith(('_a', '_b'))))}"
@@ -115,11 +124,14 @@ def select_votes(
     if by:
         wanted.append(by)
     sources = _control_fields(store, controls)
-    # response_length falls back to the stored response texts where metadata lacks it
-    # taxonomy fields are joined in SQL; loss reasons (several per vote) are mapped by id
-    needs_ids = any(f in persist.CODING_FIELDS for f in wanted) or LENGTH_CONTROL in sources
-    fields = [f for f in wanted if f not in persist.CODING_FIELDS]
-    fields += [f for cols in sources.values() for f in cols]
+    # response_length falls back to the stored response texts where metadata lacks it (in SQL);
+    # taxonomy fields are joined in SQL; loss reasons (several per vote) are mapped by id, and
+    # so are the vote features the core derives (answer form, turn depth, speech features)
+    derived = [f for f in wanted if f in VOTE_FEATURES]
+    derived += [f for n in sources if n in SPEECH_CONTROLS for f in sources[n]]
+    needs_ids = any(f in persist.CODING_FIELDS for f in wanted) or bool(derived)
+    fields = [f for f in wanted if f not in persist.CODING_FIELDS and f not in derived]
+    fields += [f for cols in sources.values() for f in cols if f not in derived]
     if users or exclude_users is not None:
         fields.append("user_id")
     if needs_ids:
@@ -128,14 +140,17 @@ def select_votes(
     total = int(grouped["n"].sum())
     for name in dict.fromkeys(f for f in wanted if f in persist.CODING_FIELDS):
         grouped[name] = grouped["id"].map(persist.loss_reasons(store))
+    if derived:
+        features = persist.vote_features(store)
+        for name in dict.fromkeys(derived):
+            grouped[name] = grouped["id"].map(features[name])
+        if "id" not in wanted and not set(persist.CODING_FIELDS) & set(
+            wanted
+        ):  # votes alike in every field asked for become one row again
+            keys = [k for k in grouped.columns if k not in ("id", "n")]
+            grouped = grouped.groupby(keys, dropna=False, sort=False, as_index=False)["n"].sum()
     if by == "language":  # a vote without a language is a slice of its own
         grouped["language"] = grouped["language"].astype(object).fillna("unknown")
-    if LENGTH_CONTROL in sources and "id" in grouped:
-        texts = persist.response_lengths(store)
-        for side in ("a", "b"):
-            column = f"response_length_{side}"
-            from_text = grouped["id"].map(texts[column])
-            grouped[column] = persist.numeric_if_possible(grouped[column]).fillna(from_text)
     selection = VoteSelection(grouped, total)
     if exclude_users is not None:
         dropped = grouped["user_id"].isin(exclude_users)
@@ -243,6 +258,9 @@ def compute_rankings(
             payload["by"] = by
             payload["slices"] = slices.to_dict()["slices"]
             payload["skipped_slices"] = slices.skipped
+            agreement = slices_agreement(slices, options.seed)
+            if agreement is not None:
+                payload["board_agreement"] = agreement.to_dict()
         top = board.ratings[0] if board.ratings else None
         controlled = payload.get("controlled") or {}
         run.summary.update(
@@ -262,9 +280,23 @@ def compute_rankings(
                 "where": where,
                 "excluded_votes": selection.excluded,
                 "warnings": board.warnings,
+                "board_agreement": payload.get("board_agreement"),
             }
         )
     return payload
+
+
+def slices_agreement(slices: SliceResult, seed: int = 0) -> BoardAgreement | None:
+    """How alike the text-answer and spoken-answer boards of `--by output_modality` order the
+    models (None for another field, or unless both boards exist)."""
+    if slices.field != "output_modality":
+        return None
+    rows = [
+        {"slice_value": value, **asdict(rating)}
+        for value, board in slices.boards.items()
+        for rating in board.ratings
+    ]
+    return answer_form_agreement(pd.DataFrame(rows), seed) if rows else None
 
 
 def compute_regression(
@@ -334,8 +366,11 @@ def demo(app: AppContext) -> str:
     # per-category leaderboards when the taxonomy has run (it runs before ranking in the demo)
     by = "category" if app.store.latest_run("taxonomy") else None
     payload = compute_rankings(app, options, by=by)
-    top = payload["ratings"][0]
-    line = f"ranking: {len(payload['ratings'])} models from {payload['votes']} votes, top {top['model']} ({top['rating']:.0f})"
+    ranked = [r for r in payload["ratings"] if r["rank"] > 0]
+    line = (
+        f"ranking: {len(payload['ratings'])} models from {payload['votes']:,} votes. "
+        f"{leader_headline(ranked).rstrip('.')}"
+    )
     if by:
         line += f", {len(payload.get('slices') or [])} per-category leaderboards"
     try:

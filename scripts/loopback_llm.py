@@ -107,6 +107,9 @@ def start_llm_server(
         "--host", host, "--port", str(port),
         "--n_ctx", str(n_ctx), "--n_threads", str(n_threads), "--n_threads_batch", str(n_threads),
         "--verbose", "False",
+        # its default ends a streaming answer early (a bare [DONE]) when another request comes
+        # in: two arena systems on one server would each get the other's answer cut off
+        "--interrupt_requests", "False",
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

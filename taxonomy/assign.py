@@ -15,16 +15,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from taxonomy.categories import (
-    NOVEL,
-    CategorySet,
-    Encoder,
-    categorise_queries,
-    category_scorer,
-    query_categories,
-)
+from taxonomy.categories import NOVEL, CategorySet, Encoder, category_scorer
 from taxonomy.cluster import UNCLUSTERED, CentroidAssigner
 from taxonomy.modality import ModalityClassifier, final_modality
+from taxonomy.query_category import (
+    CategoryClassifier,
+    QueryCategoriser,
+    decided_prior,
+)
 from taxonomy.reduce import interpolate_coordinates
 
 #: fitted points that place new points on the map (as `interpolate_coordinates` samples them)
@@ -44,18 +42,27 @@ def map_reference_rows(n_fitted: int, max_reference: int = MAP_REFERENCE) -> np.
 
 
 class TaxonomyAssigner(BaseEstimator):
-    """Nearest-centroid cluster (above `threshold`), category and modality for new queries."""
+    """Nearest-centroid cluster (above `threshold`), category and modality for new queries.
+
+    A new query's category follows the build's rule (`taxonomy.query_category`): its own
+    probabilities times its cluster's prior, where the prior is the mean probability of the
+    cluster's stored central queries (or, when the cluster's stored category is another, an
+    analyst's or an LLM's call, that category with the stored confidence). With
+    `cluster_weight=None` (runs made before per-query categories) it takes its cluster's.
+    """
 
     def __init__(
         self,
         threshold: float | None = 0.4,
         modality_margin: float = 0.08,
-        override_margin: float | None = 0.1,
+        cluster_weight: float | None = 0.5,
+        uncertain_below: float = 0.5,
         use_cases: str | None = None,
     ):
         self.threshold = threshold
         self.modality_margin = modality_margin
-        self.override_margin = override_margin
+        self.cluster_weight = cluster_weight
+        self.uncertain_below = uncertain_below
         self.use_cases = use_cases
 
     def fit(
@@ -67,8 +74,9 @@ class TaxonomyAssigner(BaseEstimator):
         map_embeddings: np.ndarray,
         map_coordinates: np.ndarray,
     ) -> TaxonomyAssigner:
-        """`leaves`: the run's leaf clusters (cluster_id, centroid, merged_into, category);
-        `map_*`: embeddings and 2-D coordinates of fitted queries (see `map_reference_rows`)."""
+        """`leaves`: the run's leaf clusters (cluster_id, centroid, merged_into, category, and
+        central_texts and category_confidence where stored); `map_*`: embeddings and 2-D
+        coordinates of fitted queries (see `map_reference_rows`)."""
         threshold = -1.0 if self.threshold is None else self.threshold
         self.centroids_ = CentroidAssigner(threshold).fit_centroids(
             leaves["cluster_id"].to_numpy(), np.stack(leaves["centroid"].to_list())
@@ -79,9 +87,18 @@ class TaxonomyAssigner(BaseEstimator):
             if pd.notna(m)
         }
         self.cluster_category_ = leaves.set_index("cluster_id")["category"].to_dict()
+        self.cluster_confidence_ = (
+            leaves.set_index("cluster_id")["category_confidence"].to_dict()
+            if "category_confidence" in leaves
+            else {}
+        )
         self.category_modality_ = {c.name: c.modality for c in categories.categories}
-        self.scorer_ = category_scorer(categories, encode, use_cases=self.use_cases)
-        self.novel_threshold_ = float(novel_threshold)
+        self.categoriser_ = QueryCategoriser(
+            CategoryClassifier().fit(categories, encode, self.use_cases),
+            category_scorer(categories, encode, use_cases=self.use_cases),
+            float(novel_threshold), self.cluster_weight or 0.0, self.uncertain_below,
+        )  # fmt: skip
+        self.priors_ = self._priors(leaves, categories, encode)
         self.modality_ = ModalityClassifier(self.modality_margin).fit(categories, encode)
         self.map_embeddings_ = np.asarray(map_embeddings, dtype=np.float32)
         self.map_coordinates_ = np.asarray(map_coordinates, dtype=np.float32)
@@ -98,20 +115,7 @@ class TaxonomyAssigner(BaseEstimator):
             [self.merged_into_.get(int(k), int(k)) if k >= 0 else int(k) for k in base],
             dtype=np.int64,
         )
-        category = np.array(
-            [self.cluster_category_.get(k, NOVEL) for k in effective.tolist()], dtype=object
-        )
-        clustered = np.flatnonzero(effective != UNCLUSTERED)
-        if len(clustered) and self.override_margin is not None:
-            category[clustered] = query_categories(
-                self.scorer_, x[clustered], category[clustered], self.novel_threshold_,
-                self.override_margin, [texts[i] for i in clustered],
-            )  # fmt: skip
-        loose = np.flatnonzero(effective == UNCLUSTERED)
-        if len(loose):
-            category[loose] = categorise_queries(
-                self.scorer_, x[loose], self.novel_threshold_, [texts[i] for i in loose]
-            )[0]
+        category = self._categories(texts, x, effective)
         query_modality, modality_score = self.modality_.predict(texts, x)
         coords = interpolate_coordinates(self.map_embeddings_, self.map_coordinates_, x)
         modality = final_modality(
@@ -126,6 +130,54 @@ class TaxonomyAssigner(BaseEstimator):
                 "y": coords[:, 1].astype(float), "source": "assign",
             }
         )  # fmt: skip
+
+    def _priors(
+        self, leaves: pd.DataFrame, categories: CategorySet, encode: Encoder
+    ) -> dict[int, np.ndarray]:
+        """Effective cluster id -> prior (clusters that fit no category have none)."""
+        names = categories.names
+        texts: dict[int, list[str]] = {}
+        for row in leaves.itertuples():
+            effective = self.merged_into_.get(int(row.cluster_id), int(row.cluster_id))
+            central = getattr(row, "central_texts", None)
+            texts.setdefault(effective, []).extend(list(central) if central is not None else [])
+        priors: dict[int, np.ndarray] = {}
+        for k, central in texts.items():
+            category = self.cluster_category_.get(k)
+            if category not in names:
+                continue  # novel (or unknown): no prior, the query decides alone
+            prior = None
+            if central:
+                prior = self.categoriser_.proba(encode(central), central).mean(axis=0)
+            if prior is None or names[int(np.argmax(prior))] != category:
+                confidence = self.cluster_confidence_.get(k)
+                prior = decided_prior(category, 0.8 if pd.isna(confidence) else confidence, names)
+            priors[k] = prior
+        return priors
+
+    def _categories(self, texts: list[str], x: np.ndarray, effective: np.ndarray) -> np.ndarray:
+        if len(effective) == 0:
+            return np.zeros(0, dtype=object)
+        if self.cluster_weight is None:  # a run made before per-query categories
+            category = np.array(
+                [self.cluster_category_.get(k, NOVEL) for k in effective.tolist()], dtype=object
+            )
+            loose = effective == UNCLUSTERED
+            if loose.any():
+                n = len(self.categoriser_.classifier.labels_)
+                idx = np.flatnonzero(loose)
+                category[idx] = self.categoriser_.categorise(
+                    self.categoriser_.proba(x[idx], [texts[i] for i in idx]),
+                    np.full((len(idx), n), 1.0 / n), np.ones(len(idx), dtype=bool), x[idx],
+                    [texts[i] for i in idx],
+                )[0]  # fmt: skip
+            return category
+        n = len(self.categoriser_.classifier.labels_)
+        uniform = np.full(n, 1.0 / n)
+        priors = np.stack([self.priors_.get(k, uniform) for k in effective.tolist()])
+        open_rows = np.array([k not in self.priors_ for k in effective.tolist()], dtype=bool)
+        proba = self.categoriser_.proba(x, texts)
+        return self.categoriser_.categorise(proba, priors, open_rows, x, texts)[0]
 
 
 def assign_batches(

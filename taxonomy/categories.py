@@ -280,10 +280,13 @@ class CategoryDecision:
 class CategoryMapper(BaseEstimator):
     """Map clusters to categories; a cluster that fits none above the threshold is 'novel'.
 
-    method="embedding": each of the cluster's central queries votes for its best-scoring category
-    (PrototypeScorer); the winner needs a mean score >= `novel_threshold` and at least
-    `min_vote_share` of the votes. method="labeler": one `assign_labels` call per cluster on a
-    summary text (name, description, central queries); novel when no label reaches `min_confidence`.
+    method="embedding": the cluster's category is the one its queries most likely have (the
+    largest entry of its prior: the mean calibrated probability of its queries, see
+    `taxonomy.query_category`), with that probability as its confidence; it is novel when its
+    central queries' best plain similarity to any category's examples averages below
+    `novel_threshold` (nothing fits). method="labeler": one `assign_labels` call per cluster on
+    a summary text (name, description, central queries); novel when no label reaches
+    `min_confidence`.
     """
 
     def __init__(
@@ -292,14 +295,12 @@ class CategoryMapper(BaseEstimator):
         method: str = "embedding",
         labeler: Labeler | None = None,
         novel_threshold: float = 0.35,
-        min_vote_share: float = 0.34,
         min_confidence: float = 0.5,
     ):
         self.categories = categories
         self.method = method
         self.labeler = labeler
         self.novel_threshold = novel_threshold
-        self.min_vote_share = min_vote_share
         self.min_confidence = min_confidence
 
     def fit(
@@ -308,18 +309,21 @@ class CategoryMapper(BaseEstimator):
         scorer: PrototypeScorer | None = None,
         summaries: dict[int, str] | None = None,
         central_texts: dict[int, list[str]] | None = None,
+        priors: dict[int, np.ndarray] | None = None,
     ) -> CategoryMapper:
-        """Learned: decisions_ (cluster id -> CategoryDecision)."""
+        """Learned: decisions_ (cluster id -> CategoryDecision). The embedding method needs the
+        scorer (novelty) and each cluster's prior over `categories.names`."""
         if self.method == "labeler":
             if self.labeler is None or summaries is None:
                 raise ValueError("method='labeler' needs a labeler and cluster summaries")
             self.decisions_ = self._fit_labeler(summaries)
         elif self.method == "embedding":
-            if scorer is None:
-                raise ValueError("method='embedding' needs a fitted PrototypeScorer")
+            if scorer is None or priors is None:
+                raise ValueError("method='embedding' needs a fitted PrototypeScorer and priors")
             texts = central_texts or {}
             self.decisions_ = {
-                k: self._decide(scorer, e, texts.get(k)) for k, e in central_embeddings.items()
+                k: self._decide(scorer, e, priors[k], texts.get(k))
+                for k, e in central_embeddings.items()
             }
         else:
             raise ValueError(
@@ -328,20 +332,19 @@ class CategoryMapper(BaseEstimator):
         return self
 
     def _decide(
-        self, scorer: PrototypeScorer, embeddings: np.ndarray, texts: Sequence[str] | None = None
+        self,
+        scorer: PrototypeScorer,
+        embeddings: np.ndarray,
+        prior: np.ndarray,
+        texts: Sequence[str] | None = None,
     ) -> CategoryDecision:
-        scores = scorer.score(embeddings, texts)
-        votes = np.bincount(scores.argmax(axis=1), minlength=len(scorer.labels_)) / len(scores)
-        ok = np.isfinite(scores)
-        means = np.where(ok, scores, 0.0).sum(axis=0) / np.maximum(ok.sum(axis=0), 1)
-        means[ok.sum(axis=0) == 0] = -9.0  # a category no central query may take
-        winner = int(np.argmax(votes + 1e-6 * means))
-        raw = scorer.score_raw(embeddings, texts)[:, winner]
-        mean_score = float(raw[np.isfinite(raw)].mean()) if np.isfinite(raw).any() else -1.0
-        novel = mean_score < self.novel_threshold or votes[winner] < self.min_vote_share
-        name = scorer.labels_[winner]
+        winner = int(np.argmax(prior))
+        name = self.categories.names[winner]
+        raw = scorer.score_raw(embeddings, texts)
+        best = np.where(np.isfinite(raw), raw, -1.0).max(axis=1)
+        novel = float(best.mean()) < self.novel_threshold if len(best) else True
         return CategoryDecision(
-            NOVEL if novel else name, name, float(votes[winner]), novel, "embedding"
+            NOVEL if novel else name, name, float(prior[winner]), novel, "embedding"
         )
 
     def _fit_labeler(self, summaries: dict[int, str]) -> dict[int, CategoryDecision]:
@@ -366,69 +369,6 @@ class CategoryMapper(BaseEstimator):
                 NOVEL if novel else best.label, best.label, float(best.confidence), novel, "labeler"
             )
         return decisions
-
-
-def categorise_queries(
-    scorer: PrototypeScorer,
-    embeddings: np.ndarray,
-    novel_threshold: float,
-    texts: Sequence[str] | None = None,
-) -> tuple[list[str], np.ndarray]:
-    """Per-query category for queries outside any cluster (best score, 'novel' below threshold)."""
-    if len(embeddings) == 0:
-        return [], np.zeros(0, dtype=np.float32)
-    best = scorer.score(embeddings, texts).argmax(axis=1)
-    top = scorer.score_raw(embeddings, texts)[np.arange(len(best)), best]
-    labels = [
-        scorer.labels_[b] if s >= novel_threshold else NOVEL for b, s in zip(best, top, strict=True)
-    ]
-    return labels, top
-
-
-def query_categories(
-    scorer: PrototypeScorer,
-    embeddings: np.ndarray,
-    cluster_category: Sequence[str],
-    novel_threshold: float,
-    override_margin: float,
-    texts: Sequence[str] | None = None,
-) -> np.ndarray:
-    """Each query's category: its cluster's, unless its own best category beats the cluster's by
-    `override_margin` (centred score) and fits at all (plain score >= `novel_threshold`).
-
-    A cluster mixing factoid questions with calendar requests thus files each query where it
-    belongs; a query near the boundary follows its cluster. Queries of a novel cluster (or none)
-    take their own category when it beats the runner-up by the margin, else stay novel. With
-    `texts`, a query that does not meet a category's condition (`requires`) never gets it, even
-    from its cluster (it then takes its own best category).
-    """
-    cluster_category = np.asarray(cluster_category, dtype=object)
-    out = cluster_category.copy()
-    if len(embeddings) == 0:
-        return out
-    scores = scorer.score(embeddings, texts)
-    raw = scorer.score_raw(embeddings, texts)
-    index = {name: j for j, name in enumerate(scorer.labels_)}
-    best = scores.argmax(axis=1)
-    rows = np.arange(len(best))
-    ordered = np.sort(scores, axis=1)
-    runner_up = ordered[:, -2] if scores.shape[1] > 1 else np.full(len(best), -np.inf)
-    theirs = np.array(
-        [
-            scores[i, index[c]] if c in index else runner_up[i]
-            for i, c in enumerate(cluster_category)
-        ]
-    )
-    own = np.array([scorer.labels_[b] for b in best], dtype=object)
-    override = (
-        (own != cluster_category)
-        & (scores[rows, best] - theirs >= override_margin)
-        & (raw[rows, best] >= novel_threshold)
-    )
-    out[override] = own[override]
-    barred = ~np.isfinite(theirs) & np.array([c in index for c in cluster_category])
-    out[barred] = own[barred]
-    return out
 
 
 def cluster_summary(name: str, description: str, central_texts: Sequence[str]) -> str:

@@ -106,15 +106,26 @@ def build_command(app: AppContext, min_cluster_size, min_samples, reassign_thres
     click.echo(run_build(app, params, categories_path))
 
 
-def share_table(table: pd.DataFrame, what: str) -> str:
+def _mix_note(category: str, mix: dict[str, float], at_least: float = 0.1) -> str:
+    """' (also 20% knowledge, 12% uncertain)' when a tenth or more of a cluster's queries are
+    filed under another category than the cluster's (each query keeps its own)."""
+    others = [(c, share) for c, share in mix.items() if c != category]
+    if sum(share for _, share in others) < at_least:
+        return ""
+    shown = ", ".join(f"{share:.0%} {display_name(c).lower()}" for c, share in others[:3])
+    return f" (also {shown})"
+
+
+def share_table(table: pd.DataFrame, what: str, unit: str = "queries") -> str:
     """Category or modality shares as a table: the name in words, the share with its 95% CI,
-    the queries behind it and, where people labelled queries, the bias-corrected share."""
+    the queries (or conversations: `unit`) behind it and, where people labelled queries, the
+    bias-corrected share."""
     rows = []
     for row in table.to_dict("records"):
         line = {
             what: display_name(row["label"]),
             "share (95% CI)": share_with_ci(row["share"], row["ci_low"], row["ci_high"], ".1%"),
-            "queries": int(row["count"]),
+            unit: int(row["count"]),
         }
         if "ppi_share" in row:
             line["bias-corrected share"] = share_with_ci(
@@ -144,9 +155,14 @@ def show_command(app: AppContext, run_id: int | None, top: int, as_json: bool) -
         persist.category_shares(store, run_id),
         persist.modality_shares(store, run_id),
     )
+    mix = persist.category_mix(store, run_id)
+    clusters["category_mix"] = [
+        mix.get(int(k), {}) if level == 0 else {}
+        for k, level in zip(clusters["cluster_id"], clusters["level"], strict=True)
+    ]
     if as_json:
         cols = ["cluster_id", "level", "parent_id", "parent_name", "name", "description", "size", "category",
-                "novel", "keywords", "central_texts", "labeler"]  # fmt: skip
+                "category_mix", "novel", "keywords", "central_texts", "labeler"]  # fmt: skip
         echo_json({"run_id": run_id, "clusters": clusters[cols].to_dict("records"),
                     "category_shares": categories.to_dict("records"), "modality_shares": modality.to_dict("records")})  # fmt: skip
         return
@@ -167,7 +183,7 @@ def show_command(app: AppContext, run_id: int | None, top: int, as_json: bool) -
             keywords = ", ".join((child.keywords or [])[:5])
             click.echo(
                 f"  [{child.cluster_id:>3}] {child.name} ({child.size}) → {category}{flag}"
-                f"  | {keywords}"
+                f"{_mix_note(child.category, child.category_mix)}  | {keywords}"
             )
     loose = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] < 0)]
     if len(loose):
@@ -176,6 +192,15 @@ def show_command(app: AppContext, run_id: int | None, top: int, as_json: bool) -
         )
     click.echo("\nCategory shares:")
     click.echo(share_table(categories, "category"))
+    per_conversation = persist.conversation_category_shares(store, run_id)
+    if per_conversation is not None:
+        from taxonomy.conversations import TopicChanges
+
+        changes = summary.get("conversations")
+        click.echo("\nCategory shares, each conversation counted once by its first turn:")
+        if changes:
+            click.echo(f"({TopicChanges(**changes).sentence})")
+        click.echo(share_table(per_conversation, "category", "conversations"))
     click.echo("\nModality shares:")
     click.echo(share_table(modality, "modality"))
 
@@ -277,7 +302,8 @@ def assign_command(
     app: AppContext, run_id: int | None, threshold: float | None, use_ray: bool,
     batch_size: int | None, categories_path: Path | None,
 ) -> None:  # fmt: skip
-    """Assign queries the run has not seen to its clusters, without re-clustering."""
+    """Assign queries the run has not seen to its clusters, without re-clustering (a later turn
+    of a conversation follows its conversation's first turn, as in the build)."""
     categories = resolve_categories(categories_path, app.settings.workspace)
     embedder = app.embedder
     ray_embedder = None

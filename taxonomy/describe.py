@@ -10,10 +10,10 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import CountVectorizer
 from tqdm.auto import tqdm
 
-from arenalens.labeler.base import Labeler
+from arenalens.labeler.base import Labeler, NamingRequest
 from arenalens.labeler.embedding import EmbeddingLabeler
 from arenalens.labeler.keywords import dedupe_terms
-from arenalens.labeler.names import UseCaseBank, load_use_cases, phrase_name
+from arenalens.labeler.names import UseCaseBank, load_use_cases, phrase_name, qualified_name
 from arenalens.privacy import is_personal_data, text_for_keywords
 from taxonomy.cluster import UNCLUSTERED, cluster_centroids
 from taxonomy.reduce import normalise_rows
@@ -90,6 +90,21 @@ def central_indices(embeddings: np.ndarray, labels: np.ndarray, n: int) -> dict[
     return out
 
 
+def boundary_texts(
+    texts: Sequence[str], embeddings: np.ndarray, labels: np.ndarray, n: int
+) -> dict[int, list[str]]:
+    """For each cluster, up to `n` distinct member texts least similar to its centroid (its
+    edges), least similar first."""
+    x = normalise_rows(embeddings)
+    ids, centroids = cluster_centroids(x, labels)
+    out: dict[int, list[str]] = {}
+    for k, c in zip(ids.tolist(), centroids, strict=True):
+        members = np.flatnonzero(np.asarray(labels) == k)
+        order = members[np.argsort(x[members] @ c, kind="stable")]
+        out[k] = unique_texts([texts[i] for i in order], n)
+    return out
+
+
 def unique_texts(texts: Sequence[str], limit: int) -> list[str]:
     """First `limit` distinct texts (case-insensitive), order kept."""
     seen: set[str] = set()
@@ -109,27 +124,51 @@ def name_groups_contrastively(
     group_texts: dict[int, list[str]],
     centroids: dict[int, np.ndarray],
     *,
+    boundary_texts: dict[int, list[str]] | None = None,
+    keywords: dict[int, list[str]] | None = None,
     n_contrast_groups: int = 3,
     n_contrast_texts: int = 3,
+    n_sibling_names: int = 8,
     instructions: str = NAMING_INSTRUCTIONS,
     progress: str = "naming clusters",
 ) -> dict[int, tuple[str, str, str]]:
-    """(name, description, labeler) per group; out-group = central texts of the nearest groups."""
+    """(name, description, labeler) per group, in the order given (largest first, by callers).
+
+    Each request carries the group's central and boundary texts, the central texts of its
+    `n_contrast_groups` nearest groups as contrast, and the names its `n_sibling_names` nearest
+    groups were already given, to differ from: groups are named in rounds of the labeler's
+    concurrency, so every round sees the names of the rounds before it."""
     ids = list(group_texts)
     if not ids:
         return {}
-    matrix = normalise_rows(np.stack([centroids[k] for k in ids]))
-    sims = matrix @ matrix.T
+    near = nearest_groups(centroids, max(n_contrast_groups, n_sibling_names))
+    boundary_texts = boundary_texts or {}
+    keywords = keywords or {}
     names: dict[int, tuple[str, str, str]] = {}
-    for row, k in enumerate(tqdm(ids, desc=progress, disable=len(ids) < 20)):
-        order = [ids[j] for j in np.argsort(-sims[row]) if ids[j] != k][:n_contrast_groups]
-        out_group = [t for other in order for t in group_texts[other][:n_contrast_texts]]
-        result = labeler.name_group(group_texts[k], out_group, instructions=instructions)
-        names[k] = (
-            result.name.strip() or f"cluster {k}",
-            result.description.strip(),
-            result.labeler or labeler.name,
-        )
+    step = max(1, int(getattr(labeler, "concurrency", 1) or 1))
+    rounds = range(0, len(ids), step)
+    for start in tqdm(rounds, desc=progress, disable=len(ids) < 20):
+        chunk = ids[start : start + step]
+        requests = [
+            NamingRequest(
+                central=group_texts[k],
+                boundary=boundary_texts.get(k, []),
+                contrast=[
+                    t for other in near[k][:n_contrast_groups]
+                    for t in group_texts[other][:n_contrast_texts]
+                ],
+                sibling_names=[names[o][0] for o in near[k][:n_sibling_names] if o in names],
+                keywords=keywords.get(k, []),
+            )
+            for k in chunk
+        ]  # fmt: skip
+        for k, result in zip(chunk, labeler.name_clusters(requests, instructions=instructions),
+                             strict=True):  # fmt: skip
+            names[k] = (
+                result.name.strip() or f"cluster {k}",
+                result.description.strip(),
+                result.labeler or labeler.name,
+            )
     return dedupe_names(names, group_texts)
 
 
@@ -181,6 +220,21 @@ def name_groups_offline(
         if k not in chosen and name.lower() not in taken:
             chosen[k] = (name, desc)
             taken.add(name.lower())
+    holder = {name.lower(): k for k, (name, _) in chosen.items()}
+    for k in ids:
+        found = None if k in chosen else bank.best(vectors[k])
+        if found is None or found[0].lower() not in holder:
+            continue
+        # its best use case went to a sibling: that name, qualified by what sets it apart
+        best, _fit, desc = found
+        other = holder.get(best.lower())
+        name = qualified_name(
+            best, keywords.get(k, []), keywords.get(other, []) if other is not None else [],
+            group_texts[k],
+        )  # fmt: skip
+        if name and name.lower() not in taken:
+            chosen[k] = (name, desc)
+            taken.add(name.lower())
     for k in ids:
         if k in chosen:
             continue
@@ -229,6 +283,7 @@ class ClusterDescriber(BaseEstimator):
         n_contrast_texts: int = 3,
         instructions: str = NAMING_INSTRUCTIONS,
         use_cases: str | None = None,
+        n_boundary: int = 3,
     ):
         self.labeler = labeler
         self.n_keywords = n_keywords
@@ -237,6 +292,7 @@ class ClusterDescriber(BaseEstimator):
         self.n_contrast_texts = n_contrast_texts
         self.instructions = instructions
         self.use_cases = use_cases
+        self.n_boundary = n_boundary
 
     def fit(
         self, texts: Sequence[str], embeddings: np.ndarray, labels: np.ndarray
@@ -261,10 +317,19 @@ class ClusterDescriber(BaseEstimator):
                 labeler_name=f"use-case bank and phrases, {self.labeler.name}",
             )  # fmt: skip
         else:
+            sizes = {k: int(np.sum(labels == k)) for k in ids.tolist()}
+            largest_first = sorted(group_texts, key=lambda k: (-sizes[k], k))
             names = name_groups_contrastively(
                 self.labeler,
-                group_texts,
+                {k: group_texts[k] for k in largest_first},
                 centroid_of,
+                boundary_texts={
+                    k: [t for t in edge if t not in group_texts[k]][: self.n_boundary]
+                    for k, edge in boundary_texts(
+                        texts, embeddings, labels, self.n_boundary * 2
+                    ).items()
+                },
+                keywords=keywords,
                 n_contrast_groups=self.n_contrast_clusters,
                 n_contrast_texts=self.n_contrast_texts,
                 instructions=self.instructions,

@@ -14,6 +14,8 @@ from arenalens.datafiles import read_yaml
 from taxonomy.cluster import UNCLUSTERED
 from taxonomy.errors import TaxonomyError
 
+UNSURE = ("uncertain", "novel")  # filed under no category: never counted as correct
+
 
 def purity(predicted: np.ndarray, gold: np.ndarray) -> float:
     """Share of queries whose cluster's majority gold label is their own."""
@@ -66,12 +68,17 @@ def load_category_map(path: str | Path) -> dict[str, str]:
 def category_accuracy(
     predicted: pd.Series, gold: pd.Series, mapping: dict[str, str]
 ) -> dict[str, object]:
-    """Accuracy of predicted categories against mapped gold labels (unmapped gold labels skipped)."""
+    """Accuracy of predicted categories against mapped gold labels (unmapped gold labels skipped).
+
+    A query filed as uncertain (or novel) counts as not correct; the share of such queries and
+    the accuracy over the others are reported beside it."""
     expected = gold.astype(str).map(mapping)
     keep = expected.notna()
     if not keep.any():
         raise TaxonomyError("no gold label is in the category map; check the map's keys")
-    hits = predicted[keep].astype(str).to_numpy() == expected[keep].to_numpy()
+    filed = predicted[keep].astype(str).to_numpy()
+    hits = filed == expected[keep].to_numpy()
+    unsure = np.isin(filed, UNSURE)
     per = (
         pd.DataFrame({"expected": expected[keep].to_numpy(), "hit": hits})
         .groupby("expected")["hit"]
@@ -80,6 +87,8 @@ def category_accuracy(
     return {
         "category_accuracy": float(hits.mean()),
         "category_n": int(keep.sum()),
+        "category_unsure_share": float(unsure.mean()),
+        "category_accuracy_when_filed": float(hits[~unsure].mean()) if (~unsure).any() else None,
         "category_accuracy_by_category": {k: float(v) for k, v in per.items()},
         # the same figures by their usual name: of the queries whose gold category is c, the
         # share filed under c

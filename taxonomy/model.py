@@ -10,15 +10,12 @@ import pandas as pd
 
 from arenalens.labeler.base import Labeler
 from taxonomy.categories import (
-    NOVEL,
     CategoryMapper,
     CategorySet,
     Encoder,
     calibrate_novel_threshold,
-    categorise_queries,
     category_scorer,
     cluster_summary,
-    query_categories,
 )
 from taxonomy.cluster import (
     UNCLUSTERED,
@@ -30,6 +27,12 @@ from taxonomy.cluster import (
 from taxonomy.describe import ClusterDescriber, central_indices
 from taxonomy.hierarchy import ClusterHierarchy
 from taxonomy.modality import ModalityClassifier, final_modality
+from taxonomy.query_category import (
+    CategoryClassifier,
+    QueryCategoriser,
+    cluster_priors,
+    decided_prior,
+)
 from taxonomy.reduce import UMAPReducer, cosine_knn, interpolate_coordinates, normalise_rows
 from taxonomy.timing import FIT_STAGES, StageTimer
 
@@ -52,9 +55,11 @@ class TaxonomyParams:
     n_central: int = 8
     category_method: str = "auto"  # auto | embedding | labeler
     novel_threshold: float | None = None  # None: calibrated on the categories file
-    novel_quantile: float = 0.05
+    novel_quantile: float = 0.02
     modality_margin: float = 0.08
-    category_override_margin: float = 0.1
+    # a query's category: own probabilities x its cluster's prior ** weight; below: uncertain
+    category_cluster_weight: float = 0.5
+    category_uncertain_below: float = 0.5
     use_cases: str | None = None  # use-case bank YAML (None: the shipped data/use_cases.yaml)
     random_state: int = 0
 
@@ -102,6 +107,7 @@ class CategoryFit:
     method: str
     novel_threshold: float
     query_category: np.ndarray
+    query_confidence: np.ndarray
     query_modality: np.ndarray
     modality: np.ndarray
     modality_score: np.ndarray
@@ -172,12 +178,20 @@ def fit_categories(
     params: TaxonomyParams,
     fit_idx: np.ndarray | None = None,
 ) -> CategoryFit:
-    """Clusters to categories (novel below the calibrated threshold), loose queries by their own
-    best category, and every query's modality."""
+    """Each query's category from its own calibrated probabilities and its cluster's (see
+    `taxonomy.query_category`), clusters' categories (novel below the calibrated threshold),
+    and every query's modality."""
     scorer = category_scorer(categories, encode, use_cases=params.use_cases)
     novel_threshold = params.novel_threshold
     if novel_threshold is None:
         novel_threshold = calibrate_novel_threshold(scorer, params.novel_quantile)
+    categoriser = QueryCategoriser(
+        CategoryClassifier().fit(categories, encode, params.use_cases), scorer,
+        float(novel_threshold), params.category_cluster_weight, params.category_uncertain_below,
+    )  # fmt: skip
+    proba = categoriser.proba(x, texts)
+    labels = assignment.labels
+    priors = cluster_priors(proba, labels)
     method = params.category_method
     if method == "auto":
         method = "labeler" if labeler.name.lower().startswith("llm") else "embedding"
@@ -191,29 +205,30 @@ def fit_categories(
             for k, d in describer.descriptions_.items()
         },
         {k: [texts_fit[i] for i in rows] for k, rows in central.items()},
+        priors,
     )
-    labels = assignment.labels
-    cluster_category = {k: d.category for k, d in mapper.decisions_.items()}
-    query_category = np.array(
-        [cluster_category.get(k, NOVEL) for k in labels.tolist()], dtype=object
+    names = categories.names
+    uniform = np.full(len(names), 1.0 / len(names))
+    prior_of = {}
+    for k, decision in mapper.decisions_.items():
+        if decision.novel:
+            prior_of[k] = uniform
+        elif method == "embedding":
+            prior_of[k] = priors.get(k, uniform)
+        else:  # the labeler's call on the cluster, as confident as it said
+            prior_of[k] = decided_prior(decision.category, decision.confidence, names)
+    query_prior = (
+        np.stack([prior_of.get(k, uniform) for k in labels.tolist()]) if len(labels) else proba
     )
-    clustered = np.flatnonzero(labels != UNCLUSTERED)
-    if len(clustered):  # a query that confidently disagrees with its cluster keeps its own
-        query_category[clustered] = query_categories(
-            scorer, x[clustered], query_category[clustered], novel_threshold,
-            params.category_override_margin, [texts[i] for i in clustered],
-        )  # fmt: skip
-    loose = np.flatnonzero(labels == UNCLUSTERED)
-    if len(loose):
-        query_category[loose] = categorise_queries(
-            scorer, x[loose], novel_threshold, [texts[i] for i in loose]
-        )[0]
+    decisions = mapper.decisions_  # unclustered queries and novel clusters fit no category
+    open_rows = np.array([k not in decisions or decisions[k].novel for k in labels.tolist()])
+    query_category, confidence = categoriser.categorise(proba, query_prior, open_rows, x, texts)
     modality_clf = ModalityClassifier(params.modality_margin).fit(categories, encode)
     query_modality, modality_score = modality_clf.predict(texts, x)
     modality = final_modality(query_modality, [categories.modality_of(c) for c in query_category])
     return CategoryFit(
-        mapper, method, float(novel_threshold), query_category, query_modality, modality,
-        modality_score,
+        mapper, method, float(novel_threshold), query_category, confidence, query_modality,
+        modality, modality_score,
     )  # fmt: skip
 
 

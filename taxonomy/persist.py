@@ -198,6 +198,17 @@ def query_assignment_table(store: Store, run_id: int | None = None) -> pd.DataFr
     return out[columns]
 
 
+def category_mix(store: Store, run_id: int | None = None) -> dict[int, dict[str, float]]:
+    """Cluster id -> share of its queries per category (queries keep their own category, so a
+    cluster's queries may be filed under several), largest first."""
+    frame = read_assignments(store, resolve_run(store, run_id))
+    out: dict[int, dict[str, float]] = {}
+    for cluster_id, group in frame.groupby("cluster_id"):
+        shares = group["category"].astype(str).value_counts(normalize=True)
+        out[int(cluster_id)] = {str(k): float(v) for k, v in shares.items()}
+    return out
+
+
 def map_coordinates(store: Store, run_id: int | None = None) -> pd.DataFrame:
     """2-D map of a run: interaction_id, x, y, cluster_id, cluster_name, parent_name, category,
     modality, query."""
@@ -243,6 +254,22 @@ def _shares(store: Store, run_id: int | None, field: str) -> pd.DataFrame:
         table["count"] = table["count"].fillna(0).astype(int)
         table["share"] = table["share"].fillna(0.0)
     return table
+
+
+def conversation_category_shares(store: Store, run_id: int | None = None) -> pd.DataFrame | None:
+    """Category shares counting each conversation once (by its first turn; a single-turn query
+    is a conversation of one turn), or None when the run placed no later turn."""
+    from taxonomy.conversations import conversation_shares
+
+    run_id = resolve_run(store, run_id)
+    a = taxonomy_assignments.c
+    later = store.read_frame(
+        select(a.interaction_id).where(a.run_id == run_id, a.source == "conversation")
+    )
+    if later.empty:
+        return None
+    frame = _field_and_user(store, run_id, "category")
+    return conversation_shares(frame, "category", later["interaction_id"].tolist())
 
 
 def category_shares(store: Store, run_id: int | None = None) -> pd.DataFrame:
@@ -348,7 +375,7 @@ def human_labels(store: Store, field: str) -> pd.Series:
 
 
 __all__ = [
-    "add_edit", "category_shares", "cluster_table", "human_labels", "import_labels", "latest_run_id",
+    "add_edit", "category_mix", "category_shares", "cluster_table", "human_labels", "import_labels", "latest_run_id",
     "list_edits", "map_coordinates", "modality_shares", "query_assignment_table", "read_assignments",
     "read_clusters", "resolve_run", "taxonomy_runs", "write_run", "write_clusters",
     "append_assignments", "cluster_counts",

@@ -13,6 +13,16 @@ from taxonomy import persist
 from taxonomy.assign import TaxonomyAssigner, assign_batches, assign_on_ray, map_reference_rows
 from taxonomy.categories import CategorySet, Encoder
 from taxonomy.cluster import UNCLUSTERED
+from taxonomy.conversations import (
+    FIT_SAMPLE,
+    TopicChanges,
+    cluster_fit_floors,
+    count_topic_changes,
+    follow_first_turns,
+    later_turn_topics,
+    later_turns_among,
+    split_turns,
+)
 from taxonomy.edits import RATING_VALUES, Edit, EditReport, apply_edits
 from taxonomy.errors import EditError, TaxonomyError
 from taxonomy.evaluate import category_accuracy, clustering_scores, purity
@@ -36,6 +46,8 @@ class BuildSummary:
     new_clusters: int = 0
     edits_applied: int = 0
     edits_skipped: list[str] = field(default_factory=list)
+    conversations: TopicChanges | None = None  # when the workspace holds conversations
+    topics: pd.DataFrame | None = None  # per later turn (`later_turn_topics`), not stored
 
     def line(self) -> str:
         m = self.metrics
@@ -50,6 +62,8 @@ class BuildSummary:
             text += f"; {self.matched} clusters continue run {self.previous_run_id}, {self.new_clusters} new"
         if self.edits_applied or self.edits_skipped:
             text += f"; {self.edits_applied} edits re-applied, {len(self.edits_skipped)} skipped"
+        if self.conversations is not None:
+            text += f"; {self.conversations.sentence}"
         return text
 
 
@@ -151,7 +165,11 @@ def build_taxonomy(
     `show_progress`: a bar by stage (None: on a terminal only); timings go into the run summary.
     """
     params = params or TaxonomyParams()
-    queries = store.queries_frame()
+    every_query = store.queries_frame()
+    # a conversation is clustered by its first turn; its later turns follow it (see
+    # taxonomy.conversations), so only single-turn queries and first turns are fitted
+    turns = store.conversation_turns_frame()[["id", "conversation_id", "turn"]]
+    queries, later = split_turns(every_query, turns)
     if len(queries) < 10:
         raise TaxonomyError(
             f"the workspace holds {len(queries)} queries; a taxonomy needs at least 10 (ingest some first)"
@@ -187,18 +205,74 @@ def build_taxonomy(
                 result.clusters, result.assignments, persist.list_edits(store), categories
             )
         with timer.stage("persist"):
+            topics = None
+            if len(later):
+                placed, topics = _place_later_turns(
+                    later, every_query, encode, clusters, assignments
+                )
+                assignments = pd.concat([assignments, placed], ignore_index=True)
+                _recount(clusters, assignments["cluster_id"].value_counts())
             persist.write_run(store, run_id, clusters, assignments)
         result.timings = dict(timer.timings)
         summary = BuildSummary(
             run_id, previous_run, result.metrics, result.timings, len(matched), len(leaf_local) - len(matched),
             len(report.applied), [f"edit {e.id} ({e.kind}): {why}" for e, why in report.skipped],
         )  # fmt: skip
+        summary.topics = topics
+        if len(turns):
+            summary.conversations = count_topic_changes(
+                topics if topics is not None else later.assign(topic_change=None),
+                turns["conversation_id"].nunique(),
+            )
         run.summary.update({
             **result.metrics, "timings": result.timings, "previous_run_id": previous_run,
             "matched_clusters": summary.matched, "new_clusters": summary.new_clusters,
             "edits_applied": summary.edits_applied, "edits_skipped": summary.edits_skipped,
+            "conversations": summary.conversations.to_dict() if summary.conversations else None,
         })  # fmt: skip
     return summary
+
+
+def _place_later_turns(
+    later: pd.DataFrame,
+    queries: pd.DataFrame,
+    encode: Encoder,
+    clusters: pd.DataFrame,
+    assignments: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assignment rows of the later turns (each follows its conversation's first turn, which
+    `assignments` holds), and each later turn's topic against that cluster
+    (`taxonomy.conversations`); `queries` (id, query) holds the later turns' queries."""
+    texts = queries.set_index("id").loc[later["id"], "query"].astype(str).tolist()
+    base = assignments.set_index("interaction_id")["base_cluster_id"]
+    leaves = clusters[(clusters["level"] == 0) & (clusters["cluster_id"] >= 0)]
+    centroids = {
+        int(k): np.asarray(c, float)
+        for k, c in zip(leaves["cluster_id"], leaves["centroid"], strict=True)
+        if c is not None
+    }
+    # each cluster's fit floor, from (a sample of) its queries that `queries` holds: a build
+    # passes every query; `taxonomy assign` passes only new ones and uses no topics
+    text_of = queries.set_index("id")["query"]
+    members = assignments[
+        assignments["base_cluster_id"].isin(list(centroids))
+        & assignments["interaction_id"].isin(text_of.index)
+    ]
+    members = members.groupby("base_cluster_id", group_keys=False).head(FIT_SAMPLE)
+    floors = (
+        cluster_fit_floors(
+            encode(text_of.loc[members["interaction_id"]].astype(str).tolist()),
+            members["base_cluster_id"].to_numpy(),
+            centroids,
+        )
+        if len(members)
+        else {}
+    )
+    topics = later_turn_topics(
+        later, encode(texts), {f: int(base[f]) for f in later["first_id"]}, centroids,
+        fit_floors=floors,
+    )  # fmt: skip
+    return follow_first_turns(assignments, later, topics), topics
 
 
 def reapply_edits(store: Store, categories: CategorySet, run_id: int | None = None) -> EditReport:
@@ -294,10 +368,13 @@ def fit_assigner(
     fitted = fitted[fitted["source"] == "fit"]
     reference = fitted.iloc[map_reference_rows(len(fitted))]
     id_to_text = store.queries_frame(include_extra=False).set_index("id")["query"].astype(str)
+    per_query = "category_cluster_weight" in config or "category_override_margin" in config
     return TaxonomyAssigner(
         threshold,
         config.get("modality_margin", 0.08),
-        config.get("category_override_margin"),  # runs before per-query categories: None
+        # runs made before per-query categories follow their clusters' (None)
+        config.get("category_cluster_weight", 0.5) if per_query else None,
+        config.get("category_uncertain_below", 0.5),
         config.get("use_cases"),
     ).fit(
         leaves,
@@ -331,24 +408,36 @@ def assign_new_queries(
     (Embedder keyword arguments) is given: workers embed and assign, the driver appends each
     batch. Batches are appended as they finish, so an interrupted run keeps what it wrote and
     a rerun assigns only the rest; cluster sizes are recounted at the end.
+
+    A later turn of a conversation follows its conversation's first turn (placed first when it
+    is new too), as the build places it (`taxonomy.conversations`).
     """
     run_id = persist.resolve_run(store, run_id)
     new = unassigned_queries(store, run_id)
     if not len(new):
         return 0
-    assigner = fit_assigner(store, encode, categories, run_id, threshold)
+    turns = store.conversation_turns_frame()[["id", "conversation_id", "turn", "query"]]
+    later = later_turns_among(turns, set(new["id"]))
+    first = new[~new["id"].isin(set(later["id"]))]
+    clusters = persist.read_clusters(store, run_id)
+    added = 0
 
     def append(rows: pd.DataFrame) -> None:
         persist.append_assignments(store, run_id, rows)
 
-    if ray_embedder is not None:
-        added = assign_on_ray(new, assigner, ray_embedder, append, batch_size or 1024)
-    else:
-        added = 0
-        for rows in assign_batches(new, assigner, encode, batch_size or 50_000):
-            append(rows)
-            added += len(rows)
-    clusters = persist.read_clusters(store, run_id)
+    if len(first):
+        assigner = fit_assigner(store, encode, categories, run_id, threshold)
+        if ray_embedder is not None:
+            added = assign_on_ray(first, assigner, ray_embedder, append, batch_size or 1024)
+        else:
+            for rows in assign_batches(first, assigner, encode, batch_size or 50_000):
+                append(rows)
+                added += len(rows)
+    if len(later):
+        assignments = persist.read_assignments(store, run_id)
+        rows, _ = _place_later_turns(later, new, encode, clusters, assignments)
+        append(rows)
+        added += len(rows)
     _recount(clusters, persist.cluster_counts(store, run_id))
     persist.write_clusters(store, run_id, clusters)
     return added

@@ -21,6 +21,9 @@ def test_demo_builds_workspace_runs_every_stage_and_exits(tmp_path: Path) -> Non
     demo = subprocess.run([*entry, "demo"], env=env, capture_output=True, text=True, timeout=1500)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "SYNTHETIC" in demo.stdout and "FAILED" not in demo.stdout
+    # words, not Python: counts in plain words, the leader only under the evidence rule
+    assert "{'" not in demo.stdout and "[" not in demo.stdout.replace("[y/N]", "")
+    assert "interactions, " in demo.stdout and ", top " not in demo.stdout
     status = json.loads(
         subprocess.run(
             [*entry, "status", "--json"], env=env, capture_output=True, text=True, check=True

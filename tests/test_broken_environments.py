@@ -252,8 +252,9 @@ def test_a_full_disk_under_an_output_file_is_one_line(
     [("53100", "has no space left"), ("25006", "refuses writes"), ("42501", "refuses this user")],
 )
 def test_postgresql_environment_failures_are_named_by_sqlstate(sqlstate: str, words: str) -> None:
-    # psycopg errors carry the server's SQLSTATE; a full disk (53100) cannot be made on demand
-    # on the shared test server, so its classification is checked on the SQLSTATE alone
+    # psycopg errors carry the server's SQLSTATE; a real full disk under PostgreSQL needs root
+    # and a server on this machine (tests/test_full_disk_postgres.py), so the classification is
+    # also checked on the SQLSTATE alone, for servers elsewhere
     from arenalens.store.errors import unwritable_error
 
     error = type("ServerError", (Exception,), {"sqlstate": sqlstate})("could not extend file")

@@ -22,6 +22,20 @@ def test_codes_and_categories_read_as_words():
     assert display.display_name(math.nan) == "—"
 
 
+def test_voice_codes_fields_and_answer_forms_read_as_words():
+    for code in ("prosody", "speaking_rate", "voice_fit", "audio_quality"):
+        assert "_" not in display.display_name(code)
+    assert display.display_name("speaking_rate_wps") == "Speaking rate (words per second)"
+    assert display.display_name("time_to_first_audio_s") == "Time to first audio (seconds)"
+    assert display.display_name("output_modality") == "Answer form"
+    assert display.display_value("output_modality", "speech") == "Spoken answers (heard)"
+    assert display.display_value("output_modality", "text") == "Text answers (read)"
+    assert display.display_value("turn_depth", 2) == "2"
+    assert display.display_value("output_modality", None) == "—"
+    for column in ("output_modality", "turn_depth", "answer_duration_s", "speaking_rate_wps"):
+        assert "_" not in display.statistic_label(column) and display.statistic_help(column)
+
+
 def test_lists_are_words_not_python():
     text = display.join_words(["gemini_1.5f", "gemini_2f"])  # model names as given
     assert text == "gemini_1.5f and gemini_2f"

@@ -23,6 +23,7 @@ from arenalens.sample.systems import CODES, SYSTEMS
 SHIPPED = Path(__file__).resolve().parents[1] / "data" / "sample_arena"
 SHIPPED_FILES = (
     "interactions.jsonl",
+    "conversations.jsonl",
     "benchmarks.csv",
     "aliases.yaml",
     "audio_queries.txt",

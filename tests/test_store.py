@@ -130,7 +130,7 @@ def test_frames_without_extra_match_the_full_frames_less_that_column(store: Stor
 
 def test_schema_3_workspace_loses_the_unused_user_index(store: Store, db_url: str) -> None:
     """A workspace made by schema 3 (with a user_id index) opens upgraded: index gone, votes
-    kept, version 4."""
+    kept, schema current."""
     store.insert_ignore(t.interactions, [{"id": "v1", "user_id": "u1", "model_a": "A",
                                           "model_b": "B", "winner": "tie", "extra": {},
                                           "content_hash": "h1"}])  # fmt: skip
@@ -143,5 +143,5 @@ def test_schema_3_workspace_loses_the_unused_user_index(store: Store, db_url: st
     upgraded = Store.open(db_url)
     indexes = {index["name"] for index in inspect(upgraded.engine).get_indexes("interactions")}
     assert "ix_interactions_user_id" not in indexes and "ix_interactions_votes" in indexes
-    assert upgraded.status()["schema_version"] == 4 and upgraded.status()["votes"] == 1
+    assert upgraded.status()["schema_version"] == SCHEMA_VERSION and upgraded.status()["votes"] == 1
     upgraded.engine.dispose()

@@ -61,7 +61,9 @@ def ingest_command(
     """Ingest interaction files (canonical JSONL/CSV/Parquet or Talk Arena votes).
 
     Each file is one transaction: a bad record refuses the whole file. Re-ingesting adds nothing.
-    query_audio paths outside the audio root, or to files that are not audio, are refused.
+    Audio paths (query_audio, response_audio_a/b) outside the audio root, or to files that are
+    not audio, are refused. A JSONL line with a `turns` list is a conversation (one record per
+    turn); flat records are turns when they give conversation_id and turn.
     """
     mapping = _parse_field_map(field_map)
     reports = [
@@ -78,8 +80,19 @@ def ingest_command(
         click.echo(
             f"{r.path}: {r.records} records -> {r.interactions_added} new interactions, "
             f"{r.interactions_merged} updated, {r.feedback_added} feedback, {r.audio_added} audio"
+            + conversation_note(r.conversations, r.response_audio_added)
             + truncation_note(r.truncated)
         )
+
+
+def conversation_note(conversations: int, spoken_answers: int) -> str:
+    """', 3 conversations, 6 spoken answers' (each part only when there are some), or ''."""
+    parts = []
+    if conversations:
+        parts.append(f"{conversations:,} conversation" + ("s" if conversations != 1 else ""))
+    if spoken_answers:
+        parts.append(f"{spoken_answers:,} spoken answer" + ("s" if spoken_answers != 1 else ""))
+    return "".join(f", {part}" for part in parts)
 
 
 def truncation_note(truncated: dict[str, int]) -> str:

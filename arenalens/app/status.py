@@ -30,6 +30,8 @@ def status_command(app: AppContext, as_json: bool) -> None:
         "ties",
         "queries",
         "audio",
+        "conversations",
+        "spoken_answers",
         "transcripts",
         "feedback",
         "systems",

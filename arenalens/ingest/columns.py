@@ -22,9 +22,11 @@ from typing import Any
 from arenalens.errors import IngestError
 from arenalens.ingest.records import (
     CANONICAL_FIELDS,
+    CONVERSATION_COLUMNS,
     EPOCH,
     INTERACTION_COLUMNS,
     LONG_TEXT_LIMITS,
+    RESPONSE_AUDIO_FIELDS,
     TEXT_LIMITS,
     TRIMMED,
     WINNERS,
@@ -33,8 +35,15 @@ from arenalens.ingest.records import (
     derived_id,
 )
 
+# Fields only the row path stores: audio paths (checked file by file), turns of a conversation
+# (checked across the file), and a Parquet list of turns (expanded into records).
+ROW_PATH_FIELDS = (
+    "query_audio",
+    *CONVERSATION_COLUMNS,
+    *RESPONSE_AUDIO_FIELDS.values(),
+)
 TEXT_FIELDS = tuple(
-    n for n in CANONICAL_FIELDS if n not in ("timestamp", "query_audio", "feedback", "id")
+    n for n in CANONICAL_FIELDS if n not in ("timestamp", "feedback", "id", *ROW_PATH_FIELDS)
 )
 CONTENT_FIELDS = ("query_text", "model_a", "model_b", "response_a", "response_b", "winner")
 HASHED = (  # the keys of `content_hash`'s payload besides audio and extra, sorted
@@ -261,8 +270,10 @@ def normalise_batch(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if "query_audio" in columns:
-        raise NotBulk("audio paths are checked row by row")
+    if any(name in columns for name in ROW_PATH_FIELDS):
+        raise NotBulk("audio paths and conversation turns are checked row by row")
+    if "turns" in columns and not csv_text:
+        raise NotBulk("a list of turns is expanded row by row")
     text, json_plain = {}, {"timestamp"}  # a stamp's text is digits and separators
     for name in TEXT_FIELDS:
         if name in columns:

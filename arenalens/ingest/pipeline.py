@@ -20,14 +20,17 @@ from arenalens.errors import IngestError
 from arenalens.ingest import bulk as bulk_path
 from arenalens.ingest.background import can_fork, in_child_process
 from arenalens.ingest.bulk import NotBulk
+from arenalens.ingest.conversations import ConversationCheck, expand_records, is_nested_conversation
 from arenalens.ingest.readers import detect_format, read_records
 from arenalens.ingest.records import (
+    CONVERSATION_COLUMNS,
     INTERACTION_COLUMNS,
     NormalisedRecord,
     feedback_id,
     normalise_record,
     quote,
 )
+from arenalens.paths import audio_duration_s
 from arenalens.store import Store, utcnow
 from arenalens.store import tables as t
 
@@ -52,6 +55,8 @@ class IngestReport:
     interactions_merged: int = 0
     feedback_added: int = 0
     audio_added: int = 0
+    response_audio_added: int = 0
+    conversations: int = 0  # conversations the records are turns of
     audio_root: str = ""
     skipped: bool = False  # the same file was ingested before: nothing read
     bulk: bool = False  # stored by the bulk (Arrow) path
@@ -84,7 +89,7 @@ def _merge_existing(
     if existing["content_hash"] == new.get("content_hash"):
         return False
     changes: dict[str, Any] = {}
-    for column in INTERACTION_COLUMNS:
+    for column in (*INTERACTION_COLUMNS, *CONVERSATION_COLUMNS):
         old_value, new_value = existing[column], new.get(column)
         if new_value is None:
             continue
@@ -185,6 +190,20 @@ def _write_chunk(
     report.audio_added += store.insert_ignore(t.query_audio, list(audio_rows.values()), conn=conn)
     roots = [{"interaction_id": i, "root": report.audio_root} for i in audio_rows]
     store.insert_ignore(t.query_audio_roots, roots, conn=conn)
+    answers = {
+        (r.interaction_id, side): {
+            "interaction_id": r.interaction_id,
+            "side": side,
+            "path": path,
+            "root": report.audio_root,
+            "duration_s": audio_duration_s(path),
+        }
+        for r in records
+        for side, path in r.response_audio.items()
+    }
+    report.response_audio_added += store.insert_ignore(
+        t.response_audio, list(answers.values()), conn=conn
+    )
 
 
 def write_records(
@@ -199,15 +218,24 @@ def write_records(
     validation, id rule and writer as an ingested file, in one transaction (`conn`: the caller's,
     so its own writes commit or roll back with these). `source` names where they come from."""
     report = IngestReport(path=source, format="records", audio_root=str(audio_root))
+    occurrences: Counter[str] = Counter()
+    located = ((f"{source} record {number}", dict(raw)) for number, raw in enumerate(raws, 1))
     records = [
-        normalise_record(dict(raw), f"{source} record {number}", audio_root=audio_root)
-        for number, raw in enumerate(raws, start=1)
+        normalise_record(raw, where, audio_root=audio_root, occurrences=occurrences)
+        for where, raw in expand_records(located, Counter())
     ]
+    conversations = ConversationCheck()
+    conversations.add(records)
+
+    def write(c: Connection) -> None:
+        _write_chunk(store, c, records, report)
+        report.conversations = conversations.check(c)
+
     if conn is None:
         with store.transaction() as own:
-            _write_chunk(store, own, records, report)
+            write(own)
     else:
-        _write_chunk(store, conn, records, report)
+        write(conn)
     report.records = len(records)
     return report
 
@@ -344,12 +372,14 @@ def _ingest_rows(
     audio_root: Path,
 ) -> IngestReport:
     occurrences: Counter[str] = Counter()
+    conversations = ConversationCheck()
+    if renames:
+        located = ((where, _renamed(raw, renames)) for where, raw in located)
+    located = expand_records(located, Counter())
     with store.transaction() as conn:
         for chunk in _chunks(located, CHUNK_RECORDS):
             records = []
             for where, raw in chunk:
-                if renames and isinstance(raw, dict):
-                    raw = {renames.get(k, k): v for k, v in raw.items()}
                 records.append(
                     normalise_record(
                         raw,
@@ -360,12 +390,27 @@ def _ingest_rows(
                     )
                 )
             _write_chunk(store, conn, records, report)
+            conversations.add(records)
             report.records += len(records)
             bar.update(len(records))
         if report.records == 0:
             raise IngestError(f"{path}: no records found")
+        report.conversations = conversations.check(conn)
         _record_file(store, conn, path, key, report)
     return report
+
+
+def _renamed(raw: Any, renames: Mapping[str, str]) -> Any:
+    """A record with `--map` renames applied (to its turns too, in the nested shape)."""
+    if not isinstance(raw, dict):
+        return raw
+    raw = {renames.get(k, k): v for k, v in raw.items()}
+    if is_nested_conversation(raw):
+        raw["turns"] = [
+            {renames.get(k, k): v for k, v in turn.items()} if isinstance(turn, dict) else turn
+            for turn in raw["turns"]
+        ]
+    return raw
 
 
 def _record_file(

@@ -30,7 +30,16 @@ CANONICAL_FIELDS = (
     "response_b",
     "winner",
     "feedback",
+    "conversation_id",
+    "turn",
+    "response_audio_a",
+    "response_audio_b",
 )
+# Fields of a turn of a conversation and of spoken answers: a file without them is stored
+# exactly as before they existed (same ids, same rows).
+CONVERSATION_COLUMNS = ("conversation_id", "turn")
+RESPONSE_AUDIO_FIELDS = {"a": "response_audio_a", "b": "response_audio_b"}
+MAX_TURN = 100_000
 WINNERS = ("model_a", "model_b", "tie")
 INTERACTION_COLUMNS = (
     "timestamp",
@@ -56,13 +65,14 @@ class NormalisedRecord:
     location: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     truncated: tuple[str, ...] = ()  # long-text fields cut to LONG_TEXT_LIMITS
+    response_audio: dict[str, str] = field(default_factory=dict)  # side ('a'|'b') -> path
 
 
 # Column lengths of the interactions table: longer values are refused before the store (where
 # PostgreSQL would refuse them and SQLite would not), so both backends accept the same files.
 TEXT_LIMITS = {
     name: t.interactions.c[name].type.length
-    for name in ("id", "user_id", "language", "model_a", "model_b")
+    for name in ("id", "user_id", "language", "model_a", "model_b", "conversation_id")
 }
 # Long free text is kept to its first this-many characters (and the cut counted in the ingest
 # summary): a 50 MB feedback text would otherwise be stored, embedded and coded whole.
@@ -72,7 +82,9 @@ LONG_TEXT_LIMITS = {
     "response_b": 100_000,
     "feedback": 100_000,
 }
-TRIMMED = frozenset(("id", "user_id", "language", "model_a", "model_b", "winner"))
+TRIMMED = frozenset(
+    ("id", "user_id", "language", "model_a", "model_b", "winner", "conversation_id")
+)
 EPOCH = re.compile(r"-?\d+(\.\d*)?")
 QUOTE_LIMIT = 80
 
@@ -252,7 +264,9 @@ def normalise_record(
         raise IngestError(f"{where}: a field is nested too deeply") from exc
     for key in extra:
         check_text(key, key, where)
-    text = {n: _as_text(values[n], n, where) for n in CANONICAL_FIELDS if n not in ("timestamp",)}
+    text = {
+        n: _as_text(values[n], n, where) for n in CANONICAL_FIELDS if n not in ("timestamp", "turn")
+    }
     truncated = tuple(
         n for n, limit in LONG_TEXT_LIMITS.items() if text[n] is not None and len(text[n]) > limit
     )
@@ -275,13 +289,19 @@ def normalise_record(
                 f"({quote(text['model_a'])})"
             )
 
-    audio_path = None
-    if text["query_audio"] is not None:
-        try:
-            root = audio_root or audio_base or Path.cwd()
-            audio_path = str(confine_audio(text["query_audio"], root, audio_base))
-        except UnsafePathError as exc:
-            raise IngestError(f"{where}: field 'query_audio': {exc}") from None
+    root = audio_root or audio_base or Path.cwd()
+    audio_path = _confined_audio(text["query_audio"], "query_audio", root, audio_base, where)
+    response_audio = {
+        side: path
+        for side, name in RESPONSE_AUDIO_FIELDS.items()
+        if (path := _confined_audio(text[name], name, root, audio_base, where)) is not None
+    }
+    turn = _parse_turn(values["turn"], text["conversation_id"], where)
+    if turn is not None and audio_path is None and text["query_text"] is None:
+        raise IngestError(
+            f"{where}: conversation {shown_conversation(text['conversation_id'])}: turn {turn} has no query; "
+            "every turn needs query_text or query_audio"
+        )
 
     has_interaction_content = (
         any(
@@ -303,13 +323,16 @@ def normalise_record(
 
     row: dict[str, Any] = {n: text[n] for n in INTERACTION_COLUMNS if n != "timestamp"}
     row["timestamp"] = timestamp
-    digest = content_hash(
-        {
-            **{k: str(v) for k, v in row.items() if v is not None},
-            "audio": audio_path,
-            "extra": extra,
-        }
-    )
+    if turn is not None:
+        row.update(conversation_id=text["conversation_id"], turn=turn)
+    payload = {
+        **{k: str(v) for k, v in row.items() if v is not None},
+        "audio": audio_path,
+        "extra": extra,
+    }
+    if response_audio:  # hashed only when given, so single-turn text records keep their ids
+        payload["response_audio"] = response_audio
+    digest = content_hash(payload)
     interaction_id = text["id"]
     if interaction_id is None:
         occurrence = 1
@@ -318,7 +341,59 @@ def normalise_record(
             occurrence = occurrences[digest]
         interaction_id = derived_id(digest, occurrence)
     row.update(id=interaction_id, extra=extra, content_hash=digest)
-    return NormalisedRecord(row, interaction_id, feedback_text, audio_path, where, extra, truncated)
+    return NormalisedRecord(
+        row, interaction_id, feedback_text, audio_path, where, extra, truncated, response_audio
+    )
+
+
+def _confined_audio(
+    value: str | None, name: str, root: Path, base: Path | None, where: str
+) -> str | None:
+    """An audio path field (`query_audio`, `response_audio_a/b`) resolved inside `root`, or
+    IngestError naming the field and why (outside the root, missing, not audio)."""
+    if value is None:
+        return None
+    try:
+        return str(confine_audio(value, root, base))
+    except UnsafePathError as exc:
+        raise IngestError(f"{where}: field '{name}': {exc}") from None
+
+
+def _parse_turn(value: Any, conversation_id: str | None, where: str) -> int | None:
+    """A turn number (1, 2, ...) given with its conversation; None for a single-turn record."""
+    if isinstance(value, str):
+        value = value.strip() or None
+    if value is None:
+        if conversation_id is not None:
+            raise IngestError(
+                f"{where}: field 'turn': required with 'conversation_id' "
+                "(1 for the first turn of the conversation)"
+            )
+        return None
+    if conversation_id is None:
+        raise IngestError(
+            f"{where}: field 'turn': needs 'conversation_id' (the conversation this turn is part of)"
+        )
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
+        number = int(value)
+    if number is None or not 1 <= number <= MAX_TURN:
+        raise IngestError(
+            f"{where}: field 'turn': expected a whole number from 1 to {MAX_TURN:,}, "
+            f"got {quote(value)}"
+        )
+    return number
+
+
+def shown_conversation(conversation_id: str | None) -> str:
+    """A conversation id for a message: as it is when short and plain, else quoted."""
+    text = str(conversation_id)
+    plain = text.isprintable() and " " not in text
+    return text if plain and len(text) <= QUOTE_LIMIT else quote(text)
 
 
 def feedback_id(interaction_id: str, text: str) -> str:

@@ -13,6 +13,7 @@ from arenalens.labeler.base import (
     LabelDefinition,
     Labeler,
     LabelerError,
+    NamingRequest,
 )
 
 if TYPE_CHECKING:
@@ -47,5 +48,6 @@ __all__ = [
     "LabelDefinition",
     "Labeler",
     "LabelerError",
+    "NamingRequest",
     "make_labeler",
 ]

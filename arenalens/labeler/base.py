@@ -56,6 +56,19 @@ class GroupName:
 
 
 @dataclass(frozen=True)
+class NamingRequest:
+    """What a namer reads about one group: its most typical texts, its boundary texts (members
+    least like the rest), texts of nearby groups to contrast with, the names nearby groups
+    already have (the new name must differ from them) and the words that mark the group."""
+
+    central: Sequence[str]
+    boundary: Sequence[str] = ()
+    contrast: Sequence[str] = ()
+    sibling_names: Sequence[str] = ()
+    keywords: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class LabelAssignment:
     """One label assigned to a text, with a verbatim evidence quote and a confidence in [0, 1]."""
 
@@ -112,6 +125,25 @@ class Labeler(ABC):
     ) -> list[GroupName]:
         """Name several (in_group, out_group) pairs; implementations may run them concurrently."""
         return [self.name_group(inside, out, instructions=instructions) for inside, out in groups]
+
+    def name_clusters(
+        self, requests: Sequence[NamingRequest], *, instructions: str = ""
+    ) -> list[GroupName]:
+        """Name groups from everything a `NamingRequest` carries. This default hands
+        `name_group` the central and boundary texts as the group and the contrast texts as the
+        out-group, and says the sibling names in the instructions; the LLM labeler lays all of
+        it out in its prompt."""
+        out = []
+        for request in requests:
+            note = instructions
+            if request.sibling_names:
+                note += " Nearby groups are already named: " + "; ".join(request.sibling_names)
+            out.append(
+                self.name_group(
+                    [*request.central, *request.boundary], request.contrast, instructions=note
+                )
+            )
+        return out
 
     def usage(self) -> dict[str, int]:
         """API calls and tokens this labeler has spent so far (all zero for offline labelers)."""

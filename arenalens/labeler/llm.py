@@ -18,6 +18,7 @@ from arenalens.labeler.base import (
     LabelDefinition,
     Labeler,
     LabelerError,
+    NamingRequest,
 )
 from arenalens.labeler.llm_client import LLMClient
 from arenalens.labeler.text import MAX_LABELLED_CHARS, verbatim_evidence
@@ -268,6 +269,60 @@ class LLMLabeler(Labeler):
             ).private()
 
         return self._map(one, list(groups), "naming groups")
+
+    def _cluster_messages(self, request: NamingRequest, instructions: str) -> list[dict[str, str]]:
+        # user texts go to the endpoint with personal details masked, like every derived text
+        def listed(texts: Sequence[str]) -> str:
+            shown = [f"- {_clip(mask_pii(x), MAX_SAMPLE_CHARS)}" for x in texts[:MAX_GROUP_SAMPLES]]
+            return "\n".join(shown) or "- (none)"
+
+        parts = [
+            f"Most typical texts of the group:\n{listed(request.central)}",
+            "Texts at the edge of the group (members least like the rest; the name should cover "
+            f"them too):\n{listed(request.boundary)}",
+            f"Texts from nearby groups (for contrast):\n{listed(request.contrast)}",
+        ]
+        if request.keywords:
+            words = ", ".join(mask_pii(w) for w in request.keywords[:8])
+            parts.append(f"Words that mark the group (distinctive against the rest): {words}")
+        if request.sibling_names:
+            taken = "\n".join(f"- {mask_pii(n)}" for n in request.sibling_names)
+            parts.append(
+                "Names nearby groups already have (say what sets this group apart; do not reuse "
+                f"or paraphrase them):\n{taken}"
+            )
+        if instructions:
+            parts.append(f"Instructions: {instructions}")
+        parts.append(
+            'Reply with JSON: {"name": a short name, "description": one sentence saying what '
+            'the texts ask for, "keywords": [a few words]}'
+        )
+        return [
+            {"role": "system", "content": NAME_SYSTEM},
+            {"role": "user", "content": "\n\n".join(parts) + "\n"},
+        ]
+
+    def name_clusters(
+        self, requests: Sequence[NamingRequest], *, instructions: str = ""
+    ) -> list[GroupName]:
+        """Name groups concurrently from central and boundary texts, contrast texts and the
+        sibling names to differ from; replies follow `group_name_schema` and are cached."""
+        for index, request in enumerate(requests):
+            if not request.central:
+                raise LabelerError(f"group #{index} has no texts to name")
+
+        def one(request: NamingRequest) -> GroupName:
+            reply = self.client.complete_json(
+                self._cluster_messages(request, instructions),
+                group_name_schema(self.max_field_chars),
+                "group_name",
+                validate_group_name,
+            )
+            return GroupName(
+                reply["name"], reply["description"], tuple(reply["keywords"]), labeler=self.name
+            ).private()
+
+        return self._map(one, list(requests), "naming groups")
 
     # -- labelling ------------------------------------------------------------
     def _assign_messages(

@@ -12,20 +12,25 @@ environment at client creation, handed to `openai` only, and scrubbed from every
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 
 from arenalens.labeler.base import BudgetExhausted, EndpointUnavailable, LabelerError
+from arenalens.labeler.llm_failures import describe_failure, is_unreachable, retry_after_s
+from arenalens.labeler.llm_replies import (
+    InvalidOutput,
+    cache_key,
+    grammar_ready,
+    parse_json_reply,
+    strip_bounds,
+)
 from arenalens.store import tables as t
 from arenalens.store.store import utcnow
 
@@ -41,69 +46,6 @@ RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER_S = 120.0
 # Structured-output modes, best first; a server that rejects one is asked with the next.
 RESPONSE_FORMATS = ("json_schema", "json_object_schema", "json_object", "text")
-_BOUND_KEYWORDS = {"maxLength", "minLength", "maxItems", "minItems", "minimum", "maximum"}
-
-
-class InvalidOutput(ValueError):
-    """The model's reply is not JSON of the requested shape."""
-
-
-def _strip_bounds(schema: Any) -> Any:
-    """The schema without length/range keywords (OpenAI's strict mode rejects some of them)."""
-    if isinstance(schema, Mapping):
-        return {k: _strip_bounds(v) for k, v in schema.items() if k not in _BOUND_KEYWORDS}
-    if isinstance(schema, list):
-        return [_strip_bounds(v) for v in schema]
-    return schema
-
-
-def _grammar_ready(schema: Any) -> Any:
-    """The schema with each bounded number turned into an enum of 0.05 steps.
-
-    llama.cpp's grammar ignores minimum/maximum, so a confidence of 2.5 would pass the
-    grammar and fail validation; an enum of allowed values is enforced.
-    """
-    if isinstance(schema, list):
-        return [_grammar_ready(v) for v in schema]
-    if not isinstance(schema, Mapping):
-        return schema
-    if schema.get("type") == "number" and "minimum" in schema and "maximum" in schema:
-        low, high = float(schema["minimum"]), float(schema["maximum"])
-        steps = max(1, round((high - low) / 0.05))
-        return {"enum": [round(low + k * (high - low) / steps, 4) for k in range(steps + 1)]}
-    return {k: _grammar_ready(v) for k, v in schema.items()}
-
-
-def parse_json_reply(content: str | None) -> Any:
-    """The JSON object in a reply, tolerating Markdown code fences and text around it."""
-    if content is None or not content.strip():
-        raise InvalidOutput("the reply was empty")
-    body = content.strip()
-    fenced = re.search(r"```(?:json)?\s*(.*?)```", body, re.DOTALL)
-    if fenced:
-        body = fenced.group(1).strip()
-    try:
-        return json.loads(body, strict=False)  # raw newlines inside strings too
-    except json.JSONDecodeError:
-        start, end = body.find("{"), body.rfind("}")
-        if 0 <= start < end:
-            try:
-                return json.loads(body[start : end + 1], strict=False)
-            except json.JSONDecodeError:
-                pass
-    raise InvalidOutput(f"the reply is not valid JSON: {content[:200]!r}")
-
-
-def cache_key(
-    model: str, messages: Sequence[Mapping[str, str]], schema: Any, params: Mapping[str, Any]
-) -> str:
-    """sha256 over everything that determines a reply: model, messages, schema, parameters."""
-    payload = json.dumps(
-        {"model": model, "messages": list(messages), "schema": schema, "params": dict(params)},
-        sort_keys=True,
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 class LLMClient:
@@ -349,10 +291,10 @@ class LLMClient:
         self, mode: str, schema: Mapping[str, Any], schema_name: str
     ) -> dict[str, Any]:
         if mode == "json_schema":
-            spec = {"name": schema_name, "schema": _strip_bounds(schema), "strict": True}
+            spec = {"name": schema_name, "schema": strip_bounds(schema), "strict": True}
             return {"response_format": {"type": "json_schema", "json_schema": spec}}
         if mode == "json_object_schema":  # llama.cpp / Anyscale extension: grammar from schema
-            return {"response_format": {"type": "json_object", "schema": _grammar_ready(schema)}}
+            return {"response_format": {"type": "json_object", "schema": grammar_ready(schema)}}
         if mode == "json_object":
             return {"response_format": {"type": "json_object"}}
         return {}
@@ -406,7 +348,7 @@ class LLMClient:
                     raise LabelerError(
                         f"{self.base_url} refused the request ({exc.status_code}): {self._scrub(str(exc))}"
                     ) from None
-                retry_after = _retry_after_s(exc.response.headers)
+                retry_after = retry_after_s(exc.response.headers)
                 attempt = self._back_off(attempt, exc, retry_after, counts=exc.status_code != 429)
                 continue
             except (
@@ -474,8 +416,8 @@ class LLMClient:
 
         `counts`: whether this failure counts towards the circuit breaker (rate limits do not:
         the endpoint answered)."""
-        reason = _describe_failure(exc, self._scrub)
-        unreachable = _is_unreachable(exc)
+        reason = describe_failure(exc, self._scrub)
+        unreachable = is_unreachable(exc)
         with self._lock:
             if counts:
                 self._failures_in_a_row += 1
@@ -523,55 +465,4 @@ class LLMClient:
         return message
 
 
-def _is_unreachable(exc: BaseException) -> bool:
-    """Whether `exc` says nothing listens there (refused) or the host name is unknown."""
-    import socket
-
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError | socket.gaierror):
-            return True
-        text = str(current).lower()
-        if "connection refused" in text or "name or service not known" in text:
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _describe_failure(exc: BaseException, scrub: Callable[[str], str]) -> str:
-    """A short reason in words: 'timed out', 'connection refused', 'status 503', ..."""
-    import openai
-
-    if isinstance(exc, openai.APITimeoutError):
-        return "no answer within the timeout"
-    if _is_unreachable(exc):
-        return "connection refused or unknown host"
-    if isinstance(exc, openai.APIStatusError):
-        return f"status {exc.status_code}: {scrub(str(exc))[:160]}"
-    if isinstance(exc, openai.APIConnectionError):
-        return f"connection error: {scrub(str(exc.__cause__ or exc))[:160]}"
-    if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError):
-        return "the reply was not the expected JSON"
-    return f"{type(exc).__name__}: {scrub(str(exc))[:160]}"
-
-
-def _retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """Seconds a `Retry-After` (or `retry-after-ms`) header asks to wait, if any."""
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(0.0, float(value) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
+__all__ = ["InvalidOutput", "LLMClient", "cache_key", "parse_json_reply"]

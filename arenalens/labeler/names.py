@@ -19,6 +19,7 @@ and Y"; a group mostly in another language or script is "Queries in Spanish" and
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +50,11 @@ VAGUE_WORDS = frozenset(
     wonder wondering curious um uh hmm lol haha hehe ok okay hey hi hello gonna going right
     actually kind sort way thing things stuff good best better bad really just year years day
     days time long far old big little lot lots new real true maybe probably pretty got get ve
-    ll don doesn isn wasn try trying use used come comes came went go goes""".split()
+    ll don doesn isn wasn try trying use used come comes came went go goes
+    olly alexa siri cortana please""".split()
 )
+# The words a spoken name may keep between two terms when it quotes them ("statue of liberty").
+LINK_WORDS = frozenset("of the a an in on for to from and at by with".split())
 # Non-English queries are named by their language (or script) rather than by their words.
 SCRIPTS = (
     ("Chinese or Japanese", re.compile(r"[\u4e00-\u9fff\u3040-\u30ff]")),
@@ -184,8 +188,11 @@ def examples_by_category(use_cases: Sequence[UseCase]) -> dict[str, list[str]]:
 
 
 def gerund(verb: str) -> str:
-    """'set' -> 'setting', 'make' -> 'making', 'play' -> 'playing' (regular English spelling)."""
+    """'set' -> 'setting', 'make' -> 'making', 'turn off' -> 'turning off' (regular spelling)."""
     verb = verb.lower()
+    if " " in verb:
+        first, rest = verb.split(" ", 1)
+        return f"{gerund(first)} {rest}"
     if verb.endswith("ie"):
         return verb[:-2] + "ying"
     if verb.endswith("e") and not verb.endswith(("ee", "ye", "oe")):
@@ -206,6 +213,53 @@ def safe_term(term: str) -> bool:
     return mask_pii(term) == term and any(ch.isalpha() for ch in term)
 
 
+def as_spoken(term: str, texts: Sequence[str]) -> str:
+    """A term as the texts say it: 'statue liberty' -> 'statue of liberty' when the texts join
+    its words with one or two short link words (keyword extraction drops them)."""
+    words = term.split()
+    if len(words) < 2:
+        return term
+    gap = r"(?:\s+(?:" + "|".join(sorted(LINK_WORDS)) + r")){0,2}\s+"
+    pattern = re.compile(r"\b" + gap.join(re.escape(w) for w in words) + r"\b", re.IGNORECASE)
+    spoken = [m.group(0).lower() for t in texts for m in [pattern.search(t)] if m]
+    if not spoken:
+        return term
+    best = max(set(spoken), key=lambda x: (spoken.count(x), -len(x)))
+    return " ".join(best.split())
+
+
+def one_phrase(first: str, second: str, texts: Sequence[str]) -> str:
+    """The span the texts most often say two one-word terms in, in either order and at most one
+    word apart ('statue of liberty', 'leonardo da vinci'), when most texts holding both do; else ''."""
+    if " " in first or " " in second:
+        return ""
+    spans: list[str] = []
+    both = 0
+    for text in texts:
+        words = re.findall(r"[\w']+", text.lower())
+        if first in words and second in words:
+            both += 1
+            i, j = words.index(first), words.index(second)
+            lo, hi = min(i, j), max(i, j)
+            if hi - lo <= 2:
+                spans.append(" ".join(words[lo : hi + 1]))
+    if not spans or len(spans) < 0.5 * both:
+        return ""
+    return Counter(spans).most_common(1)[0][0]
+
+
+def share_with(term: str, texts: Sequence[str]) -> float:
+    """Share of texts that contain every word of `term` (plurals counted as the word)."""
+    if not texts:
+        return 0.0
+    words = [w.removesuffix("s") for w in term.lower().split()]
+    hits = 0
+    for text in texts:
+        have = {w.removesuffix("s") for w in re.findall(r"[\w']+", text.lower())}
+        hits += all(w in have for w in words)
+    return hits / len(texts)
+
+
 def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str]:
     """(name, description) from the group's distinctive terms and the form of its texts."""
     language = query_language(texts)
@@ -217,8 +271,20 @@ def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str
         return "", ""
     questions = float(np.mean([is_question(t) for t in texts])) if texts else 0.0
     first, *rest = terms[0].split()
-    also = [t for t in topics[1:] if not _shares_a_word(t, topics[0])]
-    pair = f"{topics[0]} and {also[0]}" if also else topics[0]
+    # a second topic only when the texts use it about as much as the first: "Questions about
+    # statue of liberty", not "... statue and liberty"
+    also = [
+        t
+        for t in topics[1:]
+        if not _shares_a_word(t, topics[0])
+        and share_with(t, texts) >= 0.5 * share_with(topics[0], texts)
+    ]
+    lead = as_spoken(topics[0], texts)
+    joined = one_phrase(topics[0], also[0], texts) if also else ""
+    if joined:
+        pair = joined  # the texts say the two as one phrase: "statue of liberty"
+    else:
+        pair = f"{lead} and {as_spoken(also[0], texts)}" if also else lead
     if first in COMMAND_VERBS and rest and questions < 0.5:
         name = f"{gerund(first).capitalize()} {' '.join(rest)}"
         what = "Requests to " + terms[0]
@@ -229,6 +295,126 @@ def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str
     more = [t for t in also[1:4]]
     description = what + (f", also mentioning {', '.join(more)}" if more else "") + "."
     return name, description
+
+
+LEADING_FILLER = re.compile(
+    r"^(?:(?:olly|alexa|siri|hey|hi|ok|okay|please|so|and|now|um|uh|can you|could you|"
+    r"would you|will you|i want to|i'd like to|i need to|let's|lets)\s+)+"
+)
+OBJECT_SKIP = frozenset("the a an my all this that these those some any me us it next last".split())
+TIME_WORDS = frozenset("this next last today today's tonight tomorrow".split())
+PARTICLES = frozenset("on off up down in out over back".split())
+ADVERBS = frozenset("now then again here there today tonight tomorrow please also too".split())
+PRONOUNS = frozenset("i me you we us they them he him she her it my your our their".split())
+# verbs that ask for information ("tell me what time it is"), not for an action
+ASKING_VERBS = frozenset("tell show give get find check search read".split())
+
+
+def leading_action(texts: Sequence[str]) -> tuple[str, str, float]:
+    """(verb, object, share): the command verb most of the texts open with, the word most often
+    right after it (articles and possessives skipped), and the share of texts opening so."""
+    found: list[tuple[str, str]] = []
+    for text in texts:
+        words = re.findall(r"[\w']+", LEADING_FILLER.sub("", text.lower().strip()))
+        if words and words[0] in COMMAND_VERBS and words[0] not in ASKING_VERBS:
+            verb, rest = words[0], [w for w in words[1:] if w not in OBJECT_SKIP]
+            if rest and rest[0] in PARTICLES:  # "turn off", "set up"
+                verb, rest = f"{verb} {rest[0]}", [w for w in rest[1:] if w not in OBJECT_SKIP]
+            found.append((verb, " ".join(rest[:2])))
+    if not found:
+        return "", "", 0.0
+    verb, count = Counter(v for v, _ in found).most_common(1)[0]
+    heads = Counter(o.split()[0] for v, o in found if v == verb and o)
+    heads = Counter({w: n for w, n in heads.items() if _nounish(w)})
+    if not heads:
+        return verb, "", count / len(texts)
+    head, uses = heads.most_common(1)[0]
+    # the next word too when most uses of the head carry it ("vacuum cleaner")
+    pairs = Counter(o for v, o in found if v == verb and " " in o and o.split()[0] == head)
+    pair, together = pairs.most_common(1)[0] if pairs else ("", 0)
+    if together >= 0.5 * uses and _nounish(pair.split()[1]):
+        head = pair
+    plural = head + "s"
+    if not head.endswith("s") and any(
+        re.search(rf"\b{re.escape(plural)}\b", t.lower()) for t in texts
+    ):
+        head = plural
+    return verb, head, count / len(texts)
+
+
+def _modifier(word: str) -> bool:
+    """A word that may stand before a term in a name ('time' zone), not a function word."""
+    return (
+        word.isalpha()
+        and word not in PRONOUNS | QUESTION_WORDS | LINK_WORDS | PARTICLES
+        and word not in {"is", "be", "was", "it's", "what's", "please", "olly", "alexa"}
+        and safe_term(word)
+    )
+
+
+def _nounish(word: str) -> bool:
+    """A word that can head an object phrase: topical, not a pronoun, number or question word."""
+    return (
+        word.isalpha()
+        and topical(word)
+        and word not in PRONOUNS
+        and word not in ADVERBS
+        and word not in QUESTION_WORDS
+        and word not in LINK_WORDS
+        and safe_term(word)
+    )
+
+
+def expand_term(term: str, texts: Sequence[str]) -> str:
+    """A one-word term with the word the texts most often put before it, when most of its
+    uses do ('zone' -> 'time zone', 'week' -> 'this week'); else the term as spoken."""
+    if " " in term:
+        return as_spoken(term, texts)
+    before: Counter[str] = Counter()
+    uses = 0
+    for text in texts:
+        words = re.findall(r"[\w']+", text.lower())
+        for i, w in enumerate(words):
+            if w == term:
+                uses += 1
+                if i and (words[i - 1] in TIME_WORDS or _modifier(words[i - 1])):
+                    before[words[i - 1]] += 1
+    if uses and before:
+        word, count = before.most_common(1)[0]
+        if count >= 0.5 * uses and word not in LINK_WORDS and safe_term(word):
+            return f"{word} {term}"
+    return term
+
+
+def qualified_name(
+    use_case: str, keywords: Sequence[str], holder_keywords: Sequence[str], texts: Sequence[str]
+) -> str:
+    """'Email: replying' for a group whose best use case a sibling already holds: the use
+    case's name and the group's first distinctive term that the holder does not lead with and
+    the name does not already say (a leading command verb as a gerund); '' when none."""
+    named = {w.lower().removesuffix("s") for w in re.findall(r"[\w']+", use_case)}
+
+    def said(word: str) -> bool:  # the use case's name already says it ("set" in "Setting")
+        return word.removesuffix("s") in named or gerund(word.split()[0]) in named
+
+    theirs = {t.lower() for t in holder_keywords[:3]}
+    verb, noun, share = leading_action(texts)
+    if share >= 0.5 and verb not in theirs and not said(verb):  # most ask to do one thing
+        thing = noun if noun and not any(said(w) for w in noun.split()) else ""
+        return f"{use_case}: {gerund(verb)}" + (f" {thing}" if thing else "")
+    for term in keywords:
+        words = term.split()
+        if not safe_term(term) or not topical(term) or term.lower() in theirs:
+            continue
+        if all(said(w) or w in VAGUE_WORDS for w in words):
+            continue
+        if words[0] in COMMAND_VERBS:
+            rest = [w for w in words[1:] if not said(w)]
+            qualifier = " ".join([gerund(words[0]), *rest])
+        else:
+            qualifier = expand_term(term, texts)
+        return f"{use_case}: {qualifier}"
+    return ""
 
 
 class UseCaseBank:
@@ -268,6 +454,15 @@ class UseCaseBank:
             k = min(self.top_k, own.shape[1])
             out[j] = (-np.sort(-own, axis=1)[:, :k]).mean(axis=1).mean()
         return out
+
+    def best(self, in_vectors: np.ndarray) -> tuple[str, float, str] | None:
+        """(name, fit, description) of the best-fitting use case when its fit reaches
+        `min_fit`, whatever its contrast with neighbours; else None."""
+        fit_in = self.fit(in_vectors)
+        j = int(np.argmax(fit_in)) if len(fit_in) else -1
+        if j < 0 or fit_in[j] < self.min_fit:
+            return None
+        return self.use_cases[j].name, float(fit_in[j]), self.use_cases[j].description
 
     def choose(
         self, in_vectors: np.ndarray, out_vectors: np.ndarray

@@ -4,7 +4,7 @@ from arenalens.sample.generate import (
     DEFAULT_SEED,
     SampleArena,
     generate_sample_arena,
-    write_sample_arena,
 )
+from arenalens.sample.write import write_sample_arena
 
 __all__ = ["DEFAULT_SEED", "SampleArena", "generate_sample_arena", "write_sample_arena"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from arenalens.sample.generate import DEFAULT_SEED, N_INTERACTIONS, write_sample_arena
+from arenalens.sample.generate import DEFAULT_SEED, N_INTERACTIONS
+from arenalens.sample.write import write_sample_arena
 
 
 def main(argv: list[str] | None = None) -> None:

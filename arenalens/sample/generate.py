@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,7 +40,7 @@ from arenalens.sample.systems import (
     davidson_probabilities,
     strength,
 )
-from arenalens.sample.truth import build_truth, render_readme
+from arenalens.sample.truth import build_truth
 
 DEFAULT_SEED = 20241107
 GENERATOR_VERSION = "1"
@@ -99,7 +97,7 @@ def _weighted(
     return options[int(rng.choice(len(options), p=probabilities / probabilities.sum()))]
 
 
-def _compose_query(
+def compose_query(
     subtopic: Subtopic, item: dict[str, str], language: str, rng: np.random.Generator
 ) -> str:
     """A spoken-style query: opener, filled template, maybe a disfluency, and a closer."""
@@ -141,7 +139,7 @@ def _tilted_code_weights(
 def expected_code_shares(
     loser: System | None, modality: str, base: dict[str, float]
 ) -> dict[str, float]:
-    """Exact expected code-mention shares of `_draw_flaws` for an English query (no sampling)."""
+    """Exact expected code-mention shares of `draw_flaws` for an English query (no sampling)."""
     weights = _tilted_code_weights(loser, modality, base)
     total = sum(weights.values())
     single = {code: weights[code] / total for code in CODES}
@@ -232,7 +230,7 @@ def _flaw_for(code: str, loser: System | None, language: str, rng: np.random.Gen
     return _weighted([flaw for flaw, _ in options], [p for _, p in options], rng)
 
 
-def _draw_flaws(
+def draw_flaws(
     loser: System | None, modality: str, language: str, count: int, rng: np.random.Generator
 ) -> list[str]:
     """Flaws for `count` codes that one response can show together (fewer if none fit)."""
@@ -244,7 +242,7 @@ def _draw_flaws(
     return flaws[:1]
 
 
-def _pick_subtopic(category: str, language: str, rng: np.random.Generator) -> tuple[Subtopic, str]:
+def pick_subtopic(category: str, language: str, rng: np.random.Generator) -> tuple[Subtopic, str]:
     if language != "en":
         native = [s for s in FOREIGN[language] if s.category == category]
         if native and rng.random() < OWN_LANGUAGE_SHARE:
@@ -286,9 +284,9 @@ def generate_sample_arena(
     for index in range(n_interactions):
         user = user_ids[int(users[index])]
         category = _weighted(categories, list(CATEGORY_SHARES.values()), query_rng)
-        subtopic, language = _pick_subtopic(category, user_language[user], query_rng)
+        subtopic, language = pick_subtopic(category, user_language[user], query_rng)
         item = pick(subtopic.items, query_rng)
-        query = _compose_query(subtopic, item, language, query_rng)
+        query = compose_query(subtopic, item, language, query_rng)
 
         pair = vote_rng.choice(len(SYSTEMS), size=2, replace=False)
         system_a, system_b = SYSTEMS[int(pair[0])], SYSTEMS[int(pair[1])]
@@ -302,7 +300,7 @@ def generate_sample_arena(
         flaws: dict[str, list[str]] = {"model_a": [], "model_b": []}
         if winner == "tie":
             if has_feedback or feedback_rng.random() < TIE_FLAW_SHARE:
-                shared = _draw_flaws(
+                shared = draw_flaws(
                     None, subtopic.modality, language, n_codes if has_feedback else 1, feedback_rng
                 )
                 flaws = {"model_a": list(shared), "model_b": list(shared)}
@@ -310,7 +308,7 @@ def generate_sample_arena(
             loser_key = "model_b" if winner == "model_a" else "model_a"
             loser = system_b if winner == "model_a" else system_a
             if has_feedback or feedback_rng.random() < LOSER_FLAW_SHARE:
-                flaws[loser_key] = _draw_flaws(
+                flaws[loser_key] = draw_flaws(
                     loser, subtopic.modality, language, n_codes if has_feedback else 1, feedback_rng
                 )
 
@@ -426,46 +424,6 @@ def _benchmarks(rng: np.random.Generator) -> list[dict[str, Any]]:
                 }
             )
     return rows
-
-
-def write_sample_arena(
-    out_dir: Path | str, seed: int = DEFAULT_SEED, n_interactions: int = N_INTERACTIONS
-) -> dict[str, Path]:
-    """Generate and write every sample-arena file into `out_dir`; returns the paths written."""
-    arena = generate_sample_arena(seed, n_interactions)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        name: out / name
-        for name in (
-            "interactions.jsonl",
-            "benchmarks.csv",
-            "aliases.yaml",
-            "audio_queries.txt",
-            "truth.json",
-            "README.md",
-        )
-    }
-    lines = [json.dumps(record, ensure_ascii=False) for record in arena.records]
-    paths["interactions.jsonl"].write_text("\n".join(lines) + "\n", encoding="utf-8")
-    header = "model,dataset,task,metric,score,higher_is_better"
-    bench_lines = [
-        f"{r['model']},{r['dataset']},{r['task']},{r['metric']},{r['score']},{r['higher_is_better']}"
-        for r in arena.benchmarks
-    ]
-    paths["benchmarks.csv"].write_text("\n".join([header, *bench_lines]) + "\n", encoding="utf-8")
-    alias_lines = [
-        "# Vote-log names some sample records use, mapped to canonical system names.",
-        "aliases:",
-    ]
-    alias_lines += [f'  {alias}: "{name}"' for alias, name in arena.aliases.items()]
-    paths["aliases.yaml"].write_text("\n".join(alias_lines) + "\n", encoding="utf-8")
-    paths["audio_queries.txt"].write_text("\n".join(arena.audio_ids) + "\n", encoding="utf-8")
-    paths["truth.json"].write_text(
-        json.dumps(arena.truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    paths["README.md"].write_text(render_readme(arena), encoding="utf-8")
-    return paths
 
 
 CODE_WEIGHTS = calibrated_code_weights()

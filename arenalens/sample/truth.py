@@ -121,6 +121,7 @@ python -m arenalens.sample --out data/sample_arena
 | file | what |
 | --- | --- |
 | `interactions.jsonl` | {interactions:,} battles, one JSON object per line (canonical ingest format plus truth fields) |
+| `conversations.jsonl` | multi-turn battles, half answered aloud, one conversation per line (nested `turns`; see below) |
 | `benchmarks.csv` | static benchmark scores, long format `model,dataset,task,metric,score,higher_is_better` |
 | `aliases.yaml` | vote-log names ({alias_share}) some records use, mapped to canonical names |
 | `audio_queries.txt` | ids of {n_audio} English queries the demo speaks with `espeak-ng` when it is installed |

@@ -34,6 +34,12 @@ _DENIED = (
     "check the permissions of the file and its folder, or choose another workspace",
 )
 _IO = ("reported a disk I/O error", "check the disk; copy the workspace elsewhere if it persists")
+# PostgreSQL on a full disk: a new session must rewrite the database's relation-cache file and
+# fails before any query, with no SQLSTATE and no errno, only these words
+_SERVER_FILES = (
+    "cannot write its files on the database server (usually its disk is full)",
+    "free space on the server's disk (the data folder, or the tablespace of this database)",
+)
 _SQLITE = {
     "SQLITE_READONLY": _READ_ONLY,
     "SQLITE_FULL": _FULL,
@@ -118,4 +124,6 @@ def _classify(error: BaseException) -> tuple[str, str] | None:
         return _READ_ONLY
     if "database or disk is full" in text or "no space left on device" in text:
         return _FULL
+    if "could not write init file" in text:
+        return _SERVER_FILES
     return None

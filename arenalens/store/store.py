@@ -34,7 +34,9 @@ from arenalens.store import tables as t
 if TYPE_CHECKING:  # pandas loads on the first frame read: `arenalens status` never needs it
     import pandas as pd
 
+from arenalens.store.conversations import ConversationReads
 from arenalens.store.errors import RunLeaseHeld, StoreError, StoreUnwritable, unwritable_error
+from arenalens.store.migrations import MIGRATIONS
 from arenalens.store.runs import (
     Run,
     RunLifecycle,
@@ -43,39 +45,8 @@ from arenalens.store.runs import (
     utcnow,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA_LOCK_KEY = 0x6172656E61  # PostgreSQL advisory lock taken while creating or upgrading
-
-
-def _migrate_1_to_2(conn: Connection) -> None:
-    """Runs record their process (pid, host, start); runs left `running` by v1 are abandoned."""
-    for column, kind in (
-        ("pid", "INTEGER"),
-        ("host", "VARCHAR(255)"),
-        ("process_start", "VARCHAR(32)"),
-    ):
-        conn.execute(text(f"ALTER TABLE runs ADD COLUMN {column} {kind}"))  # fixed names, no input
-    conn.execute(
-        update(t.runs)
-        .where(t.runs.c.status == "running")
-        .values(status="abandoned", finished_at=utcnow())
-    )
-
-
-def _migrate_2_to_3(conn: Connection) -> None:
-    """Votes get the covering index ranking groups by; it replaces the model_a index."""
-    conn.execute(text("DROP INDEX IF EXISTS ix_interactions_model_a"))
-    t.votes_index.create(conn, checkfirst=True)
-
-
-def _migrate_3_to_4(conn: Connection) -> None:
-    """The user_id index goes: no query looks votes up by user (ranking groups by user through
-    the covering index), and every ingest paid to build it."""
-    conn.execute(text("DROP INDEX IF EXISTS ix_interactions_user_id"))
-
-
-# version -> function upgrading a connection from that version to version + 1.
-MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 
 def _load_stage_tables() -> None:
@@ -183,7 +154,7 @@ def _make_engine(url: str, *, read_only: bool) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
-class Store(RunLifecycle):
+class Store(RunLifecycle, ConversationReads):
     """Typed access to the workspace database; stages read and write DataFrames through it."""
 
     def __init__(self, engine: Engine, *, read_only: bool = False):
@@ -429,6 +400,8 @@ class Store(RunLifecycle):
             t.transcripts, t.transcripts.c.interaction_id == t.interactions.c.id
         )
         frame = resolve_models(self.read_frame(query.order_by(t.interactions.c.id)), self.aliases())
+        if {"response_a", "response_b"} & set(frame.columns):
+            frame = self.fill_answers_from_transcripts(frame)
         if "query_text" in frame:
             frame["query"] = frame["query_text"].where(
                 frame["query_text"].notna(), frame["transcript"]
@@ -475,6 +448,7 @@ class Store(RunLifecycle):
             .order_by(t.feedback.c.id)
         )
         frame = resolve_models(self.read_frame(query), self.aliases())
+        frame = self.fill_answers_from_transcripts(frame, "interaction_id")
         frame["query"] = frame["query_text"].where(frame["query_text"].notna(), frame["transcript"])
         return frame
 
@@ -515,6 +489,8 @@ class Store(RunLifecycle):
             "ties": self.count(t.interactions, c.winner == "tie"),
             "queries": self.count(t.interactions, c.query_text.is_not(None)),
             "audio": self.count(t.query_audio),
+            "spoken_answers": self.count(t.response_audio),
+            "conversations": self.count_conversations(),
             "transcripts": self.count(t.transcripts),
             "feedback": self.count(t.feedback),
             "systems": int(systems),

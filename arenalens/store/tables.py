@@ -75,6 +75,9 @@ interactions = Table(
     Column("extra", JSON, nullable=False, default=dict),  # unknown fields, e.g. gold `intent`
     Column("source", String(512)),
     Column("content_hash", String(64), nullable=False),
+    # a turn of a conversation (schema 5): both NULL on a single-turn interaction
+    Column("conversation_id", String(128), index=True),
+    Column("turn", Integer),
 )
 
 # Ranking groups votes by pair, outcome and user (`ranking.persist.vote_counts`): with every
@@ -113,6 +116,26 @@ query_audio_roots = Table(
         primary_key=True,
     ),
     Column("root", Text, nullable=False),
+)
+
+# A side's spoken answer (schema 5), confined at ingest like `query_audio` to `root`, which the
+# dashboard re-checks before it plays the file. `transcript` is filled by the transcribe stage.
+response_audio = Table(
+    "response_audio",
+    metadata,
+    Column(
+        "interaction_id",
+        String(128),
+        ForeignKey("interactions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("side", String(1), primary_key=True),  # 'a' | 'b'
+    Column("path", Text, nullable=False),
+    Column("root", Text, nullable=False),
+    Column("duration_s", Float),
+    Column("time_to_first_audio_s", Float),
+    Column("transcript", Text),
+    Column("transcript_model", String(512)),
 )
 
 transcripts = Table(
@@ -165,6 +188,13 @@ model_outputs = Table(
     Column("model_revision", String(256)),
     Column("params", JSON),
     Column("run_id", Integer, ForeignKey("runs.id")),
+    # a spoken answer (schema 5): the WAV inside the workspace, its length, first-audio time and
+    # the transcript the transcribe stage makes of it
+    Column("output_audio", Text),
+    Column("audio_duration_s", Float),
+    Column("time_to_first_audio_s", Float),
+    Column("output_transcript", Text),
+    Column("transcript_model", String(512)),
     UniqueConstraint("interaction_id", "system", name="uq_model_outputs_query_system"),
 )
 

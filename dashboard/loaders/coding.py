@@ -12,7 +12,12 @@ from coding import persist
 from coding.agreement import AgreementReport, agreement_report
 from coding.annotations import AnnotationQueue
 from coding.codebook import Codebook, resolve_codebook
-from coding.prevalence import CATCH_ALL_CODES, prevalence_table, required_query_categories
+from coding.prevalence import (
+    CATCH_ALL_CODES,
+    answer_forms,
+    prevalence_table,
+    required_query_categories,
+)
 from dashboard.loaders.cache import context_for, key, loader
 from dashboard.loaders.workspace import masked, status, step_message
 from dashboard.ui import Markdown
@@ -124,6 +129,13 @@ def coding_ready(app: AppContext) -> Markdown | None:
 def feedback_categories(app: AppContext) -> pd.DataFrame:
     """interaction_id -> use-case category, as coding's per-category prevalence joins them."""
     return required_query_categories(app.store)
+
+
+@loader
+def feedback_answer_forms(app: AppContext) -> pd.DataFrame:
+    """interaction_id -> output_modality (text or spoken answers) of every vote, as coding's
+    prevalence by answer form joins them."""
+    return answer_forms(app.store)
 
 
 @loader(human=("coding",))

@@ -39,6 +39,35 @@ def category_shares(app: AppContext, run_id: int | None = None) -> pd.DataFrame:
 
 
 @loader(human=("taxonomy",))
+def conversation_shares(app: AppContext, run_id: int) -> pd.DataFrame:
+    """Per category, both shares with 95% CIs, one row each: `counted` is 'query_share' (every
+    turn) or 'conversation_share' (each conversation once, by its first turn); empty where the
+    run placed no later turn of a conversation."""
+    columns = ["label", "counted", "count", "share", "ci_low", "ci_high"]
+    per_conversation = persist.conversation_category_shares(app.store, run_id)
+    if per_conversation is None:
+        return pd.DataFrame(columns=columns)
+    per_query = persist.category_shares(app.store, run_id)
+    both = [
+        per_query.assign(counted="query_share"),
+        per_conversation.assign(counted="conversation_share"),
+    ]
+    return pd.concat(both, ignore_index=True)[columns]
+
+
+def topic_changes(app: AppContext, run_id: int) -> str | None:
+    """'48 conversations clustered by their first turn; 20 of 46 later turns change topic (43%,
+    95% CI ...)': the run's count when it holds conversations (numbers only, no user text)."""
+    from taxonomy.conversations import TopicChanges
+
+    runs = latest_runs(app, "taxonomy")
+    rows = runs[runs["id"] == run_id] if len(runs) else runs
+    summary = (rows.iloc[0]["summary"] or {}) if len(rows) else {}
+    changes = summary.get("conversations")
+    return TopicChanges(**changes).sentence if changes else None
+
+
+@loader(human=("taxonomy",))
 def modality_shares(app: AppContext, run_id: int | None = None) -> pd.DataFrame:
     """Text- vs audio-primary shares with 95% CIs (and bias-corrected columns)."""
     return persist.modality_shares(app.store, run_id)

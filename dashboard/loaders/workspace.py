@@ -109,13 +109,48 @@ def playable_audio(app: AppContext, interaction_id: str) -> tuple[Path | None, s
     rows = frame[frame["interaction_id"] == interaction_id] if len(frame) else frame
     if rows.empty:
         return None, ""
-    row = rows.iloc[0]
-    if not isinstance(row["root"], str) or not row["root"]:
-        return None, f"audio not played: no audio root was recorded for {row['path']!r} at ingest"
+    return playable_path(rows.iloc[0]["path"], rows.iloc[0]["root"])
+
+
+def playable_path(path: object, root: object) -> tuple[Path | None, str]:
+    """A stored audio path re-checked against the root it was confined to at ingest: the file,
+    or None and why it is not played (no root, outside the root, missing, not audio)."""
+    if not isinstance(root, str) or not root:
+        return None, f"audio not played: no audio root was recorded for {path!r} at ingest"
     try:
-        return confine_audio(row["path"], row["root"]), ""
+        return confine_audio(str(path), root), ""
     except UnsafePathError as exc:
         return None, f"audio not played: {exc}"
+
+
+@loader
+def response_audio(app: AppContext) -> pd.DataFrame:
+    """Every spoken answer's interaction_id, side, path, the root it was confined to at ingest,
+    duration_s and time_to_first_audio_s (transcripts are read with the turns, masked)."""
+    frame = app.store.response_audio_frame()
+    return frame.drop(columns=["transcript", "transcript_model"], errors="ignore")
+
+
+def playable_answers(app: AppContext, interaction_id: str) -> dict[str, tuple[Path | None, str]]:
+    """side -> (the spoken answer's file, or None and why not) for the sides that have one;
+    each path is re-checked against its recorded root as the query's audio is."""
+    frame = response_audio(app)
+    mine = frame[frame["interaction_id"] == interaction_id] if len(frame) else frame
+    return {str(r.side): playable_path(r.path, r.root) for r in mine.itertuples()}
+
+
+@loader
+def vote_features(app: AppContext) -> pd.DataFrame:
+    """Every vote's answer form, turn depth and speech features (`arenalens.vote_features`),
+    indexed by interaction id."""
+    return app.store.vote_features_frame().set_index("id")
+
+
+@loader
+def conversation_turns(app: AppContext) -> pd.DataFrame:
+    """Every turn of every conversation in order (query, both answers, audio paths, vote),
+    texts masked like every text."""
+    return masked(app, app.store.conversation_turns_frame())
 
 
 def workspace_label(app: AppContext) -> str:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from arenalens import display
 from arenalens.errors import ArenalensError
+from coding.prevalence import NO_VOTE
 from dashboard import loaders, ui
 
 UNCATEGORISED = "(uncategorised)"
@@ -20,6 +21,7 @@ GROUPINGS = {
     "Overall": "overall",
     "Per model (the model that lost)": "model",
     "Per category": "category",
+    "Text vs spoken answers": "output_modality",
 }
 
 
@@ -35,9 +37,13 @@ def long_estimates(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).dropna(subset=["rate"])
 
 
-def prevalence_chart(table: pd.DataFrame, grouped: bool) -> alt.Chart:
+def prevalence_chart(table: pd.DataFrame, grouped: bool, by: str = "overall") -> alt.Chart:
     """Points with 95% CI bars per code (and per group when grouped), coloured by estimate."""
     frame = long_estimates(table)
+    if by == "output_modality":  # facet headings in words; the click still selects the group
+        frame = frame.assign(group_label=frame["group"].map(lambda g: display.display_value(by, g)))
+    else:
+        frame = frame.assign(group_label=frame["group"])
     base = alt.Chart(frame).encode(
         y=alt.Y("reason:N", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=150)),
         color=alt.Color("estimate:N", legend=alt.Legend(orient="bottom", title=None)),
@@ -60,7 +66,8 @@ def prevalence_chart(table: pd.DataFrame, grouped: bool) -> alt.Chart:
     if grouped:
         # two panels a row, each narrow enough that both fit a 1280 px window with the sidebar
         chart = chart.properties(width=FACET_WIDTH_PX).facet(
-            facet=alt.Facet("group:N", title=None, header=alt.Header(labelLimit=300)), columns=2
+            facet=alt.Facet("group_label:N", title=None, header=alt.Header(labelLimit=300)),
+            columns=2,
         )
     return chart
 
@@ -100,7 +107,7 @@ def show_prevalence(app, by: str) -> pd.DataFrame | None:
         st.info("No feedback items in this grouping.")
         return None
     event = st.altair_chart(
-        prevalence_chart(table, grouped=by != "overall"),
+        prevalence_chart(table, grouped=by != "overall", by=by),
         width="stretch" if by == "overall" else "content",
         on_select="rerun",
         key=f"feedback_chart_{by}",
@@ -145,7 +152,12 @@ def feedback_items(app, groups: list[str], by: str) -> None:
         key="feedback_code",
     )
     group = (
-        right.selectbox("Group", ["(all)", *groups], key="feedback_group")
+        right.selectbox(
+            "Group",
+            ["(all)", *groups],
+            format_func=lambda g: g if g == "(all)" else display.display_value(by, g),
+            key="feedback_group",
+        )
         if by != "overall"
         else "(all)"
     )
@@ -166,6 +178,10 @@ def feedback_items(app, groups: list[str], by: str) -> None:
         categories = loaders.coding.feedback_categories(app)
         category = chosen["interaction_id"].map(categories.set_index("interaction_id")["category"])
         chosen = chosen[category.fillna(UNCATEGORISED) == group]
+    if group != "(all)" and by == "output_modality":
+        forms = loaders.coding.feedback_answer_forms(app).set_index("interaction_id")
+        form = chosen["interaction_id"].map(forms["output_modality"])
+        chosen = chosen[form.fillna(NO_VOTE) == group]
     ui.say(
         "caption",
         "{} coded {}",

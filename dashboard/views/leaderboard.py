@@ -10,7 +10,7 @@ import streamlit as st
 
 from arenalens import display
 from arenalens.context import AppContext
-from dashboard import loaders, sections, ui
+from dashboard import answer_forms, loaders, sections, ui
 from dashboard.charts import RATING_AXIS, RATING_TOOLTIP, interval_chart, interval_tooltips
 
 TABLE_COLUMNS = [
@@ -30,8 +30,15 @@ RATING_FORMAT = {
     c: st.column_config.NumberColumn(format="%.0f")
     for c in ("rating", "ci_low", "ci_high", "raw rating", "controlled rating", "change")
 }
-CODED_SLICES = frozenset({"category", "modality", "reason"})  # stored codes: shown in words
-SLICE_LABELS = {"category": "use-case category", "language": "language", "reason": "loss reason"}
+#: stored codes: shown in words (a language or a turn number is shown as given)
+CODED_SLICES = frozenset({"category", "modality", "reason", "output_modality"})
+SLICE_LABELS = {
+    "category": "use-case category",
+    "language": "language",
+    "reason": "loss reason",
+    "output_modality": "answer form (text or spoken)",
+    "turn_depth": "turn of the conversation",
+}
 
 
 def with_status(board: pd.DataFrame) -> pd.DataFrame:
@@ -344,7 +351,10 @@ def slices(app: AppContext, runs: pd.DataFrame) -> None:
         ui.say("info", "No slice had enough votes for a leaderboard by {}.", field)
         return
     values = sorted(board["slice_value"].unique())
-    words = display.display_name if field in CODED_SLICES else str
+
+    def words(value: object) -> str:
+        return display.display_value(field, value) if field in CODED_SLICES else str(value)
+
     chosen = st.multiselect(
         "Slices", values, default=values[:4], format_func=words, key="leaderboard_slice_values"
     )
@@ -390,6 +400,7 @@ def render() -> None:
         sections.distinctive_loss_reasons(app, models or order)
         board = overall(app, run)
         win_rates(app, run, board)
+        answer_forms.text_vs_speech(app)
         slices(app, runs)
 
 

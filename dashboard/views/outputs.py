@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from arenalens import display
-from dashboard import loaders, ui
+from dashboard import conversation_view, loaders, ui
 
 MAX_ROWS = 1_000
 VOTE_LABELS = {"model_a": "A preferred", "model_b": "B preferred", "tie": "tie", None: "no vote"}
@@ -70,12 +70,22 @@ def pick_interaction(frame: pd.DataFrame) -> str | None:
         f"; showing the first {MAX_ROWS:,} — narrow the filters" if len(frame) > MAX_ROWS else "",
     )
     shown = frame.head(MAX_ROWS)
-    stored = shown[["id", "query", "model_a", "model_b", "winner"]]
+    columns = ["id", "query", "model_a", "model_b", "winner"]
+    if "conversation_id" in shown and shown["conversation_id"].notna().any():
+        columns[1:1] = ["conversation_id", "turn"]  # which conversation, which turn of it
+    stored = shown[columns]
     table = stored.assign(
         query=lambda f: f["query"].map(lambda q: display.or_dash(q, "no query text")),
         winner=lambda f: f["winner"].map(display.display_name),
     )
-    table = table.rename(columns={"model_a": "model A", "model_b": "model B", "winner": "vote"})
+    table = table.rename(
+        columns={
+            "model_a": "model A",
+            "model_b": "model B",
+            "winner": "vote",
+            "conversation_id": "conversation",
+        }  # fmt: skip
+    )
     event = ui.dataframe(
         table,
         width="stretch",
@@ -97,25 +107,28 @@ def pick_interaction(frame: pd.DataFrame) -> str | None:
 
 
 def show_interaction(app, row: pd.Series) -> None:
-    """The query (with its audio and transcript), both responses, the vote and the feedback."""
-    st.subheader("Query")
-    ui.show_user_text("Query text (typed, else transcript)", row["query"])
-    audio, refused = loaders.workspace.playable_audio(app, row["id"])
-    if audio is not None:
-        st.audio(str(audio))
-    elif refused:
-        ui.show("caption", refused)
-    if isinstance(row.get("transcript"), str):
-        ui.show_user_text("Transcript", row["transcript"])
-    left, right = st.columns(2)
-    for column, side in ((left, "a"), (right, "b")):
-        with column:
-            ui.say("markdown", "**Response {}** — {}", side.upper(), row[f"model_{side}"])
-            response = row[f"response_{side}"]
-            st.text(response if isinstance(response, str) and response.strip() else "(no response)")
-    ui.say("markdown", "**Vote:** {}", VOTE_LABELS.get(row["winner"], row["winner"]))
+    """The query (with its audio and transcript) and both answers (played when spoken), or
+    the whole conversation turn by turn; then the vote and the feedback."""
+    conversation = row.get("conversation_id")
+    ids = [row["id"]]
+    if not display.is_empty(conversation):
+        # every turn with its vote; the feedback of any turn (a conversation's is on its last)
+        ids = conversation_view.show_conversation(app, str(conversation), row["id"])
+    else:
+        st.subheader("Query")
+        ui.show_user_text("Query text (typed, else transcript)", row["query"])
+        audio, refused = loaders.workspace.playable_audio(app, row["id"])
+        if audio is not None:
+            st.audio(str(audio))
+        elif refused:
+            ui.show("caption", refused)
+        if isinstance(row.get("transcript"), str):
+            ui.show_user_text("Transcript", row["transcript"])
+        conversation_view.show_answers(app, row)
+        winner = None if display.is_empty(row["winner"]) else row["winner"]
+        ui.say("markdown", "**Vote:** {}", VOTE_LABELS.get(winner, winner))
     feedback = loaders.workspace.feedback(app)
-    mine = feedback[feedback["interaction_id"] == row["id"]] if len(feedback) else feedback
+    mine = feedback[feedback["interaction_id"].isin(ids)] if len(feedback) else feedback
     if len(mine):
         for text in mine["text"]:
             ui.show_user_text("Feedback", text)

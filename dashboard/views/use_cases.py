@@ -9,7 +9,7 @@ import streamlit as st
 
 from arenalens import display
 from arenalens.context import AppContext
-from dashboard import loaders, privacy, ui, writes
+from dashboard import loaders, privacy, sections, ui, writes
 from dashboard.charts import LABEL_FONT_PX, interval_chart, place_labels
 
 MAP_POINTS = 5_000
@@ -500,6 +500,7 @@ def render() -> None:
         b.metric("Clusters", f"{int((table['cluster_id'] >= 0).sum()):,}")
         c.metric("Parents", f"{len(loaders.taxonomy.clusters(app, run_id, 1)):,}")
         d.metric("Unclustered", ui.percent(outliers / len(queries) if len(queries) else None))
+        sections.conversation_shares(app, run_id)  # only where the run holds conversations
         st.subheader("Drill down: category → parent → cluster → queries")
         in_view = drill_filters(table)
         query_map(queries, in_view, min_users)

@@ -2,7 +2,8 @@
 shares (`batching.generate_all`), and one module per backend, imported only when chosen:
 
 - `transformers_lm`: a chat LLM (pipeline systems) or an audio LM (end-to-end systems), bf16 on GPU;
-- `openai_chat`: any OpenAI-compatible endpoint (OpenAI, a vLLM server, llama.cpp, Ollama);
+- `openai_chat`: any OpenAI-compatible endpoint (OpenAI, a vLLM server, llama.cpp, Ollama), a
+  text LLM or an audio model that hears the query (`input_audio`) and may answer aloud;
 - `vllm_chat`: the vLLM offline engine (extra `vllm`).
 
 A new backend is a `Generator` subclass in its own module plus one branch in `make_generator`.
@@ -47,7 +48,12 @@ def make_generator(
 
 
 def _make_generator(spec: SystemSpec, backend: str | None, device: str | None) -> Generator:
-    if spec.kind == "end_to_end":
+    if spec.speaks_itself and backend not in (None, "openai"):
+        raise BackendUnavailableError(
+            f"system {spec.name!r} answers aloud through its endpoint; --backend {backend} "
+            f"writes text only (declare `tts:` to speak its answers)"
+        )
+    if spec.kind == "end_to_end" and spec.llm is None:
         from inference.generators.transformers_lm import TransformersAudioLMGenerator
 
         if backend not in (None, "transformers"):
@@ -66,11 +72,16 @@ def _make_generator(spec: SystemSpec, backend: str | None, device: str | None) -
     llm = spec.llm
     assert llm is not None  # validated by SystemSpec
     chosen = backend or llm.backend
+    if spec.kind == "end_to_end" and chosen != "openai":
+        raise BackendUnavailableError(
+            f"system {spec.name!r} is an endpoint that hears audio; it runs on openai, not {chosen!r}"
+        )
     if chosen == "openai":
-        from inference.generators.openai_chat import OpenAIChatGenerator
+        from inference.generators.openai_chat import AudioReply, OpenAIChatGenerator
 
         if not llm.base_url:
             raise InferenceError(f"system {spec.name!r}: --backend openai needs llm.base_url")
+        reply = AudioReply(llm.voice or "alloy", llm.stream_audio) if spec.speaks_itself else None
         return OpenAIChatGenerator(
             llm.model,
             llm.base_url,
@@ -80,6 +91,8 @@ def _make_generator(spec: SystemSpec, backend: str | None, device: str | None) -
             llm.api_key_env,
             llm.concurrency,
             llm.timeout_s,
+            hears_audio=spec.hears_audio,
+            reply=reply,
         )
     if chosen == "vllm":
         from inference.generators.vllm_chat import VllmChatGenerator

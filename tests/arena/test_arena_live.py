@@ -21,7 +21,8 @@ APP_PATH = Path(__file__).resolve().parents[2] / "arena" / "app.py"
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """/v1/chat/completions streaming "answer from MODEL" word by word; model "broken" fails."""
+    """/v1/chat/completions streaming "answer from MODEL" word by word; model "broken" fails,
+    model "cut-off" ends its stream without saying the answer is complete."""
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -42,6 +43,9 @@ class _Handler(BaseHTTPRequestHandler):
             }
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             self.wfile.flush()
+        if body["model"] != "cut-off":  # a server that ends the stream early sends no reason
+            chunk["choices"] = [{"index": 0, "delta": {}, "finish_reason": "stop"}]
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
 
     def log_message(self, *_args) -> None:
@@ -100,10 +104,11 @@ def test_a_live_battle_streams_both_answers_and_stores_the_vote(
     assert any(b.label == "Ask both systems" for b in at.button)  # ready for the next question
 
 
+@pytest.mark.parametrize("failing", ["broken", "cut-off"])
 def test_a_failing_system_ends_the_battle_and_stores_nothing(
-    monkeypatch, tmp_path: Path, streaming_server: str
+    monkeypatch, tmp_path: Path, streaming_server: str, failing: str
 ) -> None:
-    app = _live_workspace(tmp_path, streaming_server, ("alpha", "broken"))
+    app = _live_workspace(tmp_path, streaming_server, ("alpha", failing))
     at = _ask(monkeypatch, app, "hello?")
     assert any("did not answer" in e.value for e in at.error)
     assert not [b for b in at.button if b.key and b.key.startswith("vote-")]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from arena_testkit import make_pairs
 
-from arena import persist
+from arena import persist, serving
 from arena.errors import AccessDenied, ArenaError, RateLimited
 from arena.pairs import attention_pairs, read_pair_files
 from arena.votes import hash_token
@@ -34,11 +34,11 @@ def _arena_votes(store: Store) -> pd.DataFrame:
 
 def test_a_vote_is_one_interaction_whatever_is_resent(store: Store, tmp_path: Path) -> None:
     spec = _campaign(store)
-    pair = persist.current_pair(store, "c1", "ann", np.random.default_rng(0))
-    assert persist.cast_vote(store, spec, "ann", pair, "b", "B was clearer", workspace=tmp_path)
+    pair = serving.current_pair(store, "c1", "ann", np.random.default_rng(0))
+    assert serving.cast_vote(store, spec, "ann", pair, "b", "B was clearer", workspace=tmp_path)
     # a reload, double click or second tab sends it again, even with another choice
-    assert not persist.cast_vote(store, spec, "ann", pair, "b", "B was clearer", workspace=tmp_path)
-    assert not persist.cast_vote(store, spec, "ann", pair, "a", None, workspace=tmp_path)
+    assert not serving.cast_vote(store, spec, "ann", pair, "b", "B was clearer", workspace=tmp_path)
+    assert not serving.cast_vote(store, spec, "ann", pair, "a", None, workspace=tmp_path)
     votes = _arena_votes(store)
     assert len(votes) == 1
     vote = votes.iloc[0]
@@ -54,8 +54,8 @@ def test_a_vote_is_one_interaction_whatever_is_resent(store: Store, tmp_path: Pa
 
 def test_both_bad_is_a_tie_marked_both_bad(store: Store, tmp_path: Path) -> None:
     spec = _campaign(store)
-    pair = persist.current_pair(store, "c1", "ann", np.random.default_rng(0))
-    persist.cast_vote(store, spec, "ann", pair, "both_bad", workspace=tmp_path)
+    pair = serving.current_pair(store, "c1", "ann", np.random.default_rng(0))
+    serving.cast_vote(store, spec, "ann", pair, "both_bad", workspace=tmp_path)
     vote = _arena_votes(store).iloc[0]
     assert vote.winner == "tie" and vote.extra["both_bad"] is True
 
@@ -66,10 +66,10 @@ def test_pairs_reach_their_quota_and_never_a_rater_twice(store: Store, tmp_path:
     seen: dict[str, list[str]] = {}
     for _ in range(20):  # three raters take turns until nothing is left
         for rater in ("ann", "bob", "cy"):
-            pair = persist.current_pair(store, "c1", rater, rng)
+            pair = serving.current_pair(store, "c1", rater, rng)
             if pair is not None:
                 seen.setdefault(rater, []).append(pair["pair_id"])
-                persist.cast_vote(store, spec, rater, pair, "a", workspace=tmp_path)
+                serving.cast_vote(store, spec, rater, pair, "a", workspace=tmp_path)
     assert all(len(ids) == len(set(ids)) for ids in seen.values())
     rows = persist.pair_rows(store, "c1")
     assert (rows["served"] == 2).all()  # every pair used, none beyond its quota
@@ -78,8 +78,8 @@ def test_pairs_reach_their_quota_and_never_a_rater_twice(store: Store, tmp_path:
 
 def test_reload_shows_the_same_pair_until_the_vote(store: Store) -> None:
     _campaign(store)
-    first = persist.current_pair(store, "c1", "ann", np.random.default_rng(0))
-    again = persist.current_pair(store, "c1", "ann", np.random.default_rng(5))
+    first = serving.current_pair(store, "c1", "ann", np.random.default_rng(0))
+    again = serving.current_pair(store, "c1", "ann", np.random.default_rng(5))
     assert again["pair_id"] == first["pair_id"]
     assert int(persist.pair_rows(store, "c1")["served"].sum()) == 1
 
@@ -91,7 +91,7 @@ def test_concurrent_raters_never_overfill_a_pair(store: Store) -> None:
 
     def rater(name: str) -> None:
         barrier.wait()
-        pair = persist.current_pair(store, "c1", name, np.random.default_rng())
+        pair = serving.current_pair(store, "c1", name, np.random.default_rng())
         if pair is not None:
             taken.append(pair["pair_id"])
 
@@ -128,14 +128,14 @@ def test_votes_beyond_the_rate_limit_are_refused(sqlite_store: Store, tmp_path: 
     spec = persist.campaign(sqlite_store, "c1")
     rng = np.random.default_rng(0)
     for _ in range(2):
-        pair = persist.current_pair(sqlite_store, "c1", "ann", rng)
-        assert persist.cast_vote(sqlite_store, spec, "ann", pair, "a", workspace=tmp_path)
-    pair = persist.current_pair(sqlite_store, "c1", "ann", rng)
+        pair = serving.current_pair(sqlite_store, "c1", "ann", rng)
+        assert serving.cast_vote(sqlite_store, spec, "ann", pair, "a", workspace=tmp_path)
+    pair = serving.current_pair(sqlite_store, "c1", "ann", rng)
     with pytest.raises(RateLimited, match="at most 2 votes a minute"):
-        persist.cast_vote(sqlite_store, spec, "ann", pair, "a", workspace=tmp_path)
+        serving.cast_vote(sqlite_store, spec, "ann", pair, "a", workspace=tmp_path)
     assert len(_arena_votes(sqlite_store)) == 2
     # the pair stays the rater's, to vote on once the minute has passed
-    assert persist.current_pair(sqlite_store, "c1", "ann", rng)["pair_id"] == pair["pair_id"]
+    assert serving.current_pair(sqlite_store, "c1", "ann", rng)["pair_id"] == pair["pair_id"]
 
 
 def test_attention_votes_are_kept_apart_from_rankings(sqlite_store: Store, tmp_path: Path) -> None:
@@ -146,9 +146,9 @@ def test_attention_votes_are_kept_apart_from_rankings(sqlite_store: Store, tmp_p
     spec = persist.campaign(sqlite_store, "c1")
     rng = np.random.default_rng(0)
     for _ in range(3):
-        pair = persist.current_pair(sqlite_store, "c1", "ann", rng)
+        pair = serving.current_pair(sqlite_store, "c1", "ann", rng)
         good = "b" if pair["bad_side"] == "a" else "a"
-        persist.cast_vote(sqlite_store, spec, "ann", pair, good, workspace=tmp_path)
+        serving.cast_vote(sqlite_store, spec, "ann", pair, good, workspace=tmp_path)
     votes = _arena_votes(sqlite_store)
     assert len(votes) == 3 and votes["winner"].isna().all()
     assert all(extra["arena_attention_passed"] for extra in votes["extra"])

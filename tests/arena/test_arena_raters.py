@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from arena_testkit import make_pairs
 
-from arena import persist
+from arena import persist, serving
 from arena.pairs import attention_pairs
 from arenalens.context import AppContext
 from arenalens.raters import arena_records, failing_raters, rater_table
@@ -14,8 +14,8 @@ from arenalens.raters import arena_records, failing_raters, rater_table
 def _vote_all(app: AppContext, rater: str, decide) -> None:
     spec = persist.campaign(app.store, "c1")
     rng = np.random.default_rng(0)
-    while (pair := persist.current_pair(app.store, "c1", rater, rng)) is not None:
-        persist.cast_vote(
+    while (pair := serving.current_pair(app.store, "c1", rater, rng)) is not None:
+        serving.cast_vote(
             app.store, spec, rater, pair, decide(pair), workspace=app.settings.workspace
         )
 

@@ -15,10 +15,21 @@ from coding.codebook import (
 )
 from coding.errors import CodebookError
 
-DEFAULT_CODES = ["helpfulness", "detail", "accuracy", "language", "human_likeness", "other"]
+DEFAULT_CODES = [
+    "helpfulness",
+    "detail",
+    "accuracy",
+    "language",
+    "human_likeness",
+    "prosody",
+    "speaking_rate",
+    "voice_fit",
+    "audio_quality",
+    "other",
+]
 
 
-def test_default_codebook_has_the_six_codes_with_rules_and_examples():
+def test_default_codebook_has_its_ten_codes_with_rules_and_examples():
     codebook = load_codebook()
     assert codebook.code_names == DEFAULT_CODES
     for code in codebook.codes:

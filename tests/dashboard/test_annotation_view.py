@@ -44,8 +44,8 @@ def test_step_browses_in_order_and_stops_at_the_ends():
     assert step(ORDER, "gone", 1) == "a"
 
 
-def test_only_the_first_nine_codes_get_number_keys():
-    assert [code_key(i) for i in range(10)] == [*"123456789", None]
+def test_the_first_ten_codes_get_the_number_row_keys():
+    assert [code_key(i) for i in range(11)] == [*"1234567890", None]
 
 
 def test_evidence_is_marked_where_it_occurs_and_overlaps_name_both_codes():
@@ -128,7 +128,7 @@ def test_side_and_polarity_keys_do_not_clash_with_other_keys():
     )
 
     taken = {NEXT_KEY, PREVIOUS_KEY, SKIP_KEY, "C", "R"}  # C and R are Streamlit's own
-    taken |= {str(k) for k in range(1, MAX_CODE_KEYS + 1)}
+    taken |= {code_key(k) for k in range(MAX_CODE_KEYS)}
     assert not (set(SIDE_KEYS) | set(POLARITY_KEYS)) & taken
     from coding.codebook import POLARITIES, SIDES
 

@@ -56,6 +56,9 @@ def every_loader_call(app) -> list[tuple[Callable[..., Any], tuple]]:
         (workspace.model_aliases, ()),
         (workspace.audio_roots, ()),
         (workspace.workspace_facts, ()),
+        (workspace.response_audio, ()),
+        (workspace.vote_features, ()),
+        (workspace.conversation_turns, ()),
         (inference.model_outputs, ()),
         (coding.codebook, ()),
         (coding.coded_versions, ()),
@@ -67,6 +70,7 @@ def every_loader_call(app) -> list[tuple[Callable[..., Any], tuple]]:
         (coding.agreement, (20,)),
         (coding.disagreement_details, ()),
         (coding.feedback_categories, ()),
+        (coding.feedback_answer_forms, ()),
         (coding.top_loss_reasons, (3,)),
         (coding.candidate_reasons, (version,)),
         (ranking.ratings, (ranking_run, "")),
@@ -82,6 +86,7 @@ def every_loader_call(app) -> list[tuple[Callable[..., Any], tuple]]:
         (taxonomy.cluster_loss_reasons, (taxonomy_run,)),
         (taxonomy.taxonomy_edits, ()),
         (taxonomy.category_names, ()),
+        (taxonomy.conversation_shares, (taxonomy_run,)),
         (raters.rater_quality, ()),
     ]
 

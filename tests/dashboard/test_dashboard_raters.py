@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arena import persist
+from arena import persist, serving
 from arena.pairs import PAIR_COLUMNS, attention_pairs
 from arenalens.config import Settings
 from arenalens.context import AppContext
@@ -37,8 +37,8 @@ def test_raters_page_lists_each_rater_with_attention_accuracy(render, tmp_path) 
     persist.add_pairs(app.store, "c1", attention_pairs(pairs, 0.34, np.random.default_rng(0)))
     spec = persist.campaign(app.store, "c1")
     rng = np.random.default_rng(0)
-    while (pair := persist.current_pair(app.store, "c1", "<b>ann</b>", rng)) is not None:
-        persist.cast_vote(app.store, spec, "<b>ann</b>", pair, "a", workspace=workspace)
+    while (pair := serving.current_pair(app.store, "c1", "<b>ann</b>", rng)) is not None:
+        serving.cast_vote(app.store, spec, "<b>ann</b>", pair, "a", workspace=workspace)
     app.store.engine.dispose()
     at = render(workspace, "raters.py")
     assert not at.exception and at.title[0].value == "Raters"

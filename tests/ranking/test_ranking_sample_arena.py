@@ -40,5 +40,9 @@ def test_davidson_slices_recover_true_strengths_per_modality(sample_app: AppCont
 
 def test_demo_summary_on_the_sample_arena(sample_app: AppContext) -> None:
     line = demo(sample_app)
-    assert line.startswith("ranking: 6 models from 2400 votes, top ")
+    # the headline follows the evidence rule, as `rank` does: a leader only when its interval
+    # lies above the others'
+    assert line.startswith("ranking: 6 models from 2,400 votes. ")
+    assert "Leader: " in line or "No single leader: " in line
+    assert ", top " not in line
     assert "with 6 models no benchmark can be shown to predict preference" in line

@@ -97,6 +97,32 @@ def test_counts_per_user_equal_the_per_vote_rows(voted: Store, odd_user: str | N
     assert (fast is None) == (odd_user is not None)  # listed users are used whenever exact
 
 
+def test_counts_per_user_keep_a_number_field_a_number(voted: Store) -> None:
+    """A taxonomy cluster id (an integer column) travels through the joined text and comes
+    back as the cluster's name, on both backends; votes without a cluster stay apart."""
+    from taxonomy import persist as taxonomy_persist
+
+    voted.set_aliases({})
+    run_id = voted.start_run("taxonomy", {})
+    names = ["knowledge", "advice", "chat"]
+    clusters = pd.DataFrame(
+        [{"cluster_id": c, "level": 0, "name": name, "auto_name": name, "size": 1,
+          "category": name, "novel": False} for c, name in enumerate(names)]
+    )  # fmt: skip
+    assigned = range(0, N, 2)  # every other vote; the rest have no cluster
+    assignments = pd.DataFrame(
+        {"interaction_id": [f"v{k}" for k in assigned], "base_cluster_id": [k % 3 for k in assigned],
+         "cluster_id": [k % 3 for k in assigned], "outlier": False, "reassigned": False,
+         "category": [names[k % 3] for k in assigned], "modality": "text_primary", "source": "fit"}
+    )  # fmt: skip
+    taxonomy_persist.write_run(voted, run_id, clusters, assignments)
+    voted.finish_run(run_id)
+    grouped = persist.vote_counts(voted, ["cluster", "user_id"])
+    by_cluster = grouped.groupby("cluster")["n"].sum().to_dict()
+    assert by_cluster == {names[c]: sum(1 for k in assigned if k % 3 == c) for c in range(3)}
+    assert grouped.loc[grouped["cluster"].isna(), "n"].sum() == N - len(assigned)
+
+
 def _user_subquery() -> Any:
     c = t.interactions.c
     return select(c.model_a, c.model_b, c.winner, c.user_id).where(c.winner.is_not(None)).subquery()

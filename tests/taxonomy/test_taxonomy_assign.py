@@ -119,3 +119,39 @@ def test_assignment_on_ray_equals_the_local_assignment(built_workspace, tmp_path
         clusters = persist.cluster_table(stores[name])
         assert clusters["size"].sum() == 400 + len(new)
         stores[name].engine.dispose()
+
+
+def test_a_later_turn_follows_its_conversations_first_turn_as_the_build_places_it(
+    store, slurp_rows, embedder, encode
+):
+    """After a build on 300 single-turn SLURP queries and 10 conversations' first turns, new
+    second turns (from other SLURP queries) take their first turn's cluster and category; a new
+    conversation's first turn is assigned by nearest centroid and its second turn follows it."""
+    from arenalens.labeler.embedding import EmbeddingLabeler
+    from arenalens.store import tables as t
+
+    def turn(cid: str, number: int, row: dict) -> dict:
+        return {"id": f"{cid}:t{number}", "query_text": row["sentence"], "user_id": f"u-{cid}",
+                "conversation_id": cid, "turn": number, "content_hash": f"{cid}:{number}"}  # fmt: skip
+
+    ingest_rows(store, slurp_rows[:300])
+    store.insert_ignore(t.interactions, [turn(f"c{k}", 1, slurp_rows[300 + k]) for k in range(10)])
+    build_taxonomy(
+        store, encode, EmbeddingLabeler(embedder), load_categories(), TaxonomyParams(random_state=0)
+    )
+    second = [turn(f"c{k}", 2, slurp_rows[700 + 37 * k]) for k in range(10)]
+    fresh = [turn("n1", 1, slurp_rows[320]), turn("n1", 2, slurp_rows[1200])]
+    store.insert_ignore(t.interactions, second + fresh)
+    ingest_rows(store, slurp_rows[330:335])
+
+    assert assign_new_queries(store, encode, load_categories()) == 10 + 2 + 5
+
+    placed = persist.read_assignments(store, persist.latest_run_id(store))
+    placed = placed.set_index("interaction_id")
+    for cid in [f"c{k}" for k in range(10)] + ["n1"]:
+        first, later = placed.loc[f"{cid}:t1"], placed.loc[f"{cid}:t2"]
+        assert (later["cluster_id"], later["category"]) == (first["cluster_id"], first["category"])
+        assert later["source"] == "conversation"
+    assert placed.loc["n1:t1", "source"] == "assign"
+    assert persist.conversation_category_shares(store)["count"].sum() == 300 + 10 + 5 + 1
+    assert persist.cluster_table(store)["size"].sum() == len(placed) == 300 + 20 + 5 + 2

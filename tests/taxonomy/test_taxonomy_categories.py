@@ -18,6 +18,7 @@ from taxonomy.categories import (
 )
 from taxonomy.errors import CategoriesError
 from taxonomy.modality import AUDIO_PRIMARY, TEXT_PRIMARY, ModalityClassifier, final_modality
+from taxonomy.query_category import CategoryClassifier
 
 
 def test_default_categories_are_the_issue_list():
@@ -91,8 +92,10 @@ def test_clusters_map_to_fitting_categories_and_an_unrelated_cluster_is_novel(en
             "for (int i = 0; i < n; i++) {}",
         ],
     }
+    classifier = CategoryClassifier().fit(categories, encode)
+    priors = {k: classifier.predict_proba(encode(v), v).mean(axis=0) for k, v in clusters.items()}
     mapper = CategoryMapper(categories, "embedding", novel_threshold=threshold).fit(
-        {k: encode(v) for k, v in clusters.items()}, scorer
+        {k: encode(v) for k, v in clusters.items()}, scorer, priors=priors
     )
     decisions = mapper.decisions_
     assert decisions[0].category == "task_execution"
@@ -126,3 +129,23 @@ def test_an_audio_primary_category_makes_its_queries_audio_primary():
         [TEXT_PRIMARY, AUDIO_PRIMARY, TEXT_PRIMARY], [AUDIO_PRIMARY, TEXT_PRIMARY, None]
     )
     assert out.tolist() == [AUDIO_PRIMARY, AUDIO_PRIMARY, TEXT_PRIMARY]
+
+
+def test_uncertain_and_novel_queries_count_as_wrong_and_are_reported():
+    import pandas as pd
+
+    from taxonomy.evaluate import category_accuracy
+
+    predicted = pd.Series(["knowledge", "uncertain", "task_execution", "novel"])
+    gold = pd.Series(["qa", "qa", "alarm", "alarm"])
+    out = category_accuracy(predicted, gold, {"qa": "knowledge", "alarm": "task_execution"})
+    assert out["category_accuracy"] == 0.5 and out["category_unsure_share"] == 0.5
+    assert out["category_accuracy_when_filed"] == 1.0
+
+
+def test_show_says_when_a_cluster_files_its_queries_under_several_categories():
+    from taxonomy.cli import _mix_note
+
+    mix = {"task_execution": 0.7, "knowledge": 0.2, "uncertain": 0.1}
+    assert _mix_note("task_execution", mix) == " (also 20% knowledge, 10% uncertain)"
+    assert _mix_note("task_execution", {"task_execution": 0.95, "knowledge": 0.05}) == ""

@@ -40,6 +40,8 @@ def test_taxonomy_commands_end_to_end(workspace: Path, tmp_path: Path, slurp_row
     assert "share (95% CI)" in shown and "text_primary" not in shown  # words, not stored names
     data = json.loads(invoke(workspace, "taxonomy", "show", "--json"))
     leaf = next(c for c in data["clusters"] if c["level"] == 0 and c["cluster_id"] >= 0)
+    # each query keeps its own category: a cluster shows how its queries are filed
+    assert abs(sum(leaf["category_mix"].values()) - 1) < 1e-9
 
     out = tmp_path / "export.csv"
     invoke(workspace, "taxonomy", "export", str(out))
@@ -70,6 +72,7 @@ def test_taxonomy_commands_end_to_end(workspace: Path, tmp_path: Path, slurp_row
         "purity",
         "outlier_share",
         "category_accuracy",
+        "category_unsure_share",
         "silhouette",
         "dbcv",
     } <= set(scores)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from taxonomy_fixtures import KeywordLabeler
 
-from arenalens.labeler.base import LabelerError
+from arenalens.labeler.base import GroupName, LabelerError
 from arenalens.labeler.embedding import EmbeddingLabeler
 from arenalens.labeler.names import (
     UseCase,
@@ -14,11 +15,18 @@ from arenalens.labeler.names import (
     gerund,
     load_use_cases,
     phrase_name,
+    qualified_name,
 )
 from arenalens.privacy import mask_pii
-from taxonomy.categories import category_scorer, load_categories, query_categories
+from taxonomy.categories import category_scorer, load_categories
 from taxonomy.describe import ClusterDescriber, name_groups_offline
 from taxonomy.hierarchy import MISCELLANEOUS, ClusterHierarchy
+from taxonomy.query_category import (
+    UNCERTAIN,
+    CategoryClassifier,
+    QueryCategoriser,
+    decided_prior,
+)
 
 # written for these tests; not from the shipped bank or any evaluation set
 TOPICS = {
@@ -69,7 +77,7 @@ def test_clusters_get_plain_distinct_names_never_keyword_pairs(embedder):
     assert not any(" / " in n for n in names.values())
     assert len(set(names.values())) == 4
     alarm = described.descriptions_[0]
-    assert alarm.theme == "Alarms, timers and reminders"
+    assert alarm.theme == "Alarms and timers"
     assert "Most typical: “" in alarm.description and alarm.description.endswith("”.")
     assert described.descriptions_[3].theme == ""
 
@@ -133,19 +141,66 @@ def test_parents_hold_one_theme_and_say_so_when_miscellaneous():
     assert "share no theme" in hierarchy.parent_names_[parent_of[3]][1]
 
 
-def test_a_confident_query_keeps_its_own_category_against_its_cluster(embedder):
+def categoriser(encode) -> QueryCategoriser:
     categories = load_categories()
-    scorer = category_scorer(categories, embedder.encode)
+    return QueryCategoriser(
+        CategoryClassifier().fit(categories, encode), category_scorer(categories, encode), 0.0
+    )
+
+
+def file_under(encode, texts, cluster_category, cluster_weight=0.5, confidence=0.9):
+    """Each text's category when its cluster was filed under `cluster_category`."""
+    c = categoriser(encode)
+    c.cluster_weight = cluster_weight
+    prior = decided_prior(cluster_category, confidence, c.classifier.labels_)
+    x = encode(texts)
+    return list(
+        c.categorise(
+            c.proba(x, texts), np.tile(prior, (len(texts), 1)), np.zeros(len(texts), bool), x, texts
+        )[0]
+    )
+
+
+def test_a_confident_query_keeps_its_own_category_against_its_cluster(embedder):
     texts = ["how old is the president of france", "add my mum's birthday to my calendar"]
-    out = query_categories(
-        scorer, embedder.encode(texts), ["task_execution", "task_execution"], 0.0, 0.1
-    )
-    assert list(out) == ["knowledge", "task_execution"]
-    # with an impossible margin every query follows its cluster
-    same = query_categories(
-        scorer, embedder.encode(texts), ["task_execution", "task_execution"], 0.0, 9.0
-    )
-    assert list(same) == ["task_execution", "task_execution"]
+    assert file_under(embedder.encode, texts, "task_execution") == ["knowledge", "task_execution"]
+    # a vague query follows its cluster
+    vague = ["what is on the twentieth"]
+    assert file_under(embedder.encode, vague, "task_execution") == ["task_execution"]
+    assert file_under(embedder.encode, vague, "knowledge") == ["knowledge"]
+
+
+def test_recipes_are_advice_even_in_a_takeaway_cluster(embedder):
+    texts = ["how do i make a lasagne", "recommend a good thai restaurant nearby",
+             "order a pepperoni pizza for delivery"]  # fmt: skip
+    assert file_under(embedder.encode, texts, "task_execution") == [
+        "advice", "advice", "task_execution"
+    ]  # fmt: skip
+
+
+def test_a_query_no_category_is_sure_of_is_uncertain_not_a_confident_guess(embedder):
+    c = categoriser(embedder.encode)
+    texts = ["okay", "set an alarm for six"]
+    x = embedder.encode(texts)
+    proba = c.proba(x, texts)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    c.uncertain_below = float(proba[0].max()) + 1e-6  # just above the vague text's best
+    labels, confidence = c.categorise(proba, np.full_like(proba, 1 / proba.shape[1]),
+                                      np.zeros(2, bool), x, texts)  # fmt: skip
+    assert list(labels) == [UNCERTAIN, "task_execution"]
+    assert confidence[1] > confidence[0]
+
+
+def test_category_probabilities_are_calibrated_on_held_out_examples(embedder):
+    classifier = CategoryClassifier().fit(load_categories(), embedder.encode)
+    assert 0.25 <= classifier.temperature_ <= 4.0
+    # written for this test: one plain query per category
+    texts = ["what is the tallest building in the world", "turn off the kitchen lights",
+             "what should i cook for my parents tonight", "tell me a joke about penguins"]  # fmt: skip
+    proba = classifier.predict_proba(embedder.encode(texts), texts)
+    best = [classifier.labels_[j] for j in proba.argmax(axis=1)]
+    assert best == ["knowledge", "task_execution", "advice", "chit_chat"]
+    assert (proba.max(axis=1) > 0.5).all()
 
 
 def test_bank_fit_rejects_a_group_that_fits_no_use_case(embedder):
@@ -159,9 +214,15 @@ def test_bank_fit_rejects_a_group_that_fits_no_use_case(embedder):
 
 def test_phrase_names_pair_two_different_topics_and_name_other_languages():
     name, _ = phrase_name(
-        ["meeting", "meetings", "does", "dentist"], ["when is my meeting", "meetings today"]
+        ["meeting", "meetings", "does", "dentist"],
+        ["when is my meeting with the dentist", "meetings today", "is the dentist open"],
     )
     assert name == "Questions about meeting and dentist"
+    # a second topic the texts hardly use is left out; words the texts join are kept joined
+    few = ["when is my meeting", "is my meeting today", "where is the dentist meeting"]
+    assert phrase_name(["meeting", "dentist"], few)[0] == "Questions about meeting"
+    statue = ["what do you know about the statue of liberty", "how tall is the statue of liberty"]
+    assert phrase_name(["statue", "liberty"], statue)[0] == "Questions about statue of liberty"
     spanish = ["qué es la fotosíntesis", "cuándo fue la revolución", "dónde está la playa"]
     assert phrase_name(["fotosíntesis"], spanish)[0] == "Queries in Spanish"
     assert phrase_name(["首都"], ["澳大利亚的首都是哪里", "你好", "加拿大的首都"])[0] == (
@@ -213,10 +274,79 @@ def test_a_workspace_use_case_bank_replaces_the_shipped_one(tmp_path, embedder):
 
 
 def test_paralinguistic_only_for_queries_about_voice_or_sound(embedder):
-    categories = load_categories()
-    scorer = category_scorer(categories, embedder.encode)
     texts = ["how long do parrots live", "do i sound nervous right now"]
-    out = query_categories(
-        scorer, embedder.encode(texts), ["paralinguistic", "paralinguistic"], 0.0, 0.1, texts
-    )
+    out = file_under(embedder.encode, texts, "paralinguistic", confidence=0.99)
     assert out[0] != "paralinguistic" and out[1] == "paralinguistic"
+
+
+class RecordingNamer(KeywordLabeler):
+    """Names groups 'Group 1', 'Group 2', ... in the order asked, keeping every request."""
+
+    concurrency = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list = []
+
+    def name_clusters(self, requests, *, instructions=""):
+        self.requests.extend(requests)
+        return [GroupName(f"Group {len(self.requests) - len(requests) + i + 1}", "d.")
+                for i in range(len(requests))]  # fmt: skip
+
+
+def test_a_namer_sees_boundary_texts_and_the_names_its_neighbours_already_have(embedder):
+    texts, x, labels = topic_data(embedder.encode)
+    labels = labels.copy()
+    labels[:2] = 0  # the alarm cluster is largest: eight texts
+    labels[6:8] = 0
+    namer = RecordingNamer()
+    described = ClusterDescriber(namer, n_central=3).fit(texts, x, labels)
+    first, *rest = namer.requests
+    assert set(first.central) <= set(texts[:8]) and first.sibling_names == []
+    # the largest cluster's edges are the two weather texts it holds, not its central alarms
+    assert set(texts[6:8]) <= set(first.boundary) and len(first.boundary) == 3
+    assert not set(first.boundary) & set(first.central)
+    for i, request in enumerate(rest, start=1):  # each sees names given before it, only those
+        assert request.sibling_names and set(request.sibling_names) <= {
+            f"Group {j}" for j in range(1, i + 1)
+        }
+        assert request.keywords and request.contrast
+    assert {d.name for d in described.descriptions_.values()} == {f"Group {i}" for i in range(1, 5)}
+
+
+def test_a_sibling_of_a_named_cluster_says_what_sets_it_apart():
+    removing = ["remove milk from my shopping list", "remove the eggs from the list",
+                "please remove bread from my grocery list", "what's on my list"]  # fmt: skip
+    assert qualified_name("Shopping and to-do lists", ["remove", "milk"], ["add"], removing) == (
+        "Shopping and to-do lists: removing milk"
+    )
+    vacuum = ["start the vacuum cleaner", "olly start my vacuum cleaner now",
+              "start vacuum cleaner at noon"]  # fmt: skip
+    assert qualified_name("Home appliances", ["vacuum"], ["coffee"], vacuum) == (
+        "Home appliances: starting vacuum cleaner"
+    )
+    zones = ["what time is it in the eastern time zone", "which time zone is denver in"]
+    assert qualified_name("Date and time questions", ["zone"], ["date"], zones) == (
+        "Date and time questions: time zone"
+    )
+    assert qualified_name("Email", ["email"], [], ["email"]) == ""  # nothing new to say
+    # a bare command among commands with objects
+    bare = ["stop", "stop the music", "stop the music now"]
+    assert qualified_name("Music playback", ["stop"], ["play"], bare) == "Music playback: stopping"
+
+
+def test_siblings_sharing_a_use_case_get_it_qualified_not_a_keyword_pair(embedder):
+    encode = embedder.encode
+    groups = {
+        0: ["set an alarm for seven", "wake me up at six", "set my alarm for five thirty"],
+        1: ["cancel my alarm", "cancel the alarm for tomorrow", "please cancel all my alarms"],
+    }
+    centroids = {k: encode(v).mean(axis=0) for k, v in groups.items()}
+    names, _ = name_groups_offline(
+        UseCaseBank(load_use_cases(), encode), encode, groups, centroids,
+        {0: ["set alarm", "wake"], 1: ["cancel", "alarms"]},
+    )  # fmt: skip
+    plain, qualified = sorted(n for n, _, _ in names.values())
+    assert plain == "Setting alarms" and qualified.startswith("Setting alarms: ")
+    # the qualifier says something the use case's name does not
+    assert not {"set", "setting", "alarm", "alarms"} & set(qualified.split(": ")[1].split())

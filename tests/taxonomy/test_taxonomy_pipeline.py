@@ -21,6 +21,7 @@ from taxonomy.pipeline import (
     diff_two_runs,
     reapply_edits,
 )
+from taxonomy.query_category import UNCERTAIN
 
 PARAMS = TaxonomyParams(random_state=3)
 
@@ -48,7 +49,7 @@ def test_build_persists_a_run_with_every_query_assigned(built, slurp_subset, emb
     assert run["summary"]["n_clusters"] >= 5 and 0 <= run["summary"]["outlier_share"] < 0.3
     queries = persist.query_assignment_table(store)
     assert len(queries) == len(slurp_subset)
-    assert queries["category"].isin(load_categories().names + [NOVEL]).all()
+    assert queries["category"].isin(load_categories().names + [NOVEL, UNCERTAIN]).all()
     assert queries["modality"].isin(["text_primary", "audio_primary"]).all()
     clustered = queries[queries["cluster_id"] >= 0]
     assert clustered["cluster_name"].notna().all() and clustered["parent_name"].notna().all()
@@ -162,7 +163,7 @@ def test_human_labels_give_a_prediction_powered_estimate(built, tmp_path: Path):
     labelled = queries.head(40)
     path = tmp_path / "labels.csv"
     lines = ["query_id,category,modality,annotator"] + [
-        f"{row.interaction_id},{'knowledge' if i % 2 else row.category if row.category != NOVEL else 'other'},text_primary,ann1"
+        f"{row.interaction_id},{'knowledge' if i % 2 else row.category if row.category in load_categories().names else 'other'},text_primary,ann1"
         for i, row in enumerate(labelled.itertuples())
     ]
     path.write_text("\n".join(lines) + "\n")
