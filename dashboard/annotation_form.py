@@ -36,7 +36,7 @@ from dashboard.annotation_view import (
 
 ITEM_HEIGHT = 150
 MIN_ITEM_HEIGHT = 64
-ROW_HEIGHT = 44  # one code's row
+ROW_HEIGHT = 40  # one code's row (compact buttons, annotation_scripts.PAGE_CSS)
 
 
 def item_height(n_codes: int) -> int:

@@ -17,6 +17,8 @@ PAGE_CSS = """<style>
 .stMainBlockContainer h1 { font-size: 2rem; padding: 0 0 .25rem 0; }
 .stMainBlockContainer [data-testid="stVerticalBlock"] { gap: .5rem; }
 .st-key-annotate_active_row { box-shadow: -8px 0 0 #f0b429; }  /* the row P/X/B/U and +/- set */
+/* compact buttons: a codebook of ten codes and Save fit one 1280x800 screen */
+.stMainBlockContainer button { min-height: 2rem; padding-top: 0; padding-bottom: 0; }
 </style>"""
 
 
