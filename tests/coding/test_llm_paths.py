@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from arenalens.app.cli import main, main_group
 from arenalens.config import Settings
+from arenalens.display import display_name
 from arenalens.store import Store
 from arenalens.store import tables as t
 from coding import persist
@@ -152,8 +153,8 @@ def test_llm_sample_on_the_local_server_codes_the_sample_once_and_the_rest_by_cl
         model=llm_server.model,
     )
     assert f"vs llm:{llm_server.model} on 3 items" in against
-    for code in load_codebook().code_names:
-        assert code in against
+    for code in load_codebook().code_names:  # each loss reason, in words
+        assert display_name(code) in against
 
 
 NO_LABELS = json.dumps({"labels": []})
