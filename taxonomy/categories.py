@@ -20,6 +20,7 @@ WORKSPACE_CATEGORIES_NAME = "categories.yaml"
 WORKSPACE_USE_CASES_NAME = "use_cases.yaml"
 MODALITIES = ("text_primary", "audio_primary")
 NOVEL = "novel"
+UNCERTAIN = "uncertain"  # a query whose best category is more likely wrong than right
 Encoder = Callable[[list[str]], np.ndarray]
 
 

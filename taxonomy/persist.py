@@ -17,7 +17,7 @@ from arenalens.ingest.readers import csv_dict_rows, csv_import_errors
 from arenalens.store import Store
 from arenalens.store import tables as t
 from arenalens.store.store import utcnow
-from taxonomy.categories import MODALITIES, NOVEL, CategorySet
+from taxonomy.categories import MODALITIES, NOVEL, UNCERTAIN, CategorySet
 from taxonomy.edits import EDIT_KINDS, Edit
 from taxonomy.errors import LabelImportError, TaxonomyError
 from taxonomy.shares import ppi_share_table, share_table
@@ -339,7 +339,10 @@ def import_labels(store: Store, path: Path, categories: CategorySet) -> int:
             )
         records = [restore_record(r) for r in reader]  # our export's formula escapes undone
     known = set(store.queries_frame(include_extra=False)["id"])
-    allowed = {"category": set(categories.names) | {NOVEL}, "modality": set(MODALITIES)}
+    allowed = {
+        "category": set(categories.names) | {NOVEL, UNCERTAIN},
+        "modality": set(MODALITIES),
+    }
     rows = []
     now = utcnow()
     for line, record in enumerate(records, start=2):

@@ -34,11 +34,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
-from taxonomy.categories import NOVEL, CategorySet, Encoder, PrototypeScorer
+from taxonomy.categories import NOVEL, UNCERTAIN, CategorySet, Encoder, PrototypeScorer
 from taxonomy.cluster import UNCLUSTERED
 from taxonomy.reduce import normalise_rows
 
-UNCERTAIN = "uncertain"
 # Spoken queries come wrapped in fillers the shipped examples lack ("um who wrote 1984 thanks");
 # every example is also learned once so wrapped, the wrapping picked by a hash of its text.
 FILLER_BEFORE = ("um", "hey", "okay so", "hi", "so", "hey there", "alright", "uh", "well", "hello")
