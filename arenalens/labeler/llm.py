@@ -258,17 +258,18 @@ class LLMLabeler(Labeler):
                 raise LabelerError(f"group #{index} has no texts to name")
 
         def one(pair: tuple[Sequence[str], Sequence[str]]) -> GroupName:
-            reply = self.client.complete_json(
-                self._name_messages(pair[0], pair[1], instructions),
-                group_name_schema(self.max_field_chars),
-                "group_name",
-                validate_group_name,
-            )
-            return GroupName(
-                reply["name"], reply["description"], tuple(reply["keywords"]), labeler=self.name
-            ).private()
+            return self._group_name(self._name_messages(pair[0], pair[1], instructions))
 
         return self._map(one, list(groups), "naming groups")
+
+    def _group_name(self, messages: list[dict[str, str]]) -> GroupName:
+        """One naming request: a reply in `group_name_schema`, personal details masked."""
+        reply = self.client.complete_json(
+            messages, group_name_schema(self.max_field_chars), "group_name", validate_group_name
+        )
+        return GroupName(
+            reply["name"], reply["description"], tuple(reply["keywords"]), labeler=self.name
+        ).private()
 
     def _cluster_messages(self, request: NamingRequest, instructions: str) -> list[dict[str, str]]:
         # user texts go to the endpoint with personal details masked, like every derived text
@@ -312,15 +313,7 @@ class LLMLabeler(Labeler):
                 raise LabelerError(f"group #{index} has no texts to name")
 
         def one(request: NamingRequest) -> GroupName:
-            reply = self.client.complete_json(
-                self._cluster_messages(request, instructions),
-                group_name_schema(self.max_field_chars),
-                "group_name",
-                validate_group_name,
-            )
-            return GroupName(
-                reply["name"], reply["description"], tuple(reply["keywords"]), labeler=self.name
-            ).private()
+            return self._group_name(self._cluster_messages(request, instructions))
 
         return self._map(one, list(requests), "naming groups")
 
