@@ -45,6 +45,19 @@ def item_height(n_codes: int) -> int:
     return max(MIN_ITEM_HEIGHT, ITEM_HEIGHT - ROW_HEIGHT * max(0, n_codes - 6))
 
 
+def show_feedback_and_vote(item: Any) -> None:
+    """The feedback with the machine's evidence marked, then the vote and both models."""
+    evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
+    st.html(highlighted_html(item.feedback, evidence))
+    ui.say(
+        "caption",
+        "Vote: **{}** · A = {} · B = {}",
+        display.display_name(item.winner) if item.winner else "no vote",
+        item.model_a or "?",
+        item.model_b or "?",
+    )
+
+
 def show_item(item: Any, height: int = ITEM_HEIGHT) -> None:
     """Feedback (machine evidence marked), vote and query on the left; both responses right;
     each in a box of `height` that scrolls."""
@@ -52,15 +65,7 @@ def show_item(item: Any, height: int = ITEM_HEIGHT) -> None:
     with text_col:
         st.caption("Feedback — machine evidence highlighted · vote · query")
         with st.container(height=height, border=True):
-            evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
-            st.html(highlighted_html(item.feedback, evidence))
-            ui.say(
-                "caption",
-                "Vote: **{}** · A = {} · B = {}",
-                display.display_name(item.winner) if item.winner else "no vote",
-                item.model_a or "?",
-                item.model_b or "?",
-            )
+            show_feedback_and_vote(item)
             st.text(item.query or "(no query text)")
     for column, label, text in ((a_col, "A", item.response_a), (b_col, "B", item.response_b)):
         with column:

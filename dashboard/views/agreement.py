@@ -11,10 +11,10 @@ import streamlit as st
 from arenalens import display
 from arenalens.context import AppContext
 from dashboard import loaders, ui, writes
+from dashboard.annotation_form import show_feedback_and_vote
 from dashboard.annotation_view import (
     FEEDBACK_CSS,
     MIN_KAPPA_ITEMS,
-    highlighted_html,
     kappa_reliability,
 )
 
@@ -146,15 +146,7 @@ def show_case(app: AppContext, feedback_id: str, code: str) -> None:
             )
     st.caption("Feedback — machine evidence highlighted")
     st.html(FEEDBACK_CSS)
-    evidence = [(c["code"], c.get("evidence") or "") for c in item.machine_codes]
-    st.html(highlighted_html(item.feedback, evidence))
-    ui.say(
-        "caption",
-        "Vote: **{}** · A = {} · B = {}",
-        display.display_name(item.winner) if item.winner else "no vote",
-        item.model_a or "?",
-        item.model_b or "?",
-    )
+    show_feedback_and_vote(item)
     ui.show_user_text("Query", item.query)
     left, right = st.columns(2)
     for column, label, text in ((left, "A", item.response_a), (right, "B", item.response_b)):
