@@ -168,16 +168,19 @@ class TaxonomyAssigner(BaseEstimator):
                 idx = np.flatnonzero(loose)
                 category[idx] = self.categoriser_.categorise(
                     self.categoriser_.proba(x[idx], [texts[i] for i in idx]),
-                    np.full((len(idx), n), 1.0 / n), np.ones(len(idx), dtype=bool), x[idx],
+                    np.full((len(idx), n), 1.0 / n), np.zeros(len(idx), dtype=bool), x[idx],
                     [texts[i] for i in idx],
                 )[0]  # fmt: skip
             return category
         n = len(self.categoriser_.classifier.labels_)
         uniform = np.full(n, 1.0 / n)
         priors = np.stack([self.priors_.get(k, uniform) for k in effective.tolist()])
-        open_rows = np.array([k not in self.priors_ for k in effective.tolist()], dtype=bool)
+        # in a cluster that fits no category (unclustered queries are never novel on their own)
+        novel_rows = np.array(
+            [k != UNCLUSTERED and k not in self.priors_ for k in effective.tolist()], dtype=bool
+        )
         proba = self.categoriser_.proba(x, texts)
-        return self.categoriser_.categorise(proba, priors, open_rows, x, texts)[0]
+        return self.categoriser_.categorise(proba, priors, novel_rows, x, texts)[0]
 
 
 def assign_batches(

@@ -220,9 +220,9 @@ def fit_categories(
     query_prior = (
         np.stack([prior_of.get(k, uniform) for k in labels.tolist()]) if len(labels) else proba
     )
-    decisions = mapper.decisions_  # unclustered queries and novel clusters fit no category
-    open_rows = np.array([k not in decisions or decisions[k].novel for k in labels.tolist()])
-    query_category, confidence = categoriser.categorise(proba, query_prior, open_rows, x, texts)
+    decisions = mapper.decisions_
+    novel_rows = np.array([k in decisions and decisions[k].novel for k in labels.tolist()])
+    query_category, confidence = categoriser.categorise(proba, query_prior, novel_rows, x, texts)
     modality_clf = ModalityClassifier(params.modality_margin).fit(categories, encode)
     query_modality, modality_score = modality_clf.predict(texts, x)
     modality = final_modality(query_modality, [categories.modality_of(c) for c in query_category])

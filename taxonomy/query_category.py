@@ -9,7 +9,9 @@ classes'. The model is a multinomial logistic regression on unit embeddings. Its
 probabilities are then sharpened or flattened by a temperature (p ** (1 / T), renormalised; the
 best category does not change) fitted by stratified 5-fold cross-validation on the same
 examples (lowest log-loss of the held-out folds), so they are calibrated on examples it did not
-see. Real queries are messier than the examples: the threshold for `uncertain` is set where the
+see. Beside the embedding, the model reads the words themselves (TF-IDF of words and word pairs,
+scaled by `lexical_weight`): an embedding puts "play michael jackson" near questions about
+famous people, while the word "play" says it is a request. Real queries are messier than the examples: the threshold for `uncertain` is set where the
 categories of such queries become more often wrong than right (benchmarks/README.md).
 
 A query's posterior is its own probabilities times its cluster's prior raised to
@@ -29,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
@@ -87,21 +91,30 @@ def training_set(
 class CategoryClassifier(BaseEstimator):
     """Calibrated per-query category probabilities (see the module docstring)."""
 
-    def __init__(self, C: float = 16.0, folds: int = 5, random_state: int = 0):
+    def __init__(
+        self, C: float = 16.0, folds: int = 5, random_state: int = 0, lexical_weight: float = 0.6
+    ):
         self.C = C
         self.folds = folds
         self.random_state = random_state
+        self.lexical_weight = lexical_weight
 
     def fit(
         self, categories: CategorySet, encode: Encoder, use_cases: str | Path | None = None
     ) -> CategoryClassifier:
-        """Learned: labels_ (category names), model_, temperature_, to_category_, gates_."""
+        """Learned: labels_ (category names), words_ (the TF-IDF vocabulary), model_,
+        temperature_, to_category_, gates_."""
         texts, classes, category_of = training_set(categories, use_cases)
         self.labels_ = categories.names
         self.gates_ = {c.name: c.requires for c in categories.categories if c.requires}
-        x = normalise_rows(np.asarray(encode(texts), dtype=np.float32))
+        self.words_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
+        embeddings = np.asarray(encode(texts), dtype=np.float32)
+        x = self._features(embeddings, texts)
         key = hashlib.sha256(
-            repr((self.C, self.folds, self.random_state, texts, classes)).encode() + x.tobytes()
+            repr(
+                (self.C, self.folds, self.random_state, self.lexical_weight, texts, classes)
+            ).encode()
+            + embeddings.tobytes()
         ).hexdigest()
         if key not in _FITTED:
             with threadpool_limits(limits=1, user_api="blas"):  # small problem: threads only cost
@@ -118,7 +131,11 @@ class CategoryClassifier(BaseEstimator):
         return self
 
     def _fit_model(
-        self, x: np.ndarray, y: np.ndarray, groups: np.ndarray, category_of: dict[str, str]
+        self,
+        x: np.ndarray | sparse.csr_matrix,
+        y: np.ndarray,
+        groups: np.ndarray,
+        category_of: dict[str, str],
     ) -> tuple[LogisticRegression, float]:
         model = LogisticRegression(C=self.C, max_iter=3000).fit(x, y)
         classes = list(model.classes_)
@@ -143,24 +160,29 @@ class CategoryClassifier(BaseEstimator):
         ]
         return model, float(TEMPERATURES[int(np.argmin(losses))])
 
-    def predict_proba(
-        self, embeddings: np.ndarray, texts: Sequence[str] | None = None
-    ) -> np.ndarray:
-        """(n, n_categories) calibrated probabilities, columns in `labels_` order (with `texts`,
-        0 for a category whose `requires` pattern the text does not match)."""
+    def _features(self, embeddings: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Unit embeddings beside the texts' TF-IDF words, the latter scaled by lexical_weight."""
+        x = sparse.csr_matrix(normalise_rows(np.asarray(embeddings, dtype=np.float32)))
+        if self.lexical_weight <= 0:
+            return x
+        words = self.words_.transform([str(t) for t in texts]) * self.lexical_weight
+        return sparse.hstack([x, words]).tocsr()
+
+    def predict_proba(self, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """(n, n_categories) calibrated probabilities, columns in `labels_` order; 0 for a
+        category whose `requires` pattern the text does not match."""
         if len(embeddings) == 0:
             return np.zeros((0, len(self.labels_)))
-        x = normalise_rows(np.asarray(embeddings, dtype=np.float32))
+        x = self._features(embeddings, texts)
         with threadpool_limits(limits=1, user_api="blas"):
             scores = self.model_.decision_function(x)
         proba = _temper(
             _softmax(np.asarray(scores, dtype=np.float64)) @ self.to_category_, self.temperature_
         )
-        if texts is not None:
-            for j, label in enumerate(self.labels_):
-                if label in self.gates_:
-                    unmet = np.array([not self.gates_[label].search(str(t)) for t in texts])
-                    proba[unmet, j] = 0.0
+        for j, label in enumerate(self.labels_):
+            if label in self.gates_:
+                unmet = np.array([not self.gates_[label].search(str(t)) for t in texts])
+                proba[unmet, j] = 0.0
         total = proba.sum(axis=1, keepdims=True)
         return np.where(total > 0, proba / np.maximum(total, 1e-12), 1.0 / len(self.labels_))
 
@@ -236,18 +258,21 @@ class QueryCategoriser:
         self,
         proba: np.ndarray,
         priors: np.ndarray,
-        open_rows: np.ndarray,
+        novel_rows: np.ndarray,
         embeddings: np.ndarray,
         texts: Sequence[str],
     ) -> tuple[np.ndarray, np.ndarray]:
         """(category, confidence) per query from its own probabilities and its cluster's prior
-        (rows of `priors`). `open_rows`: queries without a fitting cluster (unclustered, or in a
-        novel one); such a query is novel when no category's examples are near it."""
+        (rows of `priors`). `novel_rows`: queries in a cluster that fits no category; such a
+        query is novel too when no category's examples are near it. An unclustered query is
+        never novel on its own: one query's similarity to the examples says little (a short
+        "what is a fjord" scores below a line of source code), so it gets its own category, or
+        uncertain."""
         posteriors = query_posteriors(proba, priors, self.cluster_weight)
         labels, confidence = decide_categories(
             posteriors, self.classifier.labels_, self.uncertain_below
         )
-        rows = np.flatnonzero(open_rows)
+        rows = np.flatnonzero(novel_rows)
         if len(rows):
             plain = self.scorer.score_raw(embeddings[rows], [texts[i] for i in rows])
             best = np.where(np.isfinite(plain), plain, -1.0).max(axis=1)

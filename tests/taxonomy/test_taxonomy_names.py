@@ -18,7 +18,7 @@ from arenalens.labeler.names import (
     qualified_name,
 )
 from arenalens.privacy import mask_pii
-from taxonomy.categories import category_scorer, load_categories
+from taxonomy.categories import NOVEL, category_scorer, load_categories
 from taxonomy.describe import ClusterDescriber, name_groups_offline
 from taxonomy.hierarchy import MISCELLANEOUS, ClusterHierarchy
 from taxonomy.query_category import (
@@ -201,6 +201,27 @@ def test_category_probabilities_are_calibrated_on_held_out_examples(embedder):
     best = [classifier.labels_[j] for j in proba.argmax(axis=1)]
     assert best == ["knowledge", "task_execution", "advice", "chit_chat"]
     assert (proba.max(axis=1) > 0.5).all()
+
+
+def test_the_words_of_a_request_outweigh_a_famous_name_in_it(embedder):
+    # an embedding alone files "play dolly parton" near questions about famous people
+    texts = ["play dolly parton", "how old is dolly parton", "who is elton john married to"]
+    classifier = CategoryClassifier().fit(load_categories(), embedder.encode)
+    proba = classifier.predict_proba(embedder.encode(texts), texts)
+    best = [classifier.labels_[j] for j in proba.argmax(axis=1)]
+    assert best == ["task_execution", "knowledge", "knowledge"]
+
+
+def test_a_lone_unclustered_question_is_filed_not_called_novel(embedder):
+    c = categoriser(embedder.encode)
+    c.novel_threshold = 1.0  # nothing is near enough: only the rows' kind decides
+    texts = ["what is a fjord", "what is a fjord"]
+    x = embedder.encode(texts)
+    proba = c.proba(x, texts)
+    uniform = np.full_like(proba, 1 / proba.shape[1])
+    labels, _ = c.categorise(proba, uniform, np.array([False, True]), x, texts)
+    # unclustered: its own category; in a cluster that fits no category: novel
+    assert list(labels) == ["knowledge", NOVEL]
 
 
 def test_bank_fit_rejects_a_group_that_fits_no_use_case(embedder):
