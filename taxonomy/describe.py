@@ -193,13 +193,17 @@ def name_groups_offline(
     keywords: dict[int, list[str]],
     *,
     n_contrast_groups: int = 3,
+    name_slack: float = 0.12,
     labeler_name: str = "use-case bank and phrases (not an LLM)",
 ) -> tuple[dict[int, tuple[str, str, str]], dict[int, str]]:
     """(name, description, labeler) and theme per group, siblings' names distinct.
 
     Every group lists the use cases that fit it (contrasted with its nearest groups); the best
-    (group, use case) fits are granted first, each use-case name once. A group left without one
-    is named from its own distinctive terms (`phrase_name`), trying further terms on a clash.
+    (group, use case) fits are granted first, each use-case name once, but a group never takes a
+    use case that fits it `name_slack` worse than its best one (a cluster of meeting reminders
+    is not "Notes" because a sibling holds "Calendar and meetings"): it takes its best one,
+    qualified by what sets it apart. A group left without one is named from its own
+    distinctive terms (`phrase_name`), trying further terms on a clash.
     """
     ids = list(group_texts)
     vectors = {k: np.asarray(encode(group_texts[k])) for k in ids}
@@ -216,8 +220,9 @@ def name_groups_offline(
         ((fit, k, name, desc) for k in ids for name, fit, desc in fitting[k]),
         key=lambda o: (-o[0], o[1]),
     )
-    for _fit, k, name, desc in offers:
-        if k not in chosen and name.lower() not in taken:
+    best_fit = {k: float(bank.fit(vectors[k]).max(initial=0.0)) for k in ids}
+    for fit, k, name, desc in offers:
+        if k not in chosen and name.lower() not in taken and fit >= best_fit[k] - name_slack:
             chosen[k] = (name, desc)
             taken.add(name.lower())
     holder = {name.lower(): k for k, (name, _) in chosen.items()}

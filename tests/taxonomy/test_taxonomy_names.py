@@ -371,3 +371,48 @@ def test_siblings_sharing_a_use_case_get_it_qualified_not_a_keyword_pair(embedde
     assert plain == "Setting alarms" and qualified.startswith("Setting alarms: ")
     # the qualifier says something the use case's name does not
     assert not {"set", "setting", "alarm", "alarms"} & set(qualified.split(": ")[1].split())
+
+
+def test_a_clear_leader_names_a_group_whose_fit_the_names_in_it_keep_low(embedder):
+    encode = embedder.encode
+    # written for this test: questions about named people (names lower every similarity)
+    groups = {
+        0: ["what age is dwayne johnson", "give me some details about this person",
+            "when was frida kahlo born", "tell me about this actress", "is keanu reeves married"],
+        1: ["turn off the kitchen lights", "dim the lights in the bedroom", "lights on please"],
+    }  # fmt: skip
+    bank = UseCaseBank(load_use_cases(), encode)
+    assert bank.fit(encode(groups[0])).max() < bank.min_fit  # no use case reaches the floor
+    centroids = {k: encode(v).mean(axis=0) for k, v in groups.items()}
+    names, _ = name_groups_offline(
+        bank, encode, groups, centroids, {0: ["born", "age"], 1: ["lights", "dim"]}
+    )
+    assert names[0][0] == "Facts about people"
+
+
+def test_a_group_takes_its_best_use_case_qualified_rather_than_a_worse_fitting_one(embedder):
+    encode = embedder.encode
+    bank = UseCaseBank(
+        [
+            UseCase("Calendar and meetings", "Calendar", "Events in the calendar.",
+                    ("add a meeting on friday", "what's on my calendar tomorrow",
+                     "cancel my meeting at three", "move lunch with tom to monday")),
+            UseCase("Notes", "Notes", "Taking notes.",
+                    ("take a note", "read my notes", "delete my last note")),
+        ],
+        encode, min_fit=0.1, lead_fit=1.0,  # every use case "fits": only the slack decides
+    )  # fmt: skip
+    groups = {
+        0: ["what's on my calendar for tomorrow", "add a meeting with anna on thursday",
+            "cancel my three o'clock meeting"],
+        1: ["remind me about the meeting at three", "is the meeting with the team still on",
+            "put the dentist on friday at nine"],
+    }  # fmt: skip
+    fits = bank.fit(encode(groups[1]))
+    assert fits[0] - fits[1] > 0.12  # Notes fits the second group far worse than the calendar
+    centroids = {k: encode(v).mean(axis=0) for k, v in groups.items()}
+    names, _ = name_groups_offline(
+        bank, encode, groups, centroids, {0: ["calendar", "add"], 1: ["meeting", "remind"]}
+    )
+    assert names[0][0] == "Calendar and meetings"
+    assert names[1][0].startswith("Calendar and meetings: ")
