@@ -252,6 +252,12 @@ def name_groups_offline(
             name, desc = "Varied queries", "Queries with no shared distinctive words."
         chosen[k] = (name, desc)
         taken.add(name.lower())
+    # a group named after a use case (qualified or not) belongs to that use case's theme
+    theme_of = {u.name.lower(): u.theme for u in bank.use_cases}
+    for k in ids:
+        theme = theme_of.get(chosen[k][0].split(": ")[0].lower(), "")
+        if theme:
+            themes[k] = theme
     names = {
         k: (
             chosen[k][0],

@@ -195,7 +195,7 @@ class ClusterHierarchy(BaseEstimator):
         return labels, parent_names
 
 
-PHRASE_PREFIXES = ("Questions about ", "Queries about ", "Requests about ")
+PHRASE_PREFIXES = ("Questions about ", "Queries about ", "Requests about ", "Queries in ")
 
 
 LEFTOVER_NAMES = {

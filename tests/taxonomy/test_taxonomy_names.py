@@ -271,6 +271,7 @@ def test_parent_names_join_children_topics_without_numbered_repeats():
         "Questions about jupiter and moon"
     )
     assert _and_name(["Queries in German (2)", "Queries in German"]) == "Queries in German"
+    assert _and_name(["Queries in German", "Queries in French"]) == "Queries in German and French"
     assert _and_name(["Setting alarms", "Reminders"]) == "Setting alarms and reminders"
 
 
@@ -363,12 +364,14 @@ def test_siblings_sharing_a_use_case_get_it_qualified_not_a_keyword_pair(embedde
         1: ["cancel my alarm", "cancel the alarm for tomorrow", "please cancel all my alarms"],
     }
     centroids = {k: encode(v).mean(axis=0) for k, v in groups.items()}
-    names, _ = name_groups_offline(
+    names, themes = name_groups_offline(
         UseCaseBank(load_use_cases(), encode), encode, groups, centroids,
         {0: ["set alarm", "wake"], 1: ["cancel", "alarms"]},
     )  # fmt: skip
     plain, qualified = sorted(n for n, _, _ in names.values())
     assert plain == "Setting alarms" and qualified.startswith("Setting alarms: ")
+    # both belong to the use case's theme, so they share a parent
+    assert themes == {0: "Alarms and timers", 1: "Alarms and timers"}
     # the qualifier says something the use case's name does not
     assert not {"set", "setting", "alarm", "alarms"} & set(qualified.split(": ")[1].split())
 
