@@ -414,8 +414,11 @@ def qualified_name(
         if words[0] in COMMAND_VERBS:
             rest = [w for w in words[1:] if not said(w)]
             qualifier = " ".join([gerund(words[0]), *rest])
-        else:
-            qualifier = expand_term(term, texts)
+        elif as_spoken(term, texts) != term:  # said with link words: 'kind of bird'
+            qualifier = as_spoken(term, texts)
+        else:  # without the vague words a key pair leaves in ('pitch come' -> 'pitch')
+            kept = [w for w in words if w not in VAGUE_WORDS and not said(w)]
+            qualifier = expand_term(" ".join(kept), texts)
         return f"{use_case}: {qualifier}"
     return ""
 

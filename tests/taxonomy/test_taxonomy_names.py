@@ -355,6 +355,11 @@ def test_a_sibling_of_a_named_cluster_says_what_sets_it_apart():
     # a bare command among commands with objects
     bare = ["stop", "stop the music", "stop the music now"]
     assert qualified_name("Music playback", ["stop"], ["play"], bare) == "Music playback: stopping"
+    # a key pair loses the vague word it picked up, unless the texts link the two words
+    pitch = ["does my pitch come across as calm", "how does my pitch come across"]
+    assert qualified_name("Voice feedback", ["pitch come"], [], pitch) == "Voice feedback: pitch"
+    birds = ["what kind of bird is singing", "what kind of bird makes that call"]
+    assert qualified_name("Sounds heard", ["kind bird"], [], birds) == "Sounds heard: kind of bird"
 
 
 def test_siblings_sharing_a_use_case_get_it_qualified_not_a_keyword_pair(embedder):
