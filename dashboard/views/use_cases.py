@@ -35,13 +35,15 @@ SELECTION_KEYS = ("use_cases_category", "use_cases_parent", "use_cases_cluster")
 
 
 def run_label(run: pd.Series) -> str:
-    """'run 3 · 2026-11-30 09:45 · 2,400 queries · 90 clusters' for the run picker."""
+    """'run 3 · 30 Nov 2026, 09:45 · built on 2,400 queries · 90 clusters' for the run picker
+    (the queries it was built on: later turns and queries assigned since are placed, not built
+    on, so the page's query count may be larger)."""
     summary = run.get("summary") or {}
     finished = pd.to_datetime(run.get("finished_at"), errors="coerce")
     when = display.human_date(finished) if pd.notna(finished) else "unfinished"
     parts = [f"run {int(run['id'])}", when]
     if summary.get("n_queries") is not None:
-        parts.append(f"{int(summary['n_queries']):,} queries")
+        parts.append(f"built on {int(summary['n_queries']):,} queries")
     if summary.get("n_clusters") is not None:
         parts.append(f"{int(summary['n_clusters']):,} clusters")
     return " · ".join(parts)
