@@ -11,8 +11,9 @@ best category does not change) fitted by stratified 5-fold cross-validation on t
 examples (lowest log-loss of the held-out folds), so they are calibrated on examples it did not
 see. Beside the embedding, the model reads the words themselves (TF-IDF of words and word pairs,
 scaled by `lexical_weight`): an embedding puts "play michael jackson" near questions about
-famous people, while the word "play" says it is a request. Real queries are messier than the examples: the threshold for `uncertain` is set where the
-categories of such queries become more often wrong than right (benchmarks/README.md).
+famous people, while the word "play" says it is a request. Real queries are messier than the
+examples: the threshold for `uncertain` is set where the categories of such queries become more
+often wrong than right (benchmarks/README.md).
 
 A query's posterior is its own probabilities times its cluster's prior raised to
 `cluster_weight`, renormalised. The prior is the mean own probability of the cluster's queries
