@@ -155,3 +155,15 @@ def test_a_later_turn_follows_its_conversations_first_turn_as_the_build_places_i
     assert placed.loc["n1:t1", "source"] == "assign"
     assert persist.conversation_category_shares(store)["count"].sum() == 300 + 10 + 5 + 1
     assert persist.cluster_table(store)["size"].sum() == len(placed) == 300 + 20 + 5 + 2
+
+
+def test_an_unclustered_query_gets_a_category_never_novel_on_its_own(workspace_copy, encode):
+    store, _new = workspace_copy
+    assign_new_queries(store, encode, load_categories())
+    rows = persist.read_assignments(store, persist.latest_run_id(store))
+    loose = rows[rows["cluster_id"] < 0]
+    assert len(loose) > 20  # the check needs unclustered queries, in the build and assigned
+    # novel is a cluster's verdict (nothing fits the whole group); one query alone is filed under
+    # its own category, or uncertain
+    assert (loose["category"] != "novel").all(), loose.loc[loose["category"] == "novel", "category"]
+    assert set(loose["source"]) >= {"assign"}
