@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from taxonomy.categories import CategorySet, Encoder, PrototypeScorer
+from taxonomy.errors import CategoriesError
 
 TEXT_PRIMARY = "text_primary"
 AUDIO_PRIMARY = "audio_primary"
@@ -37,8 +38,12 @@ class ModalityClassifier(BaseEstimator):
             c.name: list(c.examples) for c in categories.categories if c.modality == TEXT_PRIMARY
         }
         if not audio or not text:
-            raise ValueError(
-                "the categories file needs both audio-primary and text-primary examples"
+            missing = "audio-primary" if not audio else "text-primary"
+            raise CategoriesError(
+                f"{categories.source or 'the categories file'}: no {missing} examples; the "
+                f"modality of each query is learned from both (give a category `modality: "
+                f"{missing.replace('-', '_')}` with examples, or list examples under "
+                f"`modalities: {missing.replace('-', '_')}: examples:`)"
             )
         prototypes = {"__audio__": encode(audio)} | {k: encode(v) for k, v in text.items()}
         self.scorer_ = PrototypeScorer(self.top_k, center=False).fit(prototypes)

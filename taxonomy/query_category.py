@@ -108,7 +108,11 @@ class CategoryClassifier(BaseEstimator):
         texts, classes, category_of = training_set(categories, use_cases)
         self.labels_ = categories.names
         self.gates_ = {c.name: c.requires for c in categories.categories if c.requires}
-        self.words_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
+        self.words_ = (
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
+            if self.lexical_weight > 0
+            else None
+        )
         embeddings = np.asarray(encode(texts), dtype=np.float32)
         x = self._features(embeddings, texts)
         key = hashlib.sha256(
@@ -151,7 +155,7 @@ class CategoryClassifier(BaseEstimator):
         for train, test in split.split(x, y, groups):
             part = LogisticRegression(C=self.C, max_iter=3000).fit(x[train], y[train])
             columns = [classes.index(c) for c in part.classes_]
-            scores[np.ix_(test, columns)] = part.decision_function(x[test])
+            scores[np.ix_(test, columns)] = _class_scores(part, x[test])
         names = sorted(set(category_of.values()))
         to_category = np.array([[category_of[c] == n for n in names] for c in classes], float)
         truth = np.array([names.index(category_of[c]) for c in y])
@@ -164,7 +168,7 @@ class CategoryClassifier(BaseEstimator):
     def _features(self, embeddings: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:
         """Unit embeddings beside the texts' TF-IDF words, the latter scaled by lexical_weight."""
         x = sparse.csr_matrix(normalise_rows(np.asarray(embeddings, dtype=np.float32)))
-        if self.lexical_weight <= 0:
+        if self.words_ is None:
             return x
         words = self.words_.transform([str(t) for t in texts]) * self.lexical_weight
         return sparse.hstack([x, words]).tocsr()
@@ -176,7 +180,7 @@ class CategoryClassifier(BaseEstimator):
             return np.zeros((0, len(self.labels_)))
         x = self._features(embeddings, texts)
         with threadpool_limits(limits=1, user_api="blas"):
-            scores = self.model_.decision_function(x)
+            scores = _class_scores(self.model_, x)
         proba = _temper(
             _softmax(np.asarray(scores, dtype=np.float64)) @ self.to_category_, self.temperature_
         )
@@ -186,6 +190,15 @@ class CategoryClassifier(BaseEstimator):
                 proba[unmet, j] = 0.0
         total = proba.sum(axis=1, keepdims=True)
         return np.where(total > 0, proba / np.maximum(total, 1e-12), 1.0 / len(self.labels_))
+
+
+def _class_scores(model: LogisticRegression, x: np.ndarray | sparse.csr_matrix) -> np.ndarray:
+    """(n, n_classes) scores whose softmax is the model's probabilities; with two classes
+    `decision_function` gives one column, the second class's log-odds."""
+    scores = np.asarray(model.decision_function(x), dtype=np.float64)
+    if scores.ndim == 1:
+        scores = np.column_stack([np.zeros_like(scores), scores])
+    return scores
 
 
 def _temper(proba: np.ndarray, temperature: float) -> np.ndarray:

@@ -424,3 +424,40 @@ def test_a_group_takes_its_best_use_case_qualified_rather_than_a_worse_fitting_o
     )
     assert names[0][0] == "Calendar and meetings"
     assert names[1][0].startswith("Calendar and meetings: ")
+
+
+def test_a_categories_file_of_two_categories_gives_two_probabilities(embedder, tmp_path):
+    # two classes: scikit-learn's decision_function gives one column, not two
+    from taxonomy.categories import load_categories as load
+
+    path = tmp_path / "categories.yaml"
+    path.write_text(
+        "version: 1\ncategories:\n"
+        "  - name: digits\n    definition: '1'\n    examples: ['1', '2', '3']\n"
+        "  - name: marks\n    definition: '!'\n    examples: ['!', '?', '.']\n",
+        encoding="utf-8",
+    )
+    empty_bank = tmp_path / "use_cases.yaml"
+    empty_bank.write_text(  # its one use case is of a category this file lacks: not learned
+        "version: 1\nuse_cases:\n  - name: Facts\n    theme: Facts\n    category: knowledge\n"
+        "    description: Facts.\n    examples: ['what is the capital of peru']\n",
+        encoding="utf-8",
+    )
+    classifier = CategoryClassifier().fit(load(path), embedder.encode, empty_bank)
+    proba = classifier.predict_proba(embedder.encode(["7", "?!"]), ["7", "?!"])
+    assert proba.shape == (2, 2) and np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_a_categories_file_without_audio_examples_is_refused_by_name(embedder, tmp_path):
+    from taxonomy.categories import load_categories as load
+    from taxonomy.errors import CategoriesError
+    from taxonomy.modality import ModalityClassifier
+
+    path = tmp_path / "categories.yaml"
+    path.write_text(
+        "version: 1\ncategories:\n"
+        "  - name: pets\n    definition: pets\n    examples: ['why does my dog bark']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CategoriesError, match=r"categories\.yaml: no audio-primary examples"):
+        ModalityClassifier().fit(load(path), embedder.encode)
