@@ -208,26 +208,29 @@ def name_groups_offline(
     ids = list(group_texts)
     vectors = {k: np.asarray(encode(group_texts[k])) for k in ids}
     near = nearest_groups(centroids, n_contrast_groups)
+    fit_in = {k: bank.fit(vectors[k]) for k in ids}
     fitting: dict[int, list[tuple[str, float, str]]] = {}
     themes: dict[int, str] = {}
     for k in ids:
         out = [vectors[o] for o in near[k]]
-        out_vectors = np.concatenate(out) if out else np.zeros((0, vectors[k].shape[1]))
-        fitting[k], themes[k] = bank.choose(vectors[k], out_vectors)
+        fit_out = bank.fit(np.concatenate(out)) if out else np.zeros_like(fit_in[k])
+        fitting[k], themes[k] = bank.choose(fit_in[k], fit_out)
     taken: set[str] = set()
     chosen: dict[int, tuple[str, str]] = {}
+    use_case_of: dict[int, str] = {}  # the use case a group is named after
     offers = sorted(
         ((fit, k, name, desc) for k in ids for name, fit, desc in fitting[k]),
         key=lambda o: (-o[0], o[1]),
     )
-    best_fit = {k: float(bank.fit(vectors[k]).max(initial=0.0)) for k in ids}
     for fit, k, name, desc in offers:
-        if k not in chosen and name.lower() not in taken and fit >= best_fit[k] - name_slack:
+        best_fit = float(fit_in[k].max(initial=0.0))
+        if k not in chosen and name.lower() not in taken and fit >= best_fit - name_slack:
             chosen[k] = (name, desc)
+            use_case_of[k] = name
             taken.add(name.lower())
     holder = {name.lower(): k for k, (name, _) in chosen.items()}
     for k in ids:
-        found = None if k in chosen else bank.best(vectors[k])
+        found = None if k in chosen else bank.best(fit_in[k])
         if found is None or found[0].lower() not in holder:
             continue
         # its best use case went to a sibling: that name, qualified by what sets it apart
@@ -239,6 +242,7 @@ def name_groups_offline(
         )  # fmt: skip
         if name and name.lower() not in taken:
             chosen[k] = (name, desc)
+            use_case_of[k] = best
             taken.add(name.lower())
     for k in ids:
         if k in chosen:
@@ -253,11 +257,10 @@ def name_groups_offline(
         chosen[k] = (name, desc)
         taken.add(name.lower())
     # a group named after a use case (qualified or not) belongs to that use case's theme
-    theme_of = {u.name.lower(): u.theme for u in bank.use_cases}
-    for k in ids:
-        theme = theme_of.get(chosen[k][0].split(": ")[0].lower(), "")
-        if theme:
-            themes[k] = theme
+    theme_of = {u.name: u.theme for u in bank.use_cases}
+    for k, use_case in use_case_of.items():
+        if theme_of[use_case]:
+            themes[k] = theme_of[use_case]
     names = {
         k: (
             chosen[k][0],

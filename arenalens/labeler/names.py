@@ -411,11 +411,12 @@ def qualified_name(
             continue
         if all(said(w) or w in VAGUE_WORDS for w in words):
             continue
+        spoken = as_spoken(term, texts)
         if words[0] in COMMAND_VERBS:
             rest = [w for w in words[1:] if not said(w)]
             qualifier = " ".join([gerund(words[0]), *rest])
-        elif as_spoken(term, texts) != term:  # said with link words: 'kind of bird'
-            qualifier = as_spoken(term, texts)
+        elif spoken != term:  # said with link words: 'kind of bird'
+            qualifier = spoken
         else:  # without the vague words a key pair leaves in ('pitch come' -> 'pitch')
             kept = [w for w in words if w not in VAGUE_WORDS and not said(w)]
             qualifier = expand_term(" ".join(kept), texts)
@@ -474,21 +475,19 @@ class UseCaseBank:
             fits[j] |= bool(first >= self.lead_fit and first - second >= self.min_lead)
         return fits
 
-    def best(self, in_vectors: np.ndarray) -> tuple[str, float, str] | None:
+    def best(self, fit_in: np.ndarray) -> tuple[str, float, str] | None:
         """(name, fit, description) of the best-fitting use case when it fits (`_fits`),
-        whatever its contrast with neighbours; else None."""
-        fit_in = self.fit(in_vectors)
+        whatever its contrast with neighbours; else None. `fit_in`: the group's `fit`."""
         j = int(np.argmax(fit_in)) if len(fit_in) else -1
         if j < 0 or not self._fits(fit_in)[j]:
             return None
         return self.use_cases[j].name, float(fit_in[j]), self.use_cases[j].description
 
     def choose(
-        self, in_vectors: np.ndarray, out_vectors: np.ndarray
+        self, fit_in: np.ndarray, fit_out: np.ndarray
     ) -> tuple[list[tuple[str, float, str]], str]:
-        """(fitting use cases as (name, fit, description), best first; the group's theme or '')."""
-        fit_in = self.fit(in_vectors)
-        fit_out = self.fit(out_vectors) if len(out_vectors) else np.zeros_like(fit_in)
+        """(fitting use cases as (name, fit, description), best first; the group's theme or ''),
+        from the `fit` of the group's texts and of its contrasting texts."""
         order = np.argsort(-fit_in, kind="stable")
         fits = self._fits(fit_in)
         fitting = [

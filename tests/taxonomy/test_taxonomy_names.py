@@ -229,7 +229,8 @@ def test_bank_fit_rejects_a_group_that_fits_no_use_case(embedder):
         [UseCase("Setting alarms", "Alarms", "Alarms.", ("set an alarm for seven",))],
         embedder.encode,
     )
-    fitting, theme = bank.choose(embedder.encode(["zorblax quarn the vintle"]), np.zeros((0, 384)))
+    fit_in = bank.fit(embedder.encode(["zorblax quarn the vintle"]))
+    fitting, theme = bank.choose(fit_in, np.zeros_like(fit_in))
     assert fitting == [] and theme == ""
 
 
