@@ -34,32 +34,16 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
+from arenalens.labeler.text_classes import TextFeatures, class_scores, softmax, spoken_variant
 from taxonomy.categories import NOVEL, UNCERTAIN, CategorySet, Encoder, PrototypeScorer
 from taxonomy.cluster import UNCLUSTERED
-from taxonomy.reduce import normalise_rows
 
-# Spoken queries come wrapped in fillers the shipped examples lack ("um who wrote 1984 thanks");
-# every example is also learned once so wrapped, the wrapping picked by a hash of its text.
-FILLER_BEFORE = ("um", "hey", "okay so", "hi", "so", "hey there", "alright", "uh", "well", "hello")
-FILLER_AFTER = ("thanks", "please", "i'm curious", "just wondering", "thank you", "if you can",
-                "real quick", "for me")  # fmt: skip
 TEMPERATURES = np.round(np.arange(0.25, 4.01, 0.05), 2)
 _FITTED: dict[str, tuple] = {}  # training-set key -> (model, temperature); fits are reused
-
-
-def spoken_variant(text: str) -> str:
-    """`text` wrapped as people say it: a filler before, after, or both (deterministic)."""
-    h = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
-    before, after = (
-        FILLER_BEFORE[h % len(FILLER_BEFORE)],
-        FILLER_AFTER[(h // 7) % len(FILLER_AFTER)],
-    )
-    return [f"{before} {text}", f"{text} {after}", f"{before} {text} {after}"][(h // 101) % 3]
 
 
 def training_set(
@@ -103,18 +87,14 @@ class CategoryClassifier(BaseEstimator):
     def fit(
         self, categories: CategorySet, encode: Encoder, use_cases: str | Path | None = None
     ) -> CategoryClassifier:
-        """Learned: labels_ (category names), words_ (the TF-IDF vocabulary), model_,
+        """Learned: labels_ (category names), features_ (embedding and TF-IDF words), model_,
         temperature_, to_category_, gates_."""
         texts, classes, category_of = training_set(categories, use_cases)
         self.labels_ = categories.names
         self.gates_ = {c.name: c.requires for c in categories.categories if c.requires}
-        self.words_ = (
-            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
-            if self.lexical_weight > 0
-            else None
-        )
+        self.features_ = TextFeatures(texts, self.lexical_weight)
         embeddings = np.asarray(encode(texts), dtype=np.float32)
-        x = self._features(embeddings, texts)
+        x = self.features_.transform(embeddings, texts)
         key = hashlib.sha256(
             repr(
                 (self.C, self.folds, self.random_state, self.lexical_weight, texts, classes)
@@ -155,35 +135,23 @@ class CategoryClassifier(BaseEstimator):
         for train, test in split.split(x, y, groups):
             part = LogisticRegression(C=self.C, max_iter=3000).fit(x[train], y[train])
             columns = [classes.index(c) for c in part.classes_]
-            scores[np.ix_(test, columns)] = _class_scores(part, x[test])
+            scores[np.ix_(test, columns)] = class_scores(part, x[test])
         names = sorted(set(category_of.values()))
         to_category = np.array([[category_of[c] == n for n in names] for c in classes], float)
         truth = np.array([names.index(category_of[c]) for c in y])
-        proba = _softmax(scores) @ to_category
+        proba = softmax(scores) @ to_category
         losses = [
             -np.mean(np.log(_temper(proba, t)[np.arange(len(y)), truth])) for t in TEMPERATURES
         ]
         return model, float(TEMPERATURES[int(np.argmin(losses))])
-
-    def _features(self, embeddings: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:
-        """Unit embeddings beside the texts' TF-IDF words, the latter scaled by lexical_weight."""
-        x = sparse.csr_matrix(normalise_rows(np.asarray(embeddings, dtype=np.float32)))
-        if self.words_ is None:
-            return x
-        words = self.words_.transform([str(t) for t in texts]) * self.lexical_weight
-        return sparse.hstack([x, words]).tocsr()
 
     def predict_proba(self, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """(n, n_categories) calibrated probabilities, columns in `labels_` order; 0 for a
         category whose `requires` pattern the text does not match."""
         if len(embeddings) == 0:
             return np.zeros((0, len(self.labels_)))
-        x = self._features(embeddings, texts)
-        with threadpool_limits(limits=1, user_api="blas"):
-            scores = _class_scores(self.model_, x)
-        proba = _temper(
-            _softmax(np.asarray(scores, dtype=np.float64)) @ self.to_category_, self.temperature_
-        )
+        scores = class_scores(self.model_, self.features_.transform(embeddings, texts))
+        proba = _temper(softmax(scores) @ self.to_category_, self.temperature_)
         for j, label in enumerate(self.labels_):
             if label in self.gates_:
                 unmet = np.array([not self.gates_[label].search(str(t)) for t in texts])
@@ -192,25 +160,10 @@ class CategoryClassifier(BaseEstimator):
         return np.where(total > 0, proba / np.maximum(total, 1e-12), 1.0 / len(self.labels_))
 
 
-def _class_scores(model: LogisticRegression, x: np.ndarray | sparse.csr_matrix) -> np.ndarray:
-    """(n, n_classes) scores whose softmax is the model's probabilities; with two classes
-    `decision_function` gives one column, the second class's log-odds."""
-    scores = np.asarray(model.decision_function(x), dtype=np.float64)
-    if scores.ndim == 1:
-        scores = np.column_stack([np.zeros_like(scores), scores])
-    return scores
-
-
 def _temper(proba: np.ndarray, temperature: float) -> np.ndarray:
     """Probabilities p ** (1 / T), renormalised per row (T < 1 sharpens, T > 1 flattens)."""
     log = np.log(np.maximum(proba, 1e-12)) / temperature
-    return _softmax(log)
-
-
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    scores = scores - scores.max(axis=1, keepdims=True)
-    out = np.exp(scores)
-    return out / out.sum(axis=1, keepdims=True)
+    return softmax(log)
 
 
 def cluster_priors(proba: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
@@ -240,7 +193,7 @@ def query_posteriors(proba: np.ndarray, priors: np.ndarray, cluster_weight: floa
         return proba
     log = np.log(np.maximum(proba, 1e-12)) + cluster_weight * np.log(np.maximum(priors, 1e-12))
     log[proba <= 0] = -np.inf  # a category the query cannot have stays impossible
-    return _softmax(log)
+    return softmax(log)
 
 
 def decide_categories(
