@@ -208,7 +208,7 @@ def name_groups_offline(
     ids = list(group_texts)
     vectors = {k: np.asarray(encode(group_texts[k])) for k in ids}
     near = nearest_groups(centroids, n_contrast_groups)
-    fit_in = {k: bank.fit(vectors[k]) for k in ids}
+    fit_in = {k: bank.group_fit(vectors[k], group_texts[k]) for k in ids}
     fitting: dict[int, list[tuple[str, float, str]]] = {}
     themes: dict[int, str] = {}
     for k in ids:

@@ -10,7 +10,10 @@ other use case's by `min_lead` (a group of questions about named people fits "Fa
 people" at 0.39, far ahead of the next use case at 0.28: the names make the absolute fit low, not
 the theme unclear); several fitting use cases are kept as ranked alternatives so that siblings
 can take different ones. A group whose fit reaches `theme_fit` only gets the use case's theme
-(used to build parents), not its name.
+(used to build parents), not its name. Beside the embedding's fit, a classifier of meaning and
+words trained on the same examples (`arenalens.labeler.text_classes`) votes: when it gives most
+of a group's texts to one use case, that use case fits the group and no other does
+(`UseCaseBank.group_fit`): "who directed Titanic" is about films whatever the embedding says.
 
 Mined phrase. Otherwise the name is built from the group's most distinctive c-TF-IDF term
 (re-ranked by closeness to the group's centroid): a command verb leading it becomes a gerund
@@ -28,9 +31,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from arenalens.datafiles import read_yaml
 from arenalens.labeler.base import LabelerError
+from arenalens.labeler.text_classes import (
+    TextFeatures,
+    class_scores,
+    fit_classes,
+    softmax,
+    spoken_variant,
+    unit_rows,
+)
 from arenalens.privacy import mask_pii
 
 DEFAULT_USE_CASES_PATH = Path(__file__).resolve().parents[2] / "data" / "use_cases.yaml"
@@ -54,7 +66,7 @@ VAGUE_WORDS = frozenset(
     actually kind sort way thing things stuff good best better bad really just year years day
     days time long far old big little lot lots new real true maybe probably pretty got get ve
     ll don doesn isn wasn try trying use used come comes came went go goes
-    olly alexa siri cortana please""".split()
+    kid kids daughter son olly alexa siri cortana please""".split()
 )
 # The words a spoken name may keep between two terms when it quotes them ("statue of liberty").
 LINK_WORDS = frozenset("of the a an in on for to from and at by with".split())
@@ -438,8 +450,14 @@ class UseCaseBank:
         top_k: int = 2,
         lead_fit: float = 0.33,
         min_lead: float = 0.07,
+        vote_share: float = 0.75,
+        vote_proba: float = 0.25,
+        vote_floor: float = 0.25,
     ):
         self.use_cases = list(use_cases)
+        self.vote_share = vote_share
+        self.vote_proba = vote_proba
+        self.vote_floor = vote_floor
         self.min_fit = min_fit
         self.lead_fit = lead_fit
         self.min_lead = min_lead
@@ -451,14 +469,64 @@ class UseCaseBank:
             np.arange(len(self.use_cases)), [len(u.examples) for u in self.use_cases]
         )
         vectors = np.asarray(encode(examples), dtype=np.float32)
-        self.examples = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        self.examples = unit_rows(vectors)
+        self.encode = encode
+        self._classifier: tuple[TextFeatures, LogisticRegression] | None = None
+
+    def _classes(self) -> tuple[TextFeatures, LogisticRegression]:
+        """The use cases as classes of a classifier of embedding and words (fitted on first use)."""
+        if self._classifier is None:
+            examples = [x for u in self.use_cases for x in u.examples]
+            spoken = [spoken_variant(x) for x in examples]
+            texts = examples + spoken
+            vectors = np.concatenate([self.examples, unit_rows(self.encode(spoken))])
+            features = TextFeatures(texts)
+            owner = [str(j) for j in self.owner] * 2
+            self._classifier = features, fit_classes(features.transform(vectors, texts), owner)
+        return self._classifier
+
+    def vote(self, vectors: np.ndarray, texts: Sequence[str]) -> tuple[int, float, float]:
+        """(use case index, its mean probability over the texts, the share of texts it is the
+        most probable use case for): the classifier's leading use case for a group."""
+        if len(self.use_cases) < 2 or len(texts) == 0:
+            return -1, 0.0, 0.0
+        features, model = self._classes()
+        proba = softmax(class_scores(model, features.transform(vectors, texts)))
+        columns = np.array([int(c) for c in model.classes_])
+        mean = proba.mean(axis=0)
+        lead = int(np.argmax(mean))
+        share = float(np.mean(proba.argmax(axis=1) == lead))
+        return int(columns[lead]), float(mean[lead]), share
+
+    def group_fit(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """`fit`, with the classifier's clear choice lifted to the top: when the use case that
+        words and meaning together give most of the group's texts (`vote_share`, mean
+        probability `vote_proba`) fits at least `vote_floor`, it fits at `min_fit` or above
+        every other, and no other use case fits. Embeddings let named things dominate ("who directed Titanic" fits films at
+        0.41, people nearly as well); the words "directed" and "film" do not. Groups in
+        another language are left to the plain fit."""
+        fits = self.fit(vectors)
+        j, proba, share = self.vote(vectors, texts)
+        if (
+            j >= 0
+            and share >= self.vote_share
+            and proba >= self.vote_proba
+            and fits[j] >= self.vote_floor
+            and not query_language(texts)
+        ):
+            others = np.arange(len(fits)) != j
+            fits[j] = max(float(fits[j]), self.min_fit, float(fits[others].max()) + 1e-3)
+            # and no other use case fits: a sibling holding j makes this group "j: qualifier",
+            # not a use case the words speak against ("Volume and sound settings" for a group
+            # asking how their voice sounds)
+            fits[others] = np.minimum(fits[others], min(self.min_fit, self.lead_fit) - 1e-3)
+        return fits
 
     def fit(self, vectors: np.ndarray) -> np.ndarray:
         """(n_use_cases,) mean over texts of each text's top-k example similarity per use case."""
         if len(vectors) == 0:
             return np.zeros(len(self.use_cases), dtype=np.float32)
-        x = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        sims = x @ self.examples.T
+        sims = unit_rows(vectors) @ self.examples.T
         out = np.empty(len(self.use_cases), dtype=np.float32)
         for j in range(len(self.use_cases)):
             own = sims[:, self.owner == j]

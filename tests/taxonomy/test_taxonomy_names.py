@@ -462,3 +462,66 @@ def test_a_categories_file_without_audio_examples_is_refused_by_name(embedder, t
     )
     with pytest.raises(CategoriesError, match=r"categories\.yaml: no audio-primary examples"):
         ModalityClassifier().fit(load(path), embedder.encode)
+
+
+def test_words_name_a_group_whose_famous_titles_keep_its_embedding_fit_low(embedder):
+    encode = embedder.encode
+    # written for this test: questions about films, each naming a famous title or person
+    groups = {
+        0: ["who directed jaws", "who played the lead in casablanca",
+            "what year did the film goodfellas come out", "who starred in the matrix",
+            "which studio made toy story", "who directed the movie alien"],
+        1: ["turn off the kitchen lights", "dim the lights in the bedroom", "lights on please"],
+    }  # fmt: skip
+    bank = UseCaseBank(load_use_cases(), encode)
+    films = [u.name for u in bank.use_cases].index("Films and TV facts")
+    plain = bank.fit(encode(groups[0]))
+    assert plain[films] < bank.min_fit  # the titles keep the embedding's fit under the floor
+    assert bank.vote(encode(groups[0]), groups[0])[0] == films  # the words say films
+    centroids = {k: encode(v).mean(axis=0) for k, v in groups.items()}
+    names, themes = name_groups_offline(
+        bank, encode, groups, centroids, {0: ["directed", "film"], 1: ["lights", "dim"]}
+    )
+    assert names[0][0] == "Films and TV facts"
+    assert themes[0] == "Culture and history"
+
+
+def test_a_group_the_words_give_to_a_taken_use_case_is_not_named_after_another(embedder):
+    encode = embedder.encode
+    # written for this test: two groups asking how their voice sounds
+    groups = {
+        0: ["what do you think of my voice", "is my voice nice to listen to",
+            "do you like my voice", "rate my voice out of ten"],
+        1: ["how do i sound right now compared to yesterday", "do i sound calm today",
+            "tell me honestly how i sound at the moment", "do i sound louder than before"],
+    }  # fmt: skip
+    bank = UseCaseBank(load_use_cases(), encode)
+    voice = [u.name for u in bank.use_cases].index("Voice and pronunciation feedback")
+    assert bank.vote(encode(groups[1]), groups[1])[0] == voice
+    centroids = {k: encode(v).mean(axis=0) for k, v in groups.items()}
+    names, _ = name_groups_offline(
+        bank, encode, groups, centroids, {0: ["voice", "like"], 1: ["compared", "calm"]}
+    )
+    assert names[0][0] == "Voice and pronunciation feedback"
+    assert names[1][0].startswith("Voice and pronunciation feedback: ")
+
+
+def test_a_group_in_another_language_keeps_its_language_name(embedder):
+    encode = embedder.encode
+    # capitals asked in Chinese: the words the classifier knows are English, and it reads the
+    # unknown script as a request for translation
+    chinese = [
+        "请问日本的首都是哪里",
+        "埃及的首都是什么",
+        "墨西哥的首都在哪里",
+        "你知道印度的首都吗",
+    ]
+    bank = UseCaseBank(load_use_cases(), encode)
+    translation = [u.name for u in bank.use_cases].index("Help with writing and translation")
+    j, proba, share = bank.vote(encode(chinese), chinese)
+    assert (j, share) == (translation, 1.0) and proba >= bank.vote_proba
+    assert np.allclose(bank.group_fit(encode(chinese), chinese), bank.fit(encode(chinese)))
+    groups = {0: chinese, 1: ["turn off the kitchen lights", "dim the lights", "lights on please"]}
+    centroids = {k: encode(v).mean(axis=0) for k, v in groups.items()}
+    names, _ = name_groups_offline(bank, encode, groups, centroids, {0: [], 1: ["lights"]})
+    assert names[0][0] == "Queries in Chinese or Japanese"
