@@ -238,7 +238,7 @@ def name_groups_offline(
         other = holder.get(best.lower())
         name = qualified_name(
             best, keywords.get(k, []), keywords.get(other, []) if other is not None else [],
-            group_texts[k],
+            group_texts[k], taken,
         )  # fmt: skip
         if name and name.lower() not in taken:
             chosen[k] = (name, desc)

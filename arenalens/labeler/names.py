@@ -402,11 +402,16 @@ def expand_term(term: str, texts: Sequence[str]) -> str:
 
 
 def qualified_name(
-    use_case: str, keywords: Sequence[str], holder_keywords: Sequence[str], texts: Sequence[str]
+    use_case: str,
+    keywords: Sequence[str],
+    holder_keywords: Sequence[str],
+    texts: Sequence[str],
+    taken: frozenset[str] | set[str] = frozenset(),
 ) -> str:
     """'Email: replying' for a group whose best use case a sibling already holds: the use
     case's name and the group's first distinctive term that the holder does not lead with and
-    the name does not already say (a leading command verb as a gerund); '' when none."""
+    the name does not already say (a leading command verb as a gerund), skipping names in
+    `taken` (lowercase); '' when none."""
     named = {w.lower().removesuffix("s") for w in re.findall(r"[\w']+", use_case)}
 
     def said(word: str) -> bool:  # the use case's name already says it ("set" in "Setting")
@@ -416,7 +421,9 @@ def qualified_name(
     verb, noun, share = leading_action(texts)
     if share >= 0.5 and verb not in theirs and not said(verb):  # most ask to do one thing
         thing = noun if noun and not any(said(w) for w in noun.split()) else ""
-        return f"{use_case}: {gerund(verb)}" + (f" {thing}" if thing else "")
+        name = f"{use_case}: {gerund(verb)}" + (f" {thing}" if thing else "")
+        if name.lower() not in taken:
+            return name
     for term in keywords:
         words = term.split()
         if not safe_term(term) or not topical(term) or term.lower() in theirs:
@@ -432,7 +439,8 @@ def qualified_name(
         else:  # without the vague words a key pair leaves in ('pitch come' -> 'pitch')
             kept = [w for w in words if w not in VAGUE_WORDS and not said(w)]
             qualifier = expand_term(" ".join(kept), texts)
-        return f"{use_case}: {qualifier}"
+        if f"{use_case}: {qualifier}".lower() not in taken:
+            return f"{use_case}: {qualifier}"
     return ""
 
 

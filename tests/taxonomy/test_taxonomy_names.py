@@ -361,6 +361,12 @@ def test_a_sibling_of_a_named_cluster_says_what_sets_it_apart():
     assert qualified_name("Voice feedback", ["pitch come"], [], pitch) == "Voice feedback: pitch"
     birds = ["what kind of bird is singing", "what kind of bird makes that call"]
     assert qualified_name("Sounds heard", ["kind bird"], [], birds) == "Sounds heard: kind of bird"
+    # a qualified name a third sibling already holds is passed over for the next term
+    capitals = ["what is the capital of brazil", "brazil's capital city", "capital of canada"]
+    taken = {"geography facts", "geography facts: capital"}
+    assert qualified_name("Geography facts", ["capital", "brazil"], [], capitals, taken) == (
+        "Geography facts: brazil"
+    )
 
 
 def test_siblings_sharing_a_use_case_get_it_qualified_not_a_keyword_pair(embedder):
