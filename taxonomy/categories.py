@@ -245,7 +245,7 @@ def category_scorer(
 
 def bank_examples(path: str | Path | None = None) -> dict[str, list[str]]:
     """The shipped use-case bank's examples by category (data/use_cases.yaml)."""
-    from arenalens.labeler.names import examples_by_category, load_use_cases
+    from arenalens.labeler.use_case_bank import examples_by_category, load_use_cases
 
     return examples_by_category(load_use_cases(path))
 

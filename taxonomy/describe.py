@@ -13,7 +13,8 @@ from tqdm.auto import tqdm
 from arenalens.labeler.base import Labeler, NamingRequest
 from arenalens.labeler.embedding import EmbeddingLabeler
 from arenalens.labeler.keywords import dedupe_terms
-from arenalens.labeler.names import UseCaseBank, load_use_cases, phrase_name, qualified_name
+from arenalens.labeler.names import phrase_name, qualified_name
+from arenalens.labeler.use_case_bank import UseCaseBank, load_use_cases
 from arenalens.privacy import is_personal_data, text_for_keywords
 from taxonomy.cluster import UNCLUSTERED, cluster_centroids
 from taxonomy.reduce import normalise_rows

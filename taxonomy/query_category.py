@@ -52,7 +52,7 @@ def training_set(
     """(texts, class per text, class -> category): each category's examples and definition, and
     each use case of the bank filed under a category of this set, each text also as a
     `spoken_variant`."""
-    from arenalens.labeler.names import load_use_cases
+    from arenalens.labeler.use_case_bank import load_use_cases
 
     texts: list[str] = []
     classes: list[str] = []

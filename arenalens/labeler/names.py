@@ -1,25 +1,19 @@
 """Offline group names: a bank of general use-case labels matched by embedding, else a phrase
 mined from the group's own texts. Never "X / Y".
 
-Bank match. Each use case (data/use_cases.yaml: name, theme, description, examples) is scored
-against a group as the mean, over the group's texts, of the mean of each text's top-2 cosine
-similarities to the use case's examples (`fit`). The group takes the best-fitting use case when
-its fit reaches `min_fit` and beats the fit of the contrasting texts (the nearest groups) by
-`min_contrast`, or, below `min_fit`, when its fit still reaches `lead_fit` and leads every
-other use case's by `min_lead` (a group of questions about named people fits "Facts about
-people" at 0.39, far ahead of the next use case at 0.28: the names make the absolute fit low, not
-the theme unclear); several fitting use cases are kept as ranked alternatives so that siblings
-can take different ones. A group whose fit reaches `theme_fit` only gets the use case's theme
-(used to build parents), not its name. Beside the embedding's fit, a classifier of meaning and
-words trained on the same examples (`arenalens.labeler.text_classes`) votes: when it gives most
-of a group's texts to one use case, that use case fits the group and no other does
-(`UseCaseBank.group_fit`): "who directed Titanic" is about films whatever the embedding says.
+Bank match (`arenalens.labeler.use_case_bank`): the group takes the best-fitting use case that
+fits it (and beats the fit of the contrasting texts, the nearest groups, by `min_contrast`);
+several fitting use cases are kept as ranked alternatives so that siblings can take different
+ones, and a group whose best use case a sibling holds is named after it with a qualifier
+(`qualified_name`: "Email: replying"). A group whose fit reaches `theme_fit` only gets the use
+case's theme (used to build parents), not its name.
 
 Mined phrase. Otherwise the name is built from the group's most distinctive c-TF-IDF term
 (re-ranked by closeness to the group's centroid): a command verb leading it becomes a gerund
 ("turn lights" -> "Turning lights"); a group of mostly questions gets "Questions about X and
 Y" (its two leading terms with at least one word that is not vague), others "Queries about X
-and Y"; a group mostly in another language or script is "Queries in Spanish" and the like. A term that personal-data masking would change is never used.
+and Y"; a group mostly in another language or script is "Queries in Spanish" and the like.
+A term that personal-data masking would change is never used.
 """
 
 from __future__ import annotations
@@ -27,25 +21,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
-from arenalens.datafiles import read_yaml
-from arenalens.labeler.base import LabelerError
-from arenalens.labeler.text_classes import (
-    TextFeatures,
-    class_scores,
-    fit_classes,
-    softmax,
-    spoken_variant,
-    unit_rows,
-)
 from arenalens.privacy import mask_pii
 
-DEFAULT_USE_CASES_PATH = Path(__file__).resolve().parents[2] / "data" / "use_cases.yaml"
 Encoder = Callable[[list[str]], np.ndarray]
 
 QUESTION_WORDS = frozenset(
@@ -127,79 +107,6 @@ def _shares_a_word(a: str, b: str) -> bool:
 def topical(term: str) -> bool:
     """A term with at least one word that is not vague."""
     return any(w not in VAGUE_WORDS for w in term.split())
-
-
-@dataclass(frozen=True)
-class UseCase:
-    """One general use-case label: a plain name, its broader theme, a sentence and examples."""
-
-    name: str
-    theme: str
-    description: str
-    examples: tuple[str, ...]
-    category: str = ""  # the top-level category its queries belong to (extra category examples)
-
-
-@dataclass(frozen=True)
-class NameChoice:
-    """A group's name, description, theme and the other names that would fit (best first)."""
-
-    name: str
-    description: str
-    theme: str
-    alternatives: tuple[tuple[str, float, str], ...]  # (name, fit, description)
-    source: str  # "use case" | "phrase"
-
-
-def load_use_cases(path: str | Path | None = None) -> list[UseCase]:
-    """Read and validate a use-case bank YAML file (default: the shipped data/use_cases.yaml)."""
-    path = Path(path) if path else DEFAULT_USE_CASES_PATH
-    data = read_yaml(path, LabelerError, "use-case file")
-    entries = data.get("use_cases") if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not entries:
-        raise LabelerError(f"{path}: expected a mapping with a non-empty list `use_cases`")
-    out: list[UseCase] = []
-    for i, entry in enumerate(entries, start=1):
-        where = f"{path}: use case #{i}"
-        if not isinstance(entry, dict):
-            raise LabelerError(
-                f"{where}: expected a mapping with name, theme, description, examples"
-            )
-        fields = {k: entry.get(k) for k in ("name", "theme", "description")}
-        for key, value in fields.items():
-            if not isinstance(value, str) or not value.strip():
-                raise LabelerError(f"{where}: field {key!r} must be a non-empty string")
-        examples = entry.get("examples")
-        if (
-            not isinstance(examples, list)
-            or not examples
-            or not all(isinstance(x, str) and x.strip() for x in examples)
-        ):
-            raise LabelerError(f"{where} ({fields['name']}): `examples` must list example queries")
-        if not 1 <= len(str(fields["name"]).split()) <= 6:
-            raise LabelerError(f"{where}: a name has 1 to 6 words, got {fields['name']!r}")
-        out.append(
-            UseCase(
-                str(fields["name"]).strip(),
-                str(fields["theme"]).strip(),
-                " ".join(str(fields["description"]).split()),
-                tuple(x.strip() for x in examples),
-                str(entry.get("category") or "").strip(),
-            )
-        )
-    names = [u.name.lower() for u in out]
-    if len(set(names)) != len(names):
-        raise LabelerError(f"{path}: use-case names must be unique")
-    return out
-
-
-def examples_by_category(use_cases: Sequence[UseCase]) -> dict[str, list[str]]:
-    """Category name -> the examples of every use case filed under it."""
-    out: dict[str, list[str]] = {}
-    for use_case in use_cases:
-        if use_case.category:
-            out.setdefault(use_case.category, []).extend(use_case.examples)
-    return out
 
 
 def gerund(verb: str) -> str:
@@ -442,135 +349,3 @@ def qualified_name(
         if f"{use_case}: {qualifier}".lower() not in taken:
             return f"{use_case}: {qualifier}"
     return ""
-
-
-class UseCaseBank:
-    """The use cases' example embeddings and the fit of a group of texts to each use case."""
-
-    def __init__(
-        self,
-        use_cases: Sequence[UseCase],
-        encode: Encoder,
-        *,
-        min_fit: float = 0.45,
-        min_contrast: float = 0.0,
-        theme_fit: float = 0.38,
-        top_k: int = 2,
-        lead_fit: float = 0.33,
-        min_lead: float = 0.07,
-        vote_share: float = 0.75,
-        vote_proba: float = 0.25,
-        vote_floor: float = 0.25,
-    ):
-        self.use_cases = list(use_cases)
-        self.vote_share = vote_share
-        self.vote_proba = vote_proba
-        self.vote_floor = vote_floor
-        self.min_fit = min_fit
-        self.lead_fit = lead_fit
-        self.min_lead = min_lead
-        self.min_contrast = min_contrast
-        self.theme_fit = theme_fit
-        self.top_k = top_k
-        examples = [x for u in self.use_cases for x in u.examples]
-        self.owner = np.repeat(
-            np.arange(len(self.use_cases)), [len(u.examples) for u in self.use_cases]
-        )
-        vectors = np.asarray(encode(examples), dtype=np.float32)
-        self.examples = unit_rows(vectors)
-        self.encode = encode
-        self._classifier: tuple[TextFeatures, LogisticRegression] | None = None
-
-    def _classes(self) -> tuple[TextFeatures, LogisticRegression]:
-        """The use cases as classes of a classifier of embedding and words (fitted on first use)."""
-        if self._classifier is None:
-            examples = [x for u in self.use_cases for x in u.examples]
-            spoken = [spoken_variant(x) for x in examples]
-            texts = examples + spoken
-            vectors = np.concatenate([self.examples, unit_rows(self.encode(spoken))])
-            features = TextFeatures(texts)
-            owner = [str(j) for j in self.owner] * 2
-            self._classifier = features, fit_classes(features.transform(vectors, texts), owner)
-        return self._classifier
-
-    def vote(self, vectors: np.ndarray, texts: Sequence[str]) -> tuple[int, float, float]:
-        """(use case index, its mean probability over the texts, the share of texts it is the
-        most probable use case for): the classifier's leading use case for a group."""
-        if len(self.use_cases) < 2 or len(texts) == 0:
-            return -1, 0.0, 0.0
-        features, model = self._classes()
-        proba = softmax(class_scores(model, features.transform(vectors, texts)))
-        columns = np.array([int(c) for c in model.classes_])
-        mean = proba.mean(axis=0)
-        lead = int(np.argmax(mean))
-        share = float(np.mean(proba.argmax(axis=1) == lead))
-        return int(columns[lead]), float(mean[lead]), share
-
-    def group_fit(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """`fit`, with the classifier's clear choice lifted to the top: when the use case that
-        words and meaning together give most of the group's texts (`vote_share`, mean
-        probability `vote_proba`) fits at least `vote_floor`, it fits at `min_fit` or above
-        every other, and no other use case fits. Embeddings let named things dominate ("who directed Titanic" fits films at
-        0.41, people nearly as well); the words "directed" and "film" do not. Groups in
-        another language are left to the plain fit."""
-        fits = self.fit(vectors)
-        j, proba, share = self.vote(vectors, texts)
-        if (
-            j >= 0
-            and share >= self.vote_share
-            and proba >= self.vote_proba
-            and fits[j] >= self.vote_floor
-            and not query_language(texts)
-        ):
-            others = np.arange(len(fits)) != j
-            fits[j] = max(float(fits[j]), self.min_fit, float(fits[others].max()) + 1e-3)
-            # and no other use case fits: a sibling holding j makes this group "j: qualifier",
-            # not a use case the words speak against ("Volume and sound settings" for a group
-            # asking how their voice sounds)
-            fits[others] = np.minimum(fits[others], min(self.min_fit, self.lead_fit) - 1e-3)
-        return fits
-
-    def fit(self, vectors: np.ndarray) -> np.ndarray:
-        """(n_use_cases,) mean over texts of each text's top-k example similarity per use case."""
-        if len(vectors) == 0:
-            return np.zeros(len(self.use_cases), dtype=np.float32)
-        sims = unit_rows(vectors) @ self.examples.T
-        out = np.empty(len(self.use_cases), dtype=np.float32)
-        for j in range(len(self.use_cases)):
-            own = sims[:, self.owner == j]
-            k = min(self.top_k, own.shape[1])
-            out[j] = (-np.sort(-own, axis=1)[:, :k]).mean(axis=1).mean()
-        return out
-
-    def _fits(self, fit_in: np.ndarray) -> np.ndarray:
-        """Which use cases fit: `min_fit` reached, or the clear leader at `lead_fit` or more."""
-        fits = fit_in >= self.min_fit
-        if len(fit_in) > 1:
-            first, second = np.sort(fit_in)[::-1][:2]
-            j = int(np.argmax(fit_in))
-            fits[j] |= bool(first >= self.lead_fit and first - second >= self.min_lead)
-        return fits
-
-    def best(self, fit_in: np.ndarray) -> tuple[str, float, str] | None:
-        """(name, fit, description) of the best-fitting use case when it fits (`_fits`),
-        whatever its contrast with neighbours; else None. `fit_in`: the group's `fit`."""
-        j = int(np.argmax(fit_in)) if len(fit_in) else -1
-        if j < 0 or not self._fits(fit_in)[j]:
-            return None
-        return self.use_cases[j].name, float(fit_in[j]), self.use_cases[j].description
-
-    def choose(
-        self, fit_in: np.ndarray, fit_out: np.ndarray
-    ) -> tuple[list[tuple[str, float, str]], str]:
-        """(fitting use cases as (name, fit, description), best first; the group's theme or ''),
-        from the `fit` of the group's texts and of its contrasting texts."""
-        order = np.argsort(-fit_in, kind="stable")
-        fits = self._fits(fit_in)
-        fitting = [
-            (self.use_cases[j].name, float(fit_in[j]), self.use_cases[j].description)
-            for j in order
-            if fits[j] and fit_in[j] - fit_out[j] >= self.min_contrast
-        ]
-        best = int(order[0])
-        theme = self.use_cases[best].theme if fit_in[best] >= self.theme_fit else ""
-        return fitting, theme

@@ -9,14 +9,8 @@ from taxonomy_fixtures import KeywordLabeler
 
 from arenalens.labeler.base import GroupName, LabelerError
 from arenalens.labeler.embedding import EmbeddingLabeler
-from arenalens.labeler.names import (
-    UseCase,
-    UseCaseBank,
-    gerund,
-    load_use_cases,
-    phrase_name,
-    qualified_name,
-)
+from arenalens.labeler.names import gerund, phrase_name, qualified_name
+from arenalens.labeler.use_case_bank import UseCase, UseCaseBank, load_use_cases
 from arenalens.privacy import mask_pii
 from taxonomy.categories import NOVEL, category_scorer, load_categories
 from taxonomy.describe import ClusterDescriber, name_groups_offline
