@@ -329,7 +329,8 @@ class ClusterDescriber(BaseEstimator):
             names, themes = name_groups_offline(
                 bank, encode, group_texts, centroid_of, keywords,
                 n_contrast_groups=self.n_contrast_clusters,
-                labeler_name=f"use-case bank and phrases, {self.labeler.name}",
+                labeler_name=f"use-case bank (version {bank.version}) and phrases, "
+                f"{self.labeler.name}",
             )  # fmt: skip
         else:
             sizes = {k: int(np.sum(labels == k)) for k in ids.tolist()}

@@ -14,6 +14,7 @@ directed Titanic" is about films whatever the embedding says.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,9 @@ from arenalens.labeler.text_classes import (
 )
 
 DEFAULT_USE_CASES_PATH = Path(__file__).resolve().parents[2] / "data" / "use_cases.yaml"
+# Bump when the naming rules change what names a bank gives: a rebuild then renames continuing
+# clusters instead of keeping names the old rules made.
+NAMING_RULES_VERSION = 4
 Encoder = Callable[[list[str]], np.ndarray]
 
 
@@ -116,11 +120,13 @@ class UseCaseBank:
         vote_share: float = 0.75,
         vote_proba: float = 0.25,
         vote_floor: float = 0.25,
+        vote_min_use_cases: int = 10,
     ):
         self.use_cases = list(use_cases)
         self.vote_share = vote_share
         self.vote_proba = vote_proba
         self.vote_floor = vote_floor
+        self.vote_min_use_cases = vote_min_use_cases
         self.min_fit = min_fit
         self.lead_fit = lead_fit
         self.min_lead = min_lead
@@ -136,6 +142,15 @@ class UseCaseBank:
         self.encode = encode
         self._classifier: tuple[TextFeatures, LogisticRegression] | None = None
 
+    @property
+    def version(self) -> str:
+        """A short digest of the use cases and the naming rules: names carry over from one build
+        to the next only when the bank that made them is the same."""
+        content = repr(
+            (NAMING_RULES_VERSION, [(u.name, u.theme, u.examples) for u in self.use_cases])
+        )
+        return hashlib.sha256(content.encode()).hexdigest()[:8]
+
     def _classes(self) -> tuple[TextFeatures, LogisticRegression]:
         """The use cases as classes of a classifier of embedding and words (fitted on first use)."""
         if self._classifier is None:
@@ -150,8 +165,10 @@ class UseCaseBank:
 
     def vote(self, vectors: np.ndarray, texts: Sequence[str]) -> tuple[int, float, float]:
         """(use case index, its mean probability over the texts, the share of texts it is the
-        most probable use case for): the classifier's leading use case for a group."""
-        if len(self.use_cases) < 2 or len(texts) == 0:
+        most probable use case for): the classifier's leading use case for a group; (-1, 0, 0)
+        for a bank of fewer than `vote_min_use_cases` use cases, where a classifier that must
+        pick one of a few says little."""
+        if len(self.use_cases) < max(self.vote_min_use_cases, 2) or len(texts) == 0:
             return -1, 0.0, 0.0
         features, model = self._classes()
         proba = softmax(class_scores(model, features.transform(vectors, texts)))

@@ -525,3 +525,18 @@ def test_a_group_in_another_language_keeps_its_language_name(embedder):
     centroids = {k: encode(v).mean(axis=0) for k, v in groups.items()}
     names, _ = name_groups_offline(bank, encode, groups, centroids, {0: [], 1: ["lights"]})
     assert names[0][0] == "Queries in Chinese or Japanese"
+
+
+def test_a_small_bank_does_not_vote(embedder):
+    """A classifier that must pick one of two use cases says little: no vote, the plain fit."""
+    encode = embedder.encode
+    bank = UseCaseBank(
+        [
+            UseCase("Smart home", "Home", "Devices.", ("turn off the lights", "make it warmer")),
+            UseCase("Questions", "Facts", "Facts.", ("who is the president", "how tall is it")),
+        ],
+        encode,
+    )
+    alarms = ["set an alarm for seven", "wake me up at six", "cancel my alarm for monday"]
+    assert bank.vote(encode(alarms), alarms)[0] == -1
+    assert np.allclose(bank.group_fit(encode(alarms), alarms), bank.fit(encode(alarms)))

@@ -8,6 +8,7 @@ import pytest
 from taxonomy_fixtures import ingest_rows
 
 from arenalens.labeler.embedding import EmbeddingLabeler
+from arenalens.labeler.use_case_bank import load_use_cases
 from arenalens.store import Store
 from taxonomy import persist
 from taxonomy.categories import NOVEL, load_categories
@@ -90,6 +91,35 @@ def test_rebuild_keeps_cluster_ids_and_names(built, embedder, encode):
     assert before.to_dict() == after.to_dict()
     events = diff_two_runs(store)
     assert set(events["event"]) == {"kept"}
+
+
+def test_a_rebuild_with_another_use_case_bank_renames_continuing_clusters(built, encode, tmp_path):
+    store, first, labeler = built
+    bank = tmp_path / "use_cases.yaml"
+    bank.write_text(
+        "use_cases:\n"
+        "  - {name: Smart home, theme: Home, description: Devices., category: task_execution,\n"
+        "     examples: [turn off the lights, make the room warmer]}\n"
+        "  - {name: Questions, theme: Facts, description: Facts., category: knowledge,\n"
+        "     examples: [who is the president, how tall is the eiffel tower]}\n",
+        encoding="utf-8",
+    )
+    second = build_taxonomy(
+        store,
+        encode,
+        labeler,
+        load_categories(),
+        TaxonomyParams(random_state=3, use_cases=str(bank)),
+    )
+    assert second.new_clusters == 0  # the same clusters continue...
+    shipped = {u.name for u in load_use_cases()}
+    before = persist.cluster_table(store, first.run_id)
+    after = persist.cluster_table(store, second.run_id)
+    named_by_shipped_bank = before["name"].isin(shipped).sum()
+    assert named_by_shipped_bank > 0
+    # ...but the names the shipped bank gave them are not carried over: this bank made them
+    assert not after["name"].isin(shipped - {"Smart home", "Questions"}).any()
+    assert after["labeler"].iloc[0] != before["labeler"].iloc[0]
 
 
 def test_a_different_seed_is_matched_to_the_previous_run(built, encode):
