@@ -138,10 +138,12 @@ def _match_to_previous(
             prev_by_id.loc[prev, "auto_name"],
             prev_by_id.loc[prev, "description"],
         ]
+    # a parent named from its children's names (themes) is renamed when they are
+    children_renamed = set(prev_leaf["labeler"].dropna()) != set(cur_leaf["labeler"].dropna())
     prev_parents = prev_clusters[prev_clusters["level"] == 1].set_index("cluster_id")
     for local, prev in parent_matched.items():
         row = (c["level"] == 1) & (c["cluster_id"] == local)
-        if prev_parents.loc[prev, "labeler"] != c.loc[row, "labeler"].iloc[0]:
+        if children_renamed or prev_parents.loc[prev, "labeler"] != c.loc[row, "labeler"].iloc[0]:
             continue
         c.loc[row, ["auto_name", "name", "description"]] = [
             prev_parents.loc[prev, "auto_name"],
