@@ -264,7 +264,7 @@ class Embedder:
                         normalize_embeddings=True,
                         show_progress_bar=False,
                     )
-                    encoded = _normalise(np.asarray(encoded, dtype=np.float32))
+                    encoded = normalise_rows(encoded)
                     blobs = [row.tobytes() for row in encoded]
                     self._write_cache(chunk, blobs)
                     vectors.update(zip(chunk, blobs, strict=True))
@@ -286,9 +286,11 @@ def cache_model_id(model: str, backend: str = "torch") -> str:
     return f"{base}@{BACKEND_TAG}"
 
 
-def _normalise(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1.0, norms)
+def normalise_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay zero), as float32."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms == 0, 1.0, norms)
 
 
 def _disable(show_progress: bool | None, n: int, threshold: int) -> bool | None:

@@ -223,9 +223,9 @@ def name_groups_offline(
         ((fit, k, name, desc) for k in ids for name, fit, desc in fitting[k]),
         key=lambda o: (-o[0], o[1]),
     )
+    best_fit = {k: float(fit_in[k].max(initial=0.0)) for k in ids}
     for fit, k, name, desc in offers:
-        best_fit = float(fit_in[k].max(initial=0.0))
-        if k not in chosen and name.lower() not in taken and fit >= best_fit - name_slack:
+        if k not in chosen and name.lower() not in taken and fit >= best_fit[k] - name_slack:
             chosen[k] = (name, desc)
             use_case_of[k] = name
             taken.add(name.lower())

@@ -7,16 +7,11 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from arenalens.embeddings import normalise_rows
+
 #: up to this many points the k-NN graph is computed exactly (blocked dot products); above it,
 #: approximately with pynndescent (which costs a numba compile of its own)
 EXACT_KNN_MAX = 30_000
-
-
-def normalise_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero), as float32."""
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norms == 0, 1.0, norms)
 
 
 def cosine_knn(

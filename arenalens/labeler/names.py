@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from arenalens.privacy import mask_pii
-
-Encoder = Callable[[list[str]], np.ndarray]
 
 QUESTION_WORDS = frozenset(
     "what what's whats who who's whose when where why how which is are was were do does did "

@@ -20,6 +20,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
+from arenalens.embeddings import normalise_rows
+
 # Spoken queries come wrapped in fillers the shipped examples lack ("um who wrote 1984 thanks");
 # every example is also learned once so wrapped, the wrapping picked by a hash of its text.
 FILLER_BEFORE = ("um", "hey", "okay so", "hi", "so", "hey there", "alright", "uh", "well", "hello")
@@ -38,12 +40,6 @@ def spoken_variant(text: str) -> str:
     return [f"{before} {text}", f"{text} {after}", f"{before} {text} {after}"][(h // 101) % 3]
 
 
-def unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
 class TextFeatures:
     """Unit embeddings beside TF-IDF words and word pairs (learned from the training texts)."""
 
@@ -56,7 +52,7 @@ class TextFeatures:
         )
 
     def transform(self, embeddings: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:
-        x = sparse.csr_matrix(unit_rows(embeddings))
+        x = sparse.csr_matrix(normalise_rows(embeddings))
         if self.words is None:
             return x
         words = self.words.transform([str(t) for t in texts]) * self.lexical_weight
@@ -70,6 +66,7 @@ def fit_classes(x: sparse.csr_matrix, y: Sequence[str], C: float = 16.0) -> Logi
         repr((C, x.shape, labels.tolist())).encode()
         + np.asarray(x.data).tobytes()
         + np.asarray(x.indices).tobytes()
+        + np.asarray(x.indptr).tobytes()
     ).hexdigest()
     if key not in _FITTED:
         with threadpool_limits(limits=1, user_api="blas"):  # small problem: threads only cost

@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from arenalens.datafiles import read_yaml
+from arenalens.embeddings import normalise_rows
 from arenalens.labeler.base import LabelerError
 from arenalens.labeler.names import query_language
 from arenalens.labeler.text_classes import (
@@ -31,7 +32,6 @@ from arenalens.labeler.text_classes import (
     fit_classes,
     softmax,
     spoken_variant,
-    unit_rows,
 )
 
 DEFAULT_USE_CASES_PATH = Path(__file__).resolve().parents[2] / "data" / "use_cases.yaml"
@@ -133,12 +133,11 @@ class UseCaseBank:
         self.min_contrast = min_contrast
         self.theme_fit = theme_fit
         self.top_k = top_k
-        examples = [x for u in self.use_cases for x in u.examples]
+        self.example_texts = [x for u in self.use_cases for x in u.examples]
         self.owner = np.repeat(
             np.arange(len(self.use_cases)), [len(u.examples) for u in self.use_cases]
         )
-        vectors = np.asarray(encode(examples), dtype=np.float32)
-        self.examples = unit_rows(vectors)
+        self.examples = normalise_rows(encode(self.example_texts))
         self.encode = encode
         self._classifier: tuple[TextFeatures, LogisticRegression] | None = None
 
@@ -154,10 +153,9 @@ class UseCaseBank:
     def _classes(self) -> tuple[TextFeatures, LogisticRegression]:
         """The use cases as classes of a classifier of embedding and words (fitted on first use)."""
         if self._classifier is None:
-            examples = [x for u in self.use_cases for x in u.examples]
-            spoken = [spoken_variant(x) for x in examples]
-            texts = examples + spoken
-            vectors = np.concatenate([self.examples, unit_rows(self.encode(spoken))])
+            spoken = [spoken_variant(x) for x in self.example_texts]
+            texts = self.example_texts + spoken
+            vectors = np.concatenate([self.examples, normalise_rows(self.encode(spoken))])
             features = TextFeatures(texts)
             owner = [str(j) for j in self.owner] * 2
             self._classifier = features, fit_classes(features.transform(vectors, texts), owner)
@@ -182,17 +180,18 @@ class UseCaseBank:
         """`fit`, with the classifier's clear choice lifted to the top: when the use case that
         words and meaning together give most of the group's texts (`vote_share`, mean
         probability `vote_proba`) fits at least `vote_floor`, it fits at `min_fit` or above
-        every other, and no other use case fits. Embeddings let named things dominate ("who directed Titanic" fits films at
-        0.41, people nearly as well); the words "directed" and "film" do not. Groups in
-        another language are left to the plain fit."""
+        every other, and no other use case fits. Embeddings let named things dominate ("who
+        directed Titanic" fits films at 0.41, people nearly as well); the words "directed" and
+        "film" do not. Groups in another language are left to the plain fit."""
         fits = self.fit(vectors)
+        if query_language(texts):
+            return fits
         j, proba, share = self.vote(vectors, texts)
         if (
             j >= 0
             and share >= self.vote_share
             and proba >= self.vote_proba
             and fits[j] >= self.vote_floor
-            and not query_language(texts)
         ):
             others = np.arange(len(fits)) != j
             fits[j] = max(float(fits[j]), self.min_fit, float(fits[others].max()) + 1e-3)
@@ -206,7 +205,7 @@ class UseCaseBank:
         """(n_use_cases,) mean over texts of each text's top-k example similarity per use case."""
         if len(vectors) == 0:
             return np.zeros(len(self.use_cases), dtype=np.float32)
-        sims = unit_rows(vectors) @ self.examples.T
+        sims = normalise_rows(vectors) @ self.examples.T
         out = np.empty(len(self.use_cases), dtype=np.float32)
         for j in range(len(self.use_cases)):
             own = sims[:, self.owner == j]
