@@ -36,6 +36,17 @@ def test_default_categories_are_the_issue_list():
     assert categories.audio_cues and categories.audio_examples
 
 
+
+@pytest.mark.parametrize(
+    "text",
+    ["is my pronunciation of croissant right", "am i pronouncing it well", "how do i sound",
+     "what's that noise in the background", "can you hear the birds"],
+)  # fmt: skip
+def test_the_paralinguistic_gate_admits_every_way_of_naming_the_voice_or_a_sound(text: str):
+    gate = next(c.requires for c in load_categories().categories if c.name == "paralinguistic")
+    assert gate.search(text)
+    assert not gate.search("how long do parrots live")
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
