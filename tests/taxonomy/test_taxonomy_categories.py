@@ -40,7 +40,8 @@ def test_default_categories_are_the_issue_list():
 @pytest.mark.parametrize(
     "text",
     ["is my pronunciation of croissant right", "am i pronouncing it well", "how do i sound",
-     "what's that noise in the background", "can you hear the birds"],
+     "what's that noise in the background", "can you hear the birds", "how noisy is it here",
+     "can you tell where i'm from by how i talk", "am i singing off key"],
 )  # fmt: skip
 def test_the_paralinguistic_gate_admits_every_way_of_naming_the_voice_or_a_sound(text: str):
     gate = next(c.requires for c in load_categories().categories if c.name == "paralinguistic")
