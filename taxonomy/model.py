@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from arenalens.labeler.base import Labeler
+from arenalens.labeler.use_case_bank import UseCaseBank, load_use_cases
 from taxonomy.categories import (
     CategoryMapper,
     CategorySet,
@@ -34,6 +35,7 @@ from taxonomy.query_category import (
     decided_prior,
 )
 from taxonomy.reduce import UMAPReducer, cosine_knn, interpolate_coordinates, normalise_rows
+from taxonomy.split import split_mixed_clusters
 from taxonomy.timing import FIT_STAGES, StageTimer
 
 UNCLUSTERED_NAME = "unclustered"
@@ -60,6 +62,9 @@ class TaxonomyParams:
     # a query's category: own probabilities x its cluster's prior ** weight; below: uncertain
     category_cluster_weight: float = 0.5
     category_uncertain_below: float = 0.5
+    # split a cluster whose queries divide between use-case themes (taxonomy.split)
+    split_themes: bool = True
+    split_min_share: float = 0.1
     use_cases: str | None = None  # use-case bank YAML (None: the shipped data/use_cases.yaml)
     random_state: int = 0
 
@@ -141,6 +146,25 @@ def fit_clusters(x_fit: np.ndarray, params: TaxonomyParams, timer: StageTimer) -
             2, params.n_neighbors, params.map_min_dist, random_state=params.random_state
         ).fit_transform(x_fit, knn=knn)
     return ClusterFit(clusterer.labels_, reduced, coords, clusterer)
+
+
+def split_by_theme(
+    fitted: ClusterFit,
+    texts_fit: Sequence[str],
+    x_fit: np.ndarray,
+    encode: Encoder,
+    params: TaxonomyParams,
+) -> dict[int, int]:
+    """Split the fit sample's clusters that mix use-case themes (`taxonomy.split`), in place;
+    new cluster id -> the cluster it came from."""
+    if not params.split_themes:
+        return {}
+    bank = UseCaseBank(load_use_cases(params.use_cases), encode)
+    fitted.raw_labels, split_from = split_mixed_clusters(
+        fitted.raw_labels, x_fit, texts_fit, bank, fitted.clusterer.min_cluster_size_,
+        params.split_min_share,
+    )  # fmt: skip
+    return split_from
 
 
 def assign_queries(
@@ -376,6 +400,7 @@ def fit_taxonomy(
         x_fit = x[fit_idx]
         fitted = fit_clusters(x_fit, params, timer)
         with timer.stage("assign"):
+            split_from = split_by_theme(fitted, [texts[i] for i in fit_idx], x_fit, encode, params)
             assignment = assign_queries(x, fit_idx, fitted, params.reassign_threshold)
         with timer.stage("describe"):
             describer = ClusterDescriber(
@@ -421,6 +446,7 @@ def fit_taxonomy(
             "n_parents": int(len(hierarchy.parent_centroids_)),
             "min_cluster_size": int(fitted.clusterer.min_cluster_size_),
             "min_samples": int(fitted.clusterer.min_samples_),
+            "clusters_split_by_theme": len(split_from),
             "outlier_share_raw": float(np.mean(raw_fit == UNCLUSTERED)),
             "outlier_share": float(np.mean(assignment.labels == UNCLUSTERED)),
             "category_method": category.method,

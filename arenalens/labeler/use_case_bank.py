@@ -176,6 +176,23 @@ class UseCaseBank:
         share = float(np.mean(proba.argmax(axis=1) == lead))
         return int(columns[lead]), float(mean[lead]), share
 
+    def theme_proba(
+        self, vectors: np.ndarray, texts: Sequence[str]
+    ) -> tuple[list[str], np.ndarray]:
+        """(themes, (n, n_themes) probabilities): each text's use-case probabilities summed per
+        theme (a use case without a theme is a theme of its own); no themes for a bank of fewer
+        than `vote_min_use_cases` use cases."""
+        themes = sorted({u.theme or u.name for u in self.use_cases})
+        if len(self.use_cases) < max(self.vote_min_use_cases, 2) or len(texts) == 0:
+            return [], np.zeros((len(texts), 0))
+        features, model = self._classes()
+        proba = softmax(class_scores(model, features.transform(vectors, texts)))
+        to_theme = np.zeros((len(model.classes_), len(themes)))
+        for row, c in enumerate(model.classes_):
+            use_case = self.use_cases[int(c)]
+            to_theme[row, themes.index(use_case.theme or use_case.name)] = 1.0
+        return themes, proba @ to_theme
+
     def group_fit(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """`fit`, with the classifier's clear choice lifted to the top: when the use case that
         words and meaning together give most of the group's texts (`vote_share`, mean
