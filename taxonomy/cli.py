@@ -84,6 +84,11 @@ def taxonomy_group() -> None:
     "shipped data/use_cases.yaml).",
 )  # fmt: skip
 @click.option(
+    "--no-theme-split", is_flag=True,
+    help="Keep a cluster whose queries divide between use-case themes whole (by default it is "
+    "split, one part per theme).",
+)  # fmt: skip
+@click.option(
     "--category-method",
     type=click.Choice(["auto", "embedding", "labeler"]),
     default="auto",
@@ -93,8 +98,8 @@ def taxonomy_group() -> None:
 @categories_option
 @click.pass_obj
 def build_command(app: AppContext, min_cluster_size, min_samples, reassign_threshold, keep_outliers,
-                  max_fit_size, n_parents, use_cases_path, category_method, seed,
-                  categories_path) -> None:  # fmt: skip
+                  max_fit_size, n_parents, use_cases_path, no_theme_split, category_method,
+                  seed, categories_path) -> None:  # fmt: skip
     """Cluster every query, name clusters and parents, map them to categories, persist a run."""
     params = TaxonomyParams(
         min_cluster_size=min_cluster_size, min_samples=min_samples,
@@ -102,6 +107,7 @@ def build_command(app: AppContext, min_cluster_size, min_samples, reassign_thres
         n_parents=n_parents, category_method=category_method,
         random_state=app.settings.seed if seed is None else seed,
         use_cases=resolve_use_cases(use_cases_path, app.settings.workspace),
+        split_themes=not no_theme_split,
     )  # fmt: skip
     click.echo(run_build(app, params, categories_path))
 

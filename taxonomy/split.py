@@ -5,8 +5,8 @@ takeaway orders with restaurant suggestions, playing music with questions about 
 calendar with the date. The use-case bank's classifier (embedding and words) gives each query a
 theme; a cluster where two or more themes are each the best for at least `min_size` queries and
 `min_share` of the cluster is split, one part per such theme, and its other queries join the
-part whose centroid is nearest. Clusters mostly in another language are left whole (a classifier
-of English words reads them poorly).
+part whose centroid is nearest. Queries in another language vote for no theme, and clusters
+mostly in another language are left whole: a classifier of English words reads them poorly.
 """
 
 from __future__ import annotations
@@ -36,14 +36,17 @@ def split_mixed_clusters(
     themes, proba = bank.theme_proba(vectors, texts)
     if len(themes) < 2 or len(labels) == 0:
         return labels, {}
-    best = proba.argmax(axis=1)
+    # a query in another language votes for no theme (a classifier of English words reads it
+    # poorly); it joins the nearest part
+    foreign = np.array([bool(query_language([t])) for t in texts])
+    best = np.where(foreign, -1, proba.argmax(axis=1))
     x = normalise_rows(np.asarray(vectors, dtype=np.float64))
     next_id = int(labels.max()) + 1
     split_from: dict[int, int] = {}
     for k in sorted(set(labels.tolist()) - {UNCLUSTERED}):
         rows = np.flatnonzero(labels == k)
         counts = Counter(best[rows].tolist()).most_common()
-        parts = [t for t, n in counts if n >= max(min_size, min_share * len(rows))]
+        parts = [t for t, n in counts if t >= 0 and n >= max(min_size, min_share * len(rows))]
         if len(parts) < 2 or query_language([texts[i] for i in rows]):
             continue
         centroids = normalise_rows(np.stack([x[rows[best[rows] == t]].mean(0) for t in parts]))

@@ -61,14 +61,25 @@ SCRIPTS = (
 )
 LATIN_LANGUAGES = {
     "Spanish": frozenset(
-        "el la los las una uno es qué que por para cómo cuál dónde cuándo fue hay".split()
+        "el la los las una uno es qué que por para cómo cuál dónde cuándo fue hay de y en mi me "
+        "con del al está quiero puedes".split()
     ),
     "French": frozenset(
-        "le la les est une des du que qui pour comment quelle quel où c'est pas".split()
+        "le la les est une des du que qui pour comment quelle quel où c'est pas je tu il elle "
+        "mon ma mes de et un sur avec moi veux peux".split()
     ),
-    "German": frozenset("der die das ist ein eine und wie was warum nicht ich wo wer".split()),
-    "Portuguese": frozenset("o os uma é não como qual onde quando você para".split()),
-    "Italian": frozenset("il lo gli è una che come perché dove quando della".split()),
+    "German": frozenset(
+        "der die das ist ein eine und wie was warum nicht ich wo wer für mich mir bitte nach "
+        "einen mit zu auf du es im den dem möchte kannst".split()
+    ),
+    "Portuguese": frozenset(
+        "o os uma é não como qual onde quando você para de e um meu minha com do da em "
+        "quero".split()
+    ),
+    "Italian": frozenset(
+        "il lo gli è una che come perché dove quando della di e un mi per con del non "
+        "voglio".split()
+    ),
 }
 
 
