@@ -1,7 +1,7 @@
 """Names, parents and categories of the offline taxonomy on a held-back part of SLURP devel.
 
 Run:  nice -n 10 .venv/bin/python benchmarks/taxonomy_names.py [--part held-back|tuning]
-          [--data PATH] [--cache FILE] [--names-out FILE]
+          [--data PATH] [--cache FILE] [--names-out FILE] [--seed 0 [1 2 ...]]
 
 The split is fixed: a query is *held back* when the SHA-256 of its `slurp_id` (decimal text) is
 below 30% of the hash range (about 600 of 2,033 queries); the rest is the tuning part. Figures
@@ -16,6 +16,9 @@ Reported (queries are the unit of evidence):
   over the rest are reported beside it;
 - parent purity: the share of clustered queries whose parent's majority gold scenario is theirs,
   and the largest parent's share of clustered queries;
+- with several seeds, the main figures per seed and their mean and minimum: clustering a few
+  hundred queries is sensitive to the seed and to the machine's int8 kernels (25 to 34 clusters
+  on the held-back part), so one seed says little about a change;
 - with `--names-out`, each cluster's name, description and five most central queries (and the
   gold intents it holds), for reading whether the name says what the cluster holds.
 """
@@ -124,25 +127,49 @@ def category_scores(predicted: np.ndarray, intents: np.ndarray, scenarios: np.nd
     return out
 
 
+SUMMARY = ("n_clusters", "ari_intent", "parent_purity_scenario", "largest_parent_share",
+           "category_accuracy", "recall_knowledge", "recall_task_execution", "recall_advice",
+           "recall_chit_chat")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--part", choices=["held-back", "tuning", "all"], default="held-back")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/taxonomy_names_vectors.pkl"))
     parser.add_argument("--names-out", type=Path, default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, nargs="+", default=[0],
+        help="one seed: every figure; several: the main figures per seed and their mean",
+    )  # fmt: skip
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.data.open(encoding="utf-8")]
     if args.part != "all":
         rows = [r for r in rows if held_back(r["slurp_id"]) == (args.part == "held-back")]
+    encoder = FileCachedEncoder(args.cache)
+    runs = [run(rows, encoder, args.part, seed, args.names_out if i == 0 else None)
+            for i, seed in enumerate(args.seed)]  # fmt: skip
+    if len(runs) == 1:
+        json.dump(runs[0], sys.stdout, indent=1)
+    else:
+        per_seed = [{"seed": r["seed"], **{k: r[k] for k in SUMMARY}} for r in runs]
+        mean = {k: float(np.mean([r[k] for r in runs])) for k in SUMMARY}
+        minimum = {k: float(np.min([r[k] for r in runs])) for k in SUMMARY}
+        json.dump({"part": args.part, "per_seed": per_seed, "mean": mean, "min": minimum},
+                  sys.stdout, indent=1)  # fmt: skip
+    print()
+
+
+def run(rows: list[dict], encoder: FileCachedEncoder, part: str, seed: int,
+        names_out: Path | None) -> dict:  # fmt: skip
+    """Every figure of one build of the taxonomy on `rows` with `seed`."""
     texts = [r["sentence"] for r in rows]
     intents = np.array([r["intent"] for r in rows])
     scenarios = np.array([r["scenario"] for r in rows])
-    encoder = FileCachedEncoder(args.cache)
     labeler = EmbeddingLabeler(encoder)  # type: ignore[arg-type]
     result = fit_taxonomy(
         texts, encoder.encode(texts), labeler, encoder.encode, load_categories(),
-        TaxonomyParams(random_state=args.seed, **json.loads(os.environ.get("TAXONOMY_PARAMS", "{}"))),
+        TaxonomyParams(random_state=seed, **json.loads(os.environ.get("TAXONOMY_PARAMS", "{}"))),
     )  # fmt: skip
     a, c = result.assignments, result.clusters
     labels = a["cluster_id"].to_numpy()
@@ -154,9 +181,11 @@ def main() -> None:
     parents = np.array([parent_of[k] for k in labels[clustered]])
     purity, largest, per_parent = parent_purity(parents, scenarios[clustered])
     out = {
-        "part": args.part,
+        "part": part,
+        "seed": seed,
         "n_queries": len(texts),
         "n_clusters": int(len(leaves)),
+        "clusters_split_by_theme": result.metrics.get("clusters_split_by_theme", 0),
         "n_parents": int(len(parents_table)),
         "ari_intent": scores["ari"],
         "nmi_intent": scores["nmi"],
@@ -169,10 +198,8 @@ def main() -> None:
     for row in per_parent:
         row["name"] = str(parents_table.loc[row["parent"], "name"])
     out["parents"] = per_parent
-    json.dump(out, sys.stdout, indent=1)
-    print()
-    if args.names_out:
-        with args.names_out.open("w", encoding="utf-8") as handle:
+    if names_out:
+        with names_out.open("w", encoding="utf-8") as handle:
             for k, leaf in leaves.sort_values("size", ascending=False).iterrows():
                 members = Counter(intents[labels == k].tolist()).most_common(3)
                 handle.write(
@@ -182,6 +209,7 @@ def main() -> None:
                 )
                 for text in list(leaf["central_texts"])[:5]:
                     handle.write(f"   - {text}\n")
+    return out
 
 
 if __name__ == "__main__":
