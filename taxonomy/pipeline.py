@@ -56,6 +56,9 @@ class BuildSummary:
             f"{m['n_parents']} parents, {m['outlier_share']:.1%} unclustered "
             f"({m['outlier_share_raw']:.1%} before reassignment), {m['novel_clusters']} novel"
         )
+        if m.get("clusters_split_by_theme"):
+            split = m["clusters_split_by_theme"]
+            text += f"; {split} cluster{'s' if split != 1 else ''} split off where themes mixed"
         if m.get("fit_on_sample"):
             text += f"; fitted on a sample of {m['n_fit']}, the rest assigned"
         if self.previous_run_id is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from arenalens.labeler.use_case_bank import UseCaseBank, load_use_cases
+from taxonomy.pipeline import BuildSummary
 from taxonomy.split import split_mixed_clusters
 
 TAKEAWAY = [
@@ -73,3 +74,11 @@ def test_a_cluster_in_another_language_stays_whole(encode):
     bank = UseCaseBank(load_use_cases(), encode)
     split, split_from = split_mixed_clusters(labels, encode(texts), texts, bank, min_size=3)
     assert split_from == {} and (split == 0).all()
+
+
+def test_the_build_line_says_how_many_clusters_were_split_off():
+    metrics = {"n_queries": 640, "n_clusters": 30, "n_parents": 9, "outlier_share": 0.03,
+               "outlier_share_raw": 0.1, "novel_clusters": 0}  # fmt: skip
+    assert "split off" not in BuildSummary(1, None, metrics, {}).line()
+    metrics["clusters_split_by_theme"] = 2
+    assert "; 2 clusters split off where themes mixed" in BuildSummary(1, None, metrics, {}).line()
