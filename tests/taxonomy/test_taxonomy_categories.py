@@ -36,7 +36,6 @@ def test_default_categories_are_the_issue_list():
     assert categories.audio_cues and categories.audio_examples
 
 
-
 @pytest.mark.parametrize(
     "text",
     ["is my pronunciation of croissant right", "am i pronouncing it well", "how do i sound",
@@ -47,6 +46,7 @@ def test_the_paralinguistic_gate_admits_every_way_of_naming_the_voice_or_a_sound
     gate = next(c.requires for c in load_categories().categories if c.name == "paralinguistic")
     assert gate.search(text)
     assert not gate.search("how long do parrots live")
+
 
 @pytest.mark.parametrize(
     ("body", "message"),
