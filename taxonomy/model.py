@@ -84,7 +84,8 @@ class TaxonomyResult:
 
 @dataclass
 class ClusterFit:
-    """The reduce-and-cluster step on the fit sample (raw HDBSCAN labels, -1 = outlier)."""
+    """The reduce-and-cluster step on the fit sample: HDBSCAN's labels (-1 = outlier), with the
+    clusters that mix use-case themes split once `split_by_theme` has run."""
 
     raw_labels: np.ndarray
     reduced: np.ndarray

@@ -40,7 +40,7 @@ def split_mixed_clusters(
     # poorly); it joins the nearest part
     foreign = np.array([bool(query_language([t])) for t in texts])
     best = np.where(foreign, -1, proba.argmax(axis=1))
-    x = normalise_rows(np.asarray(vectors, dtype=np.float64))
+    x = normalise_rows(vectors)
     next_id = int(labels.max()) + 1
     split_from: dict[int, int] = {}
     for k in sorted(set(labels.tolist()) - {UNCLUSTERED}):

@@ -161,16 +161,27 @@ class UseCaseBank:
             self._classifier = features, fit_classes(features.transform(vectors, texts), owner)
         return self._classifier
 
+    def _use_case_proba(
+        self, vectors: np.ndarray, texts: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(use case index per column, (n, columns) probabilities) from the classifier; None for
+        no texts or a bank of fewer than `vote_min_use_cases` use cases, where a classifier that
+        must pick one of a few says little."""
+        if len(self.use_cases) < max(self.vote_min_use_cases, 2) or len(texts) == 0:
+            return None
+        features, model = self._classes()
+        proba = softmax(class_scores(model, features.transform(vectors, texts)))
+        return np.array([int(c) for c in model.classes_]), proba
+
     def vote(self, vectors: np.ndarray, texts: Sequence[str]) -> tuple[int, float, float]:
         """(use case index, its mean probability over the texts, the share of texts it is the
         most probable use case for): the classifier's leading use case for a group; (-1, 0, 0)
         for a bank of fewer than `vote_min_use_cases` use cases, where a classifier that must
         pick one of a few says little."""
-        if len(self.use_cases) < max(self.vote_min_use_cases, 2) or len(texts) == 0:
+        scored = self._use_case_proba(vectors, texts)
+        if scored is None:
             return -1, 0.0, 0.0
-        features, model = self._classes()
-        proba = softmax(class_scores(model, features.transform(vectors, texts)))
-        columns = np.array([int(c) for c in model.classes_])
+        columns, proba = scored
         mean = proba.mean(axis=0)
         lead = int(np.argmax(mean))
         share = float(np.mean(proba.argmax(axis=1) == lead))
@@ -182,14 +193,14 @@ class UseCaseBank:
         """(themes, (n, n_themes) probabilities): each text's use-case probabilities summed per
         theme (a use case without a theme is a theme of its own); no themes for a bank of fewer
         than `vote_min_use_cases` use cases."""
-        themes = sorted({u.theme or u.name for u in self.use_cases})
-        if len(self.use_cases) < max(self.vote_min_use_cases, 2) or len(texts) == 0:
+        scored = self._use_case_proba(vectors, texts)
+        if scored is None:
             return [], np.zeros((len(texts), 0))
-        features, model = self._classes()
-        proba = softmax(class_scores(model, features.transform(vectors, texts)))
-        to_theme = np.zeros((len(model.classes_), len(themes)))
-        for row, c in enumerate(model.classes_):
-            use_case = self.use_cases[int(c)]
+        columns, proba = scored
+        themes = sorted({u.theme or u.name for u in self.use_cases})
+        to_theme = np.zeros((len(columns), len(themes)))
+        for row, j in enumerate(columns.tolist()):
+            use_case = self.use_cases[j]
             to_theme[row, themes.index(use_case.theme or use_case.name)] = 1.0
         return themes, proba @ to_theme
 
