@@ -13,7 +13,12 @@ from tqdm.auto import tqdm
 from arenalens.labeler.base import Labeler, NamingRequest
 from arenalens.labeler.embedding import EmbeddingLabeler
 from arenalens.labeler.keywords import dedupe_terms
-from arenalens.labeler.names import phrase_name, qualified_name
+from arenalens.labeler.names import (
+    LANGUAGE_THEME,
+    phrase_name,
+    qualified_name,
+    query_language,
+)
 from arenalens.labeler.use_case_bank import UseCaseBank, load_use_cases
 from arenalens.privacy import is_personal_data, text_for_keywords
 from taxonomy.cluster import UNCLUSTERED, cluster_centroids
@@ -204,7 +209,8 @@ def name_groups_offline(
     use case that fits it `name_slack` worse than its best one (a cluster of meeting reminders
     is not "Notes" because a sibling holds "Calendar and meetings"): it takes its best one,
     qualified by what sets it apart. A group left without one is named from its own
-    distinctive terms (`phrase_name`), trying further terms on a clash.
+    distinctive terms (`phrase_name`), trying further terms on a clash; one mostly in another
+    language is named after the language and takes the theme "Queries in other languages".
     """
     ids = list(group_texts)
     vectors = {k: np.asarray(encode(group_texts[k])) for k in ids}
@@ -256,6 +262,8 @@ def name_groups_offline(
         if not name:
             name, desc = "Varied queries", "Queries with no shared distinctive words."
         chosen[k] = (name, desc)
+        if query_language(group_texts[k]):  # named by its language: one parent for languages
+            themes[k] = LANGUAGE_THEME
         taken.add(name.lower())
     # a group named after a use case (qualified or not) belongs to that use case's theme
     theme_of = {u.name: u.theme for u in bank.use_cases}

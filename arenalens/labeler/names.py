@@ -44,13 +44,15 @@ VAGUE_WORDS = frozenset(
     actually kind sort way thing things stuff good best better bad really just year years day
     days time long far old big little lot lots new real true maybe probably pretty got get ve
     ll don doesn isn wasn try trying use used come comes came went go goes
-    kid kids daughter son olly alexa siri cortana please""".split()
+    kid kids daughter son olly alexa siri cortana please thanks thank honest honestly agree
+    tips stuck kinda""".split()
 )
 # The words a spoken name may keep between two terms when it quotes them ("statue of liberty").
 LINK_WORDS = frozenset("of the a an in on for to from and at by with".split())
 # Non-English queries are named by their language (or script) rather than by their words.
 SCRIPTS = (
-    ("Chinese or Japanese", re.compile(r"[\u4e00-\u9fff\u3040-\u30ff]")),
+    ("Japanese", re.compile(r"[\u3040-\u30ff]")),  # kana: Japanese writes them beside kanji
+    ("Chinese", re.compile(r"[\u4e00-\u9fff]")),  # Han characters without kana
     ("Korean", re.compile(r"[\uac00-\ud7af]")),
     ("Cyrillic-script", re.compile(r"[\u0400-\u04ff]")),
     ("Arabic-script", re.compile(r"[\u0600-\u06ff]")),
@@ -59,6 +61,8 @@ SCRIPTS = (
     ("Hebrew", re.compile(r"[\u0590-\u05ff]")),
     ("Thai", re.compile(r"[\u0e00-\u0e7f]")),
 )
+# The theme, and so the parent, of groups named by their language
+LANGUAGE_THEME = "Queries in other languages"
 LATIN_LANGUAGES = {
     "Spanish": frozenset(
         "el la los las una uno es qué que por para cómo cuál dónde cuándo fue hay de y en mi me "
@@ -84,14 +88,14 @@ LATIN_LANGUAGES = {
 
 
 def query_language(texts: Sequence[str]) -> str:
-    """'Chinese or Japanese', 'Spanish', ... when most texts are in that language or script, else ''."""
+    """'Chinese', 'Spanish', ... when most texts are in that language or script, else ''."""
     if not texts:
         return ""
     votes: dict[str, int] = {}
     for text in texts:
         found = next((name for name, pattern in SCRIPTS if pattern.search(text)), "")
         if not found:
-            words = set(text.lower().split())
+            words = set(re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", text.lower()))
             scores = {name: len(words & stop) for name, stop in LATIN_LANGUAGES.items()}
             best = max(scores, key=lambda name: scores[name])
             english = len(words & {"the", "is", "what", "how", "a", "to", "my", "you", "i", "of"})

@@ -242,8 +242,12 @@ def test_phrase_names_pair_two_different_topics_and_name_other_languages():
     spanish = ["qué es la fotosíntesis", "cuándo fue la revolución", "dónde está la playa"]
     assert phrase_name(["fotosíntesis"], spanish)[0] == "Queries in Spanish"
     assert phrase_name(["首都"], ["澳大利亚的首都是哪里", "你好", "加拿大的首都"])[0] == (
-        "Queries in Chinese or Japanese"
+        "Queries in Chinese"
     )
+    # Spanish as typed, its words joined to inverted marks; kana say Japanese, not Chinese
+    typed = ["bueno ¿una receta fácil con tomates?", "¿cuándo fue la Revolución Francesa?"]
+    assert phrase_name(["bueno", "una"], typed)[0] == "Queries in Spanish"
+    assert phrase_name(["天気"], ["東京の天気は", "明日の天気を教えて"])[0] == "Queries in Japanese"
 
 
 def test_clusters_alike_no_other_are_grouped_by_category_not_in_one_drawer():
@@ -492,18 +496,18 @@ def test_a_group_the_words_give_to_a_taken_use_case_is_not_named_after_another(e
     groups = {
         0: ["what do you think of my voice", "is my voice nice to listen to",
             "do you like my voice", "rate my voice out of ten"],
-        1: ["how do i sound right now compared to yesterday", "do i sound calm today",
+        1: ["how do i sound right now compared to yesterday", "is my voice clearer than yesterday",
             "tell me honestly how i sound at the moment", "do i sound louder than before"],
     }  # fmt: skip
     bank = UseCaseBank(load_use_cases(), encode)
-    voice = [u.name for u in bank.use_cases].index("Voice and pronunciation feedback")
+    voice = [u.name for u in bank.use_cases].index("Feedback on how I sound")
     assert bank.vote(encode(groups[1]), groups[1])[0] == voice
     centroids = {k: encode(v).mean(axis=0) for k, v in groups.items()}
     names, _ = name_groups_offline(
         bank, encode, groups, centroids, {0: ["voice", "like"], 1: ["compared", "calm"]}
     )
-    assert names[0][0] == "Voice and pronunciation feedback"
-    assert names[1][0].startswith("Voice and pronunciation feedback: ")
+    assert names[0][0] == "Feedback on how I sound"
+    assert names[1][0].startswith("Feedback on how I sound: ")
 
 
 def test_a_group_in_another_language_keeps_its_language_name(embedder):
@@ -523,8 +527,10 @@ def test_a_group_in_another_language_keeps_its_language_name(embedder):
     assert np.allclose(bank.group_fit(encode(chinese), chinese), bank.fit(encode(chinese)))
     groups = {0: chinese, 1: ["turn off the kitchen lights", "dim the lights", "lights on please"]}
     centroids = {k: encode(v).mean(axis=0) for k, v in groups.items()}
-    names, _ = name_groups_offline(bank, encode, groups, centroids, {0: [], 1: ["lights"]})
-    assert names[0][0] == "Queries in Chinese or Japanese"
+    names, themes = name_groups_offline(bank, encode, groups, centroids, {0: [], 1: ["lights"]})
+    assert names[0][0] == "Queries in Chinese"
+    # its parent is the one for other languages, not a drawer of whatever is left over
+    assert themes[0] == "Queries in other languages" and themes[1] != themes[0]
 
 
 def test_a_small_bank_does_not_vote(embedder):
