@@ -47,6 +47,12 @@ VAGUE_WORDS = frozenset(
     kid kids daughter son olly alexa siri cortana please thanks thank honest honestly agree
     tips stuck kinda""".split()
 )
+# Prepositions that never stand before a term in a name ('blockchain', not 'about blockchain')
+PREPOSITIONS = frozenset(
+    "about above across after against along among around before behind below beside between "
+    "beyond during except into like near off onto over since than through toward towards under "
+    "until upon versus via within without".split()
+)
 # The words a spoken name may keep between two terms when it quotes them ("statue of liberty").
 LINK_WORDS = frozenset("of the a an in on for to from and at by with".split())
 # Non-English queries are named by their language (or script) rather than by their words.
@@ -163,6 +169,34 @@ def as_spoken(term: str, texts: Sequence[str]) -> str:
     return " ".join(best.split())
 
 
+WORD = re.compile(r"[^\W\d_][\w'-]*")
+
+
+def as_written(name: str, texts: Sequence[str]) -> str:
+    """`name` with each lowercase word as the texts mostly write it where case carries meaning
+    (not at the start of a text or sentence, not in a text in capitals): 'questions about
+    genghis khan' -> 'questions about Genghis Khan'. Words the texts do not write are kept."""
+    forms: dict[str, Counter[str]] = {}
+    for text in texts:
+        if text.isupper():
+            continue
+        for m in WORD.finditer(text):
+            if not text[: m.start()].strip() or text[: m.start()].rstrip()[-1] in ".!?¿¡":
+                continue
+            word = m.group(0)
+            forms.setdefault(word.lower(), Counter())[word] += 1
+
+    def written(m: re.Match[str]) -> str:
+        word = m.group(0)
+        seen = forms.get(word) if word.islower() else None
+        if not seen:
+            return word
+        form, count = seen.most_common(1)[0]
+        return form if 2 * count > sum(seen.values()) else word
+
+    return WORD.sub(written, name)
+
+
 def one_phrase(first: str, second: str, texts: Sequence[str]) -> str:
     """The span the texts most often say two one-word terms in, in either order and at most one
     word apart ('statue of liberty', 'leonardo da vinci'), when most texts holding both do; else ''."""
@@ -229,7 +263,7 @@ def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str
         name = what = f"Queries about {pair}"
     more = [t for t in also[1:4]]
     description = what + (f", also mentioning {', '.join(more)}" if more else "") + "."
-    return name, description
+    return as_written(name, texts), as_written(description, texts)
 
 
 LEADING_FILLER = re.compile(
@@ -283,6 +317,7 @@ def _modifier(word: str) -> bool:
         word.isalpha()
         and word not in PRONOUNS | QUESTION_WORDS | LINK_WORDS | PARTICLES
         and word not in {"is", "be", "was", "it's", "what's", "please", "olly", "alexa"}
+        and word not in PREPOSITIONS
         and safe_term(word)
     )
 
@@ -341,7 +376,7 @@ def qualified_name(
     verb, noun, share = leading_action(texts)
     if share >= 0.5 and verb not in theirs and not said(verb):  # most ask to do one thing
         thing = noun if noun and not any(said(w) for w in noun.split()) else ""
-        name = f"{use_case}: {gerund(verb)}" + (f" {thing}" if thing else "")
+        name = f"{use_case}: {gerund(verb)}" + (f" {as_written(thing, texts)}" if thing else "")
         if name.lower() not in taken:
             return name
     for term in keywords:
@@ -360,5 +395,5 @@ def qualified_name(
             kept = [w for w in words if w not in VAGUE_WORDS and not said(w)]
             qualifier = expand_term(" ".join(kept), texts)
         if f"{use_case}: {qualifier}".lower() not in taken:
-            return f"{use_case}: {qualifier}"
+            return f"{use_case}: {as_written(qualifier, texts)}"
     return ""

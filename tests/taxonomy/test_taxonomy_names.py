@@ -546,3 +546,15 @@ def test_a_small_bank_does_not_vote(embedder):
     alarms = ["set an alarm for seven", "wake me up at six", "cancel my alarm for monday"]
     assert bank.vote(encode(alarms), alarms)[0] == -1
     assert np.allclose(bank.group_fit(encode(alarms), alarms), bank.fit(encode(alarms)))
+
+
+def test_names_write_proper_names_as_the_queries_do():
+    # people write names with capitals; a word capitalised only where a sentence starts, or in
+    # a query typed in capitals, stays lowercase
+    texts = ["who was Genghis Khan", "so what was Genghis Khan famous for?", "WHO WAS GENGHIS KHAN",
+             "Weather in Mongolia", "what's the weather like. Weather matters"]  # fmt: skip
+    assert phrase_name(["genghis khan"], texts)[0] == "Questions about Genghis Khan"
+    assert phrase_name(["weather"], texts)[0] == "Questions about weather"
+    assert qualified_name("History questions", ["genghis khan"], ["rome"], texts) == (
+        "History questions: Genghis Khan"
+    )
