@@ -248,7 +248,7 @@ def format_evaluation(result: dict) -> str:
                 for k, v in value.items()
             ]
         else:
-            share = key.endswith(("_share", "_raw", "accuracy"))
+            share = key.endswith(("_share", "_raw", "accuracy", "_when_filed"))
             shown = value if key == "gold_field" else cell_text(value, percent=share)
             lines.append(f"{label:<{width}}  {shown}")
     return "\n".join(lines)

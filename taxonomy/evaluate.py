@@ -79,19 +79,17 @@ def category_accuracy(
     filed = predicted[keep].astype(str).to_numpy()
     hits = filed == expected[keep].to_numpy()
     unsure = np.isin(filed, UNSURE)
-    per = (
-        pd.DataFrame({"expected": expected[keep].to_numpy(), "hit": hits})
-        .groupby("expected")["hit"]
-        .mean()
-    )
+    frame = pd.DataFrame({"expected": expected[keep].to_numpy(), "filed": filed, "hit": hits})
+    recall = frame.groupby("expected")["hit"].mean()
+    precision = frame[frame["filed"].isin(recall.index)].groupby("filed")["hit"].mean()
     return {
         "category_accuracy": float(hits.mean()),
         "category_n": int(keep.sum()),
         "category_unsure_share": float(unsure.mean()),
         "category_accuracy_when_filed": float(hits[~unsure].mean()) if (~unsure).any() else None,
-        "category_accuracy_by_category": {k: float(v) for k, v in per.items()},
-        # the same figures by their usual name: of the queries whose gold category is c, the
-        # share filed under c
-        "category_recall": {k: float(v) for k, v in per.items()},
+        # of the queries whose gold category is c, the share filed under c
+        "category_recall": {k: float(v) for k, v in recall.items()},
+        # of the queries filed under c, the share whose gold category is c
+        "category_precision": {k: float(precision.get(k, np.nan)) for k in recall.index},
         "unmapped_gold_labels": sorted(set(gold[~keep].astype(str))),
     }

@@ -155,6 +155,19 @@ def test_uncertain_and_novel_queries_count_as_wrong_and_are_reported():
     assert out["category_accuracy_when_filed"] == 1.0
 
 
+def test_eval_reports_recall_and_precision_per_category_not_one_figure_twice():
+    import pandas as pd
+
+    from taxonomy.evaluate import category_accuracy
+
+    # three factual questions, two of them filed as tasks beside the one real task
+    predicted = pd.Series(["knowledge", "task_execution", "task_execution", "task_execution"])
+    gold = pd.Series(["qa", "qa", "qa", "alarm"])
+    out = category_accuracy(predicted, gold, {"qa": "knowledge", "alarm": "task_execution"})
+    assert out["category_recall"] == {"knowledge": 1 / 3, "task_execution": 1.0}
+    assert out["category_precision"] == {"knowledge": 1.0, "task_execution": 1 / 3}
+
+
 def test_show_says_when_a_cluster_files_its_queries_under_several_categories():
     from taxonomy.cli import _mix_note
 
