@@ -40,7 +40,7 @@ VAGUE_WORDS = frozenset(
     """does did do mean means meant say says said think thought know knew tell told make made
     like likes want wanted need needed live lives lived wrote write won win directed eat work
     works working sound sounds guess answer ask asked question questions random quick wondered
-    wonder wondering curious um uh hmm lol haha hehe ok okay hey hi hello gonna going right
+    wonder wondering curious explain um uh hmm lol haha hehe ok okay hey hi hello gonna going right
     actually kind sort way thing things stuff good best better bad really just year years day
     days time long far old big little lot lots new real true maybe probably pretty got get ve
     ll don doesn isn wasn try trying use used come comes came went go goes
@@ -174,8 +174,9 @@ WORD = re.compile(r"[^\W\d_][\w'-]*")
 
 def as_written(name: str, texts: Sequence[str]) -> str:
     """`name` with each lowercase word as the texts mostly write it where case carries meaning
-    (not at the start of a text or sentence, not in a text in capitals): 'questions about
-    genghis khan' -> 'questions about Genghis Khan'. Words the texts do not write are kept."""
+    (not at the start of a text or sentence, not in a text in capitals, not a long word in
+    capitals): 'questions about genghis khan' -> 'questions about Genghis Khan'. Words the texts
+    do not write are kept."""
     forms: dict[str, Counter[str]] = {}
     for text in texts:
         if text.isupper():
@@ -192,7 +193,8 @@ def as_written(name: str, texts: Sequence[str]) -> str:
         if not seen:
             return word
         form, count = seen.most_common(1)[0]
-        return form if 2 * count > sum(seen.values()) else word
+        shouted = form.isupper() and len(form) > 6  # 'NASA' is an acronym, 'HYPERLINK' is not
+        return form if 2 * count > sum(seen.values()) and not shouted else word
 
     return WORD.sub(written, name)
 
@@ -229,6 +231,15 @@ def share_with(term: str, texts: Sequence[str]) -> float:
     return hits / len(texts)
 
 
+def _without_vague(term: str, texts: Sequence[str]) -> str:
+    """A term as the texts say it ('statue of liberty'), else without the vague words a key
+    pair picked up ('trump know' -> 'trump'); the term itself when all its words are vague."""
+    spoken = as_spoken(term, texts)
+    if spoken != term:
+        return spoken
+    return " ".join(w for w in term.split() if w not in VAGUE_WORDS) or term
+
+
 def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str]:
     """(name, description) from the group's distinctive terms and the form of its texts."""
     language = query_language(texts)
@@ -248,12 +259,12 @@ def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str
         if not _shares_a_word(t, topics[0])
         and share_with(t, texts) >= 0.5 * share_with(topics[0], texts)
     ]
-    lead = as_spoken(topics[0], texts)
+    lead = _without_vague(topics[0], texts)
     joined = one_phrase(topics[0], also[0], texts) if also else ""
     if joined:
         pair = joined  # the texts say the two as one phrase: "statue of liberty"
     else:
-        pair = f"{lead} and {as_spoken(also[0], texts)}" if also else lead
+        pair = f"{lead} and {_without_vague(also[0], texts)}" if also else lead
     if first in COMMAND_VERBS and rest and questions < 0.5:
         name = f"{gerund(first).capitalize()} {' '.join(rest)}"
         what = "Requests to " + terms[0]

@@ -150,6 +150,11 @@ def test_phrase_names_pair_two_different_topics_and_name_other_languages():
     assert phrase_name(["meeting", "dentist"], few)[0] == "Questions about meeting"
     statue = ["what do you know about the statue of liberty", "how tall is the statue of liberty"]
     assert phrase_name(["statue", "liberty"], statue)[0] == "Questions about statue of liberty"
+    # a key pair's vague word stays out of the name: not "america explain and trump know"
+    pairs = ["can you explain america", "what do you know about trump", "does trump know"]
+    assert phrase_name(["america explain", "trump know"], pairs)[0] == (
+        "Questions about america and trump"
+    )
     spanish = ["qué es la fotosíntesis", "cuándo fue la revolución", "dónde está la playa"]
     assert phrase_name(["fotosíntesis"], spanish)[0] == "Queries in Spanish"
     assert phrase_name(["首都"], ["澳大利亚的首都是哪里", "你好", "加拿大的首都"])[0] == (
@@ -423,6 +428,9 @@ def test_names_write_proper_names_as_the_queries_do():
              "Weather in Mongolia", "what's the weather like. Weather matters"]  # fmt: skip
     assert phrase_name(["genghis khan"], texts)[0] == "Questions about Genghis Khan"
     assert phrase_name(["weather"], texts)[0] == "Questions about weather"
+    shouted = ["what does NASA do", "=HYPERLINK(x) what is the weather", "=HYPERLINK(y) weather"]
+    assert phrase_name(["nasa"], shouted)[0] == "Questions about NASA"
+    assert phrase_name(["hyperlink"], shouted)[0] == "Questions about hyperlink"
     assert qualified_name("History questions", ["genghis khan"], ["rome"], texts) == (
         "History questions: Genghis Khan"
     )
