@@ -209,13 +209,22 @@ def name_groups_offline(
     use case that fits it `name_slack` worse than its best one (a cluster of meeting reminders
     is not "Notes" because a sibling holds "Calendar and meetings"): it takes its best one,
     qualified by what sets it apart. A group left without one is named from its own
-    distinctive terms (`phrase_name`), trying further terms on a clash; one mostly in another
-    language is named after the language and takes the theme "Queries in other languages".
+    distinctive terms (`phrase_name`), trying further terms on a clash. A group mostly in another
+    language takes no use case: it is named after the language and takes the theme "Queries in
+    other languages".
     """
     ids = list(group_texts)
     vectors = {k: np.asarray(encode(group_texts[k])) for k in ids}
     near = nearest_groups(centroids, n_contrast_groups)
-    fit_in = {k: bank.group_fit(vectors[k], group_texts[k]) for k in ids}
+    # a group mostly in another language is named after it: the bank's examples are English,
+    # and what they fit in another language is chance ("Pronunciation checks" for Chinese)
+    foreign = {k for k in ids if query_language(group_texts[k])}
+    fit_in = {
+        k: np.zeros(len(bank.use_cases))
+        if k in foreign
+        else bank.group_fit(vectors[k], group_texts[k])
+        for k in ids
+    }
     fitting: dict[int, list[tuple[str, float, str]]] = {}
     themes: dict[int, str] = {}
     for k in ids:
@@ -262,7 +271,7 @@ def name_groups_offline(
         if not name:
             name, desc = "Varied queries", "Queries with no shared distinctive words."
         chosen[k] = (name, desc)
-        if query_language(group_texts[k]):  # named by its language: one parent for languages
+        if k in foreign:  # named by its language: one parent for languages
             themes[k] = LANGUAGE_THEME
         taken.add(name.lower())
     # a group named after a use case (qualified or not) belongs to that use case's theme

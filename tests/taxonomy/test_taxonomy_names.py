@@ -434,3 +434,23 @@ def test_names_write_proper_names_as_the_queries_do():
     assert qualified_name("History questions", ["genghis khan"], ["rome"], texts) == (
         "History questions: Genghis Khan"
     )
+
+
+def test_a_group_in_another_language_takes_no_use_case_even_one_that_fits(embedder):
+    """The bank's English examples fit text in another language by chance; a bank whose
+    examples are the group's own Chinese questions fits them for sure, and still the group is
+    named after its language."""
+    encode = embedder.encode
+    chinese = ["土耳其首都是什么", "你知道土耳其的首都吗", "请问土耳其首都是什么", "埃及的首都是什么"]
+    bank = UseCaseBank(
+        [
+            UseCase("Capital cities", "Geography", "Capitals.", tuple(chinese)),
+            UseCase("Smart home", "Home", "Devices.", ("turn off the lights", "dim the lamp")),
+        ],
+        encode,
+    )
+    groups = {0: chinese, 1: ["turn off the kitchen lights", "dim the lights", "lights on please"]}
+    centroids = {k: encode(v).mean(axis=0) for k, v in groups.items()}
+    names, themes = name_groups_offline(bank, encode, groups, centroids, {0: [], 1: ["lights"]})
+    assert names[0][0] == "Queries in Chinese" and themes[0] == "Queries in other languages"
+    assert names[1][0] == "Smart home"
