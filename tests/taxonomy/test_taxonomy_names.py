@@ -441,7 +441,12 @@ def test_a_group_in_another_language_takes_no_use_case_even_one_that_fits(embedd
     examples are the group's own Chinese questions fits them for sure, and still the group is
     named after its language."""
     encode = embedder.encode
-    chinese = ["土耳其首都是什么", "你知道土耳其的首都吗", "请问土耳其首都是什么", "埃及的首都是什么"]
+    chinese = [
+        "土耳其首都是什么",
+        "你知道土耳其的首都吗",
+        "请问土耳其首都是什么",
+        "埃及的首都是什么",
+    ]
     bank = UseCaseBank(
         [
             UseCase("Capital cities", "Geography", "Capitals.", tuple(chinese)),
