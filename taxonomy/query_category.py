@@ -38,12 +38,18 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
-from arenalens.labeler.text_classes import TextFeatures, class_scores, softmax, spoken_variant
+from arenalens.labeler.text_classes import (
+    TextFeatures,
+    class_scores,
+    remembered,
+    softmax,
+    spoken_variant,
+)
 from taxonomy.categories import NOVEL, UNCERTAIN, CategorySet, Encoder, PrototypeScorer
 from taxonomy.cluster import UNCLUSTERED
 
 TEMPERATURES = np.round(np.arange(0.25, 4.01, 0.05), 2)
-_FITTED: dict[str, tuple] = {}  # training-set key -> (model, temperature); fits are reused
+_FITTED: dict[str, tuple[LogisticRegression, float]] = {}  # training set -> (model, temperature)
 
 
 def training_set(
@@ -101,14 +107,14 @@ class CategoryClassifier(BaseEstimator):
             ).encode()
             + embeddings.tobytes()
         ).hexdigest()
-        if key not in _FITTED:
+
+        def fit() -> tuple[LogisticRegression, float]:
             with threadpool_limits(limits=1, user_api="blas"):  # small problem: threads only cost
                 # an example and its spoken variant stay in the same fold
                 groups = np.arange(len(texts)) % max(len(texts) // 2, 1)
-                _FITTED[key] = self._fit_model(x, np.asarray(classes), groups, category_of)
-            if len(_FITTED) > 8:
-                _FITTED.pop(next(iter(_FITTED)))
-        self.model_, self.temperature_ = _FITTED[key]
+                return self._fit_model(x, np.asarray(classes), groups, category_of)
+
+        self.model_, self.temperature_ = remembered(_FITTED, key, fit, limit=8)
         self.to_category_ = np.array(
             [[category_of[c] == name for name in self.labels_] for c in self.model_.classes_],
             dtype=np.float64,

@@ -12,7 +12,8 @@ fits once.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 from scipy import sparse
@@ -28,6 +29,17 @@ FILLER_BEFORE = ("um", "hey", "okay so", "hi", "so", "hey there", "alright", "uh
 FILLER_AFTER = ("thanks", "please", "i'm curious", "just wondering", "thank you", "if you can",
                 "real quick", "for me")  # fmt: skip
 _FITTED: dict[str, LogisticRegression] = {}  # inputs' digest -> fitted model
+T = TypeVar("T")
+
+
+def remembered(cache: dict[str, T], key: str, make: Callable[[], T], limit: int) -> T:
+    """`cache[key]`, made by `make()` when missing (the oldest entry dropped past `limit`):
+    fits reused when the same inputs recur in one process."""
+    if key not in cache:
+        cache[key] = make()
+        if len(cache) > limit:
+            cache.pop(next(iter(cache)))
+    return cache[key]
 
 
 def spoken_variant(text: str) -> str:
@@ -68,12 +80,12 @@ def fit_classes(x: sparse.csr_matrix, y: Sequence[str], C: float = 16.0) -> Logi
         + np.asarray(x.indices).tobytes()
         + np.asarray(x.indptr).tobytes()
     ).hexdigest()
-    if key not in _FITTED:
+
+    def fit() -> LogisticRegression:
         with threadpool_limits(limits=1, user_api="blas"):  # small problem: threads only cost
-            _FITTED[key] = LogisticRegression(C=C, max_iter=3000).fit(x, labels)
-        if len(_FITTED) > 16:
-            _FITTED.pop(next(iter(_FITTED)))
-    return _FITTED[key]
+            return LogisticRegression(C=C, max_iter=3000).fit(x, labels)
+
+    return remembered(_FITTED, key, fit, limit=16)
 
 
 def class_scores(model: LogisticRegression, x: np.ndarray | sparse.csr_matrix) -> np.ndarray:
