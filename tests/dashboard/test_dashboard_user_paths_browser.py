@@ -102,7 +102,10 @@ def choose(page, label: str, option: str) -> None:
     box = (
         page.locator('[data-testid="stSelectbox"]')
         .filter(has=page.get_by_text(label, exact=True))
-        .first  # the page's own, not the edit form's of the same name
+        # the page's own, not the edit form's of the same name, hidden in its expander (under
+        # load the page's may not be drawn yet: wait for it rather than take the hidden one)
+        .filter(visible=True)
+        .first
     )
     box.locator("input").first.click()
     page.keyboard.type(option)
