@@ -89,7 +89,10 @@ def category_accuracy(
         "category_accuracy_when_filed": float(hits[~unsure].mean()) if (~unsure).any() else None,
         # of the queries whose gold category is c, the share filed under c
         "category_recall": {k: float(v) for k, v in recall.items()},
-        # of the queries filed under c, the share whose gold category is c
-        "category_precision": {k: float(precision.get(k, np.nan)) for k in recall.index},
+        # of the queries filed under c, the share whose gold category is c; None (no figure, and
+        # valid JSON) for a category no query was filed under
+        "category_precision": {
+            k: float(precision[k]) if k in precision.index else None for k in recall.index
+        },
         "unmapped_gold_labels": sorted(set(gold[~keep].astype(str))),
     }

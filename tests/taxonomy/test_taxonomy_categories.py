@@ -166,6 +166,12 @@ def test_eval_reports_recall_and_precision_per_category_not_one_figure_twice():
     out = category_accuracy(predicted, gold, {"qa": "knowledge", "alarm": "task_execution"})
     assert out["category_recall"] == {"knowledge": 1 / 3, "task_execution": 1.0}
     assert out["category_precision"] == {"knowledge": 1.0, "task_execution": 1 / 3}
+    # nothing filed under a category: no precision, and `--json` stays valid JSON
+    none_filed = category_accuracy(
+        pd.Series(["knowledge", "uncertain"]), pd.Series(["qa", "alarm"]),
+        {"qa": "knowledge", "alarm": "task_execution"},
+    )  # fmt: skip
+    assert none_filed["category_precision"] == {"knowledge": 1.0, "task_execution": None}
 
 
 def test_show_says_when_a_cluster_files_its_queries_under_several_categories():
