@@ -182,7 +182,8 @@ def as_written(name: str, texts: Sequence[str]) -> str:
         if text.isupper():
             continue
         for m in WORD.finditer(text):
-            if not text[: m.start()].strip() or text[: m.start()].rstrip()[-1] in ".!?¿¡":
+            before = text[: m.start()].rstrip()
+            if not before or before[-1] in ".!?¿¡":  # a text's or a sentence's first word
                 continue
             word = m.group(0)
             forms.setdefault(word.lower(), Counter())[word] += 1
