@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator
 
 from arenalens.datafiles import read_yaml
 from arenalens.labeler.base import LabelDefinition, Labeler
+from arenalens.labeler.names import query_language
 from taxonomy.errors import CategoriesError
 from taxonomy.reduce import normalise_rows
 
@@ -285,7 +286,7 @@ class CategoryMapper(BaseEstimator):
     largest entry of its prior: the mean calibrated probability of its queries, see
     `taxonomy.query_category`), with that probability as its confidence; it is novel when its
     central queries' best plain similarity to any category's examples averages below
-    `novel_threshold` (nothing fits). method="labeler": one `assign_labels` call per cluster on
+    `novel_threshold` (nothing fits), and uncertain when they are mostly in another language. method="labeler": one `assign_labels` call per cluster on
     a summary text (name, description, central queries); novel when no label reaches
     `min_confidence`.
     """
@@ -341,6 +342,8 @@ class CategoryMapper(BaseEstimator):
     ) -> CategoryDecision:
         winner = int(np.argmax(prior))
         name = self.categories.names[winner]
+        if texts and query_language(texts):  # the examples are English: nothing to read it by
+            return CategoryDecision(UNCERTAIN, name, float(prior[winner]), False, "embedding")
         raw = scorer.score_raw(embeddings, texts)
         best = np.where(np.isfinite(raw), raw, -1.0).max(axis=1)
         novel = float(best.mean()) < self.novel_threshold if len(best) else True

@@ -15,6 +15,7 @@ from arenalens.labeler.embedding import EmbeddingLabeler
 from arenalens.labeler.keywords import dedupe_terms
 from arenalens.labeler.names import (
     LANGUAGE_THEME,
+    language_name,
     phrase_name,
     qualified_name,
     query_language,
@@ -201,6 +202,7 @@ def name_groups_offline(
     n_contrast_groups: int = 3,
     name_slack: float = 0.12,
     labeler_name: str = "use-case bank and phrases (not an LLM)",
+    languages: dict[int, str] | None = None,
 ) -> tuple[dict[int, tuple[str, str, str]], dict[int, str]]:
     """(name, description, labeler) and theme per group, siblings' names distinct.
 
@@ -211,14 +213,19 @@ def name_groups_offline(
     qualified by what sets it apart. A group left without one is named from its own
     distinctive terms (`phrase_name`), trying further terms on a clash. A group mostly in another
     language takes no use case: it is named after the language and takes the theme "Queries in
-    other languages".
+    other languages". `languages`: each group's language(s) over all its queries (default: of its
+    texts here, the central ones).
     """
     ids = list(group_texts)
     vectors = {k: np.asarray(encode(group_texts[k])) for k in ids}
     near = nearest_groups(centroids, n_contrast_groups)
     # a group mostly in another language is named after it: the bank's examples are English,
     # and what they fit in another language is chance ("Pronunciation checks" for Chinese)
-    foreign = {k for k in ids if query_language(group_texts[k])}
+    language_of = {
+        k: languages[k] if languages and k in languages else query_language(group_texts[k])
+        for k in ids
+    }
+    foreign = {k for k in ids if language_of[k]}
     fit_in = {
         k: np.zeros(len(bank.use_cases))
         if k in foreign
@@ -264,6 +271,11 @@ def name_groups_offline(
         if k in chosen:
             continue
         terms = keywords.get(k, [])
+        if k in foreign:  # named by its language(s): one parent for languages
+            chosen[k] = language_name(language_of[k])
+            themes[k] = LANGUAGE_THEME
+            taken.add(chosen[k][0].lower())
+            continue
         for start in range(max(len(terms), 1)):
             name, desc = phrase_name(terms[start:], group_texts[k])
             if name and name.lower() not in taken:
@@ -271,8 +283,6 @@ def name_groups_offline(
         if not name:
             name, desc = "Varied queries", "Queries with no shared distinctive words."
         chosen[k] = (name, desc)
-        if k in foreign:  # named by its language: one parent for languages
-            themes[k] = LANGUAGE_THEME
         taken.add(name.lower())
     # a group named after a use case (qualified or not) belongs to that use case's theme
     theme_of = {u.name: u.theme for u in bank.use_cases}
@@ -348,6 +358,8 @@ class ClusterDescriber(BaseEstimator):
                 n_contrast_groups=self.n_contrast_clusters,
                 labeler_name=f"use-case bank (version {bank.version}) and phrases, "
                 f"{self.labeler.name}",
+                languages={k: query_language([texts[i] for i in np.flatnonzero(labels == k)])
+                           for k in ids.tolist()},
             )  # fmt: skip
         else:
             sizes = {k: int(np.sum(labels == k)) for k in ids.tolist()}

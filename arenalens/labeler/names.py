@@ -67,20 +67,27 @@ SCRIPTS = (
     ("Hebrew", re.compile(r"[\u0590-\u05ff]")),
     ("Thai", re.compile(r"[\u0e00-\u0e7f]")),
 )
+# English words that outvote another language's: spoken English shares a few short words with
+# them ("um" and "do" are Portuguese words, "la la la" is Spanish), never this many.
+ENGLISH_WORDS = frozenset(
+    "the is are was what how who why which where when a an to my you your i of and it that this "
+    "do does did can could would should for with be have has so just about like um uh me i'm "
+    "it's what's tell please".split()
+)
 # The theme, and so the parent, of groups named by their language
 LANGUAGE_THEME = "Queries in other languages"
 LATIN_LANGUAGES = {
     "Spanish": frozenset(
         "el la los las una uno es qué que por para cómo cuál dónde cuándo fue hay de y en mi me "
-        "con del al está quiero puedes".split()
+        "con del al está quiero puedes hola buenas oye tal".split()
     ),
     "French": frozenset(
         "le la les est une des du que qui pour comment quelle quel où c'est pas je tu il elle "
-        "mon ma mes de et un sur avec moi veux peux".split()
+        "mon ma mes de et un sur avec moi veux peux veut dire quoi ça alors".split()
     ),
     "German": frozenset(
         "der die das ist ein eine und wie was warum nicht ich wo wer für mich mir bitte nach "
-        "einen mit zu auf du es im den dem möchte kannst".split()
+        "einen mit zu auf du es im den dem möchte kannst mal sag sind viel wieso".split()
     ),
     "Portuguese": frozenset(
         "o os uma é não como qual onde quando você para de e um meu minha com do da em "
@@ -94,7 +101,9 @@ LATIN_LANGUAGES = {
 
 
 def query_language(texts: Sequence[str]) -> str:
-    """'Chinese', 'Spanish', ... when most texts are in that language or script, else ''."""
+    """'Chinese', 'Spanish', ... when most texts are in that language or script; when most are
+    in other languages than English but none has most, the main ones ('Spanish, French and
+    German', or 'several languages' beyond three); else ''."""
     if not texts:
         return ""
     votes: dict[str, int] = {}
@@ -104,11 +113,18 @@ def query_language(texts: Sequence[str]) -> str:
             words = set(re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", text.lower()))
             scores = {name: len(words & stop) for name, stop in LATIN_LANGUAGES.items()}
             best = max(scores, key=lambda name: scores[name])
-            english = len(words & {"the", "is", "what", "how", "a", "to", "my", "you", "i", "of"})
+            english = len(words & ENGLISH_WORDS)
             found = best if scores[best] >= 2 and scores[best] > english else ""
         votes[found] = votes.get(found, 0) + 1
-    language, count = max(votes.items(), key=lambda kv: kv[1])
-    return language if language and count >= 0.6 * len(texts) else ""
+    other = sorted(((n, c) for n, c in votes.items() if n), key=lambda nc: (-nc[1], nc[0]))
+    if sum(c for _, c in other) < 0.6 * len(texts):
+        return ""
+    if other[0][1] >= 0.6 * len(texts):
+        return other[0][0]
+    main = [n for n, c in other if c >= 0.15 * len(texts)]
+    if len(main) > 3 or len(main) < 2:
+        return "several languages"
+    return f"{', '.join(main[:-1])} and {main[-1]}"
 
 
 def is_question(text: str) -> bool:
@@ -241,11 +257,16 @@ def _without_vague(term: str, texts: Sequence[str]) -> str:
     return " ".join(w for w in term.split() if w not in VAGUE_WORDS) or term
 
 
+def language_name(language: str) -> tuple[str, str]:
+    """(name, description) of a group named after its language(s) (`query_language`)."""
+    return f"Queries in {language}", f"Queries written or spoken in {language}."
+
+
 def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str]:
     """(name, description) from the group's distinctive terms and the form of its texts."""
     language = query_language(texts)
     if language:
-        return f"Queries in {language}", f"Queries written or spoken in {language}."
+        return language_name(language)
     terms = [t for t in keywords if safe_term(t)]
     topics = [t for t in terms if topical(t)] or terms
     if not topics:

@@ -10,6 +10,7 @@ import pytest
 from taxonomy.categories import (
     DEFAULT_CATEGORIES_PATH,
     NOVEL,
+    UNCERTAIN,
     CategoryMapper,
     calibrate_novel_threshold,
     category_scorer,
@@ -103,17 +104,20 @@ def test_clusters_map_to_fitting_categories_and_an_unrelated_cluster_is_novel(en
             "SELECT id FROM users WHERE age > 30;",
             "for (int i = 0; i < n; i++) {}",
         ],
+        # another language: nothing to read it by, so uncertain rather than novel or a guess
+        4: ["wie spät ist es in Tokio", "was ist die Hauptstadt von Peru", "sag mal einen Witz"],
     }
     classifier = CategoryClassifier().fit(categories, encode)
     priors = {k: classifier.predict_proba(encode(v), v).mean(axis=0) for k, v in clusters.items()}
     mapper = CategoryMapper(categories, "embedding", novel_threshold=threshold).fit(
-        {k: encode(v) for k, v in clusters.items()}, scorer, priors=priors
+        {k: encode(v) for k, v in clusters.items()}, scorer, central_texts=clusters, priors=priors
     )
     decisions = mapper.decisions_
     assert decisions[0].category == "task_execution"
     assert decisions[1].category == "knowledge"
     assert decisions[2].category == "chit_chat"
     assert decisions[3].category == NOVEL and decisions[3].novel
+    assert decisions[4].category == UNCERTAIN and not decisions[4].novel
 
 
 def test_audio_primary_queries_are_told_from_text_primary(encode):

@@ -9,7 +9,7 @@ from taxonomy_fixtures import KeywordLabeler
 
 from arenalens.labeler.base import GroupName, LabelerError
 from arenalens.labeler.embedding import EmbeddingLabeler
-from arenalens.labeler.names import gerund, phrase_name, qualified_name
+from arenalens.labeler.names import gerund, phrase_name, qualified_name, query_language
 from arenalens.labeler.use_case_bank import UseCase, UseCaseBank, load_use_cases
 from arenalens.privacy import mask_pii
 from taxonomy.categories import load_categories
@@ -164,6 +164,17 @@ def test_phrase_names_pair_two_different_topics_and_name_other_languages():
     typed = ["bueno ¿una receta fácil con tomates?", "¿cuándo fue la Revolución Francesa?"]
     assert phrase_name(["bueno", "una"], typed)[0] == "Queries in Spanish"
     assert phrase_name(["天気"], ["東京の天気は", "明日の天気を教えて"])[0] == "Queries in Japanese"
+    # a group of several languages is not named after one of them
+    mixed = ["¿cuál es la capital de Perú?", "hola, ¿cómo estás hoy?", "¿dónde está el banco?",
+             "quelle est la capitale du Japon ?", "c'est quoi la météo pour demain ?",
+             "was ist die Hauptstadt von Kanada?", "wie spät ist es in Tokio?",
+             "what is the population of peru"]  # fmt: skip
+    assert phrase_name(["capital"], mixed)[0] == "Queries in Spanish, French and German"
+    # spoken English shares short words with Portuguese ("um", "do") and Spanish ("la"): still
+    # English
+    english = ["um so do I sound nervous", "hum something, tell me the song, la la la"]
+    assert [query_language([text]) for text in english] == ["", ""]
+    assert not phrase_name(["sound", "song"], english)[0].startswith("Queries in")
 
 
 def test_clusters_alike_no_other_are_grouped_by_category_not_in_one_drawer():
@@ -404,6 +415,14 @@ def test_a_group_in_another_language_keeps_its_language_name(embedder):
     assert names[0][0] == "Queries in Chinese"
     # its parent is the one for other languages, not a drawer of whatever is left over
     assert themes[0] == "Queries in other languages" and themes[1] != themes[0]
+    # named after the languages of all its queries, not of the central ones shown here
+    mixed = {**groups, 0: ["¿cuál es la capital de Perú?", "¿dónde está el banco?"]}
+    names, themes = name_groups_offline(
+        bank, encode, mixed, centroids, {0: [], 1: ["lights"]},
+        languages={0: "Spanish, French and German", 1: ""},
+    )  # fmt: skip
+    assert names[0][0] == "Queries in Spanish, French and German"
+    assert themes[0] == "Queries in other languages" and names[1][0] != names[0][0]
 
 
 def test_a_small_bank_does_not_vote(embedder):

@@ -98,6 +98,23 @@ def test_a_lone_unclustered_question_is_filed_not_called_novel(embedder):
     assert list(labels) == ["knowledge", NOVEL]
 
 
+def test_a_query_in_another_language_is_uncertain_not_a_guess_of_english_words(embedder):
+    # written for this test; the classifier's examples are English, so its reading of these is
+    # chance: each is uncertain unless its cluster says otherwise
+    texts = ["¿cuándo fue la revolución francesa?", "sag mal, wie ist das Wetter in Berlin",
+             "土耳其的首都是什么", "um so do I sound nervous to you"]  # fmt: skip
+    c = categoriser(embedder.encode)
+    x = embedder.encode(texts)
+    proba = c.proba(x, texts)
+    assert np.allclose(proba[:3], 1 / proba.shape[1])
+    assert proba[3].max() > 0.5  # English with "um" and "do" is not taken for Portuguese
+    uniform = np.full_like(proba, 1 / proba.shape[1])
+    labels, _ = c.categorise(proba, uniform, np.zeros(len(texts), bool), x, texts)
+    assert list(labels) == [UNCERTAIN, UNCERTAIN, UNCERTAIN, "paralinguistic"]
+    # in a cluster confidently filed by an LLM or an analyst, it follows the cluster
+    assert file_under(embedder.encode, texts[:1], "knowledge", confidence=0.9) == ["knowledge"]
+
+
 def test_paralinguistic_only_for_queries_about_voice_or_sound(embedder):
     texts = ["how long do parrots live", "do i sound nervous right now"]
     out = file_under(embedder.encode, texts, "paralinguistic", confidence=0.99)
