@@ -14,6 +14,8 @@ Reported (queries are the unit of evidence):
   `recommendation_events`, which is knowledge or advice), and recall per category; a query
   filed as uncertain or novel counts as wrong, and the share of such queries and the accuracy
   over the rest are reported beside it;
+- the reliability of the filed queries' category posteriors: per bin of posterior (0.5-0.6, ...,
+  0.9-1.0) the count, mean posterior and accuracy, and the expected calibration error;
 - parent purity: the share of clustered queries whose parent's majority gold scenario is theirs,
   and the largest parent's share of clustered queries;
 - with several seeds, the main figures per seed and their mean and minimum: clustering a few
@@ -111,8 +113,29 @@ def parent_purity(parents: np.ndarray, gold: np.ndarray) -> tuple[float, float, 
     return correct / len(gold), max(r["share"] for r in rows), rows
 
 
-def category_scores(predicted: np.ndarray, intents: np.ndarray, scenarios: np.ndarray) -> dict:
-    """Accuracy and recall per category over queries with an unambiguous gold category."""
+RELIABILITY_BINS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0 + 1e-9)
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray) -> dict:
+    """Filed queries by their category's posterior: per bin the count, mean posterior and
+    accuracy, and the expected calibration error (count-weighted |accuracy - posterior|)."""
+    rows, error = [], 0.0
+    for low, high in zip(RELIABILITY_BINS[:-1], RELIABILITY_BINS[1:], strict=True):
+        mask = (confidence >= low) & (confidence < high)
+        if mask.any():
+            accuracy, mean = float(correct[mask].mean()), float(confidence[mask].mean())
+            rows.append({"bin": f"{low:.1f}-{min(high, 1.0):.1f}", "n": int(mask.sum()),
+                         "posterior": mean, "accuracy": accuracy})  # fmt: skip
+            error += mask.sum() * abs(accuracy - mean)
+    return {"calibration_error": error / max(len(confidence), 1), "reliability": rows}
+
+
+def category_scores(
+    predicted: np.ndarray, intents: np.ndarray, scenarios: np.ndarray,
+    confidence: np.ndarray | None = None,
+) -> dict:  # fmt: skip
+    """Accuracy and recall per category over queries with an unambiguous gold category; with
+    `confidence`, the reliability of the filed queries' posteriors."""
     keep = np.array([not ambiguous(i, s) for i, s in zip(intents, scenarios, strict=True)])
     gold = np.array([SCENARIO_TO_CATEGORY[s] for s in scenarios[keep]])
     pred = predicted[keep]
@@ -124,12 +147,14 @@ def category_scores(predicted: np.ndarray, intents: np.ndarray, scenarios: np.nd
         mask = gold == category
         out[f"recall_{category}"] = float(np.mean(pred[mask] == category))
     out["predicted_shares"] = {k: v / len(predicted) for k, v in Counter(predicted).items()}
+    if confidence is not None:
+        out.update(reliability(confidence[keep][sure], pred[sure] == gold[sure]))
     return out
 
 
 SUMMARY = ("n_clusters", "ari_intent", "parent_purity_scenario", "largest_parent_share",
            "category_accuracy", "recall_knowledge", "recall_task_execution", "recall_advice",
-           "recall_chit_chat")  # fmt: skip
+           "recall_chit_chat", "calibration_error")  # fmt: skip
 
 
 def main() -> None:
@@ -192,7 +217,12 @@ def run(rows: list[dict], encoder: FileCachedEncoder, part: str, seed: int,
         "outlier_share": scores.get("outlier_share"),
         "parent_purity_scenario": purity,
         "largest_parent_share": largest,
-        **category_scores(a["category"].astype(str).to_numpy(), intents, scenarios),
+        **category_scores(
+            a["category"].astype(str).to_numpy(),
+            intents,
+            scenarios,
+            a["category_confidence"].to_numpy(dtype=float),
+        ),
         "names_with_slash": int(sum(" / " in str(n) for n in leaves["name"])),
     }
     for row in per_parent:

@@ -346,7 +346,8 @@ def cluster_table(
 def assignment_table(
     ids: Sequence[str], assignment: Assignment, fit_idx: np.ndarray, category: CategoryFit
 ) -> pd.DataFrame:
-    """One row per query: clusters (base = effective before edits), category, modality, map."""
+    """One row per query: clusters (base = effective before edits), category and its posterior
+    (`category_confidence`, not stored), modality, map."""
     in_fit = np.zeros(len(ids), dtype=bool)
     in_fit[fit_idx] = True
     a = assignment
@@ -359,6 +360,7 @@ def assignment_table(
             "reassigned": a.reassigned,
             "similarity": a.similarity.astype(float),
             "category": category.query_category,
+            "category_confidence": np.asarray(category.query_confidence, dtype=float),
             "query_modality": category.query_modality,
             "modality": category.modality,
             "modality_score": category.modality_score.astype(float),
