@@ -286,9 +286,9 @@ class CategoryMapper(BaseEstimator):
     largest entry of its prior: the mean calibrated probability of its queries, see
     `taxonomy.query_category`), with that probability as its confidence; it is novel when its
     central queries' best plain similarity to any category's examples averages below
-    `novel_threshold` (nothing fits), and uncertain when they are mostly in another language. method="labeler": one `assign_labels` call per cluster on
-    a summary text (name, description, central queries); novel when no label reaches
-    `min_confidence`.
+    `novel_threshold` (nothing fits), and uncertain when they are mostly in another language.
+    method="labeler": one `assign_labels` call per cluster on a summary text (name, description,
+    central queries); novel when no label reaches `min_confidence`.
     """
 
     def __init__(
