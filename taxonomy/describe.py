@@ -19,6 +19,7 @@ from arenalens.labeler.names import (
     phrase_name,
     qualified_name,
     query_language,
+    safe_term,
 )
 from arenalens.labeler.use_case_bank import UseCaseBank, load_use_cases
 from arenalens.privacy import is_personal_data, text_for_keywords
@@ -274,6 +275,8 @@ def name_groups_offline(
         if k in foreign:  # named by its language(s): one parent for languages
             chosen[k] = language_name(language_of[k])
             themes[k] = LANGUAGE_THEME
+            if chosen[k][0].lower() in taken:  # a second group in that language: its own words
+                chosen[k] = language_qualified(chosen[k], terms, taken)
             taken.add(chosen[k][0].lower())
             continue
         for start in range(max(len(terms), 1)):
@@ -298,6 +301,22 @@ def name_groups_offline(
         for k in ids
     }
     return dedupe_names(names, group_texts), themes
+
+
+def language_qualified(
+    named: tuple[str, str], terms: Sequence[str], taken: set[str]
+) -> tuple[str, str]:
+    """'Queries in Chinese: 你今天好吗' for a further group in a language a sibling is named
+    after: its first distinctive term (three words or 12 characters at most) not yet taken."""
+    name, description = named
+    for term in terms:
+        if not safe_term(term):
+            continue
+        short = " ".join(term.split()[:3])
+        short = short if len(short) <= 12 else short[:12] + "…"
+        if f"{name}: {short}".lower() not in taken:
+            return f"{name}: {short}", description
+    return named
 
 
 def dedupe_names(

@@ -45,7 +45,15 @@ VAGUE_WORDS = frozenset(
     days time long far old big little lot lots new real true maybe probably pretty got get ve
     ll don doesn isn wasn try trying use used come comes came went go goes
     kid kids daughter son olly alexa siri cortana please thanks thank honest honestly agree
-    tips stuck kinda""".split()
+    tips stuck kinda pressure listen listening hear""".split()
+)
+# Numbers said as words ("twenty second", "six hundred"): a date or an amount, never a topic.
+NUMBER_WORDS = frozenset(
+    """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+    fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty
+    ninety hundred thousand million first second third fourth fifth sixth seventh eighth ninth
+    tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth
+    nineteenth twentieth thirtieth""".split()
 )
 # Prepositions that never stand before a term in a name ('blockchain', not 'about blockchain')
 PREPOSITIONS = frozenset(
@@ -140,8 +148,8 @@ def _shares_a_word(a: str, b: str) -> bool:
 
 
 def topical(term: str) -> bool:
-    """A term with at least one word that is not vague."""
-    return any(w not in VAGUE_WORDS for w in term.split())
+    """A term with at least one word that is neither vague nor a number said as a word."""
+    return any(w not in VAGUE_WORDS and w not in NUMBER_WORDS for w in term.split())
 
 
 def gerund(verb: str) -> str:
@@ -262,6 +270,9 @@ def language_name(language: str) -> tuple[str, str]:
     return f"Queries in {language}", f"Queries written or spoken in {language}."
 
 
+VARIED_BELOW = 0.3  # a group none of whose top terms is in this share of its texts is "varied"
+
+
 def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str]:
     """(name, description) from the group's distinctive terms and the form of its texts."""
     language = query_language(texts)
@@ -282,14 +293,27 @@ def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str
         and share_with(t, texts) >= 0.5 * share_with(topics[0], texts)
     ]
     lead = _without_vague(topics[0], texts)
+    if " " not in lead:  # with the word the texts put before it: "new york", not "york"
+        lead = expand_term(lead, texts)
     joined = one_phrase(topics[0], also[0], texts) if also else ""
     if joined:
         pair = joined  # the texts say the two as one phrase: "statue of liberty"
     else:
         pair = f"{lead} and {_without_vague(also[0], texts)}" if also else lead
-    if first in COMMAND_VERBS and rest and questions < 0.5:
+    action = next((t for t in also[:1] if t.split()[0] in COMMAND_VERBS and " " in t), "")
+    if max(share_with(t, texts) for t in topics[:3]) < VARIED_BELOW:
+        # no term is in more than a few of the texts: a name from one would mislead
+        kind = "questions" if questions >= 0.5 else "requests"
+        name = f"Varied {kind}"
+        words = ", ".join(topics[:3])
+        return name, as_written(f"{name} with little in common (a few mention {words}).", texts)
+    elif first in COMMAND_VERBS and rest and questions < 0.5:
         name = f"{gerund(first).capitalize()} {' '.join(rest)}"
         what = "Requests to " + terms[0]
+    elif action and questions < 0.5:  # "Sending email: mom", not "Queries about mom and send email"
+        verb, *thing = action.split()
+        name = f"{gerund(verb).capitalize()} {' '.join(thing)}: {lead}"
+        what = f"Requests to {action}, about {lead}"
     elif questions >= 0.5:
         name = what = f"Questions about {pair}"
     else:
@@ -303,7 +327,9 @@ LEADING_FILLER = re.compile(
     r"^(?:(?:olly|alexa|siri|hey|hi|ok|okay|please|so|and|now|um|uh|can you|could you|"
     r"would you|will you|i want to|i'd like to|i need to|let's|lets)\s+)+"
 )
-OBJECT_SKIP = frozenset("the a an my all this that these those some any me us it next last".split())
+OBJECT_SKIP = frozenset(
+    "the a an my all this that these those some any me us it next last to".split()
+)
 TIME_WORDS = frozenset("this next last today today's tonight tomorrow".split())
 PARTICLES = frozenset("on off up down in out over back".split())
 ADVERBS = frozenset("now then again here there today tonight tomorrow please also too".split())
@@ -368,6 +394,20 @@ def _nounish(word: str) -> bool:
     )
 
 
+# words that never stand before a term in a name: command verbs ("play music"), object words
+# ("some music"), nouns that only introduce it ("the word schadenfreude"), and vague words
+# other than adjectives ("explain america", but "new york")
+NOT_MODIFIERS = (
+    COMMAND_VERBS
+    | OBJECT_SKIP
+    | frozenset("word words term phrase expression".split())
+    | (
+        VAGUE_WORDS
+        - frozenset("new old big little real good best better bad random long time day".split())
+    )
+)
+
+
 def expand_term(term: str, texts: Sequence[str]) -> str:
     """A one-word term with the word the texts most often put before it, when most of its
     uses do ('zone' -> 'time zone', 'week' -> 'this week'); else the term as spoken."""
@@ -380,7 +420,10 @@ def expand_term(term: str, texts: Sequence[str]) -> str:
         for i, w in enumerate(words):
             if w == term:
                 uses += 1
-                if i and (words[i - 1] in TIME_WORDS or _modifier(words[i - 1])):
+                previous = words[i - 1] if i else ""
+                if previous in TIME_WORDS or (
+                    _modifier(previous) and previous not in NOT_MODIFIERS
+                ):
                     before[words[i - 1]] += 1
     if uses and before:
         word, count = before.most_common(1)[0]
@@ -402,15 +445,25 @@ def qualified_name(
     `taken` (lowercase); '' when none."""
     named = {w.lower().removesuffix("s") for w in re.findall(r"[\w']+", use_case)}
 
-    def said(word: str) -> bool:  # the use case's name already says it ("set" in "Setting")
-        return word.removesuffix("s") in named or gerund(word.split()[0]) in named
+    def said(word: str) -> bool:  # the use case's name already says it ("set" in "Setting",
+        # "play" in "playback")
+        stem = word.removesuffix("s")
+        return (
+            stem in named
+            or gerund(word.split()[0]) in named
+            or (len(stem) >= 4 and any(n.startswith(stem) for n in named))
+        )
 
     theirs = {t.lower() for t in holder_keywords[:3]}
     verb, noun, share = leading_action(texts)
-    if share >= 0.5 and verb not in theirs and not said(verb):  # most ask to do one thing
+    if share >= 0.5 and verb not in theirs:  # most ask to do one thing
         thing = noun if noun and not any(said(w) for w in noun.split()) else ""
-        name = f"{use_case}: {gerund(verb)}" + (f" {as_written(thing, texts)}" if thing else "")
-        if name.lower() not in taken:
+        thing = as_written(thing, texts)
+        if not said(verb):
+            name = f"{use_case}: {gerund(verb)}" + (f" {thing}" if thing else "")
+        else:  # "Music playback: favorite song", not "...: playing favorite song"
+            name = f"{use_case}: {thing}" if thing else ""
+        if name and name.lower() not in taken:
             return name
     for term in keywords:
         words = term.split()
@@ -425,7 +478,7 @@ def qualified_name(
         elif spoken != term:  # said with link words: 'kind of bird'
             qualifier = spoken
         else:  # without the vague words a key pair leaves in ('pitch come' -> 'pitch')
-            kept = [w for w in words if w not in VAGUE_WORDS and not said(w)]
+            kept = [w for w in words if w not in VAGUE_WORDS | NUMBER_WORDS and not said(w)]
             qualifier = expand_term(" ".join(kept), texts)
         if f"{use_case}: {qualifier}".lower() not in taken:
             return f"{use_case}: {as_written(qualifier, texts)}"

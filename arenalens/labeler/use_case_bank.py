@@ -37,7 +37,7 @@ from arenalens.labeler.text_classes import (
 DEFAULT_USE_CASES_PATH = Path(__file__).resolve().parents[2] / "data" / "use_cases.yaml"
 # Bump when the naming rules change what names a bank gives: a rebuild then renames continuing
 # clusters instead of keeping names the old rules made.
-NAMING_RULES_VERSION = 12
+NAMING_RULES_VERSION = 13
 Encoder = Callable[[list[str]], np.ndarray]
 
 

@@ -288,6 +288,49 @@ def test_a_sibling_of_a_named_cluster_says_what_sets_it_apart():
     )
 
 
+def test_a_qualifier_never_repeats_the_use_case_or_is_a_spoken_number():
+    favourites = ["play my favorite song", "play my favorite song again",
+                  "play the favorite song playlist", "turn up the volume"]  # fmt: skip
+    # "play" is already in "playback": the object alone sets the group apart
+    assert qualified_name("Music playback", ["play", "favorite"], ["radio"], favourites) == (
+        "Music playback: favorite song"
+    )
+    dates = ["what day is the twenty second of april", "is the twenty third of april a saturday",
+             "day on twenty second april"]  # fmt: skip
+    assert qualified_name("Calendar and meetings", ["twenty second", "april"], [], dates) == (
+        "Calendar and meetings: april"
+    )
+    words = ["what does the word schadenfreude mean", "define the word schadenfreude"]
+    assert qualified_name("Word definitions", ["schadenfreude"], ["irony"], words) == (
+        "Word definitions: schadenfreude"
+    )
+    calm = ["do I sound calm no pressure", "be honest do I sound calm", "no pressure but am I calm"]
+    assert qualified_name("Feedback on how I sound", ["pressure", "calm"], [], calm) == (
+        "Feedback on how I sound: calm"
+    )
+
+
+def test_phrase_names_keep_a_place_whole_and_say_what_is_asked():
+    york = ["how far is new york from boston", "what is the time in new york",
+            "tell me about new york"]  # fmt: skip
+    assert phrase_name(["york"], york)[0] == "Questions about new york"
+    mom = ["please send the email to my mom", "send email to mom saying happy birthday",
+           "forward mom the email", "mom's email address"]  # fmt: skip
+    assert phrase_name(["mom", "send email"], mom)[0] == "Sending email: mom"
+
+
+def test_a_group_whose_words_are_each_in_a_few_texts_is_called_varied():
+    mixed = ["alexa put classic rock on", "hey alexa turn on disco lights",
+             "alexa tell me about bob dean", "alexa save the current song",
+             "alexa what is the news", "alexa play chess with me", "alexa turn it off",
+             "alexa is bob there"]  # fmt: skip
+    name, description = phrase_name(["bob", "turn", "play chess"], mixed)
+    assert name == "Varied requests"
+    assert "little in common" in description
+    # a word in most of the texts still names the group
+    assert phrase_name(["lights"], [*mixed[:4], *["turn the lights on"] * 4])[0] != name
+
+
 def test_siblings_sharing_a_use_case_get_it_qualified_not_a_keyword_pair(embedder):
     encode = embedder.encode
     groups = {
@@ -423,6 +466,18 @@ def test_a_group_in_another_language_keeps_its_language_name(embedder):
     )  # fmt: skip
     assert names[0][0] == "Queries in Spanish, French and German"
     assert themes[0] == "Queries in other languages" and names[1][0] != names[0][0]
+    # a second group in the same language says what it holds, not "(2)"
+    greetings = ["你今天好吗", "你好", "最近怎么样", "在吗"]
+    two = {**groups, 2: greetings}
+    centroids = {k: encode(v).mean(axis=0) for k, v in two.items()}
+    names, themes = name_groups_offline(
+        bank, encode, two, centroids, {0: ["首都"], 1: ["lights"], 2: ["你今天好吗", "你好"]}
+    )
+    assert {names[0][0], names[2][0]} == {
+        "Queries in Chinese",
+        "Queries in Chinese: 你今天好吗",
+    } or {names[0][0], names[2][0]} == {"Queries in Chinese", "Queries in Chinese: 首都"}
+    assert themes[2] == themes[0] == "Queries in other languages"
 
 
 def test_a_small_bank_does_not_vote(embedder):
