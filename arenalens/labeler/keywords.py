@@ -9,36 +9,15 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from arenalens.privacy import is_personal_data, text_for_keywords
 
-# Spoken-query filler that says nothing about a group's topic.
-FILLER_WORDS = frozenset(
-    {
-        "hey",
-        "hi",
-        "hello",
-        "please",
-        "ok",
-        "okay",
-        "um",
-        "uh",
-        "like",
-        "just",
-        "know",
-        "tell",
-        "want",
-        "need",
-        "can",
-        "could",
-        "would",
-        "me",
-        "my",
-        "you",
-        "your",
-        "really",
-        "thanks",
-        "thank",
-        "im",
-        "dont",
-    }
+# Sounds, fillers and contraction stubs of spoken queries ("I've" -> "ve"): never a keyword.
+SPOKEN_FILLERS = frozenset(
+    """um uh umm uhm hmm mm er erm oh yo hey hi hello okay ok alright lol haha hehe lmao tbh idk
+    just really actually kinda gonna wanna thanks thank ve ll don doesn isn didn wasn aren
+    couldn shouldn wouldn alexa olly siri cortana""".split()
+)
+# Besides, words a query uses to ask rather than to say what about.
+FILLER_WORDS = SPOKEN_FILLERS | frozenset(
+    "please like know tell want need can could would me my you your im dont".split()
 )
 STOP_WORDS = list(ENGLISH_STOP_WORDS | FILLER_WORDS)
 

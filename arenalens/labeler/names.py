@@ -23,7 +23,9 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from arenalens.labeler.keywords import SPOKEN_FILLERS
 from arenalens.privacy import mask_pii
 
 QUESTION_WORDS = frozenset(
@@ -45,7 +47,7 @@ VAGUE_WORDS = frozenset(
     days time long far old big little lot lots new real true maybe probably pretty got get ve
     ll don doesn isn wasn try trying use used come comes came went go goes
     kid kids daughter son olly alexa siri cortana please thanks thank honest honestly agree
-    tips stuck kinda pressure listen listening hear""".split()
+    tips stuck kinda pressure listen listening listened hear heard""".split()
 )
 # Numbers said as words ("twenty second", "six hundred"): a date or an amount, never a topic.
 NUMBER_WORDS = frozenset(
@@ -273,6 +275,16 @@ def language_name(language: str) -> tuple[str, str]:
 VARIED_BELOW = 0.3  # a group none of whose top terms is in this share of its texts is "varied"
 
 
+def _common_word(texts: Sequence[str]) -> str:
+    """A content word (vague ones included: 'time') in half the texts or more; else ''."""
+    skip = QUESTION_WORDS | LINK_WORDS | PRONOUNS | ENGLISH_WORDS | SPOKEN_FILLERS | ADVERBS
+    counts = Counter(
+        w for t in texts for w in set(re.findall(r"[\w']+", t.lower())) if w not in skip
+    )
+    word, n = counts.most_common(1)[0] if counts else ("", 0)
+    return word if texts and n >= 0.5 * len(texts) else ""
+
+
 def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str]:
     """(name, description) from the group's distinctive terms and the form of its texts."""
     language = query_language(texts)
@@ -301,7 +313,7 @@ def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str
     else:
         pair = f"{lead} and {_without_vague(also[0], texts)}" if also else lead
     action = next((t for t in also[:1] if t.split()[0] in COMMAND_VERBS and " " in t), "")
-    if max(share_with(t, texts) for t in topics[:3]) < VARIED_BELOW:
+    if max(share_with(t, texts) for t in topics[:3]) < VARIED_BELOW and not _common_word(texts):
         # no term is in more than a few of the texts: a name from one would mislead
         kind = "questions" if questions >= 0.5 else "requests"
         name = f"Varied {kind}"
@@ -401,6 +413,7 @@ NOT_MODIFIERS = (
     COMMAND_VERBS
     | OBJECT_SKIP
     | frozenset("word words term phrase expression".split())
+    | (ENGLISH_STOP_WORDS - TIME_WORDS)
     | (
         VAGUE_WORDS
         - frozenset("new old big little real good best better bad random long time day".split())
@@ -410,25 +423,34 @@ NOT_MODIFIERS = (
 
 def expand_term(term: str, texts: Sequence[str]) -> str:
     """A one-word term with the word the texts most often put before it, when most of its
-    uses do ('zone' -> 'time zone', 'week' -> 'this week'); else the term as spoken."""
+    uses do ('zone' -> 'time zone', 'week' -> 'this week'), else with the noun most of its uses
+    put after it ('kahlo' after 'frida', 'wimbledon' -> 'wimbledon titles'); else the term as
+    spoken."""
     if " " in term:
         return as_spoken(term, texts)
     before: Counter[str] = Counter()
+    after: Counter[str] = Counter()
     uses = 0
     for text in texts:
         words = re.findall(r"[\w']+", text.lower())
         for i, w in enumerate(words):
-            if w == term:
-                uses += 1
-                previous = words[i - 1] if i else ""
-                if previous in TIME_WORDS or (
-                    _modifier(previous) and previous not in NOT_MODIFIERS
-                ):
-                    before[words[i - 1]] += 1
+            if w != term:
+                continue
+            uses += 1
+            previous = words[i - 1] if i else ""
+            if previous in TIME_WORDS or (_modifier(previous) and previous not in NOT_MODIFIERS):
+                before[previous] += 1
+            following = words[i + 1] if i + 1 < len(words) else ""
+            if len(following) > 2 and _nounish(following) and following not in NOT_MODIFIERS:
+                after[following] += 1
     if uses and before:
         word, count = before.most_common(1)[0]
         if count >= 0.5 * uses and word not in LINK_WORDS and safe_term(word):
             return f"{word} {term}"
+    if after:  # a following noun only when it is most uses' and not a one-off
+        word, count = after.most_common(1)[0]
+        if count > 0.5 * uses and count >= 2:
+            return f"{term} {word}"
     return term
 
 
@@ -471,6 +493,9 @@ def qualified_name(
             continue
         if all(said(w) or w in VAGUE_WORDS for w in words):
             continue
+        core = [w for w in words if w not in VAGUE_WORDS | NUMBER_WORDS] or words
+        if texts and not any(share_with(w, texts) for w in core):
+            continue  # none of the group's central texts says it ("Music playback: rock")
         spoken = as_spoken(term, texts)
         if words[0] in COMMAND_VERBS:
             rest = [w for w in words[1:] if not said(w)]

@@ -35,6 +35,16 @@ def test_ctfidf_keywords_name_what_sets_a_cluster_apart():
     assert "timer" in keywords[3]
 
 
+def test_keywords_leave_out_spoken_fillers_and_contraction_stubs():
+    spoken = ["um I've always wondered why the sky is blue haha",
+              "okay so I've wondered why the sky is blue lol", "hmm why is the sky blue um"]  # fmt: skip
+    texts = [*spoken, *TOPICS["alarm"]]
+    keywords = class_tfidf_keywords(texts, np.array([0] * 3 + [1] * 5), top_n=8)
+    words = {w for term in keywords[0] for w in term.split()}
+    assert "sky" in words and "blue" in words
+    assert not words & {"um", "ve", "haha", "lol", "okay", "hmm"}
+
+
 def test_outliers_get_no_keywords():
     keywords = class_tfidf_keywords(["alarm now", "weather now"], np.array([0, -1]))
     assert list(keywords) == [0]

@@ -317,6 +317,12 @@ def test_phrase_names_keep_a_place_whole_and_say_what_is_asked():
     mom = ["please send the email to my mom", "send email to mom saying happy birthday",
            "forward mom the email", "mom's email address"]  # fmt: skip
     assert phrase_name(["mom", "send email"], mom)[0] == "Sending email: mom"
+    # a term keeps the noun most of its uses put after it, and no "how many" before it
+    wins = ["who has the most wimbledon titles", "most wimbledon titles by a woman",
+            "how many wimbledon titles does federer have"]  # fmt: skip
+    assert phrase_name(["wimbledon"], wins)[0] == "Questions about wimbledon titles"
+    muscles = ["how many muscles are in the body", "how many muscles does a cat have"]
+    assert phrase_name(["muscles"], muscles)[0] == "Questions about muscles"
 
 
 def test_a_group_whose_words_are_each_in_a_few_texts_is_called_varied():
