@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -61,9 +62,13 @@ def class_tfidf_keywords(
     ids = sorted(set(labels.tolist()) - {UNCLUSTERED})
     if not ids:
         return {}
-    documents = [
-        " ".join(text_for_keywords(texts[i]) for i in np.flatnonzero(labels == k)) for k in ids
-    ]
+    # each distinct query once: a query asked again (or duplicated in an export) is no more
+    # what the cluster is about than one asked once
+    members = {
+        k: list(dict.fromkeys(text_for_keywords(texts[i]) for i in np.flatnonzero(labels == k)))
+        for k in ids
+    }
+    documents = [" ".join(members[k]) for k in ids]
     vectorizer = CountVectorizer(stop_words=KEYWORD_STOP_WORDS, ngram_range=ngram_range, min_df=1)
     try:
         counts = vectorizer.fit_transform(documents)
@@ -76,6 +81,7 @@ def class_tfidf_keywords(
     idf = np.log(1.0 + avg_words / np.maximum(term_freq, 1))
     scores = tf.multiply(idf).tocsr()
     vocab = vectorizer.get_feature_names_out()
+    analyse = vectorizer.build_analyzer()
     keywords: dict[int, list[str]] = {}
     for row, k in enumerate(ids):
         data = scores.getrow(row).toarray().ravel()
@@ -84,6 +90,12 @@ def class_tfidf_keywords(
             for j in np.argsort(-data)[: top_n * 3]
             if data[j] > 0 and not is_personal_data(str(vocab[j]))
         ]
+        # a term of one query only ("what time is it in dooa") says little of a cluster: terms
+        # of two queries or more, where at least three are
+        said_by = Counter(term for text in members[k] for term in set(analyse(text)))
+        shared = [j for j in order if said_by[str(vocab[j])] >= 2]
+        if len(members[k]) >= 2 and len(shared) >= 3:
+            order = shared
         # skip a unigram already inside a chosen bigram and vice versa
         keywords[k] = dedupe_terms([str(vocab[j]) for j in order], top_n)
     return keywords
@@ -315,7 +327,8 @@ def language_qualified(
     for term in terms:
         if not safe_term(term):
             continue
-        short = " ".join(term.split()[:3])
+        first = term.split()[0]  # a sentence in a script without spaces is one "word"
+        short = first if len(first) >= 6 else " ".join(term.split()[:3])
         short = short if len(short) <= 12 else short[:12] + "…"
         if f"{name}: {short}".lower() not in taken:
             return f"{name}: {short}", description

@@ -47,7 +47,7 @@ VAGUE_WORDS = frozenset(
     days time long far old big little lot lots new real true maybe probably pretty got get ve
     ll don doesn isn wasn try trying use used come comes came went go goes
     kid kids daughter son olly alexa siri cortana please thanks thank honest honestly agree
-    tips stuck kinda pressure listen listening listened hear heard""".split()
+    tips stuck kinda pressure word words listen listening listened hear heard""".split()
 )
 # Numbers said as words ("twenty second", "six hundred"): a date or an amount, never a topic.
 NUMBER_WORDS = frozenset(
@@ -272,7 +272,7 @@ def language_name(language: str) -> tuple[str, str]:
     return f"Queries in {language}", f"Queries written or spoken in {language}."
 
 
-VARIED_BELOW = 0.3  # a group none of whose top terms is in this share of its texts is "varied"
+VARIED_BELOW = 0.2  # a group none of whose top terms is in this share of its texts is "varied"
 
 
 def _common_word(texts: Sequence[str]) -> str:
@@ -305,11 +305,10 @@ def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str
         and share_with(t, texts) >= 0.5 * share_with(topics[0], texts)
     ]
     lead = _without_vague(topics[0], texts)
-    if " " not in lead:  # with the word the texts put before it: "new york", not "york"
-        lead = expand_term(lead, texts)
+    lead = with_word_before(lead, texts)  # "new york", not "york"; "new york city"
     joined = one_phrase(topics[0], also[0], texts) if also else ""
     if joined:
-        pair = joined  # the texts say the two as one phrase: "statue of liberty"
+        pair = with_word_before(joined, texts)  # said as one phrase: "statue of liberty"
     else:
         pair = f"{lead} and {_without_vague(also[0], texts)}" if also else lead
     action = next((t for t in also[:1] if t.split()[0] in COMMAND_VERBS and " " in t), "")
@@ -402,6 +401,7 @@ def _nounish(word: str) -> bool:
         and word not in ADVERBS
         and word not in QUESTION_WORDS
         and word not in LINK_WORDS
+        and word not in PREPOSITIONS
         and safe_term(word)
     )
 
@@ -421,6 +421,30 @@ NOT_MODIFIERS = (
 )
 
 
+def with_word_before(term: str, texts: Sequence[str]) -> str:
+    """`term` with the word the texts most often put right before it, when most of its uses do
+    and that word may modify it ('york city' -> 'new york city'); else `term`."""
+    if " " not in term:
+        return expand_term(term, texts)
+    pattern = re.compile(r"([\w']+)\s+" + re.escape(term) + r"\b")
+    before = Counter(
+        m.group(1)
+        for t in texts
+        for m in pattern.finditer(t.lower())
+        if not _not_modifier(m.group(1))
+    )
+    uses = sum(len(re.findall(r"\b" + re.escape(term) + r"\b", t.lower())) for t in texts)
+    if before:
+        word, count = before.most_common(1)[0]
+        if count >= 0.5 * uses and safe_term(word):
+            return f"{word} {term}"
+    return term
+
+
+def _not_modifier(word: str) -> bool:
+    return word not in TIME_WORDS and (not _modifier(word) or word in NOT_MODIFIERS)
+
+
 def expand_term(term: str, texts: Sequence[str]) -> str:
     """A one-word term with the word the texts most often put before it, when most of its
     uses do ('zone' -> 'time zone', 'week' -> 'this week'), else with the noun most of its uses
@@ -438,7 +462,7 @@ def expand_term(term: str, texts: Sequence[str]) -> str:
                 continue
             uses += 1
             previous = words[i - 1] if i else ""
-            if previous in TIME_WORDS or (_modifier(previous) and previous not in NOT_MODIFIERS):
+            if previous and not _not_modifier(previous):
                 before[previous] += 1
             following = words[i + 1] if i + 1 < len(words) else ""
             if len(following) > 2 and _nounish(following) and following not in NOT_MODIFIERS:

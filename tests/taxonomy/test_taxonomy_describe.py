@@ -45,6 +45,15 @@ def test_keywords_leave_out_spoken_fillers_and_contraction_stubs():
     assert not words & {"um", "ve", "haha", "lol", "okay", "hmm"}
 
 
+def test_a_keyword_is_said_by_two_distinct_queries_not_one_repeated():
+    times = ["what time is it in dooa", "what time is it in dooa", "what time is it in tokyo",
+             "time in tokyo now", "what is the time zone of tokyo", "tell me the time zone"]  # fmt: skip
+    texts = [*times, *TOPICS["alarm"]]
+    keywords = class_tfidf_keywords(texts, np.array([0] * 6 + [1] * 5), top_n=8)
+    words = {w for term in keywords[0] for w in term.split()}
+    assert "tokyo" in words and "dooa" not in words
+
+
 def test_outliers_get_no_keywords():
     keywords = class_tfidf_keywords(["alarm now", "weather now"], np.array([0, -1]))
     assert list(keywords) == [0]

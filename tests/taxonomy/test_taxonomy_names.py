@@ -300,6 +300,11 @@ def test_a_qualifier_never_repeats_the_use_case_or_is_a_spoken_number():
     assert qualified_name("Calendar and meetings", ["twenty second", "april"], [], dates) == (
         "Calendar and meetings: april"
     )
+    reminders = ["remind me about the meeting", "remind me about lunch with mike",
+                 "remind me about my dentist"]  # fmt: skip
+    assert qualified_name("Calendar and meetings", ["remind"], ["event"], reminders) == (
+        "Calendar and meetings: reminding"
+    )
     words = ["what does the word schadenfreude mean", "define the word schadenfreude"]
     assert qualified_name("Word definitions", ["schadenfreude"], ["irony"], words) == (
         "Word definitions: schadenfreude"
@@ -314,6 +319,8 @@ def test_phrase_names_keep_a_place_whole_and_say_what_is_asked():
     york = ["how far is new york from boston", "what is the time in new york",
             "tell me about new york"]  # fmt: skip
     assert phrase_name(["york"], york)[0] == "Questions about new york"
+    city = ["how far is new york city from boston", "what is the time in new york city"]
+    assert phrase_name(["york city"], city)[0] == "Questions about new york city"
     mom = ["please send the email to my mom", "send email to mom saying happy birthday",
            "forward mom the email", "mom's email address"]  # fmt: skip
     assert phrase_name(["mom", "send email"], mom)[0] == "Sending email: mom"
@@ -328,8 +335,8 @@ def test_phrase_names_keep_a_place_whole_and_say_what_is_asked():
 def test_a_group_whose_words_are_each_in_a_few_texts_is_called_varied():
     mixed = ["alexa put classic rock on", "hey alexa turn on disco lights",
              "alexa tell me about bob dean", "alexa save the current song",
-             "alexa what is the news", "alexa play chess with me", "alexa turn it off",
-             "alexa is bob there"]  # fmt: skip
+             "alexa what is the news", "alexa play chess with me", "alexa stop it",
+             "alexa is it raining"]  # fmt: skip
     name, description = phrase_name(["bob", "turn", "play chess"], mixed)
     assert name == "Varied requests"
     assert "little in common" in description
