@@ -478,6 +478,11 @@ def expand_term(term: str, texts: Sequence[str]) -> str:
     return term
 
 
+def _singular(name: str) -> str:
+    """`name` lowercased with each word's plural 's' dropped, to compare names."""
+    return " ".join(w.removesuffix("s") for w in name.lower().split())
+
+
 def qualified_name(
     use_case: str,
     keywords: Sequence[str],
@@ -500,6 +505,9 @@ def qualified_name(
             or (len(stem) >= 4 and any(n.startswith(stem) for n in named))
         )
 
+    def free(name: str) -> bool:  # no sibling holds it, counting plurals as one ("event(s)")
+        return _singular(name) not in {_singular(t) for t in taken}
+
     theirs = {t.lower() for t in holder_keywords[:3]}
     verb, noun, share = leading_action(texts)
     if share >= 0.5 and verb not in theirs:  # most ask to do one thing
@@ -509,7 +517,7 @@ def qualified_name(
             name = f"{use_case}: {gerund(verb)}" + (f" {thing}" if thing else "")
         else:  # "Music playback: favorite song", not "...: playing favorite song"
             name = f"{use_case}: {thing}" if thing else ""
-        if name and name.lower() not in taken:
+        if name and free(name):
             return name
     for term in keywords:
         words = term.split()
@@ -522,13 +530,13 @@ def qualified_name(
             continue  # none of the group's central texts says it ("Music playback: rock")
         spoken = as_spoken(term, texts)
         if words[0] in COMMAND_VERBS:
-            rest = [w for w in words[1:] if not said(w)]
+            rest = [w for w in words[1:] if not said(w) and w not in VAGUE_WORDS]
             qualifier = " ".join([gerund(words[0]), *rest])
         elif spoken != term:  # said with link words: 'kind of bird'
             qualifier = spoken
         else:  # without the vague words a key pair leaves in ('pitch come' -> 'pitch')
             kept = [w for w in words if w not in VAGUE_WORDS | NUMBER_WORDS and not said(w)]
             qualifier = expand_term(" ".join(kept), texts)
-        if f"{use_case}: {qualifier}".lower() not in taken:
+        if free(f"{use_case}: {qualifier}"):
             return f"{use_case}: {as_written(qualifier, texts)}"
     return ""

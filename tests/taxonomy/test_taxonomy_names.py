@@ -300,6 +300,16 @@ def test_a_qualifier_never_repeats_the_use_case_or_is_a_spoken_number():
     assert qualified_name("Calendar and meetings", ["twenty second", "april"], [], dates) == (
         "Calendar and meetings: april"
     )
+    lists = ["how do i create new lists", "my lists need a create new button"]
+    assert qualified_name("Shopping and to-do lists", ["create new"], ["add"], lists) == (
+        "Shopping and to-do lists: creating"
+    )
+    # a sibling's qualifier in the plural is the same qualifier
+    events = ["what events are on my calendar", "any event today", "event schedule for friday"]
+    taken = {"calendar and meetings", "calendar and meetings: events"}
+    assert qualified_name("Calendar and meetings", ["event", "schedule"], [], events, taken) == (
+        "Calendar and meetings: event schedule"
+    )
     reminders = ["remind me about the meeting", "remind me about lunch with mike",
                  "remind me about my dentist"]  # fmt: skip
     assert qualified_name("Calendar and meetings", ["remind"], ["event"], reminders) == (
