@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from sklearn.feature_extraction.text import CountVectorizer
 from tqdm.auto import tqdm
 
 from arenalens.labeler.base import Labeler, NamingRequest
 from arenalens.labeler.embedding import EmbeddingLabeler
-from arenalens.labeler.keywords import SPOKEN_FILLERS, dedupe_terms
+from arenalens.labeler.keywords import SPOKEN_STOP_WORDS, dedupe_terms
 from arenalens.labeler.names import (
     LANGUAGE_THEME,
     language_name,
@@ -50,9 +50,6 @@ class ClusterDescription:
     theme: str = ""  # the broader theme of its use case (offline naming), for parents
 
 
-KEYWORD_STOP_WORDS = sorted(ENGLISH_STOP_WORDS | SPOKEN_FILLERS)
-
-
 def class_tfidf_keywords(
     texts: Sequence[str], labels: np.ndarray, top_n: int = 8, ngram_range: tuple[int, int] = (1, 2)
 ) -> dict[int, list[str]]:
@@ -69,7 +66,7 @@ def class_tfidf_keywords(
         for k in ids
     }
     documents = [" ".join(members[k]) for k in ids]
-    vectorizer = CountVectorizer(stop_words=KEYWORD_STOP_WORDS, ngram_range=ngram_range, min_df=1)
+    vectorizer = CountVectorizer(stop_words=SPOKEN_STOP_WORDS, ngram_range=ngram_range, min_df=1)
     try:
         counts = vectorizer.fit_transform(documents)
     except ValueError:  # only stop words

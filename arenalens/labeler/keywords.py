@@ -20,6 +20,8 @@ FILLER_WORDS = SPOKEN_FILLERS | frozenset(
     "please like know tell want need can could would me my you your im dont".split()
 )
 STOP_WORDS = list(ENGLISH_STOP_WORDS | FILLER_WORDS)
+# The keywords shown beside a cluster keep the asking words ("tell", "know"): only fillers go.
+SPOKEN_STOP_WORDS = sorted(ENGLISH_STOP_WORDS | SPOKEN_FILLERS)
 
 
 def ctfidf_keywords(

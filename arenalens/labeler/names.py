@@ -318,7 +318,7 @@ def phrase_name(keywords: Sequence[str], texts: Sequence[str]) -> tuple[str, str
         name = f"Varied {kind}"
         words = ", ".join(topics[:3])
         return name, as_written(f"{name} with little in common (a few mention {words}).", texts)
-    elif first in COMMAND_VERBS and rest and questions < 0.5:
+    if first in COMMAND_VERBS and rest and questions < 0.5:
         name = f"{gerund(first).capitalize()} {' '.join(rest)}"
         what = "Requests to " + terms[0]
     elif action and questions < 0.5:  # "Sending email: mom", not "Queries about mom and send email"
@@ -421,19 +421,35 @@ NOT_MODIFIERS = (
 )
 
 
+def _neighbours(term: str, texts: Sequence[str]) -> tuple[int, Counter[str], Counter[str]]:
+    """(uses, words before, nouns after) of `term`'s uses in the texts: the word right before
+    each use where it may modify the term, and the noun right after it."""
+    target = term.split()
+    before: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    uses = 0
+    for text in texts:
+        words = re.findall(r"[\w']+", text.lower())
+        for i in range(len(words) - len(target) + 1):
+            if words[i : i + len(target)] != target:
+                continue
+            uses += 1
+            previous = words[i - 1] if i else ""
+            if previous and not _not_modifier(previous):
+                before[previous] += 1
+            j = i + len(target)
+            following = words[j] if j < len(words) else ""
+            if len(following) > 2 and _nounish(following) and following not in NOT_MODIFIERS:
+                after[following] += 1
+    return uses, before, after
+
+
 def with_word_before(term: str, texts: Sequence[str]) -> str:
     """`term` with the word the texts most often put right before it, when most of its uses do
     and that word may modify it ('york city' -> 'new york city'); else `term`."""
     if " " not in term:
         return expand_term(term, texts)
-    pattern = re.compile(r"([\w']+)\s+" + re.escape(term) + r"\b")
-    before = Counter(
-        m.group(1)
-        for t in texts
-        for m in pattern.finditer(t.lower())
-        if not _not_modifier(m.group(1))
-    )
-    uses = sum(len(re.findall(r"\b" + re.escape(term) + r"\b", t.lower())) for t in texts)
+    uses, before, _ = _neighbours(term, texts)
     if before:
         word, count = before.most_common(1)[0]
         if count >= 0.5 * uses and safe_term(word):
@@ -452,24 +468,10 @@ def expand_term(term: str, texts: Sequence[str]) -> str:
     spoken."""
     if " " in term:
         return as_spoken(term, texts)
-    before: Counter[str] = Counter()
-    after: Counter[str] = Counter()
-    uses = 0
-    for text in texts:
-        words = re.findall(r"[\w']+", text.lower())
-        for i, w in enumerate(words):
-            if w != term:
-                continue
-            uses += 1
-            previous = words[i - 1] if i else ""
-            if previous and not _not_modifier(previous):
-                before[previous] += 1
-            following = words[i + 1] if i + 1 < len(words) else ""
-            if len(following) > 2 and _nounish(following) and following not in NOT_MODIFIERS:
-                after[following] += 1
-    if uses and before:
+    uses, before, after = _neighbours(term, texts)
+    if before:  # a link word is never a modifier (`_not_modifier`)
         word, count = before.most_common(1)[0]
-        if count >= 0.5 * uses and word not in LINK_WORDS and safe_term(word):
+        if count >= 0.5 * uses and safe_term(word):
             return f"{word} {term}"
     if after:  # a following noun only when it is most uses' and not a one-off
         word, count = after.most_common(1)[0]
@@ -505,8 +507,10 @@ def qualified_name(
             or (len(stem) >= 4 and any(n.startswith(stem) for n in named))
         )
 
+    held = {_singular(t) for t in taken}
+
     def free(name: str) -> bool:  # no sibling holds it, counting plurals as one ("event(s)")
-        return _singular(name) not in {_singular(t) for t in taken}
+        return _singular(name) not in held
 
     theirs = {t.lower() for t in holder_keywords[:3]}
     verb, noun, share = leading_action(texts)
